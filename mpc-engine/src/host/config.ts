@@ -1,0 +1,131 @@
+import { getAddress, isAddress } from "ethers";
+import { MpcError } from "../errors.ts";
+
+/** Log levels accepted by pino. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Index of one of the three hosts. */
+export type HostIndex = 0 | 1 | 2;
+
+/** The one configuration object of a host process. */
+export interface HostConfig {
+  /** This host's index (0, 1 or 2). */
+  hostIndex: HostIndex;
+  /** `host:port` to bind (port 0 picks a free port). */
+  listen: string;
+  /** `host:port` of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
+  peers: readonly [string, string, string];
+  /** Directory of the share store and host secrets. */
+  dataDir: string;
+  /** JSON-RPC endpoint of the chain. */
+  rpcUrl: string;
+  /** Checksummed address of the dataset registry. */
+  registryAddress: string;
+  /** Checksummed addresses of the algorithm (consumer) contracts allowed to request computations. */
+  algorithmContracts: readonly string[];
+  /** Upper bound on one Compute job (chain checks plus protocol rounds). */
+  jobTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+/**
+ * Builds and validates the host configuration from environment variables,
+ * reporting every problem at once. The only reader of the environment.
+ *
+ * | variable | meaning |
+ * |---|---|
+ * | SCMPC_HOST_INDEX | 0, 1 or 2 |
+ * | SCMPC_HOST_LISTEN | host:port to bind (default 127.0.0.1:0) |
+ * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2, comma-separated |
+ * | SCMPC_HOST_DATA_DIR | share store directory |
+ * | SCMPC_RPC_URL | chain JSON-RPC URL |
+ * | SCMPC_REGISTRY_ADDRESS | dataset registry address |
+ * | SCMPC_ALGORITHM_CONTRACTS | allowed consumer addresses, comma-separated |
+ * | SCMPC_JOB_TIMEOUT_MS | job timeout (default 30000) |
+ * | SCMPC_LOG_LEVEL | pino level (default info) |
+ *
+ * @throws MpcError `CONFIG_INVALID` listing every invalid variable
+ * @example
+ * const config = loadHostConfig(process.env);
+ */
+export function loadHostConfig(env: Readonly<Record<string, string | undefined>>): HostConfig {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === "" ? undefined : v;
+  };
+  const required = (name: string): string => {
+    const v = get(name);
+    if (v === undefined) problems.push(`${name} is required`);
+    return v ?? "";
+  };
+
+  const indexText = required("SCMPC_HOST_INDEX");
+  const hostIndex = Number(indexText);
+  if (indexText !== "" && !(hostIndex === 0 || hostIndex === 1 || hostIndex === 2)) {
+    problems.push(`SCMPC_HOST_INDEX must be 0, 1 or 2, got ${JSON.stringify(indexText)}`);
+  }
+
+  const listen = get("SCMPC_HOST_LISTEN") ?? "127.0.0.1:0";
+  if (!isHostPort(listen)) problems.push(`SCMPC_HOST_LISTEN must be host:port, got ${JSON.stringify(listen)}`);
+
+  const peersText = required("SCMPC_HOST_PEERS");
+  const peers = peersText.split(",").map((p) => p.trim());
+  if (peersText !== "") {
+    if (peers.length !== 3) problems.push(`SCMPC_HOST_PEERS must list exactly 3 host:port entries, got ${peers.length}`);
+    for (const p of peers) if (!isHostPort(p)) problems.push(`SCMPC_HOST_PEERS entry ${JSON.stringify(p)} is not host:port`);
+  }
+
+  const dataDir = required("SCMPC_HOST_DATA_DIR");
+
+  const rpcUrl = required("SCMPC_RPC_URL");
+  if (rpcUrl !== "" && !/^(https?|wss?):\/\//.test(rpcUrl)) {
+    problems.push(`SCMPC_RPC_URL must be an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
+  }
+
+  const registryText = required("SCMPC_REGISTRY_ADDRESS");
+  if (registryText !== "" && !isAddress(registryText)) {
+    problems.push(`SCMPC_REGISTRY_ADDRESS is not an address: ${JSON.stringify(registryText)}`);
+  }
+
+  const contractsText = required("SCMPC_ALGORITHM_CONTRACTS");
+  const algorithmContracts: string[] = [];
+  if (contractsText !== "") {
+    for (const c of contractsText.split(",").map((s) => s.trim())) {
+      if (isAddress(c)) algorithmContracts.push(getAddress(c));
+      else problems.push(`SCMPC_ALGORITHM_CONTRACTS entry is not an address: ${JSON.stringify(c)}`);
+    }
+  }
+
+  const timeoutText = get("SCMPC_JOB_TIMEOUT_MS") ?? "30000";
+  const jobTimeoutMs = Number(timeoutText);
+  if (!Number.isInteger(jobTimeoutMs) || jobTimeoutMs <= 0) {
+    problems.push(`SCMPC_JOB_TIMEOUT_MS must be a positive integer, got ${JSON.stringify(timeoutText)}`);
+  }
+
+  const logLevel = (get("SCMPC_LOG_LEVEL") ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`SCMPC_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  }
+
+  if (problems.length > 0) {
+    throw new MpcError("CONFIG_INVALID", `invalid host configuration: ${problems.join("; ")}`, { details: { problems } });
+  }
+  return {
+    hostIndex: hostIndex as HostIndex,
+    listen,
+    peers: peers as unknown as [string, string, string],
+    dataDir,
+    rpcUrl,
+    registryAddress: getAddress(registryText),
+    algorithmContracts,
+    jobTimeoutMs,
+    logLevel,
+  };
+}
+
+function isHostPort(text: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  return m !== null && Number(m[2]) <= 65535;
+}

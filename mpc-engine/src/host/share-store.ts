@@ -1,0 +1,207 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { MpcError } from "../errors.ts";
+import { shareCommitment, type ColumnShareBytes } from "../share-encoding.ts";
+
+/** A host's stored share of one dataset, with the seller's upload authorisation. */
+export interface StoredShare {
+  /** 0x-prefixed lowercase bytes32. */
+  datasetId: string;
+  seller: string;
+  name: string;
+  hostIndex: number;
+  rowCount: bigint;
+  /** 0x-prefixed keccak256 of the canonical share encoding. */
+  commitment: string;
+  /** Seller's EIP-191 signature over the upload digest. */
+  signature: string;
+  columns: ColumnShareBytes[];
+}
+
+/** Outcome of {@link ShareStore.put}. */
+export interface PutResult {
+  /** False when the identical share (same commitment) was already stored. */
+  created: boolean;
+}
+
+/** Durable per-dataset storage of this host's own shares. */
+export interface ShareStore {
+  /**
+   * Stores a share durably (temp file, fsync, rename, fsync directory) and
+   * resolves only afterwards. Idempotent for the same commitment.
+   *
+   * @throws MpcError `WRONG_HOST`, `DATASET_CONFLICT` or `STORE_IO`
+   */
+  put(share: StoredShare): Promise<PutResult>;
+  /**
+   * Loads a share and re-checks its commitment (detects on-disk corruption).
+   *
+   * @throws MpcError `STORE_CORRUPT` or `STORE_IO`
+   */
+  get(datasetId: string): Promise<StoredShare | undefined>;
+}
+
+const MAGIC = Buffer.from("SCMPCSH1", "ascii");
+const DATASET_ID = /^0x[0-9a-f]{64}$/;
+
+interface FileHeader {
+  datasetId: string;
+  seller: string;
+  name: string;
+  hostIndex: number;
+  rowCount: string;
+  commitment: string;
+  signature: string;
+  columns: Array<{ name: string; scale: number }>;
+}
+
+/**
+ * Opens the share store under `<dataDir>/datasets`, one file per dataset:
+ * `SCMPCSH1 | u32 headerLength | header JSON | per column a then b`.
+ *
+ * @example
+ * const store = createShareStore({ dataDir: "/var/lib/scmpc", hostIndex: 0 });
+ * await store.put(share);
+ */
+export function createShareStore(options: { dataDir: string; hostIndex: number }): ShareStore {
+  const dir = join(options.dataDir, "datasets");
+  const locks = new Map<string, Promise<unknown>>();
+  let ready: Promise<void> | undefined;
+
+  const ensureDir = (): Promise<void> =>
+    (ready ??= (async () => {
+      await mkdir(dir, { recursive: true });
+      // Temp files left by a crash mid-write were never acknowledged: drop them.
+      for (const entry of await readdir(dir)) if (entry.includes(".tmp-")) await rm(join(dir, entry), { force: true });
+    })().catch((cause: unknown) => {
+      ready = undefined;
+      throw new MpcError("STORE_IO", `cannot prepare share store directory ${dir}`, { cause });
+    }));
+
+  const fileOf = (datasetId: string): string => {
+    const id = datasetId.toLowerCase();
+    if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
+    return join(dir, `${id}.share`);
+  };
+
+  // Serialise writers per dataset so check-then-write is atomic within the process.
+  const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const previous = locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (locks.get(key) === tail) locks.delete(key);
+    }
+  };
+
+  const get = async (datasetId: string): Promise<StoredShare | undefined> => {
+    const file = fileOf(datasetId);
+    await ensureDir();
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId}`, { cause });
+    }
+    return decodeFile(bytes, datasetId);
+  };
+
+  const put = (share: StoredShare): Promise<PutResult> => {
+    if (share.hostIndex !== options.hostIndex) {
+      return Promise.reject(
+        new MpcError("WRONG_HOST", `this is host ${options.hostIndex}; it stores only its own share, not host ${share.hostIndex}'s`, {
+          details: { hostIndex: options.hostIndex, requested: share.hostIndex },
+        }),
+      );
+    }
+    const file = fileOf(share.datasetId);
+    return withLock(file, async () => {
+      const existing = await get(share.datasetId);
+      if (existing) {
+        if (existing.commitment.toLowerCase() === share.commitment.toLowerCase()) return { created: false };
+        throw new MpcError(
+          "DATASET_CONFLICT",
+          `dataset ${share.datasetId} is already stored with commitment ${existing.commitment}; a different share is refused`,
+          { details: { datasetId: share.datasetId, storedCommitment: existing.commitment } },
+        );
+      }
+      await writeDurably(dir, file, encodeFile(share));
+      return { created: true };
+    });
+  };
+
+  return { put, get };
+}
+
+async function writeDurably(dir: string, file: string, bytes: Buffer): Promise<void> {
+  const temp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
+  try {
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+    // The rename is durable only once the directory entry is flushed.
+    const dirHandle = await open(dir, "r");
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch (cause) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new MpcError("STORE_IO", `cannot write share file ${file}`, { cause });
+  }
+}
+
+function encodeFile(share: StoredShare): Buffer {
+  const header: FileHeader = {
+    datasetId: share.datasetId.toLowerCase(),
+    seller: share.seller,
+    name: share.name,
+    hostIndex: share.hostIndex,
+    rowCount: share.rowCount.toString(),
+    commitment: share.commitment.toLowerCase(),
+    signature: share.signature,
+    columns: share.columns.map((c) => ({ name: c.name, scale: c.scale })),
+  };
+  const json = Buffer.from(JSON.stringify(header), "utf8");
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(json.length);
+  return Buffer.concat([MAGIC, length, json, ...share.columns.flatMap((c) => [c.a, c.b])]);
+}
+
+function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
+  const corrupt = (why: string, cause?: unknown): MpcError =>
+    new MpcError("STORE_CORRUPT", `stored share of dataset ${datasetId} is corrupt: ${why}`, { cause, details: { datasetId } });
+  if (bytes.length < 12 || !bytes.subarray(0, 8).equals(MAGIC)) throw corrupt("bad magic");
+  const headerLength = bytes.readUInt32LE(8);
+  let header: FileHeader;
+  try {
+    header = JSON.parse(bytes.subarray(12, 12 + headerLength).toString("utf8")) as FileHeader;
+  } catch (cause) {
+    throw corrupt("unreadable header", cause);
+  }
+  const rowCount = BigInt(header.rowCount);
+  const columnBytes = Number(rowCount) * 8;
+  let offset = 12 + headerLength;
+  if (bytes.length !== offset + header.columns.length * 2 * columnBytes) throw corrupt("wrong length");
+  const columns: ColumnShareBytes[] = header.columns.map((c) => {
+    const a = bytes.subarray(offset, offset + columnBytes);
+    const b = bytes.subarray(offset + columnBytes, offset + 2 * columnBytes);
+    offset += 2 * columnBytes;
+    return { name: c.name, scale: c.scale, a, b };
+  });
+  const share: StoredShare = { ...header, rowCount, columns };
+  const recomputed = shareCommitment({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount, columns });
+  if (recomputed !== share.commitment) throw corrupt("content does not match its commitment");
+  return share;
+}

@@ -1,0 +1,83 @@
+import { getAddress, getBytes, isAddress, isHexString, verifyMessage } from "ethers";
+import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { MpcError } from "../errors.ts";
+import { MAX_SCALE } from "../fixed-point.ts";
+import { datasetIdOf, shareCommitment, uploadDigest } from "../share-encoding.ts";
+import type { ShareStore } from "./share-store.ts";
+
+/**
+ * Handles UploadShares: validates the request (shape, this host's index,
+ * column lengths, the commitment recomputed from the bytes, the seller's
+ * signature and that datasetId = keccak256(seller, name)), stores the share
+ * durably, then answers.
+ *
+ * @throws MpcError `INVALID_ARGUMENT`, `WRONG_HOST`, `COMMITMENT_MISMATCH`,
+ *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `DATASET_CONFLICT` or `STORE_IO`
+ * @example
+ * const response = await handleUpload(request, { hostIndex: 0, store });
+ */
+export async function handleUpload(
+  request: UploadSharesRequest,
+  deps: { hostIndex: number; store: ShareStore },
+): Promise<UploadSharesResponse> {
+  const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
+  if (!isHexString(request.datasetId, 32)) throw invalid("dataset_id must be a 0x-prefixed bytes32 hex string");
+  if (!isAddress(request.seller)) throw invalid("seller must be a 0x-prefixed address");
+  if (request.name === "") throw invalid("name must not be empty");
+  if (request.hostIndex !== deps.hostIndex) {
+    throw new MpcError("WRONG_HOST", `host_index is ${request.hostIndex} but this is host ${deps.hostIndex}`, {
+      details: { hostIndex: deps.hostIndex, requested: request.hostIndex },
+    });
+  }
+  if (!/^\d+$/.test(request.rowCount) || BigInt(request.rowCount) === 0n) throw invalid("row_count must be a positive integer");
+  const rowCount = BigInt(request.rowCount);
+  if (request.columns.length === 0) throw invalid("at least one column is required");
+  const names = new Set<string>();
+  for (const column of request.columns) {
+    const label = JSON.stringify(column.name);
+    if (column.name === "") throw invalid("column names must not be empty");
+    if (names.has(column.name)) throw invalid(`column ${label} appears twice`);
+    names.add(column.name);
+    if (column.scale > MAX_SCALE) throw invalid(`column ${label} scale ${column.scale} exceeds ${MAX_SCALE}`);
+    for (const part of ["a", "b"] as const) {
+      if (BigInt(column[part].length) !== rowCount * 8n) {
+        throw invalid(`column ${label} component ${part} has ${column[part].length} bytes, expected row_count*8 = ${rowCount * 8n}`);
+      }
+    }
+  }
+  if (!isHexString(request.commitment, 32)) throw invalid("commitment must be a 0x-prefixed bytes32 hex string");
+  const datasetId = request.datasetId.toLowerCase();
+  const commitment = request.commitment.toLowerCase();
+
+  // Signature before the (costly) commitment hash: reject strangers cheaply.
+  let recovered: string;
+  try {
+    recovered = verifyMessage(getBytes(uploadDigest(datasetId, deps.hostIndex, commitment)), request.signature);
+  } catch (cause) {
+    throw new MpcError("SIGNATURE_INVALID", "signature is not a valid EIP-191 signature", { cause });
+  }
+  if (recovered !== getAddress(request.seller)) {
+    throw new MpcError("SIGNATURE_INVALID", `signature was made by ${recovered}, not by seller ${getAddress(request.seller)}`);
+  }
+  if (datasetIdOf(recovered, request.name) !== datasetId) {
+    throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
+  }
+
+  const columns = request.columns.map((c) => ({ name: c.name, scale: c.scale, a: c.a, b: c.b }));
+  const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
+  if (recomputed !== commitment) {
+    throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed})`);
+  }
+
+  await deps.store.put({
+    datasetId,
+    seller: recovered,
+    name: request.name,
+    hostIndex: deps.hostIndex,
+    rowCount,
+    commitment,
+    signature: request.signature,
+    columns,
+  });
+  return { datasetId, commitment, hostIndex: deps.hostIndex };
+}

@@ -1,0 +1,29 @@
+// Library API of the MPC engine: used by the seller CLI (sharing, encoding,
+// commitments), the bridge (result packing) and the buyer (opening results).
+export { MpcError, isMpcError, type MpcErrorCode } from "./errors.ts";
+export { RING_MODULUS, toRing, toSigned, ringAdd, ringSub, ringSum, addVectors, subVectors } from "./ring.ts";
+export { MAX_SCALE, encodeFixedPoint, decodeFixedPoint } from "./fixed-point.ts";
+export { shareColumn, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
+export {
+  SHARE_DOMAIN,
+  UPLOAD_DOMAIN,
+  encodeRingVector,
+  decodeRingVector,
+  datasetIdOf,
+  encodeShare,
+  shareCommitment,
+  uploadDigest,
+  type ColumnShareBytes,
+  type ShareCommitmentInput,
+} from "./share-encoding.ts";
+export {
+  ENVELOPE_VERSION,
+  generateBuyerKeyPair,
+  encryptOutputShare,
+  decryptOutputShare,
+  packResult,
+  unpackResult,
+  openResult,
+  type BuyerKeyPair,
+  type OutputSharePair,
+} from "./output-envelope.ts";

@@ -1,0 +1,43 @@
+// Entry point of one MPC host process: configuration from the environment,
+// start, graceful close on SIGTERM/SIGINT.
+import { pino } from "pino";
+import { isMpcError } from "./errors.ts";
+import { loadHostConfig } from "./host/config.ts";
+import { createHost } from "./host/server.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadHostConfig(process.env);
+  } catch (err) {
+    pino().fatal({ code: isMpcError(err) ? err.code : undefined }, (err as Error).message);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = pino({ level: config.logLevel, base: { hostIndex: config.hostIndex } });
+  const host = createHost(config, { logger });
+  const { port } = await host.start();
+  // hostIndex comes from the logger's base bindings.
+  logger.info({ port }, "host listening");
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "host closing");
+    host.close().then(
+      () => logger.info("host closed"),
+      (err: unknown) => {
+        logger.error({ err }, "host close failed");
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  pino().fatal({ err }, "host failed to start");
+  process.exitCode = 1;
+});

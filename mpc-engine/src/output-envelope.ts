@@ -1,0 +1,260 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
+import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
+import { MpcError } from "./errors.ts";
+
+/** Envelope format version. */
+export const ENVELOPE_VERSION = 1;
+const HKDF_INFO = "scmpc-output-v1";
+const HEADER_BYTES = 1 + 1 + 32 + 12 + 16;
+// DER prefixes that turn 32 raw X25519 bytes into SPKI / PKCS#8 (RFC 8410).
+const SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+/** A buyer's X25519 key pair as raw 32-byte keys. */
+export interface BuyerKeyPair {
+  publicKey: Buffer;
+  privateKey: Buffer;
+}
+
+/** One output value as this host's two share components (x_i, x_{i+1}). */
+export type OutputSharePair = readonly [bigint, bigint];
+
+/**
+ * Generates a buyer X25519 key pair (raw 32-byte keys). The public key goes
+ * on-chain as the request's `buyerKey` (bytes32).
+ *
+ * @example
+ * const { publicKey, privateKey } = generateBuyerKeyPair();
+ * const buyerKey = "0x" + publicKey.toString("hex");
+ */
+export function generateBuyerKeyPair(): BuyerKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("x25519");
+  return {
+    publicKey: publicKey.export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length),
+    privateKey: privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_PREFIX.length),
+  };
+}
+
+/**
+ * Encrypts one host's output share to the buyer: ephemeral X25519, HKDF-SHA256
+ * (salt = requestId, info = "scmpc-output-v1" || hostIndex), AES-256-GCM with
+ * AAD = requestId || hostIndex. Plaintext: per value, a then b as u64 LE.
+ *
+ * Envelope: version(1) || hostIndex(1) || ephemeralPub(32) || iv(12) || tag(16) || ciphertext.
+ *
+ * @example
+ * const env = encryptOutputShare({ requestId, hostIndex: 0, buyerPublicKey, values: [[z0, z1]] });
+ */
+export function encryptOutputShare(input: {
+  requestId: string | Uint8Array;
+  hostIndex: number;
+  buyerPublicKey: string | Uint8Array;
+  values: readonly OutputSharePair[];
+}): Buffer {
+  const requestId = toBytes32(input.requestId, "requestId");
+  assertHostIndex(input.hostIndex);
+  const buyer = publicKeyFromRaw(toBytes32(input.buyerPublicKey, "buyerPublicKey"));
+  const ephemeral = generateKeyPairSync("x25519");
+  const key = deriveKey(ephemeral.privateKey, buyer, requestId, input.hostIndex);
+  const plaintext = Buffer.alloc(input.values.length * 16);
+  input.values.forEach(([a, b], k) => {
+    plaintext.writeBigUInt64LE(BigInt.asUintN(64, a), k * 16);
+    plaintext.writeBigUInt64LE(BigInt.asUintN(64, b), k * 16 + 8);
+  });
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(aad(requestId, input.hostIndex));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const ephemeralPub = ephemeral.publicKey.export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length);
+  return Buffer.concat([
+    Uint8Array.of(ENVELOPE_VERSION, input.hostIndex),
+    ephemeralPub,
+    iv,
+    cipher.getAuthTag(),
+    ciphertext,
+  ]);
+}
+
+/**
+ * Decrypts one host's envelope with the buyer's private key.
+ *
+ * @throws MpcError `ENVELOPE_MALFORMED` or `ENVELOPE_DECRYPT_FAILED`, naming the host
+ * @example
+ * const pairs = decryptOutputShare({ requestId, hostIndex: 2, buyerPrivateKey, envelope });
+ */
+export function decryptOutputShare(input: {
+  requestId: string | Uint8Array;
+  hostIndex: number;
+  buyerPrivateKey: Uint8Array;
+  envelope: Uint8Array;
+}): OutputSharePair[] {
+  const { hostIndex } = input;
+  assertHostIndex(hostIndex);
+  const requestId = toBytes32(input.requestId, "requestId");
+  const env = Buffer.from(input.envelope);
+  const malformed = (why: string): MpcError =>
+    new MpcError("ENVELOPE_MALFORMED", `output envelope of host ${hostIndex} is malformed: ${why}`, {
+      details: { host: hostIndex },
+    });
+  if (env.length < HEADER_BYTES) throw malformed(`${env.length} bytes is shorter than the header`);
+  if (env[0] !== ENVELOPE_VERSION) throw malformed(`unknown version ${env[0]}`);
+  if (env[1] !== hostIndex) throw malformed(`it claims host index ${env[1]}`);
+  if ((env.length - HEADER_BYTES) % 16 !== 0) throw malformed("ciphertext is not a whole number of values");
+  const ephemeralPub = env.subarray(2, 34);
+  const iv = env.subarray(34, 46);
+  const tag = env.subarray(46, 62);
+  const ciphertext = env.subarray(62);
+  let plaintext: Buffer;
+  try {
+    const key = deriveKey(privateKeyFromRaw(input.buyerPrivateKey), publicKeyFromRaw(ephemeralPub), requestId, hostIndex);
+    const decipher = createDecipheriv("aes-256-gcm", key, iv);
+    decipher.setAAD(aad(requestId, hostIndex));
+    decipher.setAuthTag(tag);
+    plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch (cause) {
+    throw new MpcError(
+      "ENVELOPE_DECRYPT_FAILED",
+      `cannot decrypt the output share of host ${hostIndex} (wrong key, wrong request or tampered envelope)`,
+      { cause, details: { host: hostIndex } },
+    );
+  }
+  const pairs: OutputSharePair[] = [];
+  for (let off = 0; off < plaintext.length; off += 16) {
+    pairs.push([plaintext.readBigUInt64LE(off), plaintext.readBigUInt64LE(off + 8)]);
+  }
+  return pairs;
+}
+
+/**
+ * Packs the three envelopes (ordered by host index) as the on-chain result:
+ * `abi.encode(bytes, bytes, bytes)` as 0x-hex.
+ *
+ * @example
+ * const result = packResult([env0, env1, env2]);
+ */
+export function packResult(envelopes: readonly Uint8Array[]): string {
+  if (envelopes.length !== 3) throw new MpcError("ENVELOPE_MALFORMED", `expected 3 envelopes, got ${envelopes.length}`);
+  return AbiCoder.defaultAbiCoder().encode(["bytes", "bytes", "bytes"], envelopes.map((e) => hexlify(e)));
+}
+
+/**
+ * Inverse of {@link packResult}.
+ *
+ * @throws MpcError `ENVELOPE_MALFORMED` if the bytes are not `(bytes,bytes,bytes)`
+ * @example
+ * const [env0, env1, env2] = unpackResult(result);
+ */
+export function unpackResult(hex: string): [Buffer, Buffer, Buffer] {
+  try {
+    const [e0, e1, e2] = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes", "bytes"], hex) as unknown as string[];
+    return [Buffer.from(getBytes(e0)), Buffer.from(getBytes(e1)), Buffer.from(getBytes(e2))];
+  } catch (cause) {
+    throw new MpcError("ENVELOPE_MALFORMED", "result is not an ABI-encoded (bytes,bytes,bytes)", { cause });
+  }
+}
+
+/**
+ * Buyer side: decrypts the three envelopes, checks that host i's b equals
+ * host (i+1)'s a for every value, and returns x = a0 + a1 + a2 mod 2^64 per
+ * value.
+ *
+ * @throws MpcError `OUTPUT_TAMPERED` naming the inconsistent host pair(s) (and
+ *   the suspect host when two pairs point at the same one);
+ *   `ENVELOPE_DECRYPT_FAILED` / `ENVELOPE_MALFORMED` naming the host
+ * @example
+ * const [sum] = openResult({ requestId, buyerPrivateKey, result: onChainResultHex });
+ */
+export function openResult(input: {
+  requestId: string | Uint8Array;
+  buyerPrivateKey: Uint8Array;
+  result: string | readonly Uint8Array[];
+}): bigint[] {
+  const envelopes = typeof input.result === "string" ? unpackResult(input.result) : input.result;
+  if (envelopes.length !== 3) throw new MpcError("ENVELOPE_MALFORMED", `expected 3 envelopes, got ${envelopes.length}`);
+  const shares = envelopes.map((envelope, hostIndex) =>
+    decryptOutputShare({ requestId: input.requestId, hostIndex, buyerPrivateKey: input.buyerPrivateKey, envelope }),
+  );
+  const n = shares[0].length;
+  shares.forEach((s, host) => {
+    if (s.length !== n) {
+      throw new MpcError("OUTPUT_TAMPERED", `host ${host} returned ${s.length} value(s), host 0 returned ${n}`, {
+        details: { host },
+      });
+    }
+  });
+  const pairs: Array<[number, number]> = [];
+  const rows: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const next = (i + 1) % 3;
+    const k = shares[i].findIndex((pair, idx) => pair[1] !== shares[next][idx][0]);
+    if (k >= 0) {
+      pairs.push([i, next]);
+      rows.push(k);
+    }
+  }
+  if (pairs.length > 0) {
+    // A host that lies about both components breaks both pairs it is in.
+    const suspect = pairs.length === 2 ? pairs[0].find((h) => pairs[1].includes(h)) : undefined;
+    const described = pairs.map(([i, j], p) => `hosts ${i} and ${j} disagree on x_${j} (value ${rows[p]})`).join("; ");
+    throw new MpcError(
+      "OUTPUT_TAMPERED",
+      `output shares are inconsistent: ${described}${suspect === undefined ? "" : `; host ${suspect} is suspect`}`,
+      { details: { pairs, ...(suspect === undefined ? {} : { suspectHost: suspect }) } },
+    );
+  }
+  return shares[0].map((_, k) => BigInt.asUintN(64, shares[0][k][0] + shares[1][k][0] + shares[2][k][0]));
+}
+
+function deriveKey(privateKey: KeyObject, publicKey: KeyObject, requestId: Buffer, hostIndex: number): Buffer {
+  const shared = diffieHellman({ privateKey, publicKey });
+  // An all-zero secret means a low-order public key: refuse rather than encrypt under a known key.
+  if (shared.every((byte) => byte === 0)) throw new MpcError("KEY_INVALID", "X25519 public key is of low order");
+  const info = Buffer.concat([Buffer.from(HKDF_INFO, "utf8"), Uint8Array.of(hostIndex)]);
+  return Buffer.from(hkdfSync("sha256", shared, requestId, info, 32));
+}
+
+function aad(requestId: Buffer, hostIndex: number): Buffer {
+  return Buffer.concat([requestId, Uint8Array.of(hostIndex)]);
+}
+
+function publicKeyFromRaw(raw: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" });
+  } catch (cause) {
+    throw new MpcError("KEY_INVALID", "not a valid raw X25519 public key", { cause });
+  }
+}
+
+function privateKeyFromRaw(raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) throw new MpcError("KEY_INVALID", `X25519 private key must be 32 bytes, got ${raw.length}`);
+  try {
+    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
+  } catch (cause) {
+    throw new MpcError("KEY_INVALID", "not a valid raw X25519 private key", { cause });
+  }
+}
+
+function toBytes32(value: string | Uint8Array, field: string): Buffer {
+  if (typeof value === "string") {
+    if (!isHexString(value, 32)) throw new MpcError("KEY_INVALID", `${field} must be a 0x-prefixed 32-byte hex string`);
+    return Buffer.from(getBytes(value));
+  }
+  if (value.length !== 32) throw new MpcError("KEY_INVALID", `${field} must be 32 bytes, got ${value.length}`);
+  return Buffer.from(value);
+}
+
+function assertHostIndex(hostIndex: number): void {
+  if (!Number.isInteger(hostIndex) || hostIndex < 0 || hostIndex > 2) {
+    throw new MpcError("ENVELOPE_MALFORMED", `host index must be 0, 1 or 2, got ${hostIndex}`);
+  }
+}

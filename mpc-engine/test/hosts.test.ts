@@ -1,0 +1,207 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { hexlify, Wallet } from "ethers";
+import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, ringSum } from "../src/index.ts";
+import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
+import { buildUploads, callUnary, CONSUMER, startCluster, type Cluster } from "./support/cluster.ts";
+
+function randomColumn(rows: number): BigUint64Array {
+  const values = new BigUint64Array(rows);
+  const bytes = new Uint8Array(values.buffer);
+  bytes.set(randomBytes(bytes.length));
+  return values;
+}
+
+function rejectsWith(status: grpc.status, code: string, pattern?: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    const e = err as grpc.ServiceError;
+    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
+    assert.equal(mpcErrorCodeOf(e), code, e.details);
+    if (pattern) assert.match(e.details, pattern);
+    return true;
+  };
+}
+
+describe("three hosts computing sum@1", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const buyer = generateBuyerKeyPair();
+  const buyerKey = hexlify(buyer.publicKey);
+  const values = randomColumn(5000);
+  let upload: Awaited<ReturnType<typeof buildUploads>>;
+
+  const pendingRequest = (requestId: string, column = "amount"): void =>
+    cluster.chain.setRequest(CONSUMER, requestId, {
+      buyer: Wallet.createRandom().address, datasetId: upload.datasetId, column, buyerKey, price: 1n, status: 1, result: "0x",
+    });
+  const computeRequest = (requestId: string) => ({
+    requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], column: "amount", buyerKey, consumer: CONSUMER,
+  });
+
+  before(async () => {
+    cluster = await startCluster({ jobTimeoutMs: 5000 });
+    upload = await buildUploads(seller, "payments", { name: "amount", scale: 0, values });
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: seller.address, name: "payments", schemaHash: "0x" + "00".repeat(32), rowCount: BigInt(values.length),
+      price: 1n, commitments: upload.commitments, active: true,
+    });
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  it("reports health", async () => {
+    const health = await Promise.all(cluster.clients.map((c) => callUnary<HealthResponse>(c, "health", {})));
+    assert.deepEqual(health.map((h) => [h.hostIndex, h.status, h.version]), [0, 1, 2].map((i) => [i, "SERVING", HOST_VERSION]));
+  });
+
+  it("accepts each host's upload, idempotently", async () => {
+    const responses = await Promise.all(
+      upload.requests.map((req, i) => callUnary<UploadSharesResponse>(cluster.clients[i], "uploadShares", req)),
+    );
+    assert.deepEqual(responses.map((r) => r.commitment), upload.commitments);
+    const again = await callUnary<UploadSharesResponse>(cluster.clients[1], "uploadShares", upload.requests[1]);
+    assert.equal(again.commitment, upload.commitments[1]);
+  });
+
+  it("computes the sum: the buyer opens it to the plaintext sum mod 2^64", async () => {
+    const requestId = hexlify(randomBytes(32));
+    pendingRequest(requestId);
+    const responses = await Promise.all(
+      cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", computeRequest(requestId))),
+    );
+    assert.deepEqual(responses.map((r) => r.hostIndex), [0, 1, 2]);
+    const result = packResult(responses.map((r) => r.encryptedOutput));
+    assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), [ringSum(values)]);
+
+    // A repeated Compute returns the cached response, not a second run.
+    const again = await callUnary<ComputeResponse>(cluster.clients[2], "compute", computeRequest(requestId));
+    assert.deepEqual(again.encryptedOutput, responses[2].encryptedOutput);
+  });
+
+  it("joins a concurrent duplicate Compute to the running job", async () => {
+    const requestId = hexlify(randomBytes(32));
+    pendingRequest(requestId);
+    const calls = [0, 1, 2, 0, 1, 2].map((i) => callUnary<ComputeResponse>(cluster.clients[i], "compute", computeRequest(requestId)));
+    const responses = await Promise.all(calls);
+    for (const i of [0, 1, 2]) assert.deepEqual(responses[i + 3].encryptedOutput, responses[i].encryptedOutput);
+    const result = packResult(responses.slice(0, 3).map((r) => r.encryptedOutput));
+    assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), [ringSum(values)]);
+  });
+
+  it("re-randomises output shares: host outputs are not the per-component sums", async () => {
+    const requestId = hexlify(randomBytes(32));
+    pendingRequest(requestId);
+    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", computeRequest(requestId))));
+    const [[z0, z1]] = decryptOutputShare({ requestId, hostIndex: 0, buyerPrivateKey: buyer.privateKey, envelope: responses[0].encryptedOutput });
+    // Without the zero sharing, host 0 would return (Σ x_0, Σ x_1) and the buyer would see those component sums.
+    assert.notEqual(z0, ringSum(decodeRingVector(upload.requests[0].columns[0].a)));
+    assert.notEqual(z1, ringSum(decodeRingVector(upload.requests[0].columns[0].b)));
+  });
+
+  it("refuses a Compute whose stored share does not match the on-chain commitment", async () => {
+    const requestId = hexlify(randomBytes(32));
+    pendingRequest(requestId);
+    const dataset = cluster.chain.datasets.get(upload.datasetId)!;
+    const tampered = { ...dataset, commitments: [dataset.commitments[0], "0x" + "ee".repeat(32), dataset.commitments[2]] as [string, string, string] };
+    cluster.chain.datasets.set(upload.datasetId, tampered);
+    try {
+      await assert.rejects(
+        callUnary(cluster.clients[1], "compute", computeRequest(requestId)),
+        rejectsWith(grpc.status.FAILED_PRECONDITION, "CHAIN_COMMITMENT_MISMATCH", /host 1/),
+      );
+    } finally {
+      cluster.chain.datasets.set(upload.datasetId, dataset);
+    }
+  });
+
+  it("refuses Compute from a consumer not on the allow-list, or not matching the on-chain request", async () => {
+    const requestId = hexlify(randomBytes(32));
+    pendingRequest(requestId, "other-column");
+    await assert.rejects(
+      callUnary(cluster.clients[0], "compute", { ...computeRequest(requestId), consumer: Wallet.createRandom().address }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "CONSUMER_NOT_ALLOWED"),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "compute", computeRequest(requestId)),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /column/),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "compute", { ...computeRequest(requestId), algorithm: "median@9" }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "ALGORITHM_UNSUPPORTED"),
+    );
+  });
+
+  it("refuses bad uploads with a clear status", async () => {
+    const req = upload.requests[0];
+    const withColumns = (mutate: (a: Buffer) => void): UploadSharesRequest => {
+      const a = Buffer.from(req.columns[0].a);
+      mutate(a);
+      return { ...req, columns: [{ ...req.columns[0], a }] };
+    };
+    await assert.rejects(
+      callUnary(cluster.clients[1], "uploadShares", req),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "WRONG_HOST"),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", withColumns((a) => (a[0] ^= 1))),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "COMMITMENT_MISMATCH"),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", { ...req, columns: [{ ...req.columns[0], a: req.columns[0].a.subarray(8) }] }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /row_count\*8/),
+    );
+    const impostor = Wallet.createRandom();
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", { ...req, seller: impostor.address }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "SIGNATURE_INVALID"),
+    );
+    // Same dataset, fresh sharing: a different commitment for an existing dataset.
+    const reshared = await buildUploads(seller, "payments", { name: "amount", scale: 0, values });
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", reshared.requests[0]),
+      rejectsWith(grpc.status.ALREADY_EXISTS, "DATASET_CONFLICT"),
+    );
+  });
+});
+
+describe("a dead peer", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const buyer = generateBuyerKeyPair();
+  const jobTimeoutMs = 1000;
+
+  before(async () => {
+    cluster = await startCluster({ indices: [0, 1], jobTimeoutMs });
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  it("ends the job with PEER_TIMEOUT naming the missing host, within the job timeout", async () => {
+    const values = randomColumn(10);
+    const upload = await buildUploads(seller, "small", { name: "v", scale: 0, values });
+    for (const i of [0, 1]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: seller.address, name: "small", schemaHash: "0x" + "00".repeat(32), rowCount: 10n, price: 1n,
+      commitments: upload.commitments, active: true,
+    });
+    const requestId = hexlify(randomBytes(32));
+    const buyerKey = hexlify(buyer.publicKey);
+    cluster.chain.setRequest(CONSUMER, requestId, {
+      buyer: seller.address, datasetId: upload.datasetId, column: "v", buyerKey, price: 1n, status: 1, result: "0x",
+    });
+    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], column: "v", buyerKey, consumer: CONSUMER };
+    const started = Date.now();
+    const outcomes = await Promise.allSettled([0, 1].map((i) => callUnary(cluster.clients[i], "compute", request)));
+    const elapsed = Date.now() - started;
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      rejectsWith(grpc.status.DEADLINE_EXCEEDED, "PEER_TIMEOUT", /host 2/)((outcome as PromiseRejectedResult).reason);
+    }
+    assert.ok(elapsed < jobTimeoutMs + 1500, `took ${elapsed} ms`);
+  });
+});

@@ -1,0 +1,118 @@
+import * as grpc from "@grpc/grpc-js";
+import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
+import type { ComputeRequest, ComputeResponse, HealthResponse } from "@scmpc/protos";
+import { BridgeError, HostRefusedError, HostUnavailableError } from "./errors.ts";
+
+/** Reachability of one MPC host, as `GET /health` reports it. */
+export interface HostHealth {
+  index: number;
+  endpoint: string;
+  reachable: boolean;
+  error?: string;
+}
+
+/** What the bridge needs from the three MPC hosts. */
+export interface HostsClient {
+  /** Runs one job on all three hosts; resolves to their output envelopes in host order. */
+  compute(request: ComputeRequest, timeoutMs: number): Promise<Buffer[]>;
+  /** Asks every host for its health, never throwing. */
+  health(timeoutMs: number): Promise<HostHealth[]>;
+  close(): void;
+}
+
+type UnaryCall<Req, Res> = (
+  request: Req,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+interface HostStub extends grpc.Client {
+  Compute: UnaryCall<ComputeRequest, ComputeResponse>;
+  Health: UnaryCall<Record<string, never>, HealthResponse>;
+}
+
+function call<Req, Res>(stub: HostStub, method: UnaryCall<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(stub, request, { deadline: Date.now() + timeoutMs }, (err, response) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      resolve(response as Res);
+    });
+  });
+}
+
+/** Turns a gRPC failure of host `index` into the bridge's error family. */
+function toBridgeError(index: number, err: unknown): BridgeError {
+  const status = (err as grpc.ServiceError).code;
+  const details = (err as grpc.ServiceError).details ?? String(err);
+  if (status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED || status === grpc.status.CANCELLED) {
+    return new HostUnavailableError(index, details, { cause: err });
+  }
+  return new HostRefusedError(index, details, { cause: err });
+}
+
+/**
+ * gRPC client for the three MPC hosts (`mpc.v1.Host`), with a deadline on every call.
+ *
+ * @example
+ * const hosts = createGrpcHostsClient(["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]);
+ * const envelopes = await hosts.compute(request, 60_000);
+ */
+export function createGrpcHostsClient(
+  endpoints: readonly string[],
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): HostsClient {
+  const { Host } = loadMpcV1();
+  const stubs = endpoints.map(
+    (endpoint) =>
+      new Host(endpoint, credentials, {
+        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+      }) as unknown as HostStub,
+  );
+
+  return {
+    async compute(request, timeoutMs) {
+      // All three hosts must run the job at once: they exchange messages with
+      // each other, so the calls are concurrent, and one failure fails the job.
+      const settled = await Promise.allSettled(stubs.map((stub) => call(stub, stub.Compute, request, timeoutMs)));
+      const failures = settled
+        .map((outcome, index) => (outcome.status === "rejected" ? toBridgeError(index, outcome.reason) : undefined))
+        .filter((e): e is BridgeError => e !== undefined);
+      if (failures.length > 0) {
+        // A host that refused says why; report it before hosts that merely
+        // gave up waiting for it.
+        throw failures.find((e) => e instanceof HostRefusedError) ?? failures[0];
+      }
+      return settled.map((outcome, index) => {
+        const response = (outcome as PromiseFulfilledResult<ComputeResponse>).value;
+        if (response.hostIndex !== index) {
+          throw new HostRefusedError(index, `answered as host ${response.hostIndex}; check SCMPC_HOSTS order`);
+        }
+        return Buffer.from(response.encryptedOutput);
+      });
+    },
+
+    async health(timeoutMs) {
+      return Promise.all(
+        stubs.map(async (stub, index): Promise<HostHealth> => {
+          try {
+            const answer = await call(stub, stub.Health, {}, timeoutMs);
+            if (answer.hostIndex !== index) {
+              return { index, endpoint: endpoints[index], reachable: false, error: `answers as host ${answer.hostIndex}` };
+            }
+            return { index, endpoint: endpoints[index], reachable: true };
+          } catch (err) {
+            return { index, endpoint: endpoints[index], reachable: false, error: (err as grpc.ServiceError).details ?? String(err) };
+          }
+        }),
+      );
+    },
+
+    close() {
+      for (const stub of stubs) stub.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import * as grpc from "@grpc/grpc-js";
+import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
+import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+
+/** Deadline of one share upload; a 1M-row column is 16 MB per host. */
+const UPLOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * Uploads one host's share over gRPC; resolves once the host has durably
+ * stored it. The error names the host and what it answered.
+ *
+ * @example
+ * await uploadShare("127.0.0.1:7001", request);
+ */
+export function uploadShare(endpoint: string, request: UploadSharesRequest): Promise<UploadSharesResponse> {
+  const { Host } = loadMpcV1();
+  const client = new Host(endpoint, grpc.credentials.createInsecure(), {
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  }) as unknown as grpc.Client & {
+    UploadShares(
+      req: UploadSharesRequest,
+      options: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res?: UploadSharesResponse) => void,
+    ): void;
+  };
+  return new Promise<UploadSharesResponse>((resolve, reject) => {
+    client.UploadShares(request, { deadline: Date.now() + UPLOAD_TIMEOUT_MS }, (err, res) => {
+      client.close();
+      if (err) {
+        reject(new Error(`MPC host ${request.hostIndex} (${endpoint}) refused the upload: ${err.details || err.message}`, { cause: err }));
+        return;
+      }
+      resolve(res as UploadSharesResponse);
+    });
+  });
+}

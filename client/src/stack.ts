@@ -1,0 +1,180 @@
+import { mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { JsonRpcProvider, parseUnits, Wallet } from "ethers";
+import { deployLocalMarket } from "@scmpc/contracts";
+import { loadMpcV1 } from "@scmpc/protos";
+import { DEV_ROLES, devPrivateKey } from "./accounts.ts";
+import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
+import type { ManagedProcess } from "./processes.ts";
+import { PAYMENT_DECIMALS } from "./seller.ts";
+import { writeState } from "./state.ts";
+import type { StackState } from "./state.ts";
+
+const REPO_ROOT = path.resolve(fileURLToPath(import.meta.url), "../../..");
+const TSX_LOADER = import.meta.resolve("tsx");
+const START_TIMEOUT_MS = 60_000;
+
+/** A running local stack: chain, market contracts, three hosts, bridge and relay on 127.0.0.1. */
+export interface LocalStack {
+  state: StackState;
+  dir: string;
+  processes: ManagedProcess[];
+  /** Stops every process the stack started (and only those). */
+  stop(): Promise<void>;
+}
+
+function hardhatCli(): string {
+  const require = createRequire(path.join(REPO_ROOT, "contracts", "package.json"));
+  const pkgPath = require.resolve("hardhat/package.json");
+  const pkg = require(pkgPath) as { bin: string | Record<string, string> };
+  const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin.hardhat;
+  return path.join(path.dirname(pkgPath), bin);
+}
+
+function hostHealthy(endpoint: string, index: number): Promise<boolean> {
+  const { Host } = loadMpcV1();
+  const client = new Host(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Health(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { hostIndex: number }) => void): void;
+  };
+  return new Promise((resolve) => {
+    client.Health({}, { deadline: Date.now() + 1_000 }, (err, res) => {
+      client.close();
+      resolve(!err && res?.hostIndex === index);
+    });
+  });
+}
+
+/**
+ * Starts the whole market on 127.0.0.1: a Hardhat (EDR) node, the market
+ * contracts with Chainlink's Operator and LinkToken, three MPC host
+ * processes, the bridge and the relay, each on a free port. Writes the state
+ * file other commands read. Host share stores live under `dir/hosts` and are
+ * wiped at start, because the local chain they refer to starts empty.
+ *
+ * @example
+ * const stack = await startLocalStack({ dir: ".scmpc" });
+ * // ... scmpc seller upload / buyer request ...
+ * await stack.stop();
+ */
+export async function startLocalStack(options: {
+  dir: string;
+  /** Called with a short line as each part comes up. */
+  progress?: (line: string) => void;
+  logLevel?: string;
+}): Promise<LocalStack> {
+  const dir = path.resolve(options.dir);
+  const say = options.progress ?? (() => {});
+  const logDir = path.join(dir, "logs");
+  await rm(path.join(dir, "hosts"), { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
+  const processes: ManagedProcess[] = [];
+  const baseEnv = { ...process.env, SCMPC_LOG_LEVEL: options.logLevel ?? process.env.SCMPC_LOG_LEVEL ?? "info" };
+  const tsEntry = (name: string, entry: string, env: NodeJS.ProcessEnv) => {
+    const proc = startProcess(name, process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, entry)], {
+      cwd: REPO_ROOT,
+      env: { ...baseEnv, ...env },
+      logFile: path.join(logDir, `${name}.log`),
+    });
+    processes.push(proc);
+    return proc;
+  };
+
+  const stop = async () => {
+    // Reverse order: the relay and the bridge go before what they depend on.
+    for (const proc of [...processes].reverse()) await stopProcess(proc);
+  };
+
+  try {
+    const chainPort = await freePort();
+    const rpcUrl = `http://127.0.0.1:${chainPort}`;
+    const chain = startProcess("chain", process.execPath, [hardhatCli(), "node", "--hostname", "127.0.0.1", "--port", String(chainPort)], {
+      cwd: path.join(REPO_ROOT, "contracts"),
+      env: baseEnv,
+      logFile: path.join(logDir, "chain.log"),
+    });
+    processes.push(chain);
+    let chainId = 0;
+    await waitUntil(
+      chain,
+      async () => {
+        const res = await fetch(rpcUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        });
+        chainId = Number(((await res.json()) as { result: string }).result);
+        return chainId > 0;
+      },
+      START_TIMEOUT_MS,
+    );
+    const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true });
+    say(`chain      ${rpcUrl} (chain id ${chainId})`);
+
+    const deployer = new Wallet(devPrivateKey(DEV_ROLES.deployer), provider);
+    const relayKey = devPrivateKey(DEV_ROLES.relay);
+    const fundAmount = parseUnits("1000000", PAYMENT_DECIMALS);
+    const contracts = await deployLocalMarket({
+      deployer,
+      relay: new Wallet(relayKey).address,
+      fund: [DEV_ROLES.buyer, DEV_ROLES.buyer2].map((i) => ({ address: new Wallet(devPrivateKey(i)).address, amount: fundAmount })),
+    });
+    provider.destroy();
+    say(`contracts  registry ${contracts.registry}, sum@1 ${contracts.sumComputation}, operator ${contracts.operator}`);
+
+    const hostPorts = [await freePort(), await freePort(), await freePort()];
+    const hosts = hostPorts.map((port) => `127.0.0.1:${port}`);
+    const hostProcs = hosts.map((endpoint, index) =>
+      tsEntry(`host-${index}`, "mpc-engine/src/main.ts", {
+        SCMPC_HOST_INDEX: String(index),
+        SCMPC_HOST_LISTEN: endpoint,
+        SCMPC_HOST_PEERS: hosts.join(","),
+        SCMPC_HOST_DATA_DIR: path.join(dir, "hosts", String(index)),
+        SCMPC_RPC_URL: rpcUrl,
+        SCMPC_REGISTRY_ADDRESS: contracts.registry,
+        SCMPC_ALGORITHM_CONTRACTS: contracts.sumComputation,
+      }),
+    );
+    await Promise.all(hostProcs.map((proc, index) => waitUntil(proc, () => hostHealthy(hosts[index], index), START_TIMEOUT_MS)));
+    say(`hosts      ${hosts.join(", ")}`);
+
+    const bridgePort = await freePort();
+    const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
+    const bridge = tsEntry("bridge", "bridge/src/server.ts", {
+      SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
+      SCMPC_HOSTS: hosts.join(","),
+    });
+    await waitUntil(bridge, async () => (await fetch(`${bridgeUrl}/health`)).ok, START_TIMEOUT_MS);
+    say(`bridge     ${bridgeUrl}`);
+
+    const relayHealthPort = await freePort();
+    const relay = tsEntry("relay", "bridge/src/relay/main.ts", {
+      SCMPC_RELAY_HEALTH_LISTEN: `127.0.0.1:${relayHealthPort}`,
+      SCMPC_RPC_URL: rpcUrl,
+      SCMPC_OPERATOR_ADDRESS: contracts.operator,
+      SCMPC_RELAY_PRIVATE_KEY: relayKey,
+      SCMPC_BRIDGE_URL: bridgeUrl,
+      SCMPC_RELAY_FROM_BLOCK: String(contracts.deployBlock),
+      SCMPC_RELAY_POLL_MS: "200",
+    });
+    await waitUntil(relay, async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok, START_TIMEOUT_MS);
+    say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
+
+    const state: StackState = {
+      rpcUrl,
+      chainId,
+      contracts,
+      hosts,
+      bridgeUrl,
+      pids: Object.fromEntries(processes.map((p) => [p.name, p.child.pid ?? -1])),
+      startedAt: new Date().toISOString(),
+    };
+    await writeState(dir, state);
+    return { state, dir, processes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { spawn, execFile } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { after, before, describe, it } from "node:test";
+import { parseUnits } from "ethers";
+
+// End to end: `scmpc up` starts the real stack as processes on free loopback
+// ports (Hardhat node, Chainlink Operator and LinkToken, three MPC hosts over
+// gRPC, bridge, relay); the seller and buyer commands run as separate CLI
+// processes against it, as a user would run them.
+const ROOT = path.resolve(fileURLToPath(import.meta.url), "../..");
+const CLI = path.join(ROOT, "client", "bin", "scmpc.js");
+const SAMPLE = path.join(ROOT, "client", "samples", "salaries.csv");
+const run = promisify(execFile);
+
+describe("end to end: seller shares → contract → relay → bridge → 3 MPC hosts → contract → buyer", { timeout: 300_000 }, () => {
+  let home: string;
+  let up: ChildProcess;
+  let upOutput = "";
+  let upExited: Promise<number | null>;
+
+  const scmpc = async (...args: string[]) => {
+    const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, SCMPC_HOME: home }, cwd: ROOT });
+    return stdout;
+  };
+  const scmpcFails = async (...args: string[]): Promise<string> => {
+    try {
+      await scmpc(...args);
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      assert.notEqual(e.code, 0);
+      return e.stderr;
+    }
+    assert.fail(`scmpc ${args.join(" ")} succeeded but should have failed`);
+  };
+
+  before(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), "scmpc-e2e-"));
+    up = spawn(process.execPath, [CLI, "up"], { env: { ...process.env, SCMPC_HOME: home }, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    upExited = new Promise((resolve) => up.once("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`scmpc up not ready in time:\n${upOutput}`)), 180_000);
+      const onData = (chunk: Buffer) => {
+        upOutput += chunk.toString();
+        if (/\bready\b/.test(upOutput)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      up.stdout!.on("data", onData);
+      up.stderr!.on("data", onData);
+      void upExited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`scmpc up exited with ${code}:\n${upOutput}`));
+      });
+    });
+  });
+
+  after(async () => {
+    if (up && up.exitCode === null) {
+      up.kill("SIGTERM");
+      await upExited;
+    }
+    await rm(home, { recursive: true, force: true });
+  });
+
+  let datasetId: string;
+
+  it("a seller shares and registers a column; a buyer buys its sum and decrypts the plaintext sum", async () => {
+    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "25", "--json"));
+    datasetId = uploaded.datasetId;
+    assert.match(datasetId, /^0x[0-9a-f]{64}$/);
+    assert.equal(uploaded.rowCount, 10);
+
+    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", datasetId, "--column", "salary", "--json"));
+    assert.equal(bought.algorithm, "sum@1");
+    assert.match(bought.requestId, /^0x[0-9a-f]{64}$/);
+    assert.equal(bought.result, "623900");
+    assert.equal(bought.result, uploaded.plaintextSum);
+
+    const balance = JSON.parse(await scmpc("seller", "balance", "--json"));
+    assert.equal(balance.withdrawable, parseUnits("25", 18).toString());
+  });
+
+  it("sums a decimal column in fixed point and credits a second sale", async () => {
+    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "bonuses", "--column", "bonus", "--price", "1.5", "--json"));
+    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", uploaded.datasetId, "--column", "bonus", "--json"));
+    assert.equal(bought.result, "40852.25");
+    const balance = JSON.parse(await scmpc("seller", "balance", "--json"));
+    assert.equal(balance.withdrawable, parseUnits("26.5", 18).toString());
+  });
+
+  it("the seller withdraws the credited payments", async () => {
+    assert.match(await scmpc("seller", "withdraw"), /withdrew 26\.5 mUSD/);
+    const balance = JSON.parse(await scmpc("seller", "balance", "--json"));
+    assert.equal(balance.withdrawable, "0");
+  });
+
+  it("refuses bad input with an error naming the problem", async () => {
+    const broken = path.join(home, "broken.csv");
+    await writeFile(broken, "id,salary\n1,100\n2,abc\n");
+    assert.match(await scmpcFails("seller", "upload", broken, "--name", "broken", "--column", "salary", "--price", "1"), /line 3, column "salary": "abc" is not a decimal number/);
+    assert.match(await scmpcFails("seller", "upload", SAMPLE, "--name", "x", "--column", "age", "--price", "1"), /no column "age"/);
+    assert.match(await scmpcFails("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "1"), /already registered/);
+    assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", `0x${"ab".repeat(32)}`, "--column", "salary"), /no dataset/);
+    assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", datasetId, "--column", "bonus"), /no column "bonus"/);
+  });
+
+  it("scmpc up stops every process it started on SIGTERM", async () => {
+    const state = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(path.join(home, "state.json"), "utf8")));
+    const pids = Object.values(state.pids) as number[];
+    assert.equal(pids.length, 6);
+    up.kill("SIGTERM");
+    assert.equal(await upExited, 0);
+    for (const pid of pids) {
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} still running`);
+    }
+  });
+});

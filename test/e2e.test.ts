@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { parseUnits } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from "ethers";
+import { loadArtifact } from "@scmpc/contracts";
+import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
 
 // End to end: `scmpc up` starts the real stack as processes on free loopback
 // ports (Hardhat node, Chainlink Operator and LinkToken, three MPC hosts over
@@ -111,8 +113,32 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", datasetId, "--column", "bonus"), /no column "bonus"/);
   });
 
+  it("refunds the buyer when the hosts refuse the job (no shares behind the registration)", async () => {
+    // A dataset registered on-chain whose shares never reached the hosts: the
+    // hosts refuse, the bridge reports the error, the relay posts an empty
+    // result, and the contract refunds the escrowed price.
+    const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
+    const provider = new JsonRpcProvider(state.rpcUrl, state.chainId, { staticNetwork: true });
+    try {
+      const seller2 = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.seller2), provider));
+      const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller2);
+      const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0 }] });
+      const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
+      await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments)).wait();
+      const ghostId = await registry.datasetId(await seller2.getAddress(), "ghost");
+
+      const before = JSON.parse(await scmpc("buyer", "balance", "--json"));
+      assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ghostId, "--column", "salary"), /failed on the MPC hosts; the price was refunded/);
+      const after = JSON.parse(await scmpc("buyer", "balance", "--json"));
+      assert.equal(BigInt(after.withdrawable) - BigInt(before.withdrawable), parseUnits("4", 18));
+      assert.match(await scmpc("buyer", "withdraw"), /withdrew 4\.0 mUSD/);
+    } finally {
+      provider.destroy();
+    }
+  });
+
   it("scmpc up stops every process it started on SIGTERM", async () => {
-    const state = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(path.join(home, "state.json"), "utf8")));
+    const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
     const pids = Object.values(state.pids) as number[];
     assert.equal(pids.length, 6);
     up.kill("SIGTERM");

@@ -7,18 +7,22 @@ import { createHost } from "./host/server.ts";
 
 async function main(): Promise<void> {
   let config;
+  let host;
+  let logger;
   try {
     config = loadHostConfig(process.env);
+    logger = pino({ level: config.logLevel, base: { hostIndex: config.hostIndex } });
+    // Reads and checks the TLS material: a configuration error too.
+    host = createHost(config, { logger });
   } catch (err) {
-    pino().fatal({ code: isMpcError(err) ? err.code : undefined }, (err as Error).message);
+    if (!isMpcError(err, "CONFIG_INVALID")) throw err;
+    pino().fatal({ code: err.code }, err.message);
     process.exitCode = 2;
     return;
   }
-  const logger = pino({ level: config.logLevel, base: { hostIndex: config.hostIndex } });
-  const host = createHost(config, { logger });
-  const { port } = await host.start();
+  const { port, peerPort } = await host.start();
   // hostIndex comes from the logger's base bindings.
-  logger.info({ port }, "host listening");
+  logger.info({ port, peerPort }, "host listening");
 
   let closing = false;
   const shutdown = (signal: string): void => {

@@ -29,6 +29,18 @@ describe("peer mailbox", () => {
     );
   });
 
+  it("refuses a step lower than one already delivered by that host for the request", () => {
+    const id = "0x" + "cc".repeat(32);
+    mailbox.deliver({ requestId: id, step: 4, fromHost: 2, payload: Buffer.from("x") });
+    assert.throws(
+      () => mailbox.deliver({ requestId: id, step: 3, fromHost: 2, payload: Buffer.from("y") }),
+      (err: unknown) => isMpcError(err, "PEER_OUT_OF_ORDER") && err.details.highestStep === 4 && /host 2/.test(err.message),
+    );
+    // Order is per sending host and per request.
+    mailbox.deliver({ requestId: id, step: 3, fromHost: 1, payload: Buffer.from("z") });
+    mailbox.deliver({ requestId: "0x" + "dd".repeat(32), step: 0, fromHost: 2, payload: Buffer.from("w") });
+  });
+
   it("times out naming the missing host", async () => {
     const started = Date.now();
     await assert.rejects(

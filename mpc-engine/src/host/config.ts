@@ -1,5 +1,6 @@
 import { getAddress, isAddress } from "ethers";
 import { MpcError } from "../errors.ts";
+import { normaliseFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
 
 /** Log levels accepted by pino. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -12,10 +13,16 @@ export type HostIndex = 0 | 1 | 2;
 export interface HostConfig {
   /** This host's index (0, 1 or 2). */
   hostIndex: HostIndex;
-  /** `host:port` to bind (port 0 picks a free port). */
+  /** `host:port` the Host API (sellers, bridge) binds (port 0 picks a free port). */
   listen: string;
-  /** `host:port` of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
+  /** `host:port` the Peer service (mutual TLS, the other hosts only) binds. */
+  peerListen: string;
+  /** `host:port` of the Peer service of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
   peers: readonly [string, string, string];
+  /** PEM files of the host-to-host mutual TLS. */
+  tls: PeerTlsFiles;
+  /** SHA-256 fingerprints (lowercase hex) of hosts 0, 1 and 2's certificates: the only certificates a peer may present. */
+  peerFingerprints: readonly [CertificateFingerprint, CertificateFingerprint, CertificateFingerprint];
   /** Directory of the share store and host secrets. */
   dataDir: string;
   /** JSON-RPC endpoint of the chain. */
@@ -29,15 +36,32 @@ export interface HostConfig {
   logLevel: LogLevel;
 }
 
+/** Paths of this host's TLS material for the Peer service. */
+export interface PeerTlsFiles {
+  /** CA certificate that issued all three hosts' certificates. */
+  caFile: string;
+  /** This host's certificate (client and server). */
+  certFile: string;
+  /** This host's private key. */
+  keyFile: string;
+}
+
 /**
  * Builds and validates the host configuration from environment variables,
- * reporting every problem at once. The only reader of the environment.
+ * reporting every problem at once. The only reader of the environment. The
+ * TLS files themselves are read and checked by `loadPeerTls` when the host
+ * is created.
  *
  * | variable | meaning |
  * |---|---|
  * | SCMPC_HOST_INDEX | 0, 1 or 2 |
- * | SCMPC_HOST_LISTEN | host:port to bind (default 127.0.0.1:0) |
- * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2, comma-separated |
+ * | SCMPC_HOST_LISTEN | host:port of the Host API (default 127.0.0.1:0) |
+ * | SCMPC_HOST_PEER_LISTEN | host:port of the Peer service (mutual TLS) |
+ * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2's Peer service, comma-separated |
+ * | SCMPC_HOST_TLS_CA | PEM file of the CA of the hosts' certificates |
+ * | SCMPC_HOST_TLS_CERT | PEM file of this host's certificate |
+ * | SCMPC_HOST_TLS_KEY | PEM file of this host's private key |
+ * | SCMPC_HOST_PEER_FINGERPRINTS | SHA-256 fingerprints (hex) of hosts 0,1,2's certificates, comma-separated |
  * | SCMPC_HOST_DATA_DIR | share store directory |
  * | SCMPC_RPC_URL | chain JSON-RPC URL |
  * | SCMPC_REGISTRY_ADDRESS | dataset registry address |
@@ -70,11 +94,40 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   const listen = get("SCMPC_HOST_LISTEN") ?? "127.0.0.1:0";
   if (!isHostPort(listen)) problems.push(`SCMPC_HOST_LISTEN must be host:port, got ${JSON.stringify(listen)}`);
 
+  const peerListen = required("SCMPC_HOST_PEER_LISTEN");
+  if (peerListen !== "" && !isHostPort(peerListen)) {
+    problems.push(`SCMPC_HOST_PEER_LISTEN must be host:port, got ${JSON.stringify(peerListen)}`);
+  }
+  if (peerListen !== "" && peerListen === listen && !peerListen.endsWith(":0")) {
+    problems.push("SCMPC_HOST_PEER_LISTEN must differ from SCMPC_HOST_LISTEN: the Peer service has its own (mutual TLS) port");
+  }
+
   const peersText = required("SCMPC_HOST_PEERS");
   const peers = peersText.split(",").map((p) => p.trim());
   if (peersText !== "") {
     if (peers.length !== 3) problems.push(`SCMPC_HOST_PEERS must list exactly 3 host:port entries, got ${peers.length}`);
     for (const p of peers) if (!isHostPort(p)) problems.push(`SCMPC_HOST_PEERS entry ${JSON.stringify(p)} is not host:port`);
+  }
+
+  const tls: PeerTlsFiles = {
+    caFile: required("SCMPC_HOST_TLS_CA"),
+    certFile: required("SCMPC_HOST_TLS_CERT"),
+    keyFile: required("SCMPC_HOST_TLS_KEY"),
+  };
+
+  const fingerprintsText = required("SCMPC_HOST_PEER_FINGERPRINTS");
+  const peerFingerprints: string[] = [];
+  if (fingerprintsText !== "") {
+    const entries = fingerprintsText.split(",").map((f) => f.trim());
+    if (entries.length !== 3) problems.push(`SCMPC_HOST_PEER_FINGERPRINTS must list exactly 3 fingerprints, got ${entries.length}`);
+    entries.forEach((entry, i) => {
+      const fp = normaliseFingerprint(entry);
+      if (fp === undefined) problems.push(`SCMPC_HOST_PEER_FINGERPRINTS entry ${i} is not a SHA-256 fingerprint (64 hex digits): ${JSON.stringify(entry)}`);
+      else peerFingerprints.push(fp);
+    });
+    if (new Set(peerFingerprints).size !== peerFingerprints.length) {
+      problems.push("SCMPC_HOST_PEER_FINGERPRINTS lists one certificate for two hosts");
+    }
   }
 
   const dataDir = required("SCMPC_HOST_DATA_DIR");
@@ -115,7 +168,10 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   return {
     hostIndex: hostIndex as HostIndex,
     listen,
+    peerListen,
     peers: peers as unknown as [string, string, string],
+    tls,
+    peerFingerprints: peerFingerprints as unknown as [string, string, string],
     dataDir,
     rpcUrl,
     registryAddress: getAddress(registryText),

@@ -2,8 +2,13 @@ import { MpcError } from "../errors.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
 
-/** The message channel one job's protocol sees: send to / receive from a peer, by step. */
+/**
+ * The message channel one job's protocol sees: send to / receive from a peer,
+ * by step. Steps sent to one host must increase (the receiver refuses a lower
+ * step than one it already has from this host for the request).
+ */
 export interface JobExchange {
+  /** @throws MpcError `PEER_UNAVAILABLE`, `PEER_TIMEOUT` or `PEER_REJECTED` naming the host */
   send(toHost: number, step: number, payload: Buffer): Promise<void>;
   /** @throws MpcError `PEER_TIMEOUT` naming the host that did not send */
   receive(fromHost: number, step: number): Promise<Buffer>;
@@ -28,7 +33,7 @@ export function createJobExchange(input: {
   return {
     send(toHost, step, payload) {
       if (toHost === hostIndex) return Promise.reject(new MpcError("INTERNAL", "a host cannot send to itself"));
-      return peers.deliver(toHost, { requestId, step, fromHost: hostIndex, payload }, deadline, signal);
+      return peers.deliver(toHost, { requestId, step, payload }, deadline, signal);
     },
     receive(fromHost, step) {
       return mailbox.receive({ requestId, step, fromHost }, { deadline, signal });

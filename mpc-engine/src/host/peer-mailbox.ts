@@ -8,12 +8,18 @@ export interface MailboxMessage {
   payload: Buffer;
 }
 
-/** Inbox of protocol messages, keyed by (requestId, step, fromHost). */
+/**
+ * Inbox of protocol messages, keyed by (requestId, step, fromHost). Per
+ * request and sending host, steps arrive in increasing order: the channel
+ * keeps each sender's messages in order, so a lower step is a replay or a
+ * reordering, and is refused.
+ */
 export interface PeerMailbox {
   /**
    * Accepts a message, possibly before the local job has started.
    *
    * @throws MpcError `PEER_DUPLICATE` if the key was already delivered or the request is finished
+   * @throws MpcError `PEER_OUT_OF_ORDER` if a higher step from that host already arrived for the request
    */
   deliver(message: MailboxMessage): void;
   /**
@@ -47,6 +53,8 @@ export function createPeerMailbox(options: { retentionMs: number; now?: () => nu
   const now = options.now ?? Date.now;
   const slots = new Map<string, Slot>();
   const finished = new Map<string, number>();
+  // Highest step delivered per (requestId, fromHost), for the order check.
+  const highest = new Map<string, { step: number; at: number }>();
   const keyOf = (requestId: string, step: number, fromHost: number): string =>
     `${requestId.toLowerCase()}/${step}/${fromHost}`;
 
@@ -54,6 +62,7 @@ export function createPeerMailbox(options: { retentionMs: number; now?: () => nu
     const cutoff = now() - options.retentionMs;
     for (const [key, slot] of slots) if (slot.waiters.size === 0 && slot.arrivedAt < cutoff) slots.delete(key);
     for (const [id, at] of finished) if (at < cutoff) finished.delete(id);
+    for (const [key, h] of highest) if (h.at < cutoff) highest.delete(key);
   }, Math.max(1000, Math.floor(options.retentionMs / 4)));
   sweeper.unref();
 
@@ -68,6 +77,16 @@ export function createPeerMailbox(options: { retentionMs: number; now?: () => nu
       const key = keyOf(requestId, message.step, message.fromHost);
       const slot = slots.get(key) ?? { arrivedAt: now(), waiters: new Set() };
       if (slot.payload !== undefined) throw duplicate("already delivered");
+      const senderKey = `${requestId}/${message.fromHost}`;
+      const last = highest.get(senderKey);
+      if (last !== undefined && last.step > message.step) {
+        throw new MpcError(
+          "PEER_OUT_OF_ORDER",
+          `message (request ${requestId}, step ${message.step}, from host ${message.fromHost}) refused: step ${last.step} from that host already arrived`,
+          { details: { requestId, step: message.step, fromHost: message.fromHost, highestStep: last.step } },
+        );
+      }
+      highest.set(senderKey, { step: message.step, at: now() });
       slot.payload = message.payload;
       slot.arrivedAt = now();
       slots.set(key, slot);
@@ -115,6 +134,7 @@ export function createPeerMailbox(options: { retentionMs: number; now?: () => nu
     finish(requestId) {
       const id = requestId.toLowerCase();
       for (const key of slots.keys()) if (key.startsWith(`${id}/`)) slots.delete(key);
+      for (const key of highest.keys()) if (key.startsWith(`${id}/`)) highest.delete(key);
       finished.set(id, now());
     },
 
@@ -122,6 +142,7 @@ export function createPeerMailbox(options: { retentionMs: number; now?: () => nu
       clearInterval(sweeper);
       slots.clear();
       finished.clear();
+      highest.clear();
     },
   };
 }

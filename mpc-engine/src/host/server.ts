@@ -1,21 +1,15 @@
 import * as grpc from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
-import { isHexString } from "ethers";
-import {
-  loadMpcV1,
-  MAX_MESSAGE_BYTES,
-  type ComputeRequest,
-  type HealthResponse,
-  type PeerAck,
-  type PeerMessage,
-  type UploadSharesRequest,
-} from "@scmpc/protos";
+import { loadMpcV1, MAX_MESSAGE_BYTES, type ComputeRequest, type HealthResponse, type UploadSharesRequest } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
+import { MAX_FRAME_BYTES } from "../channel/frames.ts";
+import { createExchangeHandler } from "../channel/peer-receiver.ts";
 import { MpcError } from "../errors.ts";
+import { loadPeerTls } from "../tls/peer-tls.ts";
 import { createEthersChainReader, type ChainReader } from "./chain-reader.ts";
 import { createComputeService } from "./compute.ts";
 import type { HostConfig } from "./config.ts";
-import { hostServerCredentials } from "./credentials.ts";
+import { hostServerCredentials, peerServerCredentials } from "./credentials.ts";
 import { toServiceError } from "./grpc-status.ts";
 import { loadHostSecret } from "./host-secret.ts";
 import { createPeerClients } from "./peer-client.ts";
@@ -25,11 +19,6 @@ import { handleUpload } from "./upload.ts";
 
 /** Version reported by Health. */
 export const HOST_VERSION: string = packageJson.version;
-
-/** Highest protocol step a peer may address (bounds mailbox keys). */
-const MAX_STEP = 64;
-/** Largest peer payload accepted (protocol messages are small). */
-const MAX_PEER_PAYLOAD = 1 << 20;
 
 /** Replaceable collaborators of a host; defaults are the real ones. */
 export interface HostDeps {
@@ -41,26 +30,31 @@ export interface HostDeps {
 
 /** A running-or-startable MPC host. */
 export interface MpcHost {
-  /** Binds `config.listen` and serves Host and Peer; resolves with the bound port. */
-  start(): Promise<{ port: number }>;
+  /** Binds `config.listen` (Host API) and `config.peerListen` (Peer service); resolves with the bound ports. */
+  start(): Promise<{ port: number; peerPort: number }>;
   /** Stops accepting calls, aborts running jobs and releases resources. */
   close(): Promise<void>;
 }
 
 /**
- * Builds one MPC host: a gRPC server serving the Host service (UploadShares,
- * Compute, Health) and the Peer service (Deliver) on one port.
+ * Builds one MPC host: two gRPC servers, the Host API (UploadShares, Compute,
+ * Health) on `config.listen` for sellers and the bridge, and the Peer service
+ * (Exchange) on `config.peerListen` over mutual TLS for the other two hosts.
+ * Reads and checks the TLS material at once.
  *
+ * @throws MpcError `CONFIG_INVALID` when the TLS material is unusable
  * @example
  * const host = createHost(loadHostConfig(process.env));
- * const { port } = await host.start();
+ * const { port, peerPort } = await host.start();
  */
 export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
+  // First, so a configuration error leaves nothing (timers, providers) behind.
+  const tls = loadPeerTls(config);
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { hostIndex: config.hostIndex } });
   const chain = deps.chainReader ?? createEthersChainReader({ rpcUrl: config.rpcUrl, registryAddress: config.registryAddress });
   const store = createShareStore({ dataDir: config.dataDir, hostIndex: config.hostIndex });
   const mailbox = createPeerMailbox({ retentionMs: Math.max(60_000, 10 * config.jobTimeoutMs) });
-  const peers = createPeerClients(config);
+  const peers = createPeerClients(config, tls);
   let hostSecret: Buffer | undefined;
   const compute = createComputeService({
     config,
@@ -79,6 +73,10 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
+  const peerServer = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_FRAME_BYTES,
+    "grpc.max_send_message_length": MAX_FRAME_BYTES,
+  });
   const { Host, Peer } = loadMpcV1();
 
   server.addService(Host.service, {
@@ -90,31 +88,26 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       async (): Promise<HealthResponse> => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION }),
     ),
   });
-  server.addService(Peer.service, {
-    deliver: unary(logger, "Deliver", async (msg: PeerMessage): Promise<PeerAck> => {
-      if (!isHexString(msg.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32");
-      if (msg.fromHost > 2 || msg.fromHost === config.hostIndex) {
-        throw new MpcError("PEER_UNKNOWN_SENDER", `from_host ${msg.fromHost} is not another host of this deployment`);
-      }
-      if (msg.step > MAX_STEP) throw new MpcError("INVALID_ARGUMENT", `step ${msg.step} exceeds ${MAX_STEP}`);
-      if (msg.payload.length > MAX_PEER_PAYLOAD) throw new MpcError("INVALID_ARGUMENT", `payload exceeds ${MAX_PEER_PAYLOAD} bytes`);
-      mailbox.deliver({ requestId: msg.requestId, step: msg.step, fromHost: msg.fromHost, payload: msg.payload });
-      return { accepted: true };
-    }),
+  peerServer.addService(Peer.service, {
+    exchange: createExchangeHandler({ hostIndex: config.hostIndex, fingerprints: tls.fingerprints, mailbox, logger }),
   });
 
   let started = false;
   return {
     async start() {
       hostSecret = await loadHostSecret(config.dataDir);
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(config.listen, hostServerCredentials(config), (err, bound) => (err ? reject(err) : resolve(bound))),
-      );
+      const bind = (target: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> =>
+        new Promise((resolve, reject) => target.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
       started = true;
-      return { port };
+      const peerPort = await bind(peerServer, config.peerListen, peerServerCredentials(tls));
+      const port = await bind(server, config.listen, hostServerCredentials(config));
+      return { port, peerPort };
     },
     async close() {
       compute.close();
+      // Peer streams are long-lived and senders resend on a new stream, so
+      // the Peer service need not drain; waiting would only delay close.
+      peerServer.forceShutdown();
       await new Promise<void>((resolve) => {
         if (!started) return resolve();
         const force = setTimeout(() => server.forceShutdown(), 2000);

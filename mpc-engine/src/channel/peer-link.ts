@@ -1,0 +1,285 @@
+import * as grpc from "@grpc/grpc-js";
+import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
+import { MpcError, type MpcErrorCode } from "../errors.ts";
+import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
+
+/** The sending half of the channel to one peer host. */
+export interface PeerLink {
+  /**
+   * Sends one message and resolves once the peer acknowledged it, or already
+   * held it (PEER_DUPLICATE: messages are deterministic per key, so a resend
+   * after a lost ack is harmless). Messages go out one at a time in call
+   * order, so per request a peer sees steps in the order they were sent.
+   *
+   * @throws MpcError `PEER_UNAVAILABLE` (never reached before `deadline`), `PEER_TIMEOUT`
+   *   (reached but not acknowledged before `deadline`) or `PEER_REJECTED` (refused), each naming the host
+   */
+  send(message: ChannelMessage, deadline: number, signal?: AbortSignal): Promise<void>;
+  /** Ends the stream and the connection; pending sends fail with `HOST_CLOSING`. */
+  close(): void;
+}
+
+/** Options of {@link createPeerLink}. */
+export interface PeerLinkOptions {
+  /** This host's index, sent as the claimed sender (the peer checks it against the certificate). */
+  fromHost: number;
+  /** The peer's index, for errors. */
+  toHost: number;
+  /** `host:port` of the peer's Peer service. */
+  address: string;
+  /** Mutual-TLS credentials pinning the peer's certificate. */
+  credentials: grpc.ChannelCredentials;
+  /** TLS server name (SNI) to ask for; the pin, not this name, decides whom we accept. Default `scmpc-host-<toHost>`. */
+  serverName?: string;
+  /** Data bytes per frame (default {@link DEFAULT_CHUNK_BYTES}, at most {@link MAX_CHUNK_BYTES}). */
+  chunkBytes?: number;
+  /** A stream idle this long is half-closed; the next message opens a new one. */
+  idleMs?: number;
+}
+
+interface Pending {
+  message: ChannelMessage;
+  deadline: number;
+  signal?: AbortSignal;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  onAbort?: () => void;
+}
+
+interface OpenStream {
+  call: grpc.ClientDuplexStream<PeerFrame, PeerAck>;
+  expiresAt: number;
+  /** Rejects once the stream is over for any reason. */
+  broken: Promise<never>;
+  /** Resolves with the ack of a message id. */
+  acks: Map<number, (ack: PeerAck) => void>;
+  brokenBy?: grpc.ServiceError | Error;
+}
+
+/** Refusal by the peer: final, not retried. */
+class Refused extends Error {
+  constructor(readonly ack: PeerAck) {
+    super(ack.errorMessage);
+  }
+}
+
+const STREAM_LIFETIME_MS = 10 * 60_000;
+const RETRY_BACKOFF_MAX_MS = 500;
+
+/**
+ * Opens the channel to one peer: a bidirectional `Exchange` stream over
+ * mutual TLS, opened on first use, carrying messages in chunks and resent on
+ * a fresh stream after a broken one until the message's deadline. Every
+ * stream has a deadline; idle streams are closed.
+ *
+ * @example
+ * const link = createPeerLink({ fromHost: 0, toHost: 1, address: "127.0.0.1:7102", credentials: peerChannelCredentials(tls, 1) });
+ * await link.send({ requestId, step: 0, payload }, Date.now() + 30_000);
+ */
+export function createPeerLink(options: PeerLinkOptions): PeerLink {
+  const { fromHost, toHost } = options;
+  const chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES);
+  const idleMs = options.idleMs ?? 15_000;
+  const { Peer } = loadMpcV1();
+  const client = new Peer(options.address, options.credentials, {
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+    "grpc.ssl_target_name_override": options.serverName ?? `scmpc-host-${toHost}`,
+    // Acks are small; this only sizes our receive window.
+    "grpc-node.flow_control_window": 4 << 20,
+  });
+  const queue: Pending[] = [];
+  let stream: OpenStream | undefined;
+  let nextMessageId = 1;
+  let pumping = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const error = (code: MpcErrorCode, message: string, cause?: unknown, details: Record<string, unknown> = {}): MpcError =>
+    new MpcError(code, message, { cause, details: { host: toHost, ...details } });
+
+  const dropStream = (how: "end" | "cancel"): void => {
+    const s = stream;
+    stream = undefined;
+    if (!s) return;
+    if (how === "end") s.call.end();
+    else s.call.cancel();
+  };
+
+  const openStream = (needUntil: number): OpenStream => {
+    if (stream && !stream.brokenBy && stream.expiresAt > needUntil + 1000) return stream;
+    // Only one message is ever in flight, so ending the old stream loses nothing.
+    dropStream("end");
+    const expiresAt = Math.max(Date.now() + STREAM_LIFETIME_MS, needUntil + 2000);
+    const call = (client as unknown as { exchange(opts: grpc.CallOptions): grpc.ClientDuplexStream<PeerFrame, PeerAck> }).exchange({
+      deadline: new Date(expiresAt),
+    });
+    let breakWith!: (err: Error) => void;
+    const broken = new Promise<never>((_, reject) => (breakWith = reject));
+    broken.catch(() => {});
+    const s: OpenStream = { call, expiresAt, broken, acks: new Map() };
+    const breakStream = (err: Error): void => {
+      if (s.brokenBy) return;
+      s.brokenBy = err;
+      if (stream === s) stream = undefined;
+      breakWith(err);
+    };
+    call.on("data", (ack: PeerAck) => s.acks.get(ack.messageId)?.(ack));
+    call.on("error", (err: grpc.ServiceError) => breakStream(err));
+    call.on("end", () => breakStream(new Error("the peer ended the stream")));
+    call.on("close", () => breakStream(new Error("the stream closed")));
+    stream = s;
+    return s;
+  };
+
+  /** Writes one message's frames and waits for its ack, the stream breaking, the deadline or the signal. */
+  const transmit = async (s: OpenStream, p: Pending): Promise<PeerAck> => {
+    const messageId = nextMessageId++;
+    const frames = toFrames({ messageId, fromHost, message: p.message, chunkBytes });
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineReached()), Math.max(0, p.deadline - Date.now()));
+      onAbort = () => reject(p.signal?.reason);
+      p.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    stop.catch(() => {});
+    const acked = new Promise<PeerAck>((resolve) => s.acks.set(messageId, resolve));
+    try {
+      for (const frame of frames) {
+        if (s.brokenBy) throw s.brokenBy;
+        if (!s.call.write(frame)) {
+          await Promise.race([new Promise<void>((resolve) => s.call.once("drain", resolve)), s.broken, stop]);
+        }
+      }
+      return await Promise.race([acked, s.broken, stop]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) p.signal?.removeEventListener("abort", onAbort);
+      s.acks.delete(messageId);
+    }
+  };
+
+  const deliverOne = async (p: Pending): Promise<void> => {
+    const { requestId, step } = p.message;
+    const what = `the step-${step} message of request ${requestId}`;
+    let backoff = 50;
+    let lastError: unknown;
+    for (;;) {
+      if (closed) throw error("HOST_CLOSING", "host is shutting down");
+      if (p.signal?.aborted) throw p.signal.reason;
+      if (Date.now() >= p.deadline) {
+        // Connected but silent is a stalled peer; no connection is an unreachable one.
+        const connected = client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+        throw connected
+          ? error("PEER_TIMEOUT", `host ${toHost} did not acknowledge ${what} before the job deadline`, lastError, { requestId, step })
+          : error("PEER_UNAVAILABLE", `host ${toHost} could not be reached with ${what} before the job deadline: ${describe(lastError)}`, lastError, {
+              requestId,
+              step,
+            });
+      }
+      const s = openStream(p.deadline);
+      try {
+        const ack = await transmit(s, p);
+        if (ack.accepted) return;
+        throw new Refused(ack);
+      } catch (err) {
+        if (err instanceof Refused) {
+          if (err.ack.errorCode === "PEER_DUPLICATE") return;
+          throw error("PEER_REJECTED", `host ${toHost} refused ${what}: ${err.ack.errorCode}: ${err.ack.errorMessage}`, undefined, {
+            requestId,
+            step,
+            peerCode: err.ack.errorCode,
+          });
+        }
+        if (err instanceof DeadlineReached || p.signal?.aborted) {
+          // Part of the message may be on the stream: it cannot carry another.
+          if (stream === s) dropStream("cancel");
+          continue;
+        }
+        const e = err as grpc.ServiceError;
+        if (typeof e.code === "number" && e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED && e.code !== grpc.status.CANCELLED) {
+          // The peer ended the stream deliberately (identity, malformed frames): resending cannot help.
+          throw error("PEER_REJECTED", `host ${toHost} ended the stream carrying ${what}: ${e.details}`, err, { requestId, step });
+        }
+        lastError = err;
+        if (stream === s) dropStream("cancel");
+      }
+      await sleep(Math.min(backoff, Math.max(0, p.deadline - Date.now())), p.signal);
+      backoff = Math.min(backoff * 2, RETRY_BACKOFF_MAX_MS);
+    }
+  };
+
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    clearTimeout(idleTimer);
+    try {
+      while (queue.length > 0) {
+        const p = queue[0];
+        try {
+          await deliverOne(p);
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        } finally {
+          queue.shift();
+          if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
+        }
+      }
+    } finally {
+      pumping = false;
+      idleTimer = setTimeout(() => dropStream("end"), idleMs);
+      idleTimer.unref();
+    }
+  };
+
+  return {
+    send(message, deadline, signal) {
+      if (closed) return Promise.reject(error("HOST_CLOSING", "host is shutting down"));
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<void>((resolve, reject) => {
+        const p: Pending = { message, deadline, signal, resolve, reject };
+        if (signal) {
+          // A queued (not yet sending) message leaves the queue on abort; the one in flight is stopped by transmit().
+          p.onAbort = () => {
+            const at = queue.indexOf(p);
+            if (at > 0) {
+              queue.splice(at, 1);
+              reject(signal.reason);
+            }
+          };
+          signal.addEventListener("abort", p.onAbort, { once: true });
+        }
+        queue.push(p);
+        void pump();
+      });
+    },
+    close() {
+      closed = true;
+      clearTimeout(idleTimer);
+      dropStream("cancel");
+      client.close();
+    },
+  };
+}
+
+class DeadlineReached extends Error {}
+
+function describe(err: unknown): string {
+  if (err === undefined) return "no connection attempt finished";
+  const e = err as Partial<grpc.ServiceError>;
+  return e.details ?? (err as Error).message ?? String(err);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,5 @@
+// Host-to-host TLS material: creating a deployment's CA and host
+// certificates, fingerprints, and loading a host's own material.
+export { createTlsMaterial, readTlsMaterial, hostCertificateName, type TlsMaterial, type HostTlsFiles } from "./tls-material.ts";
+export { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "./fingerprint.ts";
+export { loadPeerTls, type PeerTls } from "./peer-tls.ts";

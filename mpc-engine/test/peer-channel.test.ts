@@ -1,0 +1,282 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { pino } from "pino";
+import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
+import { isMpcError } from "../src/index.ts";
+import { createPeerLink, type PeerLink } from "../src/channel/peer-link.ts";
+import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
+import { MAX_FRAME_BYTES, toFrames } from "../src/channel/frames.ts";
+import { createJobExchange, createPeerMailbox, mpcErrorCodeOf, peerChannelCredentials, peerServerCredentials, type PeerMailbox } from "../src/host/index.ts";
+import { createTlsMaterial, loadPeerTls, type PeerTls, type TlsMaterial } from "../src/tls/index.ts";
+
+const silent = pino({ level: "silent" });
+const requestIdOf = (): string => "0x" + randomBytes(32).toString("hex");
+
+/** A Peer service of host `hostIndex` on 127.0.0.1 port 0, as createHost builds it. */
+interface Receiver {
+  port: number;
+  address: string;
+  mailbox: PeerMailbox;
+  server: grpc.Server;
+}
+
+describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
+  let dir: string;
+  // Four certificates from one CA; only the first three are pinned, so host-3's is valid but unknown.
+  let material: TlsMaterial;
+  let rogue: TlsMaterial;
+  let pins: string[];
+  const receivers: Receiver[] = [];
+  const links: PeerLink[] = [];
+  const netServers: NetServer[] = [];
+  const sockets = new Set<Socket>();
+  const clients: grpc.Client[] = [];
+
+  const tlsOf = (m: TlsMaterial, index: number, pinned = pins): PeerTls =>
+    loadPeerTls({
+      hostIndex: index,
+      tls: { caFile: m.caFile, certFile: m.hosts[index].certFile, keyFile: m.hosts[index].keyFile },
+      peerFingerprints: index < 3 ? pinned : [...pinned, m.hosts[index].fingerprint],
+    });
+
+  const startReceiver = async (hostIndex: number, handler?: grpc.handleBidiStreamingCall<PeerFrame, PeerAck>): Promise<Receiver> => {
+    const mailbox = createPeerMailbox({ retentionMs: 60_000 });
+    const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES });
+    const { Peer } = loadMpcV1();
+    server.addService(Peer.service, {
+      exchange: handler ?? createExchangeHandler({ hostIndex, fingerprints: pins, mailbox, logger: silent }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", peerServerCredentials(tlsOf(material, hostIndex)), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const receiver = { port, address: `127.0.0.1:${port}`, mailbox, server };
+    receivers.push(receiver);
+    return receiver;
+  };
+
+  const link = (fromHost: number, toHost: number, address: string, tls: PeerTls = tlsOf(material, fromHost), chunkBytes?: number): PeerLink => {
+    const l = createPeerLink({ fromHost, toHost, address, credentials: peerChannelCredentials(tls, toHost), chunkBytes });
+    links.push(l);
+    return l;
+  };
+
+  /** A raw Exchange stream: writes frames as given, collects acks and the final status. */
+  const rawStream = (address: string, tls: PeerTls, toHost: number) => {
+    const { Peer } = loadMpcV1();
+    const client = new Peer(address, peerChannelCredentials(tls, toHost), { "grpc.ssl_target_name_override": `scmpc-host-${toHost}` });
+    clients.push(client);
+    const call = (client as unknown as { exchange(o: grpc.CallOptions): grpc.ClientDuplexStream<PeerFrame, PeerAck> }).exchange({
+      deadline: new Date(Date.now() + 10_000),
+    });
+    const acks: PeerAck[] = [];
+    const waiters: (() => void)[] = [];
+    call.on("data", (ack: PeerAck) => {
+      acks.push(ack);
+      waiters.splice(0).forEach((w) => w());
+    });
+    const status = new Promise<grpc.StatusObject | grpc.ServiceError>((resolve) => {
+      call.on("error", resolve);
+      call.on("status", (s: grpc.StatusObject) => s.code === grpc.status.OK && resolve(s));
+    });
+    return {
+      call,
+      acks,
+      status,
+      async ackCount(n: number): Promise<PeerAck[]> {
+        while (acks.length < n) await new Promise<void>((r) => waiters.push(r));
+        return acks;
+      },
+    };
+  };
+
+  const noMessage = (mailbox: PeerMailbox, requestId: string, step: number, fromHost: number) =>
+    assert.rejects(mailbox.receive({ requestId, step, fromHost }, { deadline: Date.now() + 200 }), (err: unknown) => isMpcError(err, "PEER_TIMEOUT"));
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "scmpc-channel-"));
+    material = await createTlsMaterial({ hosts: 4, dir: join(dir, "tls") });
+    rogue = await createTlsMaterial({ hosts: 3, dir: join(dir, "rogue") });
+    pins = material.hosts.slice(0, 3).map((h) => h.fingerprint);
+  });
+
+  after(async () => {
+    for (const l of links) l.close();
+    for (const c of clients) c.close();
+    for (const r of receivers) {
+      r.server.forceShutdown();
+      r.mailbox.close();
+    }
+    for (const s of sockets) s.destroy();
+    await Promise.all(netServers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("carries small, empty and multi-megabyte payloads intact, keyed by the sender's certificate", async () => {
+    const host1 = await startReceiver(1);
+    const toHost1 = link(0, 1, host1.address);
+    const requestId = requestIdOf();
+    const big = randomBytes(8 * 1024 * 1024 + 123);
+    await toHost1.send({ requestId, step: 0, payload: Buffer.from("seed") }, Date.now() + 10_000);
+    await toHost1.send({ requestId, step: 1, payload: Buffer.alloc(0) }, Date.now() + 10_000);
+    await toHost1.send({ requestId, step: 2, payload: big }, Date.now() + 10_000);
+    const got = (step: number) => host1.mailbox.receive({ requestId, step, fromHost: 0 }, { deadline: Date.now() + 1000 });
+    assert.equal((await got(0)).toString(), "seed");
+    assert.equal((await got(1)).length, 0);
+    assert.ok((await got(2)).equals(big), "8 MB payload reassembled byte for byte");
+
+    // Throughput of sequential 8 MiB messages (diagnostic only: machines differ).
+    const payload = randomBytes(8 << 20);
+    const id = requestIdOf();
+    const started = performance.now();
+    for (let step = 0; step < 8; step++) await toHost1.send({ requestId: id, step, payload }, Date.now() + 30_000);
+    const mibPerSecond = 64 / ((performance.now() - started) / 1000);
+    console.log(`# channel loopback throughput: ${mibPerSecond.toFixed(0)} MiB/s (8 × 8 MiB, default chunk size)`);
+  });
+
+  it("refuses a replayed message and a reordered one, and the link reports the refusal", async () => {
+    const host1 = await startReceiver(1);
+    const requestId = requestIdOf();
+    const stream = rawStream(host1.address, tlsOf(material, 0), 1);
+    const frame = (messageId: number, step: number, payload: string): PeerFrame =>
+      toFrames({ messageId, fromHost: 0, message: { requestId, step, payload: Buffer.from(payload) }, chunkBytes: 1024 })[0];
+    stream.call.write(frame(1, 2, "first"));
+    stream.call.write(frame(2, 2, "replayed"));
+    stream.call.write(frame(3, 1, "late"));
+    stream.call.write(frame(4, 3, "next"));
+    const acks = await stream.ackCount(4);
+    assert.deepEqual(
+      acks.map((a) => [a.messageId, a.accepted, a.errorCode]),
+      [[1, true, ""], [2, false, "PEER_DUPLICATE"], [3, false, "PEER_OUT_OF_ORDER"], [4, true, ""]],
+    );
+    assert.match(acks[2].errorMessage, /step 1 from host 0.*step 3|step 2 from that host/);
+    const kept = await host1.mailbox.receive({ requestId, step: 2, fromHost: 0 }, { deadline: Date.now() + 1000 });
+    assert.equal(kept.toString(), "first", "the replay did not overwrite the original");
+    await noMessage(host1.mailbox, requestId, 1, 0);
+    stream.call.end();
+
+    // Through a link: a resend of a delivered message counts as delivered, a lower step is refused.
+    const toHost1 = link(0, 1, host1.address);
+    await toHost1.send({ requestId, step: 3, payload: Buffer.from("next") }, Date.now() + 5000);
+    await assert.rejects(toHost1.send({ requestId, step: 0, payload: Buffer.from("old") }, Date.now() + 5000), (err: unknown) => {
+      assert.ok(isMpcError(err, "PEER_REJECTED"), String(err));
+      assert.equal(err.details.peerCode, "PEER_OUT_OF_ORDER");
+      assert.match(err.message, /host 1 refused the step-0 message/);
+      return true;
+    });
+  });
+
+  it("refuses a client whose certificate comes from another CA", async () => {
+    const host1 = await startReceiver(1);
+    const requestId = requestIdOf();
+    // The impostor trusts the right CA and pins host 1 correctly: only its own certificate is wrong.
+    const rogueHost0 = tlsOf(rogue, 0, rogue.hosts.map((h) => h.fingerprint));
+    const impostor = link(0, 1, host1.address, { ...tlsOf(material, 0), cert: rogueHost0.cert, key: rogueHost0.key });
+    await assert.rejects(impostor.send({ requestId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) => {
+      // The TLS handshake fails, so the channel never becomes ready.
+      assert.ok(isMpcError(err, "PEER_UNAVAILABLE"), String(err));
+      assert.match(err.message, /host 1 could not be reached/);
+      return true;
+    });
+    await noMessage(host1.mailbox, requestId, 0, 0);
+  });
+
+  it("refuses a server whose certificate is not the one pinned for that host", async () => {
+    const host2 = await startReceiver(2);
+    const requestId = requestIdOf();
+    // Host 0 believes host 2's address is host 1's: valid CA, wrong pin.
+    const misdirected = link(0, 1, host2.address);
+    await assert.rejects(misdirected.send({ requestId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) =>
+      isMpcError(err, "PEER_UNAVAILABLE") && /pinned/.test(String((err.cause as grpc.ServiceError)?.details)),
+    );
+    await noMessage(host2.mailbox, requestId, 0, 0);
+  });
+
+  it("takes the sender's identity from its certificate: host 2 claiming to be host 0 is refused", async () => {
+    const host1 = await startReceiver(1);
+    const requestId = requestIdOf();
+    const stream = rawStream(host1.address, tlsOf(material, 2), 1);
+    stream.call.write(toFrames({ messageId: 1, fromHost: 0, message: { requestId, step: 0, payload: Buffer.from("forged") }, chunkBytes: 1024 })[0]);
+    const status = (await stream.status) as grpc.ServiceError;
+    assert.equal(status.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(mpcErrorCodeOf(status), "PEER_IDENTITY_MISMATCH");
+    assert.match(status.details, /authenticated as host 2 .* claiming to be from host 0/);
+    await noMessage(host1.mailbox, requestId, 0, 0);
+    await noMessage(host1.mailbox, requestId, 0, 2);
+
+    // The same through a link: the send fails at once, not at the deadline.
+    const forger = link(0, 1, host1.address, tlsOf(material, 2));
+    await assert.rejects(forger.send({ requestId, step: 0, payload: Buffer.from("forged") }, Date.now() + 5000), (err: unknown) =>
+      isMpcError(err, "PEER_REJECTED") && /claiming to be from host 0/.test(err.message),
+    );
+
+    // A certificate from the right CA that is not pinned for any host is refused too.
+    const stranger = rawStream(host1.address, tlsOf(material, 3), 1);
+    stranger.call.write(toFrames({ messageId: 1, fromHost: 3, message: { requestId, step: 0, payload: Buffer.from("?") }, chunkBytes: 1024 })[0]);
+    const refused = (await stranger.status) as grpc.ServiceError;
+    assert.equal(refused.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(mpcErrorCodeOf(refused), "PEER_UNKNOWN_SENDER");
+  });
+
+  it("ends a job's receive() and send() with an error naming a peer that died", async () => {
+    const host1 = await startReceiver(1);
+    const toHost1 = link(0, 1, host1.address);
+    const requestId = requestIdOf();
+    await toHost1.send({ requestId, step: 0, payload: Buffer.from("before") }, Date.now() + 5000);
+    host1.server.forceShutdown();
+
+    const mailbox0 = createPeerMailbox({ retentionMs: 60_000 });
+    const controller = new AbortController();
+    const started = Date.now();
+    const exchange = createJobExchange({
+      hostIndex: 0,
+      requestId,
+      mailbox: mailbox0,
+      peers: { deliver: (to, message, deadline, signal) => toHost1.send(message, deadline, signal), close() {} },
+      deadline: Date.now() + 1500,
+      signal: controller.signal,
+    });
+    const [sent, received] = await Promise.allSettled([exchange.send(1, 1, Buffer.from("after")), exchange.receive(1, 1)]);
+    mailbox0.close();
+    assert.equal(sent.status, "rejected");
+    const sendError = (sent as PromiseRejectedResult).reason;
+    assert.ok(isMpcError(sendError, "PEER_UNAVAILABLE") || isMpcError(sendError, "PEER_TIMEOUT"), String(sendError));
+    assert.match(sendError.message, /host 1/);
+    assert.equal(received.status, "rejected");
+    const receiveError = (received as PromiseRejectedResult).reason;
+    assert.ok(isMpcError(receiveError, "PEER_TIMEOUT") && receiveError.details.missingHost === 1, String(receiveError));
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  });
+
+  it("ends send() with an error naming a peer that stalls (accepts TCP, never answers; or never acks)", async () => {
+    const silentPeer = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    netServers.push(silentPeer);
+    const port = await new Promise<number>((resolve) => silentPeer.listen(0, "127.0.0.1", () => resolve((silentPeer.address() as { port: number }).port)));
+    const toStalled = link(0, 2, `127.0.0.1:${port}`);
+    const started = Date.now();
+    await assert.rejects(toStalled.send({ requestId: requestIdOf(), step: 0, payload: randomBytes(1000) }, Date.now() + 1500), (err: unknown) =>
+      (isMpcError(err, "PEER_UNAVAILABLE") || isMpcError(err, "PEER_TIMEOUT")) && /host 2/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+
+    // A peer that completes TLS and takes frames but never acknowledges them.
+    const mute = await startReceiver(2, (call) => {
+      call.on("data", () => {});
+      call.on("error", () => {});
+    });
+    const toMute = link(0, 2, mute.address);
+    const begun = Date.now();
+    await assert.rejects(toMute.send({ requestId: requestIdOf(), step: 0, payload: randomBytes(3 << 20) }, Date.now() + 1500), (err: unknown) =>
+      isMpcError(err, "PEER_TIMEOUT") && /host 2 did not acknowledge/.test(err.message),
+    );
+    assert.ok(Date.now() - begun < 10_000, `took ${Date.now() - begun} ms`);
+  });
+});

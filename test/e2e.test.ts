@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from "ethers";
-import { loadArtifact } from "@scmpc/contracts";
+import { algorithmId, loadArtifact } from "@scmpc/contracts";
 import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
 
 // End to end: `scmpc up` starts the real stack as processes on free loopback
@@ -83,7 +83,7 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.equal(bought.algorithm, "sum@1");
     assert.match(bought.requestId, /^0x[0-9a-f]{64}$/);
     assert.equal(bought.result, "623900");
-    assert.equal(bought.result, uploaded.plaintextSum);
+    assert.equal(bought.result, uploaded.plaintextSums.salary);
 
     const balance = JSON.parse(await scmpc("seller", "balance", "--json"));
     assert.equal(balance.withdrawable, parseUnits("25", 18).toString());
@@ -124,7 +124,7 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
       const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller2);
       const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0 }] });
       const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
-      await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments)).wait();
+      await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments, { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0 })).wait();
       const ghostId = await registry.datasetId(await seller2.getAddress(), "ghost");
 
       const before = JSON.parse(await scmpc("buyer", "balance", "--json"));

@@ -26,13 +26,13 @@ export function createJobRunner(hosts: HostsClient, computeTimeoutMs: number): J
 
   async function execute(data: ComputationData, log: Logger): Promise<string> {
     const started = performance.now();
-    log.info({ algorithm: data.algorithm, datasetId: data.datasetId }, "job started");
+    log.info({ algorithm: data.algorithm, datasetIds: data.datasetIds }, "job started");
     const envelopes = await hosts.compute(
       {
         requestId: data.requestId,
         algorithm: data.algorithm,
-        datasetIds: [data.datasetId],
-        column: data.column,
+        datasetIds: data.datasetIds.split(","),
+        params: data.params,
         buyerKey: data.buyerKey,
         consumer: data.consumer,
       },

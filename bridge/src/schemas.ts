@@ -9,8 +9,10 @@ export const ComputationData = Type.Object(
   {
     requestId: Hex32,
     algorithm: Type.String({ minLength: 1, maxLength: 64 }),
-    datasetId: Hex32,
-    column: Type.String({ minLength: 1, maxLength: 256 }),
+    /** Comma-separated 0x-hex dataset ids, as the per-algorithm contract writes them. */
+    datasetIds: Type.String({ pattern: "^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64}){0,19}$" }),
+    /** The algorithm's parameters (JSON text), checked by the hosts against the on-chain request. */
+    params: Type.String({ minLength: 1, maxLength: 8192 }),
     buyerKey: Hex32,
     consumer: Address,
   },

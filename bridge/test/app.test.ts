@@ -27,8 +27,8 @@ function recordingHosts(behaviour: (req: ComputeRequest) => Promise<Buffer[]>, h
 const data = {
   requestId: `0x${"11".repeat(32)}`,
   algorithm: "sum@1",
-  datasetId: `0x${"22".repeat(32)}`,
-  column: "salary",
+  datasetIds: `0x${"22".repeat(32)},0x${"55".repeat(32)}`,
+  params: JSON.stringify({ column: "salary" }),
   buyerKey: `0x${"33".repeat(32)}`,
   consumer: `0x${"44".repeat(20)}`,
 };
@@ -56,8 +56,8 @@ describe("bridge: POST / (External Adapter)", () => {
     assert.deepEqual(calls[0], {
       requestId: data.requestId,
       algorithm: "sum@1",
-      datasetIds: [data.datasetId],
-      column: "salary",
+      datasetIds: [`0x${"22".repeat(32)}`, `0x${"55".repeat(32)}`],
+      params: '{"column":"salary"}',
       buyerKey: data.buyerKey,
       consumer: data.consumer,
     });

@@ -12,7 +12,7 @@ function chainlinkBuffer(fields: Record<string, string>): string {
 
 describe("relay: OracleRequest data decoding", () => {
   it("decodes the key/value pairs a ChainlinkClient request carries", () => {
-    const fields = { algorithm: "sum@1", datasetId: `0x${"ab".repeat(32)}`, column: "salary", buyerKey: `0x${"cd".repeat(32)}` };
+    const fields = { algorithm: "sum@1", datasetIds: `0x${"ab".repeat(32)}`, params: '{"column":"salary"}', buyerKey: `0x${"cd".repeat(32)}` };
     assert.deepEqual(decodeRequestData(chainlinkBuffer(fields)), fields);
   });
 

@@ -3,24 +3,21 @@ import path from "node:path";
 import { Contract, hexlify, keccak256, toUtf8Bytes } from "ethers";
 import type { Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
-import { decodeFixedPoint, generateBuyerKeyPair, openResult } from "@scmpc/mpc-engine";
+import { decodeResult, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
+import type { AlgorithmResult, DatasetSchema } from "@scmpc/mpc-engine";
 import type { StackState } from "./state.ts";
 
-/** Algorithms a buyer can request, and the market contract that sells each. */
-export const ALGORITHMS = { sum: "sum@1" } as const;
-export type AlgorithmName = keyof typeof ALGORITHMS;
-
-/** On-chain request status, as `SumComputation.RequestStatus`. */
+/** On-chain request status, as `AlgorithmComputation.RequestStatus`. */
 const STATUS = ["None", "Pending", "Fulfilled", "Failed", "Refunded"] as const;
 
 /** A computation bought and decrypted. */
 export interface PurchasedResult {
   requestId: string;
   algorithm: string;
-  datasetId: string;
-  column: string;
-  /** The decrypted result as a decimal string, in the column's units. */
-  result: string;
+  datasetIds: string[];
+  params: string;
+  /** The decoded result: a decimal string, or named decimals (histogram, regression). */
+  result: AlgorithmResult;
   price: string;
   txHash: string;
 }
@@ -34,56 +31,97 @@ export class ComputationFailedError extends Error {
   }
 }
 
-/** Reads the column's fixed-point scale from the dataset's registration event, checked against the on-chain schema hash. */
-async function columnScale(registry: Contract, datasetId: string, schemaHash: string, column: string): Promise<number> {
+/**
+ * Resolves a short algorithm name ("mean") or a versioned one ("mean@1") to
+ * the versioned name the market sells.
+ *
+ * @example
+ * resolveAlgorithm("count-if") // "count-if@1"
+ */
+export function resolveAlgorithm(name: string): string {
+  const versioned = name.includes("@") ? name : `${name}@1`;
+  if (!(versioned in LIBRARY)) {
+    throw new Error(`unknown algorithm "${name}"; the market sells: ${Object.keys(LIBRARY).map((a) => a.replace(/@\d+$/, "")).join(", ")}`);
+  }
+  return versioned;
+}
+
+/** Reads a dataset's schema from its registration event, checked against the on-chain schema hash. */
+export async function datasetSchema(registry: Contract, datasetId: string, schemaHash: string): Promise<DatasetSchema> {
   const logs = await registry.queryFilter(registry.filters.DatasetRegistered(datasetId));
-  const schemaText = logs.map((log) => (log as unknown as { args: { schema: string } }).args.schema).find(
-    (text) => keccak256(toUtf8Bytes(text)) === schemaHash,
-  );
-  if (schemaText === undefined) throw new Error(`the schema of dataset ${datasetId} is not on-chain`);
-  const schema = JSON.parse(schemaText) as { columns: { name: string; scale: number }[] };
-  const entry = schema.columns.find((c) => c.name === column);
-  if (!entry) throw new Error(`dataset ${datasetId} has no column "${column}"; it has: ${schema.columns.map((c) => c.name).join(", ")}`);
-  return entry.scale;
+  const text = logs
+    .map((log) => (log as unknown as { args: { schema: string } }).args.schema)
+    .find((candidate) => keccak256(toUtf8Bytes(candidate)) === schemaHash);
+  if (text === undefined) throw new Error(`the schema of dataset ${datasetId} is not on-chain`);
+  return JSON.parse(text) as DatasetSchema;
 }
 
 /**
- * Buys one computation: approves and escrows the price, sends the request
- * with a fresh X25519 key, waits for the fulfilment, decrypts the three
- * output shares, checks that they agree and adds them up.
+ * Buys one computation: checks the datasets and the parameters, approves and
+ * escrows the price, sends the request with a fresh X25519 key, waits for the
+ * fulfilment, decrypts the three output shares, checks that they agree, adds
+ * them up and decodes the result.
  *
  * @example
- * const { result } = await buyComputation({ state, buyer, algorithm: "sum", datasetId, column: "salary" });
+ * const { result } = await buyComputation({ state, buyer, algorithm: "mean@1", datasetIds: [id], params: '{"column":"salary"}', keyDir });
  */
 export async function buyComputation(options: {
   state: StackState;
   buyer: Signer;
-  algorithm: AlgorithmName;
-  datasetId: string;
-  column: string;
+  algorithm: string;
+  datasetIds: string[];
+  /** The algorithm's parameters as JSON text. */
+  params: string;
   /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
   keyDir: string;
   timeoutMs?: number;
 }): Promise<PurchasedResult> {
-  const { state, buyer, datasetId, column } = options;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(datasetId)) throw new Error(`--dataset must be a 0x-prefixed 32-byte dataset id; got "${datasetId}"`);
+  const { state, buyer, params } = options;
+  const algorithm = resolveAlgorithm(options.algorithm);
+  const marketAddress = state.contracts.algorithms[algorithm];
+  if (!marketAddress) throw new Error(`this market has no contract for ${algorithm}`);
+  if (options.datasetIds.length === 0) throw new Error("name at least one --dataset");
+  for (const id of options.datasetIds) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw new Error(`--dataset must be a 0x-prefixed 32-byte dataset id; got "${id}"`);
+  }
+  // The contract wants strictly ascending ids.
+  const datasetIds = [...new Set(options.datasetIds.map((id) => id.toLowerCase()))].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, buyer);
-  const market = new Contract(state.contracts.sumComputation, loadArtifact("SumComputation").abi, buyer);
+  const market = new Contract(marketAddress, loadArtifact("AlgorithmComputation").abi, buyer);
   const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
 
-  if (!(await registry.isRegistered(datasetId))) throw new Error(`no dataset ${datasetId} is registered`);
-  const dataset = await registry.getDataset(datasetId);
-  if (!dataset.active) throw new Error(`dataset ${datasetId} is not for sale at the moment (its seller paused it)`);
-  const scale = await columnScale(registry, datasetId, dataset.schemaHash, column);
-  const price: bigint = dataset.price;
+  let price = 0n;
+  let schemaHash: string | undefined;
+  let rows = 0n;
+  const minRows: bigint[] = [];
+  for (const id of datasetIds) {
+    if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${id} is registered`);
+    const dataset = await registry.getDataset(id);
+    if (!dataset.active) throw new Error(`dataset ${id} is not for sale at the moment (its seller paused it)`);
+    if (!(await registry.isAlgorithmAllowed(id, await market.algorithmId()))) {
+      throw new Error(`the seller of dataset ${id} does not allow ${algorithm}`);
+    }
+    if (schemaHash !== undefined && dataset.schemaHash !== schemaHash) throw new Error(`dataset ${id} has a different schema from the others`);
+    schemaHash = dataset.schemaHash;
+    price += dataset.price as bigint;
+    rows += dataset.rowCount as bigint;
+    minRows.push(dataset.minRows as bigint);
+  }
+  const tooFew = minRows.find((m) => rows < m);
+  if (tooFew !== undefined) throw new Error(`the datasets hold ${rows} rows together but a seller requires at least ${tooFew}; add datasets`);
+  const schema = await datasetSchema(registry, datasetIds[0], schemaHash!);
+  // Validating here, before paying, turns a typo into an error instead of a refund.
+  const plan = planComputation(algorithm, params, schema);
+
   const buyerAddress = await buyer.getAddress();
   const balance: bigint = await token.balanceOf(buyerAddress);
   if (balance < price) throw new Error(`the price is ${price} token units but ${buyerAddress} holds ${balance}`);
-  const allowance: bigint = await token.allowance(buyerAddress, state.contracts.sumComputation);
-  if (allowance < price) await (await token.approve(state.contracts.sumComputation, price)).wait();
+  const allowance: bigint = await token.allowance(buyerAddress, marketAddress);
+  if (allowance < price) await (await token.approve(marketAddress, price)).wait();
 
   const keys = generateBuyerKeyPair();
-  const tx = await market.requestComputation(datasetId, column, hexlify(keys.publicKey));
+  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey));
   const receipt = await tx.wait();
   const requested = receipt.logs
     .map((log: { topics: string[]; data: string }) => {
@@ -99,25 +137,26 @@ export async function buyComputation(options: {
   await mkdir(options.keyDir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(options.keyDir, `${requestId}.key`), hexlify(keys.privateKey) + "\n", { mode: 0o600 });
 
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const request = await market.getRequest(requestId);
     const status = STATUS[Number(request.status)];
     if (status === "Fulfilled") {
-      const [value] = openResult({ requestId, buyerPrivateKey: keys.privateKey, result: request.result });
+      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result: request.result });
       return {
         requestId,
-        algorithm: ALGORITHMS[options.algorithm],
-        datasetId,
-        column,
-        result: decodeFixedPoint(value, scale),
+        algorithm,
+        datasetIds,
+        params,
+        result: decodeResult(plan, values),
         price: price.toString(),
         txHash: tx.hash,
       };
     }
     if (status === "Failed" || status === "Refunded") throw new ComputationFailedError(requestId);
     if (Date.now() > deadline) {
-      throw new Error(`request ${requestId} was not fulfilled within ${(options.timeoutMs ?? 120_000) / 1000} s; is the relay running?`);
+      throw new Error(`request ${requestId} was not fulfilled within ${timeoutMs / 1000} s; is the relay running?`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

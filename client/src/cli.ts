@@ -4,9 +4,9 @@ import { Contract, formatUnits, JsonRpcProvider } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
-import { ALGORITHMS, buyComputation } from "./buyer.ts";
-import type { AlgorithmName } from "./buyer.ts";
-import { PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
+import { ALGORITHMS } from "@scmpc/mpc-engine";
+import { buyComputation, resolveAlgorithm } from "./buyer.ts";
+import { DEFAULT_MIN_ROWS, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
 import { startLocalStack } from "./stack.ts";
 import { readState, stateDir } from "./state.ts";
 
@@ -16,14 +16,24 @@ Operators
   scmpc up                                   start the local stack (chain, contracts, 3 MPC hosts, bridge, relay)
 
 Sellers
-  scmpc seller upload <file.csv> --name <name> --column <col> --price <amount> [--json]
+  scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
+        [--allow sum,mean,...] [--min-rows <n>] [--json]
+                                             share the columns to the 3 hosts and register the dataset
+                                             (policy defaults: every algorithm allowed, at least ${DEFAULT_MIN_ROWS} rows)
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
 
 Buyers
-  scmpc buyer request sum --dataset <id> --column <col> [--json]
+  scmpc buyer request <algorithm> --dataset <id> [--dataset <id2> ...] <parameters> [--json]
+        count                                (no parameters)
+        sum | mean | variance | stddev | min | max     --column <col>
+        histogram                            --column <col> --edges <e1,e2,...>
+        count-if                             --column <col> --op lt|le|gt|ge|eq|ne --threshold <t>
+        covariance | regression              --x <col> --y <col>
+        (or --params '<json>' for any of them)
   scmpc buyer balance [--json]               refunds credited and not yet withdrawn
   scmpc buyer withdraw
+  scmpc algorithms [--json]                  the algorithms, their parameters and what each reveals
 
 Options
   --account <role|index>   a local development account (roles: deployer, relay, seller, buyer, seller2, buyer2)
@@ -76,14 +86,25 @@ async function up(out: Out): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** Every algorithm contract of the market: payments and refunds are credited per contract. */
+function markets(state: Awaited<ReturnType<typeof contextFor>>["state"], signer: Awaited<ReturnType<typeof contextFor>>["signer"]) {
+  const abi = loadArtifact("AlgorithmComputation").abi;
+  return Object.entries(state.contracts.algorithms).map(([name, address]) => ({ name, contract: new Contract(address, abi, signer) }));
+}
+
 async function balance(role: DevRole, account: string | undefined, json: boolean, out: Out): Promise<number> {
   const { state, provider, signer } = await contextFor(role, account);
   try {
-    const market = new Contract(state.contracts.sumComputation, loadArtifact("SumComputation").abi, signer);
     const address = await signer.getAddress();
-    const amount: bigint = await market.withdrawable(address);
-    if (json) out.log(JSON.stringify({ account: address, withdrawable: amount.toString(), formatted: formatUnits(amount, PAYMENT_DECIMALS) }));
-    else out.log(`${address} can withdraw ${formatUnits(amount, PAYMENT_DECIMALS)} mUSD`);
+    const perAlgorithm: Record<string, string> = {};
+    let total = 0n;
+    for (const { name, contract } of markets(state, signer)) {
+      const amount: bigint = await contract.withdrawable(address);
+      if (amount > 0n) perAlgorithm[name] = amount.toString();
+      total += amount;
+    }
+    if (json) out.log(JSON.stringify({ account: address, withdrawable: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
+    else out.log(`${address} can withdraw ${formatUnits(total, PAYMENT_DECIMALS)} mUSD`);
     return 0;
   } finally {
     provider.destroy();
@@ -93,19 +114,43 @@ async function balance(role: DevRole, account: string | undefined, json: boolean
 async function withdraw(role: DevRole, account: string | undefined, out: Out): Promise<number> {
   const { state, provider, signer } = await contextFor(role, account);
   try {
-    const market = new Contract(state.contracts.sumComputation, loadArtifact("SumComputation").abi, signer);
     const address = await signer.getAddress();
-    const amount: bigint = await market.withdrawable(address);
-    if (amount === 0n) {
-      out.log(`${address} has nothing to withdraw`);
-      return 0;
+    let total = 0n;
+    for (const { contract } of markets(state, signer)) {
+      const amount: bigint = await contract.withdrawable(address);
+      if (amount === 0n) continue;
+      await (await contract.withdraw()).wait();
+      total += amount;
     }
-    const tx = await market.withdraw();
-    await tx.wait();
-    out.log(`withdrew ${formatUnits(amount, PAYMENT_DECIMALS)} mUSD to ${address} (tx ${tx.hash})`);
+    out.log(total === 0n ? `${address} has nothing to withdraw` : `withdrew ${formatUnits(total, PAYMENT_DECIMALS)} mUSD to ${address}`);
     return 0;
   } finally {
     provider.destroy();
+  }
+}
+
+/** Builds an algorithm's JSON parameters from the command-line flags. */
+function paramsFromFlags(algorithm: string, values: Record<string, unknown>): string {
+  if (typeof values.params === "string") return values.params;
+  const column = (values.column as string[] | undefined)?.[0];
+  switch (algorithm) {
+    case "count@1":
+      return "{}";
+    case "histogram@1":
+      if (!column || typeof values.edges !== "string") throw new UsageError("histogram needs --column and --edges");
+      return JSON.stringify({ column, edges: values.edges.split(",").map((e) => e.trim()) });
+    case "count-if@1":
+      if (!column || typeof values.op !== "string" || typeof values.threshold !== "string") {
+        throw new UsageError("count-if needs --column, --op and --threshold");
+      }
+      return JSON.stringify({ column, op: values.op, threshold: values.threshold });
+    case "covariance@1":
+    case "regression@1":
+      if (typeof values.x !== "string" || typeof values.y !== "string") throw new UsageError(`${algorithm} needs --x and --y`);
+      return JSON.stringify({ x: values.x, y: values.y });
+    default:
+      if (!column) throw new UsageError(`${algorithm} needs --column`);
+      return JSON.stringify({ column });
   }
 }
 
@@ -123,9 +168,17 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       allowPositionals: true,
       options: {
         name: { type: "string" },
-        column: { type: "string" },
+        column: { type: "string", multiple: true },
         price: { type: "string" },
-        dataset: { type: "string" },
+        allow: { type: "string" },
+        "min-rows": { type: "string" },
+        dataset: { type: "string", multiple: true },
+        x: { type: "string" },
+        y: { type: "string" },
+        edges: { type: "string" },
+        op: { type: "string" },
+        threshold: { type: "string" },
+        params: { type: "string" },
         account: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -146,16 +199,38 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
     }
     if (group === "up" && command === undefined) return await up(out);
 
+    if (group === "algorithms" && command === undefined) {
+      if (json) out.log(JSON.stringify(Object.values(ALGORITHMS)));
+      else {
+        for (const a of Object.values(ALGORITHMS)) {
+          out.log(`${a.name.padEnd(14)} ${a.summary}\n${"".padEnd(15)}params:  ${a.params}\n${"".padEnd(15)}reveals: ${a.leakage}`);
+        }
+      }
+      return 0;
+    }
+
     if (group === "seller" && command === "upload") {
       const [file] = rest;
       if (!file) throw new UsageError("seller upload needs a CSV file");
-      if (!values.name || !values.column || !values.price) throw new UsageError("seller upload needs --name, --column and --price");
+      const columns = (values.column ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
+      if (!values.name || columns.length === 0 || !values.price) throw new UsageError("seller upload needs --name, --column and --price");
+      const minRows = values["min-rows"];
+      if (minRows !== undefined && !/^\d+$/.test(minRows)) throw new UsageError(`--min-rows must be a non-negative integer; got "${minRows}"`);
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
-        const ds = await uploadDataset({ state, seller: signer, csvPath: file, name: values.name, column: values.column, price: values.price });
+        const ds = await uploadDataset({
+          state,
+          seller: signer,
+          csvPath: file,
+          name: values.name,
+          columns,
+          price: values.price,
+          allow: values.allow?.split(",").map((a) => resolveAlgorithm(a.trim())),
+          minRows: minRows === undefined ? undefined : Number(minRows),
+        });
         if (json) out.log(JSON.stringify(ds));
         else {
-          out.log(`dataset ${ds.address}: ${ds.rowCount} rows of "${values.column}" shared to 3 hosts and registered`);
+          out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${columns.map((c) => `"${c}"`).join(", ")} shared to 3 hosts and registered`);
           out.log(`dataset id ${ds.datasetId}`);
         }
         return 0;
@@ -168,23 +243,31 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
     if ((group === "seller" || group === "buyer") && command === "withdraw") return await withdraw(group, values.account, out);
 
     if (group === "buyer" && command === "request") {
-      const [algorithm] = rest;
-      if (!algorithm || !(algorithm in ALGORITHMS)) {
-        throw new UsageError(`buyer request needs an algorithm: ${Object.keys(ALGORITHMS).join(", ")}`);
+      const [name] = rest;
+      if (!name) throw new UsageError("buyer request needs an algorithm");
+      let algorithm: string;
+      try {
+        algorithm = resolveAlgorithm(name);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
       }
-      if (!values.dataset || !values.column) throw new UsageError("buyer request needs --dataset and --column");
+      if (!values.dataset || values.dataset.length === 0) throw new UsageError("buyer request needs --dataset");
+      const params = paramsFromFlags(algorithm, values);
       const { dir, state, provider, signer } = await contextFor("buyer", values.account);
       try {
         const bought = await buyComputation({
           state,
           buyer: signer,
-          algorithm: algorithm as AlgorithmName,
-          datasetId: values.dataset,
-          column: values.column,
+          algorithm,
+          datasetIds: values.dataset,
+          params,
           keyDir: path.join(dir, "buyer-keys"),
         });
         if (json) out.log(JSON.stringify(bought));
-        else out.log(`${bought.algorithm} of "${bought.column}" = ${bought.result}   (request ${bought.requestId})`);
+        else {
+          const shown = typeof bought.result === "string" ? bought.result : JSON.stringify(bought.result);
+          out.log(`${bought.algorithm} ${bought.params} = ${shown}   (request ${bought.requestId})`);
+        }
         return 0;
       } finally {
         provider.destroy();

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
-import { encodeFixedPoint } from "@scmpc/mpc-engine";
+import { COMPARABLE_LIMIT, encodeFixedPoint } from "@scmpc/mpc-engine";
 
 /** One numeric column of a seller's CSV, encoded for sharing. */
 export interface CsvColumn {
@@ -35,6 +35,20 @@ export const MAX_SCALE = 12;
  * const column = await readCsvColumn("salaries.csv", "salary");
  */
 export async function readCsvColumn(file: string, column: string): Promise<CsvColumn> {
+  const [only] = await readCsvColumns(file, [column]);
+  return only;
+}
+
+/**
+ * Reads several numeric columns of a CSV file with a header row, row-aligned.
+ *
+ * @example
+ * const [x, y] = await readCsvColumns("salaries.csv", ["salary", "bonus"]);
+ */
+export async function readCsvColumns(file: string, columns: string[]): Promise<CsvColumn[]> {
+  if (columns.length === 0) throw new CsvInputError("name at least one column");
+  const duplicate = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (duplicate !== undefined) throw new CsvInputError(`column "${duplicate}" is named twice`);
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -48,10 +62,15 @@ export async function readCsvColumn(file: string, column: string): Promise<CsvCo
     throw new CsvInputError(`${file} is not valid CSV: ${(err as Error).message}`, { cause: err });
   }
   if (rows.length === 0) throw new CsvInputError(`${file} has a header but no rows`);
-  if (!(column in rows[0])) {
-    throw new CsvInputError(`${file} has no column "${column}"; its columns are: ${Object.keys(rows[0]).join(", ")}`);
+  for (const column of columns) {
+    if (!(column in rows[0])) {
+      throw new CsvInputError(`${file} has no column "${column}"; its columns are: ${Object.keys(rows[0]).join(", ")}`);
+    }
   }
+  return columns.map((column) => encodeColumn(file, rows, column));
+}
 
+function encodeColumn(file: string, rows: Record<string, string>[], column: string): CsvColumn {
   let scale = 0;
   const texts = rows.map((row, i) => {
     const value = row[column];
@@ -70,6 +89,11 @@ export async function readCsvColumn(file: string, column: string): Promise<CsvCo
       values[i] = encodeFixedPoint(value, scale);
     } catch (err) {
       throw new CsvInputError(`${file} line ${i + 2}, column "${column}": ${(err as Error).message}`, { cause: err });
+    }
+    const units = BigInt.asIntN(64, values[i]);
+    // The hosts compare values through the sign of a difference, which must not wrap.
+    if (units >= COMPARABLE_LIMIT || units < -COMPARABLE_LIMIT) {
+      throw new CsvInputError(`${file} line ${i + 2}, column "${column}": "${value}" is too large (at most ±2^62 units of the column's last decimal)`);
     }
     sum += BigInt.asIntN(64, values[i]);
   });

@@ -22,24 +22,25 @@ try {
   const seller = resolveSigner({ defaultRole: "seller" }, provider);
   const buyer = resolveSigner({ defaultRole: "buyer" }, provider);
 
-  const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "salaries", column: "salary", price: "25" });
+  const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "salaries", columns: ["salary"], price: "25" });
   console.log(`seller ${dataset.address}: shared ${dataset.rowCount} salaries to 3 MPC hosts; dataset id ${dataset.datasetId}`);
 
   const bought = await buyComputation({
     state: stack.state,
     buyer,
-    algorithm: "sum",
-    datasetId: dataset.datasetId,
-    column: "salary",
+    algorithm: "sum@1",
+    datasetIds: [dataset.datasetId],
+    params: JSON.stringify({ column: "salary" }),
     keyDir: path.join(dir, "buyer-keys"),
   });
-  const market = new Contract(stack.state.contracts.sumComputation, loadArtifact("SumComputation").abi, provider);
+  const market = new Contract(stack.state.contracts.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider);
   const credited: bigint = await market.withdrawable(await seller.getAddress());
+  const plaintextSum = dataset.plaintextSums.salary;
 
-  console.log(`plaintext sum (seller's own computation): ${dataset.plaintextSum}`);
+  console.log(`plaintext sum (seller's own computation): ${plaintextSum}`);
   console.log(`decrypted sum (buyer, from 3 MPC hosts):  ${bought.result}`);
   console.log(`seller's credited balance:                ${formatUnits(credited, PAYMENT_DECIMALS)} mUSD`);
-  const match = bought.result === dataset.plaintextSum;
+  const match = bought.result === plaintextSum;
   console.log(match ? "OK: the decrypted sum equals the plaintext sum" : "MISMATCH: the decrypted sum differs from the plaintext sum");
   exitCode = match ? 0 : 1;
 } catch (err) {

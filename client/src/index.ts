@@ -1,11 +1,11 @@
-export { uploadDataset, PAYMENT_DECIMALS } from "./seller.ts";
+export { uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
 export type { UploadedDataset } from "./seller.ts";
-export { buyComputation, ComputationFailedError, ALGORITHMS } from "./buyer.ts";
-export type { PurchasedResult, AlgorithmName } from "./buyer.ts";
+export { buyComputation, ComputationFailedError, datasetSchema, resolveAlgorithm } from "./buyer.ts";
+export type { PurchasedResult } from "./buyer.ts";
 export { startLocalStack } from "./stack.ts";
 export type { LocalStack } from "./stack.ts";
 export { readState, writeState, stateDir } from "./state.ts";
 export type { StackState } from "./state.ts";
 export { resolveSigner, devPrivateKey, DEV_ROLES } from "./accounts.ts";
-export { readCsvColumn, CsvInputError, formatScaled } from "./csv-column.ts";
+export { readCsvColumn, readCsvColumns, CsvInputError, formatScaled } from "./csv-column.ts";
 export { main } from "./cli.ts";

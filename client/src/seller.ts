@@ -1,8 +1,8 @@
 import { Contract, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Signer } from "ethers";
-import { loadArtifact } from "@scmpc/contracts";
-import { shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
-import { readCsvColumn } from "./csv-column.ts";
+import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
+import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
+import { readCsvColumns } from "./csv-column.ts";
 import { uploadShare } from "./host-upload.ts";
 import type { StackState } from "./state.ts";
 
@@ -12,32 +12,43 @@ export interface UploadedDataset {
   /** The permanent address `<seller>/<name>`. */
   address: string;
   rowCount: number;
-  scale: number;
+  /** The public schema: column names and fixed-point scales. */
+  columns: { name: string; scale: number }[];
   commitments: string[];
-  plaintextSum: string;
+  /** Exact plaintext sum of each column, for the seller's own records and the demo. */
+  plaintextSums: Record<string, string>;
+  allowedAlgorithms: string[];
+  minRows: number;
   txHash: string;
 }
 
 /** Decimals of the market's payment token. */
 export const PAYMENT_DECIMALS = 18;
 
+/** Default minimum number of rows a result may aggregate: no statistic over a handful of people. */
+export const DEFAULT_MIN_ROWS = 10;
+
 /**
- * Shares one numeric CSV column locally, uploads each share straight to its
- * MPC host, then registers the dataset on-chain with the commitments of the
- * three shares. Nothing but the shares leaves the seller's machine, and the
- * chain sees only commitments.
+ * Shares numeric CSV columns locally, uploads each share straight to its MPC
+ * host, then registers the dataset on-chain with the commitments of the three
+ * shares, the schema and the seller's policy. Nothing but the shares leaves
+ * the seller's machine, and the chain sees only commitments.
  *
  * @example
- * const ds = await uploadDataset({ state, seller, csvPath: "salaries.csv", name: "salaries", column: "salary", price: "10" });
+ * const ds = await uploadDataset({ state, seller, csvPath: "salaries.csv", name: "salaries", columns: ["salary"], price: "10" });
  */
 export async function uploadDataset(options: {
   state: StackState;
   seller: Signer;
   csvPath: string;
   name: string;
-  column: string;
+  columns: string[];
   /** Price per computation in payment-token units (decimal string). */
   price: string;
+  /** Algorithms buyers may run (`name@version`); default: every algorithm the market sells. */
+  allow?: string[];
+  /** Fewest rows a result may aggregate; default {@link DEFAULT_MIN_ROWS}. */
+  minRows?: number;
 }): Promise<UploadedDataset> {
   const { state, seller, name } = options;
   if (!name || name.includes("/")) throw new Error(`--name must be non-empty and contain no "/"; got "${name}"`);
@@ -47,6 +58,12 @@ export async function uploadDataset(options: {
   } catch {
     throw new Error(`--price must be a decimal amount of the payment token; got "${options.price}"`);
   }
+  const allow = options.allow ?? [...MARKET_ALGORITHMS];
+  const unknown = allow.filter((a) => !(MARKET_ALGORITHMS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`--allow names unknown algorithm(s) ${unknown.join(", ")}; known: ${MARKET_ALGORITHMS.join(", ")}`);
+  const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
+  if (!Number.isInteger(minRows) || minRows < 0) throw new Error(`--min-rows must be a non-negative integer; got ${minRows}`);
+
   const sellerAddress = await seller.getAddress();
   const datasetId = solidityPackedKeccak256(["address", "string"], [sellerAddress, name]);
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
@@ -54,20 +71,25 @@ export async function uploadDataset(options: {
     throw new Error(`dataset ${sellerAddress}/${name} is already registered (id ${datasetId}); choose another --name`);
   }
 
-  const column = await readCsvColumn(options.csvPath, options.column);
-  const shares = shareColumn(column.values);
+  const columns = await readCsvColumns(options.csvPath, options.columns);
+  const rowCount = columns[0].rowCount;
+  if (rowCount < minRows) {
+    throw new Error(`${options.csvPath} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
+  }
+  const shared = columns.map((column) => shareColumn(column.values));
   const commitments: string[] = [];
   await Promise.all(
-    shares.map(async (share, hostIndex) => {
-      const columns = [
-        {
+    [0, 1, 2].map(async (hostIndex) => {
+      const columnShares = columns.map((column, c) => {
+        const share = shared[c][hostIndex];
+        return {
           name: column.name,
           scale: column.scale,
           a: Buffer.from(share.a.buffer, share.a.byteOffset, share.a.byteLength),
           b: Buffer.from(share.b.buffer, share.b.byteOffset, share.b.byteLength),
-        },
-      ];
-      const commitment = shareCommitment({ datasetId, hostIndex, rowCount: column.rowCount, columns });
+        };
+      });
+      const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
       commitments[hostIndex] = commitment;
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
       await uploadShare(state.hosts[hostIndex], {
@@ -75,24 +97,28 @@ export async function uploadDataset(options: {
         seller: sellerAddress,
         name,
         hostIndex,
-        rowCount: String(column.rowCount),
-        columns,
+        rowCount: String(rowCount),
+        columns: columnShares,
         commitment,
         signature,
       });
     }),
   );
 
-  const schema = JSON.stringify({ columns: [{ name: column.name, scale: column.scale }] });
-  const tx = await registry.registerDataset(name, schema, column.rowCount, price, commitments);
+  const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale }));
+  const schema = schemaText(schemaColumns);
+  const policy = { allowedAlgorithms: allow.map(algorithmId), minRows };
+  const tx = await registry.registerDataset(name, schema, rowCount, price, commitments, policy);
   await tx.wait();
   return {
     datasetId,
     address: `${sellerAddress}/${name}`,
-    rowCount: column.rowCount,
-    scale: column.scale,
+    rowCount,
+    columns: schemaColumns,
     commitments,
-    plaintextSum: column.plaintextSum,
+    plaintextSums: Object.fromEntries(columns.map((c) => [c.name, c.plaintextSum])),
+    allowedAlgorithms: allow,
+    minRows,
     txHash: tx.hash,
   };
 }

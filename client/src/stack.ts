@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { JsonRpcProvider, parseUnits, Wallet } from "ethers";
 import { deployLocalMarket } from "@scmpc/contracts";
 import { loadMpcV1 } from "@scmpc/protos";
+import { createTlsMaterial, readTlsMaterial } from "@scmpc/mpc-engine/tls";
 import { DEV_ROLES, devPrivateKey } from "./accounts.ts";
 import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
 import type { ManagedProcess } from "./processes.ts";
@@ -122,23 +123,34 @@ export async function startLocalStack(options: {
       fund: [DEV_ROLES.buyer, DEV_ROLES.buyer2].map((i) => ({ address: new Wallet(devPrivateKey(i)).address, amount: fundAmount })),
     });
     provider.destroy();
-    say(`contracts  registry ${contracts.registry}, sum@1 ${contracts.sumComputation}, operator ${contracts.operator}`);
+    say(`contracts  registry ${contracts.registry}, operator ${contracts.operator}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
 
+    // Host-to-host mutual TLS: one CA and three host certificates, made on
+    // the first run and reused (they do not depend on the chain).
+    const tlsDir = path.join(dir, "tls");
+    const tls = (await readTlsMaterial({ hosts: 3, dir: tlsDir })) ?? (await createTlsMaterial({ hosts: 3, dir: tlsDir }));
     const hostPorts = [await freePort(), await freePort(), await freePort()];
     const hosts = hostPorts.map((port) => `127.0.0.1:${port}`);
+    const peerPorts = [await freePort(), await freePort(), await freePort()];
+    const peerEndpoints = peerPorts.map((port) => `127.0.0.1:${port}`);
     const hostProcs = hosts.map((endpoint, index) =>
       tsEntry(`host-${index}`, "mpc-engine/src/main.ts", {
         SCMPC_HOST_INDEX: String(index),
         SCMPC_HOST_LISTEN: endpoint,
-        SCMPC_HOST_PEERS: hosts.join(","),
+        SCMPC_HOST_PEER_LISTEN: peerEndpoints[index],
+        SCMPC_HOST_PEERS: peerEndpoints.join(","),
+        SCMPC_HOST_TLS_CA: tls.caFile,
+        SCMPC_HOST_TLS_CERT: tls.hosts[index].certFile,
+        SCMPC_HOST_TLS_KEY: tls.hosts[index].keyFile,
+        SCMPC_HOST_PEER_FINGERPRINTS: tls.hosts.map((h) => h.fingerprint).join(","),
         SCMPC_HOST_DATA_DIR: path.join(dir, "hosts", String(index)),
         SCMPC_RPC_URL: rpcUrl,
         SCMPC_REGISTRY_ADDRESS: contracts.registry,
-        SCMPC_ALGORITHM_CONTRACTS: contracts.sumComputation,
+        SCMPC_ALGORITHM_CONTRACTS: Object.values(contracts.algorithms).join(","),
       }),
     );
     await Promise.all(hostProcs.map((proc, index) => waitUntil(proc, () => hostHealthy(hosts[index], index), START_TIMEOUT_MS)));
-    say(`hosts      ${hosts.join(", ")}`);
+    say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
     const bridgePort = await freePort();
     const bridgeUrl = `http://127.0.0.1:${bridgePort}`;

@@ -18,6 +18,7 @@ contract DatasetRegistry {
   /// @param price Price of one computation, in the market's payment token.
   /// @param commitments keccak256 of the bytes each host stores, in host order.
   /// @param active Whether buyers may currently request computations.
+  /// @param minRows The fewest rows a result over this dataset may aggregate (seller policy).
   struct Dataset {
     address seller;
     string name;
@@ -26,6 +27,15 @@ contract DatasetRegistry {
     uint256 price;
     bytes32[3] commitments;
     bool active;
+    uint64 minRows;
+  }
+
+  /// @notice What a seller allows buyers to compute over a dataset.
+  /// @param allowedAlgorithms keccak256 of each allowed algorithm's `name@version`.
+  /// @param minRows The fewest rows a result may aggregate (0: no minimum).
+  struct Policy {
+    bytes32[] allowedAlgorithms;
+    uint64 minRows;
   }
 
   /// @notice A dataset with this id (same seller, same name) already exists.
@@ -50,10 +60,14 @@ contract DatasetRegistry {
     uint64 rowCount,
     string schema
   );
+  /// @notice Emitted with `DatasetRegistered`: the seller's policy for the dataset.
+  event DatasetPolicySet(bytes32 indexed datasetId, bytes32[] allowedAlgorithms, uint64 minRows);
   /// @notice Emitted when a seller pauses or resumes sales of a dataset.
   event DatasetActivationUpdated(bytes32 indexed datasetId, bool active);
 
   mapping(bytes32 datasetId => Dataset) private s_datasets;
+  mapping(bytes32 datasetId => bytes32[]) private s_allowedAlgorithms;
+  mapping(bytes32 datasetId => mapping(bytes32 algorithmId => bool)) private s_isAllowed;
 
   /// @notice Registers a dataset under `<msg.sender>/<name>` and opens it for sale.
   /// @param name Name of the dataset, unique for this seller, non-empty.
@@ -61,13 +75,15 @@ contract DatasetRegistry {
   /// @param rowCount Number of rows shared to the hosts, at least one.
   /// @param price Price of one computation in the payment token (may be zero).
   /// @param commitments keccak256 of the share bytes held by host 0, 1 and 2.
+  /// @param policy The algorithms buyers may run and the fewest rows a result may aggregate.
   /// @return id The dataset id, keccak256(abi.encodePacked(msg.sender, name)).
   function registerDataset(
     string calldata name,
     string calldata schema,
     uint64 rowCount,
     uint256 price,
-    bytes32[3] calldata commitments
+    bytes32[3] calldata commitments,
+    Policy calldata policy
   ) external returns (bytes32 id) {
     if (bytes(name).length == 0) revert DatasetRegistry__EmptyName();
     if (rowCount == 0) revert DatasetRegistry__NoRows();
@@ -81,9 +97,15 @@ contract DatasetRegistry {
       rowCount: rowCount,
       price: price,
       commitments: commitments,
-      active: true
+      active: true,
+      minRows: policy.minRows
     });
+    s_allowedAlgorithms[id] = policy.allowedAlgorithms;
+    for (uint256 i = 0; i < policy.allowedAlgorithms.length; ++i) {
+      s_isAllowed[id][policy.allowedAlgorithms[i]] = true;
+    }
     emit DatasetRegistered(id, msg.sender, name, price, rowCount, schema);
+    emit DatasetPolicySet(id, policy.allowedAlgorithms, policy.minRows);
   }
 
   /// @notice Pauses (`false`) or resumes (`true`) sales of one of the caller's datasets.
@@ -103,6 +125,21 @@ contract DatasetRegistry {
   /// @return The dataset.
   function getDataset(bytes32 id) external view returns (Dataset memory) {
     return _getDataset(id);
+  }
+
+  /// @notice Whether the dataset's seller allows an algorithm.
+  /// @param id The dataset id.
+  /// @param algorithmId keccak256 of the algorithm's `name@version`.
+  /// @return True if allowed (false for unknown datasets).
+  function isAlgorithmAllowed(bytes32 id, bytes32 algorithmId) external view returns (bool) {
+    return s_isAllowed[id][algorithmId];
+  }
+
+  /// @notice The algorithms the dataset's seller allows.
+  /// @param id The dataset id.
+  /// @return keccak256 of each allowed `name@version`.
+  function getAllowedAlgorithms(bytes32 id) external view returns (bytes32[] memory) {
+    return s_allowedAlgorithms[id];
   }
 
   /// @notice Whether a dataset with this id exists (never reverts).

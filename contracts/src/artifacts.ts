@@ -8,10 +8,10 @@ import { ContractsError } from "./errors.ts";
  *
  * @example
  * ```ts
- * const name: ContractName = "SumComputation";
+ * const name: ContractName = "AlgorithmComputation";
  * ```
  */
-export type ContractName = "DatasetRegistry" | "SumComputation" | "DevPaymentToken" | "Operator" | "LinkToken";
+export type ContractName = "DatasetRegistry" | "AlgorithmComputation" | "DevPaymentToken" | "Operator" | "LinkToken";
 
 /**
  * What a deployment needs from a compiled contract.
@@ -31,7 +31,7 @@ export interface Artifact {
 /** Source path of each contract as Hardhat 3 lays it out under `artifacts/`. */
 const ARTIFACT_PATHS: Record<ContractName, string> = {
   DatasetRegistry: "contracts/DatasetRegistry.sol/DatasetRegistry.json",
-  SumComputation: "contracts/SumComputation.sol/SumComputation.json",
+  AlgorithmComputation: "contracts/AlgorithmComputation.sol/AlgorithmComputation.json",
   DevPaymentToken: "contracts/DevPaymentToken.sol/DevPaymentToken.json",
   Operator: "@chainlink/contracts/src/v0.8/operatorforwarder/Operator.sol/Operator.json",
   LinkToken: "@chainlink/contracts/src/v0.8/shared/token/ERC677/LinkToken.sol/LinkToken.json",
@@ -53,8 +53,8 @@ const ARTIFACTS_DIR = new URL("../artifacts/", import.meta.url);
  * import { ethers } from "ethers";
  * import { loadArtifact } from "@scmpc/contracts";
  *
- * const { abi } = loadArtifact("SumComputation");
- * const sum = new ethers.Contract(addresses.sumComputation, abi, provider);
+ * const { abi } = loadArtifact("AlgorithmComputation");
+ * const mean = new ethers.Contract(addresses.algorithms["mean@1"], abi, provider);
  * ```
  */
 export function loadArtifact(name: ContractName): Artifact {

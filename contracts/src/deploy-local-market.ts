@@ -1,7 +1,8 @@
-import { Contract, ContractFactory, encodeBytes32String, parseEther } from "ethers";
+import { Contract, ContractFactory, parseEther } from "ethers";
 import type { BaseContract, ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
 import { loadArtifact } from "./artifacts.ts";
 import type { ContractName } from "./artifacts.ts";
+import { jobIdOf, MARKET_ALGORITHMS } from "./algorithms.ts";
 import { ContractsError } from "./errors.ts";
 
 /**
@@ -11,7 +12,7 @@ import { ContractsError } from "./errors.ts";
  * @example
  * ```ts
  * const addresses: MarketAddresses = JSON.parse(readFileSync("market.json", "utf8"));
- * const sum = new ethers.Contract(addresses.sumComputation, loadArtifact("SumComputation").abi, provider);
+ * const sum = new ethers.Contract(addresses.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider);
  * ```
  */
 export interface MarketAddresses {
@@ -20,9 +21,8 @@ export interface MarketAddresses {
   linkToken: string;
   operator: string;
   registry: string;
-  sumComputation: string;
-  /** 0x-prefixed bytes32 job id the OracleRequest events carry as `specId`. */
-  jobId: string;
+  /** One AlgorithmComputation contract per algorithm, by `name@version`. */
+  algorithms: Record<string, string>;
   /** LINK paid per request, in juels, as a decimal string. */
   linkFee: string;
   /** Block of the first deployment: where event scans should start. */
@@ -44,23 +44,13 @@ export interface DeployLocalMarketOptions {
   relay: string;
   /** Payment tokens (mUSD, 18 decimals) to mint, e.g. to buyers. */
   fund?: { address: string; amount: bigint }[];
-  /** LINK to give the SumComputation contract for request fees; default 100 LINK. */
+  /** LINK to give each AlgorithmComputation contract for request fees; default 100 LINK. */
   linkFunding?: bigint;
-  /** Job id of the sum job; default {@link SUM_JOB_ID}. */
-  jobId?: string;
+  /** Algorithms to deploy a contract for; default {@link MARKET_ALGORITHMS}. */
+  algorithms?: readonly string[];
   /** LINK per request; default {@link DEFAULT_LINK_FEE}. */
   linkFee?: bigint;
 }
-
-/**
- * Default job id of the "sum@1" job: `encodeBytes32String("scmpc-sum-1")`.
- *
- * @example
- * ```ts
- * if (event.args.specId === SUM_JOB_ID) handleSum(event);
- * ```
- */
-export const SUM_JOB_ID: string = encodeBytes32String("scmpc-sum-1");
 
 /**
  * Default LINK fee per request: 0.1 LINK.
@@ -73,7 +63,7 @@ export const SUM_JOB_ID: string = encodeBytes32String("scmpc-sum-1");
 export const DEFAULT_LINK_FEE: bigint = parseEther("0.1");
 
 /**
- * Default LINK given to the SumComputation contract: 100 LINK (1000 requests).
+ * Default LINK given to each AlgorithmComputation contract: 100 LINK (1000 requests).
  *
  * @example
  * ```ts
@@ -85,7 +75,8 @@ export const DEFAULT_LINK_FUNDING: bigint = parseEther("100");
 /**
  * Deploys a complete local market: DevPaymentToken ("Market USD", "mUSD"),
  * Chainlink's LinkToken and Operator (with `relay` as authorized sender),
- * DatasetRegistry and SumComputation (funded with LINK), then mints payment
+ * DatasetRegistry and one AlgorithmComputation per algorithm (each funded
+ * with LINK, job id {@link jobIdOf}), then mints payment
  * tokens to each `fund` entry. Every transaction is mined before the next is
  * sent, with nonces counted here so a provider's short response cache cannot
  * hand out a stale one. For development chains only: the deployer can mint
@@ -107,7 +98,7 @@ export const DEFAULT_LINK_FUNDING: bigint = parseEther("100");
  *   relay: await relay.getAddress(),
  *   fund: [{ address: buyer, amount: 1_000n * 10n ** 18n }],
  * });
- * console.log(market.sumComputation);
+ * console.log(market.algorithms["sum@1"]);
  * ```
  */
 export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise<MarketAddresses> {
@@ -116,7 +107,7 @@ export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise
   if (provider === null) {
     throw new ContractsError("DEPLOYMENT_FAILED", "The deployer signer must be connected to a provider.");
   }
-  const jobId = opts.jobId ?? SUM_JOB_ID;
+  const algorithmNames = opts.algorithms ?? MARKET_ALGORITHMS;
   const linkFee = opts.linkFee ?? DEFAULT_LINK_FEE;
   const linkFunding = opts.linkFunding ?? DEFAULT_LINK_FUNDING;
   const deployerAddress = await deployer.getAddress();
@@ -158,19 +149,25 @@ export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise
   const { contract: registry } = await deploy("DatasetRegistry", []);
   const registryAddress = await registry.getAddress();
   const paymentTokenAddress = await paymentToken.getAddress();
-  const { contract: sumComputation } = await deploy("SumComputation", [
-    linkAddress,
-    operatorAddress,
-    jobId,
-    linkFee,
-    paymentTokenAddress,
-    registryAddress,
-  ]);
-  const sumAddress = await sumComputation.getAddress();
+  const algorithms: Record<string, string> = {};
+  for (const name of algorithmNames) {
+    const { contract } = await deploy("AlgorithmComputation", [
+      linkAddress,
+      operatorAddress,
+      jobIdOf(name),
+      linkFee,
+      paymentTokenAddress,
+      registryAddress,
+      name,
+    ]);
+    algorithms[name] = await contract.getAddress();
+  }
 
   await send("LinkToken.grantMintRole", linkToken.getFunction("grantMintRole")(deployerAddress, next()));
   if (linkFunding > 0n) {
-    await send("LinkToken.mint", linkToken.getFunction("mint")(sumAddress, linkFunding, next()));
+    for (const [name, address] of Object.entries(algorithms)) {
+      await send(`LinkToken.mint(${name})`, linkToken.getFunction("mint")(address, linkFunding, next()));
+    }
   }
   for (const { address, amount } of opts.fund ?? []) {
     await send(`DevPaymentToken.mint(${address})`, paymentToken.getFunction("mint")(address, amount, next()));
@@ -182,8 +179,7 @@ export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise
     linkToken: linkAddress,
     operator: operatorAddress,
     registry: registryAddress,
-    sumComputation: sumAddress,
-    jobId,
+    algorithms,
     linkFee: linkFee.toString(),
     deployBlock: first.blockNumber,
   };

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * try {
- *   loadArtifact("SumComputation");
+ *   loadArtifact("AlgorithmComputation");
  * } catch (err) {
  *   if (err instanceof ContractsError && err.code === "ARTIFACT_NOT_FOUND") process.exit(1);
  * }

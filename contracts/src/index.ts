@@ -14,8 +14,9 @@ export {
   deployLocalMarket,
   DEFAULT_LINK_FEE,
   DEFAULT_LINK_FUNDING,
-  SUM_JOB_ID,
 } from "./deploy-local-market.ts";
 export type { DeployLocalMarketOptions, MarketAddresses } from "./deploy-local-market.ts";
 export { ContractsError } from "./errors.ts";
 export type { ContractsErrorCode } from "./errors.ts";
+export { algorithmId, jobIdOf, MARKET_ALGORITHMS } from "./algorithms.ts";
+export type { MarketAlgorithm } from "./algorithms.ts";

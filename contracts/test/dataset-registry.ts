@@ -1,9 +1,11 @@
 import { expect } from "chai";
+import { algorithmId } from "../src/index.ts";
 import {
   COMMITMENTS,
   DATASET_NAME,
   PRICE,
   SCHEMA,
+  POLICY,
   SCHEMA_HASH,
   deployMarket,
   deployMarketWithDataset,
@@ -18,7 +20,7 @@ describe("DatasetRegistry", function () {
     const { registry, seller } = await loadFixture(deployMarket);
     const expectedId = ethers.solidityPackedKeccak256(["address", "string"], [seller.address, DATASET_NAME]);
 
-    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 1000n, PRICE, COMMITMENTS))
+    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 1000n, PRICE, COMMITMENTS, POLICY))
       .to.emit(registry, "DatasetRegistered")
       .withArgs(expectedId, seller.address, DATASET_NAME, PRICE, 1000n, SCHEMA);
 
@@ -32,11 +34,26 @@ describe("DatasetRegistry", function () {
     expect(dataset.price).to.equal(PRICE);
     expect([...dataset.commitments]).to.deep.equal(COMMITMENTS);
     expect(dataset.active).to.equal(true);
+    expect(dataset.minRows).to.equal(POLICY.minRows);
+  });
+
+  it("records the seller's policy: allowed algorithms and minimum rows", async function () {
+    const { registry, seller } = await loadFixture(deployMarket);
+    const policy = { allowedAlgorithms: [algorithmId("sum@1"), algorithmId("mean@1")], minRows: 50n };
+    const id = await registry.datasetId(seller.address, "with-policy");
+    await expect(registry.connect(seller).registerDataset("with-policy", SCHEMA, 100n, PRICE, COMMITMENTS, policy))
+      .to.emit(registry, "DatasetPolicySet")
+      .withArgs(id, policy.allowedAlgorithms, 50n);
+    expect(await registry.isAlgorithmAllowed(id, algorithmId("sum@1"))).to.equal(true);
+    expect(await registry.isAlgorithmAllowed(id, algorithmId("mean@1"))).to.equal(true);
+    expect(await registry.isAlgorithmAllowed(id, algorithmId("max@1"))).to.equal(false);
+    expect([...(await registry.getAllowedAlgorithms(id))]).to.deep.equal(policy.allowedAlgorithms);
+    expect((await registry.getDataset(id)).minRows).to.equal(50n);
   });
 
   it("rejects a second registration of the same name by the same seller", async function () {
     const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
-    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 1n, 1n, COMMITMENTS))
+    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 1n, 1n, COMMITMENTS, POLICY))
       .to.be.revertedWithCustomError(registry, "DatasetRegistry__AlreadyRegistered")
       .withArgs(datasetId);
   });
@@ -45,7 +62,7 @@ describe("DatasetRegistry", function () {
     const { registry, stranger, datasetId } = await loadFixture(deployMarketWithDataset);
     const otherId = await registry.datasetId(stranger.address, DATASET_NAME);
     expect(otherId).to.not.equal(datasetId);
-    await expect(registry.connect(stranger).registerDataset(DATASET_NAME, SCHEMA, 5n, 1n, COMMITMENTS))
+    await expect(registry.connect(stranger).registerDataset(DATASET_NAME, SCHEMA, 5n, 1n, COMMITMENTS, POLICY))
       .to.emit(registry, "DatasetRegistered")
       .withArgs(otherId, stranger.address, DATASET_NAME, 1n, 5n, SCHEMA);
   });
@@ -53,14 +70,14 @@ describe("DatasetRegistry", function () {
   it("rejects an empty name", async function () {
     const { registry, seller } = await loadFixture(deployMarket);
     await expect(
-      registry.connect(seller).registerDataset("", SCHEMA, 1n, PRICE, COMMITMENTS),
+      registry.connect(seller).registerDataset("", SCHEMA, 1n, PRICE, COMMITMENTS, POLICY),
     ).to.be.revertedWithCustomError(registry, "DatasetRegistry__EmptyName");
   });
 
   it("rejects a dataset without rows", async function () {
     const { registry, seller } = await loadFixture(deployMarket);
     await expect(
-      registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 0n, PRICE, COMMITMENTS),
+      registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 0n, PRICE, COMMITMENTS, POLICY),
     ).to.be.revertedWithCustomError(registry, "DatasetRegistry__NoRows");
   });
 

@@ -42,11 +42,19 @@ export type MpcErrorCode =
   | "STORE_CORRUPT"
   | "STORE_IO"
   | "PEER_DUPLICATE"
+  | "PEER_OUT_OF_ORDER"
   | "PEER_UNKNOWN_SENDER"
+  | "PEER_IDENTITY_MISMATCH"
   | "PEER_TIMEOUT"
+  | "PEER_UNAVAILABLE"
   | "PEER_REJECTED"
   | "PEER_PROTOCOL"
   | "HOST_CLOSING"
+  // Algorithms: policy and results.
+  | "POLICY_REFUSED"
+  | "SCHEMA_MISMATCH"
+  | "RESULT_OUT_OF_RANGE"
+  | "RESULT_UNDEFINED"
   | "INTERNAL";
 
 /**

@@ -27,3 +27,22 @@ export {
   type BuyerKeyPair,
   type OutputSharePair,
 } from "./output-envelope.ts";
+export {
+  ALGORITHMS,
+  COMPARABLE_LIMIT,
+  COMPARATORS,
+  EXTRA_DIGITS,
+  MAX_HISTOGRAM_EDGES,
+  decodeResult,
+  openedCount,
+  planComputation,
+  productScale,
+  schemaText,
+  type AlgorithmDeclaration,
+  type AlgorithmResult,
+  type ColumnRef,
+  type Comparator,
+  type DatasetSchema,
+  type Plan,
+} from "./algorithms/catalog.ts";
+export { Rational, isqrt } from "./algorithms/rational.ts";

@@ -1,6 +1,12 @@
 import { endianness } from "node:os";
 import { AbiCoder, getBytes, isHexString, keccak256, solidityPackedKeccak256 } from "ethers";
+import { createKeccak } from "hash-wasm";
 import { MpcError } from "./errors.ts";
+
+// Commitments hash whole columns (16 MB per million rows and host); the
+// WebAssembly Keccak is ~15x faster than the pure-JS one and gives the same
+// keccak256. One instance serves every (synchronous) use.
+const keccakStream = await createKeccak(256);
 
 /** Domain tag of the canonical share encoding. */
 export const SHARE_DOMAIN = "scmpc-share-v1";
@@ -89,6 +95,11 @@ export function datasetIdOf(seller: string, name: string): string {
  * keccak256(encodeShare({ datasetId, hostIndex: 0, rowCount: 1, columns }))
  */
 export function encodeShare(input: ShareCommitmentInput): Buffer {
+  return Buffer.concat(shareParts(input));
+}
+
+/** The pieces of {@link encodeShare}, in order, without copying the columns. */
+function shareParts(input: ShareCommitmentInput): Uint8Array[] {
   const datasetId = bytes32(input.datasetId, "datasetId");
   if (!Number.isInteger(input.hostIndex) || input.hostIndex < 0 || input.hostIndex > 2) {
     throw new MpcError("ENCODING_INVALID", `hostIndex must be 0, 1 or 2, got ${input.hostIndex}`);
@@ -106,7 +117,7 @@ export function encodeShare(input: ShareCommitmentInput): Buffer {
     parts.push(u32(name.length), name, u32(column.scale));
     parts.push(u64(BigInt(column.a.length)), column.a, u64(BigInt(column.b.length)), column.b);
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /**
@@ -117,7 +128,9 @@ export function encodeShare(input: ShareCommitmentInput): Buffer {
  * const c = shareCommitment({ datasetId, hostIndex: 1, rowCount: 2n, columns: [{ name: "age", scale: 0, a, b }] });
  */
 export function shareCommitment(input: ShareCommitmentInput): string {
-  return keccak256(encodeShare(input));
+  keccakStream.init();
+  for (const part of shareParts(input)) keccakStream.update(part);
+  return `0x${keccakStream.digest("hex")}`;
 }
 
 /**

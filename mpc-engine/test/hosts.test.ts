@@ -2,11 +2,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { hexlify, Wallet } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, ringSum } from "../src/index.ts";
+import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, planComputation, ringSum } from "../src/index.ts";
 import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
-import { buildUploads, callUnary, CONSUMER, startCluster, type Cluster } from "./support/cluster.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, startCluster, type Cluster } from "./support/cluster.ts";
 
 function randomColumn(rows: number): BigUint64Array {
   const values = new BigUint64Array(rows);
@@ -35,18 +35,18 @@ describe("three hosts computing sum@1", () => {
 
   const pendingRequest = (requestId: string, column = "amount"): void =>
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: Wallet.createRandom().address, datasetId: upload.datasetId, column, buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: JSON.stringify({ column }), buyerKey, price: 1n, status: 1, result: "0x",
     });
   const computeRequest = (requestId: string) => ({
-    requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], column: "amount", buyerKey, consumer: CONSUMER,
+    requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER,
   });
 
   before(async () => {
     cluster = await startCluster({ jobTimeoutMs: 5000 });
     upload = await buildUploads(seller, "payments", { name: "amount", scale: 0, values });
     cluster.chain.datasets.set(upload.datasetId, {
-      seller: seller.address, name: "payments", schemaHash: "0x" + "00".repeat(32), rowCount: BigInt(values.length),
-      price: 1n, commitments: upload.commitments, active: true,
+      seller: seller.address, name: "payments", schemaHash: schemaHashOf([{ name: "amount", scale: 0 }]), rowCount: BigInt(values.length),
+      price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
     });
   });
   after(async () => {
@@ -181,27 +181,128 @@ describe("a dead peer", () => {
     await cluster.close();
   });
 
-  it("ends the job with PEER_TIMEOUT naming the missing host, within the job timeout", async () => {
+  it("ends the job with PEER_TIMEOUT or PEER_UNAVAILABLE naming the missing host, within the job timeout", async () => {
     const values = randomColumn(10);
     const upload = await buildUploads(seller, "small", { name: "v", scale: 0, values });
     for (const i of [0, 1]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
     cluster.chain.datasets.set(upload.datasetId, {
-      seller: seller.address, name: "small", schemaHash: "0x" + "00".repeat(32), rowCount: 10n, price: 1n,
-      commitments: upload.commitments, active: true,
+      seller: seller.address, name: "small", schemaHash: schemaHashOf([{ name: "v", scale: 0 }]), rowCount: 10n, price: 1n,
+      commitments: upload.commitments, active: true, minRows: 0n,
     });
     const requestId = hexlify(randomBytes(32));
     const buyerKey = hexlify(buyer.publicKey);
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: seller.address, datasetId: upload.datasetId, column: "v", buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1, result: "0x",
     });
-    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], column: "v", buyerKey, consumer: CONSUMER };
+    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
     const started = Date.now();
     const outcomes = await Promise.allSettled([0, 1].map((i) => callUnary(cluster.clients[i], "compute", request)));
     const elapsed = Date.now() - started;
+    // Host 0 waits for host 2's message (PEER_TIMEOUT); host 1 cannot reach host 2 with its own (PEER_UNAVAILABLE).
     for (const outcome of outcomes) {
       assert.equal(outcome.status, "rejected");
-      rejectsWith(grpc.status.DEADLINE_EXCEEDED, "PEER_TIMEOUT", /host 2/)((outcome as PromiseRejectedResult).reason);
+      const err = (outcome as PromiseRejectedResult).reason as grpc.ServiceError;
+      if (mpcErrorCodeOf(err) === "PEER_UNAVAILABLE") rejectsWith(grpc.status.UNAVAILABLE, "PEER_UNAVAILABLE", /host 2/)(err);
+      else rejectsWith(grpc.status.DEADLINE_EXCEEDED, "PEER_TIMEOUT", /host 2/)(err);
     }
     assert.ok(elapsed < jobTimeoutMs + 1500, `took ${elapsed} ms`);
+  });
+});
+
+describe("three hosts running the algorithm library over the mutual-TLS channel", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const seller2 = Wallet.createRandom();
+  const buyer = generateBuyerKeyPair();
+  const buyerKey = hexlify(buyer.publicKey);
+  const schema = [{ name: "x", scale: 1 }, { name: "y", scale: 0 }];
+  const signed = (v: number[]) => BigUint64Array.from(v, (n) => BigInt.asUintN(64, BigInt(n)));
+  // x at scale 1 (tenths), y integers: two datasets of one schema from two sellers.
+  const a = { x: [15, -20, 33, 7], y: [3, -4, 7, 1] };
+  const b = { x: [100, 0], y: [21, 0] };
+  const uploads: Awaited<ReturnType<typeof buildUploads>>[] = [];
+
+  const register = (upload: Awaited<ReturnType<typeof buildUploads>>, owner: { address: string }, rows: number, minRows = 0n) =>
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: owner.address, name: "d", schemaHash: schemaHashOf(schema), rowCount: BigInt(rows), price: 1n,
+      commitments: upload.commitments, active: true, minRows,
+    });
+  const run = async (algorithm: string, params: object, datasetIds: string[]) => {
+    const requestId = hexlify(randomBytes(32));
+    cluster.chain.algorithms.set(CONSUMER.toLowerCase(), algorithm);
+    cluster.chain.setRequest(CONSUMER, requestId, {
+      buyer: seller.address, datasetIds, params: JSON.stringify(params), buyerKey, price: 1n, status: 1, result: "0x",
+    });
+    const request = { requestId, algorithm, datasetIds, params: JSON.stringify(params), buyerKey, consumer: CONSUMER };
+    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
+    const values = openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult(responses.map((r) => r.encryptedOutput)) });
+    return decodeResult(planComputation(algorithm, JSON.stringify(params), { columns: schema }), values);
+  };
+
+  before(async () => {
+    cluster = await startCluster({ jobTimeoutMs: 10_000 });
+    for (const [owner, data] of [[seller, a], [seller2, b]] as const) {
+      const upload = await buildUploads(owner, "d", [
+        { name: "x", scale: 1, values: signed(data.x) },
+        { name: "y", scale: 0, values: signed(data.y) },
+      ]);
+      for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
+      register(upload, owner, data.x.length);
+      uploads.push(upload);
+    }
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  const both = () => uploads.map((u) => u.datasetId);
+
+  it("computes over two sellers' datasets taken together", async () => {
+    // x over both: 1.5, -2.0, 3.3, 0.7, 10.0, 0.0 → sum 13.5, mean 2.25, max 10.0, min -2.0
+    assert.equal(await run("sum@1", { column: "x" }, both()), "13.5");
+    assert.equal(await run("mean@1", { column: "x" }, both()), "2.2500000");
+    assert.equal(await run("max@1", { column: "x" }, both()), "10.0");
+    assert.equal(await run("min@1", { column: "x" }, both()), "-2.0");
+    assert.equal(await run("count-if@1", { column: "y", op: "gt", threshold: "0" }, both()), "4");
+    assert.deepEqual(await run("histogram@1", { column: "x", edges: ["0", "2.5"] }, both()), { edges: ["0.0", "2.5"], counts: ["1", "3", "2"] });
+    assert.equal(await run("count@1", {}, both()), "6");
+  });
+
+  it("fits a regression across the datasets", async () => {
+    const result = (await run("regression@1", { x: "x", y: "y" }, both())) as Record<string, string>;
+    assert.match(result.slope, /^\d+\.\d{7}$/);
+    assert.ok(Number(result.r2) > 0.5 && Number(result.r2) <= 1, result.r2);
+  });
+
+  it("enforces the seller's policy: a disallowed algorithm, too few rows", async () => {
+    const [first] = both();
+    cluster.chain.refused.add(`${first}/${keccak256(toUtf8Bytes("max@1"))}`);
+    await assert.rejects(run("max@1", { column: "x" }, both()), rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /does not allow max@1/));
+    register(uploads[1], seller2, b.x.length, 10n);
+    await assert.rejects(
+      run("sum@1", { column: "x" }, both()),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /at least 10 rows; this one aggregates 6/),
+    );
+    register(uploads[1], seller2, b.x.length);
+  });
+
+  it("refuses a request the contract does not sell, bad params, and a schema that is not the shares'", async () => {
+    const requestId = hexlify(randomBytes(32));
+    cluster.chain.algorithms.set(CONSUMER.toLowerCase(), "mean@1");
+    cluster.chain.setRequest(CONSUMER, requestId, {
+      buyer: seller.address, datasetIds: both(), params: '{"column":"x"}', buyerKey, price: 1n, status: 1, result: "0x",
+    });
+    await assert.rejects(
+      callUnary(cluster.clients[0], "compute", { requestId, algorithm: "sum@1", datasetIds: both(), params: '{"column":"x"}', buyerKey, consumer: CONSUMER }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /sells mean@1, not sum@1/),
+    );
+    await assert.rejects(run("sum@1", { column: "z" }, both()), rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /no column "z"/));
+    const dataset = cluster.chain.datasets.get(both()[0])!;
+    cluster.chain.datasets.set(both()[0], { ...dataset, schemaHash: schemaHashOf([{ name: "x", scale: 2 }, { name: "y", scale: 0 }]) });
+    try {
+      await assert.rejects(run("sum@1", { column: "x" }, both()), rejectsWith(grpc.status.FAILED_PRECONDITION, "SCHEMA_MISMATCH"));
+    } finally {
+      cluster.chain.datasets.set(both()[0], dataset);
+    }
   });
 });

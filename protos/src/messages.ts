@@ -29,7 +29,7 @@ export interface ComputeRequest {
   requestId: string;
   algorithm: string;
   datasetIds: string[];
-  column: string;
+  params: string;
   buyerKey: string;
   consumer: string;
 }
@@ -46,13 +46,20 @@ export interface HealthResponse {
   version: string;
 }
 
-export interface PeerMessage {
+export interface PeerFrame {
+  messageId: number;
   requestId: string;
   step: number;
   fromHost: number;
-  payload: Buffer;
+  chunkIndex: number;
+  chunkCount: number;
+  totalLength: number;
+  data: Buffer;
 }
 
 export interface PeerAck {
+  messageId: number;
   accepted: boolean;
+  errorCode: string;
+  errorMessage: string;
 }

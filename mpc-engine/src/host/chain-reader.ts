@@ -1,8 +1,9 @@
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, ZeroAddress } from "ethers";
 import { MpcError } from "../errors.ts";
 
-/** A dataset as the on-chain registry records it. */
+/** A dataset as the on-chain registry records it, with the seller's policy. */
 export interface OnChainDataset {
+  /** The zero address if the dataset is not registered. */
   seller: string;
   name: string;
   schemaHash: string;
@@ -11,16 +12,19 @@ export interface OnChainDataset {
   /** Commitments of hosts 0, 1 and 2's shares (0x bytes32). */
   commitments: readonly [string, string, string];
   active: boolean;
+  /** Fewest rows a result over this dataset may aggregate. */
+  minRows: bigint;
 }
 
-/** A buyer's request as an algorithm (consumer) contract records it. */
+/** A buyer's request as a per-algorithm contract records it. */
 export interface OnChainRequest {
+  /** The zero address if the request is unknown. */
   buyer: string;
-  datasetId: string;
-  column: string;
+  datasetIds: string[];
+  params: string;
   buyerKey: string;
   price: bigint;
-  /** 0 None, 1 Pending, 2 Fulfilled, ... (see the consumer contract). */
+  /** 0 None, 1 Pending, 2 Fulfilled, 3 Failed, 4 Refunded. */
   status: number;
   result: string;
 }
@@ -35,6 +39,10 @@ export const REQUEST_STATUS_PENDING = 1;
 export interface ChainReader {
   /** Dataset record; seller is the zero address if unknown. */
   getDataset(datasetId: string): Promise<OnChainDataset>;
+  /** Whether the dataset's seller allows the algorithm (keccak256 of its name). */
+  isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean>;
+  /** The algorithm (`name@version`) a per-algorithm contract sells. */
+  algorithmOf(consumer: string): Promise<string>;
   /** Request record held by `consumer`; buyer is the zero address if unknown. */
   getRequest(consumer: string, requestId: string): Promise<OnChainRequest>;
   /** Releases connections. */
@@ -42,15 +50,30 @@ export interface ChainReader {
 }
 
 const REGISTRY_ABI = [
-  "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active))",
+  "function isRegistered(bytes32) view returns (bool)",
+  "function isAlgorithmAllowed(bytes32, bytes32) view returns (bool)",
+  "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows))",
 ];
 const CONSUMER_ABI = [
-  "function getRequest(bytes32) view returns (tuple(address buyer, bytes32 datasetId, string column, bytes32 buyerKey, uint256 price, uint8 status, bytes result))",
+  "function algorithm() view returns (string)",
+  "function getRequest(bytes32) view returns (tuple(address buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint8 status, bytes result))",
 ];
+
+const UNKNOWN_DATASET: OnChainDataset = {
+  seller: ZeroAddress,
+  name: "",
+  schemaHash: `0x${"00".repeat(32)}`,
+  rowCount: 0n,
+  price: 0n,
+  commitments: [`0x${"00".repeat(32)}`, `0x${"00".repeat(32)}`, `0x${"00".repeat(32)}`],
+  active: false,
+  minRows: 0n,
+};
 
 /**
  * Chain reader over ethers' JsonRpcProvider. The provider is created on first
- * use and never polls (static network).
+ * use and never polls (static network). A contract's algorithm never changes,
+ * so it is read once.
  *
  * @throws MpcError `CHAIN_UNAVAILABLE` when a read fails
  * @example
@@ -59,6 +82,8 @@ const CONSUMER_ABI = [
 export function createEthersChainReader(options: { rpcUrl: string; registryAddress: string }): ChainReader {
   let provider: JsonRpcProvider | undefined;
   const getProvider = (): JsonRpcProvider => (provider ??= new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true }));
+  const registry = (): Contract => new Contract(options.registryAddress, REGISTRY_ABI, getProvider());
+  const algorithms = new Map<string, string>();
 
   const read = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -71,8 +96,9 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
   return {
     getDataset(datasetId) {
       return read(`registry.getDataset(${datasetId})`, async () => {
-        const registry = new Contract(options.registryAddress, REGISTRY_ABI, getProvider());
-        const d = await registry.getFunction("getDataset").staticCall(datasetId);
+        // getDataset reverts for an unknown id; ask first so that "unknown" is an answer, not an error.
+        if (!(await registry().getFunction("isRegistered").staticCall(datasetId))) return UNKNOWN_DATASET;
+        const d = await registry().getFunction("getDataset").staticCall(datasetId);
         return {
           seller: d.seller as string,
           name: d.name as string,
@@ -81,7 +107,23 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
           price: d.price as bigint,
           commitments: [d.commitments[0], d.commitments[1], d.commitments[2]] as [string, string, string],
           active: d.active as boolean,
+          minRows: d.minRows as bigint,
         };
+      });
+    },
+    isAlgorithmAllowed(datasetId, algorithmId) {
+      return read(`registry.isAlgorithmAllowed(${datasetId})`, async () =>
+        Boolean(await registry().getFunction("isAlgorithmAllowed").staticCall(datasetId, algorithmId)),
+      );
+    },
+    algorithmOf(consumer) {
+      return read(`${consumer}.algorithm()`, async () => {
+        let name = algorithms.get(consumer);
+        if (name === undefined) {
+          name = String(await new Contract(consumer, CONSUMER_ABI, getProvider()).getFunction("algorithm").staticCall());
+          algorithms.set(consumer, name);
+        }
+        return name;
       });
     },
     getRequest(consumer, requestId) {
@@ -90,8 +132,8 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
         const r = await contract.getFunction("getRequest").staticCall(requestId);
         return {
           buyer: r.buyer as string,
-          datasetId: r.datasetId as string,
-          column: r.column as string,
+          datasetIds: [...(r.datasetIds as string[])],
+          params: r.params as string,
           buyerKey: r.buyerKey as string,
           price: r.price as bigint,
           status: Number(r.status),

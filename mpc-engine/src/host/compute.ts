@@ -1,8 +1,12 @@
-import { getAddress, getBytes, isAddress, isHexString, ZeroAddress } from "ethers";
+import { getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import type { ComputeRequest, ComputeResponse } from "@scmpc/protos";
+import { ALGORITHMS, planComputation, schemaText, type Plan } from "../algorithms/catalog.ts";
+import { rerandomize, runPlan } from "../algorithms/run.ts";
 import { MpcError } from "../errors.ts";
-import { encryptOutputShare } from "../output-envelope.ts";
+import { encryptOutputShare, type OutputSharePair } from "../output-envelope.ts";
+import { setupParty } from "../protocol/party.ts";
+import type { ArithShare } from "../protocol/shares.ts";
 import { decodeRingVector } from "../share-encoding.ts";
 import { REQUEST_STATUS_PENDING, type ChainReader } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
@@ -10,7 +14,6 @@ import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
 import type { ShareStore, StoredShare } from "./share-store.ts";
-import { runSum, SUM_V1 } from "./sum.ts";
 import { requestSeed } from "./zero-sharing.ts";
 
 /** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching. */
@@ -28,13 +31,15 @@ export interface ComputeService {
 interface ParsedCompute {
   requestId: string;
   algorithm: string;
-  datasetId: string;
-  column: string;
+  /** Lowercase, in the order the request gives (the contract keeps them ascending). */
+  datasetIds: string[];
+  params: string;
   buyerKey: string;
   consumer: string;
 }
 
-const SUPPORTED = new Map([[SUM_V1.name, SUM_V1]]);
+/** Most datasets one request may combine (as the per-algorithm contract). */
+const MAX_DATASETS = 20;
 
 /**
  * Creates the compute service of one host.
@@ -62,12 +67,13 @@ export function createComputeService(deps: {
   let closed = false;
 
   const runJob = async (job: ParsedCompute, signal: AbortSignal, deadline: number): Promise<ComputeResponse> => {
-    const share = await deps.store.get(job.datasetId);
-    if (!share) throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${job.datasetId}`);
-    const column = share.columns.find((c) => c.name === job.column);
-    if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${job.datasetId} has no column ${JSON.stringify(job.column)}`);
-
-    await withDeadline(checkOnChain(job, share), deadline, signal);
+    const shares: StoredShare[] = [];
+    for (const datasetId of job.datasetIds) {
+      const share = await deps.store.get(datasetId);
+      if (!share) throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${datasetId}`);
+      shares.push(share);
+    }
+    const plan = await withDeadline(checkOnChain(job, shares), deadline, signal);
 
     const exchange = createJobExchange({
       hostIndex: config.hostIndex,
@@ -77,13 +83,16 @@ export function createComputeService(deps: {
       deadline,
       signal,
     });
-    const values = await runSum({
-      hostIndex: config.hostIndex,
-      requestId: job.requestId,
-      share: { a: decodeRingVector(column.a), b: decodeRingVector(column.b) },
-      seed: requestSeed(deps.hostSecret(), getBytes(job.requestId)),
+    // The seed is derived from the host's secret and the request id, so a
+    // retried job sends exactly the messages it sent before.
+    const party = await setupParty({
+      index: config.hostIndex as 0 | 1 | 2,
       exchange,
+      randomSeed: requestSeed(deps.hostSecret(), getBytes(job.requestId)),
     });
+    const rowCount = shares.reduce((n, s) => n + Number(s.rowCount), 0);
+    const opened = await rerandomize(party, await runPlan(party, plan, { columns: columnInputs(plan, shares), rowCount }));
+    const values: OutputSharePair[] = Array.from(opened.a, (a, k) => [a, opened.b[k]]);
     const encryptedOutput = encryptOutputShare({
       requestId: job.requestId,
       hostIndex: config.hostIndex,
@@ -93,23 +102,21 @@ export function createComputeService(deps: {
     return { requestId: job.requestId, hostIndex: config.hostIndex, encryptedOutput };
   };
 
-  const checkOnChain = async (job: ParsedCompute, share: StoredShare): Promise<void> => {
-    const [dataset, request] = await Promise.all([
-      deps.chain.getDataset(job.datasetId),
+  /**
+   * Everything this host checks on-chain before it computes, independently of
+   * the bridge: the contract sells this algorithm; the request is pending and
+   * matches (datasets, params, buyer key); every dataset is registered, active,
+   * allows the algorithm, has the schema and commitment of the share held here;
+   * the rows together meet every seller's minimum. Returns the plan.
+   */
+  const checkOnChain = async (job: ParsedCompute, shares: StoredShare[]): Promise<Plan> => {
+    const [algorithm, request, datasets] = await Promise.all([
+      deps.chain.algorithmOf(job.consumer),
       deps.chain.getRequest(job.consumer, job.requestId),
+      Promise.all(job.datasetIds.map((id) => deps.chain.getDataset(id))),
     ]);
-    if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${job.datasetId} is not registered on-chain`);
-    if (!dataset.active) throw new MpcError("DATASET_INACTIVE", `dataset ${job.datasetId} is not active on-chain`);
-    const onChain = dataset.commitments[config.hostIndex].toLowerCase();
-    if (onChain !== share.commitment) {
-      throw new MpcError(
-        "CHAIN_COMMITMENT_MISMATCH",
-        `on-chain commitment for host ${config.hostIndex} is ${onChain} but the stored share's is ${share.commitment}; refusing to compute`,
-        { details: { datasetId: job.datasetId, onChain, stored: share.commitment } },
-      );
-    }
-    if (dataset.rowCount !== share.rowCount) {
-      throw new MpcError("ROW_COUNT_MISMATCH", `on-chain row count ${dataset.rowCount} differs from the stored share's ${share.rowCount}`);
+    if (algorithm !== job.algorithm) {
+      throw new MpcError("REQUEST_MISMATCH", `contract ${job.consumer} sells ${algorithm}, not ${job.algorithm}`);
     }
     if (request.buyer === ZeroAddress) {
       throw new MpcError("REQUEST_NOT_FOUND", `request ${job.requestId} is unknown to consumer ${job.consumer}`);
@@ -118,12 +125,47 @@ export function createComputeService(deps: {
       throw new MpcError("REQUEST_NOT_PENDING", `request ${job.requestId} has on-chain status ${request.status}, not Pending`);
     }
     const mismatches: string[] = [];
-    if (request.datasetId.toLowerCase() !== job.datasetId) mismatches.push(`datasetId (on-chain ${request.datasetId})`);
-    if (request.column !== job.column) mismatches.push(`column (on-chain ${JSON.stringify(request.column)})`);
+    const onChainIds = request.datasetIds.map((id) => id.toLowerCase());
+    if (onChainIds.join(",") !== job.datasetIds.join(",")) mismatches.push(`datasetIds (on-chain ${onChainIds.join(",")})`);
+    if (request.params !== job.params) mismatches.push(`params (on-chain ${JSON.stringify(request.params)})`);
     if (request.buyerKey.toLowerCase() !== job.buyerKey) mismatches.push(`buyerKey (on-chain ${request.buyerKey})`);
     if (mismatches.length > 0) {
       throw new MpcError("REQUEST_MISMATCH", `compute request differs from on-chain request ${job.requestId} in ${mismatches.join(", ")}`);
     }
+
+    const algorithmId = keccak256(toUtf8Bytes(job.algorithm));
+    const totalRows = datasets.reduce((n, d) => n + d.rowCount, 0n);
+    for (const [k, dataset] of datasets.entries()) {
+      const id = job.datasetIds[k];
+      const share = shares[k];
+      if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${id} is not registered on-chain`);
+      if (!dataset.active) throw new MpcError("DATASET_INACTIVE", `dataset ${id} is not active on-chain`);
+      const onChain = dataset.commitments[config.hostIndex].toLowerCase();
+      if (onChain !== share.commitment) {
+        throw new MpcError(
+          "CHAIN_COMMITMENT_MISMATCH",
+          `dataset ${id}: on-chain commitment for host ${config.hostIndex} is ${onChain} but the stored share's is ${share.commitment}; refusing to compute`,
+          { details: { datasetId: id, onChain, stored: share.commitment } },
+        );
+      }
+      if (dataset.rowCount !== share.rowCount) {
+        throw new MpcError("ROW_COUNT_MISMATCH", `dataset ${id}: on-chain row count ${dataset.rowCount} differs from the stored share's ${share.rowCount}`);
+      }
+      if (keccak256(toUtf8Bytes(schemaText(share.columns))) !== dataset.schemaHash) {
+        throw new MpcError("SCHEMA_MISMATCH", `dataset ${id}: the stored share's columns do not match the on-chain schema`);
+      }
+      // Seller policy, enforced here as well as by the contract.
+      if (!(await deps.chain.isAlgorithmAllowed(id, algorithmId))) {
+        throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${job.algorithm}`);
+      }
+      if (totalRows < dataset.minRows) {
+        throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller requires results over at least ${dataset.minRows} rows; this one aggregates ${totalRows}`);
+      }
+    }
+    if (new Set(datasets.map((d) => d.schemaHash)).size > 1) {
+      throw new MpcError("SCHEMA_MISMATCH", "the datasets of one request must share one schema");
+    }
+    return planComputation(job.algorithm, job.params, { columns: shares[0].columns.map((c) => ({ name: c.name, scale: c.scale })) });
   };
 
   const start = (job: ParsedCompute, fingerprint: string): Promise<ComputeResponse> => {
@@ -186,26 +228,56 @@ export function createComputeService(deps: {
 function parse(request: ComputeRequest): ParsedCompute {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.requestId, 32)) throw invalid("request_id must be a 0x-prefixed bytes32 hex string");
-  const algorithm = SUPPORTED.get(request.algorithm);
-  if (!algorithm) {
-    throw new MpcError("ALGORITHM_UNSUPPORTED", `algorithm ${JSON.stringify(request.algorithm)} is not supported (supported: ${[...SUPPORTED.keys()].join(", ")})`);
+  if (!(request.algorithm in ALGORITHMS)) {
+    throw new MpcError(
+      "ALGORITHM_UNSUPPORTED",
+      `algorithm ${JSON.stringify(request.algorithm)} is not supported (supported: ${Object.keys(ALGORITHMS).join(", ")})`,
+    );
   }
-  if (request.datasetIds.length !== algorithm.datasets) {
-    throw invalid(`${algorithm.name} takes ${algorithm.datasets} dataset(s), got ${request.datasetIds.length}`);
+  if (request.datasetIds.length === 0 || request.datasetIds.length > MAX_DATASETS) {
+    throw invalid(`dataset_ids must list 1 to ${MAX_DATASETS} datasets, got ${request.datasetIds.length}`);
   }
-  const datasetId = request.datasetIds[0];
-  if (!isHexString(datasetId, 32)) throw invalid("dataset_ids must be 0x-prefixed bytes32 hex strings");
-  if (request.column === "") throw invalid("column must not be empty");
+  for (const id of request.datasetIds) {
+    if (!isHexString(id, 32)) throw invalid("dataset_ids must be 0x-prefixed bytes32 hex strings");
+  }
+  const datasetIds = request.datasetIds.map((id) => id.toLowerCase());
+  if (new Set(datasetIds).size !== datasetIds.length) throw invalid("dataset_ids must not repeat a dataset");
+  if (request.params === "") throw invalid("params must not be empty");
   if (!isHexString(request.buyerKey, 32)) throw invalid("buyer_key must be a 0x-prefixed 32-byte X25519 public key");
   if (!isAddress(request.consumer)) throw invalid("consumer must be a 0x-prefixed address");
   return {
     requestId: request.requestId.toLowerCase(),
-    algorithm: algorithm.name,
-    datasetId: datasetId.toLowerCase(),
-    column: request.column,
+    algorithm: request.algorithm,
+    datasetIds,
+    params: request.params,
     buyerKey: request.buyerKey.toLowerCase(),
     consumer: getAddress(request.consumer),
   };
+}
+
+/** This host's share of each column the plan reads, the datasets' rows concatenated in request order. */
+function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, ArithShare> {
+  const names = "column" in plan ? [plan.column.name] : "x" in plan ? [...new Set([plan.x.name, plan.y.name])] : [];
+  const inputs = new Map<string, ArithShare>();
+  for (const name of names) {
+    const parts = shares.map((share) => {
+      const column = share.columns.find((c) => c.name === name);
+      if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${share.datasetId} has no column ${JSON.stringify(name)}`);
+      return column;
+    });
+    const rows = parts.reduce((n, c) => n + c.a.length / 8, 0);
+    const a = new BigUint64Array(rows);
+    const b = new BigUint64Array(rows);
+    let offset = 0;
+    for (const column of parts) {
+      const ca = decodeRingVector(column.a);
+      a.set(ca, offset);
+      b.set(decodeRingVector(column.b), offset);
+      offset += ca.length;
+    }
+    inputs.set(name, { a, b });
+  }
+  return inputs;
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {

@@ -1,6 +1,6 @@
 // Host-side API: build and run an MPC host, plus the pieces tests and the
 // bridge reuse (error-code decoding, the chain-reader interface).
-export { loadHostConfig, type HostConfig, type HostIndex, type LogLevel } from "./config.ts";
+export { loadHostConfig, type HostConfig, type HostIndex, type LogLevel, type PeerTlsFiles } from "./config.ts";
 export { createHost, HOST_VERSION, type HostDeps, type MpcHost } from "./server.ts";
 export {
   createEthersChainReader,
@@ -12,5 +12,6 @@ export {
 export { createShareStore, type ShareStore, type StoredShare, type PutResult } from "./share-store.ts";
 export { createPeerMailbox, type PeerMailbox, type MailboxMessage } from "./peer-mailbox.ts";
 export { ERROR_CODE_METADATA, toServiceError, mpcErrorCodeOf } from "./grpc-status.ts";
-export { peerChannelCredentials, hostServerCredentials } from "./credentials.ts";
-export { SUM_V1, runSum, type AlgorithmDeclaration } from "./sum.ts";
+export { peerChannelCredentials, peerServerCredentials, hostServerCredentials } from "./credentials.ts";
+export { createPeerClients, type PeerClients } from "./peer-client.ts";
+export { createJobExchange, type JobExchange } from "./job-exchange.ts";

@@ -5,9 +5,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { getBytes, ZeroAddress, ZeroHash, type Signer } from "ethers";
+import { getBytes, keccak256, toUtf8Bytes, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { datasetIdOf, encodeRingVector, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
+import { datasetIdOf, encodeRingVector, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
 import {
   createHost,
   type ChainReader,
@@ -17,6 +17,7 @@ import {
   type OnChainDataset,
   type OnChainRequest,
 } from "../../src/host/index.ts";
+import { createTlsMaterial, type TlsMaterial } from "../../src/tls/index.ts";
 
 /** Reserves `n` free loopback ports (bind port 0, read, release). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -31,22 +32,32 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** In-memory {@link ChainReader}: tests set datasets and requests directly. */
+/** In-memory {@link ChainReader}: tests set datasets, policies and requests directly. */
 export class FakeChain implements ChainReader {
   readonly datasets = new Map<string, OnChainDataset>();
   readonly requests = new Map<string, OnChainRequest>();
+  /** `${datasetId}/${algorithmId}` pairs the sellers do NOT allow (everything else is allowed). */
+  readonly refused = new Set<string>();
+  /** The algorithm each consumer contract sells; the test consumer sells whatever the request names unless set. */
+  readonly algorithms = new Map<string, string>();
   async getDataset(datasetId: string): Promise<OnChainDataset> {
     return (
       this.datasets.get(datasetId.toLowerCase()) ?? {
         seller: ZeroAddress, name: "", schemaHash: ZeroHash, rowCount: 0n, price: 0n,
-        commitments: [ZeroHash, ZeroHash, ZeroHash], active: false,
+        commitments: [ZeroHash, ZeroHash, ZeroHash], active: false, minRows: 0n,
       }
     );
+  }
+  async isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean> {
+    return !this.refused.has(`${datasetId.toLowerCase()}/${algorithmId}`);
+  }
+  async algorithmOf(consumer: string): Promise<string> {
+    return this.algorithms.get(consumer.toLowerCase()) ?? "sum@1";
   }
   async getRequest(consumer: string, requestId: string): Promise<OnChainRequest> {
     return (
       this.requests.get(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`) ?? {
-        buyer: ZeroAddress, datasetId: ZeroHash, column: "", buyerKey: ZeroHash, price: 0n, status: 0, result: "0x",
+        buyer: ZeroAddress, datasetIds: [], params: "", buyerKey: ZeroHash, price: 0n, status: 0, result: "0x",
       }
     );
   }
@@ -61,28 +72,41 @@ export const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 /** A running set of hosts with Host-service clients. */
 export interface Cluster {
+  /** Host API ports, index order. */
   ports: number[];
+  /** Peer service (mutual TLS) ports, index order. */
+  peerPorts: number[];
+  /** The deployment's CA and host certificates. */
+  tls: TlsMaterial;
   hosts: Map<number, MpcHost>;
   clients: grpc.Client[];
   chain: FakeChain;
   close(): Promise<void>;
 }
 
-/** Starts the hosts in `indices` (others stay dead) with a shared fake chain. */
+/** Starts the hosts in `indices` (others stay dead) with a shared fake chain and fresh TLS material. */
 export async function startCluster(options: { indices?: number[]; jobTimeoutMs: number }): Promise<Cluster> {
   const indices = options.indices ?? [0, 1, 2];
-  const ports = await freePorts(3);
-  const peers = ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+  const allPorts = await freePorts(6);
+  const ports = allPorts.slice(0, 3);
+  const peerPorts = allPorts.slice(3);
+  const apis = ports.map((p) => `127.0.0.1:${p}`);
+  const peers = peerPorts.map((p) => `127.0.0.1:${p}`) as [string, string, string];
   const chain = new FakeChain();
-  const dataDirs: string[] = [];
+  const tlsDir = await mkdtemp(join(tmpdir(), "scmpc-tls-"));
+  const tls = await createTlsMaterial({ hosts: 3, dir: tlsDir });
+  const dataDirs: string[] = [tlsDir];
   const hosts = new Map<number, MpcHost>();
   for (const hostIndex of indices) {
     const dataDir = await mkdtemp(join(tmpdir(), `scmpc-host${hostIndex}-`));
     dataDirs.push(dataDir);
     const config: HostConfig = {
       hostIndex: hostIndex as HostIndex,
-      listen: peers[hostIndex],
+      listen: apis[hostIndex],
+      peerListen: peers[hostIndex],
       peers,
+      tls: { caFile: tls.caFile, certFile: tls.hosts[hostIndex].certFile, keyFile: tls.hosts[hostIndex].keyFile },
+      peerFingerprints: tls.hosts.map((h) => h.fingerprint) as [string, string, string],
       dataDir,
       rpcUrl: "http://127.0.0.1:1",
       registryAddress: REGISTRY,
@@ -95,7 +119,7 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
     await host.start();
   }
   const { Host } = loadMpcV1();
-  const clients = peers.map(
+  const clients = apis.map(
     (address) =>
       new Host(address, grpc.credentials.createInsecure(), {
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -104,6 +128,8 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
   );
   return {
     ports,
+    peerPorts,
+    tls,
     hosts,
     clients,
     chain,
@@ -125,23 +151,32 @@ export function callUnary<Res>(client: grpc.Client, method: string, request: unk
   });
 }
 
-/** Seller side: shares one column and builds the three signed upload requests. */
+/** The on-chain schema hash of a single-column dataset, as the seller publishes it. */
+export function schemaHashOf(columns: { name: string; scale: number }[]): string {
+  return keccak256(toUtf8Bytes(schemaText(columns)));
+}
+
+/** Seller side: shares one column (or several, row-aligned) and builds the three signed upload requests. */
 export async function buildUploads(
   seller: Signer & { address: string },
   name: string,
-  column: { name: string; scale: number; values: BigUint64Array },
+  column: { name: string; scale: number; values: BigUint64Array } | { name: string; scale: number; values: BigUint64Array }[],
 ): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[] }> {
+  const columns = Array.isArray(column) ? column : [column];
   const datasetId = datasetIdOf(seller.address, name);
-  const shares = shareColumn(column.values);
-  const rowCount = String(column.values.length);
+  const shares = columns.map((c) => shareColumn(c.values));
+  const rowCount = String(columns[0].values.length);
   const requests: UploadSharesRequest[] = [];
   for (const hostIndex of [0, 1, 2]) {
-    const columns = [
-      { name: column.name, scale: column.scale, a: encodeRingVector(shares[hostIndex].a), b: encodeRingVector(shares[hostIndex].b) },
-    ];
-    const commitment = shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns });
+    const columnShares = columns.map((c, k) => ({
+      name: c.name,
+      scale: c.scale,
+      a: encodeRingVector(shares[k][hostIndex].a),
+      b: encodeRingVector(shares[k][hostIndex].b),
+    }));
+    const commitment = shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
     const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
-    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns, commitment, signature });
+    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: columnShares, commitment, signature });
   }
   return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests };
 }

@@ -1,4 +1,4 @@
-export { uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
+export { shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
 export type { UploadedDataset } from "./seller.ts";
 export { buyComputation, ComputationFailedError, datasetSchema, resolveAlgorithm } from "./buyer.ts";
 export type { PurchasedResult } from "./buyer.ts";

@@ -22,6 +22,56 @@ export interface UploadedDataset {
   txHash: string;
 }
 
+/**
+ * Splits each column into three replicated shares and uploads each host's
+ * share (signed by the seller) straight to that host, all three at once.
+ * Resolves to the three share commitments once every host has stored its
+ * share durably.
+ *
+ * @example
+ * const commitments = await shareAndUpload({ state, seller, datasetId, name: "salaries", columns });
+ */
+export async function shareAndUpload(options: {
+  state: StackState;
+  seller: Signer;
+  datasetId: string;
+  name: string;
+  columns: readonly { name: string; scale: number; values: BigUint64Array }[];
+}): Promise<string[]> {
+  const { state, seller, datasetId, name, columns } = options;
+  const sellerAddress = await seller.getAddress();
+  const rowCount = columns[0].values.length;
+  const shared = columns.map((column) => shareColumn(column.values));
+  const commitments: string[] = [];
+  await Promise.all(
+    [0, 1, 2].map(async (hostIndex) => {
+      const columnShares = columns.map((column, c) => {
+        const share = shared[c][hostIndex];
+        return {
+          name: column.name,
+          scale: column.scale,
+          a: Buffer.from(share.a.buffer, share.a.byteOffset, share.a.byteLength),
+          b: Buffer.from(share.b.buffer, share.b.byteOffset, share.b.byteLength),
+        };
+      });
+      const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
+      commitments[hostIndex] = commitment;
+      const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
+      await uploadShare(state.hosts[hostIndex], {
+        datasetId,
+        seller: sellerAddress,
+        name,
+        hostIndex,
+        rowCount: String(rowCount),
+        columns: columnShares,
+        commitment,
+        signature,
+      });
+    }),
+  );
+  return commitments;
+}
+
 /** Decimals of the market's payment token. */
 export const PAYMENT_DECIMALS = 18;
 
@@ -76,34 +126,7 @@ export async function uploadDataset(options: {
   if (rowCount < minRows) {
     throw new Error(`${options.csvPath} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
   }
-  const shared = columns.map((column) => shareColumn(column.values));
-  const commitments: string[] = [];
-  await Promise.all(
-    [0, 1, 2].map(async (hostIndex) => {
-      const columnShares = columns.map((column, c) => {
-        const share = shared[c][hostIndex];
-        return {
-          name: column.name,
-          scale: column.scale,
-          a: Buffer.from(share.a.buffer, share.a.byteOffset, share.a.byteLength),
-          b: Buffer.from(share.b.buffer, share.b.byteOffset, share.b.byteLength),
-        };
-      });
-      const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
-      commitments[hostIndex] = commitment;
-      const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
-      await uploadShare(state.hosts[hostIndex], {
-        datasetId,
-        seller: sellerAddress,
-        name,
-        hostIndex,
-        rowCount: String(rowCount),
-        columns: columnShares,
-        commitment,
-        signature,
-      });
-    }),
-  );
+  const commitments = await shareAndUpload({ state, seller, datasetId, name, columns });
 
   const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale }));
   const schema = schemaText(schemaColumns);

@@ -65,6 +65,8 @@ export async function startLocalStack(options: {
   /** Called with a short line as each part comes up. */
   progress?: (line: string) => void;
   logLevel?: string;
+  /** Start the bridge and the relay (default true); without them requests stay pending on-chain. */
+  oracle?: boolean;
 }): Promise<LocalStack> {
   const dir = path.resolve(options.dir);
   const say = options.progress ?? (() => {});
@@ -152,27 +154,30 @@ export async function startLocalStack(options: {
     await Promise.all(hostProcs.map((proc, index) => waitUntil(proc, () => hostHealthy(hosts[index], index), START_TIMEOUT_MS)));
     say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
-    const bridgePort = await freePort();
-    const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
-    const bridge = tsEntry("bridge", "bridge/src/server.ts", {
-      SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
-      SCMPC_HOSTS: hosts.join(","),
-    });
-    await waitUntil(bridge, async () => (await fetch(`${bridgeUrl}/health`)).ok, START_TIMEOUT_MS);
-    say(`bridge     ${bridgeUrl}`);
+    let bridgeUrl = "";
+    if (options.oracle ?? true) {
+      const bridgePort = await freePort();
+      bridgeUrl = `http://127.0.0.1:${bridgePort}`;
+      const bridge = tsEntry("bridge", "bridge/src/server.ts", {
+        SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
+        SCMPC_HOSTS: hosts.join(","),
+      });
+      await waitUntil(bridge, async () => (await fetch(`${bridgeUrl}/health`)).ok, START_TIMEOUT_MS);
+      say(`bridge     ${bridgeUrl}`);
 
-    const relayHealthPort = await freePort();
-    const relay = tsEntry("relay", "bridge/src/relay/main.ts", {
-      SCMPC_RELAY_HEALTH_LISTEN: `127.0.0.1:${relayHealthPort}`,
-      SCMPC_RPC_URL: rpcUrl,
-      SCMPC_OPERATOR_ADDRESS: contracts.operator,
-      SCMPC_RELAY_PRIVATE_KEY: relayKey,
-      SCMPC_BRIDGE_URL: bridgeUrl,
-      SCMPC_RELAY_FROM_BLOCK: String(contracts.deployBlock),
-      SCMPC_RELAY_POLL_MS: "200",
-    });
-    await waitUntil(relay, async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok, START_TIMEOUT_MS);
-    say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
+      const relayHealthPort = await freePort();
+      const relay = tsEntry("relay", "bridge/src/relay/main.ts", {
+        SCMPC_RELAY_HEALTH_LISTEN: `127.0.0.1:${relayHealthPort}`,
+        SCMPC_RPC_URL: rpcUrl,
+        SCMPC_OPERATOR_ADDRESS: contracts.operator,
+        SCMPC_RELAY_PRIVATE_KEY: relayKey,
+        SCMPC_BRIDGE_URL: bridgeUrl,
+        SCMPC_RELAY_FROM_BLOCK: String(contracts.deployBlock),
+        SCMPC_RELAY_POLL_MS: "200",
+      });
+      await waitUntil(relay, async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok, START_TIMEOUT_MS);
+      say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
+    }
 
     const state: StackState = {
       rpcUrl,

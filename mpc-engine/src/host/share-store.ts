@@ -43,6 +43,8 @@ export interface ShareStore {
 }
 
 const MAGIC = Buffer.from("SCMPCSH1", "ascii");
+/** Default memory for verified shares kept between jobs: 1 GiB (about 64M rows of one column). */
+const DEFAULT_CACHE_BYTES = 1 << 30;
 const DATASET_ID = /^0x[0-9a-f]{64}$/;
 
 interface FileHeader {
@@ -64,9 +66,27 @@ interface FileHeader {
  * const store = createShareStore({ dataDir: "/var/lib/scmpc", hostIndex: 0 });
  * await store.put(share);
  */
-export function createShareStore(options: { dataDir: string; hostIndex: number }): ShareStore {
+export function createShareStore(options: { dataDir: string; hostIndex: number; cacheBytes?: number }): ShareStore {
   const dir = join(options.dataDir, "datasets");
   const locks = new Map<string, Promise<unknown>>();
+  // A stored share never changes (a different share for a dataset is refused),
+  // so verified shares can stay in memory: jobs then skip the disk read and
+  // the commitment re-check. Least recently used go first past the budget.
+  const cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const cache = new Map<string, { share: StoredShare; bytes: number }>();
+  let cached = 0;
+  const remember = (share: StoredShare): void => {
+    const key = share.datasetId.toLowerCase();
+    const bytes = share.columns.reduce((n, c) => n + c.a.length + c.b.length, 0);
+    if (bytes > cacheBudget || cache.has(key)) return;
+    cache.set(key, { share, bytes });
+    cached += bytes;
+    for (const [oldest, entry] of cache) {
+      if (cached <= cacheBudget) break;
+      cache.delete(oldest);
+      cached -= entry.bytes;
+    }
+  };
   let ready: Promise<void> | undefined;
 
   const ensureDir = (): Promise<void> =>
@@ -100,6 +120,13 @@ export function createShareStore(options: { dataDir: string; hostIndex: number }
 
   const get = async (datasetId: string): Promise<StoredShare | undefined> => {
     const file = fileOf(datasetId);
+    const hit = cache.get(datasetId.toLowerCase());
+    if (hit) {
+      // Refresh its place in the least-recently-used order.
+      cache.delete(datasetId.toLowerCase());
+      cache.set(datasetId.toLowerCase(), hit);
+      return hit.share;
+    }
     await ensureDir();
     let bytes: Buffer;
     try {
@@ -108,7 +135,9 @@ export function createShareStore(options: { dataDir: string; hostIndex: number }
       if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId}`, { cause });
     }
-    return decodeFile(bytes, datasetId);
+    const share = decodeFile(bytes, datasetId);
+    remember(share);
+    return share;
   };
 
   const put = (share: StoredShare): Promise<PutResult> => {
@@ -131,6 +160,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number }
         );
       }
       await writeDurably(dir, file, encodeFile(share));
+      remember(share);
       return { created: true };
     });
   };

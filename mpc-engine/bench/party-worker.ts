@@ -1,0 +1,100 @@
+// One party of the primitives benchmark, as its own process: the Peer
+// service (mutual TLS, pinned certificates) and the channel to the two other
+// parties, exactly as a host runs them, driven over IPC by bench.ts.
+import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { pino } from "pino";
+import { loadMpcV1 } from "@scmpc/protos";
+import { MAX_FRAME_BYTES } from "../src/channel/frames.ts";
+import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
+import type { HostConfig } from "../src/host/config.ts";
+import { peerServerCredentials } from "../src/host/credentials.ts";
+import { createJobExchange } from "../src/host/job-exchange.ts";
+import { createPeerClients } from "../src/host/peer-client.ts";
+import { createPeerMailbox } from "../src/host/peer-mailbox.ts";
+import { lessThanBit } from "../src/protocol/compare.ts";
+import { multiply } from "../src/protocol/multiply.ts";
+import { setupParty } from "../src/protocol/party.ts";
+import { loadPeerTls } from "../src/tls/peer-tls.ts";
+
+interface Setup {
+  index: 0 | 1 | 2;
+  peers: [string, string, string];
+  tls: { caFile: string; certFile: string; keyFile: string };
+  fingerprints: [string, string, string];
+}
+type Command = { op: "mult" | "cmp"; n: number; requestId: string };
+
+const setup = JSON.parse(process.argv[2]) as Setup;
+const logger = pino({ level: "silent" });
+const tls = loadPeerTls({ hostIndex: setup.index, tls: setup.tls, peerFingerprints: setup.fingerprints });
+const mailbox = createPeerMailbox({ retentionMs: 60_000 });
+const config = { hostIndex: setup.index, peers: setup.peers } as unknown as HostConfig;
+const peers = createPeerClients(config, tls);
+const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES, "grpc.max_send_message_length": MAX_FRAME_BYTES });
+server.addService(loadMpcV1().Peer.service, {
+  exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, logger }),
+});
+await new Promise<number>((resolve, reject) =>
+  server.bindAsync(setup.peers[setup.index], peerServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
+);
+
+function randomVector(n: number): BigUint64Array {
+  const v = new BigUint64Array(n);
+  new Uint8Array(v.buffer).set(randomBytes(v.byteLength));
+  return v;
+}
+
+/** A prepared batch: inputs generated and the job's pairwise keys agreed, so "go" times the primitive alone. */
+let prepared: { run: () => Promise<void>; bytesBefore: () => number; bytesNow: () => number; requestId: string } | undefined;
+
+async function prepare(command: Command): Promise<void> {
+  const exchange = createJobExchange({
+    hostIndex: setup.index,
+    requestId: command.requestId,
+    mailbox,
+    peers,
+    deadline: Date.now() + 120_000,
+    signal: new AbortController().signal,
+  });
+  const party = await setupParty({ index: setup.index, exchange });
+  // Shares of random values: the primitives' cost does not depend on them.
+  const x = { a: randomVector(command.n), b: randomVector(command.n) };
+  const y = { a: randomVector(command.n), b: randomVector(command.n) };
+  const before = party.bytesSent;
+  prepared = {
+    requestId: command.requestId,
+    run: async () => {
+      if (command.op === "mult") await multiply(party, x, y);
+      else await lessThanBit(party, x, y);
+    },
+    bytesBefore: () => before,
+    bytesNow: () => party.bytesSent,
+  };
+}
+
+async function go(): Promise<{ ms: number; bytes: number }> {
+  if (!prepared) throw new Error("nothing prepared");
+  const job = prepared;
+  prepared = undefined;
+  const started = performance.now();
+  await job.run();
+  const ms = performance.now() - started;
+  mailbox.finish(job.requestId);
+  return { ms, bytes: job.bytesNow() - job.bytesBefore() };
+}
+
+process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {
+  if (message.op === "exit") {
+    peers.close();
+    mailbox.close();
+    server.forceShutdown();
+    process.exit(0);
+  }
+  const work = message.op === "go" ? go() : prepare(message as Command).then(() => ({ ms: 0, bytes: 0 }));
+  work.then(
+    (outcome) => process.send!({ ok: true, ...outcome }),
+    (err: Error) => process.send!({ ok: false, error: err.message }),
+  );
+});
+process.send!({ ready: true });

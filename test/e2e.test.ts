@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from "ethers";
 import { algorithmId, loadArtifact } from "@scmpc/contracts";
+import { Rational } from "@scmpc/mpc-engine";
 import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
 
 // End to end: `scmpc up` starts the real stack as processes on free loopback
@@ -18,6 +19,15 @@ import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
 const ROOT = path.resolve(fileURLToPath(import.meta.url), "../..");
 const CLI = path.join(ROOT, "client", "bin", "scmpc.js");
 const SAMPLE = path.join(ROOT, "client", "samples", "salaries.csv");
+const SAMPLE_B = path.join(ROOT, "client", "samples", "salaries-b.csv");
+
+/** The sample tables in the clear, to check what the hosts compute on shares. */
+async function plainColumn(file: string, column: string): Promise<bigint[]> {
+  const [header, ...rows] = (await readFile(file, "utf8")).trim().split("\n").map((l) => l.split(","));
+  const k = header.indexOf(column);
+  // Decimals as integer cents: the bonus column has two decimal places.
+  return rows.map((r) => BigInt(r[k].replace(".", "")));
+}
 const run = promisify(execFile);
 
 describe("end to end: seller shares → contract → relay → bridge → 3 MPC hosts → contract → buyer", { timeout: 300_000 }, () => {
@@ -111,6 +121,57 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.match(await scmpcFails("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "1"), /already registered/);
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", `0x${"ab".repeat(32)}`, "--column", "salary"), /no dataset/);
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", datasetId, "--column", "bonus"), /no column "bonus"/);
+  });
+
+  it("sells the statistics library over two sellers' datasets of one schema, crediting both sellers", async () => {
+    const a = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "pay-2025", "--column", "salary,bonus", "--price", "2", "--json"));
+    const b = JSON.parse(
+      await scmpc("seller", "upload", SAMPLE_B, "--name", "pay-2025-b", "--column", "salary", "--column", "bonus", "--price", "3", "--account", "seller2", "--json"),
+    );
+    assert.deepEqual(a.columns, [{ name: "salary", scale: 0 }, { name: "bonus", scale: 2 }]);
+    const both = ["--dataset", a.datasetId, "--dataset", b.datasetId];
+    const buy = async (...args: string[]) => JSON.parse(await scmpc("buyer", "request", ...args, "--json")).result;
+    const salary = [...(await plainColumn(SAMPLE, "salary")), ...(await plainColumn(SAMPLE_B, "salary"))];
+    const bonus = [...(await plainColumn(SAMPLE, "bonus")), ...(await plainColumn(SAMPLE_B, "bonus"))];
+    const n = BigInt(salary.length);
+    const sum = (v: bigint[]) => v.reduce((x, y) => x + y, 0n);
+
+    assert.equal(await buy("mean", ...both, "--column", "salary"), new Rational(sum(salary), n).toDecimal(6));
+    const meanS = new Rational(sum(salary), n);
+    const variance = new Rational(sum(salary.map((x) => x * x)), n).sub(meanS.mul(meanS));
+    assert.equal(await buy("stddev", ...both, "--column", "salary"), variance.sqrtDecimal(6));
+    assert.equal(await buy("max", ...both, "--column", "bonus"), "8200.00");
+    assert.equal(await buy("min", ...both, "--column", "salary"), "38800");
+    assert.equal(await buy("count-if", ...both, "--column", "salary", "--op", "ge", "--threshold", "70000"), String(salary.filter((x) => x >= 70000n).length));
+    assert.deepEqual(await buy("histogram", ...both, "--column", "salary", "--edges", "50000,80000"), {
+      edges: ["50000", "80000"],
+      counts: [salary.filter((x) => x < 50000n), salary.filter((x) => x >= 50000n && x < 80000n), salary.filter((x) => x >= 80000n)].map((v) => String(v.length)),
+    });
+    // bonus (cents) against salary: covariance and the regression line, exact from the opened sums.
+    const mx = new Rational(sum(salary), n);
+    const my = new Rational(sum(bonus), n * 100n);
+    const cxy = new Rational(sum(salary.map((x, i) => x * bonus[i])), n * 100n).sub(mx.mul(my));
+    const slope = cxy.div(variance);
+    const regression = await buy("regression", ...both, "--x", "salary", "--y", "bonus");
+    assert.equal(regression.slope, slope.toDecimal(8));
+    assert.equal(regression.intercept, my.sub(slope.mul(mx)).toDecimal(8));
+
+    // Seven sales of both datasets: each seller is credited its own price per sale.
+    const balanceA = JSON.parse(await scmpc("seller", "balance", "--json"));
+    const balanceB = JSON.parse(await scmpc("seller", "balance", "--account", "seller2", "--json"));
+    assert.equal(balanceA.withdrawable, parseUnits("14", 18).toString());
+    assert.equal(balanceB.withdrawable, parseUnits("21", 18).toString());
+  });
+
+  it("enforces the seller's policy before the buyer pays", async () => {
+    const only = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "sum-only", "--column", "salary", "--price", "1", "--allow", "sum", "--json"));
+    assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", only.datasetId, "--column", "salary"), /does not allow mean@1/);
+    const strict = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "strict", "--column", "salary", "--price", "1", "--min-rows", "10", "--json"));
+    assert.equal(strict.minRows, 10);
+    assert.match(
+      await scmpcFails("seller", "upload", SAMPLE, "--name", "too-strict", "--column", "salary", "--price", "1", "--min-rows", "11"),
+      /10 rows but the policy's minimum is 11/,
+    );
   });
 
   it("refunds the buyer when the hosts refuse the job (no shares behind the registration)", async () => {

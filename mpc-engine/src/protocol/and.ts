@@ -1,6 +1,6 @@
 import { PRF_TAG, type Party } from "./party.ts";
-import { exchangeMasked } from "./reshare.ts";
-import { shareLength, type BoolShare } from "./shares.ts";
+import { crossRound } from "./cross-round.ts";
+import type { BoolShare } from "./shares.ts";
 
 /**
  * Bitwise AND of several pairs of boolean-shared word vectors in ONE round:
@@ -14,36 +14,7 @@ import { shareLength, type BoolShare } from "./shares.ts";
  * const [g, p] = await andMany(party, [[p0, gShifted], [p0, pShifted]]);
  */
 export async function andMany(party: Party, pairs: readonly (readonly [BoolShare, BoolShare])[]): Promise<BoolShare[]> {
-  const lengths = pairs.map(([x, y]) => {
-    const n = shareLength(x);
-    if (shareLength(y) !== n) throw new RangeError(`AND of vectors of lengths ${n} and ${shareLength(y)}`);
-    return n;
-  });
-  const total = lengths.reduce((s, n) => s + n, 0);
-  const step = party.nextStep();
-  const { kernels } = party;
-
-  // prepare
-  const fNext = party.prf.withNext(step, PRF_TAG.ZERO_XOR, total);
-  const fPrev = party.prf.withPrev(step, PRF_TAG.ZERO_XOR, total);
-  const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
-  let offset = 0;
-  pairs.forEach(([x, y], j) => {
-    const end = offset + lengths[j];
-    kernels.andCross(x.a, x.b, y.a, y.b, fNext.subarray(offset, end), fPrev.subarray(offset, end), z.subarray(offset, end));
-    offset = end;
-  });
-
-  // exchange
-  const joined = await exchangeMasked(party, step, z);
-
-  // finalize
-  offset = 0;
-  return lengths.map((n) => {
-    const share = { a: joined.a.subarray(offset, offset + n), b: joined.b.subarray(offset, offset + n) };
-    offset += n;
-    return share;
-  });
+  return crossRound(party, pairs, (...args) => party.kernels.andCross(...args), PRF_TAG.ZERO_XOR, "AND of");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { PRF_TAG, type Party } from "./party.ts";
-import { exchangeMasked } from "./reshare.ts";
-import { shareLength, type ArithShare } from "./shares.ts";
+import { crossRound } from "./cross-round.ts";
+import type { ArithShare } from "./shares.ts";
 
 /**
  * Multiplies several pairs of arithmetic shares element-wise in ONE round
@@ -18,36 +18,7 @@ import { shareLength, type ArithShare } from "./shares.ts";
  * const [xy, uv] = await multiplyMany(party, [[x, y], [u, v]]);
  */
 export async function multiplyMany(party: Party, pairs: readonly (readonly [ArithShare, ArithShare])[]): Promise<ArithShare[]> {
-  const lengths = pairs.map(([x, y]) => {
-    const n = shareLength(x);
-    if (shareLength(y) !== n) throw new RangeError(`multiplying vectors of lengths ${n} and ${shareLength(y)}`);
-    return n;
-  });
-  const total = lengths.reduce((s, n) => s + n, 0);
-  const step = party.nextStep();
-  const { kernels } = party;
-
-  // prepare
-  const fNext = party.prf.withNext(step, PRF_TAG.ZERO_ARITH, total);
-  const fPrev = party.prf.withPrev(step, PRF_TAG.ZERO_ARITH, total);
-  const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
-  let offset = 0;
-  pairs.forEach(([x, y], j) => {
-    const end = offset + lengths[j];
-    kernels.mulCross(x.a, x.b, y.a, y.b, fNext.subarray(offset, end), fPrev.subarray(offset, end), z.subarray(offset, end));
-    offset = end;
-  });
-
-  // exchange
-  const joined = await exchangeMasked(party, step, z);
-
-  // finalize
-  offset = 0;
-  return lengths.map((n) => {
-    const share = { a: joined.a.subarray(offset, offset + n), b: joined.b.subarray(offset, offset + n) };
-    offset += n;
-    return share;
-  });
+  return crossRound(party, pairs, (...args) => party.kernels.mulCross(...args), PRF_TAG.ZERO_ARITH, "multiplying");
 }
 
 /**

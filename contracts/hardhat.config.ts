@@ -7,6 +7,15 @@ import { defineConfig } from "hardhat/config";
 const require = createRequire(import.meta.url);
 const SOLC_PATH = require.resolve("solc/soljson.js");
 
+const VIA_IR = {
+  version: "0.8.19",
+  path: SOLC_PATH,
+  settings: {
+    viaIR: true,
+    optimizer: { enabled: true, runs: 200 },
+  },
+};
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
@@ -19,6 +28,13 @@ export default defineConfig({
         },
       },
     ],
+    // AlgorithmComputation's ten-argument constructor (a fixed interface) is too deep for
+    // the legacy code generator's ABI decoder; the IR pipeline handles it. The factory
+    // embeds (and so compiles) AlgorithmComputation, so it needs the same settings.
+    overrides: {
+      "contracts/AlgorithmComputation.sol": VIA_IR,
+      "contracts/AlgorithmFactory.sol": VIA_IR,
+    },
     npmFilesToBuild: [
       "@chainlink/contracts/src/v0.8/operatorforwarder/Operator.sol",
       "@chainlink/contracts/src/v0.8/shared/token/ERC677/LinkToken.sol",

@@ -174,6 +174,19 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     );
   });
 
+  it("lets a seller reprice, pause and deregister a dataset; the stake stays locked through the cooldown", async () => {
+    const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "lifecycle", "--column", "salary", "--price", "1", "--stake", "12", "--json"));
+    assert.equal(ds.stake, parseUnits("12", 18).toString());
+    assert.match(await scmpc("seller", "price", "--dataset", ds.datasetId, "--price", "3.5"), /set to 3\.5 mUSD/);
+    assert.match(await scmpc("seller", "pause", "--dataset", ds.datasetId), /paused/);
+    assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary"), /not for sale at the moment/);
+    assert.match(await scmpc("seller", "resume", "--dataset", ds.datasetId), /resumed/);
+    assert.match(await scmpcFails("seller", "price", "--dataset", ds.datasetId, "--price", "1", "--account", "seller2"), /belongs to/);
+    assert.match(await scmpcFails("seller", "withdraw-stake", "--dataset", ds.datasetId), /still listed: deregister it first/);
+    assert.match(await scmpc("seller", "deregister", "--dataset", ds.datasetId), /deregistered; its stake unlocks at/);
+    assert.match(await scmpcFails("seller", "withdraw-stake", "--dataset", ds.datasetId), /unlocks at/);
+  });
+
   it("refunds the buyer when the hosts refuse the job (no shares behind the registration)", async () => {
     // A dataset registered on-chain whose shares never reached the hosts: the
     // hosts refuse, the bridge reports the error, the relay posts an empty
@@ -183,16 +196,25 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     try {
       const seller2 = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.seller2), provider));
       const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller2);
+      const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, seller2);
+      const stake: bigint = await registry.minStake();
+      await (await token.approve(state.contracts.registry, stake)).wait();
       const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0 }] });
       const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
-      await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments, { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0 })).wait();
+      const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0 };
+      await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments, policy, stake)).wait();
       const ghostId = await registry.datasetId(await seller2.getAddress(), "ghost");
 
+      const fee: bigint = await new Contract(state.contracts.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider).operatorFee();
       const before = JSON.parse(await scmpc("buyer", "balance", "--json"));
-      assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ghostId, "--column", "salary"), /failed on the MPC hosts; the price was refunded/);
+      assert.match(
+        await scmpcFails("buyer", "request", "sum", "--dataset", ghostId, "--column", "salary"),
+        /failed \(the MPC hosts or the bridge reported an error\); the price was refunded/,
+      );
       const after = JSON.parse(await scmpc("buyer", "balance", "--json"));
-      assert.equal(BigInt(after.withdrawable) - BigInt(before.withdrawable), parseUnits("4", 18));
-      assert.match(await scmpc("buyer", "withdraw"), /withdrew 4\.0 mUSD/);
+      // The price and the operators' fee both come back.
+      assert.equal(BigInt(after.withdrawable) - BigInt(before.withdrawable), parseUnits("4", 18) + fee);
+      assert.match(await scmpc("buyer", "withdraw"), /withdrew \d+(\.\d+)? mUSD/);
     } finally {
       provider.destroy();
     }

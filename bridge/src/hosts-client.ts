@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
-import type { ComputeRequest, ComputeResponse, HealthResponse } from "@scmpc/protos";
+import type { ComputeRequest, ComputeResponse, HealthResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
 import { BridgeError, HostRefusedError, HostUnavailableError } from "./errors.ts";
 
 /** Reachability of one MPC host, as `GET /health` reports it. */
@@ -15,6 +15,8 @@ export interface HostHealth {
 export interface HostsClient {
   /** Runs one job on all three hosts; resolves to their output envelopes in host order. */
   compute(request: ComputeRequest, timeoutMs: number): Promise<Buffer[]>;
+  /** Asks the three hosts to sign a packed result; resolves to their signatures in host order. */
+  signResult(requestId: string, result: string, timeoutMs: number): Promise<string[]>;
   /** Asks every host for its health, never throwing. */
   health(timeoutMs: number): Promise<HostHealth[]>;
   close(): void;
@@ -29,6 +31,7 @@ type UnaryCall<Req, Res> = (
 interface HostStub extends grpc.Client {
   Compute: UnaryCall<ComputeRequest, ComputeResponse>;
   Health: UnaryCall<Record<string, never>, HealthResponse>;
+  SignResult: UnaryCall<SignResultRequest, SignResultResponse>;
 }
 
 function call<Req, Res>(stub: HostStub, method: UnaryCall<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
@@ -92,6 +95,15 @@ export function createGrpcHostsClient(
           throw new HostRefusedError(index, `answered as host ${response.hostIndex}; check SCMPC_HOSTS order`);
         }
         return Buffer.from(response.encryptedOutput);
+      });
+    },
+
+    async signResult(requestId, result, timeoutMs) {
+      const request: SignResultRequest = { requestId, result: Buffer.from(result.replace(/^0x/, ""), "hex") };
+      const settled = await Promise.allSettled(stubs.map((stub) => call(stub, stub.SignResult, request, timeoutMs)));
+      return settled.map((outcome, index) => {
+        if (outcome.status === "rejected") throw toBridgeError(index, outcome.reason);
+        return outcome.value.signature;
       });
     },
 

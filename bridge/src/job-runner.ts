@@ -1,3 +1,4 @@
+import { AbiCoder } from "ethers";
 import { packResult } from "@scmpc/mpc-engine";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { HostsClient } from "./hosts-client.ts";
@@ -5,7 +6,11 @@ import type { ComputationData } from "./schemas.ts";
 
 /** Runs MPC jobs, at most one per on-chain request id. */
 export interface JobRunner {
-  /** Resolves to the packed result (0x-hex) of the request's job, starting it only if it is not running or done. */
+  /**
+   * Resolves to the on-chain payload (0x-hex) of the request's job —
+   * abi.encode(bytes result, bytes[3] signatures) — starting the job only if
+   * it is not running or done.
+   */
   run(data: ComputationData, log: Logger): Promise<string>;
 }
 
@@ -39,8 +44,13 @@ export function createJobRunner(hosts: HostsClient, computeTimeoutMs: number): J
       computeTimeoutMs,
     );
     const result = packResult(envelopes);
+    // The contract accepts the result only with all three hosts' signatures
+    // over (requestId, keccak256(result)); each host signs only if its own
+    // envelope is in it unchanged.
+    const signatures = await hosts.signResult(data.requestId, result, computeTimeoutMs);
+    const payload = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [result, signatures]);
     log.info({ ms: Math.round(performance.now() - started) }, "job completed");
-    return result;
+    return payload;
   }
 
   return {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { AbiCoder } from "ethers";
 import { packResult } from "@scmpc/mpc-engine";
 import type { ComputeRequest } from "@scmpc/protos";
 import { buildApp } from "../src/app.ts";
@@ -11,17 +12,22 @@ import type { HostHealth, HostsClient } from "../src/hosts-client.ts";
 // the real hosts.
 function recordingHosts(behaviour: (req: ComputeRequest) => Promise<Buffer[]>, health?: HostHealth[]) {
   const calls: ComputeRequest[] = [];
+  const signed: { requestId: string; result: string }[] = [];
   const hosts: HostsClient = {
     async compute(req) {
       calls.push(req);
       return behaviour(req);
+    },
+    async signResult(requestId, result) {
+      signed.push({ requestId, result });
+      return [0, 1, 2].map((i) => `0x${String(i + 1).repeat(130)}`);
     },
     async health() {
       return health ?? [0, 1, 2].map((index) => ({ index, endpoint: `127.0.0.1:${7000 + index}`, reachable: true }));
     },
     close() {},
   };
-  return { hosts, calls };
+  return { hosts, calls, signed };
 }
 
 const data = {
@@ -33,6 +39,9 @@ const data = {
   consumer: `0x${"44".repeat(20)}`,
 };
 const envelopes = [Buffer.from("aa", "hex"), Buffer.from("bbbb", "hex"), Buffer.from("cccccc", "hex")];
+const signatures = [0, 1, 2].map((i) => `0x${String(i + 1).repeat(130)}`);
+/** What the bridge answers: the packed envelopes with the three hosts' signatures, as the contract decodes it. */
+const payload = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [packResult(envelopes), signatures]);
 
 describe("bridge: POST / (External Adapter)", () => {
   const apps: ReturnType<typeof buildApp>[] = [];
@@ -45,13 +54,16 @@ describe("bridge: POST / (External Adapter)", () => {
     for (const app of apps) await app.close();
   });
 
-  it("answers a request with the packed encrypted output shares", async () => {
-    const { hosts, calls } = recordingHosts(async () => envelopes);
+  it("answers a request with the packed encrypted output shares and the hosts' signatures", async () => {
+    const { hosts, calls, signed } = recordingHosts(async () => envelopes);
     const res = await make(hosts).inject({ method: "POST", url: "/", payload: { id: "run-1", data } });
     assert.equal(res.statusCode, 200);
     const body = res.json();
-    const expected = packResult(envelopes);
-    assert.deepEqual(body, { jobRunID: "run-1", statusCode: 200, data: { result: expected }, result: expected });
+    assert.deepEqual(body, { jobRunID: "run-1", statusCode: 200, data: { result: payload }, result: payload });
+    assert.deepEqual(signed, [{ requestId: data.requestId, result: packResult(envelopes) }]);
+    const [result, sigs] = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes[3]"], body.result);
+    assert.equal(result, packResult(envelopes));
+    assert.deepEqual([...sigs], signatures);
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0], {
       requestId: data.requestId,
@@ -71,7 +83,7 @@ describe("bridge: POST / (External Adapter)", () => {
       payload: { id: "a1b2", data: { ...data, extra: "kept by the node" }, meta: { oracleRequest: {} }, responseURL: "http://127.0.0.1:6688/v2/resume/a1b2" },
     });
     assert.equal(res.statusCode, 200);
-    assert.equal(res.json().data.result, packResult(envelopes));
+    assert.equal(res.json().data.result, payload);
   });
 
   it("runs one MPC job for a repeated request id", async () => {
@@ -89,7 +101,7 @@ describe("bridge: POST / (External Adapter)", () => {
     const [a, b] = await Promise.all([first, second]);
     const third = await app.inject({ method: "POST", url: "/", payload: { id: "3", data } });
     assert.equal(calls.length, 1);
-    for (const res of [a, b, third]) assert.equal(res.json().result, packResult(envelopes));
+    for (const res of [a, b, third]) assert.equal(res.json().result, payload);
     assert.equal(third.json().jobRunID, "3");
   });
 

@@ -5,7 +5,7 @@ import type { Provider, Signer } from "ethers";
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 /** Roles of the local stack and the development account index each uses. */
-export const DEV_ROLES = { deployer: 0, relay: 1, seller: 2, buyer: 3, seller2: 4, buyer2: 5 } as const;
+export const DEV_ROLES = { deployer: 0, relay: 1, seller: 2, buyer: 3, seller2: 4, buyer2: 5, host0: 6, host1: 7, host2: 8 } as const;
 export type DevRole = keyof typeof DEV_ROLES;
 
 /**

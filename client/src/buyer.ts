@@ -18,15 +18,29 @@ export interface PurchasedResult {
   params: string;
   /** The decoded result: a decimal string, or named decimals (histogram, regression). */
   result: AlgorithmResult;
+  /** Paid to the sellers (token units, decimal string). */
   price: string;
+  /** Paid to the host operators. */
+  fee: string;
   txHash: string;
 }
 
-/** The job ended without a result; the price went back to the buyer's withdrawable balance. */
+/** Why the contract failed a request (`ComputationFailed.reason`). */
+const FAILURE_REASONS: Record<number, string> = {
+  1: "the MPC hosts or the bridge reported an error",
+  2: "the result was malformed",
+  3: "the hosts' signatures did not verify",
+  4: "the result was too long",
+};
+
+/** The job ended without a result; the price and fee went back to the buyer's withdrawable balance. */
 export class ComputationFailedError extends Error {
   readonly code = "COMPUTATION_FAILED";
-  constructor(readonly requestId: string) {
-    super(`computation ${requestId} failed on the MPC hosts; the price was refunded to your withdrawable balance`);
+  constructor(
+    readonly requestId: string,
+    why: string,
+  ) {
+    super(`computation ${requestId} failed (${why}); the price was refunded to your withdrawable balance`);
     this.name = "ComputationFailedError";
   }
 }
@@ -114,11 +128,13 @@ export async function buyComputation(options: {
   // Validating here, before paying, turns a typo into an error instead of a refund.
   const plan = planComputation(algorithm, params, schema);
 
+  const fee: bigint = await market.operatorFee();
+  const total = price + fee;
   const buyerAddress = await buyer.getAddress();
   const balance: bigint = await token.balanceOf(buyerAddress);
-  if (balance < price) throw new Error(`the price is ${price} token units but ${buyerAddress} holds ${balance}`);
+  if (balance < total) throw new Error(`the price with the operators' fee is ${total} token units but ${buyerAddress} holds ${balance}`);
   const allowance: bigint = await token.allowance(buyerAddress, marketAddress);
-  if (allowance < price) await (await token.approve(marketAddress, price)).wait();
+  if (allowance < total) await (await token.approve(marketAddress, total)).wait();
 
   const keys = generateBuyerKeyPair();
   const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey));
@@ -138,12 +154,18 @@ export async function buyComputation(options: {
   await writeFile(path.join(options.keyDir, `${requestId}.key`), hexlify(keys.privateKey) + "\n", { mode: 0o600 });
 
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const deadline = Date.now() + timeoutMs;
+  const waitUntil = Date.now() + timeoutMs;
   for (;;) {
     const request = await market.getRequest(requestId);
     const status = STATUS[Number(request.status)];
     if (status === "Fulfilled") {
-      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result: request.result });
+      // The contract keeps only the result's hash; the bytes are in the event.
+      const [event] = await market.queryFilter(market.filters.ComputationFulfilled(requestId));
+      const result = (event as unknown as { args: { result: string } } | undefined)?.args.result;
+      if (result === undefined || keccak256(result) !== request.resultHash) {
+        throw new Error(`the ComputationFulfilled event of ${requestId} is missing or does not match the stored result hash`);
+      }
+      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result });
       return {
         requestId,
         algorithm,
@@ -151,13 +173,51 @@ export async function buyComputation(options: {
         params,
         result: decodeResult(plan, values),
         price: price.toString(),
+        fee: fee.toString(),
         txHash: tx.hash,
       };
     }
-    if (status === "Failed" || status === "Refunded") throw new ComputationFailedError(requestId);
-    if (Date.now() > deadline) {
-      throw new Error(`request ${requestId} was not fulfilled within ${timeoutMs / 1000} s; is the relay running?`);
+    if (status === "Failed") {
+      const [event] = await market.queryFilter(market.filters.ComputationFailed(requestId));
+      const reason = Number((event as unknown as { args: { reason: bigint } } | undefined)?.args.reason ?? 0);
+      throw new ComputationFailedError(requestId, FAILURE_REASONS[reason] ?? `reason ${reason}`);
+    }
+    if (status === "Refunded") throw new ComputationFailedError(requestId, "it passed its deadline and was refunded");
+    if (Date.now() > waitUntil) {
+      const deadline = new Date(Number(request.deadline) * 1000).toISOString();
+      throw new Error(
+        `request ${requestId} was not fulfilled within ${timeoutMs / 1000} s; is the relay running? ` +
+          `After its deadline (${deadline}) \`scmpc buyer refund --request ${requestId}\` returns the price.`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Takes back the price and fee of a request that was not fulfilled by its
+ * deadline: finds the request among the market's algorithm contracts and
+ * calls `refund`; the amount becomes withdrawable.
+ *
+ * @example
+ * await refundRequest({ state, buyer, requestId });
+ */
+export async function refundRequest(options: { state: StackState; buyer: Signer; requestId: string }): Promise<{ algorithm: string; amount: bigint }> {
+  const { state, buyer, requestId } = options;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(requestId)) throw new Error(`--request must be a 0x-prefixed 32-byte request id; got "${requestId}"`);
+  const abi = loadArtifact("AlgorithmComputation").abi;
+  for (const [algorithm, address] of Object.entries(state.contracts.algorithms)) {
+    const market = new Contract(address, abi, buyer);
+    const request = await market.getRequest(requestId);
+    const status = STATUS[Number(request.status)];
+    if (status === "None") continue;
+    if (status !== "Pending") throw new Error(`request ${requestId} is ${status}; only a pending request can be refunded`);
+    const latest = await buyer.provider!.getBlock("latest");
+    if (latest && BigInt(latest.timestamp) <= (request.deadline as bigint)) {
+      throw new Error(`request ${requestId} is still within its deadline (${new Date(Number(request.deadline) * 1000).toISOString()})`);
+    }
+    await (await market.refund(requestId)).wait();
+    return { algorithm, amount: (request.price as bigint) + (request.fee as bigint) };
+  }
+  throw new Error(`no algorithm contract of this market knows request ${requestId}`);
 }

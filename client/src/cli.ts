@@ -5,8 +5,8 @@ import { loadArtifact } from "@scmpc/contracts";
 import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
 import { ALGORITHMS } from "@scmpc/mpc-engine";
-import { buyComputation, resolveAlgorithm } from "./buyer.ts";
-import { DEFAULT_MIN_ROWS, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
+import { buyComputation, refundRequest, resolveAlgorithm } from "./buyer.ts";
+import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
 import { startLocalStack } from "./stack.ts";
 import { readState, stateDir } from "./state.ts";
 
@@ -17,11 +17,16 @@ Operators
 
 Sellers
   scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
-        [--allow sum,mean,...] [--min-rows <n>] [--json]
+        [--allow sum,mean,...] [--min-rows <n>] [--stake <amount>] [--json]
                                              share the columns to the 3 hosts and register the dataset
-                                             (policy defaults: every algorithm allowed, at least ${DEFAULT_MIN_ROWS} rows)
+                                             (defaults: every algorithm allowed, at least ${DEFAULT_MIN_ROWS} rows,
+                                             the registry's minimum stake)
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
+  scmpc seller price --dataset <id> --price <amount>
+  scmpc seller pause|resume --dataset <id>
+  scmpc seller deregister --dataset <id>     stop selling for good; the stake unlocks after the cooldown
+  scmpc seller withdraw-stake --dataset <id>
 
 Buyers
   scmpc buyer request <algorithm> --dataset <id> [--dataset <id2> ...] <parameters> [--json]
@@ -31,6 +36,7 @@ Buyers
         count-if                             --column <col> --op lt|le|gt|ge|eq|ne --threshold <t>
         covariance | regression              --x <col> --y <col>
         (or --params '<json>' for any of them)
+  scmpc buyer refund --request <id>          take back the price of a request past its deadline
   scmpc buyer balance [--json]               refunds credited and not yet withdrawn
   scmpc buyer withdraw
   scmpc algorithms [--json]                  the algorithms, their parameters and what each reveals
@@ -179,6 +185,8 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         op: { type: "string" },
         threshold: { type: "string" },
         params: { type: "string" },
+        stake: { type: "string" },
+        request: { type: "string" },
         account: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -227,12 +235,45 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           price: values.price,
           allow: values.allow?.split(",").map((a) => resolveAlgorithm(a.trim())),
           minRows: minRows === undefined ? undefined : Number(minRows),
+          stake: values.stake,
         });
         if (json) out.log(JSON.stringify(ds));
         else {
           out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${columns.map((c) => `"${c}"`).join(", ")} shared to 3 hosts and registered`);
           out.log(`dataset id ${ds.datasetId}`);
         }
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "seller" && ["price", "pause", "resume", "deregister", "withdraw-stake"].includes(command ?? "")) {
+      if (!values.dataset?.[0]) throw new UsageError(`seller ${command} needs --dataset`);
+      if (command === "price" && !values.price) throw new UsageError("seller price needs --price");
+      const action =
+        command === "price"
+          ? { kind: "price" as const, price: values.price! }
+          : command === "pause" || command === "resume"
+            ? { kind: "active" as const, active: command === "resume" }
+            : command === "deregister"
+              ? { kind: "deregister" as const }
+              : { kind: "withdraw-stake" as const };
+      const { state, provider, signer } = await contextFor("seller", values.account);
+      try {
+        out.log(await manageDataset({ state, seller: signer, datasetId: values.dataset[0], action }));
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "buyer" && command === "refund") {
+      if (!values.request) throw new UsageError("buyer refund needs --request");
+      const { state, provider, signer } = await contextFor("buyer", values.account);
+      try {
+        const { algorithm, amount } = await refundRequest({ state, buyer: signer, requestId: values.request });
+        out.log(`refunded ${formatUnits(amount, PAYMENT_DECIMALS)} mUSD of ${algorithm} request ${values.request} to your withdrawable balance`);
         return 0;
       } finally {
         provider.destroy();

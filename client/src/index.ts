@@ -1,6 +1,6 @@
-export { shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
+export { manageDataset, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
 export type { UploadedDataset } from "./seller.ts";
-export { buyComputation, ComputationFailedError, datasetSchema, resolveAlgorithm } from "./buyer.ts";
+export { buyComputation, ComputationFailedError, datasetSchema, refundRequest, resolveAlgorithm } from "./buyer.ts";
 export type { PurchasedResult } from "./buyer.ts";
 export { startLocalStack } from "./stack.ts";
 export type { LocalStack } from "./stack.ts";

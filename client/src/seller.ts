@@ -1,4 +1,4 @@
-import { Contract, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
+import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Signer } from "ethers";
 import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
@@ -19,6 +19,8 @@ export interface UploadedDataset {
   plaintextSums: Record<string, string>;
   allowedAlgorithms: string[];
   minRows: number;
+  /** Locked while listed, in token units (decimal string). */
+  stake: string;
   txHash: string;
 }
 
@@ -99,6 +101,8 @@ export async function uploadDataset(options: {
   allow?: string[];
   /** Fewest rows a result may aggregate; default {@link DEFAULT_MIN_ROWS}. */
   minRows?: number;
+  /** Stake to lock while the dataset is listed (decimal token units); default: the registry's minimum. */
+  stake?: string;
 }): Promise<UploadedDataset> {
   const { state, seller, name } = options;
   if (!name || name.includes("/")) throw new Error(`--name must be non-empty and contain no "/"; got "${name}"`);
@@ -121,6 +125,22 @@ export async function uploadDataset(options: {
     throw new Error(`dataset ${sellerAddress}/${name} is already registered (id ${datasetId}); choose another --name`);
   }
 
+  const minStake: bigint = await registry.minStake();
+  let stake = minStake;
+  if (options.stake !== undefined) {
+    try {
+      stake = parseUnits(options.stake, PAYMENT_DECIMALS);
+    } catch {
+      throw new Error(`--stake must be a decimal amount of the payment token; got "${options.stake}"`);
+    }
+    if (stake < minStake) throw new Error(`--stake ${options.stake} is below the registry's minimum stake of ${formatUnits(minStake, PAYMENT_DECIMALS)}`);
+  }
+  const token = new Contract(await registry.paymentToken(), loadArtifact("DevPaymentToken").abi, seller);
+  const held: bigint = await token.balanceOf(sellerAddress);
+  if (held < stake) {
+    throw new Error(`listing a dataset locks a stake of ${formatUnits(stake, PAYMENT_DECIMALS)} but ${sellerAddress} holds ${formatUnits(held, PAYMENT_DECIMALS)}`);
+  }
+
   const columns = await readCsvColumns(options.csvPath, options.columns);
   const rowCount = columns[0].rowCount;
   if (rowCount < minRows) {
@@ -131,7 +151,10 @@ export async function uploadDataset(options: {
   const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale }));
   const schema = schemaText(schemaColumns);
   const policy = { allowedAlgorithms: allow.map(algorithmId), minRows };
-  const tx = await registry.registerDataset(name, schema, rowCount, price, commitments, policy);
+  if (stake > 0n && (await token.allowance(sellerAddress, state.contracts.registry)) < stake) {
+    await (await token.approve(state.contracts.registry, stake)).wait();
+  }
+  const tx = await registry.registerDataset(name, schema, rowCount, price, commitments, policy, stake);
   await tx.wait();
   return {
     datasetId,
@@ -142,6 +165,67 @@ export async function uploadDataset(options: {
     plaintextSums: Object.fromEntries(columns.map((c) => [c.name, c.plaintextSum])),
     allowedAlgorithms: allow,
     minRows,
+    stake: stake.toString(),
     txHash: tx.hash,
   };
+}
+
+/**
+ * A seller's actions on a listed dataset: change its price, pause or resume
+ * sales, deregister it (its stake unlocks after the registry's cooldown),
+ * take the stake back.
+ *
+ * @example
+ * await manageDataset({ state, seller, datasetId, action: { kind: "price", price: "12.5" } });
+ */
+export async function manageDataset(options: {
+  state: StackState;
+  seller: Signer;
+  datasetId: string;
+  action: { kind: "price"; price: string } | { kind: "active"; active: boolean } | { kind: "deregister" } | { kind: "withdraw-stake" };
+}): Promise<string> {
+  const { state, seller, datasetId, action } = options;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(datasetId)) throw new Error(`--dataset must be a 0x-prefixed 32-byte dataset id; got "${datasetId}"`);
+  const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
+  if (!(await registry.isRegistered(datasetId))) throw new Error(`no dataset ${datasetId} is registered`);
+  const dataset = await registry.getDataset(datasetId);
+  const me = await seller.getAddress();
+  if (dataset.seller !== me) throw new Error(`dataset ${datasetId} belongs to ${dataset.seller}, not ${me}`);
+  switch (action.kind) {
+    case "price": {
+      let price: bigint;
+      try {
+        price = parseUnits(action.price, PAYMENT_DECIMALS);
+      } catch {
+        throw new Error(`--price must be a decimal amount of the payment token; got "${action.price}"`);
+      }
+      await (await registry.setPrice(datasetId, price)).wait();
+      return `price of ${datasetId} set to ${action.price} mUSD`;
+    }
+    case "active":
+      await (await registry.setDatasetActive(datasetId, action.active)).wait();
+      return `${datasetId} ${action.active ? "resumed" : "paused"}`;
+    case "deregister": {
+      const receipt = await (await registry.deregisterDataset(datasetId)).wait();
+      const event = receipt.logs.map((l: { topics: string[]; data: string }) => {
+        try {
+          return registry.interface.parseLog(l);
+        } catch {
+          return null;
+        }
+      }).find((p: { name: string } | null) => p?.name === "DatasetDeregistered");
+      const release = event ? new Date(Number(event.args.stakeReleaseTime) * 1000).toISOString() : "after the cooldown";
+      return `${datasetId} deregistered; its stake unlocks at ${release}`;
+    }
+    case "withdraw-stake": {
+      const releaseTime = dataset.stakeReleaseTime as bigint;
+      if (releaseTime === 0n) throw new Error(`dataset ${datasetId} is still listed: deregister it first`);
+      const latest = await seller.provider!.getBlock("latest");
+      if (latest && BigInt(latest.timestamp) < releaseTime) {
+        throw new Error(`the stake of ${datasetId} unlocks at ${new Date(Number(releaseTime) * 1000).toISOString()}`);
+      }
+      await (await registry.withdrawStake(datasetId)).wait();
+      return `withdrew the stake of ${formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS)} mUSD of ${datasetId}`;
+    }
+  }
 }

@@ -116,17 +116,6 @@ export async function startLocalStack(options: {
     const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true });
     say(`chain      ${rpcUrl} (chain id ${chainId})`);
 
-    const deployer = new Wallet(devPrivateKey(DEV_ROLES.deployer), provider);
-    const relayKey = devPrivateKey(DEV_ROLES.relay);
-    const fundAmount = parseUnits("1000000", PAYMENT_DECIMALS);
-    const contracts = await deployLocalMarket({
-      deployer,
-      relay: new Wallet(relayKey).address,
-      fund: [DEV_ROLES.buyer, DEV_ROLES.buyer2].map((i) => ({ address: new Wallet(devPrivateKey(i)).address, amount: fundAmount })),
-    });
-    provider.destroy();
-    say(`contracts  registry ${contracts.registry}, operator ${contracts.operator}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
-
     // Host-to-host mutual TLS: one CA and three host certificates, made on
     // the first run and reused (they do not depend on the chain).
     const tlsDir = path.join(dir, "tls");
@@ -135,6 +124,30 @@ export async function startLocalStack(options: {
     const hosts = hostPorts.map((port) => `127.0.0.1:${port}`);
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const peerEndpoints = peerPorts.map((port) => `127.0.0.1:${port}`);
+    // Each host's operator and result signer: development accounts 6, 7, 8.
+    const hostKeys = [DEV_ROLES.host0, DEV_ROLES.host1, DEV_ROLES.host2].map((i) => devPrivateKey(i));
+
+    const deployer = new Wallet(devPrivateKey(DEV_ROLES.deployer), provider);
+    const relayKey = devPrivateKey(DEV_ROLES.relay);
+    const fundAmount = parseUnits("1000000", PAYMENT_DECIMALS);
+    const contracts = await deployLocalMarket({
+      deployer,
+      relay: new Wallet(relayKey).address,
+      // Buyers pay; sellers lock a stake per listed dataset.
+      fund: [DEV_ROLES.buyer, DEV_ROLES.buyer2, DEV_ROLES.seller, DEV_ROLES.seller2].map((i) => ({
+        address: new Wallet(devPrivateKey(i)).address,
+        amount: fundAmount,
+      })),
+      hosts: hostKeys.map((key, index) => ({
+        operator: new Wallet(key).address,
+        signer: new Wallet(key).address,
+        endpoint: hosts[index],
+        tlsFingerprint: `0x${tls.hosts[index].fingerprint}`,
+      })),
+    });
+    provider.destroy();
+    say(`contracts  registry ${contracts.registry}, hosts ${contracts.hostRegistry}, factory ${contracts.factory}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
+
     const hostProcs = hosts.map((endpoint, index) =>
       tsEntry(`host-${index}`, "mpc-engine/src/main.ts", {
         SCMPC_HOST_INDEX: String(index),
@@ -149,6 +162,7 @@ export async function startLocalStack(options: {
         SCMPC_RPC_URL: rpcUrl,
         SCMPC_REGISTRY_ADDRESS: contracts.registry,
         SCMPC_ALGORITHM_CONTRACTS: Object.values(contracts.algorithms).join(","),
+        SCMPC_HOST_SIGNING_KEY: hostKeys[index],
       }),
     );
     await Promise.all(hostProcs.map((proc, index) => waitUntil(proc, () => hostHealthy(hosts[index], index), START_TIMEOUT_MS)));

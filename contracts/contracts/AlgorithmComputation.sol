@@ -5,25 +5,32 @@ import {Chainlink} from "@chainlink/contracts/src/v0.8/operatorforwarder/Chainli
 import {ChainlinkClient} from "@chainlink/contracts/src/v0.8/operatorforwarder/ChainlinkClient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {DatasetRegistry} from "./DatasetRegistry.sol";
+import {HostRegistry} from "./HostRegistry.sol";
 
 /// @title AlgorithmComputation
 /// @notice Sells one MPC algorithm (e.g. "mean@1") over one or several registered datasets
-/// of the same schema. A buyer escrows the sum of the datasets' prices; a Chainlink direct
-/// request asks the MPC bridge for the result; the fulfilment stores it and credits every
-/// seller its dataset's price, or, when the bridge reports an error (empty result), refunds
-/// the buyer. Payouts are pull payments.
-/// @dev One contract is deployed per algorithm, as in Roman & Vu's design. The contract must
-/// hold LINK to pay the operator `linkFee` per request. Fee-on-transfer payment tokens are
-/// not supported: the escrow assumes the price arrives in full. What each algorithm's result
-/// reveals is declared by the MPC engine's algorithm library, under the same name.
+/// of the same schema. A buyer escrows the sum of the datasets' prices plus the operators'
+/// fee; a Chainlink direct request asks the MPC bridge for the result; the fulfilment checks
+/// the three hosts' signatures over it and credits every seller its dataset's price and the
+/// operators their fee, or fails the request and credits the buyer everything back. A
+/// request nobody answers by its deadline can be refunded. Payouts are pull payments.
+/// @dev One contract is deployed per algorithm (by `AlgorithmFactory`). The contract must
+/// hold LINK to pay the Chainlink operator `linkFee` per request; that LINK is not
+/// reclaimed when a request fails or is refunded. Fee-on-transfer payment tokens are not
+/// supported: the escrow assumes the amount arrives in full. Dataset prices fit in 96 bits
+/// (enforced by `DatasetRegistry`), which lets a request store each seller and its escrowed
+/// price in one slot. The operators' fee of a request is this contract's immutable
+/// `operatorFee`, so it is not stored per request. What each algorithm's result reveals is
+/// declared by the MPC engine's algorithm library, under the same name.
 contract AlgorithmComputation is ChainlinkClient {
   using Chainlink for Chainlink.Request;
   using SafeERC20 for IERC20;
 
-  /// @notice Lifecycle of a request. `Refunded` is reserved for a market deadline.
+  /// @notice Lifecycle of a request: Pending once sent; then exactly one of Fulfilled (valid
+  /// signed result), Failed (bridge error or unusable answer) or Refunded (deadline passed).
   enum RequestStatus {
     None,
     Pending,
@@ -32,39 +39,60 @@ contract AlgorithmComputation is ChainlinkClient {
     Refunded
   }
 
-  /// @notice A buyer's request and, once fulfilled, its result.
-  /// @param buyer Who paid and receives the result (encrypted to `buyerKey`).
-  /// @param datasetIds The datasets computed over, in ascending order.
-  /// @param params The algorithm's parameters (JSON text, e.g. {"column":"salary"}).
-  /// @param buyerKey The buyer's X25519 public key the hosts encrypt the result to.
-  /// @param price The escrowed price (the sum of the datasets' prices when requested).
+  /// @notice A buyer's request as `getRequest` returns it. The datasets, parameters and
+  /// buyer key are in `ComputationRequested`, the result bytes in `ComputationFulfilled`.
+  /// @param buyer Who paid and receives the result (encrypted to the buyer key).
   /// @param status Where the request is in its lifecycle.
-  /// @param result The bytes the bridge returned; empty unless Fulfilled.
+  /// @param deadline After this time (unix seconds) an unanswered request can be refunded.
+  /// @param price The escrowed sum of the datasets' prices.
+  /// @param fee The escrowed operators' fee.
+  /// @param requestHash keccak256(abi.encode(datasetIds, params, buyerKey)).
+  /// @param resultHash keccak256 of the result bytes; zero unless Fulfilled.
   struct ComputationRequest {
     address buyer;
-    bytes32[] datasetIds;
-    string params;
-    bytes32 buyerKey;
-    uint256 price;
     RequestStatus status;
-    bytes result;
+    uint64 deadline;
+    uint256 price;
+    uint256 fee;
+    bytes32 requestHash;
+    bytes32 resultHash;
+  }
+
+  /// @dev One storage slot per request for what every transition reads.
+  struct RequestRecord {
+    address buyer;
+    RequestStatus status;
+    uint64 deadline;
+    uint8 datasetCount;
   }
 
   /// @dev Who is paid what once a request is fulfilled, fixed when the price is escrowed.
   struct Payout {
     address seller;
-    uint256 amount;
+    uint96 amount;
+  }
+
+  /// @dev A dataset's terms as `DatasetRegistry.getTerms` returns them.
+  struct Terms {
+    address seller;
+    uint256 price;
+    bytes32 schemaHash;
+    uint64 rowCount;
+    uint64 minRows;
+    bool active;
   }
 
   /// @notice A constructor argument was the zero address.
   error AlgorithmComputation__ZeroAddress();
   /// @notice The algorithm name must not be empty.
   error AlgorithmComputation__EmptyAlgorithm();
+  /// @notice The request timeout must be positive.
+  error AlgorithmComputation__ZeroTimeout();
   /// @notice A request needs at least one dataset and at most MAX_DATASETS.
   error AlgorithmComputation__DatasetCount(uint256 count, uint256 max);
   /// @notice Dataset ids must be strictly ascending (which also rules out repeats).
   error AlgorithmComputation__DatasetsNotAscending(uint256 index);
-  /// @notice The dataset exists but its seller paused sales.
+  /// @notice The dataset exists but is not for sale (paused or deregistered).
   error AlgorithmComputation__DatasetInactive(bytes32 datasetId);
   /// @notice The dataset's seller does not allow this algorithm.
   error AlgorithmComputation__AlgorithmNotAllowed(bytes32 datasetId, string algorithm);
@@ -74,51 +102,90 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__SchemaMismatch(bytes32 datasetId);
   /// @notice The parameters must not be empty.
   error AlgorithmComputation__EmptyParams();
+  /// @notice The request's deadline has not passed yet.
+  error AlgorithmComputation__NotExpired(bytes32 requestId, uint64 deadline);
+  /// @notice The request is not Pending (unknown, or already settled).
+  error AlgorithmComputation__NotPending(bytes32 requestId, uint8 status);
+  /// @notice Fees cannot be distributed while a host's operator is unset.
+  error AlgorithmComputation__OperatorsNotSet();
+  /// @notice Fewer than three units of the payment token have accrued: nothing to split.
+  error AlgorithmComputation__NothingToDistribute();
   /// @notice The account has no balance to withdraw.
   error AlgorithmComputation__NothingToWithdraw(address account);
 
-  /// @notice Emitted when a buyer's request is escrowed and sent to the operator.
+  /// @notice Emitted when a buyer's request is escrowed and sent to the Chainlink operator.
+  /// @dev The hosts check a job against `keccak256(abi.encode(datasetIds, params, buyerKey))`.
   event ComputationRequested(
     bytes32 indexed requestId,
     address indexed buyer,
     bytes32[] datasetIds,
     string params,
     bytes32 buyerKey,
-    uint256 price
+    uint256 price,
+    uint256 fee,
+    uint64 deadline
   );
-  /// @notice Emitted when a result is stored; `resultHash` is keccak256 of the result bytes.
-  event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash);
-  /// @notice Emitted when the bridge reported an error (or an unusable result).
-  event ComputationFailed(bytes32 indexed requestId);
-  /// @notice Emitted when `amount` becomes withdrawable by `account` (seller payout or buyer refund).
+  /// @notice Emitted when a result signed by the three hosts is accepted.
+  event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result);
+  /// @notice Emitted when a request fails and its buyer is refunded. `reason`: 1 the bridge
+  /// reported an error (empty payload), 2 the payload is not abi.encode(bytes, bytes[3]),
+  /// 3 a signature is missing, malformed or not by the host's registered signer,
+  /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH).
+  event ComputationFailed(bytes32 indexed requestId, uint8 reason);
+  /// @notice Emitted when an unanswered request is refunded after its deadline.
+  event ComputationRefunded(bytes32 indexed requestId);
+  /// @notice Emitted when `amount` becomes withdrawable by `account`: a seller's payout, a
+  /// buyer's refund, or (with requestId 0) an operator's share of the fees. Not emitted for
+  /// zero amounts.
   event PaymentCredited(address indexed account, bytes32 indexed requestId, uint256 amount);
+  /// @notice Emitted when accrued operators' fees are split; `amount` is the total credited.
+  event OperatorFeesDistributed(uint256 amount);
   /// @notice Emitted when an account withdraws its balance.
   event PaymentWithdrawn(address indexed account, uint256 amount);
 
-  /// @notice Results longer than this are treated as failures, so storing one can never
-  /// run the callback out of gas (which would leave the request pending).
+  /// @notice Results longer than this fail the request, so handling one can never run
+  /// the callback out of gas (which would leave the request pending until its deadline).
   uint256 public constant MAX_RESULT_LENGTH = 4096;
+  /// @notice The longest fulfilment payload decoded: abi.encode of a MAX_RESULT_LENGTH result
+  /// and three 65-byte signatures. Longer payloads fail (reason 4) without being decoded, so a
+  /// huge payload cannot make the decoding self-call run out of gas.
+  uint256 public constant MAX_PAYLOAD_LENGTH = 2 * 32 + 32 + MAX_RESULT_LENGTH + 3 * 32 + 3 * (32 + 96);
   /// @notice Most datasets one request may combine.
   uint256 public constant MAX_DATASETS = 20;
 
+  uint8 private constant FAILED_BRIDGE_ERROR = 1;
+  uint8 private constant FAILED_MALFORMED = 2;
+  uint8 private constant FAILED_BAD_SIGNATURE = 3;
+  uint8 private constant FAILED_TOO_LONG = 4;
+  uint256 private constant HOST_COUNT = 3;
+
   DatasetRegistry private immutable i_registry;
+  HostRegistry private immutable i_hostRegistry;
   IERC20 private immutable i_paymentToken;
   bytes32 private immutable i_jobId;
   uint256 private immutable i_linkFee;
+  uint256 private immutable i_operatorFee;
+  uint64 private immutable i_requestTimeout;
   bytes32 private immutable i_algorithmId;
   string private s_algorithm;
 
-  mapping(bytes32 requestId => ComputationRequest) private s_requests;
-  mapping(bytes32 requestId => Payout[]) private s_payouts;
+  mapping(bytes32 requestId => RequestRecord) private s_requests;
+  mapping(bytes32 requestId => bytes32) private s_requestHashes;
+  mapping(bytes32 requestId => bytes32) private s_resultHashes;
+  mapping(bytes32 requestId => Payout[MAX_DATASETS]) private s_payouts;
   mapping(address account => uint256) private s_balances;
+  uint256 private s_operatorFeesAccrued;
 
   /// @param link The LINK token.
   /// @param operatorAddress The Chainlink Operator contract that runs the job.
   /// @param specId The external job id of this algorithm's job on the node.
-  /// @param fee LINK paid to the operator per request.
+  /// @param fee LINK paid to the Chainlink operator per request.
   /// @param paymentTokenAddress The ERC-20 buyers pay in.
   /// @param registryAddress The dataset registry.
+  /// @param hostRegistryAddress The registry of the three MPC hosts (signers and operators).
   /// @param algorithmName The algorithm sold, `name@version` (e.g. "mean@1").
+  /// @param operatorFee_ Payment tokens each request pays the hosts' operators on success.
+  /// @param requestTimeout_ Seconds after a request after which its buyer may be refunded.
   constructor(
     address link,
     address operatorAddress,
@@ -126,35 +193,43 @@ contract AlgorithmComputation is ChainlinkClient {
     uint256 fee,
     address paymentTokenAddress,
     address registryAddress,
-    string memory algorithmName
+    address hostRegistryAddress,
+    string memory algorithmName,
+    uint256 operatorFee_,
+    uint64 requestTimeout_
   ) {
     if (
       link == address(0) ||
       operatorAddress == address(0) ||
       paymentTokenAddress == address(0) ||
-      registryAddress == address(0)
+      registryAddress == address(0) ||
+      hostRegistryAddress == address(0)
     ) {
       revert AlgorithmComputation__ZeroAddress();
     }
     if (bytes(algorithmName).length == 0) revert AlgorithmComputation__EmptyAlgorithm();
+    if (requestTimeout_ == 0) revert AlgorithmComputation__ZeroTimeout();
     _setChainlinkToken(link);
     _setChainlinkOracle(operatorAddress);
     i_jobId = specId;
     i_linkFee = fee;
     i_paymentToken = IERC20(paymentTokenAddress);
     i_registry = DatasetRegistry(registryAddress);
+    i_hostRegistry = HostRegistry(hostRegistryAddress);
+    i_operatorFee = operatorFee_;
+    i_requestTimeout = requestTimeout_;
     i_algorithmId = keccak256(bytes(algorithmName));
     s_algorithm = algorithmName;
   }
 
   /// @notice Buys this algorithm over `datasetIds`: checks every dataset's policy, escrows
-  /// the sum of their prices and sends the Chainlink request. The caller must first
-  /// `approve` this contract for that sum.
+  /// the sum of their prices plus `operatorFee()` and sends the Chainlink request. The
+  /// caller must first `approve` this contract for that amount.
   /// @dev An unknown dataset reverts with the registry's `DatasetRegistry__UnknownDataset`.
   /// @param datasetIds The datasets to compute over, strictly ascending, same schema.
   /// @param params The algorithm's parameters (JSON text), checked by the hosts.
   /// @param buyerKey The buyer's public key; the hosts encrypt the result to it.
-  /// @return requestId The Chainlink request id, the key for `getRequest`.
+  /// @return requestId The Chainlink request id, the key for `getRequest` and `refund`.
   function requestComputation(
     bytes32[] calldata datasetIds,
     string calldata params,
@@ -164,89 +239,116 @@ contract AlgorithmComputation is ChainlinkClient {
     uint256 count = datasetIds.length;
     if (count == 0 || count > MAX_DATASETS) revert AlgorithmComputation__DatasetCount(count, MAX_DATASETS);
     if (bytes(params).length == 0) revert AlgorithmComputation__EmptyParams();
-    DatasetRegistry.Dataset[] memory datasets = new DatasetRegistry.Dataset[](count);
-    uint256 rows;
-    uint256 price;
-    for (uint256 i = 0; i < count; ++i) {
-      if (i > 0 && datasetIds[i] <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
-      DatasetRegistry.Dataset memory dataset = i_registry.getDataset(datasetIds[i]);
-      if (!dataset.active) revert AlgorithmComputation__DatasetInactive(datasetIds[i]);
-      if (!i_registry.isAlgorithmAllowed(datasetIds[i], i_algorithmId)) {
-        revert AlgorithmComputation__AlgorithmNotAllowed(datasetIds[i], s_algorithm);
-      }
-      if (i > 0 && dataset.schemaHash != datasets[0].schemaHash) revert AlgorithmComputation__SchemaMismatch(datasetIds[i]);
-      datasets[i] = dataset;
-      rows += dataset.rowCount;
-      price += dataset.price;
-    }
-    for (uint256 i = 0; i < count; ++i) {
-      if (rows < datasets[i].minRows) revert AlgorithmComputation__TooFewRows(datasetIds[i], rows, datasets[i].minRows);
-    }
+    (Payout[] memory payouts, uint256 price) = _checkDatasets(datasetIds);
 
-    Chainlink.Request memory req = _buildOperatorRequest(i_jobId, this.fulfill.selector);
-    req._add("algorithm", s_algorithm);
-    req._add("datasetIds", _joinHex(datasetIds));
-    req._add("params", params);
-    req._add("buyerKey", Strings.toHexString(uint256(buyerKey), 32));
-    // The request id only exists once the request is sent; LINK and the operator are
-    // trusted contracts fixed at deployment.
-    requestId = _sendOperatorRequest(req, i_linkFee);
+    // The request id only exists once the request is sent; LINK and the Chainlink operator
+    // are trusted contracts fixed at deployment.
+    requestId = _sendRequest(datasetIds, params, buyerKey);
 
     // Effects.
-    ComputationRequest storage request = s_requests[requestId];
-    request.buyer = msg.sender;
-    request.datasetIds = datasetIds;
-    request.params = params;
-    request.buyerKey = buyerKey;
-    request.price = price;
-    request.status = RequestStatus.Pending;
-    Payout[] storage payouts = s_payouts[requestId];
+    uint64 deadline = uint64(block.timestamp) + i_requestTimeout;
+    s_requests[requestId] = RequestRecord({
+      buyer: msg.sender,
+      status: RequestStatus.Pending,
+      deadline: deadline,
+      datasetCount: uint8(count)
+    });
+    s_requestHashes[requestId] = keccak256(abi.encode(datasetIds, params, buyerKey));
+    Payout[MAX_DATASETS] storage stored = s_payouts[requestId];
     for (uint256 i = 0; i < count; ++i) {
-      payouts.push(Payout({seller: datasets[i].seller, amount: datasets[i].price}));
+      stored[i] = payouts[i];
     }
-    emit ComputationRequested(requestId, msg.sender, datasetIds, params, buyerKey, price);
+    _emitRequested(requestId, datasetIds, params, buyerKey, price, deadline);
 
     // Interactions: the payment token is arbitrary, so it is called last, once the
     // request is fully recorded. If the transfer fails the whole request reverts.
-    i_paymentToken.safeTransferFrom(msg.sender, address(this), price);
+    i_paymentToken.safeTransferFrom(msg.sender, address(this), price + i_operatorFee);
   }
 
-  /// @notice Chainlink callback, called by the Operator with the bridge's answer.
+  /// @notice Chainlink callback, called by the Chainlink Operator with the bridge's answer.
   /// @dev Never reverts after the guard: the Operator has already paid the node, so a
-  /// revert would strand the escrow. A non-empty result (at most MAX_RESULT_LENGTH bytes)
-  /// is stored and the sellers credited; anything else fails the request and credits
-  /// the buyer a refund. Only storage is written here; no external calls.
+  /// revert would leave the request pending until its deadline. `payload` is
+  /// `abi.encode(bytes result, bytes[3] signatures)` where signature i is host i's signer's
+  /// EIP-191 `personal_sign` over the 32 bytes `keccak256(abi.encode(requestId,
+  /// keccak256(result)))`; the request id binds the signatures to this contract and request.
+  /// A valid answer fulfils the request and credits the sellers and the operators' fee;
+  /// anything else (see `ComputationFailed` for the reasons) fails it and credits the buyer
+  /// the price and fee. The payload is decoded by an external self-call so that malformed
+  /// bytes end in `catch` rather than a revert. An answer to a request that is no longer
+  /// Pending (refunded after its deadline) changes nothing. Writes only storage, apart from
+  /// view calls to this contract and the host registry.
   /// @param requestId The request being answered.
-  /// @param result The result bytes; empty means the bridge reported an error.
-  function fulfill(bytes32 requestId, bytes calldata result) external recordChainlinkFulfillment(requestId) {
-    ComputationRequest storage request = s_requests[requestId];
-    // Only this contract creates pending Chainlink requests, and each is recorded as
-    // Pending in the same transaction; the check keeps `fulfill` total anyway.
+  /// @param payload The signed result; empty means the bridge reported an error.
+  function fulfill(bytes32 requestId, bytes calldata payload) external recordChainlinkFulfillment(requestId) {
+    RequestRecord storage request = s_requests[requestId];
     if (request.status != RequestStatus.Pending) return;
+    if (payload.length == 0) return _fail(requestId, request, FAILED_BRIDGE_ERROR);
+    if (payload.length > MAX_PAYLOAD_LENGTH) return _fail(requestId, request, FAILED_TOO_LONG);
 
-    if (result.length == 0 || result.length > MAX_RESULT_LENGTH) {
-      address buyer = request.buyer;
-      uint256 price = request.price;
-      request.status = RequestStatus.Failed;
-      s_balances[buyer] += price;
-      emit ComputationFailed(requestId);
-      emit PaymentCredited(buyer, requestId, price);
-      return;
+    bytes memory result;
+    bytes[3] memory signatures;
+    try this.decodePayload(payload) returns (bytes memory decodedResult, bytes[3] memory decodedSignatures) {
+      result = decodedResult;
+      signatures = decodedSignatures;
+    } catch {
+      return _fail(requestId, request, FAILED_MALFORMED);
+    }
+    if (result.length > MAX_RESULT_LENGTH) return _fail(requestId, request, FAILED_TOO_LONG);
+
+    bytes32 resultHash = keccak256(result);
+    if (!_signedByHosts(fulfillmentDigest(requestId, resultHash), signatures)) {
+      return _fail(requestId, request, FAILED_BAD_SIGNATURE);
     }
 
     request.status = RequestStatus.Fulfilled;
-    request.result = result;
-    emit ComputationFulfilled(requestId, keccak256(result));
-    Payout[] storage payouts = s_payouts[requestId];
-    uint256 count = payouts.length;
+    s_resultHashes[requestId] = resultHash;
+    s_operatorFeesAccrued += i_operatorFee;
+    emit ComputationFulfilled(requestId, resultHash, result);
+    Payout[MAX_DATASETS] storage payouts = s_payouts[requestId];
+    uint256 count = request.datasetCount;
     for (uint256 i = 0; i < count; ++i) {
       Payout memory payout = payouts[i];
-      s_balances[payout.seller] += payout.amount;
-      emit PaymentCredited(payout.seller, requestId, payout.amount);
+      _credit(payout.seller, requestId, payout.amount);
     }
   }
 
-  /// @notice Sends the caller everything credited to it (seller payouts and buyer refunds).
+  /// @notice Refunds a request nobody answered in time: anyone may call it once
+  /// `block.timestamp` is past the request's deadline, while it is still Pending.
+  /// @dev Credits the buyer the price and fee (withdraw with `withdraw()`). A fulfilment
+  /// arriving later changes nothing; the LINK paid for the request is not reclaimed.
+  /// @param requestId The request to refund.
+  function refund(bytes32 requestId) external {
+    RequestRecord storage request = s_requests[requestId];
+    if (request.status != RequestStatus.Pending) {
+      revert AlgorithmComputation__NotPending(requestId, uint8(request.status));
+    }
+    if (block.timestamp <= request.deadline) revert AlgorithmComputation__NotExpired(requestId, request.deadline);
+    request.status = RequestStatus.Refunded;
+    emit ComputationRefunded(requestId);
+    _credit(request.buyer, requestId, _escrowedPrice(requestId, request.datasetCount) + i_operatorFee);
+  }
+
+  /// @notice Splits the accrued operators' fees equally between the three hosts' operators
+  /// (as the host registry lists them now); anyone may call it.
+  /// @dev Credits `accrued / 3` to each operator (an operator listed twice is credited twice);
+  /// the remainder stays accrued. Emits `OperatorFeesDistributed` with the total credited.
+  function distributeOperatorFees() external {
+    address[3] memory operators_ = i_hostRegistry.operators();
+    for (uint256 i = 0; i < HOST_COUNT; ++i) {
+      if (operators_[i] == address(0)) revert AlgorithmComputation__OperatorsNotSet();
+    }
+    uint256 share = s_operatorFeesAccrued / HOST_COUNT;
+    if (share == 0) revert AlgorithmComputation__NothingToDistribute();
+    uint256 total = share * HOST_COUNT;
+    s_operatorFeesAccrued -= total;
+    emit OperatorFeesDistributed(total);
+    for (uint256 i = 0; i < HOST_COUNT; ++i) {
+      _credit(operators_[i], bytes32(0), share);
+    }
+  }
+
+  /// @notice Sends the caller everything credited to it (seller payouts, buyer refunds,
+  /// operator fees).
   function withdraw() external {
     uint256 amount = s_balances[msg.sender];
     if (amount == 0) revert AlgorithmComputation__NothingToWithdraw(msg.sender);
@@ -256,6 +358,25 @@ contract AlgorithmComputation is ChainlinkClient {
     i_paymentToken.safeTransfer(msg.sender, amount);
   }
 
+  /// @notice Decodes a fulfilment payload; `fulfill` calls it on itself so that malformed
+  /// bytes revert in a call it can catch. Pure: anyone may call it to check a payload.
+  /// @param payload abi.encode(bytes result, bytes[3] signatures).
+  /// @return result The result bytes.
+  /// @return signatures The three hosts' signatures, in host order.
+  function decodePayload(
+    bytes calldata payload
+  ) external pure returns (bytes memory result, bytes[3] memory signatures) {
+    return abi.decode(payload, (bytes, bytes[3]));
+  }
+
+  /// @notice The 32-byte digest each host signs (EIP-191 `personal_sign`) for a result.
+  /// @param requestId The request answered.
+  /// @param resultHash keccak256 of the result bytes.
+  /// @return keccak256(abi.encode(requestId, resultHash)).
+  function fulfillmentDigest(bytes32 requestId, bytes32 resultHash) public pure returns (bytes32) {
+    return keccak256(abi.encode(requestId, resultHash));
+  }
+
   /// @notice The balance `account` can withdraw.
   /// @param account The account.
   /// @return The amount in the payment token.
@@ -263,11 +384,25 @@ contract AlgorithmComputation is ChainlinkClient {
     return s_balances[account];
   }
 
-  /// @notice A request by id; `status` is None for an unknown id.
+  /// @notice Operators' fees of fulfilled requests not yet distributed.
+  /// @return The amount in the payment token.
+  function operatorFeesAccrued() external view returns (uint256) {
+    return s_operatorFeesAccrued;
+  }
+
+  /// @notice A request by id; all zeros (status None) for an unknown id.
   /// @param requestId The Chainlink request id.
-  /// @return The request.
-  function getRequest(bytes32 requestId) external view returns (ComputationRequest memory) {
-    return s_requests[requestId];
+  /// @return request The request.
+  function getRequest(bytes32 requestId) external view returns (ComputationRequest memory request) {
+    RequestRecord memory record = s_requests[requestId];
+    if (record.status == RequestStatus.None) return request;
+    request.buyer = record.buyer;
+    request.status = record.status;
+    request.deadline = record.deadline;
+    request.price = _escrowedPrice(requestId, record.datasetCount);
+    request.fee = i_operatorFee;
+    request.requestHash = s_requestHashes[requestId];
+    request.resultHash = s_resultHashes[requestId];
   }
 
   /// @notice The algorithm this contract sells, as sent in the Chainlink request.
@@ -288,13 +423,19 @@ contract AlgorithmComputation is ChainlinkClient {
     return address(i_registry);
   }
 
+  /// @notice The registry of the three MPC hosts.
+  /// @return The host registry's address.
+  function hostRegistry() external view returns (address) {
+    return address(i_hostRegistry);
+  }
+
   /// @notice The ERC-20 buyers pay in.
   /// @return The token's address.
   function paymentToken() external view returns (address) {
     return address(i_paymentToken);
   }
 
-  /// @notice The LINK token used to pay the operator.
+  /// @notice The LINK token used to pay the Chainlink operator.
   /// @return The token's address.
   function linkToken() external view returns (address) {
     return _chainlinkTokenAddress();
@@ -312,23 +453,174 @@ contract AlgorithmComputation is ChainlinkClient {
     return i_jobId;
   }
 
-  /// @notice LINK paid to the operator per request.
+  /// @notice LINK paid to the Chainlink operator per request.
   /// @return The fee in juels (1e-18 LINK).
   function linkFee() external view returns (uint256) {
     return i_linkFee;
   }
 
-  /// @notice The contract's type and version.
-  /// @return "AlgorithmComputation 1.0.0".
-  function typeAndVersion() external pure returns (string memory) {
-    return "AlgorithmComputation 1.0.0";
+  /// @notice Payment tokens each request escrows for the hosts' operators.
+  /// @return The fee in the payment token.
+  function operatorFee() external view returns (uint256) {
+    return i_operatorFee;
   }
 
-  /// @dev "0x…,0x…": the dataset ids as lowercase hex, comma-separated, for the request data.
-  function _joinHex(bytes32[] calldata ids) private pure returns (string memory joined) {
-    joined = Strings.toHexString(uint256(ids[0]), 32);
-    for (uint256 i = 1; i < ids.length; ++i) {
-      joined = string.concat(joined, ",", Strings.toHexString(uint256(ids[i]), 32));
+  /// @notice Seconds from a request to its deadline.
+  /// @return The timeout in seconds.
+  function requestTimeout() external view returns (uint64) {
+    return i_requestTimeout;
+  }
+
+  /// @notice The contract's type and version.
+  /// @return "AlgorithmComputation 2.0.0".
+  function typeAndVersion() external pure returns (string memory) {
+    return "AlgorithmComputation 2.0.0";
+  }
+
+  /// @dev Checks every dataset of a request against its seller's policy; returns who is
+  /// owed what and the total price.
+  function _checkDatasets(
+    bytes32[] calldata datasetIds
+  ) private view returns (Payout[] memory payouts, uint256 price) {
+    uint256 count = datasetIds.length;
+    payouts = new Payout[](count);
+    uint64[] memory minRows = new uint64[](count);
+    uint256 rows;
+    bytes32 schema;
+    for (uint256 i = 0; i < count; ++i) {
+      bytes32 id = datasetIds[i];
+      if (i > 0 && id <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
+      Terms memory terms = _saleTerms(id);
+      if (i == 0) schema = terms.schemaHash;
+      else if (terms.schemaHash != schema) revert AlgorithmComputation__SchemaMismatch(id);
+      // The registry bounds prices by 2^96 - 1, so the cast is exact.
+      payouts[i] = Payout({seller: terms.seller, amount: uint96(terms.price)});
+      minRows[i] = terms.minRows;
+      rows += terms.rowCount;
+      price += terms.price;
+    }
+    for (uint256 i = 0; i < count; ++i) {
+      if (rows < minRows[i]) revert AlgorithmComputation__TooFewRows(datasetIds[i], rows, minRows[i]);
     }
   }
+
+  /// @dev Builds and sends the Chainlink request; its string fields are what the bridge reads.
+  function _sendRequest(
+    bytes32[] calldata datasetIds,
+    string calldata params,
+    bytes32 buyerKey
+  ) private returns (bytes32) {
+    Chainlink.Request memory req = _buildOperatorRequest(i_jobId, this.fulfill.selector);
+    req._add("algorithm", s_algorithm);
+    req._add("datasetIds", _joinHex(datasetIds));
+    req._add("params", params);
+    req._add("buyerKey", _toHex(buyerKey));
+    return _sendOperatorRequest(req, i_linkFee);
+  }
+
+  /// @dev Split out of `requestComputation` to keep its stack shallow; taking the arrays in
+  /// memory (a small copy) is what lets the eight-field event fit the stack.
+  function _emitRequested(
+    bytes32 requestId,
+    bytes32[] memory datasetIds,
+    string memory params,
+    bytes32 buyerKey,
+    uint256 price,
+    uint64 deadline
+  ) private {
+    emit ComputationRequested(requestId, msg.sender, datasetIds, params, buyerKey, price, i_operatorFee, deadline);
+  }
+
+  /// @dev A dataset's terms, checked to be for sale with this algorithm allowed.
+  function _saleTerms(bytes32 id) private view returns (Terms memory terms) {
+    (terms.seller, terms.price, terms.schemaHash, terms.rowCount, terms.minRows, terms.active) = i_registry.getTerms(id);
+    if (!terms.active) revert AlgorithmComputation__DatasetInactive(id);
+    if (!i_registry.isAlgorithmAllowed(id, i_algorithmId)) {
+      revert AlgorithmComputation__AlgorithmNotAllowed(id, s_algorithm);
+    }
+  }
+
+  /// @dev Marks a Pending request Failed and credits its buyer the price and fee.
+  function _fail(bytes32 requestId, RequestRecord storage request, uint8 reason) private {
+    request.status = RequestStatus.Failed;
+    emit ComputationFailed(requestId, reason);
+    _credit(request.buyer, requestId, _escrowedPrice(requestId, request.datasetCount) + i_operatorFee);
+  }
+
+  /// @dev Adds to a pull-payment balance. Storage only: safe inside `fulfill`.
+  function _credit(address account, bytes32 requestId, uint256 amount) private {
+    if (amount == 0) return;
+    s_balances[account] += amount;
+    emit PaymentCredited(account, requestId, amount);
+  }
+
+  /// @dev The sum of the datasets' prices escrowed by a request.
+  function _escrowedPrice(bytes32 requestId, uint256 count) private view returns (uint256 price) {
+    Payout[MAX_DATASETS] storage payouts = s_payouts[requestId];
+    for (uint256 i = 0; i < count; ++i) {
+      price += payouts[i].amount;
+    }
+  }
+
+  /// @dev Whether signature i recovers to host i's registered signer, for all three hosts.
+  /// Never reverts: an unreadable host registry, an unset signer or a malformed signature
+  /// all count as a bad signature.
+  function _signedByHosts(bytes32 digest, bytes[3] memory signatures) private view returns (bool) {
+    address[3] memory expected;
+    try i_hostRegistry.signers() returns (address[3] memory registered) {
+      expected = registered;
+    } catch {
+      return false;
+    }
+    bytes32 signed = ECDSA.toEthSignedMessageHash(digest);
+    for (uint256 i = 0; i < HOST_COUNT; ++i) {
+      (address recovered, ECDSA.RecoverError error) = ECDSA.tryRecover(signed, signatures[i]);
+      if (error != ECDSA.RecoverError.NoError || recovered == address(0) || recovered != expected[i]) return false;
+    }
+    return true;
+  }
+
+  bytes16 private constant HEX_DIGITS = "0123456789abcdef";
+
+  /// @dev "0x…,0x…": the dataset ids as lowercase hex, comma-separated, for the request data.
+  /// Written into one buffer (67 bytes per id, less the last comma) rather than concatenated.
+  function _joinHex(bytes32[] calldata ids) private pure returns (string memory) {
+    uint256 count = ids.length;
+    bytes memory out = new bytes(count * 67 - 1);
+    for (uint256 i = 0; i < count; ++i) {
+      uint256 at = i * 67;
+      if (i > 0) out[at - 1] = ",";
+      _writeHex(out, at, ids[i]);
+    }
+    return string(out);
+  }
+
+  /// @dev `value` as "0x" and 64 lowercase hex digits.
+  function _toHex(bytes32 value) private pure returns (string memory) {
+    bytes memory out = new bytes(66);
+    _writeHex(out, 0, value);
+    return string(out);
+  }
+
+  /// @dev Writes "0x" and 64 lowercase hex digits of `value` into `out` at `at`; the
+  /// callers size `out` so that the 66 bytes fit. Assembly because this runs for every
+  /// dataset of every request, and byte-by-byte bounds-checked writes cost several times more.
+  function _writeHex(bytes memory out, uint256 at, bytes32 value) private pure {
+    bytes16 digits = HEX_DIGITS;
+    assembly ("memory-safe") {
+      let p := add(add(out, 32), at)
+      mstore8(p, 0x30) // "0"
+      mstore8(add(p, 1), 0x78) // "x"
+      let v := value
+      for {
+        let j := 65
+      } gt(j, 1) {
+        j := sub(j, 1)
+      } {
+        mstore8(add(p, j), byte(and(v, 0xf), digits))
+        v := shr(4, v)
+      }
+    }
+  }
+
 }

@@ -1,15 +1,28 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
 /// @title DatasetRegistry
-/// @notice Public catalogue of the datasets sellers have secret-shared to the three MPC hosts.
+/// @notice Public catalogue of the datasets sellers have secret-shared to the three MPC hosts,
+/// each backed by a stake in the market's payment token.
 /// @dev A dataset's permanent address is `<seller>/<name>`; its id is
 /// `keccak256(abi.encodePacked(seller, name))`, so a name is unique per seller and no
 /// seller can claim another seller's id. Datasets are never deleted (requests in flight
-/// keep pointing at them); a seller can only pause or resume sales with `setDatasetActive`.
-/// Unknown ids make `getDataset` revert with `DatasetRegistry__UnknownDataset`, so a
-/// consumer calling it needs no check of its own: the error bubbles up to its caller.
+/// keep pointing at them): a seller pauses or resumes sales with `setDatasetActive`, or
+/// leaves for good with `deregisterDataset`, which starts the stake's cooldown.
+/// The stake is a bond: it stays locked while the dataset is listed and for
+/// `stakeCooldown` seconds after it is deregistered, so a seller cannot walk away with it
+/// while requests over the dataset may still be in flight. Nothing slashes it yet.
+/// Prices are bounded by `type(uint96).max` so that the per-algorithm contracts can pack
+/// an escrowed price next to its seller's address in one storage slot.
+/// Unknown ids make `getDataset` and `getTerms` revert with `DatasetRegistry__UnknownDataset`,
+/// so a consumer calling them needs no check of its own: the error bubbles up to its caller.
+/// Fee-on-transfer payment tokens are not supported: the stake is assumed to arrive in full.
 contract DatasetRegistry {
+  using SafeERC20 for IERC20;
+
   /// @notice What a seller published about a dataset.
   /// @param seller The account that registered the dataset and receives its payments.
   /// @param name The seller-chosen name, the second half of the permanent address.
@@ -19,6 +32,8 @@ contract DatasetRegistry {
   /// @param commitments keccak256 of the bytes each host stores, in host order.
   /// @param active Whether buyers may currently request computations.
   /// @param minRows The fewest rows a result over this dataset may aggregate (seller policy).
+  /// @param stake The payment tokens the seller locked at registration (0 once withdrawn).
+  /// @param stakeReleaseTime When the stake becomes withdrawable; 0 while the dataset is listed.
   struct Dataset {
     address seller;
     string name;
@@ -28,6 +43,8 @@ contract DatasetRegistry {
     bytes32[3] commitments;
     bool active;
     uint64 minRows;
+    uint256 stake;
+    uint64 stakeReleaseTime;
   }
 
   /// @notice What a seller allows buyers to compute over a dataset.
@@ -38,6 +55,28 @@ contract DatasetRegistry {
     uint64 minRows;
   }
 
+  /// @dev Storage layout of a dataset: what `getTerms` reads fits in the first three slots.
+  struct DatasetRecord {
+    // slot 0
+    address seller;
+    uint64 rowCount;
+    bool active;
+    bool deregistered;
+    // slot 1
+    uint96 price;
+    uint64 minRows;
+    uint64 stakeReleaseTime;
+    // slot 2
+    bytes32 schemaHash;
+    // slot 3
+    uint256 stake;
+    // slots 4 to 7
+    string name;
+    bytes32[3] commitments;
+  }
+
+  /// @notice The constructor's payment token was the zero address.
+  error DatasetRegistry__ZeroAddress();
   /// @notice A dataset with this id (same seller, same name) already exists.
   error DatasetRegistry__AlreadyRegistered(bytes32 datasetId);
   /// @notice The dataset name must not be empty.
@@ -48,6 +87,18 @@ contract DatasetRegistry {
   error DatasetRegistry__UnknownDataset(bytes32 datasetId);
   /// @notice Only the dataset's seller may change it.
   error DatasetRegistry__NotSeller(bytes32 datasetId, address caller);
+  /// @notice The offered stake is below the registry's minimum.
+  error DatasetRegistry__StakeTooLow(uint256 stake, uint256 minStake);
+  /// @notice A price must fit in 96 bits (see the contract's notes).
+  error DatasetRegistry__PriceTooHigh(uint256 price, uint256 maxPrice);
+  /// @notice The dataset was deregistered: it can no longer be changed or reactivated.
+  error DatasetRegistry__Deregistered(bytes32 datasetId);
+  /// @notice The stake can only be withdrawn after `deregisterDataset`.
+  error DatasetRegistry__NotDeregistered(bytes32 datasetId);
+  /// @notice The stake's cooldown has not elapsed yet.
+  error DatasetRegistry__StakeLocked(bytes32 datasetId, uint64 releaseTime);
+  /// @notice The dataset holds no stake (withdrawn already, or none was required).
+  error DatasetRegistry__NoStake(bytes32 datasetId);
 
   /// @notice Emitted when a seller registers a dataset.
   /// @dev `schema` (JSON: column names and fixed-point scales) is published here rather
@@ -62,20 +113,45 @@ contract DatasetRegistry {
   );
   /// @notice Emitted with `DatasetRegistered`: the seller's policy for the dataset.
   event DatasetPolicySet(bytes32 indexed datasetId, bytes32[] allowedAlgorithms, uint64 minRows);
+  /// @notice Emitted with `DatasetRegistered`: the stake the seller locked.
+  event StakeDeposited(bytes32 indexed datasetId, address indexed seller, uint256 amount);
   /// @notice Emitted when a seller pauses or resumes sales of a dataset.
   event DatasetActivationUpdated(bytes32 indexed datasetId, bool active);
+  /// @notice Emitted when a seller changes a dataset's price.
+  event DatasetPriceUpdated(bytes32 indexed datasetId, uint256 price);
+  /// @notice Emitted when a seller withdraws a dataset from sale for good.
+  event DatasetDeregistered(bytes32 indexed datasetId, uint64 stakeReleaseTime);
+  /// @notice Emitted when a seller takes its stake back after the cooldown.
+  event StakeWithdrawn(bytes32 indexed datasetId, address indexed seller, uint256 amount);
 
-  mapping(bytes32 datasetId => Dataset) private s_datasets;
+  IERC20 private immutable i_paymentToken;
+  uint256 private immutable i_minStake;
+  uint64 private immutable i_stakeCooldown;
+
+  mapping(bytes32 datasetId => DatasetRecord) private s_datasets;
   mapping(bytes32 datasetId => bytes32[]) private s_allowedAlgorithms;
   mapping(bytes32 datasetId => mapping(bytes32 algorithmId => bool)) private s_isAllowed;
 
-  /// @notice Registers a dataset under `<msg.sender>/<name>` and opens it for sale.
+  /// @param paymentToken_ The ERC-20 stakes are paid in (the market's payment token).
+  /// @param minStake_ The smallest stake a dataset may be registered with (may be zero).
+  /// @param stakeCooldown_ Seconds a stake stays locked after its dataset is deregistered;
+  /// choose it longer than the per-algorithm contracts' request timeout.
+  constructor(address paymentToken_, uint256 minStake_, uint64 stakeCooldown_) {
+    if (paymentToken_ == address(0)) revert DatasetRegistry__ZeroAddress();
+    i_paymentToken = IERC20(paymentToken_);
+    i_minStake = minStake_;
+    i_stakeCooldown = stakeCooldown_;
+  }
+
+  /// @notice Registers a dataset under `<msg.sender>/<name>`, locks its stake and opens it
+  /// for sale. The caller must first `approve` this registry for `stake` payment tokens.
   /// @param name Name of the dataset, unique for this seller, non-empty.
   /// @param schema The schema text (JSON: column names and fixed-point scales); its hash is stored.
   /// @param rowCount Number of rows shared to the hosts, at least one.
-  /// @param price Price of one computation in the payment token (may be zero).
+  /// @param price Price of one computation in the payment token (may be zero, at most 2^96 - 1).
   /// @param commitments keccak256 of the share bytes held by host 0, 1 and 2.
   /// @param policy The algorithms buyers may run and the fewest rows a result may aggregate.
+  /// @param stake Payment tokens to lock, at least `minStake()`.
   /// @return id The dataset id, keccak256(abi.encodePacked(msg.sender, name)).
   function registerDataset(
     string calldata name,
@@ -83,40 +159,90 @@ contract DatasetRegistry {
     uint64 rowCount,
     uint256 price,
     bytes32[3] calldata commitments,
-    Policy calldata policy
+    Policy calldata policy,
+    uint256 stake
   ) external returns (bytes32 id) {
+    // Checks.
     if (bytes(name).length == 0) revert DatasetRegistry__EmptyName();
     if (rowCount == 0) revert DatasetRegistry__NoRows();
+    _checkPrice(price);
+    if (stake < i_minStake) revert DatasetRegistry__StakeTooLow(stake, i_minStake);
     id = _datasetId(msg.sender, name);
     if (s_datasets[id].seller != address(0)) revert DatasetRegistry__AlreadyRegistered(id);
 
-    s_datasets[id] = Dataset({
-      seller: msg.sender,
-      name: name,
-      schemaHash: keccak256(bytes(schema)),
-      rowCount: rowCount,
-      price: price,
-      commitments: commitments,
-      active: true,
-      minRows: policy.minRows
-    });
+    // Effects.
+    DatasetRecord storage dataset = s_datasets[id];
+    dataset.seller = msg.sender;
+    dataset.rowCount = rowCount;
+    dataset.active = true;
+    dataset.price = uint96(price);
+    dataset.minRows = policy.minRows;
+    dataset.schemaHash = keccak256(bytes(schema));
+    dataset.stake = stake;
+    dataset.name = name;
+    dataset.commitments = commitments;
     s_allowedAlgorithms[id] = policy.allowedAlgorithms;
     for (uint256 i = 0; i < policy.allowedAlgorithms.length; ++i) {
       s_isAllowed[id][policy.allowedAlgorithms[i]] = true;
     }
     emit DatasetRegistered(id, msg.sender, name, price, rowCount, schema);
     emit DatasetPolicySet(id, policy.allowedAlgorithms, policy.minRows);
+    emit StakeDeposited(id, msg.sender, stake);
+
+    // Interactions: the dataset is fully recorded before the token is called.
+    if (stake > 0) i_paymentToken.safeTransferFrom(msg.sender, address(this), stake);
   }
 
   /// @notice Pauses (`false`) or resumes (`true`) sales of one of the caller's datasets.
-  /// @dev Requests already sent are unaffected: their price is escrowed and they settle normally.
+  /// @dev Requests already sent are unaffected: their price is escrowed and they settle
+  /// normally. Reverts with `DatasetRegistry__Deregistered` once the dataset is deregistered.
   /// @param id The dataset to change.
   /// @param active The new state.
   function setDatasetActive(bytes32 id, bool active) external {
-    Dataset storage dataset = _getDataset(id);
-    if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
+    DatasetRecord storage dataset = _getListedBySeller(id);
     dataset.active = active;
     emit DatasetActivationUpdated(id, active);
+  }
+
+  /// @notice Changes the price of one of the caller's datasets for future requests.
+  /// @dev Requests already sent keep the price escrowed when they were made.
+  /// @param id The dataset to change.
+  /// @param price The new price in the payment token (at most 2^96 - 1).
+  function setPrice(bytes32 id, uint256 price) external {
+    DatasetRecord storage dataset = _getListedBySeller(id);
+    _checkPrice(price);
+    dataset.price = uint96(price);
+    emit DatasetPriceUpdated(id, price);
+  }
+
+  /// @notice Withdraws one of the caller's datasets from sale for good and starts the
+  /// stake's cooldown: the stake can be withdrawn `stakeCooldown()` seconds from now.
+  /// @dev The dataset stays readable (and its id taken) so requests in flight still settle.
+  /// @param id The dataset to deregister.
+  function deregisterDataset(bytes32 id) external {
+    DatasetRecord storage dataset = _getListedBySeller(id);
+    uint64 releaseTime = uint64(block.timestamp) + i_stakeCooldown;
+    dataset.active = false;
+    dataset.deregistered = true;
+    dataset.stakeReleaseTime = releaseTime;
+    emit DatasetDeregistered(id, releaseTime);
+  }
+
+  /// @notice Sends a deregistered dataset's stake back to its seller once the cooldown is over.
+  /// @param id The dataset whose stake to withdraw.
+  function withdrawStake(bytes32 id) external {
+    DatasetRecord storage dataset = _getDataset(id);
+    if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
+    if (!dataset.deregistered) revert DatasetRegistry__NotDeregistered(id);
+    if (block.timestamp < dataset.stakeReleaseTime) {
+      revert DatasetRegistry__StakeLocked(id, dataset.stakeReleaseTime);
+    }
+    uint256 amount = dataset.stake;
+    if (amount == 0) revert DatasetRegistry__NoStake(id);
+    // Pull payment: zero before transferring so a re-entrant token cannot withdraw twice.
+    dataset.stake = 0;
+    emit StakeWithdrawn(id, msg.sender, amount);
+    i_paymentToken.safeTransfer(msg.sender, amount);
   }
 
   /// @notice Returns a registered dataset.
@@ -124,7 +250,40 @@ contract DatasetRegistry {
   /// @param id The dataset id.
   /// @return The dataset.
   function getDataset(bytes32 id) external view returns (Dataset memory) {
-    return _getDataset(id);
+    DatasetRecord storage record = _getDataset(id);
+    return
+      Dataset({
+        seller: record.seller,
+        name: record.name,
+        schemaHash: record.schemaHash,
+        rowCount: record.rowCount,
+        price: record.price,
+        commitments: record.commitments,
+        active: record.active,
+        minRows: record.minRows,
+        stake: record.stake,
+        stakeReleaseTime: record.stakeReleaseTime
+      });
+  }
+
+  /// @notice What a buyer's request needs to know about a dataset, read from three storage slots.
+  /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an id nobody registered.
+  /// @param id The dataset id.
+  /// @return seller Who is paid for computations over the dataset.
+  /// @return price Price of one computation (fits in 96 bits).
+  /// @return schemaHash keccak256 of the schema text.
+  /// @return rowCount Number of rows.
+  /// @return minRows The fewest rows a result over the dataset may aggregate.
+  /// @return active Whether the dataset is for sale.
+  function getTerms(
+    bytes32 id
+  )
+    external
+    view
+    returns (address seller, uint256 price, bytes32 schemaHash, uint64 rowCount, uint64 minRows, bool active)
+  {
+    DatasetRecord storage record = _getDataset(id);
+    return (record.seller, record.price, record.schemaHash, record.rowCount, record.minRows, record.active);
   }
 
   /// @notice Whether the dataset's seller allows an algorithm.
@@ -142,7 +301,7 @@ contract DatasetRegistry {
     return s_allowedAlgorithms[id];
   }
 
-  /// @notice Whether a dataset with this id exists (never reverts).
+  /// @notice Whether a dataset with this id exists (never reverts; true after deregistration too).
   /// @param id The dataset id.
   /// @return True if registered.
   function isRegistered(bytes32 id) external view returns (bool) {
@@ -157,15 +316,44 @@ contract DatasetRegistry {
     return _datasetId(seller, name);
   }
 
-  /// @notice The contract's type and version.
-  /// @return "DatasetRegistry 1.0.0".
-  function typeAndVersion() external pure returns (string memory) {
-    return "DatasetRegistry 1.0.0";
+  /// @notice The ERC-20 stakes are paid in.
+  /// @return The token's address.
+  function paymentToken() external view returns (address) {
+    return address(i_paymentToken);
   }
 
-  function _getDataset(bytes32 id) private view returns (Dataset storage dataset) {
+  /// @notice The smallest stake a dataset may be registered with.
+  /// @return The amount in the payment token.
+  function minStake() external view returns (uint256) {
+    return i_minStake;
+  }
+
+  /// @notice Seconds a stake stays locked after its dataset is deregistered.
+  /// @return The cooldown in seconds.
+  function stakeCooldown() external view returns (uint64) {
+    return i_stakeCooldown;
+  }
+
+  /// @notice The contract's type and version.
+  /// @return "DatasetRegistry 2.0.0".
+  function typeAndVersion() external pure returns (string memory) {
+    return "DatasetRegistry 2.0.0";
+  }
+
+  function _getDataset(bytes32 id) private view returns (DatasetRecord storage dataset) {
     dataset = s_datasets[id];
     if (dataset.seller == address(0)) revert DatasetRegistry__UnknownDataset(id);
+  }
+
+  /// @dev The dataset, checked to exist, to belong to the caller and to be still listed.
+  function _getListedBySeller(bytes32 id) private view returns (DatasetRecord storage dataset) {
+    dataset = _getDataset(id);
+    if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
+    if (dataset.deregistered) revert DatasetRegistry__Deregistered(id);
+  }
+
+  function _checkPrice(uint256 price) private pure {
+    if (price > type(uint96).max) revert DatasetRegistry__PriceTooHigh(price, type(uint96).max);
   }
 
   function _datasetId(address seller, string calldata name) private pure returns (bytes32) {

@@ -5,6 +5,7 @@
  * Usage (from the repository root):
  *   tsx contracts/scripts/deploy-local.ts [--rpc URL] [--relay ADDRESS] [--out FILE]
  *     [--fund ADDRESS=AMOUNT_IN_TOKENS ...]
+ *     [--host OPERATOR,SIGNER,ENDPOINT,TLS_FINGERPRINT (three times, in host order)]
  * Environment fallbacks: RPC_URL (default http://127.0.0.1:8545), RELAY_ADDRESS
  * (default: the node's second account), DEPLOYER_PRIVATE_KEY (default: the
  * node's first account, via eth_sendTransaction).
@@ -19,6 +20,7 @@ import { parseArgs } from "node:util";
 import { JsonRpcProvider, Wallet, getAddress, parseEther } from "ethers";
 import type { Signer } from "ethers";
 import { deployLocalMarket } from "../src/index.ts";
+import type { HostConfig } from "../src/index.ts";
 
 interface DeployConfig {
   rpcUrl: string;
@@ -26,6 +28,7 @@ interface DeployConfig {
   deployerKey: string | undefined;
   out: string | undefined;
   fund: { address: string; amount: bigint }[];
+  hosts: HostConfig[] | undefined;
 }
 
 function readConfig(): DeployConfig {
@@ -35,7 +38,19 @@ function readConfig(): DeployConfig {
       relay: { type: "string" },
       out: { type: "string" },
       fund: { type: "string", multiple: true },
+      host: { type: "string", multiple: true },
     },
+  });
+  const hostArgs = values.host ?? [];
+  if (hostArgs.length !== 0 && hostArgs.length !== 3) {
+    throw new Error(`--host must be given three times (hosts 0, 1, 2), got ${hostArgs.length}`);
+  }
+  const hosts = hostArgs.map((entry): HostConfig => {
+    const [operator, signer, endpoint, tlsFingerprint] = entry.split(",");
+    if (operator === undefined || signer === undefined || endpoint === undefined || tlsFingerprint === undefined) {
+      throw new Error(`--host expects OPERATOR,SIGNER,ENDPOINT,TLS_FINGERPRINT, got "${entry}"`);
+    }
+    return { operator: getAddress(operator), signer: getAddress(signer), endpoint, tlsFingerprint };
   });
   const fund = (values.fund ?? []).map((entry) => {
     const [address, amount] = entry.split("=");
@@ -51,6 +66,7 @@ function readConfig(): DeployConfig {
     deployerKey: process.env.DEPLOYER_PRIVATE_KEY,
     out: values.out,
     fund,
+    hosts: hosts.length === 0 ? undefined : hosts,
   };
 }
 
@@ -60,7 +76,7 @@ async function main(): Promise<void> {
   const deployer: Signer =
     config.deployerKey === undefined ? await provider.getSigner(0) : new Wallet(config.deployerKey, provider);
   const relay = config.relay ?? (await (await provider.getSigner(1)).getAddress());
-  const market = await deployLocalMarket({ deployer, relay, fund: config.fund });
+  const market = await deployLocalMarket({ deployer, relay, fund: config.fund, hosts: config.hosts });
   const json = JSON.stringify(market, null, 2);
   if (config.out !== undefined) writeFileSync(config.out, `${json}\n`);
   process.stdout.write(`${json}\n`);

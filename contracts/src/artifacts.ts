@@ -11,7 +11,14 @@ import { ContractsError } from "./errors.ts";
  * const name: ContractName = "AlgorithmComputation";
  * ```
  */
-export type ContractName = "DatasetRegistry" | "AlgorithmComputation" | "DevPaymentToken" | "Operator" | "LinkToken";
+export type ContractName =
+  | "HostRegistry"
+  | "DatasetRegistry"
+  | "AlgorithmComputation"
+  | "AlgorithmFactory"
+  | "DevPaymentToken"
+  | "Operator"
+  | "LinkToken";
 
 /**
  * What a deployment needs from a compiled contract.
@@ -30,8 +37,10 @@ export interface Artifact {
 
 /** Source path of each contract as Hardhat 3 lays it out under `artifacts/`. */
 const ARTIFACT_PATHS: Record<ContractName, string> = {
+  HostRegistry: "contracts/HostRegistry.sol/HostRegistry.json",
   DatasetRegistry: "contracts/DatasetRegistry.sol/DatasetRegistry.json",
   AlgorithmComputation: "contracts/AlgorithmComputation.sol/AlgorithmComputation.json",
+  AlgorithmFactory: "contracts/AlgorithmFactory.sol/AlgorithmFactory.json",
   DevPaymentToken: "contracts/DevPaymentToken.sol/DevPaymentToken.json",
   Operator: "@chainlink/contracts/src/v0.8/operatorforwarder/Operator.sol/Operator.json",
   LinkToken: "@chainlink/contracts/src/v0.8/shared/token/ERC677/LinkToken.sol/LinkToken.json",

@@ -12,10 +12,15 @@ export { loadArtifact } from "./artifacts.ts";
 export type { Artifact, ContractName } from "./artifacts.ts";
 export {
   deployLocalMarket,
+  setHosts,
   DEFAULT_LINK_FEE,
   DEFAULT_LINK_FUNDING,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_OPERATOR_FEE,
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_STAKE_COOLDOWN,
 } from "./deploy-local-market.ts";
-export type { DeployLocalMarketOptions, MarketAddresses } from "./deploy-local-market.ts";
+export type { DeployLocalMarketOptions, HostConfig, MarketAddresses } from "./deploy-local-market.ts";
 export { ContractsError } from "./errors.ts";
 export type { ContractsErrorCode } from "./errors.ts";
 export { algorithmId, jobIdOf, MARKET_ALGORITHMS } from "./algorithms.ts";

@@ -3,43 +3,59 @@ import {
   ContractsError,
   DEFAULT_LINK_FEE,
   DEFAULT_LINK_FUNDING,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_OPERATOR_FEE,
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_STAKE_COOLDOWN,
   jobIdOf,
   deployLocalMarket,
   loadArtifact,
+  setHosts,
 } from "../src/index.ts";
 import type { ContractName } from "../src/index.ts";
-import { BUYER_FUNDS, deployMarket, ethers, networkHelpers } from "./fixtures/market.ts";
+import { BUYER_FUNDS, HOST_SIGNERS, deployMarket, ethers, networkHelpers } from "./fixtures/market.ts";
 
 const { loadFixture } = networkHelpers;
 
 describe("deployLocalMarket", function () {
   it("deploys a wired, funded market and reports where it is", async function () {
-    const { addresses, deployer, relay, buyer, operator, linkToken, paymentToken } = await loadFixture(deployMarket);
+    const { addresses, deployer, relay, buyer, operator, linkToken, paymentToken, hostRegistry, factory, registry } =
+      await loadFixture(deployMarket);
     expect(addresses.chainId).to.equal(31337);
     expect(Object.keys(addresses.algorithms)).to.deep.equal(["sum@1", "mean@1"]);
     expect(addresses.linkFee).to.equal(DEFAULT_LINK_FEE.toString());
+    expect(addresses.operatorFee).to.equal(DEFAULT_OPERATOR_FEE.toString());
+    expect(addresses.requestTimeout).to.equal(DEFAULT_REQUEST_TIMEOUT);
+    expect(addresses.minStake).to.equal(DEFAULT_MIN_STAKE.toString());
+    expect(addresses.stakeCooldown).to.equal(DEFAULT_STAKE_COOLDOWN);
     expect(addresses.deployBlock).to.be.greaterThan(0);
     expect(addresses.deployBlock).to.be.lessThanOrEqual(await ethers.provider.getBlockNumber());
-    for (const key of ["paymentToken", "linkToken", "operator", "registry"] as const) {
+    for (const key of ["paymentToken", "linkToken", "operator", "registry", "hostRegistry", "factory"] as const) {
       expect(await ethers.provider.getCode(addresses[key]), key).to.not.equal("0x");
     }
     for (const [name, address] of Object.entries(addresses.algorithms)) {
       const market = await ethers.getContractAt("AlgorithmComputation", address);
       expect(await market.algorithm()).to.equal(name);
       expect(await market.jobId()).to.equal(jobIdOf(name));
+      expect(await market.operatorFee()).to.equal(DEFAULT_OPERATOR_FEE);
+      expect(await factory.getAlgorithm(name)).to.equal(address);
       expect(await linkToken.balanceOf(address)).to.equal(DEFAULT_LINK_FUNDING);
     }
+    expect([...(await hostRegistry.signers())]).to.deep.equal(HOST_SIGNERS.map((w) => w.address));
+    expect(await registry.minStake()).to.equal(DEFAULT_MIN_STAKE);
 
     expect(await operator.isAuthorizedSender(relay.address)).to.equal(true);
     expect(await operator.isAuthorizedSender(deployer.address)).to.equal(false);
     expect(await operator.owner()).to.equal(deployer.address);
+    expect(await hostRegistry.owner()).to.equal(deployer.address);
+    expect(await factory.owner()).to.equal(deployer.address);
     expect(await linkToken.isMinter(deployer.address)).to.equal(true);
     expect(await paymentToken.balanceOf(buyer.address)).to.equal(BUYER_FUNDS);
     expect(await paymentToken.symbol()).to.equal("mUSD");
     expect(await paymentToken.decimals()).to.equal(18n);
   });
 
-  it("honours a custom LINK funding and fee", async function () {
+  it("honours custom fees, stakes, timeouts and LINK funding, and leaves hosts unset without `hosts`", async function () {
     await loadFixture(deployMarket);
     const [deployer, relay] = await ethers.getSigners();
     const addresses = await deployLocalMarket({
@@ -47,17 +63,70 @@ describe("deployLocalMarket", function () {
       relay: relay.address,
       linkFunding: 3n,
       linkFee: 1n,
+      minStake: 4n,
+      stakeCooldown: 5n,
+      operatorFee: 6n,
+      requestTimeout: 7,
       algorithms: ["count@1"],
     });
     const link = await ethers.getContractAt("LinkToken", addresses.linkToken);
     expect(await link.balanceOf(addresses.algorithms["count@1"])).to.equal(3n);
     expect(addresses.linkFee).to.equal("1");
+    const registry = await ethers.getContractAt("DatasetRegistry", addresses.registry);
+    expect(await registry.minStake()).to.equal(4n);
+    expect(await registry.stakeCooldown()).to.equal(5n);
+    const count = await ethers.getContractAt("AlgorithmComputation", addresses.algorithms["count@1"]);
+    expect(await count.operatorFee()).to.equal(6n);
+    expect(await count.requestTimeout()).to.equal(7n);
+    expect(await count.linkFee()).to.equal(1n);
+    const hostRegistry = await ethers.getContractAt("HostRegistry", addresses.hostRegistry);
+    expect([...(await hostRegistry.signers())]).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress, ethers.ZeroAddress]);
+  });
+
+  it("rejects a host list that is not three long", async function () {
+    const [deployer, relay] = await ethers.getSigners();
+    const host = { operator: relay.address, signer: relay.address, endpoint: "x", tlsFingerprint: ethers.ZeroHash };
+    await expect(deployLocalMarket({ deployer, relay: relay.address, hosts: [host] }))
+      .to.be.rejectedWith(ContractsError)
+      .and.eventually.have.property("code", "INVALID_HOSTS");
+  });
+});
+
+describe("setHosts", function () {
+  it("registers three hosts by address with the owner's signer", async function () {
+    const { hostRegistry, addresses, deployer, stranger } = await loadFixture(deployMarket);
+    const hosts = [0, 1, 2].map((i) => ({
+      operator: stranger.address,
+      signer: HOST_SIGNERS[2 - i].address,
+      endpoint: `h${i}:1`,
+      tlsFingerprint: ethers.id(`f${i}`),
+    }));
+    await setHosts(addresses.hostRegistry, deployer, hosts);
+    expect([...(await hostRegistry.signers())]).to.deep.equal(hosts.map((h) => h.signer));
+    expect((await hostRegistry.getHost(1)).endpoint).to.equal("h1:1");
+    await setHosts(hostRegistry, deployer, hosts.slice().reverse());
+    expect((await hostRegistry.getHost(0)).endpoint).to.equal("h2:1");
+  });
+
+  it("wraps a failure (not the owner) in a DEPLOYMENT_FAILED error", async function () {
+    const { addresses, stranger, hosts } = await loadFixture(deployMarket);
+    await expect(setHosts(addresses.hostRegistry, stranger, hosts))
+      .to.be.rejectedWith(ContractsError)
+      .and.eventually.have.property("code", "DEPLOYMENT_FAILED");
   });
 });
 
 describe("loadArtifact", function () {
   it("returns the ABI and bytecode Hardhat built", async function () {
-    const names: ContractName[] = ["DatasetRegistry", "AlgorithmComputation", "DevPaymentToken", "Operator", "LinkToken"];
+    const names: ContractName[] = [
+      "HostRegistry",
+      "DatasetRegistry",
+      "AlgorithmComputation",
+      "AlgorithmFactory",
+      "DevPaymentToken",
+      "Operator",
+      "LinkToken",
+    ];
     for (const name of names) {
       const artifact = loadArtifact(name);
       const built = await ethers.getContractFactory(name);

@@ -20,6 +20,7 @@ const valid = {
   SCMPC_RPC_URL: "http://127.0.0.1:8545",
   SCMPC_REGISTRY_ADDRESS: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
   SCMPC_ALGORITHM_CONTRACTS: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512, 0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+  SCMPC_HOST_SIGNING_KEY: `0x${"11".repeat(32)}`,
 };
 
 describe("host config", () => {
@@ -36,6 +37,18 @@ describe("host config", () => {
     assert.equal(config.logLevel, "info");
     assert.equal(config.registryAddress, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
     assert.equal(config.algorithmContracts.length, 2);
+    assert.equal(config.signingKey, `0x${"11".repeat(32)}`);
+  });
+
+  it("requires a well-formed signing key and never repeats it in the error", () => {
+    const secretish = `0x${"ab".repeat(31)}`;
+    assert.throws(
+      () => loadHostConfig({ ...valid, SCMPC_HOST_SIGNING_KEY: secretish }),
+      (err: unknown) =>
+        isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_SIGNING_KEY must be a 0x-prefixed 32-byte hex private key/.test(err.message) && !err.message.includes(secretish),
+    );
+    const { SCMPC_HOST_SIGNING_KEY: _, ...missing } = valid;
+    assert.throws(() => loadHostConfig(missing), (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_SIGNING_KEY is required/.test(err.message));
   });
 
   it("reports every invalid variable at once", () => {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { hexlify, keccak256, toUtf8Bytes, Wallet } from "ethers";
+import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, planComputation, ringSum } from "../src/index.ts";
 import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
@@ -35,7 +35,7 @@ describe("three hosts computing sum@1", () => {
 
   const pendingRequest = (requestId: string, column = "amount"): void =>
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: JSON.stringify({ column }), buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: JSON.stringify({ column }), buyerKey, price: 1n, status: 1,
     });
   const computeRequest = (requestId: string) => ({
     requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER,
@@ -127,7 +127,7 @@ describe("three hosts computing sum@1", () => {
     );
     await assert.rejects(
       callUnary(cluster.clients[0], "compute", computeRequest(requestId)),
-      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /column/),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /datasets, params or buyer key/),
     );
     await assert.rejects(
       callUnary(cluster.clients[0], "compute", { ...computeRequest(requestId), algorithm: "median@9" }),
@@ -192,7 +192,7 @@ describe("a dead peer", () => {
     const requestId = hexlify(randomBytes(32));
     const buyerKey = hexlify(buyer.publicKey);
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1,
     });
     const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
     const started = Date.now();
@@ -231,7 +231,7 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     const requestId = hexlify(randomBytes(32));
     cluster.chain.algorithms.set(CONSUMER.toLowerCase(), algorithm);
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: seller.address, datasetIds, params: JSON.stringify(params), buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: seller.address, datasetIds, params: JSON.stringify(params), buyerKey, price: 1n, status: 1,
     });
     const request = { requestId, algorithm, datasetIds, params: JSON.stringify(params), buyerKey, consumer: CONSUMER };
     const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
@@ -290,7 +290,7 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     const requestId = hexlify(randomBytes(32));
     cluster.chain.algorithms.set(CONSUMER.toLowerCase(), "mean@1");
     cluster.chain.setRequest(CONSUMER, requestId, {
-      buyer: seller.address, datasetIds: both(), params: '{"column":"x"}', buyerKey, price: 1n, status: 1, result: "0x",
+      buyer: seller.address, datasetIds: both(), params: '{"column":"x"}', buyerKey, price: 1n, status: 1,
     });
     await assert.rejects(
       callUnary(cluster.clients[0], "compute", { requestId, algorithm: "sum@1", datasetIds: both(), params: '{"column":"x"}', buyerKey, consumer: CONSUMER }),
@@ -304,5 +304,58 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     } finally {
       cluster.chain.datasets.set(both()[0], dataset);
     }
+  });
+});
+
+describe("hosts signing a packed result for the chain", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const buyer = generateBuyerKeyPair();
+  const buyerKey = hexlify(buyer.publicKey);
+  let upload: Awaited<ReturnType<typeof buildUploads>>;
+
+  before(async () => {
+    cluster = await startCluster({ jobTimeoutMs: 5000 });
+    upload = await buildUploads(seller, "signed", { name: "v", scale: 0, values: randomColumn(100) });
+    for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: seller.address, name: "signed", schemaHash: schemaHashOf([{ name: "v", scale: 0 }]), rowCount: 100n, price: 1n,
+      commitments: upload.commitments, active: true, minRows: 0n,
+    });
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  it("signs keccak256(requestId, keccak256(result)) with each host's key, only for its own envelope", async () => {
+    const requestId = hexlify(randomBytes(32));
+    cluster.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1 });
+    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
+    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
+    const result = packResult(responses.map((r) => r.encryptedOutput));
+    const signed = await Promise.all(
+      cluster.clients.map((c) => callUnary<{ signature: string; signer: string; hostIndex: number }>(c, "signResult", { requestId, result: getBytes(result) })),
+    );
+    const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [requestId, keccak256(result)]));
+    signed.forEach((s, i) => {
+      assert.equal(s.hostIndex, i);
+      assert.equal(s.signer, cluster.signers[i].address);
+      assert.equal(verifyMessage(getBytes(digest), s.signature), cluster.signers[i].address);
+    });
+
+    // A result with another envelope in host 1's place is refused by host 1 (and signed by nobody else's key for it).
+    const forged = packResult([responses[0].encryptedOutput, responses[0].encryptedOutput, responses[2].encryptedOutput]);
+    await assert.rejects(
+      callUnary(cluster.clients[1], "signResult", { requestId, result: getBytes(forged) }),
+      rejectsWith(grpc.status.DATA_LOSS, "OUTPUT_TAMPERED", /host 1/),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "signResult", { requestId: hexlify(randomBytes(32)), result: getBytes(result) }),
+      rejectsWith(grpc.status.NOT_FOUND, "REQUEST_NOT_FOUND"),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[0], "signResult", { requestId, result: Buffer.from("nonsense") }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /three packed output envelopes/),
+    );
   });
 });

@@ -40,6 +40,18 @@ export interface ComputeResponse {
   encryptedOutput: Buffer;
 }
 
+export interface SignResultRequest {
+  requestId: string;
+  result: Buffer;
+}
+
+export interface SignResultResponse {
+  requestId: string;
+  hostIndex: number;
+  signature: string;
+  signer: string;
+}
+
 export interface HealthResponse {
   hostIndex: number;
   status: string;

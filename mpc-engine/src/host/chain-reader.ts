@@ -16,17 +16,22 @@ export interface OnChainDataset {
   minRows: bigint;
 }
 
-/** A buyer's request as a per-algorithm contract records it. */
+/**
+ * A buyer's request as a per-algorithm contract records it. The datasets,
+ * parameters and buyer key are in the request event; the contract keeps
+ * their hash, `keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey))`.
+ */
 export interface OnChainRequest {
   /** The zero address if the request is unknown. */
   buyer: string;
-  datasetIds: string[];
-  params: string;
-  buyerKey: string;
-  price: bigint;
   /** 0 None, 1 Pending, 2 Fulfilled, 3 Failed, 4 Refunded. */
   status: number;
-  result: string;
+  /** Unix time after which the buyer may take a refund. */
+  deadline: bigint;
+  price: bigint;
+  fee: bigint;
+  requestHash: string;
+  resultHash: string;
 }
 
 /** On-chain status value of a request awaiting its result. */
@@ -52,11 +57,11 @@ export interface ChainReader {
 const REGISTRY_ABI = [
   "function isRegistered(bytes32) view returns (bool)",
   "function isAlgorithmAllowed(bytes32, bytes32) view returns (bool)",
-  "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows))",
+  "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows, uint256 stake, uint64 stakeReleaseTime))",
 ];
 const CONSUMER_ABI = [
   "function algorithm() view returns (string)",
-  "function getRequest(bytes32) view returns (tuple(address buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint8 status, bytes result))",
+  "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, bytes32 requestHash, bytes32 resultHash))",
 ];
 
 const UNKNOWN_DATASET: OnChainDataset = {
@@ -132,12 +137,12 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
         const r = await contract.getFunction("getRequest").staticCall(requestId);
         return {
           buyer: r.buyer as string,
-          datasetIds: [...(r.datasetIds as string[])],
-          params: r.params as string,
-          buyerKey: r.buyerKey as string,
-          price: r.price as bigint,
           status: Number(r.status),
-          result: r.result as string,
+          deadline: r.deadline as bigint,
+          price: r.price as bigint,
+          fee: r.fee as bigint,
+          requestHash: r.requestHash as string,
+          resultHash: r.resultHash as string,
         };
       });
     },

@@ -1,10 +1,10 @@
-import { getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, ZeroAddress } from "ethers";
+import { AbiCoder, getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import type { ComputeRequest, ComputeResponse } from "@scmpc/protos";
+import type { ComputeRequest, ComputeResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
 import { ALGORITHMS, planComputation, schemaText, type Plan } from "../algorithms/catalog.ts";
 import { rerandomize, runPlan } from "../algorithms/run.ts";
 import { MpcError } from "../errors.ts";
-import { encryptOutputShare, type OutputSharePair } from "../output-envelope.ts";
+import { encryptOutputShare, unpackResult, type OutputSharePair } from "../output-envelope.ts";
 import { setupParty } from "../protocol/party.ts";
 import type { ArithShare } from "../protocol/shares.ts";
 import { decodeRingVector } from "../share-encoding.ts";
@@ -24,6 +24,11 @@ export interface ComputeService {
    * joins the running job.
    */
   compute(request: ComputeRequest): Promise<ComputeResponse>;
+  /**
+   * Signs a packed result for the chain: only for a job this host finished,
+   * and only if the result carries this host's own envelope unchanged.
+   */
+  signResult(request: SignResultRequest): Promise<SignResultResponse>;
   /** Aborts running jobs. */
   close(): void;
 }
@@ -59,6 +64,7 @@ export function createComputeService(deps: {
 }): ComputeService {
   const { config, logger } = deps;
   const allowed = new Set(config.algorithmContracts.map((a) => getAddress(a)));
+  const signer = new Wallet(config.signingKey);
   // Responses are kept for the life of the process: the encrypted output is
   // small and a second run would produce different ciphertexts for one request.
   const done = new Map<string, { fingerprint: string; response: ComputeResponse }>();
@@ -124,13 +130,11 @@ export function createComputeService(deps: {
     if (request.status !== REQUEST_STATUS_PENDING) {
       throw new MpcError("REQUEST_NOT_PENDING", `request ${job.requestId} has on-chain status ${request.status}, not Pending`);
     }
-    const mismatches: string[] = [];
-    const onChainIds = request.datasetIds.map((id) => id.toLowerCase());
-    if (onChainIds.join(",") !== job.datasetIds.join(",")) mismatches.push(`datasetIds (on-chain ${onChainIds.join(",")})`);
-    if (request.params !== job.params) mismatches.push(`params (on-chain ${JSON.stringify(request.params)})`);
-    if (request.buyerKey.toLowerCase() !== job.buyerKey) mismatches.push(`buyerKey (on-chain ${request.buyerKey})`);
-    if (mismatches.length > 0) {
-      throw new MpcError("REQUEST_MISMATCH", `compute request differs from on-chain request ${job.requestId} in ${mismatches.join(", ")}`);
+    if (requestHashOf(job) !== request.requestHash.toLowerCase()) {
+      throw new MpcError(
+        "REQUEST_MISMATCH",
+        `compute request differs from on-chain request ${job.requestId}: its datasets, params or buyer key are not the ones the buyer paid for`,
+      );
     }
 
     const algorithmId = keccak256(toUtf8Bytes(job.algorithm));
@@ -218,6 +222,28 @@ export function createComputeService(deps: {
       }
       return start(job, fingerprint);
     },
+    async signResult(request) {
+      if (!isHexString(request.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32 hex string");
+      const requestId = request.requestId.toLowerCase();
+      const finished = done.get(requestId);
+      if (!finished) throw new MpcError("REQUEST_NOT_FOUND", `host ${config.hostIndex} has no finished job for request ${requestId}`);
+      let envelopes: Buffer[];
+      try {
+        envelopes = unpackResult(`0x${Buffer.from(request.result).toString("hex")}`);
+      } catch (cause) {
+        throw new MpcError("INVALID_ARGUMENT", "result is not three packed output envelopes", { cause });
+      }
+      if (!Buffer.from(envelopes[config.hostIndex]).equals(Buffer.from(finished.response.encryptedOutput))) {
+        throw new MpcError("OUTPUT_TAMPERED", `the result does not carry host ${config.hostIndex}'s own output envelope for request ${requestId}`);
+      }
+      const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [requestId, keccak256(request.result)]));
+      return {
+        requestId,
+        hostIndex: config.hostIndex,
+        signature: await signer.signMessage(getBytes(digest)),
+        signer: signer.address,
+      };
+    },
     close() {
       closed = true;
       for (const c of controllers) c.abort(new MpcError("HOST_CLOSING", "host is shutting down"));
@@ -253,6 +279,17 @@ function parse(request: ComputeRequest): ParsedCompute {
     buyerKey: request.buyerKey.toLowerCase(),
     consumer: getAddress(request.consumer),
   };
+}
+
+/**
+ * keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey)):
+ * what the per-algorithm contract stores of a request.
+ *
+ * @example
+ * requestHashOf({ datasetIds: [id], params: '{"column":"salary"}', buyerKey })
+ */
+export function requestHashOf(job: { datasetIds: readonly string[]; params: string; buyerKey: string }): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
 }
 
 /** This host's share of each column the plan reads, the datasets' rows concatenated in request order. */

@@ -33,6 +33,11 @@ export interface HostConfig {
   algorithmContracts: readonly string[];
   /** Upper bound on one Compute job (chain checks plus protocol rounds). */
   jobTimeoutMs: number;
+  /**
+   * Private key (0x hex) this host signs results with; its address is the
+   * host's registered signer. Sensitive: never logged.
+   */
+  signingKey: string;
   logLevel: LogLevel;
 }
 
@@ -67,6 +72,7 @@ export interface PeerTlsFiles {
  * | SCMPC_REGISTRY_ADDRESS | dataset registry address |
  * | SCMPC_ALGORITHM_CONTRACTS | allowed consumer addresses, comma-separated |
  * | SCMPC_JOB_TIMEOUT_MS | job timeout (default 30000) |
+ * | SCMPC_HOST_SIGNING_KEY | 0x private key the host signs results with (sensitive) |
  * | SCMPC_LOG_LEVEL | pino level (default info) |
  *
  * @throws MpcError `CONFIG_INVALID` listing every invalid variable
@@ -157,6 +163,12 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     problems.push(`SCMPC_JOB_TIMEOUT_MS must be a positive integer, got ${JSON.stringify(timeoutText)}`);
   }
 
+  const signingKey = required("SCMPC_HOST_SIGNING_KEY");
+  if (signingKey !== "" && !/^0x[0-9a-fA-F]{64}$/.test(signingKey)) {
+    // The value is a secret: the message says what is wrong without repeating it.
+    problems.push("SCMPC_HOST_SIGNING_KEY must be a 0x-prefixed 32-byte hex private key");
+  }
+
   const logLevel = (get("SCMPC_LOG_LEVEL") ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`SCMPC_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
@@ -177,6 +189,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     registryAddress: getAddress(registryText),
     algorithmContracts,
     jobTimeoutMs,
+    signingKey,
     logLevel,
   };
 }

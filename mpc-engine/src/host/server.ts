@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
-import { loadMpcV1, MAX_MESSAGE_BYTES, type ComputeRequest, type HealthResponse, type UploadSharesRequest } from "@scmpc/protos";
+import { loadMpcV1, MAX_MESSAGE_BYTES, type ComputeRequest, type HealthResponse, type SignResultRequest, type UploadSharesRequest } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
 import { MAX_FRAME_BYTES } from "../channel/frames.ts";
 import { createExchangeHandler } from "../channel/peer-receiver.ts";
@@ -82,6 +82,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   server.addService(Host.service, {
     uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store })),
     compute: unary(logger, "Compute", (req: ComputeRequest) => compute.compute(req)),
+    signResult: unary(logger, "SignResult", (req: SignResultRequest) => compute.signResult(req)),
     health: unary(
       logger,
       "Health",

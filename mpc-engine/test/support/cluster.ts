@@ -5,9 +5,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { getBytes, keccak256, toUtf8Bytes, ZeroAddress, ZeroHash, type Signer } from "ethers";
+import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
 import { datasetIdOf, encodeRingVector, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
+import { requestHashOf } from "../../src/host/compute.ts";
 import {
   createHost,
   type ChainReader,
@@ -57,12 +58,25 @@ export class FakeChain implements ChainReader {
   async getRequest(consumer: string, requestId: string): Promise<OnChainRequest> {
     return (
       this.requests.get(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`) ?? {
-        buyer: ZeroAddress, datasetIds: [], params: "", buyerKey: ZeroHash, price: 0n, status: 0, result: "0x",
+        buyer: ZeroAddress, status: 0, deadline: 0n, price: 0n, fee: 0n, requestHash: ZeroHash, resultHash: ZeroHash,
       }
     );
   }
-  setRequest(consumer: string, requestId: string, request: OnChainRequest): void {
-    this.requests.set(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`, request);
+  /** Records a request as the per-algorithm contract would: its datasets, params and key only as their hash. */
+  setRequest(
+    consumer: string,
+    requestId: string,
+    request: { buyer: string; datasetIds: string[]; params: string; buyerKey: string; price: bigint; status: number },
+  ): void {
+    this.requests.set(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`, {
+      buyer: request.buyer,
+      status: request.status,
+      deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+      price: request.price,
+      fee: 0n,
+      requestHash: requestHashOf(request),
+      resultHash: ZeroHash,
+    });
   }
   close(): void {}
 }
@@ -79,6 +93,8 @@ export interface Cluster {
   /** The deployment's CA and host certificates. */
   tls: TlsMaterial;
   hosts: Map<number, MpcHost>;
+  /** The hosts' result-signing keys, index order. */
+  signers: { address: string; privateKey: string }[];
   clients: grpc.Client[];
   chain: FakeChain;
   close(): Promise<void>;
@@ -93,6 +109,7 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
   const apis = ports.map((p) => `127.0.0.1:${p}`);
   const peers = peerPorts.map((p) => `127.0.0.1:${p}`) as [string, string, string];
   const chain = new FakeChain();
+  const signers = [0, 1, 2].map(() => Wallet.createRandom());
   const tlsDir = await mkdtemp(join(tmpdir(), "scmpc-tls-"));
   const tls = await createTlsMaterial({ hosts: 3, dir: tlsDir });
   const dataDirs: string[] = [tlsDir];
@@ -112,6 +129,7 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
       registryAddress: REGISTRY,
       algorithmContracts: [CONSUMER],
       jobTimeoutMs: options.jobTimeoutMs,
+      signingKey: signers[hostIndex].privateKey,
       logLevel: "silent",
     };
     const host = createHost(config, { chainReader: chain });
@@ -131,6 +149,7 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
     peerPorts,
     tls,
     hosts,
+    signers,
     clients,
     chain,
     async close() {

@@ -1,0 +1,81 @@
+/**
+ * The part of the market both Ignition modules deploy: HostRegistry (with the
+ * three hosts), DatasetRegistry, AlgorithmFactory, and one AlgorithmComputation
+ * per algorithm of MARKET_ALGORITHMS, created through the factory. The tokens
+ * and the Chainlink Operator come in as addresses (Market.ts) or as futures of
+ * contracts deployed in the same module (LocalMarket.ts).
+ */
+import type { ArgumentType, IgnitionModuleBuilder, NamedArtifactContractAtFuture } from "@nomicfoundation/ignition-core";
+import { parseEther } from "ethers";
+import { jobIdOf, MARKET_ALGORITHMS } from "../src/algorithms.ts";
+
+/** Default parameters; each can be overridden in the module's parameters. */
+export const MARKET_DEFAULTS = {
+  /** LINK (juels) paid to the Chainlink operator per request. */
+  linkFee: parseEther("0.1"),
+  /** Seconds from a request to its refundable deadline. */
+  requestTimeout: 3600n,
+  /** Smallest dataset stake, in the payment token's smallest unit. */
+  minStake: parseEther("10"),
+  /** Seconds a stake stays locked after deregistration (longer than requestTimeout). */
+  stakeCooldown: 7200n,
+  /** Payment tokens each request pays the hosts' operators. */
+  operatorFee: parseEther("1"),
+} as const;
+
+/** One MPC host as HostRegistry.setHost takes it (a module parameter object; a type, not an interface, so it fits Ignition's parameter type). */
+export type HostParameter = {
+  operator: string;
+  signer: string;
+  endpoint: string;
+  tlsFingerprint: string;
+};
+
+/** An Ignition future id may only hold letters, digits and underscores. */
+export function futureIdOf(algorithm: string): string {
+  return algorithm.replace(/[^A-Za-z0-9]/g, "_");
+}
+
+/**
+ * Adds the market's own contracts to module `m`. Reads the parameters `host0`,
+ * `host1`, `host2` (required) and those of {@link MARKET_DEFAULTS} (optional).
+ * `deps` are addresses (module parameters) or futures of contracts of the same module.
+ *
+ * @returns The futures of every contract, algorithms keyed by future id.
+ */
+export function buildMarketContracts(
+  m: IgnitionModuleBuilder,
+  deps: { linkToken: ArgumentType; operator: ArgumentType; paymentToken: ArgumentType },
+) {
+  const linkFee = m.getParameter("linkFee", MARKET_DEFAULTS.linkFee);
+  const requestTimeout = m.getParameter("requestTimeout", MARKET_DEFAULTS.requestTimeout);
+  const minStake = m.getParameter("minStake", MARKET_DEFAULTS.minStake);
+  const stakeCooldown = m.getParameter("stakeCooldown", MARKET_DEFAULTS.stakeCooldown);
+  const operatorFee = m.getParameter("operatorFee", MARKET_DEFAULTS.operatorFee);
+
+  const hostRegistry = m.contract("HostRegistry");
+  const hostsSet = [0, 1, 2].map((i) =>
+    m.call(hostRegistry, "setHost", [i, m.getParameter<HostParameter>(`host${i}`)], { id: `setHost${i}` }),
+  );
+  const registry = m.contract("DatasetRegistry", [deps.paymentToken, minStake, stakeCooldown]);
+  const factory = m.contract("AlgorithmFactory", [
+    deps.linkToken,
+    deps.operator,
+    deps.paymentToken,
+    registry,
+    hostRegistry,
+    linkFee,
+    requestTimeout,
+  ]);
+
+  const algorithms: Record<string, NamedArtifactContractAtFuture<"AlgorithmComputation">> = {};
+  for (const name of MARKET_ALGORITHMS) {
+    const id = futureIdOf(name);
+    const created = m.call(factory, "createAlgorithm", [name, jobIdOf(name), operatorFee], { id: `create_${id}` });
+    // Read the address back from the factory (rather than from the call's event) so the
+    // module only relies on the factory's fixed interface.
+    const address = m.staticCall(factory, "getAlgorithm", [name], 0, { id: `address_${id}`, after: [created] });
+    algorithms[id] = m.contractAt("AlgorithmComputation", address, { id: `AlgorithmComputation_${id}` });
+  }
+  return { hostRegistry, registry, factory, algorithms, hostsSet };
+}

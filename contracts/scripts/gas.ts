@@ -1,0 +1,226 @@
+/**
+ * Measures the gas of a buyer's whole `requestComputation` transaction and of
+ * the relay's whole `Operator.fulfillOracleRequest2` transaction (a properly
+ * signed result of realistic size), over 1, 5 and 20 datasets, on Hardhat's
+ * in-process EDR chain with the real Chainlink Operator and LinkToken.
+ *
+ * Steady state: every seller has been credited once and the buyer, the
+ * contract and the operators' fee pot already hold balances, so the figures
+ * are what the market pays once it is running, not its first request.
+ *
+ * Usage (from the repository root):
+ *   npm run gas -w contracts              # human table on stdout
+ *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner)
+ *   npm run gas -w contracts -- --breakdown  # also the opcode gas of the 20-dataset transactions
+ *
+ * @example
+ * ```sh
+ * npm run --silent gas -w contracts -- --json | jq .request
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { network } from "hardhat";
+import type { ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
+import { algorithmId, deployLocalMarket } from "../src/index.ts";
+import { envelopeResult, fulfilmentData, signedPayload } from "../test/helpers/signed-payload.ts";
+
+/** What the gas script measures and prints. */
+interface GasFigures {
+  request: Record<string, number>;
+  fulfill: Record<string, number>;
+}
+
+/** Targets from the design review: first dataset, then each further one. */
+const TARGETS = { request: 250_000, fulfill: 200_000, perDataset: 30_000 } as const;
+const DATASET_COUNTS = [1, 5, 20] as const;
+const SELLERS = 20;
+const ALGORITHM = "sum@1";
+const SCHEMA = JSON.stringify({ columns: [{ name: "cost", scale: 2 }, { name: "age", scale: 0 }] });
+const PARAMS = JSON.stringify({ column: "cost" });
+/** The Operator needs an explicit limit: estimates miss the callback's gas (see the README). */
+const FULFIL_GAS_LIMIT = 2_000_000n;
+const STATUS_FULFILLED = 2n;
+
+const { values: flags } = parseArgs({
+  options: { json: { type: "boolean", default: false }, breakdown: { type: "boolean", default: false } },
+});
+
+const connection = await network.create();
+const { ethers, networkHelpers } = connection;
+
+async function mined(tx: Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
+  const receipt = await (await tx).wait();
+  if (receipt === null || receipt.status !== 1) throw new Error("transaction failed");
+  return receipt;
+}
+
+async function fundedAccount(label: string): Promise<Signer> {
+  const address = ethers.getAddress(ethers.dataSlice(ethers.id(`gas ${label}`), 12));
+  await networkHelpers.setBalance(address, ethers.parseEther("100"));
+  return ethers.getImpersonatedSigner(address);
+}
+
+const [deployer, relay, buyer] = await ethers.getSigners();
+const hostSigners = [0, 1, 2].map((i) => new ethers.Wallet(ethers.id(`gas host signer ${i}`)));
+const hosts = hostSigners.map((signer, i) => ({
+  operator: ethers.getAddress(ethers.dataSlice(ethers.id(`gas host operator ${i}`), 12)),
+  signer: signer.address,
+  endpoint: `host${i}.market.example:50051`,
+  tlsFingerprint: ethers.id(`gas host certificate ${i}`),
+}));
+const sellers: Signer[] = [];
+for (let i = 0; i < SELLERS; i++) sellers.push(await fundedAccount(`seller ${i}`));
+const sellerAddresses = await Promise.all(sellers.map((s) => s.getAddress()));
+
+const minStake = ethers.parseEther("10");
+const addresses = await deployLocalMarket({
+  deployer,
+  relay: relay.address,
+  hosts,
+  algorithms: [ALGORITHM],
+  minStake,
+  fund: [
+    { address: buyer.address, amount: ethers.parseEther("1000000") },
+    ...sellerAddresses.map((address) => ({ address, amount: minStake })),
+  ],
+});
+const paymentToken = await ethers.getContractAt("DevPaymentToken", addresses.paymentToken);
+const registry = await ethers.getContractAt("DatasetRegistry", addresses.registry);
+const operator = await ethers.getContractAt("Operator", addresses.operator);
+const computation = await ethers.getContractAt("AlgorithmComputation", addresses.algorithms[ALGORITHM]);
+const computationAddress = await computation.getAddress();
+
+const policy = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
+for (const [i, seller] of sellers.entries()) {
+  await mined(paymentToken.connect(seller).approve(addresses.registry, minStake));
+  const commitments: [string, string, string] = [0, 1, 2].map((h) => ethers.id(`seller ${i} share ${h}`)) as [string, string, string];
+  await mined(
+    registry
+      .connect(seller)
+      .registerDataset(`visits-${i}`, SCHEMA, 1000n + BigInt(i), ethers.parseEther(String(i + 1)), commitments, policy, minStake),
+  );
+}
+const datasetIds = (await Promise.all(sellerAddresses.map((a, i) => registry.datasetId(a, `visits-${i}`)))).sort((a, b) =>
+  BigInt(a) < BigInt(b) ? -1 : 1,
+);
+// One unlimited approval: a buyer's allowance stays non-zero from request to request.
+await mined(paymentToken.connect(buyer).approve(computationAddress, ethers.MaxUint256));
+
+/** One request and its signed fulfilment; returns both transactions' receipts. */
+async function requestAndFulfil(count: number): Promise<{ request: TransactionReceipt; fulfill: TransactionReceipt }> {
+  const ids = datasetIds.slice(0, count);
+  const buyerKey = ethers.id(`buyer key ${count}`);
+  const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey));
+  const oracleLog = request.logs
+    .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
+    .find((parsed) => parsed?.name === "OracleRequest");
+  if (oracleLog == null) throw new Error("no OracleRequest event");
+  const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = oracleLog.args;
+  const payload = await signedPayload(hostSigners, requestId, envelopeResult(`gas ${count}`));
+  const fulfill = await mined(
+    operator
+      .connect(relay)
+      .fulfillOracleRequest2(requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration, fulfilmentData(requestId, payload), {
+        gasLimit: FULFIL_GAS_LIMIT,
+      }),
+  );
+  // A failed fulfilment (bad signature, out of gas in the callback) would be cheaper: refuse to measure it.
+  const settled = await computation.getRequest(requestId);
+  if (settled.status !== STATUS_FULFILLED) throw new Error(`request over ${count} datasets was not fulfilled (status ${settled.status})`);
+  return { request, fulfill };
+}
+
+// Warm-up: credit every seller once and put fees in the pot.
+await requestAndFulfil(SELLERS);
+
+const figures: GasFigures = { request: {}, fulfill: {} };
+const receipts: Record<number, { request: TransactionReceipt; fulfill: TransactionReceipt }> = {};
+for (const count of DATASET_COUNTS) {
+  const measured = await requestAndFulfil(count);
+  receipts[count] = measured;
+  figures.request[count] = Number(measured.request.gasUsed);
+  figures.fulfill[count] = Number(measured.fulfill.gasUsed);
+}
+
+/** One step of EDR's struct-log trace. */
+interface StructLog {
+  op: string;
+  gas: number;
+  gasCost: number;
+  depth: number;
+}
+
+/**
+ * Gas per opcode of one transaction, over all call frames, from EDR's struct-log trace.
+ * A call is charged only its own overhead (address access, memory, value): the callee's
+ * opcodes are counted where they run. Precompiles (ecrecover) show as the STATICCALL.
+ */
+async function opcodeBreakdown(txHash: string): Promise<{ byOp: [string, number][]; execution: number }> {
+  const trace = (await connection.provider.request({
+    method: "debug_traceTransaction",
+    params: [txHash, { disableStack: true, disableMemory: true, disableStorage: true }],
+  })) as { gas: number; structLogs: StructLog[] };
+  const logs = trace.structLogs;
+  const totals = new Map<string, number>();
+  for (let i = 0; i < logs.length; i++) {
+    const { op, depth, gas, gasCost } = logs[i];
+    let cost = gasCost;
+    const next = logs[i + 1];
+    if (next !== undefined && next.depth > depth) {
+      // Entered a frame: find where it returned, subtract what the callee itself used.
+      let j = i + 1;
+      while (j < logs.length && logs[j].depth > depth) j++;
+      const last = logs[j - 1];
+      const calleeUsed = next.gas - (last.gas - last.gasCost);
+      const after = logs[j]?.gas ?? gas - gasCost;
+      cost = gas - after - calleeUsed;
+    } else if (next !== undefined && next.depth === depth && op.endsWith("CALL")) {
+      cost = gas - next.gas;
+    }
+    const family = /^(PUSH|DUP|SWAP)/.test(op) ? "PUSH/DUP/SWAP" : op.startsWith("LOG") ? "LOG0-4" : op;
+    totals.set(family, (totals.get(family) ?? 0) + cost);
+  }
+  return { byOp: [...totals.entries()].sort((a, b) => b[1] - a[1]), execution: trace.gas };
+}
+
+if (flags.json) {
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+} else {
+  const perDataset = (kind: "request" | "fulfill", count: number): string =>
+    count === 1 ? "" : `${Math.round((figures[kind][count] - figures[kind][1]) / (count - 1)).toLocaleString("en-US")}/dataset`;
+  const check = (ok: boolean): string => (ok ? "ok" : "OVER");
+  const rows = DATASET_COUNTS.map((count) => {
+    const extra = count - 1;
+    const requestOk = figures.request[count] <= TARGETS.request + extra * TARGETS.perDataset;
+    const fulfillOk = figures.fulfill[count] <= TARGETS.fulfill + extra * TARGETS.perDataset;
+    return [
+      String(count),
+      figures.request[count].toLocaleString("en-US"),
+      perDataset("request", count),
+      `${(TARGETS.request + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(requestOk)}`,
+      figures.fulfill[count].toLocaleString("en-US"),
+      perDataset("fulfill", count),
+      `${(TARGETS.fulfill + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(fulfillOk)}`,
+    ];
+  });
+  const header = ["datasets", "requestComputation", "marginal", "target", "fulfillOracleRequest2", "marginal", "target"];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string => cells.map((cell, c) => cell.padStart(widths[c])).join("  ");
+  console.log(`Gas per whole transaction (steady state; result = three 94-byte envelopes as (bytes,bytes,bytes), 3 signatures)`);
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const row of rows) console.log(line(row));
+  if (flags.breakdown) {
+    for (const kind of ["request", "fulfill"] as const) {
+      const one = new Map((await opcodeBreakdown(receipts[1][kind].hash)).byOp);
+      const twenty = new Map((await opcodeBreakdown(receipts[20][kind].hash)).byOp);
+      const ops = [...new Set([...one.keys(), ...twenty.keys()])]
+        .map((op): [string, number, number] => [op, one.get(op) ?? 0, ((twenty.get(op) ?? 0) - (one.get(op) ?? 0)) / 19])
+        .sort((a, b) => b[2] - a[2] || b[1] - a[1]);
+      console.log(`\n${kind}: execution gas by opcode (all frames, before refunds), 1 dataset and each further one`);
+      for (const [op, first, marginal] of ops.slice(0, 12)) {
+        console.log(`  ${op.padEnd(14)} ${first.toLocaleString("en-US").padStart(9)}  ${Math.round(marginal).toLocaleString("en-US").padStart(7)}/dataset`);
+      }
+    }
+  }
+}

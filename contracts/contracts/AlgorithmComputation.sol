@@ -48,6 +48,9 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param fee The escrowed operators' fee.
   /// @param requestHash keccak256(abi.encode(datasetIds, params, buyerKey)).
   /// @param resultHash keccak256 of the result bytes; zero unless Fulfilled.
+  // Memory-only (the `getRequest` return value; storage is `RequestRecord`): its field order
+  // is the ABI tuple callers decode, so it is not reordered for packing.
+  // solhint-disable-next-line gas-struct-packing
   struct ComputationRequest {
     address buyer;
     RequestStatus status;
@@ -59,6 +62,8 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @dev One storage slot per request for what every transition reads.
+  // False positive: 20 + 1 + 8 + 1 = 30 bytes already fit one slot.
+  // solhint-disable-next-line gas-struct-packing
   struct RequestRecord {
     address buyer;
     RequestStatus status;
@@ -115,6 +120,14 @@ contract AlgorithmComputation is ChainlinkClient {
 
   /// @notice Emitted when a buyer's request is escrowed and sent to the Chainlink operator.
   /// @dev The hosts check a job against `keccak256(abi.encode(datasetIds, params, buyerKey))`.
+  /// @param requestId The Chainlink request id.
+  /// @param buyer Who paid and receives the result.
+  /// @param datasetIds The datasets computed over, strictly ascending.
+  /// @param params The algorithm's parameters (JSON text).
+  /// @param buyerKey The buyer's public key; the hosts encrypt the result to it.
+  /// @param price The escrowed sum of the datasets' prices.
+  /// @param fee The escrowed operators' fee.
+  /// @param deadline After this time (unix seconds) an unanswered request can be refunded.
   event ComputationRequested(
     bytes32 indexed requestId,
     address indexed buyer,
@@ -126,21 +139,33 @@ contract AlgorithmComputation is ChainlinkClient {
     uint64 deadline
   );
   /// @notice Emitted when a result signed by the three hosts is accepted.
+  /// @param requestId The request fulfilled.
+  /// @param resultHash keccak256 of `result`.
+  /// @param result The result, encrypted to the buyer key.
   event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result);
   /// @notice Emitted when a request fails and its buyer is refunded. `reason`: 1 the bridge
   /// reported an error (empty payload), 2 the payload is not abi.encode(bytes, bytes[3]),
   /// 3 a signature is missing, malformed or not by the host's registered signer,
   /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH).
+  /// @param requestId The request failed.
+  /// @param reason Why it failed: 1, 2, 3 or 4, as listed above.
   event ComputationFailed(bytes32 indexed requestId, uint8 reason);
   /// @notice Emitted when an unanswered request is refunded after its deadline.
+  /// @param requestId The request refunded.
   event ComputationRefunded(bytes32 indexed requestId);
   /// @notice Emitted when `amount` becomes withdrawable by `account`: a seller's payout, a
   /// buyer's refund, or (with requestId 0) an operator's share of the fees. Not emitted for
   /// zero amounts.
+  /// @param account Who may withdraw the amount.
+  /// @param requestId The request paid for or refunded; 0 for an operator's share of the fees.
+  /// @param amount Payment tokens credited.
   event PaymentCredited(address indexed account, bytes32 indexed requestId, uint256 amount);
   /// @notice Emitted when accrued operators' fees are split; `amount` is the total credited.
+  /// @param amount Payment tokens credited to the three operators together.
   event OperatorFeesDistributed(uint256 amount);
   /// @notice Emitted when an account withdraws its balance.
+  /// @param account Who withdrew.
+  /// @param amount Payment tokens sent.
   event PaymentWithdrawn(address indexed account, uint256 amount);
 
   /// @notice Results longer than this fail the request, so handling one can never run
@@ -322,6 +347,8 @@ contract AlgorithmComputation is ChainlinkClient {
     if (request.status != RequestStatus.Pending) {
       revert AlgorithmComputation__NotPending(requestId, uint8(request.status));
     }
+    // `<=`: refundable only once `block.timestamp` is strictly past the deadline.
+    // solhint-disable-next-line gas-strict-inequalities
     if (block.timestamp <= request.deadline) revert AlgorithmComputation__NotExpired(requestId, request.deadline);
     request.status = RequestStatus.Refunded;
     emit ComputationRefunded(requestId);
@@ -489,6 +516,8 @@ contract AlgorithmComputation is ChainlinkClient {
     bytes32 schema;
     for (uint256 i = 0; i < count; ++i) {
       bytes32 id = datasetIds[i];
+      // `<=`: ids must be strictly ascending, so an equal id (a repeat) is rejected too.
+      // solhint-disable-next-line gas-strict-inequalities
       if (i > 0 && id <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
       Terms memory terms = _saleTerms(id);
       if (i == 0) schema = terms.schemaHash;
@@ -607,6 +636,8 @@ contract AlgorithmComputation is ChainlinkClient {
   /// dataset of every request, and byte-by-byte bounds-checked writes cost several times more.
   function _writeHex(bytes memory out, uint256 at, bytes32 value) private pure {
     bytes16 digits = HEX_DIGITS;
+    // Deliberate: see the @dev above (hot path, writes stay within the 66 bytes the callers size).
+    // solhint-disable-next-line no-inline-assembly
     assembly ("memory-safe") {
       let p := add(add(out, 32), at)
       mstore8(p, 0x30) // "0"

@@ -22,6 +22,11 @@ contract AlgorithmFactory is ConfirmedOwner {
   error AlgorithmFactory__IndexOutOfBounds(uint256 index, uint256 count);
 
   /// @notice Emitted when a computation contract is deployed for an algorithm.
+  /// @param algorithmId keccak256 of the algorithm's `name@version`.
+  /// @param name The algorithm's `name@version`.
+  /// @param computation The new computation contract.
+  /// @param jobId The external job id of the algorithm's job on the Chainlink node.
+  /// @param operatorFee Payment tokens each request pays the hosts' operators.
   event AlgorithmCreated(
     bytes32 indexed algorithmId,
     string name,
@@ -130,6 +135,8 @@ contract AlgorithmFactory is ConfirmedOwner {
   /// @return computation Its contract's address.
   function algorithmAt(uint256 i) external view returns (string memory name, address computation) {
     uint256 count = s_names.length;
+    // `>=` reads as the bound: valid indexes are below `count`.
+    // solhint-disable-next-line gas-strict-inequalities
     if (i >= count) revert AlgorithmFactory__IndexOutOfBounds(i, count);
     name = s_names[i];
     computation = s_computations[keccak256(bytes(name))];

@@ -34,6 +34,9 @@ contract DatasetRegistry {
   /// @param minRows The fewest rows a result over this dataset may aggregate (seller policy).
   /// @param stake The payment tokens the seller locked at registration (0 once withdrawn).
   /// @param stakeReleaseTime When the stake becomes withdrawable; 0 while the dataset is listed.
+  // Memory-only (the `getDataset` return value; storage is `DatasetRecord`): its field order
+  // is the ABI tuple callers decode, so it is not reordered for packing.
+  // solhint-disable-next-line gas-struct-packing
   struct Dataset {
     address seller;
     string name;
@@ -103,6 +106,12 @@ contract DatasetRegistry {
   /// @notice Emitted when a seller registers a dataset.
   /// @dev `schema` (JSON: column names and fixed-point scales) is published here rather
   /// than stored: buyers read it from the log and check it against `schemaHash`.
+  /// @param datasetId keccak256(abi.encodePacked(seller, name)).
+  /// @param seller The account that registered the dataset and receives its payments.
+  /// @param name The seller-chosen name.
+  /// @param price Price of one computation, in the payment token.
+  /// @param rowCount Number of rows shared to the hosts.
+  /// @param schema The schema text whose keccak256 is stored as `schemaHash`.
   event DatasetRegistered(
     bytes32 indexed datasetId,
     address indexed seller,
@@ -112,16 +121,31 @@ contract DatasetRegistry {
     string schema
   );
   /// @notice Emitted with `DatasetRegistered`: the seller's policy for the dataset.
+  /// @param datasetId The dataset.
+  /// @param allowedAlgorithms keccak256 of each allowed algorithm's `name@version`.
+  /// @param minRows The fewest rows a result may aggregate (0: no minimum).
   event DatasetPolicySet(bytes32 indexed datasetId, bytes32[] allowedAlgorithms, uint64 minRows);
   /// @notice Emitted with `DatasetRegistered`: the stake the seller locked.
+  /// @param datasetId The dataset.
+  /// @param seller The dataset's seller.
+  /// @param amount Payment tokens locked (may be zero).
   event StakeDeposited(bytes32 indexed datasetId, address indexed seller, uint256 amount);
   /// @notice Emitted when a seller pauses or resumes sales of a dataset.
+  /// @param datasetId The dataset.
+  /// @param active Whether buyers may now request computations.
   event DatasetActivationUpdated(bytes32 indexed datasetId, bool active);
   /// @notice Emitted when a seller changes a dataset's price.
+  /// @param datasetId The dataset.
+  /// @param price The new price of one computation, in the payment token.
   event DatasetPriceUpdated(bytes32 indexed datasetId, uint256 price);
   /// @notice Emitted when a seller withdraws a dataset from sale for good.
+  /// @param datasetId The dataset.
+  /// @param stakeReleaseTime When the stake becomes withdrawable (unix seconds).
   event DatasetDeregistered(bytes32 indexed datasetId, uint64 stakeReleaseTime);
   /// @notice Emitted when a seller takes its stake back after the cooldown.
+  /// @param datasetId The dataset.
+  /// @param seller The dataset's seller, who receives the stake.
+  /// @param amount Payment tokens sent back.
   event StakeWithdrawn(bytes32 indexed datasetId, address indexed seller, uint256 amount);
 
   IERC20 private immutable i_paymentToken;

@@ -36,6 +36,11 @@ contract HostRegistry is ConfirmedOwner {
   error HostRegistry__ZeroAddress();
 
   /// @notice Emitted when the owner sets or replaces the host at `index`.
+  /// @param index The host's index: 0, 1 or 2.
+  /// @param operator Who runs the host and receives its share of the operators' fees.
+  /// @param signer The address whose signatures over results the contracts now accept.
+  /// @param endpoint The host's gRPC endpoint.
+  /// @param tlsFingerprint SHA-256 of the DER certificate the host presents over TLS.
   event HostUpdated(uint8 indexed index, address operator, address signer, string endpoint, bytes32 tlsFingerprint);
 
   Host[3] private s_hosts;
@@ -51,6 +56,8 @@ contract HostRegistry is ConfirmedOwner {
   /// @param host The host; `operator` and `signer` must be non-zero, `endpoint` and
   /// `tlsFingerprint` are published as given.
   function setHost(uint8 index, Host calldata host) external onlyOwner {
+    // `>=` reads as the bound: indexes run from 0 to HOST_COUNT - 1.
+    // solhint-disable-next-line gas-strict-inequalities
     if (index >= HOST_COUNT) revert HostRegistry__InvalidIndex(index);
     if (host.operator == address(0) || host.signer == address(0)) revert HostRegistry__ZeroAddress();
     s_hosts[index] = host;
@@ -61,6 +68,8 @@ contract HostRegistry is ConfirmedOwner {
   /// @param index 0, 1 or 2.
   /// @return The host.
   function getHost(uint8 index) external view returns (Host memory) {
+    // `>=` reads as the bound: indexes run from 0 to HOST_COUNT - 1.
+    // solhint-disable-next-line gas-strict-inequalities
     if (index >= HOST_COUNT) revert HostRegistry__InvalidIndex(index);
     return s_hosts[index];
   }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 
 // Resolve the npm `solc` package's WASM build so Hardhat never downloads a
 // compiler: the market runs offline, and Chainlink's Operator pins 0.8.19.
@@ -45,6 +45,17 @@ export default defineConfig({
       type: "http",
       chainType: "l1",
       url: "http://127.0.0.1:8545",
+    },
+    // Any EVM network, from configuration: the RPC URL and the deployer's key are
+    // configuration variables (the environment variable of the same name, or the
+    // Hardhat keystore), read only when this network is used and never written here.
+    //   SCMPC_DEPLOY_RPC_URL=… SCMPC_DEPLOYER_KEY=0x… npx hardhat ignition deploy \
+    //     ignition/modules/Market.ts --network target --parameters params.json
+    target: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("SCMPC_DEPLOY_RPC_URL"),
+      accounts: [configVariable("SCMPC_DEPLOYER_KEY")],
     },
   },
 });

@@ -9,3 +9,4 @@ export type { StackState } from "./state.ts";
 export { resolveSigner, devPrivateKey, DEV_ROLES } from "./accounts.ts";
 export { readCsvColumn, readCsvColumns, CsvInputError, formatScaled } from "./csv-column.ts";
 export { main } from "./cli.ts";
+export { freePort } from "./processes.ts";

@@ -2,10 +2,9 @@ import { mkdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
 import { JsonRpcProvider, parseUnits, Wallet } from "ethers";
 import { deployLocalMarket } from "@scmpc/contracts";
-import { loadMpcV1 } from "@scmpc/protos";
+import { createGrpcHostsClient } from "@scmpc/bridge";
 import { createTlsMaterial, readTlsMaterial } from "@scmpc/mpc-engine/tls";
 import { DEV_ROLES, devPrivateKey } from "./accounts.ts";
 import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
@@ -33,19 +32,6 @@ function hardhatCli(): string {
   const pkg = require(pkgPath) as { bin: string | Record<string, string> };
   const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin.hardhat;
   return path.join(path.dirname(pkgPath), bin);
-}
-
-function hostHealthy(endpoint: string, index: number): Promise<boolean> {
-  const { Host } = loadMpcV1();
-  const client = new Host(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    Health(req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { hostIndex: number }) => void): void;
-  };
-  return new Promise((resolve) => {
-    client.Health({}, { deadline: Date.now() + 1_000 }, (err, res) => {
-      client.close();
-      resolve(!err && res?.hostIndex === index);
-    });
-  });
 }
 
 /**
@@ -165,7 +151,17 @@ export async function startLocalStack(options: {
         SCMPC_HOST_SIGNING_KEY: hostKeys[index],
       }),
     );
-    await Promise.all(hostProcs.map((proc, index) => waitUntil(proc, () => hostHealthy(hosts[index], index), START_TIMEOUT_MS)));
+    // The bridge's own client asks each host for its health (and its index).
+    const hostsClient = createGrpcHostsClient(hosts);
+    try {
+      await Promise.all(
+        hostProcs.map((proc, index) =>
+          waitUntil(proc, async () => (await hostsClient.health(1_000))[index].reachable, START_TIMEOUT_MS),
+        ),
+      );
+    } finally {
+      hostsClient.close();
+    }
     say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
     let bridgeUrl = "";

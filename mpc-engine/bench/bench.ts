@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, hexlify, JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { createGrpcHostsClient } from "@scmpc/bridge";
-import { devPrivateKey, DEV_ROLES, shareAndUpload, startLocalStack } from "@scmpc/client";
+import { devPrivateKey, DEV_ROLES, freePort, shareAndUpload, startLocalStack } from "@scmpc/client";
 import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { decodeResult, generateBuyerKeyPair, openResult, packResult, planComputation, Rational, schemaText } from "../src/index.ts";
 import { createTlsMaterial } from "../src/tls/index.ts";
@@ -31,23 +31,10 @@ const REPEATS = 3;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function freePorts(n: number): Promise<number[]> {
-  const net = await import("node:net");
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
 /** Multiplications and comparisons between three party processes over the mutual-TLS Peer channel. */
 async function primitives(dir: string): Promise<{ multPerS: number; cmpPerS: number; bytesPerMult: number; bytesPerCmp: number }> {
   const tls = await createTlsMaterial({ hosts: 3, dir: path.join(dir, "tls") });
-  const peers = (await freePorts(3)).map((p) => `127.0.0.1:${p}`);
+  const peers = [await freePort(), await freePort(), await freePort()].map((p) => `127.0.0.1:${p}`);
   const workers: ChildProcess[] = [0, 1, 2].map((index) =>
     fork(path.join(HERE, "party-worker.ts"), [
       JSON.stringify({

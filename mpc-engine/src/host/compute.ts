@@ -14,7 +14,7 @@ import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
 import type { ShareStore, StoredShare } from "./share-store.ts";
-import { requestSeed } from "./zero-sharing.ts";
+import { requestSeed } from "./request-seed.ts";
 
 /** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching. */
 export interface ComputeService {
@@ -292,6 +292,19 @@ export function requestHashOf(job: { datasetIds: readonly string[]; params: stri
   return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
 }
 
+/** One share vector of the rows of several, in order. */
+function concatShares(parts: readonly ArithShare[]): ArithShare {
+  const rows = parts.reduce((n, p) => n + p.a.length, 0);
+  const out = { a: new BigUint64Array(rows), b: new BigUint64Array(rows) };
+  let offset = 0;
+  for (const p of parts) {
+    out.a.set(p.a, offset);
+    out.b.set(p.b, offset);
+    offset += p.a.length;
+  }
+  return out;
+}
+
 /** This host's share of each column the plan reads, the datasets' rows concatenated in request order. */
 function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, ArithShare> {
   const names = "column" in plan ? [plan.column.name] : "x" in plan ? [...new Set([plan.x.name, plan.y.name])] : [];
@@ -302,17 +315,8 @@ function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, A
       if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${share.datasetId} has no column ${JSON.stringify(name)}`);
       return column;
     });
-    const rows = parts.reduce((n, c) => n + c.a.length / 8, 0);
-    const a = new BigUint64Array(rows);
-    const b = new BigUint64Array(rows);
-    let offset = 0;
-    for (const column of parts) {
-      const ca = decodeRingVector(column.a);
-      a.set(ca, offset);
-      b.set(decodeRingVector(column.b), offset);
-      offset += ca.length;
-    }
-    inputs.set(name, { a, b });
+    const decoded = parts.map((c) => ({ a: decodeRingVector(c.a), b: decodeRingVector(c.b) }));
+    inputs.set(name, decoded.length === 1 ? decoded[0] : concatShares(decoded));
   }
   return inputs;
 }

@@ -111,13 +111,20 @@ async function hostJobs(dir: string): Promise<{ uploadMs: number; meanMs: number
     const uploadMs = performance.now() - started;
     say(`share + upload       ${uploadMs.toFixed(0)} ms for ${ROWS.toLocaleString("en")} rows to 3 hosts (acknowledged durable)`);
 
+    // Registration as the seller's CLI does it: the stake approved, then locked by the registry.
     const registry = new Contract(stack.state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
+    const tokenAbi = loadArtifact("DevPaymentToken").abi;
+    const stake: bigint = await registry.minStake();
+    await (await new Contract(stack.state.contracts.paymentToken, tokenAbi, seller).approve(stack.state.contracts.registry, stake)).wait();
     const schema = schemaText([{ name: "v", scale: 0 }]);
-    await (await registry.registerDataset(name, schema, ROWS, 1n, commitments, { allowedAlgorithms: MARKET_ALGORITHMS.map(algorithmId), minRows: 0 })).wait();
+    const policy = { allowedAlgorithms: MARKET_ALGORITHMS.map(algorithmId), minRows: 0 };
+    await (await registry.registerDataset(name, schema, ROWS, 1n, commitments, policy, stake)).wait();
     const consumer = stack.state.contracts.algorithms["mean@1"];
     const market = new Contract(consumer, loadArtifact("AlgorithmComputation").abi, buyer);
-    const token = new Contract(stack.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
-    await (await token.approve(consumer, 1_000n)).wait();
+    const token = new Contract(stack.state.contracts.paymentToken, tokenAbi, buyer);
+    // Each request escrows the price (1 unit) and the operators' fee.
+    const perRequest = 1n + ((await market.operatorFee()) as bigint);
+    await (await token.approve(consumer, perRequest * BigInt(REPEATS))).wait();
     const params = JSON.stringify({ column: "v" });
     const plan = planComputation("mean@1", params, { columns: [{ name: "v", scale: 0 }] });
     const times: number[] = [];

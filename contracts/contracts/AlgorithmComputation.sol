@@ -21,9 +21,11 @@ import {HostRegistry} from "./HostRegistry.sol";
 /// hold LINK to pay the Chainlink operator `linkFee` per request; that LINK is not
 /// reclaimed when a request fails or is refunded. Fee-on-transfer payment tokens are not
 /// supported: the escrow assumes the amount arrives in full. Dataset prices fit in 96 bits
-/// (enforced by `DatasetRegistry`), which lets a request store each seller and its escrowed
-/// price in one slot. The operators' fee of a request is this contract's immutable
-/// `operatorFee`, so it is not stored per request. What each algorithm's result reveals is
+/// and sellers have 32-bit indexes (both from `DatasetRegistry`), which lets a request
+/// store two datasets' seller and escrowed price per slot. The operators' fee of a request
+/// is this contract's immutable `operatorFee`, so it is not stored per request; neither
+/// are the datasets, parameters and buyer key: they are in `ComputationRequested`, which
+/// `getRequest` locates by its block number. What each algorithm's result reveals is
 /// declared by the MPC engine's algorithm library, under the same name.
 contract AlgorithmComputation is ChainlinkClient {
   using Chainlink for Chainlink.Request;
@@ -46,7 +48,7 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param deadline After this time (unix seconds) an unanswered request can be refunded.
   /// @param price The escrowed sum of the datasets' prices.
   /// @param fee The escrowed operators' fee.
-  /// @param requestHash keccak256(abi.encode(datasetIds, params, buyerKey)).
+  /// @param requestBlock The block whose logs hold the request's `ComputationRequested`.
   /// @param resultHash keccak256 of the result bytes; zero unless Fulfilled.
   // Memory-only (the `getRequest` return value; storage is `RequestRecord`): its field order
   // is the ABI tuple callers decode, so it is not reordered for packing.
@@ -57,34 +59,20 @@ contract AlgorithmComputation is ChainlinkClient {
     uint64 deadline;
     uint256 price;
     uint256 fee;
-    bytes32 requestHash;
+    uint64 requestBlock;
     bytes32 resultHash;
   }
 
-  /// @dev One storage slot per request for what every transition reads.
-  // False positive: 20 + 1 + 8 + 1 = 30 bytes already fit one slot.
+  /// @dev One storage slot per request for what every transition reads
+  /// (20 + 1 + 1 + 5 + 5 = 32 bytes). 40-bit times and block numbers last until year 36812.
+  // False positive: the five fields already fill exactly one slot.
   // solhint-disable-next-line gas-struct-packing
   struct RequestRecord {
     address buyer;
     RequestStatus status;
-    uint64 deadline;
     uint8 datasetCount;
-  }
-
-  /// @dev Who is paid what once a request is fulfilled, fixed when the price is escrowed.
-  struct Payout {
-    address seller;
-    uint96 amount;
-  }
-
-  /// @dev A dataset's terms as `DatasetRegistry.getTerms` returns them.
-  struct Terms {
-    address seller;
-    uint256 price;
-    bytes32 schemaHash;
-    uint64 rowCount;
-    uint64 minRows;
-    bool active;
+    uint40 deadline;
+    uint40 requestBlock;
   }
 
   /// @notice A constructor argument was the zero address.
@@ -93,6 +81,8 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__EmptyAlgorithm();
   /// @notice The request timeout must be positive.
   error AlgorithmComputation__ZeroTimeout();
+  /// @notice The request timeout must be at most MAX_REQUEST_TIMEOUT seconds.
+  error AlgorithmComputation__TimeoutTooLong(uint64 timeout, uint64 max);
   /// @notice A request needs at least one dataset and at most MAX_DATASETS.
   error AlgorithmComputation__DatasetCount(uint256 count, uint256 max);
   /// @notice Dataset ids must be strictly ascending (which also rules out repeats).
@@ -119,7 +109,8 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__NothingToWithdraw(address account);
 
   /// @notice Emitted when a buyer's request is escrowed and sent to the Chainlink operator.
-  /// @dev The hosts check a job against `keccak256(abi.encode(datasetIds, params, buyerKey))`.
+  /// @dev The hosts and the bridge check a job against this event's datasets, params and
+  /// buyer key; `getRequest(requestId).requestBlock` is the block to read it from.
   /// @param requestId The Chainlink request id.
   /// @param buyer Who paid and receives the result.
   /// @param datasetIds The datasets computed over, strictly ascending.
@@ -146,9 +137,10 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @notice Emitted when a request fails and its buyer is refunded. `reason`: 1 the bridge
   /// reported an error (empty payload), 2 the payload is not abi.encode(bytes, bytes[3]),
   /// 3 a signature is missing, malformed or not by the host's registered signer,
-  /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH).
+  /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH),
+  /// 5 the dataset registry did not answer who the sellers are (it never should).
   /// @param requestId The request failed.
-  /// @param reason Why it failed: 1, 2, 3 or 4, as listed above.
+  /// @param reason Why it failed: 1 to 5, as listed above.
   event ComputationFailed(bytes32 indexed requestId, uint8 reason);
   /// @notice Emitted when an unanswered request is refunded after its deadline.
   /// @param requestId The request refunded.
@@ -177,11 +169,15 @@ contract AlgorithmComputation is ChainlinkClient {
   uint256 public constant MAX_PAYLOAD_LENGTH = 2 * 32 + 32 + MAX_RESULT_LENGTH + 3 * 32 + 3 * (32 + 96);
   /// @notice Most datasets one request may combine.
   uint256 public constant MAX_DATASETS = 20;
+  /// @notice The longest request timeout (2^32 - 1 seconds, about 136 years).
+  uint64 public constant MAX_REQUEST_TIMEOUT = type(uint32).max;
 
   uint8 private constant FAILED_BRIDGE_ERROR = 1;
   uint8 private constant FAILED_MALFORMED = 2;
   uint8 private constant FAILED_BAD_SIGNATURE = 3;
   uint8 private constant FAILED_TOO_LONG = 4;
+  uint8 private constant FAILED_SELLERS_UNREADABLE = 5;
+  uint8 private constant PRICE_BITS = 96;
   uint256 private constant HOST_COUNT = 3;
 
   DatasetRegistry private immutable i_registry;
@@ -195,9 +191,9 @@ contract AlgorithmComputation is ChainlinkClient {
   string private s_algorithm;
 
   mapping(bytes32 requestId => RequestRecord) private s_requests;
-  mapping(bytes32 requestId => bytes32) private s_requestHashes;
   mapping(bytes32 requestId => bytes32) private s_resultHashes;
-  mapping(bytes32 requestId => Payout[MAX_DATASETS]) private s_payouts;
+  /// @dev Per dataset of a request, in request order: `sellerIndex << 96 | price`, two per slot.
+  mapping(bytes32 requestId => uint128[MAX_DATASETS]) private s_payouts;
   mapping(address account => uint256) private s_balances;
   uint256 private s_operatorFeesAccrued;
 
@@ -234,6 +230,9 @@ contract AlgorithmComputation is ChainlinkClient {
     }
     if (bytes(algorithmName).length == 0) revert AlgorithmComputation__EmptyAlgorithm();
     if (requestTimeout_ == 0) revert AlgorithmComputation__ZeroTimeout();
+    if (requestTimeout_ > MAX_REQUEST_TIMEOUT) {
+      revert AlgorithmComputation__TimeoutTooLong(requestTimeout_, MAX_REQUEST_TIMEOUT);
+    }
     _setChainlinkToken(link);
     _setChainlinkOracle(operatorAddress);
     i_jobId = specId;
@@ -264,25 +263,23 @@ contract AlgorithmComputation is ChainlinkClient {
     uint256 count = datasetIds.length;
     if (count == 0 || count > MAX_DATASETS) revert AlgorithmComputation__DatasetCount(count, MAX_DATASETS);
     if (bytes(params).length == 0) revert AlgorithmComputation__EmptyParams();
-    (Payout[] memory payouts, uint256 price) = _checkDatasets(datasetIds);
+    (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds);
 
     // The request id only exists once the request is sent; LINK and the Chainlink operator
     // are trusted contracts fixed at deployment.
     requestId = _sendRequest(datasetIds, params, buyerKey);
 
-    // Effects.
+    // Effects. The timeout is at most 2^32 - 1 seconds, so the deadline fits 40 bits for
+    // millennia, as does the block number.
     uint64 deadline = uint64(block.timestamp) + i_requestTimeout;
     s_requests[requestId] = RequestRecord({
       buyer: msg.sender,
       status: RequestStatus.Pending,
-      deadline: deadline,
-      datasetCount: uint8(count)
+      datasetCount: uint8(count),
+      deadline: uint40(deadline),
+      requestBlock: uint40(block.number)
     });
-    s_requestHashes[requestId] = keccak256(abi.encode(datasetIds, params, buyerKey));
-    Payout[MAX_DATASETS] storage stored = s_payouts[requestId];
-    for (uint256 i = 0; i < count; ++i) {
-      stored[i] = payouts[i];
-    }
+    _storePayouts(s_payouts[requestId], payouts);
     _emitRequested(requestId, datasetIds, params, buyerKey, price, deadline);
 
     // Interactions: the payment token is arbitrary, so it is called last, once the
@@ -325,15 +322,28 @@ contract AlgorithmComputation is ChainlinkClient {
       return _fail(requestId, request, FAILED_BAD_SIGNATURE);
     }
 
+    uint256 count = request.datasetCount;
+    uint128[MAX_DATASETS] storage payouts = s_payouts[requestId];
+    uint32[] memory sellerIndexes = new uint32[](count);
+    uint256[] memory amounts = new uint256[](count);
+    for (uint256 i = 0; i < count; ++i) {
+      uint128 payout = payouts[i];
+      sellerIndexes[i] = uint32(payout >> PRICE_BITS);
+      amounts[i] = uint96(payout);
+    }
+    address[] memory sellers;
+    try i_registry.sellersOf(sellerIndexes) returns (address[] memory found) {
+      sellers = found;
+    } catch {
+      return _fail(requestId, request, FAILED_SELLERS_UNREADABLE);
+    }
+
     request.status = RequestStatus.Fulfilled;
     s_resultHashes[requestId] = resultHash;
     s_operatorFeesAccrued += i_operatorFee;
     emit ComputationFulfilled(requestId, resultHash, result);
-    Payout[MAX_DATASETS] storage payouts = s_payouts[requestId];
-    uint256 count = request.datasetCount;
     for (uint256 i = 0; i < count; ++i) {
-      Payout memory payout = payouts[i];
-      _credit(payout.seller, requestId, payout.amount);
+      _credit(sellers[i], requestId, amounts[i]);
     }
   }
 
@@ -428,7 +438,7 @@ contract AlgorithmComputation is ChainlinkClient {
     request.deadline = record.deadline;
     request.price = _escrowedPrice(requestId, record.datasetCount);
     request.fee = i_operatorFee;
-    request.requestHash = s_requestHashes[requestId];
+    request.requestBlock = record.requestBlock;
     request.resultHash = s_resultHashes[requestId];
   }
 
@@ -505,25 +515,26 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @dev Checks every dataset of a request against its seller's policy; returns who is
-  /// owed what and the total price.
+  /// owed what (`sellerIndex << 96 | price` per dataset) and the total price.
   function _checkDatasets(
     bytes32[] calldata datasetIds
-  ) private view returns (Payout[] memory payouts, uint256 price) {
+  ) private view returns (uint128[] memory payouts, uint256 price) {
     uint256 count = datasetIds.length;
-    payouts = new Payout[](count);
-    uint64[] memory minRows = new uint64[](count);
+    payouts = new uint128[](count);
+    uint40[] memory minRows = new uint40[](count);
     uint256 rows;
-    bytes32 schema;
+    uint32 schema;
     for (uint256 i = 0; i < count; ++i) {
       bytes32 id = datasetIds[i];
       // `<=`: ids must be strictly ascending, so an equal id (a repeat) is rejected too.
       // solhint-disable-next-line gas-strict-inequalities
       if (i > 0 && id <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
-      Terms memory terms = _saleTerms(id);
-      if (i == 0) schema = terms.schemaHash;
-      else if (terms.schemaHash != schema) revert AlgorithmComputation__SchemaMismatch(id);
-      // The registry bounds prices by 2^96 - 1, so the cast is exact.
-      payouts[i] = Payout({seller: terms.seller, amount: uint96(terms.price)});
+      DatasetRegistry.SaleTerms memory terms = i_registry.getSaleTerms(id, i_algorithmId);
+      if (!terms.active) revert AlgorithmComputation__DatasetInactive(id);
+      if (!terms.allowed) revert AlgorithmComputation__AlgorithmNotAllowed(id, s_algorithm);
+      if (i == 0) schema = terms.schemaIndex;
+      else if (terms.schemaIndex != schema) revert AlgorithmComputation__SchemaMismatch(id);
+      payouts[i] = (uint128(terms.sellerIndex) << PRICE_BITS) | terms.price;
       minRows[i] = terms.minRows;
       rows += terms.rowCount;
       price += terms.price;
@@ -560,12 +571,11 @@ contract AlgorithmComputation is ChainlinkClient {
     emit ComputationRequested(requestId, msg.sender, datasetIds, params, buyerKey, price, i_operatorFee, deadline);
   }
 
-  /// @dev A dataset's terms, checked to be for sale with this algorithm allowed.
-  function _saleTerms(bytes32 id) private view returns (Terms memory terms) {
-    (terms.seller, terms.price, terms.schemaHash, terms.rowCount, terms.minRows, terms.active) = i_registry.getTerms(id);
-    if (!terms.active) revert AlgorithmComputation__DatasetInactive(id);
-    if (!i_registry.isAlgorithmAllowed(id, i_algorithmId)) {
-      revert AlgorithmComputation__AlgorithmNotAllowed(id, s_algorithm);
+  /// @dev Writes a request's payouts; `uint128` elements pack two per slot.
+  function _storePayouts(uint128[MAX_DATASETS] storage stored, uint128[] memory payouts) private {
+    uint256 count = payouts.length;
+    for (uint256 i = 0; i < count; ++i) {
+      stored[i] = payouts[i];
     }
   }
 
@@ -585,9 +595,9 @@ contract AlgorithmComputation is ChainlinkClient {
 
   /// @dev The sum of the datasets' prices escrowed by a request.
   function _escrowedPrice(bytes32 requestId, uint256 count) private view returns (uint256 price) {
-    Payout[MAX_DATASETS] storage payouts = s_payouts[requestId];
+    uint128[MAX_DATASETS] storage payouts = s_payouts[requestId];
     for (uint256 i = 0; i < count; ++i) {
-      price += payouts[i].amount;
+      price += uint96(payouts[i]);
     }
   }
 
@@ -609,8 +619,6 @@ contract AlgorithmComputation is ChainlinkClient {
     return true;
   }
 
-  bytes16 private constant HEX_DIGITS = "0123456789abcdef";
-
   /// @dev "0x…,0x…": the dataset ids as lowercase hex, comma-separated, for the request data.
   /// Written into one buffer (67 bytes per id, less the last comma) rather than concatenated.
   function _joinHex(bytes32[] calldata ids) private pure returns (string memory) {
@@ -631,27 +639,43 @@ contract AlgorithmComputation is ChainlinkClient {
     return string(out);
   }
 
-  /// @dev Writes "0x" and 64 lowercase hex digits of `value` into `out` at `at`; the
-  /// callers size `out` so that the 66 bytes fit. Assembly because this runs for every
-  /// dataset of every request, and byte-by-byte bounds-checked writes cost several times more.
+  /// @dev Writes "0x" and 64 lowercase hex digits of `value` into `out` at `at`; the callers
+  /// size `out` so that the 66 bytes fit. Assembly for the two 32-byte stores (this runs for
+  /// every dataset of every request); the digits come from `_hexDigits`.
   function _writeHex(bytes memory out, uint256 at, bytes32 value) private pure {
-    bytes16 digits = HEX_DIGITS;
-    // Deliberate: see the @dev above (hot path, writes stay within the 66 bytes the callers size).
+    uint256 high = _hexDigits(uint256(value) >> 128);
+    uint256 low = _hexDigits(uint256(value) & type(uint128).max);
+    // Deliberate: see the @dev above; the stores end exactly at byte `at + 66` of `out`.
     // solhint-disable-next-line no-inline-assembly
     assembly ("memory-safe") {
       let p := add(add(out, 32), at)
       mstore8(p, 0x30) // "0"
       mstore8(add(p, 1), 0x78) // "x"
-      let v := value
-      for {
-        let j := 65
-      } gt(j, 1) {
-        j := sub(j, 1)
-      } {
-        mstore8(add(p, j), byte(and(v, 0xf), digits))
-        v := shr(4, v)
-      }
+      mstore(add(p, 2), high)
+      mstore(add(p, 34), low)
     }
   }
 
+  /// @dev The 32 lowercase hex digits of a 128-bit `x`, most significant first, as the 32
+  /// bytes of a word. Spreads the nibbles one per byte by halving lanes (64, 32, 16, 8 and 4
+  /// bits moved up), then maps 0-9 to "0"-"9" and 10-15 to "a"-"f" in every byte at once:
+  /// adding 6 carries into bit 4 exactly for nibbles above 9, which then get 39 more.
+  function _hexDigits(uint256 x) private pure returns (uint256 y) {
+    y = ((x & 0xffffffffffffffff0000000000000000) << 64) | (x & 0xffffffffffffffff);
+    y =
+      ((y & 0xffffffff000000000000000000000000ffffffff00000000) << 32) |
+      (y & 0x00ffffffff000000000000000000000000ffffffff);
+    y =
+      ((y & 0xffff000000000000ffff000000000000ffff000000000000ffff0000) << 16) |
+      (y & 0xffff000000000000ffff000000000000ffff000000000000ffff);
+    y =
+      ((y & 0xff000000ff000000ff000000ff000000ff000000ff000000ff000000ff00) << 8) |
+      (y & 0xff000000ff000000ff000000ff000000ff000000ff000000ff000000ff);
+    y =
+      ((y & 0xf000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f0) << 4) |
+      (y & 0xf000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f);
+    uint256 letters = ((y + 0x0606060606060606060606060606060606060606060606060606060606060606) >> 4) &
+      0x0101010101010101010101010101010101010101010101010101010101010101;
+    y = y + 0x3030303030303030303030303030303030303030303030303030303030303030 + letters * 39;
+  }
 }

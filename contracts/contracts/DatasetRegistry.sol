@@ -15,9 +15,14 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// The stake is a bond: it stays locked while the dataset is listed and for
 /// `stakeCooldown` seconds after it is deregistered, so a seller cannot walk away with it
 /// while requests over the dataset may still be in flight. Nothing slashes it yet.
-/// Prices are bounded by `type(uint96).max` so that the per-algorithm contracts can pack
-/// an escrowed price next to its seller's address in one storage slot.
-/// Unknown ids make `getDataset` and `getTerms` revert with `DatasetRegistry__UnknownDataset`,
+/// What a request reads of a dataset (price, rows, policy, schema, seller) sits in one
+/// storage slot, so buying over a dataset costs one cold read (plus the algorithm check):
+/// prices are bounded by `type(uint96).max`, row counts and minimum rows by 2^40 - 1,
+/// and schemas and sellers are referred to by 32-bit indexes the registry assigns (a
+/// schema hash or seller address gets its index the first time it is registered). The
+/// per-algorithm contracts escrow `(sellerIndex, price)` in 128 bits, two per slot, and
+/// turn indexes back into addresses with `sellersOf` when they pay.
+/// Unknown ids make `getDataset` and `getSaleTerms` revert with `DatasetRegistry__UnknownDataset`,
 /// so a consumer calling them needs no check of its own: the error bubbles up to its caller.
 /// Fee-on-transfer payment tokens are not supported: the stake is assumed to arrive in full.
 contract DatasetRegistry {
@@ -58,21 +63,42 @@ contract DatasetRegistry {
     uint64 minRows;
   }
 
-  /// @dev Storage layout of a dataset: what `getTerms` reads fits in the first three slots.
+  /// @notice What a buyer's request needs to know about a dataset, as `getSaleTerms` returns it.
+  /// @param price Price of one computation in the payment token.
+  /// @param rowCount Number of rows shared to the hosts.
+  /// @param minRows The fewest rows a result over the dataset may aggregate.
+  /// @param schemaIndex The registry's index of the dataset's schema hash (equal schemas,
+  /// equal indexes; never 0).
+  /// @param sellerIndex The registry's index of the seller's address (see `sellersOf`; never 0).
+  /// @param active Whether the dataset is for sale.
+  /// @param allowed Whether the seller allows the algorithm asked about.
+  struct SaleTerms {
+    uint96 price;
+    uint40 rowCount;
+    uint40 minRows;
+    uint32 schemaIndex;
+    uint32 sellerIndex;
+    bool active;
+    bool allowed;
+  }
+
+  /// @dev Storage layout of a dataset: slot 0 holds everything a request reads.
   struct DatasetRecord {
-    // slot 0
-    address seller;
-    uint64 rowCount;
+    // slot 0: the terms of sale (96 + 40 + 40 + 32 + 32 + 8 + 8 = 256 bits)
+    uint96 price;
+    uint40 rowCount;
+    uint40 minRows;
+    uint32 schemaIndex;
+    uint32 sellerIndex;
     bool active;
     bool deregistered;
     // slot 1
-    uint96 price;
-    uint64 minRows;
+    address seller;
     uint64 stakeReleaseTime;
     // slot 2
-    bytes32 schemaHash;
-    // slot 3
     uint256 stake;
+    // slot 3
+    bytes32 schemaHash;
     // slots 4 to 7
     string name;
     bytes32[3] commitments;
@@ -94,6 +120,10 @@ contract DatasetRegistry {
   error DatasetRegistry__StakeTooLow(uint256 stake, uint256 minStake);
   /// @notice A price must fit in 96 bits (see the contract's notes).
   error DatasetRegistry__PriceTooHigh(uint256 price, uint256 maxPrice);
+  /// @notice A row count or minimum rows must fit in 40 bits (see the contract's notes).
+  error DatasetRegistry__TooManyRows(uint256 rows, uint256 maxRows);
+  /// @notice No seller has this index.
+  error DatasetRegistry__UnknownSellerIndex(uint32 index);
   /// @notice The dataset was deregistered: it can no longer be changed or reactivated.
   error DatasetRegistry__Deregistered(bytes32 datasetId);
   /// @notice The stake can only be withdrawn after `deregisterDataset`.
@@ -153,6 +183,11 @@ contract DatasetRegistry {
   uint64 private immutable i_stakeCooldown;
 
   mapping(bytes32 datasetId => DatasetRecord) private s_datasets;
+  mapping(address seller => uint32 index) private s_sellerIndexes;
+  /// @dev s_sellers[index - 1] is the seller with that index.
+  address[] private s_sellers;
+  mapping(bytes32 schemaHash => uint32 index) private s_schemaIndexes;
+  uint32 private s_schemaCount;
   mapping(bytes32 datasetId => bytes32[]) private s_allowedAlgorithms;
   mapping(bytes32 datasetId => mapping(bytes32 algorithmId => bool)) private s_isAllowed;
 
@@ -189,6 +224,8 @@ contract DatasetRegistry {
     // Checks.
     if (bytes(name).length == 0) revert DatasetRegistry__EmptyName();
     if (rowCount == 0) revert DatasetRegistry__NoRows();
+    _checkRows(rowCount);
+    _checkRows(policy.minRows);
     _checkPrice(price);
     if (stake < i_minStake) revert DatasetRegistry__StakeTooLow(stake, i_minStake);
     id = _datasetId(msg.sender, name);
@@ -196,12 +233,15 @@ contract DatasetRegistry {
 
     // Effects.
     DatasetRecord storage dataset = s_datasets[id];
-    dataset.seller = msg.sender;
-    dataset.rowCount = rowCount;
-    dataset.active = true;
-    dataset.price = uint96(price);
-    dataset.minRows = policy.minRows;
     dataset.schemaHash = keccak256(bytes(schema));
+    // The bounds were checked above, so the casts are exact.
+    dataset.price = uint96(price);
+    dataset.rowCount = uint40(rowCount);
+    dataset.minRows = uint40(policy.minRows);
+    dataset.schemaIndex = _schemaIndex(dataset.schemaHash);
+    dataset.sellerIndex = _sellerIndex(msg.sender);
+    dataset.active = true;
+    dataset.seller = msg.sender;
     dataset.stake = stake;
     dataset.name = name;
     dataset.commitments = commitments;
@@ -290,24 +330,44 @@ contract DatasetRegistry {
       });
   }
 
-  /// @notice What a buyer's request needs to know about a dataset, read from three storage slots.
+  /// @notice What a buyer's request over a dataset with an algorithm needs to know, read
+  /// from two storage slots (the terms and the algorithm's entry in the policy).
   /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an id nobody registered.
   /// @param id The dataset id.
-  /// @return seller Who is paid for computations over the dataset.
-  /// @return price Price of one computation (fits in 96 bits).
-  /// @return schemaHash keccak256 of the schema text.
-  /// @return rowCount Number of rows.
-  /// @return minRows The fewest rows a result over the dataset may aggregate.
-  /// @return active Whether the dataset is for sale.
-  function getTerms(
-    bytes32 id
-  )
-    external
-    view
-    returns (address seller, uint256 price, bytes32 schemaHash, uint64 rowCount, uint64 minRows, bool active)
-  {
-    DatasetRecord storage record = _getDataset(id);
-    return (record.seller, record.price, record.schemaHash, record.rowCount, record.minRows, record.active);
+  /// @param algorithmId keccak256 of the algorithm's `name@version`.
+  /// @return terms The dataset's terms of sale and whether its seller allows the algorithm.
+  function getSaleTerms(bytes32 id, bytes32 algorithmId) external view returns (SaleTerms memory terms) {
+    DatasetRecord storage record = s_datasets[id];
+    terms.sellerIndex = record.sellerIndex;
+    if (terms.sellerIndex == 0) revert DatasetRegistry__UnknownDataset(id);
+    terms.price = record.price;
+    terms.rowCount = record.rowCount;
+    terms.minRows = record.minRows;
+    terms.schemaIndex = record.schemaIndex;
+    terms.active = record.active;
+    terms.allowed = s_isAllowed[id][algorithmId];
+  }
+
+  /// @notice The sellers with the given indexes (see `getSaleTerms`), in the same order.
+  /// @dev Reverts with `DatasetRegistry__UnknownSellerIndex` for 0 or an index not yet assigned.
+  /// @param indexes Seller indexes.
+  /// @return sellers Their addresses.
+  function sellersOf(uint32[] calldata indexes) external view returns (address[] memory sellers) {
+    uint256 count = indexes.length;
+    uint256 known = s_sellers.length;
+    sellers = new address[](count);
+    for (uint256 i = 0; i < count; ++i) {
+      uint32 index = indexes[i];
+      if (index == 0 || index > known) revert DatasetRegistry__UnknownSellerIndex(index);
+      sellers[i] = s_sellers[index - 1];
+    }
+  }
+
+  /// @notice A seller's index, as escrows refer to it; 0 if the address never registered a dataset.
+  /// @param seller The seller's address.
+  /// @return The index.
+  function sellerIndexOf(address seller) external view returns (uint32) {
+    return s_sellerIndexes[seller];
   }
 
   /// @notice Whether the dataset's seller allows an algorithm.
@@ -374,6 +434,30 @@ contract DatasetRegistry {
     dataset = _getDataset(id);
     if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
     if (dataset.deregistered) revert DatasetRegistry__Deregistered(id);
+  }
+
+  /// @dev The seller's index, assigned on its first registration.
+  function _sellerIndex(address seller) private returns (uint32 index) {
+    index = s_sellerIndexes[seller];
+    if (index == 0) {
+      s_sellers.push(seller);
+      // Over 2^32 - 1 sellers is out of reach (one registration transaction each).
+      index = uint32(s_sellers.length);
+      s_sellerIndexes[seller] = index;
+    }
+  }
+
+  /// @dev The schema hash's index, assigned on its first registration.
+  function _schemaIndex(bytes32 schemaHash) private returns (uint32 index) {
+    index = s_schemaIndexes[schemaHash];
+    if (index == 0) {
+      index = ++s_schemaCount;
+      s_schemaIndexes[schemaHash] = index;
+    }
+  }
+
+  function _checkRows(uint256 rows) private pure {
+    if (rows > type(uint40).max) revert DatasetRegistry__TooManyRows(rows, type(uint40).max);
   }
 
   function _checkPrice(uint256 price) private pure {

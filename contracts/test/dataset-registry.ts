@@ -71,15 +71,19 @@ describe("DatasetRegistry", function () {
     expect(dataset.stake).to.equal(STAKE);
     expect(dataset.stakeReleaseTime).to.equal(0n);
 
-    const terms = await registry.getTerms(expectedId);
-    expect([terms.seller, terms.price, terms.schemaHash, terms.rowCount, terms.minRows, terms.active]).to.deep.equal([
-      seller.address,
+    const terms = await registry.getSaleTerms(expectedId, algorithmId("sum@1"));
+    const sellerIndex = await registry.sellerIndexOf(seller.address);
+    expect(sellerIndex).to.be.greaterThan(0n);
+    expect([terms.price, terms.rowCount, terms.minRows, terms.sellerIndex, terms.active, terms.allowed]).to.deep.equal([
       PRICE,
-      SCHEMA_HASH,
       1000n,
       0n,
+      sellerIndex,
+      true,
       true,
     ]);
+    expect(terms.schemaIndex).to.be.greaterThan(0n);
+    expect([...(await registry.sellersOf([sellerIndex]))]).to.deep.equal([seller.address]);
   });
 
   it("records the seller's policy: allowed algorithms and minimum rows", async function () {
@@ -94,7 +98,9 @@ describe("DatasetRegistry", function () {
     expect(await registry.isAlgorithmAllowed(id, algorithmId("max@1"))).to.equal(false);
     expect([...(await registry.getAllowedAlgorithms(id))]).to.deep.equal(policy.allowedAlgorithms);
     expect((await registry.getDataset(id)).minRows).to.equal(50n);
-    expect((await registry.getTerms(id)).minRows).to.equal(50n);
+    const terms = await registry.getSaleTerms(id, algorithmId("mean@1"));
+    expect([terms.minRows, terms.allowed]).to.deep.equal([50n, true]);
+    expect((await registry.getSaleTerms(id, algorithmId("max@1"))).allowed).to.equal(false);
   });
 
   it("accepts a stake above the minimum and the largest price", async function () {
@@ -104,6 +110,45 @@ describe("DatasetRegistry", function () {
       .to.emit(registry, "StakeDeposited")
       .withArgs(id, seller.address, 2n * STAKE);
     expect((await registry.getDataset(id)).price).to.equal(MAX_PRICE);
+  });
+
+  it("rejects row counts and minimum rows above 2^40 - 1", async function () {
+    const { registry, seller } = await loadFixture(deployMarket);
+    const max = 2n ** 40n - 1n;
+    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, max + 1n, PRICE, COMMITMENTS, POLICY, STAKE))
+      .to.be.revertedWithCustomError(registry, "DatasetRegistry__TooManyRows")
+      .withArgs(max + 1n, max);
+    await expect(
+      registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 10n, PRICE, COMMITMENTS, { ...POLICY, minRows: max + 1n }, STAKE),
+    )
+      .to.be.revertedWithCustomError(registry, "DatasetRegistry__TooManyRows")
+      .withArgs(max + 1n, max);
+    const id = await registry.datasetId(seller.address, DATASET_NAME);
+    await (await registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, max, PRICE, COMMITMENTS, { ...POLICY, minRows: max }, STAKE)).wait();
+    const terms = await registry.getSaleTerms(id, algorithmId("sum@1"));
+    expect([terms.rowCount, terms.minRows]).to.deep.equal([max, max]);
+  });
+
+  it("gives each seller and each schema one index, on first registration", async function () {
+    const { registry, seller, stranger } = await loadFixture(deployMarket);
+    const otherSchema = JSON.stringify({ columns: [{ name: "other", scale: 0 }] });
+    const register = async (who: typeof seller, name: string, schema: string) => {
+      await (await registry.connect(who).registerDataset(name, schema, 10n, PRICE, COMMITMENTS, POLICY, STAKE)).wait();
+      return registry.getSaleTerms(await registry.datasetId(who.address, name), algorithmId("sum@1"));
+    };
+    expect(await registry.sellerIndexOf(seller.address)).to.equal(0n);
+    const a = await register(seller, "a", SCHEMA);
+    const b = await register(seller, "b", otherSchema);
+    const c = await register(stranger, "c", SCHEMA);
+    expect([a.sellerIndex, b.sellerIndex, c.sellerIndex]).to.deep.equal([1n, 1n, 2n]);
+    expect([a.schemaIndex, b.schemaIndex, c.schemaIndex]).to.deep.equal([1n, 2n, 1n]);
+    expect(await registry.sellerIndexOf(stranger.address)).to.equal(2n);
+    expect([...(await registry.sellersOf([2, 1, 2]))]).to.deep.equal([stranger.address, seller.address, stranger.address]);
+    for (const bad of [0, 3]) {
+      await expect(registry.sellersOf([1, bad]))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownSellerIndex")
+        .withArgs(bad);
+    }
   });
 
   it("rejects a stake below the minimum", async function () {
@@ -166,7 +211,7 @@ describe("DatasetRegistry", function () {
     expect(await registry.isAlgorithmAllowed(unknown, algorithmId("sum@1"))).to.equal(false);
     for (const call of [
       registry.getDataset(unknown),
-      registry.getTerms(unknown),
+      registry.getSaleTerms(unknown, algorithmId("sum@1")),
       registry.setDatasetActive(unknown, false),
       registry.setPrice(unknown, 1n),
       registry.deregisterDataset(unknown),
@@ -196,7 +241,7 @@ describe("DatasetRegistry", function () {
       .to.emit(registry, "DatasetActivationUpdated")
       .withArgs(datasetId, false);
     expect((await registry.getDataset(datasetId)).active).to.equal(false);
-    expect((await registry.getTerms(datasetId)).active).to.equal(false);
+    expect((await registry.getSaleTerms(datasetId, algorithmId("sum@1"))).active).to.equal(false);
 
     await expect(registry.connect(seller).setDatasetActive(datasetId, true))
       .to.emit(registry, "DatasetActivationUpdated")
@@ -208,7 +253,7 @@ describe("DatasetRegistry", function () {
     const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
     await expect(registry.connect(seller).setPrice(datasetId, 7n)).to.emit(registry, "DatasetPriceUpdated").withArgs(datasetId, 7n);
     expect((await registry.getDataset(datasetId)).price).to.equal(7n);
-    expect((await registry.getTerms(datasetId)).price).to.equal(7n);
+    expect((await registry.getSaleTerms(datasetId, algorithmId("sum@1"))).price).to.equal(7n);
     await expect(registry.connect(seller).setPrice(datasetId, MAX_PRICE + 1n))
       .to.be.revertedWithCustomError(registry, "DatasetRegistry__PriceTooHigh")
       .withArgs(MAX_PRICE + 1n, MAX_PRICE);

@@ -1,4 +1,4 @@
-import { Contract, JsonRpcProvider, ZeroAddress } from "ethers";
+import { AbiCoder, Contract, JsonRpcProvider, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import { MpcError } from "../errors.ts";
 
 /** A dataset as the on-chain registry records it, with the seller's policy. */
@@ -18,8 +18,8 @@ export interface OnChainDataset {
 
 /**
  * A buyer's request as a per-algorithm contract records it. The datasets,
- * parameters and buyer key are in the request event; the contract keeps
- * their hash, `keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey))`.
+ * parameters and buyer key are in its `ComputationRequested` event, in the
+ * block the contract records; `requestHash` condenses them.
  */
 export interface OnChainRequest {
   /** The zero address if the request is unknown. */
@@ -30,6 +30,7 @@ export interface OnChainRequest {
   deadline: bigint;
   price: bigint;
   fee: bigint;
+  /** {@link requestHashOf} the request's `ComputationRequested` event; zero if unknown. */
   requestHash: string;
   resultHash: string;
 }
@@ -61,8 +62,21 @@ const REGISTRY_ABI = [
 ];
 const CONSUMER_ABI = [
   "function algorithm() view returns (string)",
-  "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, bytes32 requestHash, bytes32 resultHash))",
+  "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash))",
+  "event ComputationRequested(bytes32 indexed requestId, address indexed buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint256 fee, uint64 deadline)",
 ];
+
+/**
+ * keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey)):
+ * one value that two descriptions of a request agree on exactly when their
+ * datasets, parameters and buyer key all agree.
+ *
+ * @example
+ * requestHashOf({ datasetIds: [id], params: '{"column":"salary"}', buyerKey })
+ */
+export function requestHashOf(job: { datasetIds: readonly string[]; params: string; buyerKey: string }): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
+}
 
 const UNKNOWN_DATASET: OnChainDataset = {
   seller: ZeroAddress,
@@ -135,13 +149,24 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       return read(`${consumer}.getRequest(${requestId})`, async () => {
         const contract = new Contract(consumer, CONSUMER_ABI, getProvider());
         const r = await contract.getFunction("getRequest").staticCall(requestId);
+        let requestHash = ZeroHash;
+        if (r.buyer !== ZeroAddress) {
+          // The contract keeps only the block; the event there says what was bought.
+          const block = Number(r.requestBlock);
+          const events = await contract.queryFilter(contract.filters.ComputationRequested(requestId), block, block);
+          const event = events.find((e) => "args" in e);
+          if (event === undefined || !("args" in event)) {
+            throw new Error(`no ComputationRequested event for ${requestId} in block ${block}`);
+          }
+          requestHash = requestHashOf({ datasetIds: [...event.args.datasetIds], params: event.args.params, buyerKey: event.args.buyerKey });
+        }
         return {
           buyer: r.buyer as string,
           status: Number(r.status),
           deadline: r.deadline as bigint,
           price: r.price as bigint,
           fee: r.fee as bigint,
-          requestHash: r.requestHash as string,
+          requestHash,
           resultHash: r.resultHash as string,
         };
       });

@@ -8,7 +8,7 @@ import { encryptOutputShare, unpackResult, type OutputSharePair } from "../outpu
 import { setupParty } from "../protocol/party.ts";
 import type { ArithShare } from "../protocol/shares.ts";
 import { decodeRingVector } from "../share-encoding.ts";
-import { REQUEST_STATUS_PENDING, type ChainReader } from "./chain-reader.ts";
+import { REQUEST_STATUS_PENDING, requestHashOf, type ChainReader } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
 import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
@@ -279,17 +279,6 @@ function parse(request: ComputeRequest): ParsedCompute {
     buyerKey: request.buyerKey.toLowerCase(),
     consumer: getAddress(request.consumer),
   };
-}
-
-/**
- * keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey)):
- * what the per-algorithm contract stores of a request.
- *
- * @example
- * requestHashOf({ datasetIds: [id], params: '{"column":"salary"}', buyerKey })
- */
-export function requestHashOf(job: { datasetIds: readonly string[]; params: string; buyerKey: string }): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
 }
 
 /** One share vector of the rows of several, in order. */

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
 import { datasetIdOf, encodeRingVector, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
-import { requestHashOf } from "../../src/host/compute.ts";
+import { requestHashOf } from "../../src/host/chain-reader.ts";
 import {
   createHost,
   type ChainReader,

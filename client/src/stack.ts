@@ -24,6 +24,12 @@ export interface LocalStack {
   processes: ManagedProcess[];
   /** Stops every process the stack started (and only those). */
   stop(): Promise<void>;
+  /**
+   * Starts a stopped or killed service again ("host-0".."host-2", "bridge",
+   * "relay") with the same command, environment and data, and resolves once
+   * it is ready. For operators' drills and the crash tests.
+   */
+  restart(name: string): Promise<ManagedProcess>;
 }
 
 function hardhatCli(): string {
@@ -61,13 +67,30 @@ export async function startLocalStack(options: {
   await mkdir(logDir, { recursive: true });
   const processes: ManagedProcess[] = [];
   const baseEnv = { ...process.env, SCMPC_LOG_LEVEL: options.logLevel ?? process.env.SCMPC_LOG_LEVEL ?? "info" };
+  const entries = new Map<string, { entry: string; env: NodeJS.ProcessEnv }>();
+  /** How to tell that a restarted service is ready, by name. */
+  const readiness = new Map<string, () => Promise<boolean>>();
   const tsEntry = (name: string, entry: string, env: NodeJS.ProcessEnv) => {
+    entries.set(name, { entry, env });
     const proc = startProcess(name, process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, entry)], {
       cwd: REPO_ROOT,
       env: { ...baseEnv, ...env },
       logFile: path.join(logDir, `${name}.log`),
     });
     processes.push(proc);
+    return proc;
+  };
+  const restart = async (name: string): Promise<ManagedProcess> => {
+    const spec = entries.get(name);
+    const ready = readiness.get(name);
+    if (spec === undefined || ready === undefined) throw new Error(`the stack has no restartable service "${name}"`);
+    const old = processes.findIndex((p) => p.name === name);
+    if (old >= 0) {
+      await stopProcess(processes[old]);
+      processes.splice(old, 1);
+    }
+    const proc = tsEntry(name, spec.entry, spec.env);
+    await waitUntil(proc, ready, START_TIMEOUT_MS);
     return proc;
   };
 
@@ -162,6 +185,16 @@ export async function startLocalStack(options: {
     } finally {
       hostsClient.close();
     }
+    hosts.forEach((_, index) =>
+      readiness.set(`host-${index}`, async () => {
+        const client = createGrpcHostsClient(hosts);
+        try {
+          return (await client.health(1_000))[index].reachable;
+        } finally {
+          client.close();
+        }
+      }),
+    );
     say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
     let bridgeUrl = "";
@@ -172,7 +205,8 @@ export async function startLocalStack(options: {
         SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
         SCMPC_HOSTS: hosts.join(","),
       });
-      await waitUntil(bridge, async () => (await fetch(`${bridgeUrl}/health`)).ok, START_TIMEOUT_MS);
+      readiness.set("bridge", async () => (await fetch(`${bridgeUrl}/health`)).ok);
+      await waitUntil(bridge, readiness.get("bridge")!, START_TIMEOUT_MS);
       say(`bridge     ${bridgeUrl}`);
 
       const relayHealthPort = await freePort();
@@ -185,7 +219,8 @@ export async function startLocalStack(options: {
         SCMPC_RELAY_FROM_BLOCK: String(contracts.deployBlock),
         SCMPC_RELAY_POLL_MS: "200",
       });
-      await waitUntil(relay, async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok, START_TIMEOUT_MS);
+      readiness.set("relay", async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok);
+      await waitUntil(relay, readiness.get("relay")!, START_TIMEOUT_MS);
       say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
     }
 
@@ -199,7 +234,7 @@ export async function startLocalStack(options: {
       startedAt: new Date().toISOString(),
     };
     await writeState(dir, state);
-    return { state, dir, processes, stop };
+    return { state, dir, processes, stop, restart };
   } catch (err) {
     await stop();
     throw err;

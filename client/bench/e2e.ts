@@ -28,6 +28,7 @@ import type { Log, TransactionResponse } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { decodeResult, generateBuyerKeyPair, openResult, planComputation } from "@scmpc/mpc-engine";
 import { resolveSigner } from "../src/accounts.ts";
+import { fulfilmentAttempts } from "../src/fulfilments.ts";
 import { uploadDataset } from "../src/seller.ts";
 import { startLocalStack } from "../src/stack.ts";
 import { stateDir } from "../src/state.ts";
@@ -134,19 +135,7 @@ try {
   const lost = jobs - settledAt.size;
 
   // Every fulfillOracleRequest2 transaction, whatever its outcome, per request id.
-  const operatorInterface = new Interface(loadArtifact("Operator").abi);
-  const fulfilSelector = operatorInterface.getFunction("fulfillOracleRequest2")!.selector;
-  const operatorAddress = stack.state.contracts.operator.toLowerCase();
-  const attempts = new Map<string, number>();
-  const endBlock = await provider.getBlockNumber();
-  for (let n = startBlock + 1; n <= endBlock; n++) {
-    const block = await provider.getBlock(n, true);
-    for (const tx of block?.prefetchedTransactions ?? []) {
-      if (tx.to?.toLowerCase() !== operatorAddress || !tx.data.startsWith(fulfilSelector)) continue;
-      const requestId = operatorInterface.decodeFunctionData("fulfillOracleRequest2", tx.data)[0] as string;
-      attempts.set(requestId, (attempts.get(requestId) ?? 0) + 1);
-    }
-  }
+  const attempts = await fulfilmentAttempts(provider, stack.state.contracts.operator, startBlock + 1, await provider.getBlockNumber());
   const duplicated = [...attempts.values()].reduce((n, count) => n + count - 1, 0);
 
   const latencies = [...settledAt.entries()]

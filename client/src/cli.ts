@@ -5,6 +5,7 @@ import { loadArtifact } from "@scmpc/contracts";
 import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
 import { ALGORITHMS } from "@scmpc/mpc-engine";
+import { runTlsCommand, TLS_USAGE, TlsUsageError } from "@scmpc/mpc-engine/tls";
 import { buyComputation, refundRequest, resolveAlgorithm } from "./buyer.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
 import { startLocalStack } from "./stack.ts";
@@ -14,6 +15,9 @@ const USAGE = `scmpc — the sc-mpc data market
 
 Operators
   scmpc up                                   start the local stack (chain, contracts, 3 MPC hosts, bridge, relay)
+  scmpc tls create --dir <dir> [--name <i>=<host name>] ... [--per-host <out>] [--force]
+                                             the hosts' mutual-TLS material for a deployment (see scmpc tls --help)
+  scmpc tls show --dir <dir>                 its fingerprints
 
 Sellers
   scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
@@ -167,6 +171,20 @@ function paramsFromFlags(algorithm: string, values: Record<string, unknown>): st
  * process.exitCode = await main(["seller", "balance", "--json"]);
  */
 export async function main(argv: string[], out: Out = { log: console.log, error: console.error }): Promise<number> {
+  if (argv[0] === "tls") {
+    // Its own flags: parsed by the engine's TLS command.
+    if (argv.length === 1 || argv.includes("--help") || argv.includes("-h")) {
+      out.log(TLS_USAGE.replace(/^tls /gm, "scmpc tls "));
+      return 0;
+    }
+    try {
+      return await runTlsCommand(argv.slice(1), out);
+    } catch (err) {
+      const usage = err instanceof TlsUsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+      out.error(usage ? `${(err as Error).message}\n\n${TLS_USAGE.replace(/^tls /gm, "scmpc tls ")}` : `error: ${(err as Error).message}`);
+      return usage ? 2 : 1;
+    }
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -51,6 +51,26 @@ describe("host config", () => {
     assert.throws(() => loadHostConfig(missing), (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_SIGNING_KEY is required/.test(err.message));
   });
 
+  it("pins peers from their certificate files instead of fingerprints, and says what is wrong with them", () => {
+    const { SCMPC_HOST_PEER_FINGERPRINTS: _, ...withoutPins } = valid;
+    assert.throws(
+      () => loadHostConfig({ ...withoutPins, SCMPC_HOST_PEER_CERTS: "/nonexistent/a.pem,/nonexistent/b.pem,/nonexistent/c.pem" }),
+      (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_PEER_CERTS entry 0 \(\/nonexistent\/a\.pem\) is not a readable PEM certificate/.test(err.message),
+    );
+    assert.throws(
+      () => loadHostConfig({ ...withoutPins, SCMPC_HOST_PEER_CERTS: "/x.pem,/y.pem" }),
+      (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_PEER_CERTS must list exactly 3 certificate files, got 2/.test(err.message),
+    );
+    assert.throws(
+      () => loadHostConfig({ ...valid, SCMPC_HOST_PEER_CERTS: "/x.pem,/y.pem,/z.pem" }),
+      (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /not both/.test(err.message),
+    );
+    assert.throws(
+      () => loadHostConfig(withoutPins),
+      (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_PEER_FINGERPRINTS is required/.test(err.message),
+    );
+  });
+
   it("reports every invalid variable at once", () => {
     assert.throws(
       () =>

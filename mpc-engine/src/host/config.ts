@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { getAddress, isAddress } from "ethers";
 import { MpcError } from "../errors.ts";
-import { normaliseFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
+import { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
 
 /** Log levels accepted by pino. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -67,6 +69,7 @@ export interface PeerTlsFiles {
  * | SCMPC_HOST_TLS_CERT | PEM file of this host's certificate |
  * | SCMPC_HOST_TLS_KEY | PEM file of this host's private key |
  * | SCMPC_HOST_PEER_FINGERPRINTS | SHA-256 fingerprints (hex) of hosts 0,1,2's certificates, comma-separated |
+ * | SCMPC_HOST_PEER_CERTS | instead of the fingerprints: PEM files of hosts 0,1,2's certificates, comma-separated |
  * | SCMPC_HOST_DATA_DIR | share store directory |
  * | SCMPC_RPC_URL | chain JSON-RPC URL |
  * | SCMPC_REGISTRY_ADDRESS | dataset registry address |
@@ -121,9 +124,24 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     keyFile: required("SCMPC_HOST_TLS_KEY"),
   };
 
-  const fingerprintsText = required("SCMPC_HOST_PEER_FINGERPRINTS");
+  const peerCertsText = get("SCMPC_HOST_PEER_CERTS");
+  const fingerprintsText = peerCertsText === undefined ? required("SCMPC_HOST_PEER_FINGERPRINTS") : (get("SCMPC_HOST_PEER_FINGERPRINTS") ?? "");
   const peerFingerprints: string[] = [];
-  if (fingerprintsText !== "") {
+  if (peerCertsText !== undefined && fingerprintsText !== "") {
+    problems.push("set SCMPC_HOST_PEER_FINGERPRINTS or SCMPC_HOST_PEER_CERTS, not both");
+  } else if (peerCertsText !== undefined) {
+    // Pin the certificates the operator was given: their fingerprints, computed here once.
+    const files = peerCertsText.split(",").map((f) => f.trim());
+    if (files.length !== 3) problems.push(`SCMPC_HOST_PEER_CERTS must list exactly 3 certificate files, got ${files.length}`);
+    files.forEach((file, i) => {
+      try {
+        peerFingerprints.push(certificateFingerprint(new X509Certificate(readFileSync(file)).raw));
+      } catch (err) {
+        problems.push(`SCMPC_HOST_PEER_CERTS entry ${i} (${file}) is not a readable PEM certificate: ${(err as Error).message}`);
+      }
+    });
+    if (new Set(peerFingerprints).size !== peerFingerprints.length) problems.push("SCMPC_HOST_PEER_CERTS lists one certificate for two hosts");
+  } else if (fingerprintsText !== "") {
     const entries = fingerprintsText.split(",").map((f) => f.trim());
     if (entries.length !== 3) problems.push(`SCMPC_HOST_PEER_FINGERPRINTS must list exactly 3 fingerprints, got ${entries.length}`);
     entries.forEach((entry, i) => {

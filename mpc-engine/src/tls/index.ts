@@ -1,5 +1,14 @@
 // Host-to-host TLS material: creating a deployment's CA and host
 // certificates, fingerprints, and loading a host's own material.
-export { createTlsMaterial, readTlsMaterial, hostCertificateName, type TlsMaterial, type HostTlsFiles } from "./tls-material.ts";
+export {
+  createTlsMaterial,
+  readTlsMaterial,
+  writeHostBundles,
+  hostCertificateName,
+  type TlsMaterial,
+  type HostTlsFiles,
+  type HostTlsBundle,
+} from "./tls-material.ts";
 export { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "./fingerprint.ts";
 export { loadPeerTls, type PeerTls } from "./peer-tls.ts";
+export { runTlsCommand, TLS_USAGE, TlsUsageError } from "./command.ts";

@@ -2,7 +2,8 @@
 // the Reflect metadata polyfill loaded first.
 import "reflect-metadata";
 import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import path from "node:path";
 import * as x509 from "@peculiar/x509";
 import { certificateFingerprint, type CertificateFingerprint } from "./fingerprint.ts";
@@ -45,7 +46,8 @@ const keyPath = (dir: string, i: number): string => path.join(dir, `host-${i}-ke
 /**
  * Creates a fresh CA (ECDSA P-256) and one certificate per host, signed by
  * it: subject CN `scmpc-host-<i>`, SAN `DNS:scmpc-host-<i>`, `IP:127.0.0.1`,
- * `DNS:localhost`, key usage digitalSignature, extended key usage serverAuth
+ * `DNS:localhost` and the host's own names from `hostNames[i]` (DNS names
+ * or IP addresses peers dial it by), key usage digitalSignature, extended key usage serverAuth
  * and clientAuth (each host is a TLS server to its peers and a client of
  * them). Writes `ca.pem`, `host-<i>.pem` and `host-<i>-key.pem` (mode 0600)
  * into `dir`. The CA's private key is discarded: the set is closed, and
@@ -57,9 +59,22 @@ const keyPath = (dir: string, i: number): string => path.join(dir, `host-${i}-ke
  * const tls = await createTlsMaterial({ hosts: 3, dir: ".scmpc/tls" });
  * tls.hosts[0].fingerprint; // "5e0c…", for SCMPC_HOST_PEER_FINGERPRINTS
  */
-export async function createTlsMaterial(options: { hosts: number; dir: string; validityDays?: number }): Promise<TlsMaterial> {
+export async function createTlsMaterial(options: {
+  hosts: number;
+  dir: string;
+  validityDays?: number;
+  /** Extra subject alternative names per host, in index order: DNS names or IP addresses. */
+  hostNames?: readonly (readonly string[])[];
+}): Promise<TlsMaterial> {
   const { hosts, dir } = options;
   if (!Number.isInteger(hosts) || hosts < 1) throw new RangeError(`hosts must be a positive integer, got ${hosts}`);
+  const hostNames = options.hostNames ?? [];
+  if (hostNames.length > hosts) throw new RangeError(`names were given for ${hostNames.length} hosts but only ${hosts} are created`);
+  for (const name of hostNames.flat()) {
+    if (isIP(name) === 0 && !/^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(name)) {
+      throw new RangeError(`"${name}" is neither a DNS name nor an IP address`);
+    }
+  }
   const validityDays = options.validityDays ?? 825;
   const notBefore = new Date(Date.now() - BACKDATE_MS);
   const notAfter = new Date(Date.now() + validityDays * DAY_MS);
@@ -101,11 +116,12 @@ export async function createTlsMaterial(options: { hosts: number; dir: string; v
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-          new x509.SubjectAlternativeNameExtension([
-            { type: "dns", value: name },
-            { type: "ip", value: "127.0.0.1" },
-            { type: "dns", value: "localhost" },
-          ]),
+          new x509.SubjectAlternativeNameExtension(
+            [...new Set([name, "127.0.0.1", "localhost", ...(hostNames[i] ?? [])])].map((value) => ({
+              type: isIP(value) === 0 ? ("dns" as const) : ("ip" as const),
+              value,
+            })),
+          ),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
           await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
         ],
@@ -149,4 +165,43 @@ export async function readTlsMaterial(options: { hosts: number; dir: string; min
   } catch {
     return undefined;
   }
+}
+
+/** One host's share of the material: what that host's operator installs, and nothing of the other hosts' keys. */
+export interface HostTlsBundle {
+  dir: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Every host's certificate, in index order (the host's own included), for `SCMPC_HOST_PEER_CERTS`. */
+  peerCertFiles: string[];
+}
+
+/**
+ * Copies the material into one directory per host, `outDir/host-<i>/`:
+ * `ca.pem`, every host's certificate and that host's key only, so each
+ * host's operator (or container volume) receives just its own identity.
+ *
+ * @example
+ * const bundles = await writeHostBundles(await createTlsMaterial({ hosts: 3, dir }), "/tls");
+ * bundles[1].keyFile; // "/tls/host-1/host-1-key.pem"
+ */
+export async function writeHostBundles(material: TlsMaterial, outDir: string): Promise<HostTlsBundle[]> {
+  const bundles: HostTlsBundle[] = [];
+  for (let i = 0; i < material.hosts.length; i++) {
+    const dir = path.join(outDir, `host-${i}`);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await copyFile(material.caFile, caPath(dir));
+    for (let j = 0; j < material.hosts.length; j++) await copyFile(material.hosts[j].certFile, certPath(dir, j));
+    await writeFile(keyPath(dir, i), await readFile(material.hosts[i].keyFile), { mode: 0o600 });
+    await chmod(keyPath(dir, i), 0o600);
+    bundles.push({
+      dir,
+      caFile: caPath(dir),
+      certFile: certPath(dir, i),
+      keyFile: keyPath(dir, i),
+      peerCertFiles: material.hosts.map((_, j) => certPath(dir, j)),
+    });
+  }
+  return bundles;
 }

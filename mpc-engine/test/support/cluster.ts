@@ -101,7 +101,12 @@ export interface Cluster {
 }
 
 /** Starts the hosts in `indices` (others stay dead) with a shared fake chain and fresh TLS material. */
-export async function startCluster(options: { indices?: number[]; jobTimeoutMs: number }): Promise<Cluster> {
+export async function startCluster(options: {
+  indices?: number[];
+  jobTimeoutMs: number;
+  /** Each host's TLS files and pins, instead of fresh material made here (e.g. from `tls create --per-host`). */
+  tlsOf?: (hostIndex: number) => Pick<HostConfig, "tls" | "peerFingerprints">;
+}): Promise<Cluster> {
   const indices = options.indices ?? [0, 1, 2];
   const allPorts = await freePorts(6);
   const ports = allPorts.slice(0, 3);
@@ -124,6 +129,7 @@ export async function startCluster(options: { indices?: number[]; jobTimeoutMs: 
       peers,
       tls: { caFile: tls.caFile, certFile: tls.hosts[hostIndex].certFile, keyFile: tls.hosts[hostIndex].keyFile },
       peerFingerprints: tls.hosts.map((h) => h.fingerprint) as [string, string, string],
+      ...options.tlsOf?.(hostIndex),
       dataDir,
       rpcUrl: "http://127.0.0.1:1",
       registryAddress: REGISTRY,

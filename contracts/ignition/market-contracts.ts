@@ -1,11 +1,18 @@
 /**
  * The part of the market both Ignition modules deploy: HostRegistry (with the
  * three hosts), DatasetRegistry, AlgorithmFactory, and one AlgorithmComputation
- * per algorithm of MARKET_ALGORITHMS, created through the factory. The tokens
- * and the Chainlink Operator come in as addresses (Market.ts) or as futures of
- * contracts deployed in the same module (LocalMarket.ts).
+ * per algorithm (all of MARKET_ALGORITHMS unless told otherwise), created
+ * through the factory. The tokens and the Chainlink Operator come in as
+ * addresses (Market.ts) or as futures of contracts deployed in the same module
+ * (LocalMarket.ts). The one list of the market's contracts and constructor
+ * arguments: `deployLocalMarket` (src/deploy-local-market.ts) runs LocalMarket.ts.
  */
-import type { ArgumentType, IgnitionModuleBuilder, NamedArtifactContractAtFuture } from "@nomicfoundation/ignition-core";
+import type {
+  ArgumentType,
+  ContractCallFuture,
+  IgnitionModuleBuilder,
+  NamedArtifactContractAtFuture,
+} from "@nomicfoundation/ignition-core";
 import { parseEther } from "ethers";
 import { jobIdOf, MARKET_ALGORITHMS } from "../src/algorithms.ts";
 
@@ -17,11 +24,25 @@ export const MARKET_DEFAULTS = {
   requestTimeout: 3600n,
   /** Smallest dataset stake, in the payment token's smallest unit. */
   minStake: parseEther("10"),
-  /** Seconds a stake stays locked after deregistration (longer than requestTimeout). */
+  /** Seconds a stake stays locked after deregistration: longer than requestTimeout, so a request pending at deregistration is settled or refundable before the stake can leave. */
   stakeCooldown: 7200n,
   /** Payment tokens each request pays the hosts' operators. */
   operatorFee: parseEther("1"),
+  /** LINK minted to each AlgorithmComputation by LocalMarket.ts: 1000 requests at the default fee. */
+  linkFunding: parseEther("100"),
 } as const;
+
+/**
+ * What a module built on {@link buildMarketContracts} deploys besides the
+ * parameters: which algorithms get a contract, and whether the three hosts are
+ * registered (as the parameters `host0`..`host2`).
+ */
+export interface MarketContractsOptions {
+  /** Algorithms (`name@version`) to create an AlgorithmComputation for; default MARKET_ALGORITHMS. */
+  algorithms?: readonly string[];
+  /** Register the hosts from the parameters `host0`..`host2` (default true); false leaves HostRegistry empty. */
+  hosts?: boolean;
+}
 
 /** One MPC host as HostRegistry.setHost takes it (a module parameter object; a type, not an interface, so it fits Ignition's parameter type). */
 export type HostParameter = {
@@ -38,14 +59,25 @@ export function futureIdOf(algorithm: string): string {
 
 /**
  * Adds the market's own contracts to module `m`. Reads the parameters `host0`,
- * `host1`, `host2` (required) and those of {@link MARKET_DEFAULTS} (optional).
- * `deps` are addresses (module parameters) or futures of contracts of the same module.
+ * `host1`, `host2` (required unless `options.hosts` is false) and
+ * `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`
+ * (optional, see {@link MARKET_DEFAULTS}). `deps` are addresses (module
+ * parameters) or futures of contracts of the same module.
  *
- * @returns The futures of every contract, algorithms keyed by future id.
+ * @returns The futures of every contract, algorithms keyed by {@link futureIdOf} their name.
+ *
+ * @example
+ * ```ts
+ * export default buildModule("Market", (m) => {
+ *   const { registry, factory, algorithms } = buildMarketContracts(m, { linkToken, operator, paymentToken });
+ *   return { registry, factory, ...algorithms };
+ * });
+ * ```
  */
 export function buildMarketContracts(
   m: IgnitionModuleBuilder,
   deps: { linkToken: ArgumentType; operator: ArgumentType; paymentToken: ArgumentType },
+  options: MarketContractsOptions = {},
 ) {
   const linkFee = m.getParameter("linkFee", MARKET_DEFAULTS.linkFee);
   const requestTimeout = m.getParameter("requestTimeout", MARKET_DEFAULTS.requestTimeout);
@@ -54,9 +86,12 @@ export function buildMarketContracts(
   const operatorFee = m.getParameter("operatorFee", MARKET_DEFAULTS.operatorFee);
 
   const hostRegistry = m.contract("HostRegistry");
-  const hostsSet = [0, 1, 2].map((i) =>
-    m.call(hostRegistry, "setHost", [i, m.getParameter<HostParameter>(`host${i}`)], { id: `setHost${i}` }),
-  );
+  const hostsSet =
+    options.hosts === false
+      ? []
+      : [0, 1, 2].map((i) =>
+          m.call(hostRegistry, "setHost", [i, m.getParameter<HostParameter>(`host${i}`)], { id: `setHost${i}` }),
+        );
   const registry = m.contract("DatasetRegistry", [deps.paymentToken, minStake, stakeCooldown]);
   const factory = m.contract("AlgorithmFactory", [
     deps.linkToken,
@@ -69,9 +104,16 @@ export function buildMarketContracts(
   ]);
 
   const algorithms: Record<string, NamedArtifactContractAtFuture<"AlgorithmComputation">> = {};
-  for (const name of MARKET_ALGORITHMS) {
+  // Each creation waits for the previous one so the factory lists the algorithms in
+  // the order given (Ignition would otherwise send one batch ordered by future id).
+  let previous: ContractCallFuture<string, string> | undefined;
+  for (const name of options.algorithms ?? MARKET_ALGORITHMS) {
     const id = futureIdOf(name);
-    const created = m.call(factory, "createAlgorithm", [name, jobIdOf(name), operatorFee], { id: `create_${id}` });
+    const created = m.call(factory, "createAlgorithm", [name, jobIdOf(name), operatorFee], {
+      id: `create_${id}`,
+      after: previous === undefined ? [] : [previous],
+    });
+    previous = created;
     // Read the address back from the factory (rather than from the call's event) so the
     // module only relies on the factory's fixed interface.
     const address = m.staticCall(factory, "getAlgorithm", [name], 0, { id: `address_${id}`, after: [created] });

@@ -1,6 +1,7 @@
 /**
  * Deploys a local market to a running development chain (e.g. `npx hardhat
- * node`) and prints its {@link MarketAddresses} as JSON on stdout.
+ * node`) with the Ignition module LocalMarket (through `deployLocalMarket`,
+ * in memory: no journal) and prints its {@link MarketAddresses} as JSON on stdout.
  *
  * Usage (from the repository root):
  *   tsx contracts/scripts/deploy-local.ts [--rpc URL] [--relay ADDRESS] [--out FILE]
@@ -72,7 +73,8 @@ function readConfig(): DeployConfig {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const provider = new JsonRpcProvider(config.rpcUrl, undefined, { pollingInterval: 100 });
+  // batchMaxCount 1: the deployment's calls go one after the other, and batching stalls each by 10 ms.
+  const provider = new JsonRpcProvider(config.rpcUrl, undefined, { pollingInterval: 100, batchMaxCount: 1 });
   const deployer: Signer =
     config.deployerKey === undefined ? await provider.getSigner(0) : new Wallet(config.deployerKey, provider);
   const relay = config.relay ?? (await (await provider.getSigner(1)).getAddress());

@@ -1,8 +1,17 @@
-import { Contract, ContractFactory, parseEther } from "ethers";
-import type { BaseContract, ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
+import { Contract } from "ethers";
+import type { ContractTransactionResponse, Provider, Signer } from "ethers";
+import type {
+  ArtifactResolver,
+  DeploymentResult,
+  EIP1193Provider,
+  ModuleParameters,
+  SuccessfulDeploymentResult,
+} from "@nomicfoundation/ignition-core";
+import { futureIdOf, MARKET_DEFAULTS } from "../ignition/market-contracts.ts";
+import type { HostParameter } from "../ignition/market-contracts.ts";
 import { loadArtifact } from "./artifacts.ts";
 import type { ContractName } from "./artifacts.ts";
-import { jobIdOf, MARKET_ALGORITHMS } from "./algorithms.ts";
+import { MARKET_ALGORITHMS } from "./algorithms.ts";
 import { ContractsError } from "./errors.ts";
 
 /**
@@ -69,7 +78,13 @@ export interface HostConfig {
  * ```
  */
 export interface DeployLocalMarketOptions {
-  /** Pays for and owns everything (payment-token minter, LINK minter, Operator, HostRegistry and factory owner). */
+  /**
+   * Pays for and owns everything (payment-token minter, LINK minter, Operator,
+   * HostRegistry and factory owner); signs every transaction of the deployment.
+   * Its provider must forward raw JSON-RPC (`send`): ethers' JsonRpcProvider
+   * (with `batchMaxCount: 1`, or each of the deployment's calls stalls 10 ms)
+   * or a Hardhat connection's `ethers.provider`.
+   */
   deployer: Signer;
   /** The account the bridge relay fulfils from; made an authorized sender of the Operator. */
   relay: string;
@@ -94,14 +109,15 @@ export interface DeployLocalMarketOptions {
 }
 
 /**
- * Default LINK fee per request: 0.1 LINK.
+ * Default LINK fee per request: 0.1 LINK. Like every DEFAULT_* below, it is
+ * the Ignition modules' default (MARKET_DEFAULTS in ignition/market-contracts.ts).
  *
  * @example
  * ```ts
  * await deployLocalMarket({ deployer, relay, linkFee: DEFAULT_LINK_FEE * 2n });
  * ```
  */
-export const DEFAULT_LINK_FEE: bigint = parseEther("0.1");
+export const DEFAULT_LINK_FEE: bigint = MARKET_DEFAULTS.linkFee;
 
 /**
  * Default LINK given to each AlgorithmComputation contract: 100 LINK (1000 requests).
@@ -111,7 +127,7 @@ export const DEFAULT_LINK_FEE: bigint = parseEther("0.1");
  * await deployLocalMarket({ deployer, relay, linkFunding: DEFAULT_LINK_FUNDING / 10n });
  * ```
  */
-export const DEFAULT_LINK_FUNDING: bigint = parseEther("100");
+export const DEFAULT_LINK_FUNDING: bigint = MARKET_DEFAULTS.linkFunding;
 
 /**
  * Default smallest dataset stake: 10 mUSD.
@@ -121,17 +137,19 @@ export const DEFAULT_LINK_FUNDING: bigint = parseEther("100");
  * await paymentToken.approve(addresses.registry, DEFAULT_MIN_STAKE);
  * ```
  */
-export const DEFAULT_MIN_STAKE: bigint = parseEther("10");
+export const DEFAULT_MIN_STAKE: bigint = MARKET_DEFAULTS.minStake;
 
 /**
- * Default stake cooldown after deregistration: one hour, in seconds.
+ * Default stake cooldown after deregistration: two hours, in seconds (longer
+ * than {@link DEFAULT_REQUEST_TIMEOUT}, so every request that was pending at
+ * deregistration is settled or refundable before the stake can leave).
  *
  * @example
  * ```ts
  * await deployLocalMarket({ deployer, relay, stakeCooldown: DEFAULT_STAKE_COOLDOWN * 24 });
  * ```
  */
-export const DEFAULT_STAKE_COOLDOWN = 3600;
+export const DEFAULT_STAKE_COOLDOWN: number = Number(MARKET_DEFAULTS.stakeCooldown);
 
 /**
  * Default operators' fee per request: 1 mUSD.
@@ -141,7 +159,7 @@ export const DEFAULT_STAKE_COOLDOWN = 3600;
  * const total = price + DEFAULT_OPERATOR_FEE; // what a buyer approves
  * ```
  */
-export const DEFAULT_OPERATOR_FEE: bigint = parseEther("1");
+export const DEFAULT_OPERATOR_FEE: bigint = MARKET_DEFAULTS.operatorFee;
 
 /**
  * Default time from a request to its refundable deadline: one hour, in seconds.
@@ -151,19 +169,13 @@ export const DEFAULT_OPERATOR_FEE: bigint = parseEther("1");
  * await deployLocalMarket({ deployer, relay, requestTimeout: DEFAULT_REQUEST_TIMEOUT / 60 });
  * ```
  */
-export const DEFAULT_REQUEST_TIMEOUT = 3600;
+export const DEFAULT_REQUEST_TIMEOUT: number = Number(MARKET_DEFAULTS.requestTimeout);
 
-type Overrides = { nonce: number };
+/** Ignition's block polling for the local deployment: an automined chain mines each batch at once. */
+const BLOCK_POLLING_INTERVAL_MS = 20;
 
-/** Sends one transaction and waits for it, wrapping any failure in a DEPLOYMENT_FAILED error. */
-async function send(what: string, pending: Promise<ContractTransactionResponse>): Promise<void> {
-  try {
-    const receipt = await (await pending).wait();
-    if (receipt === null || receipt.status !== 1) throw new Error("transaction reverted or was dropped");
-  } catch (cause) {
-    throw new ContractsError("DEPLOYMENT_FAILED", `Local market deployment failed at: ${what}.`, { cause });
-  }
-}
+/** A provider that forwards raw JSON-RPC calls: ethers' JsonRpcProvider and Hardhat's HardhatEthersProvider. */
+type RawRpcProvider = Provider & { send(method: string, params: unknown[]): Promise<unknown> };
 
 /** Three hosts, each with the fields HostRegistry needs; throws INVALID_HOSTS otherwise. */
 function checkHosts(hosts: readonly HostConfig[]): void {
@@ -172,19 +184,9 @@ function checkHosts(hosts: readonly HostConfig[]): void {
   }
 }
 
-async function sendSetHosts(
-  hostRegistry: Contract,
-  hosts: readonly HostConfig[],
-  next: () => Overrides,
-): Promise<void> {
-  checkHosts(hosts);
-  for (const [index, host] of hosts.entries()) {
-    const { operator, signer, endpoint, tlsFingerprint } = host;
-    await send(
-      `HostRegistry.setHost(${index})`,
-      hostRegistry.getFunction("setHost")(index, { operator, signer, endpoint, tlsFingerprint }, next()),
-    );
-  }
+/** HostRegistry's `Host` struct, without any other field the caller's object may carry. */
+function hostStruct({ operator, signer, endpoint, tlsFingerprint }: HostConfig): HostParameter {
+  return { operator, signer, endpoint, tlsFingerprint };
 }
 
 /**
@@ -204,20 +206,107 @@ export async function setHosts(hostRegistry: Contract | string, owner: Signer, h
   checkHosts(hosts);
   const address = typeof hostRegistry === "string" ? hostRegistry : await hostRegistry.getAddress();
   const contract = new Contract(address, loadArtifact("HostRegistry").abi, owner);
+  // Nonces are counted here so a provider's short response cache cannot hand out a stale one.
   let nonce = await owner.getNonce("pending");
-  await sendSetHosts(contract, hosts, () => ({ nonce: nonce++ }));
+  for (const [index, host] of hosts.entries()) {
+    try {
+      const tx: ContractTransactionResponse = await contract.getFunction("setHost")(index, hostStruct(host), { nonce: nonce++ });
+      const receipt = await tx.wait();
+      if (receipt === null || receipt.status !== 1) throw new Error("transaction reverted or was dropped");
+    } catch (cause) {
+      throw new ContractsError("DEPLOYMENT_FAILED", `Setting host ${index} in HostRegistry failed.`, { cause });
+    }
+  }
+}
+
+/** The node's own words for a failed call (ethers keeps them in `error.message`), else the error's message. */
+function reasonOf(err: unknown): string {
+  const e = err as { error?: { message?: unknown }; shortMessage?: unknown; message?: unknown } | null;
+  if (typeof e?.error?.message === "string") return e.error.message;
+  if (typeof e?.shortMessage === "string") return e.shortMessage;
+  return typeof e?.message === "string" ? e.message : String(err);
 }
 
 /**
- * Deploys a complete local market: DevPaymentToken ("Market USD", "mUSD"),
+ * Ignition's view of the chain, as an EIP-1193 provider: reads go to the
+ * deployer's provider as raw JSON-RPC, the deployer is the only account, and
+ * Ignition's transactions (nonce, gas and fees already chosen) are signed and
+ * sent by the deployer, so a plain private-key Wallet works as well as a node account.
+ */
+function ignitionProvider(deployer: Signer, provider: RawRpcProvider, address: string): EIP1193Provider {
+  return {
+    async request({ method, params }) {
+      const args = Array.isArray(params) ? params : [];
+      if (method === "eth_accounts") return [address];
+      if (method === "eth_sendTransaction") {
+        const tx = args[0] as Record<string, string | undefined>;
+        const quantity = (value: string | undefined) => (value === undefined ? undefined : BigInt(value));
+        try {
+          const sent = await deployer.sendTransaction({
+            from: tx.from,
+            to: tx.to,
+            data: tx.data,
+            value: quantity(tx.value),
+            nonce: tx.nonce === undefined ? undefined : Number(tx.nonce),
+            gasLimit: quantity(tx.gas),
+            gasPrice: quantity(tx.gasPrice),
+            maxFeePerGas: quantity(tx.maxFeePerGas),
+            maxPriorityFeePerGas: quantity(tx.maxPriorityFeePerGas),
+          });
+          return sent.hash;
+        } catch (cause) {
+          throw new Error(`sending a transaction from ${address} failed: ${reasonOf(cause)}`, { cause });
+        }
+      }
+      return provider.send(method, args);
+    },
+  };
+}
+
+/** Ignition reads ABIs and bytecode from this package's build output; the market links no libraries. */
+const ARTIFACT_RESOLVER: ArtifactResolver = {
+  async loadArtifact(contractName) {
+    const { abi, bytecode } = loadArtifact(contractName as ContractName);
+    return {
+      _format: "hh3-artifact-1",
+      contractName,
+      sourceName: "",
+      abi: abi as unknown[],
+      bytecode,
+      deployedBytecode: "0x",
+      linkReferences: {},
+      deployedLinkReferences: {},
+    };
+  },
+  async getBuildInfo() {
+    return undefined;
+  },
+};
+
+/** One line per failed, timed-out or invalid future of an unsuccessful Ignition deployment. */
+function describeFailure(result: Exclude<DeploymentResult, SuccessfulDeploymentResult>): string {
+  if ("errors" in result) {
+    return Object.entries(result.errors)
+      .map(([future, errors]) => `${future}: ${errors.join("; ")}`)
+      .join("\n");
+  }
+  return [
+    ...result.failed.map(({ futureId, error }) => `${futureId}: ${error}`),
+    ...result.timedOut.map(({ futureId }) => `${futureId}: timed out`),
+    ...result.held.map(({ futureId, reason }) => `${futureId}: held (${reason})`),
+  ].join("\n");
+}
+
+/**
+ * Deploys a complete local market by running the Ignition module LocalMarket
+ * (`ignition/modules/LocalMarket.ts`): DevPaymentToken ("Market USD", "mUSD"),
  * Chainlink's LinkToken and Operator (with `relay` as authorized sender),
  * HostRegistry (with `hosts`, when given), DatasetRegistry (staking in mUSD),
  * AlgorithmFactory, and through it one AlgorithmComputation per algorithm
- * (job id {@link jobIdOf}, each funded with LINK), then mints payment tokens
- * to each `fund` entry. Every transaction is mined before the next is sent,
- * with nonces counted here so a provider's short response cache cannot hand
- * out a stale one. For development chains only: the deployer can mint both
- * tokens at will.
+ * (job id `jobIdOf(name)`, each funded with LINK), and mints payment tokens
+ * to each `fund` entry. The deployment is in memory: no journal is written, so
+ * nothing is left to go stale when the development chain restarts empty. For
+ * development chains only: the deployer can mint both tokens at will.
  *
  * @param opts - See {@link DeployLocalMarketOptions}.
  * @returns The addresses and parameters of the new market.
@@ -240,95 +329,84 @@ export async function setHosts(hostRegistry: Contract | string, owner: Signer, h
  * ```
  */
 export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise<MarketAddresses> {
-  const { deployer, relay } = opts;
-  const provider = deployer.provider;
-  if (provider === null) {
-    throw new ContractsError("DEPLOYMENT_FAILED", "The deployer signer must be connected to a provider.");
+  const { deployer, relay, hosts } = opts;
+  const provider = deployer.provider as Partial<RawRpcProvider> | null;
+  if (provider === null || typeof provider.send !== "function") {
+    throw new ContractsError("DEPLOYMENT_FAILED", "The deployer signer must be connected to a JSON-RPC provider.");
   }
-  if (opts.hosts !== undefined) checkHosts(opts.hosts);
+  const rpc = provider as RawRpcProvider;
+  if (hosts !== undefined) checkHosts(hosts);
   const algorithmNames = opts.algorithms ?? MARKET_ALGORITHMS;
   const linkFee = opts.linkFee ?? DEFAULT_LINK_FEE;
-  const linkFunding = opts.linkFunding ?? DEFAULT_LINK_FUNDING;
   const minStake = opts.minStake ?? DEFAULT_MIN_STAKE;
   const stakeCooldown = BigInt(opts.stakeCooldown ?? DEFAULT_STAKE_COOLDOWN);
   const operatorFee = opts.operatorFee ?? DEFAULT_OPERATOR_FEE;
   const requestTimeout = opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-  const deployerAddress = await deployer.getAddress();
-  const { chainId } = await provider.getNetwork();
 
-  let nonce = await deployer.getNonce("pending");
-  const next = (): Overrides => ({ nonce: nonce++ });
-
-  const deploy = async (name: ContractName, args: unknown[]): Promise<{ contract: Contract; receipt: TransactionReceipt }> => {
-    const { abi, bytecode } = loadArtifact(name);
-    const factory = new ContractFactory(abi, bytecode, deployer);
-    let receipt: TransactionReceipt | null;
-    try {
-      const deployed: BaseContract = await factory.deploy(...args, next());
-      receipt = (await deployed.deploymentTransaction()?.wait()) ?? null;
-    } catch (cause) {
-      throw new ContractsError("DEPLOYMENT_FAILED", `Deployment of ${name} failed.`, { cause });
-    }
-    if (receipt === null || receipt.contractAddress === null) {
-      throw new ContractsError("DEPLOYMENT_FAILED", `Deployment of ${name} was not mined.`);
-    }
-    return { contract: new Contract(receipt.contractAddress, abi, deployer), receipt };
-  };
-
-  const { contract: paymentToken, receipt: first } = await deploy("DevPaymentToken", ["Market USD", "mUSD"]);
-  const paymentTokenAddress = await paymentToken.getAddress();
-  const { contract: linkToken } = await deploy("LinkToken", []);
-  const linkAddress = await linkToken.getAddress();
-  const { contract: operator } = await deploy("Operator", [linkAddress, deployerAddress]);
-  const operatorAddress = await operator.getAddress();
-  await send("Operator.setAuthorizedSenders", operator.getFunction("setAuthorizedSenders")([relay], next()));
-  const { contract: hostRegistry } = await deploy("HostRegistry", []);
-  const hostRegistryAddress = await hostRegistry.getAddress();
-  if (opts.hosts !== undefined) await sendSetHosts(hostRegistry, opts.hosts, next);
-  const { contract: registry } = await deploy("DatasetRegistry", [paymentTokenAddress, minStake, stakeCooldown]);
-  const registryAddress = await registry.getAddress();
-  const { contract: factory } = await deploy("AlgorithmFactory", [
-    linkAddress,
-    operatorAddress,
-    paymentTokenAddress,
-    registryAddress,
-    hostRegistryAddress,
-    linkFee,
-    requestTimeout,
+  // Loaded here, not at the top: everything else that imports this package
+  // (the CLI's commands, the bridge, the relay) only needs ABIs.
+  const [{ deploy, DeploymentResultType }, { buildLocalMarketModule }] = await Promise.all([
+    import("@nomicfoundation/ignition-core"),
+    import("../ignition/modules/LocalMarket.ts"),
   ]);
-  const algorithms: Record<string, string> = {};
-  for (const name of algorithmNames) {
-    await send(
-      `AlgorithmFactory.createAlgorithm(${name})`,
-      factory.getFunction("createAlgorithm")(name, jobIdOf(name), operatorFee, next()),
-    );
-    algorithms[name] = (await factory.getFunction("getAlgorithm")(name)) as string;
-  }
+  const ignitionModule = buildLocalMarketModule({ algorithms: algorithmNames, hosts: hosts !== undefined, fund: opts.fund });
+  const parameters: ModuleParameters = {
+    relay,
+    linkFunding: opts.linkFunding ?? DEFAULT_LINK_FUNDING,
+    linkFee,
+    minStake,
+    stakeCooldown,
+    operatorFee,
+    requestTimeout: BigInt(requestTimeout),
+  };
+  hosts?.forEach((host, index) => {
+    parameters[`host${index}`] = hostStruct(host);
+  });
 
-  await send("LinkToken.grantMintRole", linkToken.getFunction("grantMintRole")(deployerAddress, next()));
-  if (linkFunding > 0n) {
-    for (const [name, address] of Object.entries(algorithms)) {
-      await send(`LinkToken.mint(${name})`, linkToken.getFunction("mint")(address, linkFunding, next()));
-    }
+  const deployerAddress = await deployer.getAddress();
+  let result: DeploymentResult;
+  let firstBlock: number;
+  let chainId: number;
+  try {
+    chainId = Number(await rpc.send("eth_chainId", []));
+    // Raw calls rather than provider.getBlockNumber(), whose answer may be up to 250 ms old.
+    firstBlock = Number(await rpc.send("eth_blockNumber", [])) + 1;
+    result = await deploy({
+      config: { blockPollingInterval: BLOCK_POLLING_INTERVAL_MS },
+      artifactResolver: ARTIFACT_RESOLVER,
+      provider: ignitionProvider(deployer, rpc, deployerAddress),
+      ignitionModule,
+      deploymentParameters: { [ignitionModule.id]: parameters },
+      accounts: [deployerAddress],
+      defaultSender: deployerAddress,
+    });
+  } catch (cause) {
+    throw new ContractsError("DEPLOYMENT_FAILED", `The LocalMarket Ignition deployment failed: ${reasonOf(cause)}`, { cause });
   }
-  for (const { address, amount } of opts.fund ?? []) {
-    await send(`DevPaymentToken.mint(${address})`, paymentToken.getFunction("mint")(address, amount, next()));
+  if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
+    throw new ContractsError("DEPLOYMENT_FAILED", `The LocalMarket Ignition deployment failed (${result.type}):\n${describeFailure(result)}`);
   }
+  const { contracts } = result;
+  const addressOf = (future: { id: string }): string => contracts[future.id].address;
+  // The module's results by name; algorithms are keyed by futureIdOf(name).
+  const futures: Record<string, { id: string }> = ignitionModule.results;
+  const algorithms: Record<string, string> = {};
+  for (const name of algorithmNames) algorithms[name] = addressOf(futures[futureIdOf(name)]);
 
   return {
-    chainId: Number(chainId),
-    paymentToken: paymentTokenAddress,
-    linkToken: linkAddress,
-    operator: operatorAddress,
-    registry: registryAddress,
-    hostRegistry: hostRegistryAddress,
-    factory: await factory.getAddress(),
+    chainId,
+    paymentToken: addressOf(futures.paymentToken),
+    linkToken: addressOf(futures.linkToken),
+    operator: addressOf(futures.operator),
+    registry: addressOf(futures.registry),
+    hostRegistry: addressOf(futures.hostRegistry),
+    factory: addressOf(futures.factory),
     algorithms,
     linkFee: linkFee.toString(),
     operatorFee: operatorFee.toString(),
     requestTimeout,
     minStake: minStake.toString(),
     stakeCooldown: Number(stakeCooldown),
-    deployBlock: first.blockNumber,
+    deployBlock: firstBlock,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `@scmpc/contracts`: ABIs, bytecode and a local deployment of the market's
- * contracts. Plain TypeScript (no Hardhat at runtime); the artifacts come from
- * `npm run build -w contracts`.
+ * contracts (the Ignition module LocalMarket, run with Ignition's core library,
+ * loaded only when deploying). Plain TypeScript (no Hardhat at runtime); the
+ * artifacts come from `npm run build -w contracts`.
  *
  * @example
  * ```ts

@@ -32,6 +32,8 @@ describe("deployLocalMarket", function () {
     expect(addresses.deployBlock).to.be.lessThanOrEqual(await ethers.provider.getBlockNumber());
     for (const key of ["paymentToken", "linkToken", "operator", "registry", "hostRegistry", "factory"] as const) {
       expect(await ethers.provider.getCode(addresses[key]), key).to.not.equal("0x");
+      // Event scans start at deployBlock: nothing of the market exists before it.
+      expect(await ethers.provider.getCode(addresses[key], addresses.deployBlock - 1), key).to.equal("0x");
     }
     for (const [name, address] of Object.entries(addresses.algorithms)) {
       const market = await ethers.getContractAt("AlgorithmComputation", address);
@@ -81,6 +83,33 @@ describe("deployLocalMarket", function () {
     expect(await count.linkFee()).to.equal(1n);
     const hostRegistry = await ethers.getContractAt("HostRegistry", addresses.hostRegistry);
     expect([...(await hostRegistry.signers())]).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress, ethers.ZeroAddress]);
+  });
+
+  it("deploys from a private-key wallet, which the node does not hold, as the local stack does", async function () {
+    const [funder, relay, buyer] = await ethers.getSigners();
+    const wallet = new ethers.Wallet(ethers.id("deployLocalMarket wallet deployer"), ethers.provider);
+    await (await funder.sendTransaction({ to: wallet.address, value: ethers.parseEther("10") })).wait();
+    const addresses = await deployLocalMarket({
+      deployer: wallet,
+      relay: relay.address,
+      algorithms: ["sum@1", "count@1"],
+      fund: [{ address: buyer.address, amount: 42n }],
+    });
+    const factory = await ethers.getContractAt("AlgorithmFactory", addresses.factory);
+    expect(await factory.owner()).to.equal(wallet.address);
+    expect([...(await factory.algorithmAt(0))]).to.deep.equal(["sum@1", addresses.algorithms["sum@1"]]);
+    expect([...(await factory.algorithmAt(1))]).to.deep.equal(["count@1", addresses.algorithms["count@1"]]);
+    const paymentToken = await ethers.getContractAt("DevPaymentToken", addresses.paymentToken);
+    expect(await paymentToken.balanceOf(buyer.address)).to.equal(42n);
+    expect(await paymentToken.owner()).to.equal(wallet.address);
+  });
+
+  it("reports a failed Ignition deployment as DEPLOYMENT_FAILED", async function () {
+    const [, relay] = await ethers.getSigners();
+    const penniless = new ethers.Wallet(ethers.id("deployLocalMarket penniless deployer"), ethers.provider);
+    await expect(deployLocalMarket({ deployer: penniless, relay: relay.address, algorithms: ["sum@1"] }))
+      .to.be.rejectedWith(ContractsError)
+      .and.eventually.have.property("code", "DEPLOYMENT_FAILED");
   });
 
   it("rejects a host list that is not three long", async function () {

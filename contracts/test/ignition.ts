@@ -50,7 +50,8 @@ describe("Ignition modules", function () {
       expect(await computation.operator()).to.equal(await operator.getAddress());
       expect(await linkToken.balanceOf(address)).to.equal(DEFAULT_LINK_FUNDING);
     }
-    expect(listed).to.have.members([...MARKET_ALGORITHMS]);
+    // Created one after the other, so listed in MARKET_ALGORITHMS order.
+    expect(listed).to.deep.equal([...MARKET_ALGORITHMS]);
 
     expect(await registry.paymentToken()).to.equal(await paymentToken.getAddress());
     expect(await registry.minStake()).to.equal(MARKET_DEFAULTS.minStake);

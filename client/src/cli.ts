@@ -1,7 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Contract, formatUnits, JsonRpcProvider } from "ethers";
-import { loadArtifact } from "@scmpc/contracts";
+import { jobUuidOf, loadArtifact } from "@scmpc/contracts";
 import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
 import { ALGORITHMS } from "@scmpc/mpc-engine";
@@ -226,7 +226,8 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
     if (group === "up" && command === undefined) return await up(out);
 
     if (group === "algorithms" && command === undefined) {
-      if (json) out.log(JSON.stringify(Object.values(ALGORITHMS)));
+      // With each, the Chainlink job id its contract sends (a node's job takes `chainlinkExternalJobId`).
+      if (json) out.log(JSON.stringify(Object.values(ALGORITHMS).map((a) => ({ ...a, chainlinkExternalJobId: jobUuidOf(a.name) }))));
       else {
         for (const a of Object.values(ALGORITHMS)) {
           out.log(`${a.name.padEnd(14)} ${a.summary}\n${"".padEnd(15)}params:  ${a.params}\n${"".padEnd(15)}reveals: ${a.leakage}`);

@@ -24,5 +24,5 @@ export {
 export type { DeployLocalMarketOptions, HostConfig, MarketAddresses } from "./deploy-local-market.ts";
 export { ContractsError } from "./errors.ts";
 export type { ContractsErrorCode } from "./errors.ts";
-export { algorithmId, jobIdOf, MARKET_ALGORITHMS } from "./algorithms.ts";
+export { algorithmId, jobIdOf, jobUuidOf, MARKET_ALGORITHMS } from "./algorithms.ts";
 export type { MarketAlgorithm } from "./algorithms.ts";

@@ -1,4 +1,6 @@
-import { parseEndpointList, parseListen, parseLogLevel, parsePositiveInt } from "./config-parsers.ts";
+import path from "node:path";
+import { getAddress } from "ethers";
+import { ConfigError, parseEndpointList, parseListen, parseLogLevel, parsePositiveInt, parseUrl } from "./config-parsers.ts";
 import type { Listen, LogLevel } from "./config-parsers.ts";
 
 /** Configuration of the bridge process, built once at start-up. */
@@ -6,9 +8,72 @@ export interface BridgeConfig {
   listen: Listen;
   /** The three MPC hosts' gRPC endpoints, in host-index order. */
   hosts: string[];
-  /** Deadline of one MPC job, from the bridge's call to the hosts' answers. */
-  computeTimeoutMs: number;
+  /**
+   * The key every caller of `POST /` and `GET /jobs/...` presents as
+   * `Authorization: Bearer <key>` (a Chainlink node's bridge token). Undefined
+   * only when explicitly allowed by `SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY=true`.
+   * Sensitive: never logged.
+   */
+  accessKey: string | undefined;
+  /** SQLite file of the durable job store. */
+  storeFile: string;
+  /** Deadline of one MPC job (each start or restart), covering every gRPC call it makes. */
+  jobTimeoutMs: number;
+  /** Deadline of the on-chain check of a request. */
+  chainTimeoutMs: number;
+  /** JSON-RPC endpoint for the on-chain check of every request. */
+  rpcUrl: string;
+  /** If not empty, the only consumer contracts the bridge serves. */
+  algorithmContracts: string[];
+  /** Calls to the protected routes allowed per client address and window. */
+  rateLimit: { max: number; windowMs: number };
+  callbacks: {
+    /** If not empty, the only origins (`scheme://host:port`) a `responseURL` may have. */
+    allowedOrigins: string[];
+    /** Sent as `Authorization: Bearer` on PATCHes to a `responseURL`, if set. Sensitive: never logged. */
+    token: string | undefined;
+    /** PATCH attempts per callback before it is given up. */
+    maxAttempts: number;
+    /** Deadline of one PATCH. */
+    timeoutMs: number;
+    /** First retry delay; doubled per attempt up to `maxDelayMs`. */
+    baseDelayMs: number;
+    maxDelayMs: number;
+  };
   logLevel: LogLevel;
+}
+
+/** Shortest access key accepted: a guessable key would make the check decorative. */
+const MIN_ACCESS_KEY_LENGTH = 16;
+
+function parseBoolean(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false") return false;
+  if (value === "true") return true;
+  throw new ConfigError(variable, `must be "true" or "false", got "${value}"`);
+}
+
+function parseAddressList(variable: string, value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((s) => {
+    try {
+      return getAddress(s.trim());
+    } catch {
+      throw new ConfigError(variable, `must be comma-separated 0x addresses, got "${s.trim()}"`);
+    }
+  });
+}
+
+function parseOriginList(variable: string, value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((s) => {
+    try {
+      const url = new URL(s.trim());
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
+      return url.origin;
+    } catch {
+      throw new ConfigError(variable, `must be comma-separated http(s) origins, got "${s.trim()}"`);
+    }
+  });
 }
 
 /**
@@ -19,10 +84,42 @@ export interface BridgeConfig {
  * const config = loadBridgeConfig(process.env);
  */
 export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
+  const insecure = parseBoolean("SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY", env.SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY);
+  const accessKey = env.SCMPC_BRIDGE_ACCESS_KEY || undefined;
+  if (accessKey === undefined && !insecure) {
+    throw new ConfigError(
+      "SCMPC_BRIDGE_ACCESS_KEY",
+      "is required (the token callers send as Authorization: Bearer); set SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY=true to run without one",
+    );
+  }
+  if (accessKey !== undefined && accessKey.length < MIN_ACCESS_KEY_LENGTH) {
+    throw new ConfigError("SCMPC_BRIDGE_ACCESS_KEY", `must be at least ${MIN_ACCESS_KEY_LENGTH} characters`);
+  }
+  const jobTimeoutMs = parsePositiveInt(
+    env.SCMPC_BRIDGE_JOB_TIMEOUT_MS !== undefined ? "SCMPC_BRIDGE_JOB_TIMEOUT_MS" : "SCMPC_COMPUTE_TIMEOUT_MS",
+    env.SCMPC_BRIDGE_JOB_TIMEOUT_MS ?? env.SCMPC_COMPUTE_TIMEOUT_MS ?? "120000",
+  );
   return {
     listen: parseListen("SCMPC_BRIDGE_LISTEN", env.SCMPC_BRIDGE_LISTEN ?? "127.0.0.1:8080"),
     hosts: parseEndpointList("SCMPC_HOSTS", env.SCMPC_HOSTS, 3),
-    computeTimeoutMs: parsePositiveInt("SCMPC_COMPUTE_TIMEOUT_MS", env.SCMPC_COMPUTE_TIMEOUT_MS ?? "60000"),
+    accessKey,
+    storeFile: path.resolve(env.SCMPC_BRIDGE_STORE || path.join("data", "bridge", "jobs.sqlite")),
+    jobTimeoutMs,
+    chainTimeoutMs: parsePositiveInt("SCMPC_BRIDGE_CHAIN_TIMEOUT_MS", env.SCMPC_BRIDGE_CHAIN_TIMEOUT_MS ?? "10000"),
+    rpcUrl: parseUrl("SCMPC_RPC_URL", env.SCMPC_RPC_URL),
+    algorithmContracts: parseAddressList("SCMPC_ALGORITHM_CONTRACTS", env.SCMPC_ALGORITHM_CONTRACTS),
+    rateLimit: {
+      max: parsePositiveInt("SCMPC_BRIDGE_RATE_LIMIT_MAX", env.SCMPC_BRIDGE_RATE_LIMIT_MAX ?? "600"),
+      windowMs: parsePositiveInt("SCMPC_BRIDGE_RATE_LIMIT_WINDOW_MS", env.SCMPC_BRIDGE_RATE_LIMIT_WINDOW_MS ?? "60000"),
+    },
+    callbacks: {
+      allowedOrigins: parseOriginList("SCMPC_BRIDGE_CALLBACK_ORIGINS", env.SCMPC_BRIDGE_CALLBACK_ORIGINS),
+      token: env.SCMPC_BRIDGE_CALLBACK_TOKEN || undefined,
+      maxAttempts: parsePositiveInt("SCMPC_BRIDGE_CALLBACK_MAX_ATTEMPTS", env.SCMPC_BRIDGE_CALLBACK_MAX_ATTEMPTS ?? "10"),
+      timeoutMs: parsePositiveInt("SCMPC_BRIDGE_CALLBACK_TIMEOUT_MS", env.SCMPC_BRIDGE_CALLBACK_TIMEOUT_MS ?? "10000"),
+      baseDelayMs: parsePositiveInt("SCMPC_BRIDGE_CALLBACK_BACKOFF_MS", env.SCMPC_BRIDGE_CALLBACK_BACKOFF_MS ?? "1000"),
+      maxDelayMs: 5 * 60_000,
+    },
     logLevel: parseLogLevel(env.SCMPC_LOG_LEVEL),
   };
 }

@@ -24,26 +24,105 @@ export class InvalidRequestError extends BridgeError {
   }
 }
 
+/** The caller did not present the bridge's access key (or presented another). */
+export class UnauthorizedError extends BridgeError {
+  constructor(message: string) {
+    super("UNAUTHORIZED", 401, message);
+    this.name = "UnauthorizedError";
+  }
+}
+
+/** The caller sent more requests than the rate limit allows. */
+export class RateLimitedError extends BridgeError {
+  constructor(message: string) {
+    super("RATE_LIMITED", 429, message);
+    this.name = "RateLimitedError";
+  }
+}
+
+/** No route or no job under the given path or request id. */
+export class NotFoundError extends BridgeError {
+  constructor(message: string) {
+    super("NOT_FOUND", 404, message);
+    this.name = "NotFoundError";
+  }
+}
+
+/** The request id is already a job with different inputs: a request id names one request only. */
+export class RequestIdReusedError extends BridgeError {
+  constructor(requestId: string, differences: readonly string[]) {
+    super("REQUEST_ID_REUSED", 409, `request ${requestId} is already a job with different ${differences.join(", ")}; refusing to run it again with other inputs`);
+    this.name = "RequestIdReusedError";
+  }
+}
+
+/**
+ * What the bridge was asked differs from what the chain says: the request is
+ * unknown to the consumer, not pending, or its algorithm, datasets, params or
+ * buyer key are not the ones the buyer paid for. Definitive: a retry cannot
+ * change it.
+ */
+export class OnChainMismatchError extends BridgeError {
+  readonly reason: "REQUEST_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_MISMATCH";
+
+  constructor(reason: OnChainMismatchError["reason"], message: string) {
+    super(reason, 422, message);
+    this.name = "OnChainMismatchError";
+    this.reason = reason;
+  }
+}
+
+/** The bridge could not read the chain to check a request; worth a retry. */
+export class ChainUnavailableError extends BridgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CHAIN_UNAVAILABLE", 503, message, options);
+    this.name = "ChainUnavailableError";
+  }
+}
+
+/** The job did not finish before its deadline; worth a retry (the hosts keep what they finished). */
+export class JobTimeoutError extends BridgeError {
+  constructor(requestId: string, timeoutMs: number) {
+    super("JOB_TIMEOUT", 504, `job ${requestId} did not finish within ${timeoutMs} ms`);
+    this.name = "JobTimeoutError";
+  }
+}
+
 /** An MPC host could not be reached or did not answer in time. */
 export class HostUnavailableError extends BridgeError {
   readonly hostIndex: number;
+  /** The gRPC status name of the failed call, when there was one (e.g. `DEADLINE_EXCEEDED`). */
+  readonly grpcCode?: string;
 
-  constructor(hostIndex: number, message: string, options?: { cause?: unknown }) {
+  constructor(hostIndex: number, message: string, options?: { cause?: unknown; grpcCode?: string }) {
     super("HOST_UNAVAILABLE", 502, `MPC host ${hostIndex} unavailable: ${message}`, options);
     this.name = "HostUnavailableError";
     this.hostIndex = hostIndex;
+    this.grpcCode = options?.grpcCode;
   }
 }
 
 /** An MPC host answered and refused the job (policy, commitment, on-chain check...). */
 export class HostRefusedError extends BridgeError {
   readonly hostIndex: number;
+  /** The gRPC status name of the failed call, when there was one (e.g. `FAILED_PRECONDITION`). */
+  readonly grpcCode?: string;
 
-  constructor(hostIndex: number, message: string, options?: { cause?: unknown }) {
+  constructor(hostIndex: number, message: string, options?: { cause?: unknown; grpcCode?: string }) {
     super("HOST_REFUSED", 422, `MPC host ${hostIndex} refused the job: ${message}`, options);
     this.name = "HostRefusedError";
     this.hostIndex = hostIndex;
+    this.grpcCode = options?.grpcCode;
   }
+}
+
+/**
+ * Whether a failed job may be run again when the same request comes back:
+ * only failures a later attempt can cure (a host or the chain unreachable, a
+ * deadline, an unexpected error). A refusal or a mismatch stays the answer.
+ */
+export function isRetryable(err: unknown): boolean {
+  return !(err instanceof BridgeError) || err.statusCode >= 500;
 }
 
 /** The External Adapter error body (DESIGN §5). */

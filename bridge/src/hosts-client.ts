@@ -46,14 +46,28 @@ function call<Req, Res>(stub: HostStub, method: UnaryCall<Req, Res>, request: Re
   });
 }
 
+/** The name of a gRPC status code (`DEADLINE_EXCEEDED`), or `UNKNOWN` for what is not a gRPC error. */
+function statusName(err: unknown): string {
+  const code = (err as grpc.ServiceError | undefined)?.code;
+  return typeof code === "number" && grpc.status[code] !== undefined ? grpc.status[code] : "UNKNOWN";
+}
+
 /** Turns a gRPC failure of host `index` into the bridge's error family. */
 function toBridgeError(index: number, err: unknown): BridgeError {
   const status = (err as grpc.ServiceError).code;
   const details = (err as grpc.ServiceError).details ?? String(err);
+  const grpcCode = statusName(err);
   if (status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED || status === grpc.status.CANCELLED) {
-    return new HostUnavailableError(index, details, { cause: err });
+    return new HostUnavailableError(index, details, { cause: err, grpcCode });
   }
-  return new HostRefusedError(index, details, { cause: err });
+  return new HostRefusedError(index, details, { cause: err, grpcCode });
+}
+
+/** Options of {@link createGrpcHostsClient}. */
+export interface GrpcHostsClientOptions {
+  credentials?: grpc.ChannelCredentials;
+  /** Called for every failed call to one host (metrics): its index, the method and the gRPC status name. */
+  onCallError?: (hostIndex: number, method: "Compute" | "SignResult" | "Health", code: string) => void;
 }
 
 /**
@@ -65,8 +79,14 @@ function toBridgeError(index: number, err: unknown): BridgeError {
  */
 export function createGrpcHostsClient(
   endpoints: readonly string[],
-  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: GrpcHostsClientOptions = {},
 ): HostsClient {
+  const { credentials = grpc.credentials.createInsecure(), onCallError } = options;
+  const observed = <T>(index: number, method: "Compute" | "SignResult" | "Health", promise: Promise<T>): Promise<T> =>
+    promise.catch((err: unknown) => {
+      onCallError?.(index, method, statusName(err));
+      throw err;
+    });
   const { Host } = loadMpcV1();
   const stubs = endpoints.map(
     (endpoint) =>
@@ -80,7 +100,7 @@ export function createGrpcHostsClient(
     async compute(request, timeoutMs) {
       // All three hosts must run the job at once: they exchange messages with
       // each other, so the calls are concurrent, and one failure fails the job.
-      const settled = await Promise.allSettled(stubs.map((stub) => call(stub, stub.Compute, request, timeoutMs)));
+      const settled = await Promise.allSettled(stubs.map((stub, index) => observed(index, "Compute", call(stub, stub.Compute, request, timeoutMs))));
       const failures = settled
         .map((outcome, index) => (outcome.status === "rejected" ? toBridgeError(index, outcome.reason) : undefined))
         .filter((e): e is BridgeError => e !== undefined);
@@ -100,7 +120,7 @@ export function createGrpcHostsClient(
 
     async signResult(requestId, result, timeoutMs) {
       const request: SignResultRequest = { requestId, result: Buffer.from(result.replace(/^0x/, ""), "hex") };
-      const settled = await Promise.allSettled(stubs.map((stub) => call(stub, stub.SignResult, request, timeoutMs)));
+      const settled = await Promise.allSettled(stubs.map((stub, index) => observed(index, "SignResult", call(stub, stub.SignResult, request, timeoutMs))));
       return settled.map((outcome, index) => {
         if (outcome.status === "rejected") throw toBridgeError(index, outcome.reason);
         return outcome.value.signature;
@@ -111,7 +131,7 @@ export function createGrpcHostsClient(
       return Promise.all(
         stubs.map(async (stub, index): Promise<HostHealth> => {
           try {
-            const answer = await call(stub, stub.Health, {}, timeoutMs);
+            const answer = await observed(index, "Health", call(stub, stub.Health, {}, timeoutMs));
             if (answer.hostIndex !== index) {
               return { index, endpoint: endpoints[index], reachable: false, error: `answers as host ${answer.hostIndex}` };
             }

@@ -3,21 +3,27 @@ import type { Static } from "typebox";
 
 const Hex32 = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });
 const Address = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$" });
+const HexBytes = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$" });
 
-/** The `data` an on-chain request carries to the bridge (after the relay's CBOR decoding). */
+/**
+ * The `data` an on-chain request carries to the bridge: what the contract put
+ * in the Chainlink request (after CBOR decoding) plus `requestId` and
+ * `consumer` (the Operator log's `callbackAddr`). Unknown fields are refused:
+ * the caller's job spec decides this object, and a field the bridge ignores
+ * would be a mistake that goes unnoticed.
+ */
 export const ComputationData = Type.Object(
   {
     requestId: Hex32,
     algorithm: Type.String({ minLength: 1, maxLength: 64 }),
     /** Comma-separated 0x-hex dataset ids, as the per-algorithm contract writes them. */
     datasetIds: Type.String({ pattern: "^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64}){0,19}$" }),
-    /** The algorithm's parameters (JSON text), checked by the hosts against the on-chain request. */
+    /** The algorithm's parameters (JSON text), checked on-chain against the request. */
     params: Type.String({ minLength: 1, maxLength: 8192 }),
     buyerKey: Hex32,
     consumer: Address,
   },
-  // A Chainlink node may add its own fields to `data`; they are ignored.
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 export type ComputationData = Static<typeof ComputationData>;
 
@@ -26,10 +32,12 @@ export const AdapterRequest = Type.Object(
   {
     id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number()])),
     data: ComputationData,
+    /** Run information a Chainlink node adds; not used. */
     meta: Type.Optional(Type.Unknown()),
-    responseURL: Type.Optional(Type.String()),
+    /** Where to PATCH the outcome: present when the node's bridge task is `async="true"`. */
+    responseURL: Type.Optional(Type.String({ pattern: "^https?://", maxLength: 2048 })),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 export type AdapterRequest = Static<typeof AdapterRequest>;
 
@@ -37,10 +45,17 @@ export type AdapterRequest = Static<typeof AdapterRequest>;
 export const AdapterSuccess = Type.Object({
   jobRunID: Type.String(),
   statusCode: Type.Number(),
-  data: Type.Object({ result: Type.String() }),
-  result: Type.String(),
+  data: Type.Object({ result: HexBytes }),
+  /** abi.encode(bytes result, bytes[3] signatures), 0x-hex: the `fulfillOracleRequest2` payload. */
+  result: HexBytes,
 });
 export type AdapterSuccess = Static<typeof AdapterSuccess>;
+
+/** External Adapter answer of an accepted asynchronous job; the outcome is PATCHed to `responseURL`. */
+export const AdapterPending = Type.Object({
+  jobRunID: Type.String(),
+  pending: Type.Literal(true),
+});
 
 /** External Adapter error answer (DESIGN §5). */
 export const AdapterErrorBody = Type.Object({
@@ -61,5 +76,37 @@ export const HealthAnswer = Type.Object({
       error: Type.Optional(Type.String()),
     }),
   ),
+  store: Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
 });
 export type HealthAnswer = Static<typeof HealthAnswer>;
+
+/** Path parameters of `GET /jobs/:requestId`. */
+export const JobParams = Type.Object({ requestId: Hex32 }, { additionalProperties: false });
+
+/** `GET /jobs/:requestId` answer: where a job stands, and where its callbacks stand. */
+export const JobStatus = Type.Object({
+  requestId: Hex32,
+  state: Type.Union([Type.Literal("running"), Type.Literal("completed"), Type.Literal("failed")]),
+  attempts: Type.Number(),
+  algorithm: Type.String(),
+  consumer: Type.String(),
+  createdAt: Type.String({ description: "ISO 8601" }),
+  updatedAt: Type.String({ description: "ISO 8601" }),
+  finishedAt: Type.Optional(Type.String({ description: "ISO 8601" })),
+  result: Type.Optional(HexBytes),
+  error: Type.Optional(
+    Type.Object({ name: Type.String(), message: Type.String(), statusCode: Type.Number(), code: Type.String(), retryable: Type.Boolean() }),
+  ),
+  callbacks: Type.Array(
+    Type.Object({
+      /** The responseURL's origin only: its path is the node's capability to resume the run. */
+      origin: Type.String(),
+      jobRunID: Type.String(),
+      state: Type.Union([Type.Literal("waiting"), Type.Literal("delivered"), Type.Literal("failed")]),
+      attempts: Type.Number(),
+      lastError: Type.Optional(Type.String()),
+      nextAttemptAt: Type.Optional(Type.String({ description: "ISO 8601" })),
+    }),
+  ),
+});
+export type JobStatus = Static<typeof JobStatus>;

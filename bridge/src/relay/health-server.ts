@@ -4,7 +4,8 @@ import type { Listen } from "../config-parsers.ts";
 import type { Relay } from "./relay.ts";
 
 /**
- * Serves `GET /health` for the relay: `{ status, nextBlock, fulfilled }`.
+ * Serves `GET /health` for the relay: `{ status, nextBlock, fulfilled, requests }`
+ * (`requests`: how many requests the store holds in each state).
  * Resolves to the server once it listens.
  *
  * @example
@@ -14,7 +15,7 @@ export function startRelayHealthServer(relay: Relay, listen: Listen): Promise<ht
   const server = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/health") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: "ok", nextBlock: relay.nextBlock, fulfilled: relay.fulfilled }));
+      res.end(JSON.stringify({ status: "ok", nextBlock: relay.nextBlock, fulfilled: relay.fulfilled, requests: relay.counts() }));
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });

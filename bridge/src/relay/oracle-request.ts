@@ -4,6 +4,7 @@ import type { Log } from "ethers";
 /** The Operator's events and the function the relay calls, as in `@chainlink/contracts` Operator.sol. */
 export const OPERATOR_ABI = [
   "event OracleRequest(bytes32 indexed specId, address requester, bytes32 requestId, uint256 payment, address callbackAddr, bytes4 callbackFunctionId, uint256 cancelExpiration, uint256 dataVersion, bytes data)",
+  "event OracleResponse(bytes32 indexed requestId)",
   "function fulfillOracleRequest2(bytes32 requestId, uint256 payment, address callbackAddress, bytes4 callbackFunctionId, uint256 expiration, bytes data) returns (bool)",
 ] as const;
 

@@ -64,6 +64,10 @@ export async function startLocalStack(options: {
   const say = options.progress ?? (() => {});
   const logDir = path.join(dir, "logs");
   await rm(path.join(dir, "hosts"), { recursive: true, force: true });
+  // The chain is new on every start, so the relay's store of the last one is stale too.
+  await rm(path.join(dir, "relay"), { recursive: true, force: true });
+  // So is the bridge's job store: a new chain repeats the old request ids.
+  await rm(path.join(dir, "bridge"), { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
   const processes: ManagedProcess[] = [];
   const baseEnv = { ...process.env, SCMPC_LOG_LEVEL: options.logLevel ?? process.env.SCMPC_LOG_LEVEL ?? "info" };
@@ -122,7 +126,9 @@ export async function startLocalStack(options: {
       },
       START_TIMEOUT_MS,
     );
-    const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true });
+    // One request per HTTP call: the deployment makes a few hundred calls one
+    // after the other, and ethers' default batching would stall each by 10 ms.
+    const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, batchMaxCount: 1 });
     say(`chain      ${rpcUrl} (chain id ${chainId})`);
 
     // Host-to-host mutual TLS: one CA and three host certificates, made on
@@ -139,6 +145,8 @@ export async function startLocalStack(options: {
     const deployer = new Wallet(devPrivateKey(DEV_ROLES.deployer), provider);
     const relayKey = devPrivateKey(DEV_ROLES.relay);
     const fundAmount = parseUnits("1000000", PAYMENT_DECIMALS);
+    // The Hardhat Ignition module LocalMarket (contracts/ignition/modules), run
+    // in memory: the chain starts empty every time, so no journal is kept.
     const contracts = await deployLocalMarket({
       deployer,
       relay: new Wallet(relayKey).address,
@@ -155,7 +163,7 @@ export async function startLocalStack(options: {
       })),
     });
     provider.destroy();
-    say(`contracts  registry ${contracts.registry}, hosts ${contracts.hostRegistry}, factory ${contracts.factory}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
+    say(`contracts  (Ignition module LocalMarket) registry ${contracts.registry}, hosts ${contracts.hostRegistry}, factory ${contracts.factory}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
 
     const hostProcs = hosts.map((endpoint, index) =>
       tsEntry(`host-${index}`, "mpc-engine/src/main.ts", {
@@ -201,9 +209,17 @@ export async function startLocalStack(options: {
     if (options.oracle ?? true) {
       const bridgePort = await freePort();
       bridgeUrl = `http://127.0.0.1:${bridgePort}`;
+      // A fresh access key per stack start; the relay presents it as Authorization: Bearer.
+      const bridgeAccessKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
       const bridge = tsEntry("bridge", "bridge/src/server.ts", {
         SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
         SCMPC_HOSTS: hosts.join(","),
+        SCMPC_BRIDGE_ACCESS_KEY: bridgeAccessKey,
+        // Durable job state (one row per request id); a restarted bridge finishes what it acknowledged.
+        SCMPC_BRIDGE_STORE: path.join(dir, "bridge", "jobs.sqlite"),
+        // The bridge checks every request on-chain before it drives the hosts.
+        SCMPC_RPC_URL: rpcUrl,
+        SCMPC_ALGORITHM_CONTRACTS: Object.values(contracts.algorithms).join(","),
       });
       readiness.set("bridge", async () => (await fetch(`${bridgeUrl}/health`)).ok);
       await waitUntil(bridge, readiness.get("bridge")!, START_TIMEOUT_MS);
@@ -216,8 +232,14 @@ export async function startLocalStack(options: {
         SCMPC_OPERATOR_ADDRESS: contracts.operator,
         SCMPC_RELAY_PRIVATE_KEY: relayKey,
         SCMPC_BRIDGE_URL: bridgeUrl,
+        SCMPC_BRIDGE_ACCESS_KEY: bridgeAccessKey,
         SCMPC_RELAY_FROM_BLOCK: String(contracts.deployBlock),
         SCMPC_RELAY_POLL_MS: "200",
+        // Durable relay state (last block, one row per request); a restart of
+        // the relay resumes from it. Hardhat mines a block per transaction, so
+        // waiting for confirmations would stall requests: 0.
+        SCMPC_RELAY_STORE: path.join(dir, "relay", "relay.sqlite"),
+        SCMPC_RELAY_CONFIRMATIONS: "0",
       });
       readiness.set("relay", async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok);
       await waitUntil(relay, readiness.get("relay")!, START_TIMEOUT_MS);

@@ -58,7 +58,7 @@ const say = (line: string): void => {
 
 const dir = path.join(stateDir(process.env), "bench-e2e");
 say(`starting a fresh local stack in ${dir} ...`);
-const stack = await startLocalStack({ dir, logLevel: "warn", progress: (line) => say(`  ${line}`) });
+const stack = await startLocalStack({ dir, logLevel: process.env.SCMPC_LOG_LEVEL ?? "warn", progress: (line) => say(`  ${line}`) });
 const provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true, batchMaxCount: 1 });
 let exitCode = 1;
 try {

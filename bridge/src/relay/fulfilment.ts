@@ -83,8 +83,8 @@ export interface SignedFulfilment {
 }
 
 /**
- * Signs (without sending) the `fulfillOracleRequest2` transaction with the
- * account's next nonce and an explicit gas limit (estimates are unreliable
+ * Signs (without sending) the `fulfillOracleRequest2` transaction with
+ * `nonce` (default: the account's next nonce as the node counts it) and an explicit gas limit (estimates are unreliable
  * because the Operator requires 400k gas left for the callback).
  *
  * @example
@@ -96,8 +96,9 @@ export async function signFulfilment(
   operatorAddress: string,
   args: ReturnType<typeof fulfilArgs>,
   gasLimit: number,
+  nonce?: number,
 ): Promise<SignedFulfilment> {
-  const nonce = await wallet.provider!.getTransactionCount(wallet.address, "pending");
+  nonce ??= await wallet.provider!.getTransactionCount(wallet.address, "pending");
   const populated = await wallet.populateTransaction({
     to: operatorAddress,
     data: operatorInterface.encodeFunctionData("fulfillOracleRequest2", [...args]),

@@ -104,6 +104,8 @@ export function createRelay(config: RelayConfig, logger: Logger, options: RelayO
   const abort = new AbortController();
   const inFlight = new Map<string, Promise<void>>();
   let sendQueue: Promise<unknown> = Promise.resolve();
+  /** The nonce of the next fulfilment; undefined: ask the node. */
+  let nextNonce: number | undefined;
   let identityChecked = false;
   let fulfilled = 0;
   let stopping = false;
@@ -256,35 +258,46 @@ export function createRelay(config: RelayConfig, logger: Logger, options: RelayO
     return true;
   }
 
-  /** `answered` (or a `sent` whose transaction can never be mined) → `sent`, or closed. One at a time, for nonces. */
-  function send(requestId: string, log: Logger): Promise<void> {
+  /**
+   * `answered` (or a `sent` whose transaction can never be mined) → `sent`, or
+   * closed. The on-chain checks run concurrently; signing, recording and
+   * broadcasting run one at a time, with the nonce counted here (re-read from
+   * the node after any broadcast it did not accept).
+   */
+  async function send(requestId: string, log: Logger): Promise<void> {
+    if (stopping) return;
+    const row = store.get(requestId)!;
+    if (await settledOnChain(row, log)) return;
+    if (row.sendAttempts >= MAX_SEND_ATTEMPTS) {
+      store.markFailed(requestId, `${row.sendAttempts} fulfilments sent and none succeeded`);
+      log.error({ attempts: row.sendAttempts }, "giving up: every fulfilment sent for the request reverted or was lost");
+      return;
+    }
+    const args = fulfilArgs(row.request, row.payload ?? "0x");
+    const dry = await dryRunFulfilment(operator, args, config.fulfillGasLimit);
+    if (!dry.ok && dry.closed) {
+      store.markFailed(requestId, `closed on-chain: ${dry.reason}`);
+      log.warn({ reason: dry.reason }, "the Operator holds no commitment for the request any more (cancelled?); nothing sent");
+      return;
+    }
+    if (!dry.ok) throw new Error(`the Operator refuses the relay's fulfilment: ${dry.reason}`);
     const job = sendQueue.then(async () => {
       if (stopping) return;
-      const row = store.get(requestId)!;
-      if (await settledOnChain(row, log)) return;
-      if (row.sendAttempts >= MAX_SEND_ATTEMPTS) {
-        store.markFailed(requestId, `${row.sendAttempts} fulfilments sent and none succeeded`);
-        log.error({ attempts: row.sendAttempts }, "giving up: every fulfilment sent for the request reverted or was lost");
-        return;
-      }
-      const args = fulfilArgs(row.request, row.payload ?? "0x");
-      const dry = await dryRunFulfilment(operator, args, config.fulfillGasLimit);
-      if (!dry.ok && dry.closed) {
-        store.markFailed(requestId, `closed on-chain: ${dry.reason}`);
-        log.warn({ reason: dry.reason }, "the Operator holds no commitment for the request any more (cancelled?); nothing sent");
-        return;
-      }
-      if (!dry.ok) throw new Error(`the Operator refuses the relay's fulfilment: ${dry.reason}`);
-      const tx = await signFulfilment(wallet, config.operatorAddress, args, config.fulfillGasLimit);
+      nextNonce ??= await provider.getTransactionCount(wallet.address, "pending");
+      const tx = await signFulfilment(wallet, config.operatorAddress, args, config.fulfillGasLimit, nextNonce);
       // Recorded before it leaves: after a crash this very transaction is
-      // looked up and re-broadcast, never a second one beside it.
+      // looked up and re-broadcast, never a second one beside it. Its nonce is
+      // taken from then on, whether or not the broadcast below succeeds.
       store.markSent(requestId, tx);
+      nextNonce = tx.nonce + 1;
       log.info({ tx: tx.hash, nonce: tx.nonce, errorResult: row.payload === "0x" }, "fulfilment signed and recorded");
       await stage("signed", requestId);
       await broadcast(tx.raw, log);
       await stage("broadcast", requestId);
     });
-    sendQueue = job.catch(() => {});
+    sendQueue = job.catch(() => {
+      nextNonce = undefined;
+    });
     return job;
   }
 
@@ -295,6 +308,8 @@ export function createRelay(config: RelayConfig, logger: Logger, options: RelayO
       // "already known" / "nonce too low" and the like: what happened to the
       // transaction is settled by looking it up, not by this error.
       log.warn({ err: messageOf(err) }, "broadcast not accepted; the transaction is looked up next");
+      // The node may count this account's nonces differently (another sender): ask it again.
+      nextNonce = undefined;
     }
   }
 

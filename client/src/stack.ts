@@ -2,14 +2,13 @@ import { mkdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { JsonRpcProvider, parseUnits, Wallet } from "ethers";
-import { deployLocalMarket } from "@scmpc/contracts";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { createGrpcHostsClient } from "@scmpc/bridge";
 import { createTlsMaterial, readTlsMaterial } from "@scmpc/mpc-engine/tls";
 import { DEV_ROLES, devPrivateKey } from "./accounts.ts";
+import { deployDevMarket } from "./dev-market.ts";
 import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
 import type { ManagedProcess } from "./processes.ts";
-import { PAYMENT_DECIMALS } from "./seller.ts";
 import { writeState } from "./state.ts";
 import type { StackState } from "./state.ts";
 
@@ -141,27 +140,13 @@ export async function startLocalStack(options: {
     const peerEndpoints = peerPorts.map((port) => `127.0.0.1:${port}`);
     // Each host's operator and result signer: development accounts 6, 7, 8.
     const hostKeys = [DEV_ROLES.host0, DEV_ROLES.host1, DEV_ROLES.host2].map((i) => devPrivateKey(i));
-
-    const deployer = new Wallet(devPrivateKey(DEV_ROLES.deployer), provider);
     const relayKey = devPrivateKey(DEV_ROLES.relay);
-    const fundAmount = parseUnits("1000000", PAYMENT_DECIMALS);
     // The Hardhat Ignition module LocalMarket (contracts/ignition/modules), run
     // in memory: the chain starts empty every time, so no journal is kept.
-    const contracts = await deployLocalMarket({
-      deployer,
-      relay: new Wallet(relayKey).address,
-      // Buyers pay; sellers lock a stake per listed dataset.
-      fund: [DEV_ROLES.buyer, DEV_ROLES.buyer2, DEV_ROLES.seller, DEV_ROLES.seller2].map((i) => ({
-        address: new Wallet(devPrivateKey(i)).address,
-        amount: fundAmount,
-      })),
-      hosts: hostKeys.map((key, index) => ({
-        operator: new Wallet(key).address,
-        signer: new Wallet(key).address,
-        endpoint: hosts[index],
-        tlsFingerprint: `0x${tls.hosts[index].fingerprint}`,
-      })),
-    });
+    const contracts = await deployDevMarket(
+      provider,
+      hosts.map((endpoint, index) => ({ endpoint, tlsFingerprint: tls.hosts[index].fingerprint })),
+    );
     provider.destroy();
     say(`contracts  (Ignition module LocalMarket) registry ${contracts.registry}, hosts ${contracts.hostRegistry}, factory ${contracts.factory}, ${Object.keys(contracts.algorithms).length} algorithm contracts`);
 

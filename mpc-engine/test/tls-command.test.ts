@@ -78,6 +78,19 @@ describe("tls create / show", () => {
     assert.equal(await readFile(join(dir, "b", "ca.pem"), "utf8"), before);
     await tls(["create", "--dir", join(dir, "b"), "--force"]);
     assert.notEqual(await readFile(join(dir, "b", "ca.pem"), "utf8"), before);
+    // --keep-existing keeps valid material (and rewrites the bundles), or makes it when there is none.
+    const kept = await readFile(join(dir, "b", "ca.pem"), "utf8");
+    await tls(["create", "--dir", join(dir, "b"), "--keep-existing", "--per-host", join(dir, "b-bundles")]);
+    assert.equal(await readFile(join(dir, "b", "ca.pem"), "utf8"), kept);
+    assert.equal(await readFile(join(dir, "b-bundles", "host-2", "ca.pem"), "utf8"), kept);
+    await tls(["create", "--dir", join(dir, "fresh"), "--keep-existing"]);
+    assert.match(await readFile(join(dir, "fresh", "ca.pem"), "utf8"), /BEGIN CERTIFICATE/);
+    // --owner: chown to the given user (here the current one, which needs no privilege).
+    const me = `${process.getuid!()}:${process.getgid!()}`;
+    await tls(["create", "--dir", join(dir, "owned"), "--owner", me]);
+    assert.equal(`${(await stat(join(dir, "owned", "host-0-key.pem"))).uid}:${(await stat(join(dir, "owned", "host-0-key.pem"))).gid}`, me);
+    await assert.rejects(tls(["create", "--dir", join(dir, "c"), "--owner", "root"]), (err: unknown) => err instanceof TlsUsageError && /--owner/.test(err.message));
+    await assert.rejects(tls(["create", "--dir", join(dir, "c"), "--force", "--keep-existing"]), (err: unknown) => err instanceof TlsUsageError);
     await assert.rejects(tls(["create"]), (err: unknown) => err instanceof TlsUsageError && /--dir/.test(err.message));
     await assert.rejects(tls(["create", "--dir", join(dir, "c"), "--name", "3=x"]), (err: unknown) => err instanceof TlsUsageError && /--name/.test(err.message));
     await assert.rejects(tls(["create", "--dir", join(dir, "c"), "--name", "1=not a name"]), /neither a DNS name nor an IP address/);

@@ -1,17 +1,20 @@
-import { access } from "node:fs/promises";
+import { access, chown, readdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createTlsMaterial, readTlsMaterial, writeHostBundles } from "./tls-material.ts";
 
 const HOSTS = 3;
 
-export const TLS_USAGE = `tls create --dir <dir> [--name <i>=<dns-or-ip>[,<more>]] ... [--per-host <out>] [--force] [--json]
+export const TLS_USAGE = `tls create --dir <dir> [--name <i>=<dns-or-ip>[,<more>]] ... [--per-host <out>] [--force | --keep-existing]
+           [--owner <uid>:<gid>] [--json]
     Creates the hosts' mutual-TLS material in <dir>: a CA (ca.pem; its key is not kept) and one
     certificate and key per host (host-<i>.pem, host-<i>-key.pem), each valid as TLS server and
     client, with the subject alternative names scmpc-host-<i>, localhost, 127.0.0.1 and the names
     given with --name (the names the other hosts dial host <i> by). --per-host <out> also writes
     <out>/host-<i>/ for each host: ca.pem, every host's certificate and that host's key only, the
-    directory to hand to host <i>'s operator. Refuses to overwrite existing material unless --force.
+    directory to hand to host <i>'s operator. Refuses to overwrite existing material unless --force;
+    --keep-existing keeps valid material and only (re)writes the bundles. --owner gives every file
+    written to that user (when run as root, e.g. in a container's one-shot job).
 tls show --dir <dir> [--json]
     Prints the fingerprints of the material in <dir> (for SCMPC_HOST_PEER_FINGERPRINTS and the
     host registry's tlsFingerprint).`;
@@ -38,6 +41,8 @@ export async function runTlsCommand(argv: string[], out: Out): Promise<number> {
       name: { type: "string", multiple: true, default: [] },
       "per-host": { type: "string" },
       force: { type: "boolean", default: false },
+      "keep-existing": { type: "boolean", default: false },
+      owner: { type: "string" },
       json: { type: "boolean", default: false },
     },
     strict: true,
@@ -59,11 +64,25 @@ export async function runTlsCommand(argv: string[], out: Out): Promise<number> {
     if (m === null) throw new TlsUsageError(`--name must be <host index 0-2>=<name>[,<name>...]; got "${entry}"`);
     hostNames[Number(m[1])].push(...m[2].split(",").map((n) => n.trim()).filter((n) => n !== ""));
   }
-  if (!values.force && (await exists(path.join(dir, "ca.pem")))) {
-    throw new Error(`${dir} already holds TLS material (ca.pem); pass --force to replace it (every host then needs its new files)`);
+  if (values.force && values["keep-existing"]) throw new TlsUsageError("--force and --keep-existing exclude each other");
+  let owner: { uid: number; gid: number } | undefined;
+  if (values.owner !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(values.owner);
+    if (m === null) throw new TlsUsageError(`--owner must be <uid>:<gid>; got "${values.owner}"`);
+    owner = { uid: Number(m[1]), gid: Number(m[2]) };
   }
-  const material = await createTlsMaterial({ hosts: HOSTS, dir, hostNames });
+  const existing = await exists(path.join(dir, "ca.pem"));
+  let material = values["keep-existing"] ? await readTlsMaterial({ hosts: HOSTS, dir }) : undefined;
+  if (material === undefined) {
+    if (existing && !values.force && !values["keep-existing"]) {
+      throw new Error(`${dir} already holds TLS material (ca.pem); pass --force to replace it (every host then needs its new files)`);
+    }
+    material = await createTlsMaterial({ hosts: HOSTS, dir, hostNames });
+  }
   const bundles = values["per-host"] === undefined ? [] : await writeHostBundles(material, path.resolve(values["per-host"]));
+  if (owner !== undefined) {
+    for (const target of [dir, ...bundles.map((b) => b.dir)]) await chownTree(target, owner.uid, owner.gid);
+  }
   print(out, material.hosts.map((h) => h.fingerprint), values.json, material.dir, bundles.map((b) => b.dir));
   return 0;
 }
@@ -77,6 +96,11 @@ function print(out: Out, fingerprints: string[], json: boolean, dir: string, bun
   fingerprints.forEach((fp, i) => out.log(`  host ${i}: host-${i}.pem  sha256 ${fp}`));
   for (const b of bundles) out.log(`  bundle ${b}`);
   out.log(`SCMPC_HOST_PEER_FINGERPRINTS=${fingerprints.join(",")}`);
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir)) await chown(path.join(dir, entry), uid, gid);
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -26,3 +26,5 @@ export { ContractsError } from "./errors.ts";
 export type { ContractsErrorCode } from "./errors.ts";
 export { algorithmId, jobIdOf, jobUuidOf, MARKET_ALGORITHMS } from "./algorithms.ts";
 export type { MarketAlgorithm } from "./algorithms.ts";
+export { fundAlgorithmsWithLink } from "./operations.ts";
+export type { FundedAlgorithm } from "./operations.ts";

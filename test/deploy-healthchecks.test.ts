@@ -13,6 +13,7 @@ import { startCluster, type Cluster } from "../mpc-engine/test/support/cluster.t
 const ROOT = path.resolve(fileURLToPath(import.meta.url), "../..");
 const HOST_CHECK = path.join(ROOT, "mpc-engine", "src", "host", "healthcheck.ts");
 const HTTP_CHECK = path.join(ROOT, "deploy", "docker", "http-health.mjs");
+const CHAIN_CHECK = path.join(ROOT, "deploy", "docker", "chain-health.mjs");
 const run = promisify(execFile);
 
 /** The script's exit code (0 healthy) with `env` added to this process's environment. */
@@ -33,6 +34,12 @@ describe("container healthchecks", () => {
   before(async () => {
     cluster = await startCluster({ jobTimeoutMs: 2000 });
     server = http.createServer((req, res) => {
+      if (req.method === "POST" && req.url === "/" && healthy) {
+        // A JSON-RPC node answering eth_chainId.
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: 1, result: "0x7a69" }));
+        return;
+      }
       res.statusCode = req.url === "/health" && healthy ? 200 : 503;
       res.end();
     });
@@ -51,10 +58,13 @@ describe("container healthchecks", () => {
     assert.equal(await exitCode(check, { SCMPC_HOST_LISTEN: "0.0.0.0:0" }), 2);
   });
 
-  it("bridge and relay: healthy on a 2xx /health, unhealthy otherwise", async () => {
-    const listen = `0.0.0.0:${(server.address() as AddressInfo).port}`;
+  it("bridge, relay and chain: healthy on a 2xx /health or an eth_chainId answer, unhealthy otherwise", async () => {
+    const port = (server.address() as AddressInfo).port;
+    const listen = `0.0.0.0:${port}`;
     assert.equal(await exitCode([HTTP_CHECK, "SCMPC_BRIDGE_LISTEN"], { SCMPC_BRIDGE_LISTEN: listen }), 0);
+    assert.equal(await exitCode([CHAIN_CHECK, String(port)], {}), 0);
     healthy = false;
+    assert.equal(await exitCode([CHAIN_CHECK, String(port)], {}), 1);
     assert.equal(await exitCode([HTTP_CHECK, "SCMPC_RELAY_HEALTH_LISTEN"], { SCMPC_RELAY_HEALTH_LISTEN: listen }), 1);
     assert.equal(await exitCode([HTTP_CHECK, "SCMPC_RELAY_HEALTH_LISTEN"], { SCMPC_RELAY_HEALTH_LISTEN: "nowhere" }), 2);
   });

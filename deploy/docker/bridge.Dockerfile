@@ -35,5 +35,5 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=6s --start-period=20s --retries=3 \
-  CMD ["node", "deploy/docker/http-health.mjs", "SCMPC_BRIDGE_LISTEN"]
+  CMD ["node", "/app/deploy/docker/http-health.mjs", "SCMPC_BRIDGE_LISTEN"]
 CMD ["node", "--import", "tsx", "bridge/src/server.ts"]

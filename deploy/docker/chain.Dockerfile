@@ -34,6 +34,6 @@ COPY deploy/docker/chain-health.mjs deploy/docker/
 USER node
 EXPOSE 8545
 HEALTHCHECK --interval=5s --timeout=5s --start-period=20s --retries=5 \
-  CMD ["node", "deploy/docker/chain-health.mjs", "8545"]
+  CMD ["node", "/app/deploy/docker/chain-health.mjs", "8545"]
 WORKDIR /app/contracts
-CMD ["npx", "hardhat", "node", "--hostname", "0.0.0.0", "--port", "8545"]
+CMD ["/app/node_modules/.bin/hardhat", "node", "--hostname", "0.0.0.0", "--port", "8545"]

@@ -35,5 +35,5 @@ USER node
 VOLUME ["/data"]
 EXPOSE 50051 50061
 HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 \
-  CMD ["node", "--import", "tsx", "mpc-engine/src/host/healthcheck.ts"]
+  CMD ["node", "--import", "tsx", "/app/mpc-engine/src/host/healthcheck.ts"]
 CMD ["node", "--import", "tsx", "mpc-engine/src/main.ts"]

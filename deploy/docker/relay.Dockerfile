@@ -36,5 +36,5 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8081
 HEALTHCHECK --interval=10s --timeout=6s --start-period=20s --retries=3 \
-  CMD ["node", "deploy/docker/http-health.mjs", "SCMPC_RELAY_HEALTH_LISTEN"]
+  CMD ["node", "/app/deploy/docker/http-health.mjs", "SCMPC_RELAY_HEALTH_LISTEN"]
 CMD ["node", "--import", "tsx", "bridge/src/relay/main.ts"]

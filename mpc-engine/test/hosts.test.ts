@@ -372,4 +372,25 @@ describe("hosts signing a packed result for the chain", () => {
       rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /three packed output envelopes/),
     );
   });
+
+  it("answers a finished job after a restart as before: the same envelope, the same signature", async () => {
+    const requestId = hexlify(randomBytes(32));
+    cluster.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1 });
+    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
+    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
+    const result = packResult(responses.map((r) => r.encryptedOutput));
+    const before = await callUnary<{ signature: string }>(cluster.clients[1], "signResult", { requestId, result: getBytes(result) });
+
+    // The bridge resumes the job after host 1 restarted: host 1 answers from disk, not by a new run.
+    await cluster.restart(1);
+    const again = await callUnary<ComputeResponse>(cluster.clients[1], "compute", request);
+    assert.deepEqual(again.encryptedOutput, responses[1].encryptedOutput);
+    const after = await callUnary<{ signature: string }>(cluster.clients[1], "signResult", { requestId, result: getBytes(result) });
+    assert.equal(after.signature, before.signature);
+    // Asked with other parameters under the same request id, it still refuses.
+    await assert.rejects(
+      callUnary(cluster.clients[1], "compute", { ...request, params: '{"column":"w"}' }),
+      rejectsWith(grpc.status.ALREADY_EXISTS, "REQUEST_ID_REUSED"),
+    );
+  });
 });

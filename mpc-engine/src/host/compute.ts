@@ -10,6 +10,7 @@ import type { ArithShare } from "../protocol/shares.ts";
 import { decodeRingVector } from "../share-encoding.ts";
 import { REQUEST_STATUS_PENDING, requestHashOf, type ChainReader } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
+import type { FinishedJob, JobResults } from "./job-results.ts";
 import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
@@ -50,7 +51,7 @@ const MAX_DATASETS = 20;
  * Creates the compute service of one host.
  *
  * @example
- * const service = createComputeService({ config, store, chain, mailbox, peers, hostSecret, logger });
+ * const service = createComputeService({ config, store, chain, mailbox, peers, hostSecret, results: createJobResults(config.dataDir), logger });
  * const response = await service.compute(request);
  */
 export function createComputeService(deps: {
@@ -60,14 +61,24 @@ export function createComputeService(deps: {
   mailbox: PeerMailbox;
   peers: PeerClients;
   hostSecret: () => Buffer;
+  /** Finished jobs on disk: a restarted host answers a resumed job as it did before. */
+  results: JobResults;
   logger: Logger;
 }): ComputeService {
   const { config, logger } = deps;
   const allowed = new Set(config.algorithmContracts.map((a) => getAddress(a)));
   const signer = new Wallet(config.signingKey);
-  // Responses are kept for the life of the process: the encrypted output is
-  // small and a second run would produce different ciphertexts for one request.
-  const done = new Map<string, { fingerprint: string; response: ComputeResponse }>();
+  // Responses are kept (in memory, and on disk for after a restart): the
+  // encrypted output is small and a second run would produce different
+  // ciphertexts for one request.
+  const done = new Map<string, FinishedJob>();
+  const finished = async (requestId: string): Promise<FinishedJob | undefined> => {
+    const cached = done.get(requestId);
+    if (cached) return cached;
+    const stored = await deps.results.get(requestId);
+    if (stored) done.set(requestId, stored);
+    return stored;
+  };
   const running = new Map<string, { fingerprint: string; promise: Promise<ComputeResponse> }>();
   const controllers = new Set<AbortController>();
   let closed = false;
@@ -182,6 +193,11 @@ export function createComputeService(deps: {
     );
     const startedAt = Date.now();
     const promise = runJob(job, controller.signal, deadline)
+      .then(async (response) => {
+        // On disk before anyone sees it: the answer to this request never changes.
+        await deps.results.put(job.requestId, { fingerprint, response });
+        return response;
+      })
       .then(
         (response) => {
           done.set(job.requestId, { fingerprint, response });
@@ -213,7 +229,12 @@ export function createComputeService(deps: {
         throw new MpcError("CONSUMER_NOT_ALLOWED", `consumer ${job.consumer} is not an allowed algorithm contract`);
       }
       const fingerprint = JSON.stringify(job);
-      const existing = done.get(job.requestId) ?? running.get(job.requestId);
+      let existing: FinishedJob | { fingerprint: string; promise: Promise<ComputeResponse> } | undefined = done.get(job.requestId) ?? running.get(job.requestId);
+      if (!existing) {
+        // Finished before a restart? (Looked up again after the read: a concurrent duplicate may have started it meanwhile.)
+        await finished(job.requestId);
+        existing = done.get(job.requestId) ?? running.get(job.requestId);
+      }
       if (existing) {
         if (existing.fingerprint !== fingerprint) {
           throw new MpcError("REQUEST_ID_REUSED", `request ${job.requestId} was already submitted with different parameters`);
@@ -225,15 +246,15 @@ export function createComputeService(deps: {
     async signResult(request) {
       if (!isHexString(request.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32 hex string");
       const requestId = request.requestId.toLowerCase();
-      const finished = done.get(requestId);
-      if (!finished) throw new MpcError("REQUEST_NOT_FOUND", `host ${config.hostIndex} has no finished job for request ${requestId}`);
+      const job = await finished(requestId);
+      if (!job) throw new MpcError("REQUEST_NOT_FOUND", `host ${config.hostIndex} has no finished job for request ${requestId}`);
       let envelopes: Buffer[];
       try {
         envelopes = unpackResult(`0x${Buffer.from(request.result).toString("hex")}`);
       } catch (cause) {
         throw new MpcError("INVALID_ARGUMENT", "result is not three packed output envelopes", { cause });
       }
-      if (!Buffer.from(envelopes[config.hostIndex]).equals(Buffer.from(finished.response.encryptedOutput))) {
+      if (!Buffer.from(envelopes[config.hostIndex]).equals(Buffer.from(job.response.encryptedOutput))) {
         throw new MpcError("OUTPUT_TAMPERED", `the result does not carry host ${config.hostIndex}'s own output envelope for request ${requestId}`);
       }
       const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [requestId, keccak256(request.result)]));

@@ -8,6 +8,7 @@ import { MpcError } from "../errors.ts";
 import { loadPeerTls } from "../tls/peer-tls.ts";
 import { createEthersChainReader, type ChainReader } from "./chain-reader.ts";
 import { createComputeService } from "./compute.ts";
+import { createJobResults } from "./job-results.ts";
 import type { HostConfig } from "./config.ts";
 import { hostServerCredentials, peerServerCredentials } from "./credentials.ts";
 import { toServiceError } from "./grpc-status.ts";
@@ -57,6 +58,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const peers = createPeerClients(config, tls);
   let hostSecret: Buffer | undefined;
   const compute = createComputeService({
+    results: createJobResults(config.dataDir),
     config,
     store,
     chain,

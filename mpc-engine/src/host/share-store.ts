@@ -168,7 +168,13 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
   return { put, get };
 }
 
-async function writeDurably(dir: string, file: string, bytes: Buffer): Promise<void> {
+/**
+ * Writes `bytes` to `dir/file` so that a crash leaves either the old file or
+ * the whole new one: temp file, fsync, rename, fsync of the directory.
+ *
+ * @throws MpcError `STORE_IO`
+ */
+export async function writeDurably(dir: string, file: string, bytes: Buffer): Promise<void> {
   const temp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
   try {
     const handle = await open(temp, "wx", 0o600);
@@ -188,7 +194,7 @@ async function writeDurably(dir: string, file: string, bytes: Buffer): Promise<v
     }
   } catch (cause) {
     await rm(temp, { force: true }).catch(() => undefined);
-    throw new MpcError("STORE_IO", `cannot write share file ${file}`, { cause });
+    throw new MpcError("STORE_IO", `cannot write ${file}`, { cause });
   }
 }
 

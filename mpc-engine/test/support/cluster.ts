@@ -97,6 +97,8 @@ export interface Cluster {
   signers: { address: string; privateKey: string }[];
   clients: grpc.Client[];
   chain: FakeChain;
+  /** Closes host `index` and starts a new one on the same configuration and data directory. */
+  restart(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export async function startCluster(options: {
   const tls = await createTlsMaterial({ hosts: 3, dir: tlsDir });
   const dataDirs: string[] = [tlsDir];
   const hosts = new Map<number, MpcHost>();
+  const configs = new Map<number, HostConfig>();
   for (const hostIndex of indices) {
     const dataDir = await mkdtemp(join(tmpdir(), `scmpc-host${hostIndex}-`));
     dataDirs.push(dataDir);
@@ -138,6 +141,7 @@ export async function startCluster(options: {
       signingKey: signers[hostIndex].privateKey,
       logLevel: "silent",
     };
+    configs.set(hostIndex, config);
     const host = createHost(config, { chainReader: chain });
     hosts.set(hostIndex, host);
     await host.start();
@@ -158,6 +162,12 @@ export async function startCluster(options: {
     signers,
     clients,
     chain,
+    async restart(index) {
+      await hosts.get(index)!.close();
+      const host = createHost(configs.get(index)!, { chainReader: chain });
+      hosts.set(index, host);
+      await host.start();
+    },
     async close() {
       for (const c of clients) c.close();
       await Promise.all([...hosts.values()].map((h) => h.close()));

@@ -132,6 +132,11 @@ describe("docker-compose.yml and the services' configuration", () => {
       assert.equal(new Wallet(config.signingKey).address, new Wallet(devPrivateKey(DEV_ROLES[name as "host0"])).address, `${name} signs with the key the deployer registers`);
     }
     const bridge = loadBridgeConfig(localEnv("bridge"));
+    // The bridge and the CLI's state trust the hosts' Host API as the hosts present it.
+    const presented = await Promise.all(HOSTS.map(async (name) => new X509Certificate(await readFile(localEnv(name).SCMPC_HOST_TLS_CERT))));
+    assert.deepEqual(bridge.hostsTls?.fingerprints, presented.map((c) => c.fingerprint256.replaceAll(":", "").toLowerCase()), "the bridge pins the hosts' certificates");
+    assert.equal(bridge.hostsTls?.ca, await readFile(localEnv("host0").SCMPC_HOST_TLS_CA, "utf8"), "the bridge trusts the hosts' CA");
+    assert.equal(await readFile(localEnv("deployer").SCMPC_DEPLOY_HOSTS_CA, "utf8"), bridge.hostsTls?.ca);
     const relay = loadRelayConfig(localEnv("relay"));
     assert.equal(relay.bridgeAccessKey, bridge.accessKey, "the relay presents the bridge's access key");
     assert.equal(new Wallet(relay.privateKey).address, new Wallet(devPrivateKey(DEV_ROLES.relay)).address, "the relay sends from the Operator's authorized sender");

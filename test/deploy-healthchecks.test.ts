@@ -52,10 +52,13 @@ describe("container healthchecks", () => {
 
   it("host: healthy while its Host API serves, unhealthy when nothing listens, misconfigured without a port", async () => {
     const check = ["--import", "tsx", HOST_CHECK];
-    assert.equal(await exitCode(check, { SCMPC_HOST_LISTEN: `0.0.0.0:${cluster.ports[1]}` }), 0);
+    const own = { SCMPC_HOST_TLS_CA: cluster.tls.caFile, SCMPC_HOST_TLS_CERT: cluster.tls.hosts[1].certFile };
+    assert.equal(await exitCode(check, { ...own, SCMPC_HOST_LISTEN: `0.0.0.0:${cluster.ports[1]}` }), 0);
+    // Host 2's certificate is not the one serving there: the pin fails.
+    assert.equal(await exitCode(check, { ...own, SCMPC_HOST_TLS_CERT: cluster.tls.hosts[2].certFile, SCMPC_HOST_LISTEN: `0.0.0.0:${cluster.ports[1]}` }), 1);
     await cluster.hosts.get(1)!.close();
-    assert.equal(await exitCode(check, { SCMPC_HOST_LISTEN: `0.0.0.0:${cluster.ports[1]}` }), 1);
-    assert.equal(await exitCode(check, { SCMPC_HOST_LISTEN: "0.0.0.0:0" }), 2);
+    assert.equal(await exitCode(check, { ...own, SCMPC_HOST_LISTEN: `0.0.0.0:${cluster.ports[1]}` }), 1);
+    assert.equal(await exitCode(check, { ...own, SCMPC_HOST_LISTEN: "0.0.0.0:0" }), 2);
   });
 
   it("bridge, relay and chain: healthy on a 2xx /health or an eth_chainId answer, unhealthy otherwise", async () => {

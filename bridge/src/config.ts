@@ -2,12 +2,15 @@ import path from "node:path";
 import { getAddress } from "ethers";
 import { ConfigError, parseEndpointList, parseListen, parseLogLevel, parsePositiveInt, parseUrl } from "./config-parsers.ts";
 import type { Listen, LogLevel } from "./config-parsers.ts";
+import { readHostApiTls, type HostApiTls } from "@scmpc/mpc-engine/tls";
 
 /** Configuration of the bridge process, built once at start-up. */
 export interface BridgeConfig {
   listen: Listen;
   /** The three MPC hosts' gRPC endpoints, in host-index order. */
   hosts: string[];
+  /** How the hosts' Host API is trusted (their CA, their pinned certificates); undefined only with SCMPC_HOSTS_INSECURE=true. */
+  hostsTls: HostApiTls | undefined;
   /**
    * The key every caller of `POST /` and `GET /jobs/...` presents as
    * `Authorization: Bearer <key>` (a Chainlink node's bridge token). Undefined
@@ -102,6 +105,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
   return {
     listen: parseListen("SCMPC_BRIDGE_LISTEN", env.SCMPC_BRIDGE_LISTEN ?? "127.0.0.1:8080"),
     hosts: parseEndpointList("SCMPC_HOSTS", env.SCMPC_HOSTS, 3),
+    hostsTls: parseHostsTls(env),
     accessKey,
     storeFile: path.resolve(env.SCMPC_BRIDGE_STORE || path.join("data", "bridge", "jobs.sqlite")),
     jobTimeoutMs,
@@ -122,4 +126,32 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
     },
     logLevel: parseLogLevel(env.SCMPC_LOG_LEVEL),
   };
+}
+
+/**
+ * The hosts serve their Host API over TLS: the bridge trusts their CA
+ * (SCMPC_HOSTS_TLS_CA) and pins their certificates (SCMPC_HOSTS_CERTS, three
+ * files, or SCMPC_HOSTS_FINGERPRINTS). SCMPC_HOSTS_INSECURE=true talks
+ * plaintext instead (hosts run with SCMPC_HOST_API_TLS=false).
+ */
+function parseHostsTls(env: NodeJS.ProcessEnv): HostApiTls | undefined {
+  const insecure = parseBoolean("SCMPC_HOSTS_INSECURE", env.SCMPC_HOSTS_INSECURE);
+  const caFile = env.SCMPC_HOSTS_TLS_CA || undefined;
+  if (insecure) {
+    if (caFile !== undefined) throw new ConfigError("SCMPC_HOSTS_INSECURE", "and SCMPC_HOSTS_TLS_CA exclude each other");
+    return undefined;
+  }
+  if (caFile === undefined) {
+    throw new ConfigError("SCMPC_HOSTS_TLS_CA", "is required (the CA of the hosts' certificates); set SCMPC_HOSTS_INSECURE=true for hosts without TLS");
+  }
+  const certFiles = env.SCMPC_HOSTS_CERTS ? env.SCMPC_HOSTS_CERTS.split(",").map((f) => f.trim()) : undefined;
+  const fingerprints = env.SCMPC_HOSTS_FINGERPRINTS ? env.SCMPC_HOSTS_FINGERPRINTS.split(",").map((f) => f.trim()) : undefined;
+  if ((certFiles === undefined) === (fingerprints === undefined)) {
+    throw new ConfigError("SCMPC_HOSTS_CERTS", "or SCMPC_HOSTS_FINGERPRINTS (exactly one of them) must pin the three hosts' certificates");
+  }
+  try {
+    return readHostApiTls({ caFile, certFiles, fingerprints });
+  } catch (err) {
+    throw new ConfigError(certFiles ? "SCMPC_HOSTS_CERTS" : "SCMPC_HOSTS_FINGERPRINTS", `/ SCMPC_HOSTS_TLS_CA: ${(err as Error).message}`);
+  }
 }

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
+import { hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { ComputeRequest, ComputeResponse, HealthResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
 import { BridgeError, HostRefusedError, HostUnavailableError } from "./errors.ts";
 
@@ -65,7 +66,8 @@ function toBridgeError(index: number, err: unknown): BridgeError {
 
 /** Options of {@link createGrpcHostsClient}. */
 export interface GrpcHostsClientOptions {
-  credentials?: grpc.ChannelCredentials;
+  /** How to trust the hosts' Host API (TLS, pinned certificates); plaintext without it. */
+  tls?: HostApiTls;
   /** Called for every failed call to one host (metrics): its index, the method and the gRPC status name. */
   onCallError?: (hostIndex: number, method: "Compute" | "SignResult" | "Health", code: string) => void;
 }
@@ -81,7 +83,7 @@ export function createGrpcHostsClient(
   endpoints: readonly string[],
   options: GrpcHostsClientOptions = {},
 ): HostsClient {
-  const { credentials = grpc.credentials.createInsecure(), onCallError } = options;
+  const { tls, onCallError } = options;
   const observed = <T>(index: number, method: "Compute" | "SignResult" | "Health", promise: Promise<T>): Promise<T> =>
     promise.catch((err: unknown) => {
       onCallError?.(index, method, statusName(err));
@@ -89,8 +91,8 @@ export function createGrpcHostsClient(
     });
   const { Host } = loadMpcV1();
   const stubs = endpoints.map(
-    (endpoint) =>
-      new Host(endpoint, credentials, {
+    (endpoint, index) =>
+      new Host(endpoint, hostApiCredentials(tls, index), {
         "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       }) as unknown as HostStub,

@@ -24,7 +24,9 @@ if (config.listen.host !== "127.0.0.1" && config.listen.host !== "::1" && config
   logger.warn({ host: config.listen.host }, "the bridge listens beyond loopback: put it behind TLS and keep the access key secret");
 }
 const metrics = createBridgeMetrics();
+if (config.hostsTls === undefined) logger.warn("SCMPC_HOSTS_INSECURE=true: the bridge talks to the hosts without TLS");
 const hosts = createGrpcHostsClient(config.hosts, {
+  tls: config.hostsTls,
   onCallError: (host, method, code) => metrics.hostCallErrors.inc({ host: String(host), method, code }),
 });
 const store = openJobStore(config.storeFile);

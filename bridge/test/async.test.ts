@@ -193,7 +193,7 @@ describe("bridge: with three real MPC hosts", { timeout: 120_000 }, () => {
     const request = { requestId, algorithm: "sum@1", datasetIds: datasetId, params, buyerKey, consumer: CONSUMER };
     const node = await startCallbackServer();
     fx.onCleanup(node.close);
-    const hosts = createGrpcHostsClient(cluster.ports.map((p) => `127.0.0.1:${p}`));
+    const hosts = createGrpcHostsClient(cluster.ports.map((p) => `127.0.0.1:${p}`), { tls: cluster.hostTls });
     fx.onCleanup(() => hosts.close());
     const file = await fx.storeFile();
 

@@ -9,6 +9,7 @@
 // | SCMPC_RPC_URL | the chain, as this container reaches it (e.g. http://chain:8545) |
 // | SCMPC_DEPLOY_HOST_ENDPOINTS | host:port of hosts 0,1,2 as sellers reach them, comma-separated |
 // | SCMPC_DEPLOY_HOST_CERTS | PEM files of hosts 0,1,2's certificates, comma-separated |
+// | SCMPC_DEPLOY_HOSTS_CA | PEM file of their CA (the CLI trusts the hosts' Host API with it) |
 // | SCMPC_DEPLOY_STATE_DIR | where to write state.json for the CLI |
 // | SCMPC_DEPLOY_PUBLIC_RPC_URL | the chain as the CLI reaches it (e.g. http://127.0.0.1:8545) |
 // | SCMPC_DEPLOY_PUBLIC_BRIDGE_URL | the bridge as the CLI reaches it |
@@ -65,6 +66,7 @@ try {
       chainId,
       contracts,
       hosts: endpoints,
+      hostTls: { ca: readFileSync(required("SCMPC_DEPLOY_HOSTS_CA"), "utf8"), fingerprints },
       bridgeUrl: required("SCMPC_DEPLOY_PUBLIC_BRIDGE_URL"),
       pids: {},
       startedAt: new Date().toISOString(),

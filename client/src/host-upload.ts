@@ -1,20 +1,22 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
+import { hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 
 /** Deadline of one share upload; a 1M-row column is 16 MB per host. */
 const UPLOAD_TIMEOUT_MS = 120_000;
 
 /**
- * Uploads one host's share over gRPC; resolves once the host has durably
+ * Uploads one host's share over gRPC — over TLS to the host's pinned
+ * certificate when `tls` is given — and resolves once the host has durably
  * stored it. The error names the host and what it answered.
  *
  * @example
- * await uploadShare("127.0.0.1:7001", request);
+ * await uploadShare("127.0.0.1:7001", request, { ca, fingerprints });
  */
-export function uploadShare(endpoint: string, request: UploadSharesRequest): Promise<UploadSharesResponse> {
+export function uploadShare(endpoint: string, request: UploadSharesRequest, tls?: HostApiTls): Promise<UploadSharesResponse> {
   const { Host } = loadMpcV1();
-  const client = new Host(endpoint, grpc.credentials.createInsecure(), {
+  const client = new Host(endpoint, hostApiCredentials(tls, request.hostIndex), {
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   }) as unknown as grpc.Client & {

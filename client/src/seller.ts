@@ -2,6 +2,7 @@ import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } 
 import type { Signer } from "ethers";
 import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
+import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 import { readCsvColumns } from "./csv-column.ts";
 import { uploadShare } from "./host-upload.ts";
 import type { StackState } from "./state.ts";
@@ -42,6 +43,7 @@ export async function shareAndUpload(options: {
 }): Promise<string[]> {
   const { state, seller, datasetId, name, columns } = options;
   const sellerAddress = await seller.getAddress();
+  const hostTls = await trustedHosts(state, seller);
   const rowCount = columns[0].values.length;
   const shared = columns.map((column) => shareColumn(column.values));
   const commitments: string[] = [];
@@ -68,10 +70,23 @@ export async function shareAndUpload(options: {
         columns: columnShares,
         commitment,
         signature,
-      });
+      }, hostTls);
     }),
   );
   return commitments;
+}
+
+/**
+ * How the seller trusts the hosts it uploads to: the deployment's CA from the
+ * state file, and each host's certificate pinned to the fingerprint the
+ * market's HostRegistry publishes on-chain (a certificate only the state file
+ * names is not trusted). Undefined for hosts serving plaintext.
+ */
+async function trustedHosts(state: StackState, seller: Signer): Promise<HostApiTls | undefined> {
+  if (state.hostTls === undefined) return undefined;
+  const registry = new Contract(state.contracts.hostRegistry, loadArtifact("HostRegistry").abi, seller);
+  const hosts = (await registry.getFunction("getHosts")()) as { tlsFingerprint: string }[];
+  return { ca: state.hostTls.ca, fingerprints: hosts.map((h) => h.tlsFingerprint.slice(2).toLowerCase()) };
 }
 
 /** Decimals of the market's payment token. */

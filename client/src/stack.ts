@@ -1,10 +1,10 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { createGrpcHostsClient } from "@scmpc/bridge";
-import { createTlsMaterial, readTlsMaterial } from "@scmpc/mpc-engine/tls";
+import { createTlsMaterial, readTlsMaterial, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import { DEV_ROLES, devPrivateKey } from "./accounts.ts";
 import { deployDevMarket } from "./dev-market.ts";
 import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
@@ -168,7 +168,10 @@ export async function startLocalStack(options: {
       }),
     );
     // The bridge's own client asks each host for its health (and its index).
-    const hostsClient = createGrpcHostsClient(hosts);
+    // Sellers, the bridge and this readiness check reach the Host API over TLS,
+    // pinning the same certificates the hosts present to each other.
+    const hostTls: HostApiTls = { ca: await readFile(tls.caFile, "utf8"), fingerprints: tls.hosts.map((h) => h.fingerprint) };
+    const hostsClient = createGrpcHostsClient(hosts, { tls: hostTls });
     try {
       await Promise.all(
         hostProcs.map((proc, index) =>
@@ -180,7 +183,7 @@ export async function startLocalStack(options: {
     }
     hosts.forEach((_, index) =>
       readiness.set(`host-${index}`, async () => {
-        const client = createGrpcHostsClient(hosts);
+        const client = createGrpcHostsClient(hosts, { tls: hostTls });
         try {
           return (await client.health(1_000))[index].reachable;
         } finally {
@@ -199,6 +202,8 @@ export async function startLocalStack(options: {
       const bridge = tsEntry("bridge", "bridge/src/server.ts", {
         SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
         SCMPC_HOSTS: hosts.join(","),
+        SCMPC_HOSTS_TLS_CA: tls.caFile,
+        SCMPC_HOSTS_FINGERPRINTS: hostTls.fingerprints.join(","),
         SCMPC_BRIDGE_ACCESS_KEY: bridgeAccessKey,
         // Durable job state (one row per request id); a restarted bridge finishes what it acknowledged.
         SCMPC_BRIDGE_STORE: path.join(dir, "bridge", "jobs.sqlite"),
@@ -236,6 +241,7 @@ export async function startLocalStack(options: {
       chainId,
       contracts,
       hosts,
+      hostTls,
       bridgeUrl,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.child.pid ?? -1])),
       startedAt: new Date().toISOString(),

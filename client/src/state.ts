@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { MarketAddresses } from "@scmpc/contracts";
+import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 
 /** What `scmpc up` writes for the other commands: where the chain, contracts, hosts and bridge are. */
 export interface StackState {
@@ -9,6 +10,8 @@ export interface StackState {
   contracts: MarketAddresses;
   /** gRPC endpoints of the three MPC hosts, in host-index order. */
   hosts: string[];
+  /** How their Host API is trusted over TLS: the deployment CA and the hosts' fingerprints (absent: plaintext). */
+  hostTls?: HostApiTls;
   bridgeUrl: string;
   /** Process ids of the stack's processes, for operators. */
   pids: Record<string, number>;

@@ -93,7 +93,7 @@ async function primitives(dir: string): Promise<{ multPerS: number; cmpPerS: num
 async function hostJobs(dir: string): Promise<{ uploadMs: number; meanMs: number }> {
   const stack = await startLocalStack({ dir: path.join(dir, "stack"), oracle: false, logLevel: "warn" });
   const provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
-  const hosts = createGrpcHostsClient(stack.state.hosts);
+  const hosts = createGrpcHostsClient(stack.state.hosts, { tls: stack.state.hostTls });
   try {
     const seller = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.seller), provider));
     const buyer = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.buyer), provider));

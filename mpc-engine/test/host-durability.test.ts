@@ -19,7 +19,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Wallet } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type HealthResponse, type UploadSharesResponse } from "@scmpc/protos";
 import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
-import { createTlsMaterial, type TlsMaterial } from "../src/tls/index.ts";
+import { createTlsMaterial, hostApiCredentials, readHostApiTls, type TlsMaterial } from "../src/tls/index.ts";
 import { buildUploads, callUnary, CONSUMER, freePorts, REGISTRY } from "./support/cluster.ts";
 
 const ROWS = 100_000;
@@ -86,7 +86,9 @@ async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<Host
   );
 
   const { Host } = loadMpcV1();
-  const client = new Host(`127.0.0.1:${api}`, grpc.credentials.createInsecure(), {
+  // The Host API is served over TLS by default; the client pins host 0's certificate.
+  const hostTls = readHostApiTls({ caFile: tls.caFile, certFiles: tls.hosts.map((h) => h.certFile) });
+  const client = new Host(`127.0.0.1:${api}`, hostApiCredentials(hostTls, 0), {
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   });

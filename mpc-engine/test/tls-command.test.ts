@@ -54,8 +54,9 @@ describe("tls create / show", () => {
   });
 
   it("writes a CA and three host certificates with the given names, and one bundle per host with only its own key", async () => {
-    const out = await tls(["create", "--dir", join(dir, "a"), "--name", "0=host0,10.1.2.3", "--name", "2=mpc-2.example.org", "--per-host", join(dir, "a-bundles"), "--json"]);
-    const { fingerprints, bundles } = JSON.parse(out[0]) as { fingerprints: string[]; bundles: string[] };
+    const out = await tls(["create", "--dir", join(dir, "a"), "--name", "0=host0,10.1.2.3", "--name", "2=mpc-2.example.org", "--per-host", join(dir, "a-bundles"), "--public", join(dir, "a-public"), "--json"]);
+    const { fingerprints, bundles, public: publicDir } = JSON.parse(out[0]) as { fingerprints: string[]; bundles: string[]; public: string };
+    assert.deepEqual((await readdir(publicDir)).sort(), ["ca.pem", "host-0.pem", "host-1.pem", "host-2.pem"], "the public set holds no key");
     assert.equal(fingerprints.length, 3);
     const cert0 = new X509Certificate(await readFile(join(dir, "a", "host-0.pem")));
     assert.equal(cert0.subjectAltName, "DNS:scmpc-host-0, IP Address:127.0.0.1, DNS:localhost, DNS:host0, IP Address:10.1.2.3");

@@ -17,6 +17,8 @@ export interface HostConfig {
   hostIndex: HostIndex;
   /** `host:port` the Host API (sellers, bridge) binds (port 0 picks a free port). */
   listen: string;
+  /** Whether the Host API is served over TLS with this host's certificate (default true). */
+  apiTls: boolean;
   /** `host:port` the Peer service (mutual TLS, the other hosts only) binds. */
   peerListen: string;
   /** `host:port` of the Peer service of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
@@ -63,6 +65,7 @@ export interface PeerTlsFiles {
  * |---|---|
  * | SCMPC_HOST_INDEX | 0, 1 or 2 |
  * | SCMPC_HOST_LISTEN | host:port of the Host API (default 127.0.0.1:0) |
+ * | SCMPC_HOST_API_TLS | serve the Host API over TLS with the host's certificate: true (default) or false |
  * | SCMPC_HOST_PEER_LISTEN | host:port of the Peer service (mutual TLS) |
  * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2's Peer service, comma-separated |
  * | SCMPC_HOST_TLS_CA | PEM file of the CA of the hosts' certificates |
@@ -102,6 +105,9 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
 
   const listen = get("SCMPC_HOST_LISTEN") ?? "127.0.0.1:0";
   if (!isHostPort(listen)) problems.push(`SCMPC_HOST_LISTEN must be host:port, got ${JSON.stringify(listen)}`);
+
+  const apiTlsText = (get("SCMPC_HOST_API_TLS") ?? "true").toLowerCase();
+  if (apiTlsText !== "true" && apiTlsText !== "false") problems.push(`SCMPC_HOST_API_TLS must be true or false, got ${JSON.stringify(apiTlsText)}`);
 
   const peerListen = required("SCMPC_HOST_PEER_LISTEN");
   if (peerListen !== "" && !isHostPort(peerListen)) {
@@ -198,6 +204,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   return {
     hostIndex: hostIndex as HostIndex,
     listen,
+    apiTls: apiTlsText !== "false",
     peerListen,
     peers: peers as unknown as [string, string, string],
     tls,

@@ -40,13 +40,15 @@ export function peerServerCredentials(tls: PeerTls): grpc.ServerCredentials {
 }
 
 /**
- * Server credentials of the Host API port (UploadShares, Compute, Health),
- * called by sellers and the bridge. Insecure for now: serving it over TLS is
- * a deployment task; the Peer service is on its own mutual-TLS port.
+ * Server credentials of the Host API port (UploadShares, Compute, SignResult,
+ * Health), called by sellers and the bridge: TLS with this host's
+ * certificate (clients pin it; no client certificate is asked for), or
+ * plaintext when SCMPC_HOST_API_TLS=false.
  *
  * @example
- * server.bindAsync(config.listen, hostServerCredentials(config), cb);
+ * server.bindAsync(config.listen, hostServerCredentials(config, tls), cb);
  */
-export function hostServerCredentials(_config: HostConfig): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createInsecure();
+export function hostServerCredentials(config: HostConfig, tls: PeerTls): grpc.ServerCredentials {
+  if (!config.apiTls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false);
 }

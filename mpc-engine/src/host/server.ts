@@ -103,7 +103,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
         new Promise((resolve, reject) => target.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
       started = true;
       const peerPort = await bind(peerServer, config.peerListen, peerServerCredentials(tls));
-      const port = await bind(server, config.listen, hostServerCredentials(config));
+      const port = await bind(server, config.listen, hostServerCredentials(config, tls));
       return { port, peerPort };
     },
     async close() {

@@ -1,18 +1,20 @@
-import { access, chown, readdir } from "node:fs/promises";
+import { access, chown, copyFile, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createTlsMaterial, readTlsMaterial, writeHostBundles } from "./tls-material.ts";
 
 const HOSTS = 3;
 
-export const TLS_USAGE = `tls create --dir <dir> [--name <i>=<dns-or-ip>[,<more>]] ... [--per-host <out>] [--force | --keep-existing]
+export const TLS_USAGE = `tls create --dir <dir> [--name <i>=<dns-or-ip>[,<more>]] ... [--per-host <out>] [--public <out>] [--force | --keep-existing]
            [--owner <uid>:<gid>] [--json]
     Creates the hosts' mutual-TLS material in <dir>: a CA (ca.pem; its key is not kept) and one
     certificate and key per host (host-<i>.pem, host-<i>-key.pem), each valid as TLS server and
     client, with the subject alternative names scmpc-host-<i>, localhost, 127.0.0.1 and the names
     given with --name (the names the other hosts dial host <i> by). --per-host <out> also writes
     <out>/host-<i>/ for each host: ca.pem, every host's certificate and that host's key only, the
-    directory to hand to host <i>'s operator. Refuses to overwrite existing material unless --force;
+    directory to hand to host <i>'s operator. --public <out> writes the CA and the three certificates
+    only (no key): what sellers and the bridge need to reach the hosts' Host API over TLS.
+    Refuses to overwrite existing material unless --force;
     --keep-existing keeps valid material and only (re)writes the bundles. --owner gives every file
     written to that user (when run as root, e.g. in a container's one-shot job).
 tls show --dir <dir> [--json]
@@ -40,6 +42,7 @@ export async function runTlsCommand(argv: string[], out: Out): Promise<number> {
       dir: { type: "string" },
       name: { type: "string", multiple: true, default: [] },
       "per-host": { type: "string" },
+      public: { type: "string" },
       force: { type: "boolean", default: false },
       "keep-existing": { type: "boolean", default: false },
       owner: { type: "string" },
@@ -80,21 +83,29 @@ export async function runTlsCommand(argv: string[], out: Out): Promise<number> {
     material = await createTlsMaterial({ hosts: HOSTS, dir, hostNames });
   }
   const bundles = values["per-host"] === undefined ? [] : await writeHostBundles(material, path.resolve(values["per-host"]));
-  if (owner !== undefined) {
-    for (const target of [dir, ...bundles.map((b) => b.dir)]) await chownTree(target, owner.uid, owner.gid);
+  if (values.public !== undefined) {
+    const publicDir = path.resolve(values.public);
+    await mkdir(publicDir, { recursive: true });
+    await copyFile(material.caFile, path.join(publicDir, "ca.pem"));
+    for (const [i, host] of material.hosts.entries()) await copyFile(host.certFile, path.join(publicDir, `host-${i}.pem`));
   }
-  print(out, material.hosts.map((h) => h.fingerprint), values.json, material.dir, bundles.map((b) => b.dir));
+  const publicDir = values.public === undefined ? undefined : path.resolve(values.public);
+  if (owner !== undefined) {
+    for (const target of [dir, ...bundles.map((b) => b.dir), ...(publicDir ? [publicDir] : [])]) await chownTree(target, owner.uid, owner.gid);
+  }
+  print(out, material.hosts.map((h) => h.fingerprint), values.json, material.dir, bundles.map((b) => b.dir), publicDir);
   return 0;
 }
 
-function print(out: Out, fingerprints: string[], json: boolean, dir: string, bundles: string[] = []): void {
+function print(out: Out, fingerprints: string[], json: boolean, dir: string, bundles: string[] = [], publicDir?: string): void {
   if (json) {
-    out.log(JSON.stringify({ dir, fingerprints, bundles }));
+    out.log(JSON.stringify({ dir, fingerprints, bundles, ...(publicDir ? { public: publicDir } : {}) }));
     return;
   }
   out.log(`TLS material in ${dir}`);
   fingerprints.forEach((fp, i) => out.log(`  host ${i}: host-${i}.pem  sha256 ${fp}`));
   for (const b of bundles) out.log(`  bundle ${b}`);
+  if (publicDir) out.log(`  public ${publicDir} (CA and certificates, no key)`);
   out.log(`SCMPC_HOST_PEER_FINGERPRINTS=${fingerprints.join(",")}`);
 }
 

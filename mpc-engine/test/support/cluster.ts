@@ -1,5 +1,6 @@
 // Test support: three MPC hosts in one process on loopback, a fake chain,
 // and seller-side upload construction.
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,7 +19,7 @@ import {
   type OnChainDataset,
   type OnChainRequest,
 } from "../../src/host/index.ts";
-import { createTlsMaterial, type TlsMaterial } from "../../src/tls/index.ts";
+import { createTlsMaterial, hostApiCredentials, type HostApiTls, type TlsMaterial } from "../../src/tls/index.ts";
 
 /** Reserves `n` free loopback ports (bind port 0, read, release). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -92,6 +93,8 @@ export interface Cluster {
   peerPorts: number[];
   /** The deployment's CA and host certificates. */
   tls: TlsMaterial;
+  /** How clients trust the hosts' Host API (TLS, pinned certificates). */
+  hostTls: HostApiTls;
   hosts: Map<number, MpcHost>;
   /** The hosts' result-signing keys, index order. */
   signers: { address: string; privateKey: string }[];
@@ -128,6 +131,7 @@ export async function startCluster(options: {
     const config: HostConfig = {
       hostIndex: hostIndex as HostIndex,
       listen: apis[hostIndex],
+      apiTls: true,
       peerListen: peers[hostIndex],
       peers,
       tls: { caFile: tls.caFile, certFile: tls.hosts[hostIndex].certFile, keyFile: tls.hosts[hostIndex].keyFile },
@@ -147,9 +151,15 @@ export async function startCluster(options: {
     await host.start();
   }
   const { Host } = loadMpcV1();
+  // Clients trust each host as its configuration says (its CA; its certificate pinned).
+  const hostTls: HostApiTls = { ca: readFileSync(tls.caFile, "utf8"), fingerprints: tls.hosts.map((h) => h.fingerprint) };
+  const clientTls = (index: number): HostApiTls => {
+    const config = configs.get(index);
+    return config === undefined ? hostTls : { ca: readFileSync(config.tls.caFile, "utf8"), fingerprints: config.peerFingerprints };
+  };
   const clients = apis.map(
-    (address) =>
-      new Host(address, grpc.credentials.createInsecure(), {
+    (address, index) =>
+      new Host(address, hostApiCredentials(clientTls(index), index), {
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
         "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       }),
@@ -158,6 +168,7 @@ export async function startCluster(options: {
     ports,
     peerPorts,
     tls,
+    hostTls,
     hosts,
     signers,
     clients,

@@ -71,6 +71,16 @@ describe("host config", () => {
     );
   });
 
+  it("serves the Host API over TLS unless SCMPC_HOST_API_TLS=false", () => {
+    assert.equal(loadHostConfig(valid).apiTls, true);
+    assert.equal(loadHostConfig({ ...valid, SCMPC_HOST_API_TLS: "FALSE" }).apiTls, false);
+    assert.equal(loadHostConfig({ ...valid, SCMPC_HOST_API_TLS: "true" }).apiTls, true);
+    assert.throws(
+      () => loadHostConfig({ ...valid, SCMPC_HOST_API_TLS: "off" }),
+      (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_API_TLS must be true or false, got "off"/.test(err.message),
+    );
+  });
+
   it("reports every invalid variable at once", () => {
     assert.throws(
       () =>

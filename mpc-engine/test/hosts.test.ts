@@ -4,8 +4,10 @@ import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { loadMpcV1 } from "@scmpc/protos";
 import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, planComputation, Rational, ringSum } from "../src/index.ts";
 import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
+import { hostApiCredentials } from "../src/tls/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, startCluster, type Cluster } from "./support/cluster.ts";
 
 function randomColumn(rows: number): BigUint64Array {
@@ -165,6 +167,33 @@ describe("three hosts computing sum@1", () => {
       callUnary(cluster.clients[0], "uploadShares", reshared.requests[0]),
       rejectsWith(grpc.status.ALREADY_EXISTS, "DATASET_CONFLICT"),
     );
+  });
+});
+
+describe("the Host API's transport", () => {
+  it("is TLS by default: a plaintext client is refused; with SCMPC_HOST_API_TLS=false it is plaintext and a TLS client is refused", async () => {
+    const { Host } = loadMpcV1();
+    const tlsCluster = await startCluster({ jobTimeoutMs: 2000 });
+    const plainCluster = await startCluster({ jobTimeoutMs: 2000, apiTls: false });
+    try {
+      const health = (client: grpc.Client) => callUnary<HealthResponse>(client, "health", {}, 2000);
+      assert.equal((await health(tlsCluster.clients[0])).status, "SERVING");
+      assert.equal((await health(plainCluster.clients[0])).status, "SERVING");
+      const plainToTls = new Host(`127.0.0.1:${tlsCluster.ports[0]}`, hostApiCredentials(undefined, 0));
+      const tlsToPlain = new Host(`127.0.0.1:${plainCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 0));
+      // Another host's certificate where host 0 is expected: the pin fails.
+      const wrongPin = new Host(`127.0.0.1:${tlsCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 1));
+      try {
+        for (const client of [plainToTls, tlsToPlain, wrongPin]) {
+          await assert.rejects(health(client), (err: unknown) => (err as grpc.ServiceError).code === grpc.status.UNAVAILABLE);
+        }
+      } finally {
+        for (const client of [plainToTls, tlsToPlain, wrongPin]) client.close();
+      }
+    } finally {
+      await tlsCluster.close();
+      await plainCluster.close();
+    }
   });
 });
 

@@ -109,6 +109,8 @@ export interface Cluster {
 export async function startCluster(options: {
   indices?: number[];
   jobTimeoutMs: number;
+  /** Serve the Host API over TLS (default true); clients follow. */
+  apiTls?: boolean;
   /** Each host's TLS files and pins, instead of fresh material made here (e.g. from `tls create --per-host`). */
   tlsOf?: (hostIndex: number) => Pick<HostConfig, "tls" | "peerFingerprints">;
 }): Promise<Cluster> {
@@ -131,7 +133,7 @@ export async function startCluster(options: {
     const config: HostConfig = {
       hostIndex: hostIndex as HostIndex,
       listen: apis[hostIndex],
-      apiTls: true,
+      apiTls: options.apiTls ?? true,
       peerListen: peers[hostIndex],
       peers,
       tls: { caFile: tls.caFile, certFile: tls.hosts[hostIndex].certFile, keyFile: tls.hosts[hostIndex].keyFile },
@@ -159,7 +161,7 @@ export async function startCluster(options: {
   };
   const clients = apis.map(
     (address, index) =>
-      new Host(address, hostApiCredentials(clientTls(index), index), {
+      new Host(address, hostApiCredentials(options.apiTls === false ? undefined : clientTls(index), index), {
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
         "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       }),

@@ -149,7 +149,7 @@ describe("docker-compose.yml and the services' configuration", () => {
     }
     // Everyone agrees on the market's addresses.
     for (const name of [...HOSTS, "bridge", "relay", "deployer"]) {
-      assert.equal(envOf(name).SCMPC_REGISTRY_ADDRESS ?? envOf("deployer").SCMPC_REGISTRY_ADDRESS, envOf("deployer").SCMPC_REGISTRY_ADDRESS);
+      assert.equal(envOf(name).SCMPC_REGISTRY_ADDRESS, envOf("deployer").SCMPC_REGISTRY_ADDRESS, `${name}'s registry`);
       assert.equal(envOf(name).SCMPC_ALGORITHM_CONTRACTS, envOf("deployer").SCMPC_ALGORITHM_CONTRACTS, `${name}'s algorithm contracts`);
     }
     assert.equal(envOf("relay").SCMPC_OPERATOR_ADDRESS, envOf("deployer").SCMPC_OPERATOR_ADDRESS);
@@ -211,6 +211,8 @@ describe("docker-compose.yml and the services' configuration", () => {
 });
 
 describe("a seller upload and a buyer sum through the deployment", { timeout: 600_000 }, () => {
+  // Skipped, with `noRuntime` as the reason, where no Docker engine (or compatible runtime) is
+  // reachable, as on the CI machines: the next test runs the same scenario on plain processes.
   it("on the compose stack (containers, testcontainers)", { skip: noRuntime }, async () => {
     const { DockerComposeEnvironment, Wait } = await import("testcontainers");
     await mkdir(COMPOSE_STATE, { recursive: true });

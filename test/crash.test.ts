@@ -4,11 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { Contract, hexlify, Interface, JsonRpcProvider, MaxUint256, NonceManager } from "ethers";
+import { Contract, hexlify, JsonRpcProvider } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { decodeResult, generateBuyerKeyPair, openResult, planComputation } from "@scmpc/mpc-engine";
 import { resolveSigner } from "../client/src/accounts.ts";
-import { fulfilmentAttempts } from "../client/src/fulfilments.ts";
+import { fulfilmentAttempts, requestMany } from "../client/src/fulfilments.ts";
 import type { ManagedProcess } from "../client/src/processes.ts";
 import { uploadDataset } from "../client/src/seller.ts";
 import { startLocalStack, type LocalStack } from "../client/src/stack.ts";
@@ -62,26 +62,20 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
   it("fulfils every acknowledged request exactly once, with the right result", async () => {
     const seller = resolveSigner({ defaultRole: "seller" }, provider);
     const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "crash-salaries", columns: ["salary"], price: "2" });
-    const buyer = new NonceManager(resolveSigner({ defaultRole: "buyer" }, provider));
-    const marketAbi = loadArtifact("AlgorithmComputation").abi;
-    const marketAddress = stack.state.contracts.algorithms["sum@1"];
-    const market = new Contract(marketAddress, marketAbi, buyer);
-    const token = new Contract(stack.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
-    await (await token.approve(marketAddress, MaxUint256)).wait();
+    const market = new Contract(stack.state.contracts.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider);
     const keys = generateBuyerKeyPair();
     const params = JSON.stringify({ column: "salary" });
     const startBlock = await provider.getBlockNumber();
-
-    const sent = await Promise.all(
-      Array.from({ length: REQUESTS }, () => market.requestComputation([dataset.datasetId], params, hexlify(keys.publicKey), { gasLimit: 400_000n })),
-    );
-    const marketInterface = new Interface(marketAbi);
-    const requestIds: string[] = [];
-    for (const tx of sent) {
-      const receipt = await tx.wait();
-      const event = receipt!.logs.map((log: { topics: string[]; data: string }) => marketInterface.parseLog(log)).find((e: { name: string } | null) => e?.name === "ComputationRequested");
-      requestIds.push(event!.args.requestId as string);
-    }
+    const sent = await requestMany({
+      state: stack.state,
+      buyer: resolveSigner({ defaultRole: "buyer" }, provider),
+      algorithm: "sum@1",
+      datasetIds: [dataset.datasetId],
+      params,
+      buyerKey: hexlify(keys.publicKey),
+      count: REQUESTS,
+    });
+    const requestIds = sent.map((s) => s.requestId);
 
     // The bridge dies while it works on the first job; it comes back over its store.
     const logs = path.join(stack.dir, "logs");

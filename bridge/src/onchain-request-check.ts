@@ -1,11 +1,8 @@
 import { Contract, getAddress, JsonRpcProvider, ZeroAddress } from "ethers";
-import type { EventLog } from "ethers";
+import { readRequest, REQUEST_STATUS_PENDING } from "@scmpc/mpc-engine/host";
 import { loadArtifact } from "@scmpc/contracts";
 import { ChainUnavailableError, OnChainMismatchError } from "./errors.ts";
 import type { ComputationData } from "./schemas.ts";
-
-/** On-chain status of a request awaiting its result (`AlgorithmComputation.RequestStatus.Pending`). */
-export const REQUEST_STATUS_PENDING = 1;
 
 /**
  * Checks a request against the chain before the bridge drives the hosts: the
@@ -60,35 +57,23 @@ export function createChainRequestChecker(options: { rpcUrl: string; allowedCons
       throw new OnChainMismatchError("REQUEST_MISMATCH", `consumer ${consumer} is not one of the market's algorithm contracts (SCMPC_ALGORITHM_CONTRACTS)`);
     }
     const contract = new Contract(consumer, abi, getProvider());
-    const [algorithm, request] = await Promise.all([
+    const [algorithm, { record: request, requested }] = await Promise.all([
       read("algorithm()", consumer, async () => String(await contract.getFunction("algorithm").staticCall())),
-      read(`getRequest(${data.requestId})`, consumer, async () => (await contract.getFunction("getRequest").staticCall(data.requestId)).toObject() as Record<string, unknown>),
+      read(`getRequest(${data.requestId}) and its ComputationRequested event`, consumer, () => readRequest(contract, data.requestId)),
     ]);
     if (algorithm !== data.algorithm) {
       throw new OnChainMismatchError("REQUEST_MISMATCH", `consumer ${consumer} sells ${algorithm}, not ${data.algorithm}`);
     }
-    if (request.buyer === ZeroAddress || Number(request.status) === 0) {
+    if (request.buyer === ZeroAddress || request.status === 0) {
       throw new OnChainMismatchError("REQUEST_NOT_FOUND", `request ${data.requestId} is unknown to consumer ${consumer}`);
     }
-    if (Number(request.status) !== REQUEST_STATUS_PENDING) {
+    if (request.status !== REQUEST_STATUS_PENDING) {
       throw new OnChainMismatchError("REQUEST_NOT_PENDING", `request ${data.requestId} has on-chain status ${request.status}, not Pending (1): it is already fulfilled, failed or refunded`);
     }
-
-    // The contract records the block of the request's event; without it
-    // (another contract version) the event is looked for from genesis.
-    const block = request.requestBlock === undefined ? undefined : Number(request.requestBlock);
-    const events = await read(`ComputationRequested(${data.requestId})`, consumer, () =>
-      contract.queryFilter(contract.filters.ComputationRequested(data.requestId), block ?? 0, block ?? "latest"),
-    );
-    const event = events.find((e): e is EventLog => "args" in e);
-    if (!event) {
+    if (requested === undefined) {
       throw new OnChainMismatchError("REQUEST_NOT_FOUND", `consumer ${consumer} emitted no ComputationRequested event for request ${data.requestId}`);
     }
-    const onChain = {
-      datasetIds: (event.args.datasetIds as string[]).map((id) => id.toLowerCase()).join(","),
-      params: String(event.args.params),
-      buyerKey: String(event.args.buyerKey).toLowerCase(),
-    };
+    const onChain = { datasetIds: requested.datasetIds.join(","), params: requested.params, buyerKey: requested.buyerKey };
     const asked = { datasetIds: data.datasetIds.toLowerCase(), params: data.params, buyerKey: data.buyerKey.toLowerCase() };
     const differences = (Object.keys(onChain) as (keyof typeof onChain)[]).filter((k) => onChain[k] !== asked[k]);
     if (differences.length > 0) {

@@ -23,12 +23,12 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { Contract, Interface, JsonRpcProvider, MaxUint256, NonceManager, hexlify } from "ethers";
-import type { Log, TransactionResponse } from "ethers";
+import { Interface, JsonRpcProvider, hexlify } from "ethers";
+import type { Log } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { decodeResult, generateBuyerKeyPair, openResult, planComputation } from "@scmpc/mpc-engine";
 import { resolveSigner } from "../src/accounts.ts";
-import { fulfilmentAttempts } from "../src/fulfilments.ts";
+import { fulfilmentAttempts, requestMany } from "../src/fulfilments.ts";
 import { uploadDataset } from "../src/seller.ts";
 import { startLocalStack } from "../src/stack.ts";
 import { stateDir } from "../src/state.ts";
@@ -48,8 +48,6 @@ if (!(timeoutMs > 0)) throw new Error(`--timeout-s must be a positive number; go
 const ALGORITHM = "sum@1";
 const COLUMN = "salary";
 const PARAMS = JSON.stringify({ column: COLUMN });
-/** Enough for a one-dataset request; set explicitly so that N estimates do not race the mempool. */
-const REQUEST_GAS_LIMIT = 400_000n;
 const POLL_MS = 100;
 const SAMPLE = fileURLToPath(new URL("../samples/salaries.csv", import.meta.url));
 const say = (line: string): void => {
@@ -66,35 +64,25 @@ try {
   const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "bench-salaries", columns: [COLUMN], price: "1" });
   const expected = dataset.plaintextSums[COLUMN];
 
-  const buyerWallet = resolveSigner({ defaultRole: "buyer" }, provider);
-  const buyer = new NonceManager(buyerWallet);
   const marketAddress = stack.state.contracts.algorithms[ALGORITHM];
-  const marketAbi = loadArtifact("AlgorithmComputation").abi;
-  const market = new Contract(marketAddress, marketAbi, buyer);
-  const token = new Contract(stack.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
-  await (await token.approve(marketAddress, MaxUint256)).wait();
+  const marketInterface = new Interface(loadArtifact("AlgorithmComputation").abi);
   const keys = generateBuyerKeyPair();
   const plan = planComputation(ALGORITHM, PARAMS, { columns: [{ name: COLUMN, scale: dataset.columns[0].scale }] });
-  const marketInterface = new Interface(marketAbi);
   const startBlock = await provider.getBlockNumber();
 
   // Send every request without waiting for the previous one to be mined.
   say(`sending ${jobs} ${ALGORITHM} requests at once ...`);
-  const sentAt: number[] = [];
-  const sends: Promise<TransactionResponse>[] = [];
   const firstSent = performance.now();
-  for (let i = 0; i < jobs; i++) {
-    sentAt.push(performance.now());
-    sends.push(market.requestComputation([dataset.datasetId], PARAMS, hexlify(keys.publicKey), { gasLimit: REQUEST_GAS_LIMIT }));
-  }
-  const receipts = await Promise.all((await Promise.all(sends)).map((tx) => tx.wait()));
-  const sentAtByRequest = new Map<string, number>();
-  receipts.forEach((receipt, i) => {
-    if (receipt === null || receipt.status !== 1) throw new Error(`request ${i} was not mined`);
-    const requested = receipt.logs.map((log) => marketInterface.parseLog(log)).find((parsed) => parsed?.name === "ComputationRequested");
-    if (requested == null) throw new Error(`request ${i} emitted no ComputationRequested`);
-    sentAtByRequest.set(requested.args.requestId as string, sentAt[i]);
+  const sent = await requestMany({
+    state: stack.state,
+    buyer: resolveSigner({ defaultRole: "buyer" }, provider),
+    algorithm: ALGORITHM,
+    datasetIds: [dataset.datasetId],
+    params: PARAMS,
+    buyerKey: hexlify(keys.publicKey),
+    count: jobs,
   });
+  const sentAtByRequest = new Map(sent.map(({ requestId, sentAt }) => [requestId, sentAt]));
   say(`${jobs} requests mined in ${Math.round(performance.now() - firstSent)} ms; waiting for the fulfilments ...`);
 
   // Watch the market's settlement events until every request is settled or time runs out.

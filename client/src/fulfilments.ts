@@ -1,6 +1,7 @@
-import { Interface } from "ethers";
-import type { Provider } from "ethers";
+import { Contract, Interface, MaxUint256, NonceManager } from "ethers";
+import type { ContractTransactionResponse, Provider, Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
+import type { StackState } from "./state.ts";
 
 /**
  * Counts, per request id, the `fulfillOracleRequest2` transactions sent to the
@@ -31,4 +32,45 @@ export async function fulfilmentAttempts(
     }
   }
   return attempts;
+}
+
+/** Enough gas for a one-dataset request; explicit so that many estimates do not race the mempool. */
+const REQUEST_GAS_LIMIT = 400_000n;
+
+/**
+ * Sends `count` requests for one computation at once (the buyer's nonces
+ * counted locally, no wait between them), after one unlimited approval, and
+ * resolves once all are mined: each request id with the moment
+ * (`performance.now()`) its transaction was sent. For load and crash tests.
+ *
+ * @example
+ * const sent = await requestMany({ state, buyer, algorithm: "sum@1", datasetIds: [id], params, buyerKey, count: 100 });
+ */
+export async function requestMany(options: {
+  state: StackState;
+  buyer: Signer;
+  algorithm: string;
+  datasetIds: string[];
+  params: string;
+  buyerKey: string;
+  count: number;
+}): Promise<{ requestId: string; sentAt: number }[]> {
+  const buyer = new NonceManager(options.buyer);
+  const marketAddress = options.state.contracts.algorithms[options.algorithm];
+  const market = new Contract(marketAddress, loadArtifact("AlgorithmComputation").abi, buyer);
+  const token = new Contract(options.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
+  await (await token.getFunction("approve")(marketAddress, MaxUint256)).wait();
+  const sentAt: number[] = [];
+  const sends: Promise<ContractTransactionResponse>[] = [];
+  for (let i = 0; i < options.count; i++) {
+    sentAt.push(performance.now());
+    sends.push(market.getFunction("requestComputation")(options.datasetIds, options.params, options.buyerKey, { gasLimit: REQUEST_GAS_LIMIT }));
+  }
+  const receipts = await Promise.all((await Promise.all(sends)).map((tx) => tx.wait()));
+  return receipts.map((receipt, i) => {
+    if (receipt === null || receipt.status !== 1) throw new Error(`request ${i} was not mined`);
+    const requested = receipt.logs.map((log) => market.interface.parseLog(log)).find((parsed) => parsed?.name === "ComputationRequested");
+    if (requested == null) throw new Error(`request ${i} emitted no ComputationRequested event`);
+    return { requestId: requested.args.requestId as string, sentAt: sentAt[i] };
+  });
 }

@@ -1,4 +1,5 @@
 import { AbiCoder, Contract, JsonRpcProvider, ZeroAddress, ZeroHash, keccak256 } from "ethers";
+import type { EventLog } from "ethers";
 import { MpcError } from "../errors.ts";
 
 /** A dataset as the on-chain registry records it, with the seller's policy. */
@@ -78,6 +79,54 @@ export function requestHashOf(job: { datasetIds: readonly string[]; params: stri
   return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
 }
 
+/** What the buyer asked for, as its request's `ComputationRequested` event says. */
+export interface RequestedComputation {
+  /** Lowercase 0x dataset ids, in the order the contract took them (ascending). */
+  datasetIds: string[];
+  params: string;
+  /** Lowercase 0x bytes32. */
+  buyerKey: string;
+}
+
+/**
+ * Reads a request from its per-algorithm contract (any ethers `Contract` with
+ * `getRequest` and the `ComputationRequested` event in its ABI) together with
+ * what was asked: the contract keeps only the request's block, and the event
+ * there names the datasets, params and buyer key. `requested` is undefined
+ * for an unknown request, or if the event is missing. Errors of the calls are
+ * the caller's to classify.
+ *
+ * @example
+ * const { record, requested } = await readRequest(new Contract(consumer, abi, provider), requestId);
+ */
+export async function readRequest(
+  contract: Contract,
+  requestId: string,
+): Promise<{ record: Omit<OnChainRequest, "requestHash">; requested: RequestedComputation | undefined }> {
+  const r = await contract.getFunction("getRequest").staticCall(requestId);
+  const record = {
+    buyer: r.buyer as string,
+    status: Number(r.status),
+    deadline: r.deadline as bigint,
+    price: r.price as bigint,
+    fee: r.fee as bigint,
+    resultHash: r.resultHash as string,
+  };
+  if (record.buyer === ZeroAddress) return { record, requested: undefined };
+  const block = Number(r.requestBlock);
+  const events = await contract.queryFilter(contract.filters.ComputationRequested(requestId), block, block);
+  const event = events.find((e): e is EventLog => "args" in e);
+  if (event === undefined) return { record, requested: undefined };
+  return {
+    record,
+    requested: {
+      datasetIds: (event.args.datasetIds as string[]).map((id) => id.toLowerCase()),
+      params: String(event.args.params),
+      buyerKey: String(event.args.buyerKey).toLowerCase(),
+    },
+  };
+}
+
 const UNKNOWN_DATASET: OnChainDataset = {
   seller: ZeroAddress,
   name: "",
@@ -147,28 +196,9 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
     },
     getRequest(consumer, requestId) {
       return read(`${consumer}.getRequest(${requestId})`, async () => {
-        const contract = new Contract(consumer, CONSUMER_ABI, getProvider());
-        const r = await contract.getFunction("getRequest").staticCall(requestId);
-        let requestHash = ZeroHash;
-        if (r.buyer !== ZeroAddress) {
-          // The contract keeps only the block; the event there says what was bought.
-          const block = Number(r.requestBlock);
-          const events = await contract.queryFilter(contract.filters.ComputationRequested(requestId), block, block);
-          const event = events.find((e) => "args" in e);
-          if (event === undefined || !("args" in event)) {
-            throw new Error(`no ComputationRequested event for ${requestId} in block ${block}`);
-          }
-          requestHash = requestHashOf({ datasetIds: [...event.args.datasetIds], params: event.args.params, buyerKey: event.args.buyerKey });
-        }
-        return {
-          buyer: r.buyer as string,
-          status: Number(r.status),
-          deadline: r.deadline as bigint,
-          price: r.price as bigint,
-          fee: r.fee as bigint,
-          requestHash,
-          resultHash: r.resultHash as string,
-        };
+        const { record, requested } = await readRequest(new Contract(consumer, CONSUMER_ABI, getProvider()), requestId);
+        if (record.buyer !== ZeroAddress && requested === undefined) throw new Error(`no ComputationRequested event for ${requestId}`);
+        return { ...record, requestHash: requested ? requestHashOf(requested) : ZeroHash };
       });
     },
     close() {

@@ -4,7 +4,9 @@ export { loadHostConfig, type HostConfig, type HostIndex, type LogLevel, type Pe
 export { createHost, HOST_VERSION, type HostDeps, type MpcHost } from "./server.ts";
 export {
   createEthersChainReader,
+  readRequest,
   REQUEST_STATUS_PENDING,
+  type RequestedComputation,
   type ChainReader,
   type OnChainDataset,
   type OnChainRequest,

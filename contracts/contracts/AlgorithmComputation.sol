@@ -91,8 +91,10 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__DatasetInactive(bytes32 datasetId);
   /// @notice The dataset's seller does not allow this algorithm.
   error AlgorithmComputation__AlgorithmNotAllowed(bytes32 datasetId, string algorithm);
-  /// @notice The computation would aggregate fewer rows than the dataset's seller requires.
+  /// @notice The dataset holds fewer rows than its own seller requires a result to aggregate.
   error AlgorithmComputation__TooFewRows(bytes32 datasetId, uint256 rows, uint256 minRows);
+  /// @notice The datasets' prices plus the operators' fee exceed what the buyer agreed to pay.
+  error AlgorithmComputation__PriceAboveMaximum(uint256 total, uint256 maxTotalPrice);
   /// @notice The datasets of one request must share one schema.
   error AlgorithmComputation__SchemaMismatch(bytes32 datasetId);
   /// @notice The parameters must not be empty.
@@ -138,9 +140,10 @@ contract AlgorithmComputation is ChainlinkClient {
   /// reported an error (empty payload), 2 the payload is not abi.encode(bytes, bytes[3]),
   /// 3 a signature is missing, malformed or not by the host's registered signer,
   /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH),
-  /// 5 the dataset registry did not answer who the sellers are (it never should).
+  /// 5 the dataset registry did not answer who the sellers are (it never should),
+  /// 6 the answer arrived after the request's deadline.
   /// @param requestId The request failed.
-  /// @param reason Why it failed: 1 to 5, as listed above.
+  /// @param reason Why it failed: 1 to 6, as listed above.
   event ComputationFailed(bytes32 indexed requestId, uint8 reason);
   /// @notice Emitted when an unanswered request is refunded after its deadline.
   /// @param requestId The request refunded.
@@ -177,6 +180,7 @@ contract AlgorithmComputation is ChainlinkClient {
   uint8 private constant FAILED_BAD_SIGNATURE = 3;
   uint8 private constant FAILED_TOO_LONG = 4;
   uint8 private constant FAILED_SELLERS_UNREADABLE = 5;
+  uint8 private constant FAILED_LATE = 6;
   uint8 private constant PRICE_BITS = 96;
   uint256 private constant HOST_COUNT = 3;
 
@@ -250,20 +254,27 @@ contract AlgorithmComputation is ChainlinkClient {
   /// the sum of their prices plus `operatorFee()` and sends the Chainlink request. The
   /// caller must first `approve` this contract for that amount.
   /// @dev An unknown dataset reverts with the registry's `DatasetRegistry__UnknownDataset`.
+  /// `maxTotalPrice` protects the buyer from a seller who raises its price (`setPrice`) in
+  /// front of the purchase: the request reverts rather than escrow more than agreed.
   /// @param datasetIds The datasets to compute over, strictly ascending, same schema.
   /// @param params The algorithm's parameters (JSON text), checked by the hosts.
   /// @param buyerKey The buyer's public key; the hosts encrypt the result to it.
+  /// @param maxTotalPrice The most the buyer agrees to escrow: prices plus operators' fee.
   /// @return requestId The Chainlink request id, the key for `getRequest` and `refund`.
   function requestComputation(
     bytes32[] calldata datasetIds,
     string calldata params,
-    bytes32 buyerKey
+    bytes32 buyerKey,
+    uint256 maxTotalPrice
   ) external returns (bytes32 requestId) {
     // Checks.
     uint256 count = datasetIds.length;
     if (count == 0 || count > MAX_DATASETS) revert AlgorithmComputation__DatasetCount(count, MAX_DATASETS);
     if (bytes(params).length == 0) revert AlgorithmComputation__EmptyParams();
     (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds);
+    if (price + i_operatorFee > maxTotalPrice) {
+      revert AlgorithmComputation__PriceAboveMaximum(price + i_operatorFee, maxTotalPrice);
+    }
 
     // The request id only exists once the request is sent; LINK and the Chainlink operator
     // are trusted contracts fixed at deployment.
@@ -291,19 +302,23 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @dev Never reverts after the guard: the Operator has already paid the node, so a
   /// revert would leave the request pending until its deadline. `payload` is
   /// `abi.encode(bytes result, bytes[3] signatures)` where signature i is host i's signer's
-  /// EIP-191 `personal_sign` over the 32 bytes `keccak256(abi.encode(requestId,
-  /// keccak256(result)))`; the request id binds the signatures to this contract and request.
+  /// EIP-191 `personal_sign` over the 32 bytes `fulfillmentDigest(requestId, keccak256(result))`,
+  /// which binds the signatures to this chain, this contract and this request.
   /// A valid answer fulfils the request and credits the sellers and the operators' fee;
   /// anything else (see `ComputationFailed` for the reasons) fails it and credits the buyer
-  /// the price and fee. The payload is decoded by an external self-call so that malformed
-  /// bytes end in `catch` rather than a revert. An answer to a request that is no longer
-  /// Pending (refunded after its deadline) changes nothing. Writes only storage, apart from
-  /// view calls to this contract and the host registry.
+  /// the price and fee. An answer after the deadline fails the request (reason 6) even if it
+  /// is valid: the buyer may have counted on the refund, and the hosts release the keys that
+  /// make a result readable only for a Fulfilled request. The payload is decoded by an
+  /// external self-call so that malformed bytes end in `catch` rather than a revert. An
+  /// answer to a request that is no longer Pending (refunded after its deadline) changes
+  /// nothing. Writes only storage, apart from view calls to this contract and the host
+  /// registry.
   /// @param requestId The request being answered.
   /// @param payload The signed result; empty means the bridge reported an error.
   function fulfill(bytes32 requestId, bytes calldata payload) external recordChainlinkFulfillment(requestId) {
     RequestRecord storage request = s_requests[requestId];
     if (request.status != RequestStatus.Pending) return;
+    if (block.timestamp > request.deadline) return _fail(requestId, request, FAILED_LATE);
     if (payload.length == 0) return _fail(requestId, request, FAILED_BRIDGE_ERROR);
     if (payload.length > MAX_PAYLOAD_LENGTH) return _fail(requestId, request, FAILED_TOO_LONG);
 
@@ -407,11 +422,13 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @notice The 32-byte digest each host signs (EIP-191 `personal_sign`) for a result.
+  /// @dev The chain id and this contract's address bind a signature to one deployment on one
+  /// chain: the same request id on another chain or contract needs signatures of its own.
   /// @param requestId The request answered.
   /// @param resultHash keccak256 of the result bytes.
-  /// @return keccak256(abi.encode(requestId, resultHash)).
-  function fulfillmentDigest(bytes32 requestId, bytes32 resultHash) public pure returns (bytes32) {
-    return keccak256(abi.encode(requestId, resultHash));
+  /// @return keccak256(abi.encode(block.chainid, address(this), requestId, resultHash)).
+  function fulfillmentDigest(bytes32 requestId, bytes32 resultHash) public view returns (bytes32) {
+    return keccak256(abi.encode(block.chainid, address(this), requestId, resultHash));
   }
 
   /// @notice The balance `account` can withdraw.
@@ -509,20 +526,20 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @notice The contract's type and version.
-  /// @return "AlgorithmComputation 2.0.0".
+  /// @return "AlgorithmComputation 3.0.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "AlgorithmComputation 2.0.0";
+    return "AlgorithmComputation 3.0.0";
   }
 
   /// @dev Checks every dataset of a request against its seller's policy; returns who is
-  /// owed what (`sellerIndex << 96 | price` per dataset) and the total price.
+  /// owed what (`sellerIndex << 96 | price` per dataset) and the total price. A seller's
+  /// minimum rows is a rule about its own dataset: other datasets in the request (a buyer's
+  /// own rows of zeros, say) do not count towards it.
   function _checkDatasets(
     bytes32[] calldata datasetIds
   ) private view returns (uint128[] memory payouts, uint256 price) {
     uint256 count = datasetIds.length;
     payouts = new uint128[](count);
-    uint40[] memory minRows = new uint40[](count);
-    uint256 rows;
     uint32 schema;
     for (uint256 i = 0; i < count; ++i) {
       bytes32 id = datasetIds[i];
@@ -534,13 +551,9 @@ contract AlgorithmComputation is ChainlinkClient {
       if (!terms.allowed) revert AlgorithmComputation__AlgorithmNotAllowed(id, s_algorithm);
       if (i == 0) schema = terms.schemaIndex;
       else if (terms.schemaIndex != schema) revert AlgorithmComputation__SchemaMismatch(id);
+      if (terms.rowCount < terms.minRows) revert AlgorithmComputation__TooFewRows(id, terms.rowCount, terms.minRows);
       payouts[i] = (uint128(terms.sellerIndex) << PRICE_BITS) | terms.price;
-      minRows[i] = terms.minRows;
-      rows += terms.rowCount;
       price += terms.price;
-    }
-    for (uint256 i = 0; i < count; ++i) {
-      if (rows < minRows[i]) revert AlgorithmComputation__TooFewRows(datasetIds[i], rows, minRows[i]);
     }
   }
 

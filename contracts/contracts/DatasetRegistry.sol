@@ -122,6 +122,8 @@ contract DatasetRegistry {
   error DatasetRegistry__PriceTooHigh(uint256 price, uint256 maxPrice);
   /// @notice A row count or minimum rows must fit in 40 bits (see the contract's notes).
   error DatasetRegistry__TooManyRows(uint256 rows, uint256 maxRows);
+  /// @notice A dataset must hold at least the rows its own policy requires a result to aggregate.
+  error DatasetRegistry__FewerRowsThanMinimum(uint256 rowCount, uint256 minRows);
   /// @notice No seller has this index.
   error DatasetRegistry__UnknownSellerIndex(uint32 index);
   /// @notice The dataset was deregistered: it can no longer be changed or reactivated.
@@ -206,7 +208,7 @@ contract DatasetRegistry {
   /// for sale. The caller must first `approve` this registry for `stake` payment tokens.
   /// @param name Name of the dataset, unique for this seller, non-empty.
   /// @param schema The schema text (JSON: column names and fixed-point scales); its hash is stored.
-  /// @param rowCount Number of rows shared to the hosts, at least one.
+  /// @param rowCount Number of rows shared to the hosts, at least one and at least `policy.minRows`.
   /// @param price Price of one computation in the payment token (may be zero, at most 2^96 - 1).
   /// @param commitments keccak256 of the share bytes held by host 0, 1 and 2.
   /// @param policy The algorithms buyers may run and the fewest rows a result may aggregate.
@@ -226,6 +228,9 @@ contract DatasetRegistry {
     if (rowCount == 0) revert DatasetRegistry__NoRows();
     _checkRows(rowCount);
     _checkRows(policy.minRows);
+    // The minimum is a per-dataset rule (buyers cannot pad a request with rows of their own),
+    // so a dataset smaller than its own minimum could never be sold: refuse it now.
+    if (rowCount < policy.minRows) revert DatasetRegistry__FewerRowsThanMinimum(rowCount, policy.minRows);
     _checkPrice(price);
     if (stake < i_minStake) revert DatasetRegistry__StakeTooLow(stake, i_minStake);
     id = _datasetId(msg.sender, name);
@@ -419,9 +424,9 @@ contract DatasetRegistry {
   }
 
   /// @notice The contract's type and version.
-  /// @return "DatasetRegistry 2.0.0".
+  /// @return "DatasetRegistry 2.1.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "DatasetRegistry 2.0.0";
+    return "DatasetRegistry 2.1.0";
   }
 
   function _getDataset(bytes32 id) private view returns (DatasetRecord storage dataset) {

@@ -28,6 +28,8 @@ export const MARKET_DEFAULTS = {
   stakeCooldown: 7200n,
   /** Payment tokens each request pays the hosts' operators. */
   operatorFee: parseEther("1"),
+  /** Seconds between proposing a change of a registered host and applying it (HostRegistry). */
+  hostChangeDelay: 2n * 24n * 3600n,
   /** LINK minted to each AlgorithmComputation by LocalMarket.ts: 1000 requests at the default fee. */
   linkFunding: parseEther("100"),
 } as const;
@@ -60,8 +62,8 @@ export function futureIdOf(algorithm: string): string {
 /**
  * Adds the market's own contracts to module `m`. Reads the parameters `host0`,
  * `host1`, `host2` (required unless `options.hosts` is false) and
- * `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`
- * (optional, see {@link MARKET_DEFAULTS}). `deps` are addresses (module
+ * `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`,
+ * `hostChangeDelay` (optional, see {@link MARKET_DEFAULTS}). `deps` are addresses (module
  * parameters) or futures of contracts of the same module.
  *
  * @returns The futures of every contract, algorithms keyed by {@link futureIdOf} their name.
@@ -84,8 +86,9 @@ export function buildMarketContracts(
   const minStake = m.getParameter("minStake", MARKET_DEFAULTS.minStake);
   const stakeCooldown = m.getParameter("stakeCooldown", MARKET_DEFAULTS.stakeCooldown);
   const operatorFee = m.getParameter("operatorFee", MARKET_DEFAULTS.operatorFee);
+  const hostChangeDelay = m.getParameter("hostChangeDelay", MARKET_DEFAULTS.hostChangeDelay);
 
-  const hostRegistry = m.contract("HostRegistry");
+  const hostRegistry = m.contract("HostRegistry", [hostChangeDelay]);
   const hostsSet =
     options.hosts === false
       ? []

@@ -1,8 +1,10 @@
 /**
  * Measures the gas of a buyer's whole `requestComputation` transaction and of
  * the relay's whole `Operator.fulfillOracleRequest2` transaction (a properly
- * signed result of realistic size), over 1, 5 and 20 datasets, on Hardhat's
- * in-process EDR chain with the real Chainlink Operator and LinkToken.
+ * signed result of the size the hosts send: a job id and three 156-byte
+ * wrapped envelopes), over 1, 5 and 20 datasets, on Hardhat's in-process EDR
+ * chain with the real Chainlink Operator and LinkToken. The buyer bounds each
+ * request by the exact total it was quoted, as the client does.
  *
  * Steady state: every seller has been credited once and the buyer, the
  * contract and the operators' fee pot already hold balances, so the figures
@@ -22,7 +24,7 @@ import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import type { ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
 import { algorithmId, deployLocalMarket } from "../src/index.ts";
-import { envelopeResult, fulfilmentData, signedPayload } from "../test/helpers/signed-payload.ts";
+import { WRAPPED_ENVELOPE_BYTES, envelopeResult, fulfilmentData, signedPayload } from "../test/helpers/signed-payload.ts";
 
 /** What the gas script measures and prints. */
 interface GasFigures {
@@ -89,6 +91,8 @@ const registry = await ethers.getContractAt("DatasetRegistry", addresses.registr
 const operator = await ethers.getContractAt("Operator", addresses.operator);
 const computation = await ethers.getContractAt("AlgorithmComputation", addresses.algorithms[ALGORITHM]);
 const computationAddress = await computation.getAddress();
+/** What the hosts' signatures are bound to. */
+const scope = { chainId: (await ethers.provider.getNetwork()).chainId, consumer: computationAddress };
 
 const policy = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
 for (const [i, seller] of sellers.entries()) {
@@ -103,6 +107,9 @@ for (const [i, seller] of sellers.entries()) {
 const datasetIds = (await Promise.all(sellerAddresses.map((a, i) => registry.datasetId(a, `visits-${i}`)))).sort((a, b) =>
   BigInt(a) < BigInt(b) ? -1 : 1,
 );
+const prices = new Map<string, bigint>();
+for (const id of datasetIds) prices.set(id, (await registry.getDataset(id)).price);
+const operatorFee = await computation.operatorFee();
 // One unlimited approval: a buyer's allowance stays non-zero from request to request.
 await mined(paymentToken.connect(buyer).approve(computationAddress, ethers.MaxUint256));
 
@@ -110,13 +117,14 @@ await mined(paymentToken.connect(buyer).approve(computationAddress, ethers.MaxUi
 async function requestAndFulfil(count: number): Promise<{ request: TransactionReceipt; fulfill: TransactionReceipt }> {
   const ids = datasetIds.slice(0, count);
   const buyerKey = ethers.id(`buyer key ${count}`);
-  const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey));
+  const quote = ids.reduce((total, id) => total + prices.get(id)!, operatorFee);
+  const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey, quote));
   const oracleLog = request.logs
     .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
     .find((parsed) => parsed?.name === "OracleRequest");
   if (oracleLog == null) throw new Error("no OracleRequest event");
   const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = oracleLog.args;
-  const payload = await signedPayload(hostSigners, requestId, envelopeResult(`gas ${count}`));
+  const payload = await signedPayload(hostSigners, scope, requestId, envelopeResult(`gas ${count}`));
   const fulfill = await mined(
     operator
       .connect(relay)
@@ -206,7 +214,9 @@ if (flags.json) {
   const header = ["datasets", "requestComputation", "marginal", "target", "fulfillOracleRequest2", "marginal", "target"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]): string => cells.map((cell, c) => cell.padStart(widths[c])).join("  ");
-  console.log(`Gas per whole transaction (steady state; result = three 94-byte envelopes as (bytes,bytes,bytes), 3 signatures)`);
+  console.log(
+    `Gas per whole transaction (steady state; result = job id and three ${WRAPPED_ENVELOPE_BYTES}-byte wrapped envelopes as (bytes32,bytes,bytes,bytes), 3 signatures)`,
+  );
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const row of rows) console.log(line(row));

@@ -189,34 +189,97 @@ function hostStruct({ operator, signer, endpoint, tlsFingerprint }: HostConfig):
   return { operator, signer, endpoint, tlsFingerprint };
 }
 
+/** What {@link setHosts} did for one host index. */
+export type HostSetting = "set" | "proposed" | "unchanged";
+
 /**
- * Registers the three MPC hosts in a HostRegistry (`setHost(0..2)`), one mined
- * transaction after the other. `owner` must own the registry.
+ * Registers the three MPC hosts in a HostRegistry, one mined transaction after
+ * the other: an index nobody set yet is set at once (`setHost`); a registered
+ * host that differs is replaced through `proposeHostChange`, which takes
+ * effect only once the registry's `changeDelay` has passed and someone calls
+ * {@link applyHostChanges}; an identical one is left alone. `owner` must own
+ * the registry.
  *
  * @param hostRegistry - The HostRegistry, as a contract or an address.
  * @param owner - The registry's owner, connected to a provider.
  * @param hosts - Exactly three hosts, in host order.
+ * @returns What was done per index.
  *
  * @example
  * ```ts
- * await setHosts(addresses.hostRegistry, deployer, [host0, host1, host2]);
+ * await setHosts(addresses.hostRegistry, deployer, [host0, host1, host2]); // ["set", "set", "set"]
  * ```
  */
-export async function setHosts(hostRegistry: Contract | string, owner: Signer, hosts: readonly HostConfig[]): Promise<void> {
+export async function setHosts(hostRegistry: Contract | string, owner: Signer, hosts: readonly HostConfig[]): Promise<HostSetting[]> {
   checkHosts(hosts);
   const address = typeof hostRegistry === "string" ? hostRegistry : await hostRegistry.getAddress();
   const contract = new Contract(address, loadArtifact("HostRegistry").abi, owner);
+  const current = (await contract.getFunction("getHosts")()) as HostParameter[];
   // Nonces are counted here so a provider's short response cache cannot hand out a stale one.
   let nonce = await owner.getNonce("pending");
+  const done: HostSetting[] = [];
   for (const [index, host] of hosts.entries()) {
+    const now = current[index];
+    const wanted = hostStruct(host);
+    const same =
+      now.operator.toLowerCase() === wanted.operator.toLowerCase() &&
+      now.signer.toLowerCase() === wanted.signer.toLowerCase() &&
+      now.endpoint === wanted.endpoint &&
+      now.tlsFingerprint.toLowerCase() === wanted.tlsFingerprint.toLowerCase();
+    if (same) {
+      done.push("unchanged");
+      continue;
+    }
+    const action: HostSetting = BigInt(now.signer) === 0n ? "set" : "proposed";
     try {
-      const tx: ContractTransactionResponse = await contract.getFunction("setHost")(index, hostStruct(host), { nonce: nonce++ });
+      const method = action === "set" ? "setHost" : "proposeHostChange";
+      const tx: ContractTransactionResponse = await contract.getFunction(method)(index, wanted, { nonce: nonce++ });
       const receipt = await tx.wait();
       if (receipt === null || receipt.status !== 1) throw new Error("transaction reverted or was dropped");
     } catch (cause) {
-      throw new ContractsError("DEPLOYMENT_FAILED", `Setting host ${index} in HostRegistry failed.`, { cause });
+      throw new ContractsError("DEPLOYMENT_FAILED", `${action === "set" ? "Setting" : "Proposing a change of"} host ${index} in HostRegistry failed.`, { cause });
     }
+    done.push(action);
   }
+  return done;
+}
+
+/**
+ * Applies every pending host change of a HostRegistry that is due (anyone may),
+ * one mined transaction after the other; changes not yet due are left pending.
+ *
+ * @returns The indexes applied and, for those still waiting, when they fall due (unix seconds).
+ * @example
+ * ```ts
+ * const { applied, waiting } = await applyHostChanges(addresses.hostRegistry, signer);
+ * ```
+ */
+export async function applyHostChanges(
+  hostRegistry: Contract | string,
+  signer: Signer,
+): Promise<{ applied: number[]; waiting: { index: number; effectiveAt: number }[] }> {
+  const address = typeof hostRegistry === "string" ? hostRegistry : await hostRegistry.getAddress();
+  const contract = new Contract(address, loadArtifact("HostRegistry").abi, signer);
+  const latest = await signer.provider!.getBlock("latest");
+  const now = BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000));
+  const applied: number[] = [];
+  const waiting: { index: number; effectiveAt: number }[] = [];
+  for (const index of [0, 1, 2]) {
+    const [, effectiveAt] = (await contract.getFunction("getPendingHostChange")(index)) as [unknown, bigint];
+    if (effectiveAt === 0n) continue;
+    if (effectiveAt > now) {
+      waiting.push({ index, effectiveAt: Number(effectiveAt) });
+      continue;
+    }
+    try {
+      const receipt = await (await contract.getFunction("applyHostChange")(index)).wait();
+      if (receipt === null || receipt.status !== 1) throw new Error("transaction reverted or was dropped");
+    } catch (cause) {
+      throw new ContractsError("DEPLOYMENT_FAILED", `Applying the pending change of host ${index} failed.`, { cause });
+    }
+    applied.push(index);
+  }
+  return { applied, waiting };
 }
 
 /** The node's own words for a failed call (ethers keeps them in `error.message`), else the error's message. */

@@ -14,6 +14,7 @@ export type { Artifact, ContractName } from "./artifacts.ts";
 export {
   deployLocalMarket,
   setHosts,
+  applyHostChanges,
   DEFAULT_LINK_FEE,
   DEFAULT_LINK_FUNDING,
   DEFAULT_MIN_STAKE,
@@ -21,7 +22,7 @@ export {
   DEFAULT_REQUEST_TIMEOUT,
   DEFAULT_STAKE_COOLDOWN,
 } from "./deploy-local-market.ts";
-export type { DeployLocalMarketOptions, HostConfig, MarketAddresses } from "./deploy-local-market.ts";
+export type { DeployLocalMarketOptions, HostConfig, HostSetting, MarketAddresses } from "./deploy-local-market.ts";
 export { ContractsError } from "./errors.ts";
 export type { ContractsErrorCode } from "./errors.ts";
 export { algorithmId, jobIdOf, jobUuidOf, MARKET_ALGORITHMS } from "./algorithms.ts";

@@ -33,7 +33,7 @@ describe("DatasetRegistry", function () {
     expect(await registry.paymentToken()).to.equal(addresses.paymentToken);
     expect(await registry.minStake()).to.equal(DEFAULT_MIN_STAKE);
     expect(await registry.stakeCooldown()).to.equal(BigInt(DEFAULT_STAKE_COOLDOWN));
-    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 2.0.0");
+    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 2.1.0");
   });
 
   it("rejects a zero payment token in the constructor", async function () {
@@ -202,6 +202,22 @@ describe("DatasetRegistry", function () {
     await expect(
       registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 0n, PRICE, COMMITMENTS, POLICY, STAKE),
     ).to.be.revertedWithCustomError(registry, "DatasetRegistry__NoRows");
+  });
+
+  it("rejects a dataset with fewer rows than its own minimum and takes no stake; exactly the minimum is listed", async function () {
+    const { registry, seller, paymentToken } = await loadFixture(deployMarket);
+    const before = await paymentToken.balanceOf(seller.address);
+    const strict = { ...POLICY, minRows: 50n };
+    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 49n, PRICE, COMMITMENTS, strict, STAKE))
+      .to.be.revertedWithCustomError(registry, "DatasetRegistry__FewerRowsThanMinimum")
+      .withArgs(49n, 50n);
+    expect(await paymentToken.balanceOf(seller.address)).to.equal(before);
+    const id = await registry.datasetId(seller.address, DATASET_NAME);
+    expect(await registry.isRegistered(id)).to.equal(false);
+    await expect(registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 50n, PRICE, COMMITMENTS, strict, STAKE))
+      .to.emit(registry, "DatasetRegistered")
+      .withArgs(id, seller.address, DATASET_NAME, PRICE, 50n, SCHEMA);
+    expect(await paymentToken.balanceOf(seller.address)).to.equal(before - STAKE);
   });
 
   it("reverts on an unknown id everywhere", async function () {

@@ -9,13 +9,14 @@ import {
   DEFAULT_STAKE_COOLDOWN,
   jobIdOf,
   deployLocalMarket,
+  applyHostChanges,
   loadArtifact,
   setHosts,
 } from "../src/index.ts";
 import type { ContractName } from "../src/index.ts";
 import { BUYER_FUNDS, HOST_SIGNERS, deployMarket, ethers, networkHelpers } from "./fixtures/market.ts";
 
-const { loadFixture } = networkHelpers;
+const { loadFixture, time } = networkHelpers;
 
 describe("deployLocalMarket", function () {
   it("deploys a wired, funded market and reports where it is", async function () {
@@ -121,25 +122,62 @@ describe("deployLocalMarket", function () {
   });
 });
 
-describe("setHosts", function () {
-  it("registers three hosts by address with the owner's signer", async function () {
-    const { hostRegistry, addresses, deployer, stranger } = await loadFixture(deployMarket);
+/** A market whose HostRegistry nobody filled in yet (deployLocalMarket without `hosts`). */
+async function marketWithoutHosts() {
+  const [deployer, relay] = await ethers.getSigners();
+  const addresses = await deployLocalMarket({ deployer, relay: relay.address, algorithms: ["sum@1"] });
+  const hostRegistry = await ethers.getContractAt("HostRegistry", addresses.hostRegistry);
+  return { deployer, addresses, hostRegistry };
+}
+
+describe("setHosts and applyHostChanges", function () {
+  it("sets all three hosts of an empty registry at once", async function () {
+    const { hostRegistry, addresses, deployer } = await loadFixture(marketWithoutHosts);
     const hosts = [0, 1, 2].map((i) => ({
-      operator: stranger.address,
+      operator: deployer.address,
       signer: HOST_SIGNERS[2 - i].address,
       endpoint: `h${i}:1`,
       tlsFingerprint: ethers.id(`f${i}`),
     }));
-    await setHosts(addresses.hostRegistry, deployer, hosts);
+    expect(await setHosts(addresses.hostRegistry, deployer, hosts)).to.deep.equal(["set", "set", "set"]);
     expect([...(await hostRegistry.signers())]).to.deep.equal(hosts.map((h) => h.signer));
     expect((await hostRegistry.getHost(1)).endpoint).to.equal("h1:1");
-    await setHosts(hostRegistry, deployer, hosts.slice().reverse());
-    expect((await hostRegistry.getHost(0)).endpoint).to.equal("h2:1");
+    // Run again with the same hosts: nothing to do.
+    expect(await setHosts(addresses.hostRegistry, deployer, hosts)).to.deep.equal(["unchanged", "unchanged", "unchanged"]);
+  });
+
+  it("proposes changes of registered hosts, leaves identical ones alone, and applies them only once due", async function () {
+    const { hostRegistry, addresses, deployer, stranger, hosts } = await loadFixture(deployMarket);
+    const wanted = hosts.map((host, i) => (i === 0 ? { ...host } : { ...host, endpoint: `moved${i}.example:50051`, signer: HOST_SIGNERS[0].address }));
+    const before = [...(await hostRegistry.signers())];
+    expect(await setHosts(addresses.hostRegistry, deployer, wanted)).to.deep.equal(["unchanged", "proposed", "proposed"]);
+    expect([...(await hostRegistry.signers())]).to.deep.equal(before);
+    const [, due1] = await hostRegistry.getPendingHostChange(1);
+    const [, due2] = await hostRegistry.getPendingHostChange(2);
+    expect(due1).to.be.greaterThan(0n);
+
+    // Not due yet: nothing applied, both reported as waiting (anyone may ask).
+    expect(await applyHostChanges(addresses.hostRegistry, stranger)).to.deep.equal({
+      applied: [],
+      waiting: [
+        { index: 1, effectiveAt: Number(due1) },
+        { index: 2, effectiveAt: Number(due2) },
+      ],
+    });
+    expect([...(await hostRegistry.signers())]).to.deep.equal(before);
+
+    await time.increaseTo(due2);
+    expect(await applyHostChanges(addresses.hostRegistry, stranger)).to.deep.equal({ applied: [1, 2], waiting: [] });
+    expect([...(await hostRegistry.signers())]).to.deep.equal([before[0], HOST_SIGNERS[0].address, HOST_SIGNERS[0].address]);
+    expect((await hostRegistry.getHost(2)).endpoint).to.equal("moved2.example:50051");
+    expect(await setHosts(addresses.hostRegistry, deployer, wanted)).to.deep.equal(["unchanged", "unchanged", "unchanged"]);
+    expect(await applyHostChanges(addresses.hostRegistry, stranger)).to.deep.equal({ applied: [], waiting: [] });
   });
 
   it("wraps a failure (not the owner) in a DEPLOYMENT_FAILED error", async function () {
     const { addresses, stranger, hosts } = await loadFixture(deployMarket);
-    await expect(setHosts(addresses.hostRegistry, stranger, hosts))
+    const moved = hosts.map((host) => ({ ...host, endpoint: `${host.endpoint}0` }));
+    await expect(setHosts(addresses.hostRegistry, stranger, moved))
       .to.be.rejectedWith(ContractsError)
       .and.eventually.have.property("code", "DEPLOYMENT_FAILED");
   });

@@ -57,6 +57,7 @@ describe("Ignition modules", function () {
     expect(await registry.minStake()).to.equal(MARKET_DEFAULTS.minStake);
     expect(await registry.stakeCooldown()).to.equal(MARKET_DEFAULTS.stakeCooldown);
     expect([...(await hostRegistry.signers())]).to.deep.equal(hostSigners.map((w) => w.address));
+    expect(await hostRegistry.changeDelay()).to.equal(MARKET_DEFAULTS.hostChangeDelay);
     expect(await hostRegistry.owner()).to.equal(deployer.address);
     expect(await factory.owner()).to.equal(deployer.address);
     expect(await operator.isAuthorizedSender(relay.address)).to.equal(true);
@@ -74,7 +75,7 @@ describe("Ignition modules", function () {
       endpoint: `h${i}:1`,
       tlsFingerprint: ethers.ZeroHash,
     });
-    const { factory, registry } = await ignition.deploy(MarketModule, {
+    const { factory, registry, hostRegistry } = await ignition.deploy(MarketModule, {
       parameters: {
         Market: {
           linkToken: await linkToken.getAddress(),
@@ -85,6 +86,7 @@ describe("Ignition modules", function () {
           host2: host(2),
           operatorFee: 7n,
           requestTimeout: 60n,
+          hostChangeDelay: 600n,
         },
       },
     });
@@ -93,6 +95,7 @@ describe("Ignition modules", function () {
     expect(await factory.operator()).to.equal(await operator.getAddress());
     expect(await factory.requestTimeout()).to.equal(60n);
     expect(await registry.paymentToken()).to.equal(await paymentToken.getAddress());
+    expect(await hostRegistry.changeDelay()).to.equal(600n);
     const computation = await ethers.getContractAt("AlgorithmComputation", await factory.getAlgorithm("regression@1"));
     expect(await computation.operatorFee()).to.equal(7n);
   });

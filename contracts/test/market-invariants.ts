@@ -1,22 +1,27 @@
 /**
  * Property-based test of the market's money: random sequences of dataset
- * registrations, buyers' requests, the relay's fulfilments (valid, empty,
- * malformed, badly signed), refunds after the deadline, fee distributions,
+ * registrations, price changes, buyers' requests (with a price bound the
+ * current price may exceed), the relay's fulfilments (valid, empty, malformed,
+ * badly signed, signed for another chain; on time, in the deadline's last
+ * second or late), time travel, refunds after the deadline, fee distributions,
  * withdrawals, deregistrations and stake withdrawals, run against the real
  * contracts (and the real Chainlink Operator) on the in-process chain. A
- * model computes what every account should have been credited; after every
- * step the chain must agree with it and with these invariants:
+ * model computes what every account should have been credited and how each
+ * request ends (including the reason a failure names); after every step the
+ * chain must agree with it and with these invariants:
  *
  * - the AlgorithmComputation contract holds exactly Σ escrow of Pending
  *   requests + Σ withdrawable balances + accrued operators' fees;
  * - the DatasetRegistry holds exactly Σ stakes not yet withdrawn;
  * - nobody is paid twice: what each account withdrew plus what it can still
- *   withdraw equals what the model credited it.
+ *   withdraw equals what the model credited it; a request settles once
+ *   (a late fulfilment fails it and credits the buyer, after which no refund
+ *   succeeds; a fulfilment after a refund changes nothing).
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import type { ContractTransactionReceipt, Signer } from "ethers";
+import type { ContractTransactionReceipt, Log, Signer } from "ethers";
 import { algorithmId, deployLocalMarket } from "../src/index.ts";
 import { envelopeResult, fulfilmentData, signedPayload } from "./helpers/signed-payload.ts";
 
@@ -34,6 +39,14 @@ const FUNDS = ethers.parseEther("100000");
 const FULFIL_GAS_LIMIT = 1_500_000n;
 const NUM_RUNS = 25;
 const MAX_STEPS = 15;
+
+/** `ComputationFailed` reasons the steps provoke. */
+enum Reason {
+  BridgeError = 1,
+  Malformed = 2,
+  BadSignature = 3,
+  Late = 6,
+}
 
 enum Status {
   None = 0,
@@ -77,7 +90,9 @@ async function deployMarketForInvariants() {
   }
   // Everyone who can ever be credited or hold a stake, deduplicated.
   const accounts = [...new Set([...sellers, ...buyers, ...operators])];
-  return { addresses, relay, sellers, buyers, operators, accounts, hostSigners, paymentToken, registry, operator, computation };
+  // What the hosts' signatures are bound to.
+  const scope = { chainId: (await ethers.provider.getNetwork()).chainId, consumer: await computation.getAddress() };
+  return { addresses, relay, sellers, buyers, operators, accounts, hostSigners, scope, paymentToken, registry, operator, computation };
 }
 
 type Market = Awaited<ReturnType<typeof deployMarketForInvariants>>;
@@ -98,7 +113,11 @@ interface RequestModel {
   buyer: string;
   payouts: { seller: string; amount: bigint }[];
   price: bigint;
+  /** After this time (unix seconds) the request may be refunded, and an answer is late. */
+  deadline: bigint;
   status: Status;
+  /** The reason the request failed with, once Failed. */
+  reason?: Reason;
   /** The Operator consumed its commitment: a second answer would revert there. */
   answered: boolean;
   oracle: { payment: bigint; callbackAddr: string; callbackFunctionId: string; cancelExpiration: bigint };
@@ -112,14 +131,20 @@ interface Model {
   withdrawn: Map<string, bigint>;
   accrued: bigint;
   registered: number;
+  /** Requests refused because the price exceeded the buyer's bound (nothing may change). */
+  overBound: number;
 }
 
-type FulfilMode = "valid" | "empty" | "malformed" | "wrongSigner" | "wrongResult";
+type FulfilMode = "valid" | "empty" | "malformed" | "wrongSigner" | "wrongResult" | "otherChain";
+/** When the answer is mined: as soon as possible, in the deadline's own second, or after it. */
+type Timing = "now" | "lastSecond" | "late";
 
 type Step =
   | { kind: "register"; seller: number; price: number; priceWei: number; extraStake: number }
-  | { kind: "request"; buyer: number; picks: number[] }
-  | { kind: "fulfil"; pick: number; mode: FulfilMode }
+  | { kind: "reprice"; pick: number; price: number; priceWei: number }
+  | { kind: "request"; buyer: number; picks: number[]; slack: number }
+  | { kind: "fulfil"; pick: number; mode: FulfilMode; timing: Timing }
+  | { kind: "warp"; seconds: number }
   | { kind: "refund"; pick: number; early: boolean }
   | { kind: "distribute" }
   | { kind: "withdraw"; who: number }
@@ -136,15 +161,30 @@ const registerArbitrary: fc.Arbitrary<Step> = fc.record({
 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: registerArbitrary },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("request" as const), buyer: fc.nat(2), picks: fc.uniqueArray(fc.nat(30), { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("reprice" as const), pick: fc.nat(30), price: fc.nat(40), priceWei: fc.nat(1000) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("request" as const),
+      buyer: fc.nat(2),
+      picks: fc.uniqueArray(fc.nat(30), { minLength: 1, maxLength: 3 }),
+      // The buyer's bound over the current total: under it (a quote taken before a price rise), exact, or above.
+      slack: fc.constantFrom(-1, 0, 0, 1, 1000),
+    }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
       kind: fc.constant("fulfil" as const),
       pick: fc.nat(30),
-      mode: fc.constantFrom<FulfilMode>("valid", "valid", "empty", "malformed", "wrongSigner", "wrongResult"),
+      mode: fc.constantFrom<FulfilMode>("valid", "valid", "valid", "empty", "malformed", "wrongSigner", "wrongResult", "otherChain"),
+      timing: fc.constantFrom<Timing>("now", "now", "lastSecond", "late"),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("warp" as const), seconds: fc.nat(2 * REQUEST_TIMEOUT) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), pick: fc.nat(30), early: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("distribute" as const) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), who: fc.nat(20) }) },
@@ -174,6 +214,35 @@ async function mined(pending: Promise<{ wait(): Promise<ContractTransactionRecei
   return receipt;
 }
 
+/** The reason a Pending request answered in time fails with, or undefined if it is fulfilled. */
+function failureReason(mode: FulfilMode): Reason | undefined {
+  switch (mode) {
+    case "valid":
+      return undefined;
+    case "empty":
+      return Reason.BridgeError;
+    case "malformed":
+      return Reason.Malformed;
+    case "wrongSigner":
+    case "wrongResult":
+    case "otherChain":
+      return Reason.BadSignature;
+  }
+}
+
+/** The computation's settlement events in a receipt: "ComputationFulfilled", "ComputationFailed(<reason>)", "ComputationRefunded". */
+function settlementEvents(computation: Market["computation"], logs: readonly Log[]): string[] {
+  const address = (computation.target as string).toLowerCase();
+  const names: string[] = [];
+  for (const log of logs) {
+    if (log.address.toLowerCase() !== address) continue;
+    const parsed = computation.interface.parseLog(log);
+    if (parsed?.name === "ComputationFailed") names.push(`ComputationFailed(${parsed.args.reason})`);
+    else if (parsed?.name === "ComputationFulfilled" || parsed?.name === "ComputationRefunded") names.push(parsed.name);
+  }
+  return names;
+}
+
 async function runStep(market: Market, model: Model, step: Step): Promise<void> {
   const { registry, computation, operator, paymentToken, relay, hostSigners } = market;
   switch (step.kind) {
@@ -189,19 +258,37 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       model.datasets.push({ id, seller, price, stake, deregistered: false, stakeWithdrawn: false });
       return;
     }
+    case "reprice": {
+      const listed = model.datasets.filter((d) => !d.deregistered);
+      if (listed.length === 0) return;
+      const dataset = listed[step.pick % listed.length];
+      const price = BigInt(step.price) * 10n ** 18n + BigInt(step.priceWei);
+      await mined(registry.connect(dataset.seller).setPrice(dataset.id, price));
+      dataset.price = price;
+      return;
+    }
     case "request": {
       const listed = model.datasets.filter((d) => !d.deregistered);
       if (listed.length === 0) return;
       const chosen = [...new Set(step.picks.map((p) => listed[p % listed.length]))].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       const buyer = market.buyers[step.buyer];
       const price = chosen.reduce((sum, d) => sum + d.price, 0n);
-      const receipt = await mined(
+      const total = price + OPERATOR_FEE;
+      const maxTotalPrice = total + BigInt(step.slack);
+      const send = () =>
         computation.connect(buyer).requestComputation(
           chosen.map((d) => d.id),
           JSON.stringify({ column: "cost" }),
           ethers.hexlify(ethers.randomBytes(32)),
-        ),
-      );
+          maxTotalPrice,
+        );
+      if (maxTotalPrice < total) {
+        // Escrows nothing, sends nothing: the invariants after this step check it.
+        await expect(send()).to.be.revertedWithCustomError(computation, "AlgorithmComputation__PriceAboveMaximum").withArgs(total, maxTotalPrice);
+        model.overBound++;
+        return;
+      }
+      const receipt = await mined(send());
       const oracleAddress = (await operator.getAddress()).toLowerCase();
       const parsed = receipt.logs
         .filter((log) => log.address.toLowerCase() === oracleAddress)
@@ -209,11 +296,13 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
         .find((p) => p?.name === "OracleRequest");
       if (parsed == null) throw new Error("no OracleRequest event");
       const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = parsed.args;
+      const block = await ethers.provider.getBlock(receipt.blockNumber);
       model.requests.push({
         requestId,
         buyer: buyer.address,
         payouts: chosen.map((d) => ({ seller: d.seller.address, amount: d.price })),
         price,
+        deadline: BigInt(block!.timestamp) + BigInt(REQUEST_TIMEOUT),
         status: Status.Pending,
         answered: false,
         oracle: { payment, callbackAddr, callbackFunctionId, cancelExpiration },
@@ -228,7 +317,7 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       let payload: string;
       switch (step.mode) {
         case "valid":
-          payload = await signedPayload(hostSigners, request.requestId, result);
+          payload = await signedPayload(hostSigners, market.scope, request.requestId, result);
           break;
         case "empty":
           payload = "0x";
@@ -237,18 +326,25 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
           payload = "0xdeadbeef";
           break;
         case "wrongSigner":
-          payload = await signedPayload([hostSigners[0], new ethers.Wallet(ethers.id("impostor")), hostSigners[2]], request.requestId, result);
+          payload = await signedPayload([hostSigners[0], new ethers.Wallet(ethers.id("impostor")), hostSigners[2]], market.scope, request.requestId, result);
           break;
         case "wrongResult": {
           // Signed over another result than the one delivered.
-          const signed = await signedPayload(hostSigners, request.requestId, envelopeResult());
+          const signed = await signedPayload(hostSigners, market.scope, request.requestId, envelopeResult());
           const [, signatures] = ethers.AbiCoder.defaultAbiCoder().decode(["bytes", "bytes[3]"], signed);
           payload = ethers.AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [result, [...signatures]]);
           break;
         }
+        case "otherChain":
+          // The same market and request id on another chain: the registered hosts' valid signatures there.
+          payload = await signedPayload(hostSigners, { ...market.scope, chainId: market.scope.chainId + 1n }, request.requestId, result);
+          break;
       }
+      const now = BigInt(await time.latest());
+      if (step.timing === "lastSecond" && now < request.deadline) await time.setNextBlockTimestamp(request.deadline);
+      if (step.timing === "late" && now < request.deadline) await time.setNextBlockTimestamp(request.deadline + 1n);
       const { payment, callbackAddr, callbackFunctionId, cancelExpiration } = request.oracle;
-      await mined(
+      const receipt = await mined(
         operator
           .connect(relay)
           .fulfillOracleRequest2(
@@ -262,36 +358,51 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
           ),
       );
       request.answered = true;
-      if (request.status !== Status.Pending) return; // a late answer changes nothing
-      if (step.mode === "valid") {
+      const events = settlementEvents(computation, receipt.logs);
+      if (request.status !== Status.Pending) {
+        // An answer after a refund changes nothing.
+        expect(events, "events of an answer to a settled request").to.deep.equal([]);
+        return;
+      }
+      const minedAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
+      const reason = minedAt > request.deadline ? Reason.Late : failureReason(step.mode);
+      if (reason === undefined) {
         request.status = Status.Fulfilled;
         for (const { seller, amount } of request.payouts) credit(model, seller, amount);
         model.accrued += OPERATOR_FEE;
+        expect(events).to.deep.equal(["ComputationFulfilled"]);
       } else {
         request.status = Status.Failed;
+        request.reason = reason;
         credit(model, request.buyer, request.price + OPERATOR_FEE);
+        expect(events).to.deep.equal([`ComputationFailed(${reason})`]);
       }
+      return;
+    }
+    case "warp": {
+      if (step.seconds > 0) await time.increase(step.seconds);
       return;
     }
     case "refund": {
       if (model.requests.length === 0) return;
       const request = model.requests[step.pick % model.requests.length];
-      const { deadline } = await computation.getRequest(request.requestId);
+      const { deadline } = request;
       if (request.status !== Status.Pending) {
+        // Settled once: neither a second refund nor a refund after a (late) failure or a fulfilment.
         await expect(computation.refund(request.requestId))
           .to.be.revertedWithCustomError(computation, "AlgorithmComputation__NotPending")
           .withArgs(request.requestId, request.status);
         return;
       }
-      if (step.early && (await time.latest()) + 1 <= Number(deadline)) {
-        await expect(computation.refund(request.requestId)).to.be.revertedWithCustomError(
-          computation,
-          "AlgorithmComputation__NotExpired",
-        );
+      if (step.early && BigInt(await time.latest()) + 1n <= deadline) {
+        await expect(computation.refund(request.requestId))
+          .to.be.revertedWithCustomError(computation, "AlgorithmComputation__NotExpired")
+          .withArgs(request.requestId, deadline);
         return;
       }
-      if ((await time.latest()) <= Number(deadline)) await time.increaseTo(Number(deadline) + 1);
-      await mined(computation.refund(request.requestId));
+      if (BigInt(await time.latest()) <= deadline) await time.increaseTo(deadline + 1n);
+      const receipt = await mined(computation.refund(request.requestId));
+      expect(settlementEvents(computation, receipt.logs)).to.deep.equal(["ComputationRefunded"]);
       request.status = Status.Refunded;
       credit(model, request.buyer, request.price + OPERATOR_FEE);
       return;
@@ -361,6 +472,7 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
     const onChain = await computation.getRequest(request.requestId);
     expect(Number(onChain.status), `${where}: status of ${request.requestId}`).to.equal(request.status);
     expect(onChain.buyer).to.equal(request.buyer);
+    expect(onChain.deadline, `${where}: deadline of ${request.requestId}`).to.equal(request.deadline);
     expect(onChain.price, `${where}: escrowed price`).to.equal(request.price);
     expect(onChain.fee).to.equal(OPERATOR_FEE);
     if (request.status === Status.Pending) escrow += onChain.price + onChain.fee;
@@ -394,12 +506,12 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
 describe("market invariants (property-based)", function () {
   this.timeout(180_000);
 
-  it(`keeps escrow, balances and stakes backed by tokens, and pays nobody twice (${NUM_RUNS} runs of ≤ ${MAX_STEPS} steps)`, async function () {
-    const seen = { steps: 0, fulfilled: 0, failed: 0, refunded: 0, withdrawals: 0 };
+  it(`keeps escrow, balances and stakes backed by tokens, settles each request once, late or not, and pays nobody twice (${NUM_RUNS} runs of ≤ ${MAX_STEPS} steps)`, async function () {
+    const seen = { steps: 0, fulfilled: 0, failed: 0, late: 0, refunded: 0, overBound: 0, withdrawals: 0 };
     await fc.assert(
       fc.asyncProperty(sequenceArbitrary, async (steps) => {
         const market = await loadFixture(deployMarketForInvariants);
-        const model: Model = { datasets: [], requests: [], credited: new Map(), withdrawn: new Map(), accrued: 0n, registered: 0 };
+        const model: Model = { datasets: [], requests: [], credited: new Map(), withdrawn: new Map(), accrued: 0n, registered: 0, overBound: 0 };
         await checkInvariants(market, model, "initial");
         for (const [i, step] of steps.entries()) {
           await runStep(market, model, step);
@@ -410,8 +522,10 @@ describe("market invariants (property-based)", function () {
         for (const r of model.requests) {
           if (r.status === Status.Fulfilled) seen.fulfilled++;
           if (r.status === Status.Failed) seen.failed++;
+          if (r.reason === Reason.Late) seen.late++;
           if (r.status === Status.Refunded) seen.refunded++;
         }
+        seen.overBound += model.overBound;
         // Drain: everyone withdraws what is left; then only escrow of Pending requests and
         // undistributed fees may remain.
         for (const account of market.accounts) {
@@ -424,5 +538,8 @@ describe("market invariants (property-based)", function () {
     // A property that never exercised the paths it is about would pass vacuously.
     expect(seen.fulfilled, "fulfilled requests over all runs").to.be.greaterThan(0);
     expect(seen.failed + seen.refunded, "failed or refunded requests over all runs").to.be.greaterThan(0);
+    expect(seen.late, "late fulfilments over all runs").to.be.greaterThan(0);
+    expect(seen.refunded, "refunded requests over all runs").to.be.greaterThan(0);
+    expect(seen.overBound, "purchases refused over the buyer's bound over all runs").to.be.greaterThan(0);
   });
 });

@@ -30,6 +30,7 @@ const SCHEMA = JSON.stringify({ columns: [{ name: "cost", scale: 0 }] });
 const COMMITMENTS: [string, string, string] = [ethers.id("share 0"), ethers.id("share 1"), ethers.id("share 2")];
 const POLICY = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
 const STATUS_REFUNDED = 4;
+const HOST_CHANGE_DELAY = 86_400n;
 
 async function mined(pending: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
   const receipt = await (await pending).wait();
@@ -44,7 +45,7 @@ async function deployHostileMarket() {
   const operator = await ethers.deployContract("Operator", [await link.getAddress(), deployer.address]);
   await mined(operator.setAuthorizedSenders([relay.address]));
   const hostSigners = [0, 1, 2].map((i) => new ethers.Wallet(ethers.id(`reentrancy host signer ${i}`)));
-  const hostRegistry = await ethers.deployContract("HostRegistry");
+  const hostRegistry = await ethers.deployContract("HostRegistry", [HOST_CHANGE_DELAY]);
   for (const [i, op] of [operator0, operator1, operator2].entries()) {
     await mined(
       hostRegistry.setHost(i, { operator: op.address, signer: hostSigners[i].address, endpoint: `host${i}:50051`, tlsFingerprint: ethers.id(`tls ${i}`) }),
@@ -91,7 +92,7 @@ async function attackerRegisters(market: Market, name = "hostile-data"): Promise
 /** Sends a request (as `from`, an EOA or the attacker) and returns the Operator's request arguments. */
 async function request(market: Market, datasetIds: string[], send: (data: string) => Promise<TransactionReceipt>) {
   const { computation, operator } = market;
-  const data = computation.interface.encodeFunctionData("requestComputation", [datasetIds, "{}", ethers.id("buyer key")]);
+  const data = computation.interface.encodeFunctionData("requestComputation", [datasetIds, "{}", ethers.id("buyer key"), PRICE * BigInt(datasetIds.length) + OPERATOR_FEE]);
   const receipt = await send(data);
   const oracle = await operator.getAddress();
   const parsed = receipt.logs
@@ -104,7 +105,8 @@ async function request(market: Market, datasetIds: string[], send: (data: string
 
 async function fulfilValid(market: Market, oracle: Awaited<ReturnType<typeof request>>): Promise<void> {
   const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = oracle;
-  const payload = await signedPayload(market.hostSigners, requestId, envelopeResult());
+  const scope = { chainId: (await ethers.provider.getNetwork()).chainId, consumer: await market.computation.getAddress() };
+  const payload = await signedPayload(market.hostSigners, scope, requestId, envelopeResult());
   await mined(
     market.operator
       .connect(market.relay)

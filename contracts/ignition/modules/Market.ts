@@ -5,8 +5,8 @@
  * Parameters (`--parameters params.json`, under the key "Market"):
  * - `linkToken`, `operator`, `paymentToken` (addresses, required);
  * - `host0`, `host1`, `host2` (required): `{ operator, signer, endpoint, tlsFingerprint }`;
- * - optional `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`
- *   (bigints as "123n" strings), see MARKET_DEFAULTS.
+ * - optional `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`,
+ *   `hostChangeDelay` (bigints as "123n" strings), see MARKET_DEFAULTS.
  *
  * The deploying account owns HostRegistry and AlgorithmFactory. Each
  * AlgorithmComputation needs LINK (linkFee per request) before it can be used:

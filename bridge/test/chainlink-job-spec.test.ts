@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { AbiCoder, getAddress, Interface, keccak256, toUtf8Bytes } from "ethers";
 import { encode } from "cbor-x";
-import { jobIdOf, MARKET_ALGORITHMS } from "@scmpc/contracts";
+import { DEFAULT_LINK_FEE, jobIdOf, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { buildApp } from "../src/app.ts";
 import { openJobStore } from "../src/job-store.ts";
 import type { HostsClient } from "../src/hosts-client.ts";
@@ -19,13 +19,16 @@ import { decodeRequestData } from "../src/relay/request-data.ts";
 const SPEC_FILE = path.resolve(fileURLToPath(import.meta.url), "../../../deploy/chainlink/scmpc-job.toml");
 const ACCESS_KEY = "chainlink-node-outgoing-token-0123456789";
 
-/** The TOML subset job specs use: `key = "string" | number | """multi-line"""`, comments. */
-function parseToml(text: string): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
+/** The TOML subset job specs use: `key = "string" | number | """multi-line""" | ["string", ...]`, comments. */
+function parseToml(text: string): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
   const unescape = (s: string) => s.replace(/\\(["\\nt])/g, (_, c: string) => ({ n: "\n", t: "\t" })[c] ?? c);
-  const re = /^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(?:"""\n?([\s\S]*?)"""|"((?:[^"\\]|\\.)*)"|(-?\d+))\s*(?:#.*)?$/gm;
+  const re = /^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(?:"""\n?([\s\S]*?)"""|"((?:[^"\\]|\\.)*)"|(-?\d+)|\[([^\]]*)\])\s*(?:#.*)?$/gm;
   const lines = text.replace(/^\s*#.*$/gm, "");
-  for (const m of lines.matchAll(re)) out[m[1]] = m[4] !== undefined ? Number(m[4]) : unescape(m[2] ?? m[3]);
+  for (const m of lines.matchAll(re)) {
+    if (m[5] !== undefined) out[m[1]] = [...m[5].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((item) => unescape(item[1]));
+    else out[m[1]] = m[4] !== undefined ? Number(m[4]) : unescape(m[2] ?? m[3]);
+  }
   return out;
 }
 
@@ -81,6 +84,15 @@ describe("Chainlink direct-request job spec (deploy/chainlink)", async () => {
     assert.equal(uuidToSpecId(String(spec.externalJobID)), jobIdOf("sum@1"));
     assert.equal(spec.contractAddress, tasks.get("submit_tx")!.attrs.to, "the job listens to and fulfils on the same Operator");
     assert.equal(typeof spec.minIncomingConfirmations, "number");
+  });
+
+  it("serves only the algorithm's contract, paying at least the market's LINK fee, as the relay does", () => {
+    // A node's job filter: `requesters` (the relay's SCMPC_FACTORY_ADDRESS /
+    // SCMPC_RELAY_REQUESTERS) and `minContractPaymentLinkJuels` (SCMPC_RELAY_MIN_PAYMENT).
+    assert.ok(Array.isArray(spec.requesters) && spec.requesters.length === 1, "one requester: this job's algorithm contract");
+    for (const requester of spec.requesters as string[]) assert.match(requester, /^(0x[0-9a-fA-F]{40}|YOUR_[A-Z_]+)$/);
+    assert.equal(typeof spec.minContractPaymentLinkJuels, "string", "juels as a string (a node reads a big integer)");
+    assert.equal(BigInt(spec.minContractPaymentLinkJuels as string), DEFAULT_LINK_FEE, "the market's LINK fee: no request paying less is run");
   });
 
   it("runs ethabidecodelog → cborparse → hexencode → bridge → jsonparse → ethabiencode → ethabiencode → ethtx, in one chain", () => {
@@ -159,7 +171,7 @@ describe("Chainlink direct-request job spec (deploy/chainlink)", async () => {
     const hosts: HostsClient = {
       async compute(req) {
         calls.push(req);
-        return [Buffer.from("aa", "hex"), Buffer.from("bbbb", "hex"), Buffer.from("cccccc", "hex")];
+        return { jobId: `0x${"66".repeat(32)}`, envelopes: [Buffer.from("aa", "hex"), Buffer.from("bbbb", "hex"), Buffer.from("cccccc", "hex")] };
       },
       async signResult() {
         return [0, 1, 2].map((i) => `0x${String(i + 1).repeat(130)}`);

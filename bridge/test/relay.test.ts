@@ -47,6 +47,8 @@ describe("relay: exactly-once fulfilment over a durable store", { timeout: 240_0
     const config = loadRelayConfig({
       SCMPC_RPC_URL: chain.rpcUrl,
       SCMPC_OPERATOR_ADDRESS: chain.addresses.operator,
+      SCMPC_FACTORY_ADDRESS: chain.addresses.factory,
+      SCMPC_RELAY_MIN_PAYMENT: chain.addresses.linkFee,
       SCMPC_RELAY_PRIVATE_KEY: chain.relayKey,
       SCMPC_BRIDGE_URL: bridge.url,
       SCMPC_BRIDGE_ACCESS_KEY: ACCESS_KEY,
@@ -89,7 +91,8 @@ describe("relay: exactly-once fulfilment over a durable store", { timeout: 240_0
     assert.equal(callsFor(requestId)[0].authorization, `Bearer ${ACCESS_KEY}`);
     assert.deepEqual(Object.keys(callsFor(requestId)[0].body.data).sort(), ["algorithm", "buyerKey", "consumer", "datasetIds", "params", "requestId"]);
     assert.equal(callsFor(requestId)[0].body.data.consumer.toLowerCase(), chain.addresses.algorithms["sum@1"].toLowerCase());
-    assert.deepEqual(first.counts(), { seen: 0, answered: 0, sent: 0, fulfilled: 1, failed: 0 });
+    assert.deepEqual(first.counts(), { seen: 0, answered: 0, sent: 0, fulfilled: 1, "callback-failed": 0, late: 0, ignored: 0, failed: 0 });
+    assert.equal(first.fulfilled, 1);
     const scannedTo = first.nextBlock;
     assert.ok(scannedTo > from);
     await first.stop();
@@ -105,11 +108,15 @@ describe("relay: exactly-once fulfilment over a durable store", { timeout: 240_0
     const row = rowOf("once.sqlite", requestId)!;
     assert.equal(row.state, "fulfilled");
     assert.equal(row.outcome, "result");
+    assert.equal(row.consumerEvent, "ComputationFulfilled", "judged by the consumer's own event");
     assert.equal(row.fulfilTxHash, txs.get(requestId.toLowerCase())![0]);
 
-    // Every line the relay logged was about this request and names it; the access key never appears.
+    // Every line the relay logged was about this request and names it (but the
+    // one line saying which consumers it serves); the access key never appears.
     assert.ok(logLines.length > 0);
-    for (const line of logLines) assert.equal((line.requestId as string)?.toLowerCase(), requestId.toLowerCase(), JSON.stringify(line));
+    for (const line of logLines.filter((l) => l.msg !== "market algorithm contracts read")) {
+      assert.equal((line.requestId as string)?.toLowerCase(), requestId.toLowerCase(), JSON.stringify(line));
+    }
     assert.ok(!rawLog.includes(ACCESS_KEY));
     assert.ok(!rawLog.includes(chain.relayKey.slice(2)));
   });
@@ -158,6 +165,7 @@ describe("relay: exactly-once fulfilment over a durable store", { timeout: 240_0
     assert.ok(((await chain.market.withdrawable(chain.buyer.address)) as bigint) > creditBefore, "the buyer is credited a refund");
     const row = rowOf("refused.sqlite", requestId)!;
     assert.equal(row.outcome, "error-result");
+    assert.deepEqual([row.consumerEvent, row.consumerFailureReason], ["ComputationFailed", Number(FAILED_BRIDGE_ERROR)]);
     assert.match(row.bridgeError ?? "", /HostRefusedError/);
   });
 

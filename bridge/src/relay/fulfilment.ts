@@ -1,5 +1,6 @@
 import { AbiCoder, Transaction } from "ethers";
-import type { Contract, Provider, Wallet } from "ethers";
+import type { Contract, Provider, TransactionRequest, Wallet } from "ethers";
+import type { TxFees } from "./fulfilment-fees.ts";
 import { operatorInterface } from "./oracle-request.ts";
 import type { OracleRequest } from "./oracle-request.ts";
 
@@ -50,8 +51,12 @@ export async function findOracleResponse(
   return undefined;
 }
 
-/** What a dry run of the fulfilment says. */
-export type DryRun = { ok: true } | { ok: false; closed: boolean; reason: string };
+/**
+ * What a dry run of the fulfilment says. `callbackSucceeds` is the Operator's
+ * return value: false when the consumer's callback would fail (the Operator
+ * does not revert then; it still takes the payment and closes the request).
+ */
+export type DryRun = { ok: true; callbackSucceeds: boolean } | { ok: false; closed: boolean; reason: string };
 
 /**
  * Dry-runs `fulfillOracleRequest2` (eth_call). A revert with
@@ -61,12 +66,13 @@ export type DryRun = { ok: true } | { ok: false; closed: boolean; reason: string
  * Errors other than reverts (the RPC is down) are thrown.
  *
  * @example
- * const dry = await dryRunFulfilment(operator, fulfilArgs(request, payload), 1_000_000);
+ * const dry = await dryRunFulfilment(operator, fulfilArgs(request, payload), 600_000);
+ * if (dry.ok && !dry.callbackSucceeds) log.warn("the consumer's callback would fail");
  */
 export async function dryRunFulfilment(operator: Contract, args: ReturnType<typeof fulfilArgs>, gasLimit: number): Promise<DryRun> {
   try {
-    await operator.fulfillOracleRequest2.staticCall(...args, { gasLimit });
-    return { ok: true };
+    const callbackSucceeds = (await operator.fulfillOracleRequest2.staticCall(...args, { gasLimit })) as boolean;
+    return { ok: true, callbackSucceeds };
   } catch (err) {
     const e = err as { code?: string; reason?: string | null; shortMessage?: string; message: string };
     if (e.code !== "CALL_EXCEPTION") throw err;
@@ -75,36 +81,52 @@ export async function dryRunFulfilment(operator: Contract, args: ReturnType<type
   }
 }
 
-/** A signed fulfilment transaction, recorded before it is broadcast. */
-export interface SignedFulfilment {
+/** A signed transaction, recorded before it is broadcast. */
+export interface SignedTx {
   hash: string;
   raw: string;
   nonce: number;
 }
 
+/** How a transaction is sent: its gas limit, nonce and fees, all explicit so that a replacement can reuse and raise them. */
+export interface SendParams {
+  gasLimit: number;
+  nonce: number;
+  fees: TxFees;
+}
+
+async function sign(wallet: Wallet, tx: TransactionRequest, params: SendParams): Promise<SignedTx> {
+  const fees = params.fees.type === 2 ? { type: 2, maxFeePerGas: params.fees.maxFeePerGas, maxPriorityFeePerGas: params.fees.maxPriorityFeePerGas } : { type: 0, gasPrice: params.fees.gasPrice };
+  const populated = await wallet.populateTransaction({ ...tx, ...fees, gasLimit: params.gasLimit, nonce: params.nonce });
+  const raw = await wallet.signTransaction(populated);
+  return { hash: Transaction.from(raw).hash!, raw, nonce: params.nonce };
+}
+
 /**
- * Signs (without sending) the `fulfillOracleRequest2` transaction with
- * `nonce` (default: the account's next nonce as the node counts it) and an explicit gas limit (estimates are unreliable
- * because the Operator requires 400k gas left for the callback).
+ * Signs (without sending) the `fulfillOracleRequest2` transaction with an
+ * explicit gas limit (estimates are unreliable because the Operator requires
+ * 400k gas left for the callback; see `fulfilmentGasLimit`), nonce and fees.
  *
  * @example
- * const tx = await signFulfilment(wallet, operatorAddress, args, 1_000_000);
+ * const tx = await signFulfilment(wallet, operatorAddress, args, { gasLimit: 578_720, nonce: 7, fees });
  * store.markSent(requestId, tx); await provider.broadcastTransaction(tx.raw);
  */
-export async function signFulfilment(
-  wallet: Wallet,
-  operatorAddress: string,
-  args: ReturnType<typeof fulfilArgs>,
-  gasLimit: number,
-  nonce?: number,
-): Promise<SignedFulfilment> {
-  nonce ??= await wallet.provider!.getTransactionCount(wallet.address, "pending");
-  const populated = await wallet.populateTransaction({
-    to: operatorAddress,
-    data: operatorInterface.encodeFunctionData("fulfillOracleRequest2", [...args]),
-    gasLimit,
-    nonce,
-  });
-  const raw = await wallet.signTransaction(populated);
-  return { hash: Transaction.from(raw).hash!, raw, nonce };
+export async function signFulfilment(wallet: Wallet, operatorAddress: string, args: ReturnType<typeof fulfilArgs>, params: SendParams): Promise<SignedTx> {
+  return sign(wallet, { to: operatorAddress, data: operatorInterface.encodeFunctionData("fulfillOracleRequest2", [...args]) }, params);
+}
+
+/** Gas of a plain transfer: what a cancellation costs. */
+export const CANCEL_GAS_LIMIT = 21_000;
+
+/**
+ * Signs a cancellation of whatever the account sent with `nonce`: a 0-value
+ * transfer to itself with higher fees. It takes the nonce of a fulfilment that
+ * must not be mined any more (the request's deadline came), so the
+ * fulfilments signed after it with later nonces are not held up behind it.
+ *
+ * @example
+ * const cancel = await signCancellation(wallet, { gasLimit: CANCEL_GAS_LIMIT, nonce: 7, fees: bumpFees(old, now, cap)! });
+ */
+export async function signCancellation(wallet: Wallet, params: SendParams): Promise<SignedTx> {
+  return sign(wallet, { to: wallet.address, value: 0n, data: "0x" }, params);
 }

@@ -5,7 +5,9 @@ import type { Relay } from "./relay.ts";
 
 /**
  * Serves `GET /health` for the relay: `{ status, nextBlock, fulfilled, requests }`
- * (`requests`: how many requests the store holds in each state).
+ * (`fulfilled`: requests this process fulfilled whose consumer emitted its
+ * event; `requests`: how many requests the store holds in each state, so a
+ * `callback-failed`, `late` or `ignored` request is counted under its own name).
  * Resolves to the server once it listens.
  *
  * @example

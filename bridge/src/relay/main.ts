@@ -9,7 +9,9 @@ const config = loadRelayConfig(process.env);
 const logger = pino({ level: config.logLevel, base: { service: "relay" } });
 const relay = startRelay(config, logger, {
   onFatal: () => {
-    // The store belongs to another chain: going on could skip requests.
+    // The store belongs to another chain (going on could skip requests), or the
+    // market's consumers cannot be read (serving without the filter would spend
+    // gas on anyone's requests).
     void relay.stop().finally(() => process.exit(1));
   },
 });

@@ -2,16 +2,20 @@
 // service (mutual TLS, pinned certificates) and the channel to the two other
 // parties, exactly as a host runs them, driven over IPC by bench.ts.
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { loadMpcV1 } from "@scmpc/protos";
 import { MAX_FRAME_BYTES } from "../src/channel/frames.ts";
+import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
 import type { HostConfig } from "../src/host/config.ts";
 import { peerServerCredentials } from "../src/host/credentials.ts";
 import { createJobExchange } from "../src/host/job-exchange.ts";
 import { createPeerClients } from "../src/host/peer-client.ts";
 import { createPeerMailbox } from "../src/host/peer-mailbox.ts";
+import { planComputation } from "../src/algorithms/catalog.ts";
+import { rerandomize, runPlan } from "../src/algorithms/run.ts";
 import { lessThanBit } from "../src/protocol/compare.ts";
 import { multiply } from "../src/protocol/multiply.ts";
 import { setupParty } from "../src/protocol/party.ts";
@@ -23,17 +27,21 @@ interface Setup {
   tls: { caFile: string; certFile: string; keyFile: string };
   fingerprints: [string, string, string];
 }
-type Command = { op: "mult" | "cmp"; n: number; requestId: string };
+type Command =
+  | { op: "mult" | "cmp"; n: number; requestId: string }
+  /** An algorithm over this party's share of one column, read from `shareFiles[index]` (component a, then b, little-endian u64). */
+  | { op: "plan"; requestId: string; algorithm: string; params: string; schema: string; rows: number; shareFiles: string[] };
 
 const setup = JSON.parse(process.argv[2]) as Setup;
 const logger = pino({ level: "silent" });
 const tls = loadPeerTls({ hostIndex: setup.index, tls: setup.tls, peerFingerprints: setup.fingerprints });
 const mailbox = createPeerMailbox({ retentionMs: 60_000 });
 const config = { hostIndex: setup.index, peers: setup.peers } as unknown as HostConfig;
-const peers = createPeerClients(config, tls);
+const boots = createPeerBoots();
+const peers = createPeerClients(config, tls, { boots });
 const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES, "grpc.max_send_message_length": MAX_FRAME_BYTES });
 server.addService(loadMpcV1().Peer.service, {
-  exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, logger }),
+  exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, boots, logger }),
 });
 await new Promise<number>((resolve, reject) =>
   server.bindAsync(setup.peers[setup.index], peerServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
@@ -46,18 +54,40 @@ function randomVector(n: number): BigUint64Array {
 }
 
 /** A prepared batch: inputs generated and the job's pairwise keys agreed, so "go" times the primitive alone. */
-let prepared: { run: () => Promise<void>; bytesBefore: () => number; bytesNow: () => number; requestId: string } | undefined;
+let prepared:
+  | { run: () => Promise<string[][] | void>; bytesBefore: () => number; bytesNow: () => number; requestId: string }
+  | undefined;
 
 async function prepare(command: Command): Promise<void> {
   const exchange = createJobExchange({
     hostIndex: setup.index,
-    requestId: command.requestId,
+    // The benchmark's job ids: any fresh bytes32 per batch.
+    jobId: command.requestId,
     mailbox,
     peers,
-    deadline: Date.now() + 120_000,
+    // A histogram over 1M rows × 64 edges is 64M comparisons: minutes on a small machine.
+    deadline: Date.now() + (command.op === "plan" ? 900_000 : 120_000),
     signal: new AbortController().signal,
   });
   const party = await setupParty({ index: setup.index, exchange });
+  if (command.op === "plan") {
+    const bytes = await readFile(command.shareFiles[setup.index]);
+    const words = new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const column = { a: words.subarray(0, command.rows), b: words.subarray(command.rows) };
+    const schema = JSON.parse(command.schema);
+    const plan = planComputation(command.algorithm, command.params, schema, { rowCount: BigInt(command.rows) });
+    const before = party.bytesSent;
+    prepared = {
+      requestId: command.requestId,
+      run: async () => {
+        const out = await rerandomize(party, await runPlan(party, plan, { columns: new Map([[schema.columns[0].name, column]]), rowCount: command.rows }));
+        return Array.from(out.a, (a, k) => [a.toString(), out.b[k].toString()]);
+      },
+      bytesBefore: () => before,
+      bytesNow: () => party.bytesSent,
+    };
+    return;
+  }
   // Shares of random values: the primitives' cost does not depend on them.
   const x = { a: randomVector(command.n), b: randomVector(command.n) };
   const y = { a: randomVector(command.n), b: randomVector(command.n) };
@@ -73,15 +103,15 @@ async function prepare(command: Command): Promise<void> {
   };
 }
 
-async function go(): Promise<{ ms: number; bytes: number }> {
+async function go(): Promise<{ ms: number; bytes: number; output?: string[][] }> {
   if (!prepared) throw new Error("nothing prepared");
   const job = prepared;
   prepared = undefined;
   const started = performance.now();
-  await job.run();
+  const output = await job.run();
   const ms = performance.now() - started;
   mailbox.finish(job.requestId);
-  return { ms, bytes: job.bytesNow() - job.bytesBefore() };
+  return { ms, bytes: job.bytesNow() - job.bytesBefore(), ...(output ? { output } : {}) };
 }
 
 process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {

@@ -8,8 +8,8 @@ import { MpcError } from "./errors.ts";
 // keccak256. One instance serves every (synchronous) use.
 const keccakStream = await createKeccak(256);
 
-/** Domain tag of the canonical share encoding. */
-export const SHARE_DOMAIN = "scmpc-share-v1";
+/** Domain tag of the canonical share encoding (v2: each column carries its public bounds). */
+export const SHARE_DOMAIN = "scmpc-share-v2";
 /** Domain tag of the upload digest the seller signs. */
 export const UPLOAD_DOMAIN = "scmpc-upload-v1";
 
@@ -20,6 +20,10 @@ export interface ColumnShareBytes {
   name: string;
   /** Fractional decimal digits of the fixed-point encoding (0 for integers). */
   scale: number;
+  /** Public lower bound of every value: a canonical decimal at the column's scale. */
+  lo: string;
+  /** Public upper bound of every value: a canonical decimal at the column's scale. */
+  hi: string;
   /** Component x_i: rowCount little-endian u64. */
   a: Uint8Array;
   /** Component x_{i+1}: rowCount little-endian u64. */
@@ -85,10 +89,15 @@ export function datasetIdOf(seller: string, name: string): string {
  * little-endian, every variable-length field length-prefixed):
  *
  * ```
- * u32 len | "scmpc-share-v1" | datasetId (32) | hostIndex (u8) | rowCount (u64) |
+ * u32 len | "scmpc-share-v2" | datasetId (32) | hostIndex (u8) | rowCount (u64) |
  * u32 columnCount | per column: u32 len | name (UTF-8) | u32 scale |
+ *                               u32 len | lo (UTF-8) | u32 len | hi (UTF-8) |
  *                               u64 len | a | u64 len | b
  * ```
+ *
+ * The bounds are in the commitment so that the schema the hosts rebuild from
+ * their shares (and check against the on-chain schema hash) is the one the
+ * seller signed.
  *
  * @throws MpcError `ENCODING_INVALID` on a malformed field
  * @example
@@ -113,8 +122,13 @@ function shareParts(input: ShareCommitmentInput): Uint8Array[] {
     if (!Number.isInteger(column.scale) || column.scale < 0 || column.scale > 0xffffffff) {
       throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has an invalid scale ${column.scale}`);
     }
+    if (typeof column.lo !== "string" || typeof column.hi !== "string") {
+      throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has no bounds lo and hi`);
+    }
     const name = Buffer.from(column.name, "utf8");
-    parts.push(u32(name.length), name, u32(column.scale));
+    const lo = Buffer.from(column.lo, "utf8");
+    const hi = Buffer.from(column.hi, "utf8");
+    parts.push(u32(name.length), name, u32(column.scale), u32(lo.length), lo, u32(hi.length), hi);
     parts.push(u64(BigInt(column.a.length)), column.a, u64(BigInt(column.b.length)), column.b);
   }
   return parts;
@@ -125,7 +139,7 @@ function shareParts(input: ShareCommitmentInput): Uint8Array[] {
  * registers the three commitments on-chain; each host recomputes its own.
  *
  * @example
- * const c = shareCommitment({ datasetId, hostIndex: 1, rowCount: 2n, columns: [{ name: "age", scale: 0, a, b }] });
+ * const c = shareCommitment({ datasetId, hostIndex: 1, rowCount: 2n, columns: [{ name: "age", scale: 0, lo: "0", hi: "150", a, b }] });
  */
 export function shareCommitment(input: ShareCommitmentInput): string {
   keccakStream.init();

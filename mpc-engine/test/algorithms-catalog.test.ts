@@ -6,8 +6,15 @@ import type { DatasetSchema } from "../src/index.ts";
 
 // The buyer's side of the algorithm library: parameter validation and the
 // decoding of opened statistics, against plaintext computations.
-const schema: DatasetSchema = { columns: [{ name: "salary", scale: 0 }, { name: "bonus", scale: 2 }] };
+const schema: DatasetSchema = {
+  columns: [
+    { name: "salary", scale: 0, lo: "-1000000", hi: "1000000" },
+    { name: "bonus", scale: 2, lo: "0.00", hi: "10000.00" },
+  ],
+};
 const ring = (v: bigint) => BigInt.asUintN(64, v);
+const rows = { rowCount: 50n };
+const planFor = (algorithm: string, params: string, rowCount = 50n) => planComputation(algorithm, params, schema, { rowCount });
 
 describe("algorithm catalog: parameters", () => {
   it("declares output and leakage for every algorithm", () => {
@@ -19,53 +26,79 @@ describe("algorithm catalog: parameters", () => {
   });
 
   it("resolves columns and encodes thresholds and edges at the column's scale", () => {
-    assert.deepEqual(planComputation("mean@1", '{"column":"bonus"}', schema), { algorithm: "mean@1", column: { name: "bonus", scale: 2 } });
-    const ci = planComputation("count-if@1", '{"column":"bonus","op":"ge","threshold":"-1.5"}', schema);
-    assert.deepEqual(ci, { algorithm: "count-if@1", column: { name: "bonus", scale: 2 }, op: "ge", threshold: -150n });
-    const h = planComputation("histogram@1", '{"column":"salary","edges":["10","20"]}', schema);
-    assert.deepEqual(h, { algorithm: "histogram@1", column: { name: "salary", scale: 0 }, edges: [10n, 20n] });
+    const bonus = { name: "bonus", scale: 2, lo: 0n, hi: 1000000n };
+    const salary = { name: "salary", scale: 0, lo: -1000000n, hi: 1000000n };
+    const mean = planFor("mean@1", '{"column":"bonus"}');
+    assert.deepEqual(mean, {
+      algorithm: "mean@1",
+      rowCount: 50n,
+      column: bonus,
+      sums: [{ label: "Σx", factors: [{ column: "bonus", centre: 500000n }], rowBound: 500000n, bound: 25000000n, accumulation: { kind: "ring" } }],
+    });
+    const ci = planFor("count-if@1", '{"column":"bonus","op":"ge","threshold":"-1.5"}');
+    assert.deepEqual(ci, { algorithm: "count-if@1", rowCount: 50n, column: bonus, op: "ge", threshold: -150n });
+    const h = planFor("histogram@1", '{"column":"salary","edges":["10","20"]}');
+    assert.deepEqual(h, { algorithm: "histogram@1", rowCount: 50n, column: salary, edges: [10n, 20n] });
   });
 
   it("names what is wrong with bad parameters", () => {
-    assert.throws(() => planComputation("median@1", "{}", schema), /unknown algorithm "median@1"/);
-    assert.throws(() => planComputation("sum@1", "{", schema), /not valid JSON/);
-    assert.throws(() => planComputation("sum@1", "[]", schema), /JSON object/);
-    assert.throws(() => planComputation("sum@1", '{"column":"age"}', schema), /no column "age"; the datasets have: salary, bonus/);
-    assert.throws(() => planComputation("sum@1", '{"column":"salary","extra":1}', schema), /unknown field\(s\) "extra"/);
-    assert.throws(() => planComputation("count-if@1", '{"column":"salary","op":"lte","threshold":"1"}', schema), /"op" must be one of/);
-    assert.throws(() => planComputation("count-if@1", '{"column":"salary","op":"lt","threshold":"1.5"}', schema), /does not fit column "salary"/);
-    assert.throws(() => planComputation("histogram@1", '{"column":"salary","edges":["2","1"]}', schema), /strictly increasing/);
-    assert.throws(() => planComputation("histogram@1", '{"column":"salary","edges":[]}', schema), /"edges" must be a list/);
-    assert.throws(() => planComputation("regression@1", '{"x":"salary"}', schema), /"y" must name a column/);
+    assert.throws(() => planFor("median@1", "{}"), /unknown algorithm "median@1"/);
+    assert.throws(() => planFor("sum@1", "{"), /not valid JSON/);
+    assert.throws(() => planFor("sum@1", "[]"), /JSON object/);
+    assert.throws(() => planFor("sum@1", '{"column":"age"}'), /no column "age"; the datasets have: salary, bonus/);
+    assert.throws(() => planFor("sum@1", '{"column":"salary","extra":1}'), /unknown field\(s\) "extra"/);
+    assert.throws(() => planFor("count-if@1", '{"column":"salary","op":"lte","threshold":"1"}'), /"op" must be one of/);
+    assert.throws(() => planFor("count-if@1", '{"column":"salary","op":"lt","threshold":"1.5"}'), /does not fit column "salary"/);
+    assert.throws(() => planFor("histogram@1", '{"column":"salary","edges":["2","1"]}'), /strictly increasing/);
+    assert.throws(() => planFor("histogram@1", '{"column":"salary","edges":[]}'), /"edges" must be a list/);
+    assert.throws(() => planFor("regression@1", '{"x":"salary"}'), /"y" must name a column/);
+    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, { rowCount: 0n }), /total row count/);
+    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, {} as { rowCount: bigint }), /total row count/);
+  });
+
+  it("refuses a schema column without valid bounds, naming it", () => {
+    const bad = (column: object) => () => planComputation("sum@1", '{"column":"v"}', { columns: [{ name: "v", scale: 2, ...column }] as DatasetSchema["columns"] }, rows);
+    assert.throws(bad({}), /column "v" has no bound "lo"/);
+    assert.throws(bad({ lo: "1", hi: "2.00" }), /bound lo "1" is not canonical; write it as "1.00"/);
+    assert.throws(bad({ lo: "-0.00", hi: "2.00" }), /not canonical; write it as "0.00"/);
+    assert.throws(bad({ lo: "3.00", hi: "2.00" }), /lo 3.00 is above hi 2.00/);
+    assert.throws(bad({ lo: "0.00", hi: "46116860184273879.04" }), /outside ±\(2\^62 − 1\)/);
+    assert.throws(bad({ lo: "0.001", hi: "2.00" }), /not a decimal at scale 2/);
+    assert.equal(planComputation("sum@1", '{"column":"v"}', { columns: [{ name: "v", scale: 2, lo: "-46116860184273879.03", hi: "46116860184273879.03" }] }, rows).algorithm, "sum@1");
   });
 });
 
 describe("algorithm catalog: decoding opened statistics", () => {
-  const plan = (algorithm: string, params: object) => planComputation(algorithm, JSON.stringify(params), schema);
+  const plan = (algorithm: string, params: object, rowCount = 50n) => planFor(algorithm, JSON.stringify(params), rowCount);
 
   it("decodes sums, counts and extremes, negatives included", () => {
-    assert.equal(decodeResult(plan("sum@1", { column: "bonus" }), [ring(-12345n)]), "-123.45");
-    assert.equal(decodeResult(plan("count@1", {}), [7n]), "7");
+    // bonus is centred on 5000.00: the hosts open Σ(x − c) and the buyer adds n·c back.
+    assert.equal(decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(12345n - 2n * 500000n)]), "123.45");
+    assert.equal(decodeResult(plan("sum@1", { column: "salary" }, 2n), [ring(-12345n)]), "-12345");
+    // Bonuses are within [0, 10000.00]: a negative sum of two never comes from such rows.
+    assert.throws(() => decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(-12345n - 2n * 500000n)]), /impossible/);
+    assert.equal(decodeResult(plan("count@1", {}, 7n), [7n]), "7");
     assert.equal(decodeResult(plan("max@1", { column: "salary" }), [ring(-3n)]), "-3");
   });
 
   it("computes mean and population variance exactly from Σx, Σx², n", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 50 }), (xs) => {
+        // salary's bounds are symmetric: its centre is 0, so the centred sums are the plain ones.
         const n = BigInt(xs.length);
         const s = xs.reduce((a, x) => a + BigInt(x), 0n);
         const q = xs.reduce((a, x) => a + BigInt(x) * BigInt(x), 0n);
         const mean = new Rational(s, n);
         const variance = new Rational(q, n).sub(mean.mul(mean));
-        assert.equal(decodeResult(plan("mean@1", { column: "salary" }), [ring(s), n]), mean.toDecimal(6));
-        assert.equal(decodeResult(plan("variance@1", { column: "salary" }), [ring(s), ring(q), n]), variance.toDecimal(6));
-        assert.equal(decodeResult(plan("stddev@1", { column: "salary" }), [ring(s), ring(q), n]), variance.sqrtDecimal(6));
+        assert.equal(decodeResult(plan("mean@1", { column: "salary" }, n), [ring(s), n]), mean.toDecimal(6));
+        assert.equal(decodeResult(plan("variance@1", { column: "salary" }, n), [ring(s), ring(q), n]), variance.toDecimal(6));
+        assert.equal(decodeResult(plan("stddev@1", { column: "salary" }, n), [ring(s), ring(q), n]), variance.sqrtDecimal(6));
       }),
     );
   });
 
   it("turns cumulative counts into bucket counts", () => {
-    const p = plan("histogram@1", { column: "bonus", edges: ["1000", "5000.5"] });
+    const p = plan("histogram@1", { column: "bonus", edges: ["1000", "5000.5"] }, 10n);
     assert.deepEqual(decodeResult(p, [2n, 7n, 10n]), { edges: ["1000.00", "5000.50"], counts: ["2", "5", "3"] });
   });
 
@@ -75,9 +108,9 @@ describe("algorithm catalog: decoding opened statistics", () => {
     const ys = xs.map((x) => 3n * x - 2n);
     const sum = (v: bigint[]) => v.reduce((a, b) => a + b, 0n);
     const values = [sum(xs), sum(ys), sum(xs.map((x) => x * x)), sum(xs.map((x, i) => x * ys[i])), sum(ys.map((y) => y * y)), 5n];
-    const p = planComputation("regression@1", '{"x":"salary","y":"salary"}', schema);
+    const p = planFor("regression@1", '{"x":"salary","y":"salary"}', 5n);
     assert.deepEqual(decodeResult(p, values.map(ring)), { slope: "3.000000", intercept: "-2.000000", r2: "1.000000" });
-    const cov = planComputation("covariance@1", '{"x":"salary","y":"salary"}', schema);
+    const cov = planFor("covariance@1", '{"x":"salary","y":"salary"}', 5n);
     assert.equal(decodeResult(cov, [values[0], values[1], values[3], 5n].map(ring)), "6.000000");
   });
 

@@ -1,35 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeResult, planComputation, Rational } from "../src/index.ts";
+import { planComputation, Rational } from "../src/index.ts";
 import type { DatasetSchema } from "../src/index.ts";
-import { rerandomize, runPlan } from "../src/algorithms/run.ts";
-import { runThreeParties, shareArithForTesting } from "../src/protocol/local-harness.ts";
-import type { ArithShare } from "../src/protocol/shares.ts";
+import { runPlanOnShares } from "./support/plans.ts";
 
 // Every algorithm run by three parties on secret shares (the local harness)
 // and decoded as the buyer would, against the same statistic computed in the
 // clear. Values are integers in units of each column's scale.
-const ring = (v: bigint) => BigInt.asUintN(64, v);
 
 async function mpc(schema: DatasetSchema, columns: Record<string, bigint[]>, algorithm: string, params: object) {
-  const plan = planComputation(algorithm, JSON.stringify(params), schema);
   const rowCount = Object.values(columns)[0].length;
-  const shared = Object.fromEntries(Object.entries(columns).map(([name, v]) => [name, shareArithForTesting(BigUint64Array.from(v, ring))]));
-  const outputs = await runThreeParties(async (party) => {
-    const mine = new Map<string, ArithShare>(Object.entries(shared).map(([name, shares]) => [name, shares[party.index]]));
-    return rerandomize(party, await runPlan(party, plan, { columns: mine, rowCount }));
-  });
-  // The buyer's reconstruction: x = a0 + a1 + a2, with b_i = a_{i+1} checked.
-  const values = Array.from(outputs[0].a, (_, k) => {
-    for (let i = 0; i < 3; i++) assert.equal(outputs[i].b[k], outputs[(i + 1) % 3].a[k], "replicated components agree");
-    return BigInt.asUintN(64, outputs[0].a[k] + outputs[1].a[k] + outputs[2].a[k]);
-  });
-  return decodeResult(plan, values);
+  return runPlanOnShares(planComputation(algorithm, JSON.stringify(params), schema, { rowCount: BigInt(rowCount) }), columns);
 }
 
-const one: DatasetSchema = { columns: [{ name: "x", scale: 0 }] };
-const two: DatasetSchema = { columns: [{ name: "x", scale: 2 }, { name: "y", scale: 0 }] };
+// x spans the whole comparable range ±(2^62 − 1): its sums are widened beyond 2^63.
+const one: DatasetSchema = { columns: [{ name: "x", scale: 0, lo: "-4611686018427387903", hi: "4611686018427387903" }] };
+const two: DatasetSchema = {
+  columns: [
+    { name: "x", scale: 2, lo: "-167772.16", hi: "167772.16" },
+    { name: "y", scale: 0, lo: "-1048576", hi: "1048576" },
+  ],
+};
 const sum = (v: bigint[]) => v.reduce((a, b) => a + b, 0n);
 const values = fc.array(fc.bigInt({ min: -(1n << 40n), max: 1n << 40n }), { minLength: 1, maxLength: 40 });
 const runs = { numRuns: 12 };
@@ -61,7 +53,7 @@ describe("algorithms on secret shares (three parties, local network)", () => {
   });
 
   it("min and max, one row and extremes of the comparable range included", async () => {
-    const edge = fc.array(fc.oneof(fc.bigInt({ min: -(1n << 62n), max: (1n << 62n) - 1n }), fc.constantFrom(0n, -1n, (1n << 62n) - 1n, -(1n << 62n))), {
+    const edge = fc.array(fc.oneof(fc.bigInt({ min: -(1n << 62n) + 1n, max: (1n << 62n) - 1n }), fc.constantFrom(0n, -1n, (1n << 62n) - 1n, -(1n << 62n) + 1n)), {
       minLength: 1,
       maxLength: 33,
     });

@@ -6,6 +6,7 @@ import {
   datasetIdOf,
   decodeRingVector,
   encodeRingVector,
+  encodeShare,
   shareCommitment,
   uploadDigest,
   type ShareCommitmentInput,
@@ -16,8 +17,8 @@ const base = (): ShareCommitmentInput => ({
   hostIndex: 1,
   rowCount: 2n,
   columns: [
-    { name: "age", scale: 0, a: Buffer.from("0102030405060708090a0b0c0d0e0f10", "hex"), b: Buffer.alloc(16, 7) },
-    { name: "salary", scale: 2, a: Buffer.alloc(16, 1), b: Buffer.alloc(16, 2) },
+    { name: "age", scale: 0, lo: "0", hi: "150", a: Buffer.from("0102030405060708090a0b0c0d0e0f10", "hex"), b: Buffer.alloc(16, 7) },
+    { name: "salary", scale: 2, lo: "0.00", hi: "200000.00", a: Buffer.alloc(16, 1), b: Buffer.alloc(16, 2) },
   ],
 });
 
@@ -37,7 +38,7 @@ describe("share encoding and commitments", () => {
     );
   });
 
-  it("binds datasetId, hostIndex, rowCount, names and scales", () => {
+  it("binds datasetId, hostIndex, rowCount, names, scales and bounds", () => {
     const reference = shareCommitment(base());
     const variants: Array<(i: ShareCommitmentInput) => void> = [
       (i) => (i.datasetId = "0x" + "ac".repeat(32)),
@@ -45,6 +46,8 @@ describe("share encoding and commitments", () => {
       (i) => (i.rowCount = 3n),
       (i) => (i.columns[0].name = "agf"),
       (i) => (i.columns[1].scale = 3),
+      (i) => (i.columns[0].lo = "1"),
+      (i) => (i.columns[1].hi = "200000.01"),
     ];
     for (const mutate of variants) {
       const input = base();
@@ -62,6 +65,21 @@ describe("share encoding and commitments", () => {
     other.columns[0].name = "a";
     other.columns[1].name = "bc";
     assert.notEqual(shareCommitment(one), shareCommitment(other));
+    // Likewise between a column's two bounds.
+    const lo = base();
+    const hi = base();
+    lo.columns[0].lo = "1";
+    lo.columns[0].hi = "50";
+    hi.columns[0].lo = "15";
+    hi.columns[0].hi = "0";
+    assert.notEqual(shareCommitment(lo), shareCommitment(hi));
+  });
+
+  it("is domain-separated as v2 and refuses a column without bounds", () => {
+    assert.equal(encodeShare(base()).subarray(4, 18).toString("utf8"), "scmpc-share-v2");
+    const input = base();
+    delete (input.columns[0] as { lo?: string }).lo;
+    assert.throws(() => shareCommitment(input), (err: Error & { code?: string }) => err.code === "ENCODING_INVALID" && /no bounds/.test(err.message));
   });
 
   it("upload digest is keccak256(abi.encode(tag, datasetId, uint8 hostIndex, commitment)) and recovers the signer", async () => {

@@ -19,7 +19,7 @@ after(async () => {
 function sampleShare(hostIndex: number, values = BigUint64Array.of(1n, 2n, 3n)): StoredShare {
   const share = shareColumn(values)[hostIndex];
   const datasetId = "0x" + "11".repeat(32);
-  const columns = [{ name: "v", scale: 0, a: encodeRingVector(share.a), b: encodeRingVector(share.b) }];
+  const columns = [{ name: "v", scale: 0, lo: "0", hi: "10", a: encodeRingVector(share.a), b: encodeRingVector(share.b) }];
   const rowCount = BigInt(values.length);
   return {
     datasetId,

@@ -136,7 +136,8 @@ async function storedPayload(share: { a: BigUint64Array; b: BigUint64Array }): P
   const dataDir = await mkdtemp(join(tmpdir(), "scmpc-uniformity-"));
   dirs.push(dataDir);
   const datasetId = "0x" + "ab".repeat(32);
-  const columns = [{ name: "v", scale: 0, a: encodeRingVector(share.a), b: encodeRingVector(share.b) }];
+  // The bounds are schema metadata; the store does not look at the values.
+  const columns = [{ name: "v", scale: 0, lo: "-100", hi: "100", a: encodeRingVector(share.a), b: encodeRingVector(share.b) }];
   const rowCount = BigInt(share.a.length);
   await createShareStore({ dataDir, hostIndex: 0 }).put({
     datasetId,

@@ -1,21 +1,21 @@
 import { ringSum } from "../ring.ts";
-import { equal, lessThan } from "../protocol/compare.ts";
-import { addShares, subShares } from "../protocol/linear.ts";
+import { lessThan } from "../protocol/compare.ts";
+import { addPublic, addShares, subShares } from "../protocol/linear.ts";
 import { multiply, multiplyMany } from "../protocol/multiply.ts";
 import type { Party } from "../protocol/party.ts";
 import { reshareArith } from "../protocol/reshare.ts";
 import type { ArithShare } from "../protocol/shares.ts";
+import { wideSums } from "../protocol/wide-sum.ts";
 import { MpcError } from "../errors.ts";
 import { openedCount, type ColumnRef, type Plan } from "./catalog.ts";
+import type { PlannedSum } from "./sum-plan.ts";
+import { countBelow, countEqual } from "./threshold-counts.ts";
 
 /** One party's inputs to a computation: its share of each column, rows of all datasets concatenated. */
 export interface PlanInputs {
   columns: ReadonlyMap<string, ArithShare>;
   rowCount: number;
 }
-
-/** Comparisons are batched in chunks of this many elements to bound memory. */
-const COMPARE_CHUNK = 1 << 18;
 
 /** The replicated share of a public constant: component x_0 = c (held by parties 0 and 2). */
 function constant(party: Party, values: readonly bigint[]): ArithShare {
@@ -31,61 +31,66 @@ function total(x: ArithShare): ArithShare {
   return { a: BigUint64Array.of(ringSum(x.a)), b: BigUint64Array.of(ringSum(x.b)) };
 }
 
-/** Stacks scalar shares into one vector share (the order of the opened values). */
-function stack(parts: readonly ArithShare[]): ArithShare {
-  return { a: BigUint64Array.from(parts.map((p) => p.a[0])), b: BigUint64Array.from(parts.map((p) => p.b[0])) };
+/** Local sums of consecutive chunks of `chunkRows` rows (the last may be shorter): one shared element per chunk. */
+function chunkTotals(x: ArithShare, chunkRows: number, chunks: number): ArithShare {
+  const out = { a: new BigUint64Array(chunks), b: new BigUint64Array(chunks) };
+  for (let j = 0; j < chunks; j++) {
+    const start = j * chunkRows;
+    const end = Math.min(x.a.length, start + chunkRows);
+    out.a[j] = ringSum(x.a.subarray(start, end));
+    out.b[j] = ringSum(x.b.subarray(start, end));
+  }
+  return out;
 }
 
-function repeat(share: ArithShare, times: number): ArithShare {
-  const n = share.a.length;
-  const a = new BigUint64Array(n * times);
-  const b = new BigUint64Array(n * times);
-  for (let t = 0; t < times; t++) {
-    a.set(share.a, t * n);
-    b.set(share.b, t * n);
-  }
-  return { a, b };
+/** Stacks scalar (or short) shares into one vector share (the order of the opened values). */
+function stack(parts: readonly ArithShare[]): ArithShare {
+  return { a: BigUint64Array.from(parts.flatMap((p) => [...p.a])), b: BigUint64Array.from(parts.flatMap((p) => [...p.b])) };
 }
 
 function slice(share: ArithShare, start: number, end: number): ArithShare {
   return { a: share.a.subarray(start, end), b: share.b.subarray(start, end) };
 }
 
-function input(inputs: PlanInputs, column: ColumnRef): ArithShare {
-  const share = inputs.columns.get(column.name);
-  if (!share) throw new MpcError("COLUMN_NOT_FOUND", `no share of column ${JSON.stringify(column.name)}`);
+function input(inputs: PlanInputs, column: ColumnRef | string): ArithShare {
+  const name = typeof column === "string" ? column : column.name;
+  const share = inputs.columns.get(name);
+  if (!share) throw new MpcError("COLUMN_NOT_FOUND", `no share of column ${JSON.stringify(name)}`);
   return share;
 }
 
 /**
- * Σ_rows [x < c_row] for a public threshold per element, batched in chunks:
- * the number of rows below each threshold, as one shared count per block of
- * `blockLength` elements.
+ * The planned sums, as the shares to open, in plan order: each summand is
+ * centred (x − c, a local addPublic); the products of two-factor sums go out
+ * in one multiplication round; a "ring" sum is summed locally, a "wide" sum's
+ * chunk sums are lifted to normalised limbs, all wide sums in one batch
+ * ({@link wideSums}).
  */
-async function countBelow(party: Party, x: ArithShare, thresholds: ArithShare, blocks: number): Promise<ArithShare[]> {
-  const n = x.a.length;
-  const blockLength = n / blocks;
-  const bits: ArithShare = { a: new BigUint64Array(n), b: new BigUint64Array(n) };
-  for (let start = 0; start < n; start += COMPARE_CHUNK) {
-    const end = Math.min(n, start + COMPARE_CHUNK);
-    const chunk = await lessThan(party, slice(x, start, end), slice(thresholds, start, end));
-    bits.a.set(chunk.a, start);
-    bits.b.set(chunk.b, start);
-  }
-  return Array.from({ length: blocks }, (_, j) => total(slice(bits, j * blockLength, (j + 1) * blockLength)));
-}
+async function plannedSums(party: Party, sums: readonly PlannedSum[], inputs: PlanInputs): Promise<ArithShare[]> {
+  const centred = new Map<string, ArithShare>();
+  const factor = (f: PlannedSum["factors"][number]): ArithShare => {
+    const key = `${f.column}\u0000${f.centre}`;
+    let share = centred.get(key);
+    if (share === undefined) {
+      share = f.centre === 0n ? input(inputs, f.column) : addPublic(party, input(inputs, f.column), -f.centre);
+      centred.set(key, share);
+    }
+    return share;
+  };
+  const pairs = sums.filter((s) => s.factors.length === 2).map((s) => [factor(s.factors[0]), factor(s.factors[1])] as const);
+  const products = pairs.length > 0 ? await multiplyMany(party, pairs) : [];
+  let p = 0;
+  const summands = sums.map((s) => (s.factors.length === 2 ? products[p++] : factor(s.factors[0])));
 
-/** Σ_rows [x = c] for one public c, in chunks. */
-async function countEqual(party: Party, x: ArithShare, c: bigint): Promise<ArithShare> {
-  const n = x.a.length;
-  let count = constant(party, [0n]);
-  for (let start = 0; start < n; start += COMPARE_CHUNK) {
-    const end = Math.min(n, start + COMPARE_CHUNK);
-    const part = slice(x, start, end);
-    const bits = await equal(party, part, constant(party, new Array(end - start).fill(c)));
-    count = addShares(party, count, total(bits));
-  }
-  return count;
+  const wide: ArithShare[] = [];
+  const out: (ArithShare | number)[] = sums.map((s, k) => {
+    const acc = s.accumulation;
+    if (acc.kind === "ring") return total(summands[k]);
+    wide.push(chunkTotals(summands[k], acc.chunkRows, acc.chunks));
+    return wide.length - 1;
+  });
+  const limbs = await wideSums(party, wide);
+  return out.map((o) => (typeof o === "number" ? limbs[o] : o));
 }
 
 /** Pairwise tournament: min (or max) of a vector in log2(n) levels of one comparison and one multiplication. */
@@ -120,51 +125,52 @@ function concat(x: BigUint64Array, y: BigUint64Array): BigUint64Array {
 /**
  * Runs a planned computation on this party's shares and returns the shares of
  * the values to open to the buyer (see each algorithm's `opened`), in order.
- * Every step is batched over whole columns; nothing is opened here.
+ * Every step is batched over whole columns (comparisons in blocks of bounded
+ * size); nothing is opened here.
  *
+ * @throws MpcError `ROW_COUNT_MISMATCH` when the inputs do not have the plan's rows
  * @example
- * const out = await runPlan(party, planComputation("mean@1", '{"column":"salary"}', schema), inputs);
+ * const out = await runPlan(party, planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n }), inputs);
  */
 export async function runPlan(party: Party, plan: Plan, inputs: PlanInputs): Promise<ArithShare> {
   const n = BigInt(inputs.rowCount);
+  if (n !== plan.rowCount) {
+    throw new MpcError("ROW_COUNT_MISMATCH", `${plan.algorithm} was planned for ${plan.rowCount} rows; the inputs have ${n}`);
+  }
+  for (const share of inputs.columns.values()) {
+    if (share.a.length !== inputs.rowCount) throw new MpcError("ROW_COUNT_MISMATCH", `a column share has ${share.a.length} rows, expected ${n}`);
+  }
   const count = constant(party, [n]);
   const out = await (async (): Promise<ArithShare[]> => {
     switch (plan.algorithm) {
       case "count@1":
         return [count];
       case "sum@1":
-        return [total(input(inputs, plan.column))];
+        return plannedSums(party, plan.sums, inputs);
       case "mean@1":
-        return [total(input(inputs, plan.column)), count];
       case "variance@1":
-      case "stddev@1": {
-        const x = input(inputs, plan.column);
-        return [total(x), total(await multiply(party, x, x)), count];
-      }
+      case "stddev@1":
+      case "covariance@1":
+      case "regression@1":
+        return [...(await plannedSums(party, plan.sums, inputs)), count];
       case "min@1":
         return [await extreme(party, input(inputs, plan.column), "min")];
       case "max@1":
         return [await extreme(party, input(inputs, plan.column), "max")];
-      case "histogram@1": {
-        const x = input(inputs, plan.column);
-        const rows = x.a.length;
-        const thresholds = constant(party, plan.edges.flatMap((e) => new Array<bigint>(rows).fill(e)));
-        const below = await countBelow(party, repeat(x, plan.edges.length), thresholds, plan.edges.length);
-        return [...below, count];
-      }
+      case "histogram@1":
+        return [...(await countBelow(party, input(inputs, plan.column), plan.edges)), count];
       case "count-if@1": {
         const x = input(inputs, plan.column);
-        const rows = x.a.length;
         const t = plan.threshold;
         // Values are integers in units of the scale, so x ≤ t ⟺ x < t + 1.
         switch (plan.op) {
           case "lt":
-            return countBelow(party, x, constant(party, new Array(rows).fill(t)), 1);
+            return countBelow(party, x, [t]);
           case "le":
-            return countBelow(party, x, constant(party, new Array(rows).fill(t + 1n)), 1);
+            return countBelow(party, x, [t + 1n]);
           case "ge":
           case "gt": {
-            const [below] = await countBelow(party, x, constant(party, new Array(rows).fill(plan.op === "ge" ? t : t + 1n)), 1);
+            const [below] = await countBelow(party, x, [plan.op === "ge" ? t : t + 1n]);
             return [subShares(party, count, below)];
           }
           case "eq":
@@ -172,22 +178,6 @@ export async function runPlan(party: Party, plan: Plan, inputs: PlanInputs): Pro
           case "ne":
             return [subShares(party, count, await countEqual(party, x, t))];
         }
-      }
-      case "covariance@1": {
-        const x = input(inputs, plan.x);
-        const y = input(inputs, plan.y);
-        return [total(x), total(y), total(await multiply(party, x, y)), count];
-      }
-      case "regression@1": {
-        const x = input(inputs, plan.x);
-        const y = input(inputs, plan.y);
-        // The three products go out in one round.
-        const [xx, xy, yy] = await multiplyMany(party, [
-          [x, x],
-          [x, y],
-          [y, y],
-        ]);
-        return [total(x), total(y), total(xx), total(xy), total(yy), count];
       }
     }
   })();

@@ -16,6 +16,24 @@ export interface BoolShare {
   b: BigUint64Array;
 }
 
+/**
+ * One share vector holding several in order (both components copied once).
+ *
+ * @example
+ * const rows = concatShares([datasetA, datasetB]);
+ */
+export function concatShares(parts: readonly ArithShare[]): ArithShare {
+  const n = parts.reduce((s, p) => s + p.a.length, 0);
+  const out = { a: new BigUint64Array(n), b: new BigUint64Array(n) };
+  let offset = 0;
+  for (const p of parts) {
+    out.a.set(p.a, offset);
+    out.b.set(p.b, offset);
+    offset += p.a.length;
+  }
+  return out;
+}
+
 /** Element count of a share, after checking both components agree. */
 export function shareLength(x: { a: BigUint64Array; b: BigUint64Array }): number {
   if (x.a.length !== x.b.length) throw new RangeError(`share components differ in length: ${x.a.length} vs ${x.b.length}`);

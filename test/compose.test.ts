@@ -139,6 +139,9 @@ describe("docker-compose.yml and the services' configuration", () => {
     assert.equal(await readFile(localEnv("deployer").SCMPC_DEPLOY_HOSTS_CA, "utf8"), bridge.hostsTls?.ca);
     const relay = loadRelayConfig(localEnv("relay"));
     assert.equal(relay.bridgeAccessKey, bridge.accessKey, "the relay presents the bridge's access key");
+    for (const name of HOSTS) {
+      assert.equal(loadHostConfig(localEnv(name)).bridgeAddress, new Wallet(bridge.signingKey).address, `${name} takes Compute from the bridge's key`);
+    }
     assert.equal(new Wallet(relay.privateKey).address, new Wallet(devPrivateKey(DEV_ROLES.relay)).address, "the relay sends from the Operator's authorized sender");
     // The deployer fingerprints the certificates the hosts present.
     const deployer = localEnv("deployer");
@@ -153,6 +156,7 @@ describe("docker-compose.yml and the services' configuration", () => {
       assert.equal(envOf(name).SCMPC_ALGORITHM_CONTRACTS, envOf("deployer").SCMPC_ALGORITHM_CONTRACTS, `${name}'s algorithm contracts`);
     }
     assert.equal(envOf("relay").SCMPC_OPERATOR_ADDRESS, envOf("deployer").SCMPC_OPERATOR_ADDRESS);
+    assert.equal(envOf("relay").SCMPC_FACTORY_ADDRESS, envOf("deployer").SCMPC_FACTORY_ADDRESS);
   });
 
   it("dials only endpoints that a service listens on, with certificates naming them", async () => {
@@ -250,6 +254,7 @@ describe("a seller upload and a buyer sum through the deployment", { timeout: 60
       const expected = envOf("deployer");
       assert.equal(stack.state.contracts.registry, expected.SCMPC_REGISTRY_ADDRESS);
       assert.equal(stack.state.contracts.operator, expected.SCMPC_OPERATOR_ADDRESS);
+      assert.equal(stack.state.contracts.factory, expected.SCMPC_FACTORY_ADDRESS);
       assert.equal(Object.values(stack.state.contracts.algorithms).join(","), expected.SCMPC_ALGORITHM_CONTRACTS);
       await sellAndBuySum(stack.state, path.join(home, "buyer-keys"));
     });

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Contract, hexlify, JsonRpcProvider } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
-import { decodeResult, generateBuyerKeyPair, openResult, planComputation } from "@scmpc/mpc-engine";
+import { decodeResult, generateBuyerKeyPair, planComputation } from "@scmpc/mpc-engine";
+import { openFulfilledResult } from "../client/src/key-release.ts";
 import { resolveSigner } from "../client/src/accounts.ts";
 import { fulfilmentAttempts, requestMany } from "../client/src/fulfilments.ts";
 import type { ManagedProcess } from "../client/src/processes.ts";
@@ -97,13 +98,14 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
     const giveUpAt = Date.now() + 180_000;
     while ((await pendingNow()) > 0 && Date.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 250));
 
-    const plan = planComputation("sum@1", params, { columns: dataset.columns });
+    const plan = planComputation("sum@1", params, { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount) });
     for (const requestId of requestIds) {
       const request = await market.getRequest(requestId);
       assert.equal(request.status, STATUS_FULFILLED, `request ${requestId} ended with status ${request.status}`);
       const [event] = await market.queryFilter(market.filters.ComputationFulfilled(requestId));
       const result = (event as unknown as { args: { result: string } }).args.result;
-      assert.equal(decodeResult(plan, openResult({ requestId, buyerPrivateKey: keys.privateKey, result })), dataset.plaintextSums.salary);
+      const values = await openFulfilledResult({ hosts: stack.state.hosts, tls: stack.state.hostTls, requestId, consumer: await market.getAddress(), result, buyerPrivateKey: keys.privateKey });
+      assert.equal(decodeResult(plan, values), dataset.plaintextSums.salary);
     }
     const attempts = await fulfilmentAttempts(provider, stack.state.contracts.operator, startBlock + 1, await provider.getBlockNumber());
     for (const requestId of requestIds) {

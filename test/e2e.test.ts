@@ -124,11 +124,14 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   });
 
   it("sells the statistics library over two sellers' datasets of one schema, crediting both sellers", async () => {
-    const a = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "pay-2025", "--column", "salary,bonus", "--price", "2", "--json"));
+    // Datasets sold together share one schema, bounds included: both sellers declare the same.
+    const bounds = ["--bounds", "salary=0:200000,bonus=0:10000"];
+    const a = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "pay-2025", "--column", "salary,bonus", ...bounds, "--price", "2", "--json"));
     const b = JSON.parse(
-      await scmpc("seller", "upload", SAMPLE_B, "--name", "pay-2025-b", "--column", "salary", "--column", "bonus", "--price", "3", "--account", "seller2", "--json"),
+      await scmpc("seller", "upload", SAMPLE_B, "--name", "pay-2025-b", "--column", "salary", "--column", "bonus", ...bounds, "--price", "3", "--account", "seller2", "--json"),
     );
-    assert.deepEqual(a.columns, [{ name: "salary", scale: 0 }, { name: "bonus", scale: 2 }]);
+    assert.deepEqual(a.columns, [{ name: "salary", scale: 0, lo: "0", hi: "200000" }, { name: "bonus", scale: 2, lo: "0.00", hi: "10000.00" }]);
+    assert.deepEqual(b.columns, a.columns);
     const both = ["--dataset", a.datasetId, "--dataset", b.datasetId];
     const buy = async (...args: string[]) => JSON.parse(await scmpc("buyer", "request", ...args, "--json")).result;
     const salary = [...(await plainColumn(SAMPLE, "salary")), ...(await plainColumn(SAMPLE_B, "salary"))];
@@ -166,6 +169,9 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   it("enforces the seller's policy before the buyer pays", async () => {
     const only = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "sum-only", "--column", "salary", "--price", "1", "--allow", "sum", "--json"));
     assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", only.datasetId, "--column", "salary"), /does not allow mean@1/);
+    // The sum it allows: the same output as ever, and one line on the key release that made it readable.
+    const bought = await scmpc("buyer", "request", "sum", "--dataset", only.datasetId, "--column", "salary");
+    assert.match(bought, /^sum@1 \{"column":"salary"\} = 623900 {3}\(request 0x[0-9a-f]{64}\)\nkeys released by hosts 0, 1, 2 /);
     const strict = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "strict", "--column", "salary", "--price", "1", "--min-rows", "10", "--json"));
     assert.equal(strict.minRows, 10);
     assert.match(
@@ -199,7 +205,7 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
       const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, seller2);
       const stake: bigint = await registry.minStake();
       await (await token.approve(state.contracts.registry, stake)).wait();
-      const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0 }] });
+      const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0, lo: "0", hi: "200000" }] });
       const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
       const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0 };
       await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments, policy, stake)).wait();

@@ -216,7 +216,8 @@ export function buildApp(deps: BridgeDeps): FastifyInstance {
         const jobRunID = request.body.id === undefined ? "" : String(request.body.id);
         const { data, responseURL } = request.body;
         const log = request.log;
-        if (responseURL !== undefined && allowedOrigins.size > 0 && !allowedOrigins.has(new URL(responseURL).origin)) {
+        // The PATCH carries the answer and the callback token: only to origins the operator listed.
+        if (responseURL !== undefined && !allowedOrigins.has(new URL(responseURL).origin)) {
           throw new InvalidRequestError(`responseURL origin ${new URL(responseURL).origin} is not one the bridge calls back (SCMPC_BRIDGE_CALLBACK_ORIGINS)`);
         }
         const { job, finished } = await jobs.submit({ data, callback: responseURL ? { url: responseURL, jobRunID } : undefined }, log);

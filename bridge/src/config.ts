@@ -12,6 +12,12 @@ export interface BridgeConfig {
   /** How the hosts' Host API is trusted (their CA, their pinned certificates); undefined only with SCMPC_HOSTS_INSECURE=true. */
   hostsTls: HostApiTls | undefined;
   /**
+   * Private key (0x hex) the bridge signs every Compute and SignResult call
+   * with; the hosts answer only calls signed by its address
+   * (SCMPC_HOST_BRIDGE_ADDRESS). Sensitive: never logged.
+   */
+  signingKey: string;
+  /**
    * The key every caller of `POST /` and `GET /jobs/...` presents as
    * `Authorization: Bearer <key>` (a Chainlink node's bridge token). Undefined
    * only when explicitly allowed by `SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY=true`.
@@ -31,7 +37,7 @@ export interface BridgeConfig {
   /** Calls to the protected routes allowed per client address and window. */
   rateLimit: { max: number; windowMs: number };
   callbacks: {
-    /** If not empty, the only origins (`scheme://host:port`) a `responseURL` may have. */
+    /** The only origins (`scheme://host:port`) a `responseURL` may have: the bridge PATCHes no one else. */
     allowedOrigins: string[];
     /** Sent as `Authorization: Bearer` on PATCHes to a `responseURL`, if set. Sensitive: never logged. */
     token: string | undefined;
@@ -45,6 +51,9 @@ export interface BridgeConfig {
   };
   logLevel: LogLevel;
 }
+
+/** Where a Chainlink node on the bridge's machine takes its async bridge answers (its API's default port). */
+export const DEFAULT_CALLBACK_ORIGINS = "http://localhost:6688,http://127.0.0.1:6688";
 
 /** Shortest access key accepted: a guessable key would make the check decorative. */
 const MIN_ACCESS_KEY_LENGTH = 16;
@@ -98,6 +107,11 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
   if (accessKey !== undefined && accessKey.length < MIN_ACCESS_KEY_LENGTH) {
     throw new ConfigError("SCMPC_BRIDGE_ACCESS_KEY", `must be at least ${MIN_ACCESS_KEY_LENGTH} characters`);
   }
+  const signingKey = env.SCMPC_BRIDGE_SIGNING_KEY ?? "";
+  if (!/^0x[0-9a-fA-F]{64}$/.test(signingKey)) {
+    // The value is a secret: the message says what is wrong without repeating it.
+    throw new ConfigError("SCMPC_BRIDGE_SIGNING_KEY", "is required: a 0x-prefixed 32-byte hex private key whose address the hosts know as the bridge's");
+  }
   const jobTimeoutMs = parsePositiveInt(
     env.SCMPC_BRIDGE_JOB_TIMEOUT_MS !== undefined ? "SCMPC_BRIDGE_JOB_TIMEOUT_MS" : "SCMPC_COMPUTE_TIMEOUT_MS",
     env.SCMPC_BRIDGE_JOB_TIMEOUT_MS ?? env.SCMPC_COMPUTE_TIMEOUT_MS ?? "120000",
@@ -106,6 +120,7 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
     listen: parseListen("SCMPC_BRIDGE_LISTEN", env.SCMPC_BRIDGE_LISTEN ?? "127.0.0.1:8080"),
     hosts: parseEndpointList("SCMPC_HOSTS", env.SCMPC_HOSTS, 3),
     hostsTls: parseHostsTls(env),
+    signingKey,
     accessKey,
     storeFile: path.resolve(env.SCMPC_BRIDGE_STORE || path.join("data", "bridge", "jobs.sqlite")),
     jobTimeoutMs,
@@ -117,7 +132,8 @@ export function loadBridgeConfig(env: NodeJS.ProcessEnv): BridgeConfig {
       windowMs: parsePositiveInt("SCMPC_BRIDGE_RATE_LIMIT_WINDOW_MS", env.SCMPC_BRIDGE_RATE_LIMIT_WINDOW_MS ?? "60000"),
     },
     callbacks: {
-      allowedOrigins: parseOriginList("SCMPC_BRIDGE_CALLBACK_ORIGINS", env.SCMPC_BRIDGE_CALLBACK_ORIGINS),
+      // A Chainlink node's own API (default port 6688) is the only caller that sends a responseURL.
+      allowedOrigins: parseOriginList("SCMPC_BRIDGE_CALLBACK_ORIGINS", env.SCMPC_BRIDGE_CALLBACK_ORIGINS ?? DEFAULT_CALLBACK_ORIGINS),
       token: env.SCMPC_BRIDGE_CALLBACK_TOKEN || undefined,
       maxAttempts: parsePositiveInt("SCMPC_BRIDGE_CALLBACK_MAX_ATTEMPTS", env.SCMPC_BRIDGE_CALLBACK_MAX_ATTEMPTS ?? "10"),
       timeoutMs: parsePositiveInt("SCMPC_BRIDGE_CALLBACK_TIMEOUT_MS", env.SCMPC_BRIDGE_CALLBACK_TIMEOUT_MS ?? "10000"),

@@ -1,6 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
-import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
-import { hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
+import type { Signer } from "ethers";
+import { loadMpcV1 } from "@scmpc/protos";
+import { mpcErrorCodeOf, signBridgeCall } from "@scmpc/mpc-engine/host";
+import { hostApiChannelOptions, hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { ComputeRequest, ComputeResponse, HealthResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
 import { BridgeError, HostRefusedError, HostUnavailableError } from "./errors.ts";
 
@@ -12,12 +14,20 @@ export interface HostHealth {
   error?: string;
 }
 
+/** What the three hosts answered to one Compute. */
+export interface ComputedJob {
+  /** The job identity the three hosts derived from the chain (they must agree). */
+  jobId: string;
+  /** Their wrapped output envelopes, in host order. */
+  envelopes: Buffer[];
+}
+
 /** What the bridge needs from the three MPC hosts. */
 export interface HostsClient {
-  /** Runs one job on all three hosts; resolves to their output envelopes in host order. */
-  compute(request: ComputeRequest, timeoutMs: number): Promise<Buffer[]>;
+  /** Runs one job on all three hosts; resolves to the job id and their wrapped envelopes. */
+  compute(request: ComputeRequest, timeoutMs: number): Promise<ComputedJob>;
   /** Asks the three hosts to sign a packed result; resolves to their signatures in host order. */
-  signResult(requestId: string, result: string, timeoutMs: number): Promise<string[]>;
+  signResult(request: { requestId: string; result: string; consumer: string }, timeoutMs: number): Promise<string[]>;
   /** Asks every host for its health, never throwing. */
   health(timeoutMs: number): Promise<HostHealth[]>;
   close(): void;
@@ -35,17 +45,42 @@ interface HostStub extends grpc.Client {
   SignResult: UnaryCall<SignResultRequest, SignResultResponse>;
 }
 
-function call<Req, Res>(stub: HostStub, method: UnaryCall<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+type SignedUnaryCall<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+function call<Req, Res>(stub: HostStub, method: UnaryCall<Req, Res>, request: Req, timeoutMs: number, metadata?: grpc.Metadata): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(stub, request, { deadline: Date.now() + timeoutMs }, (err, response) => {
+    const done = (err: grpc.ServiceError | null, response?: Res): void => {
       if (err) {
         reject(err);
         return;
       }
       resolve(response as Res);
-    });
+    };
+    const options = { deadline: Date.now() + timeoutMs };
+    if (metadata === undefined) method.call(stub, request, options, done);
+    else (method as unknown as SignedUnaryCall<Req, Res>).call(stub, request, metadata, options, done);
   });
 }
+
+/** gRPC metadata carrying the bridge's signature over one call to one host. */
+async function signedMetadata(signer: Signer, call: Parameters<typeof signBridgeCall>[1], hostIndex: number): Promise<grpc.Metadata> {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(await signBridgeCall(signer, call, hostIndex))) metadata.set(key, value);
+  return metadata;
+}
+
+/**
+ * Host errors a later attempt of the same job can cure: a peer that was
+ * unreachable, slow or restarted mid-job, the chain unreadable, a host
+ * shutting down. Everything else a host refuses (policy, commitments, a
+ * mismatched request) stays refused.
+ */
+const TRANSIENT_HOST_CODES = new Set(["PEER_TIMEOUT", "PEER_UNAVAILABLE", "PEER_RESTARTED", "PEER_REJECTED", "HOST_CLOSING", "CHAIN_UNAVAILABLE", "STORE_IO"]);
 
 /** The name of a gRPC status code (`DEADLINE_EXCEEDED`), or `UNKNOWN` for what is not a gRPC error. */
 function statusName(err: unknown): string {
@@ -58,7 +93,13 @@ function toBridgeError(index: number, err: unknown): BridgeError {
   const status = (err as grpc.ServiceError).code;
   const details = (err as grpc.ServiceError).details ?? String(err);
   const grpcCode = statusName(err);
-  if (status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED || status === grpc.status.CANCELLED) {
+  if (
+    status === grpc.status.UNAVAILABLE ||
+    status === grpc.status.DEADLINE_EXCEEDED ||
+    status === grpc.status.CANCELLED ||
+    status === grpc.status.ABORTED ||
+    TRANSIENT_HOST_CODES.has(mpcErrorCodeOf(err) ?? "")
+  ) {
     return new HostUnavailableError(index, details, { cause: err, grpcCode });
   }
   return new HostRefusedError(index, details, { cause: err, grpcCode });
@@ -66,6 +107,8 @@ function toBridgeError(index: number, err: unknown): BridgeError {
 
 /** Options of {@link createGrpcHostsClient}. */
 export interface GrpcHostsClientOptions {
+  /** The bridge's key: it signs every Compute and SignResult call (the hosts refuse unsigned ones). Needed for those two. */
+  signer?: Signer;
   /** How to trust the hosts' Host API (TLS, pinned certificates); plaintext without it. */
   tls?: HostApiTls;
   /** Called for every failed call to one host (metrics): its index, the method and the gRPC status name. */
@@ -76,14 +119,18 @@ export interface GrpcHostsClientOptions {
  * gRPC client for the three MPC hosts (`mpc.v1.Host`), with a deadline on every call.
  *
  * @example
- * const hosts = createGrpcHostsClient(["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]);
- * const envelopes = await hosts.compute(request, 60_000);
+ * const hosts = createGrpcHostsClient(["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"], { tls, signer: bridgeWallet });
+ * const { jobId, envelopes } = await hosts.compute(request, 60_000);
  */
 export function createGrpcHostsClient(
   endpoints: readonly string[],
   options: GrpcHostsClientOptions = {},
 ): HostsClient {
-  const { tls, onCallError } = options;
+  const { tls, signer, onCallError } = options;
+  const bridgeKey = (): Signer => {
+    if (signer === undefined) throw new Error("this hosts client has no bridge key: Compute and SignResult need one");
+    return signer;
+  };
   const observed = <T>(index: number, method: "Compute" | "SignResult" | "Health", promise: Promise<T>): Promise<T> =>
     promise.catch((err: unknown) => {
       onCallError?.(index, method, statusName(err));
@@ -92,17 +139,19 @@ export function createGrpcHostsClient(
   const { Host } = loadMpcV1();
   const stubs = endpoints.map(
     (endpoint, index) =>
-      new Host(endpoint, hostApiCredentials(tls, index), {
-        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-      }) as unknown as HostStub,
+      new Host(endpoint, hostApiCredentials(tls, index), hostApiChannelOptions(tls, index)) as unknown as HostStub,
   );
 
   return {
     async compute(request, timeoutMs) {
       // All three hosts must run the job at once: they exchange messages with
       // each other, so the calls are concurrent, and one failure fails the job.
-      const settled = await Promise.allSettled(stubs.map((stub, index) => observed(index, "Compute", call(stub, stub.Compute, request, timeoutMs))));
+      const settled = await Promise.allSettled(
+        stubs.map(async (stub, index) => {
+          const metadata = await signedMetadata(bridgeKey(), { method: "Compute", request }, index);
+          return observed(index, "Compute", call(stub, stub.Compute, request, timeoutMs, metadata));
+        }),
+      );
       const failures = settled
         .map((outcome, index) => (outcome.status === "rejected" ? toBridgeError(index, outcome.reason) : undefined))
         .filter((e): e is BridgeError => e !== undefined);
@@ -111,18 +160,30 @@ export function createGrpcHostsClient(
         // gave up waiting for it.
         throw failures.find((e) => e instanceof HostRefusedError) ?? failures[0];
       }
-      return settled.map((outcome, index) => {
+      const responses = settled.map((outcome, index) => {
         const response = (outcome as PromiseFulfilledResult<ComputeResponse>).value;
         if (response.hostIndex !== index) {
           throw new HostRefusedError(index, `answered as host ${response.hostIndex}; check SCMPC_HOSTS order`);
         }
-        return Buffer.from(response.encryptedOutput);
+        return response;
       });
+      // Each host derives the job's identity from the chain on its own: they must agree.
+      const jobId = responses[0].jobId.toLowerCase();
+      const other = responses.findIndex((r) => r.jobId.toLowerCase() !== jobId);
+      if (other >= 0) {
+        throw new HostRefusedError(other, `computed job ${responses[other].jobId}, host 0 job ${jobId}: the hosts do not read the same chain`);
+      }
+      return { jobId, envelopes: responses.map((r) => Buffer.from(r.encryptedOutput)) };
     },
 
-    async signResult(requestId, result, timeoutMs) {
-      const request: SignResultRequest = { requestId, result: Buffer.from(result.replace(/^0x/, ""), "hex") };
-      const settled = await Promise.allSettled(stubs.map((stub, index) => observed(index, "SignResult", call(stub, stub.SignResult, request, timeoutMs))));
+    async signResult({ requestId, result, consumer }, timeoutMs) {
+      const request: SignResultRequest = { requestId, result: Buffer.from(result.replace(/^0x/, ""), "hex"), consumer };
+      const settled = await Promise.allSettled(
+        stubs.map(async (stub, index) => {
+          const metadata = await signedMetadata(bridgeKey(), { method: "SignResult", request }, index);
+          return observed(index, "SignResult", call(stub, stub.SignResult, request, timeoutMs, metadata));
+        }),
+      );
       return settled.map((outcome, index) => {
         if (outcome.status === "rejected") throw toBridgeError(index, outcome.reason);
         return outcome.value.signature;

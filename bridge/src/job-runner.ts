@@ -105,7 +105,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   async function execute(job: JobRow, deadline: number): Promise<string> {
     const remaining = (): number => Math.max(1, deadline - Date.now());
-    const envelopes = await hosts.compute(
+    const { jobId, envelopes } = await hosts.compute(
       {
         requestId: job.requestId,
         algorithm: job.algorithm,
@@ -116,11 +116,11 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       },
       remaining(),
     );
-    const result = packResult(envelopes);
+    const result = packResult(jobId, envelopes);
     // The contract accepts the result only with all three hosts' signatures
-    // over (requestId, keccak256(result)); each host signs only if its own
-    // envelope is in it unchanged.
-    const signatures = await hosts.signResult(job.requestId, result, remaining());
+    // over (chain id, consumer, requestId, keccak256(result)); each host signs
+    // only if its own envelope is in it unchanged.
+    const signatures = await hosts.signResult({ requestId: job.requestId, result, consumer: job.consumer }, remaining());
     return AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [result, signatures]);
   }
 

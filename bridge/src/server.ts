@@ -1,3 +1,4 @@
+import { Wallet } from "ethers";
 import { pino } from "pino";
 import { buildApp } from "./app.ts";
 import { loadBridgeConfig } from "./config.ts";
@@ -15,7 +16,7 @@ const logger = pino({
   level: config.logLevel,
   base: { service: "bridge" },
   // Secrets never reach a log line, whatever a future log call passes.
-  redact: { paths: ["req.headers.authorization", "accessKey", "callbacks.token", "*.accessKey"], censor: "[redacted]" },
+  redact: { paths: ["req.headers.authorization", "accessKey", "signingKey", "callbacks.token", "*.accessKey", "*.signingKey"], censor: "[redacted]" },
 });
 if (config.accessKey === undefined) {
   logger.warn("SCMPC_BRIDGE_INSECURE_NO_ACCESS_KEY=true: the bridge accepts calls without an access key");
@@ -27,6 +28,8 @@ const metrics = createBridgeMetrics();
 if (config.hostsTls === undefined) logger.warn("SCMPC_HOSTS_INSECURE=true: the bridge talks to the hosts without TLS");
 const hosts = createGrpcHostsClient(config.hosts, {
   tls: config.hostsTls,
+  // The hosts answer Compute and SignResult only when this key signed the call.
+  signer: new Wallet(config.signingKey),
   onCallError: (host, method, code) => metrics.hostCallErrors.inc({ host: String(host), method, code }),
 });
 const store = openJobStore(config.storeFile);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { AbiCoder } from "ethers";
+import { AbiCoder, Wallet } from "ethers";
 import { packResult } from "@scmpc/mpc-engine";
 import { BODY_LIMIT_BYTES } from "../src/app.ts";
 import { ChainUnavailableError, HostRefusedError, HostUnavailableError, OnChainMismatchError } from "../src/errors.ts";
 import { createGrpcHostsClient } from "../src/hosts-client.ts";
 import { createBridgeMetrics } from "../src/metrics.ts";
-import { ACCESS_KEY, AUTH, data, envelopes, fixtures, gate, payload, recordingChecker, recordingHosts, signatures } from "./bridge-fixture.ts";
+import { ACCESS_KEY, AUTH, data, envelopes, fixtures, gate, jobId, payload, recordingChecker, recordingHosts, signatures } from "./bridge-fixture.ts";
 
 // The bridge's HTTP contract (External Adapter protocol) through inject, every
 // route and every error. The hosts and the on-chain check are recording
@@ -27,9 +27,9 @@ describe("bridge: POST / (External Adapter, synchronous)", () => {
     const body = res.json();
     assert.deepEqual(body, { jobRunID: "run-1", statusCode: 200, data: { result: payload }, result: payload });
     assert.deepEqual(checked, [data]);
-    assert.deepEqual(signed, [{ requestId: data.requestId, result: packResult(envelopes) }]);
+    assert.deepEqual(signed, [{ requestId: data.requestId, result: packResult(jobId, envelopes), consumer: data.consumer }]);
     const [result, sigs] = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes[3]"], body.result);
-    assert.equal(result, packResult(envelopes));
+    assert.equal(result, packResult(jobId, envelopes));
     assert.deepEqual([...sigs], signatures);
     assert.deepEqual(calls, [
       {
@@ -312,6 +312,7 @@ describe("bridge: GET /health, GET /metrics, OpenAPI", () => {
     const metrics = createBridgeMetrics();
     // A real gRPC client to three dead endpoints: the hosts are unreachable.
     const dead = createGrpcHostsClient(["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], {
+      signer: Wallet.createRandom(),
       onCallError: (host, method, code) => metrics.hostCallErrors.inc({ host: String(host), method, code }),
     });
     fx.onCleanup(() => dead.close());

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { AbiCoder, hexlify, Wallet } from "ethers";
-import { generateBuyerKeyPair, openResult, ringSum } from "@scmpc/mpc-engine";
+import { generateBuyerKeyPair, ringSum, unpackResult } from "@scmpc/mpc-engine";
 import type { UploadSharesResponse } from "@scmpc/protos";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, startCluster } from "../../mpc-engine/test/support/cluster.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster } from "../../mpc-engine/test/support/cluster.ts";
 import type { Cluster } from "../../mpc-engine/test/support/cluster.ts";
 import { HostRefusedError } from "../src/errors.ts";
 import { createGrpcHostsClient } from "../src/hosts-client.ts";
@@ -193,7 +193,7 @@ describe("bridge: with three real MPC hosts", { timeout: 120_000 }, () => {
     const request = { requestId, algorithm: "sum@1", datasetIds: datasetId, params, buyerKey, consumer: CONSUMER };
     const node = await startCallbackServer();
     fx.onCleanup(node.close);
-    const hosts = createGrpcHostsClient(cluster.ports.map((p) => `127.0.0.1:${p}`), { tls: cluster.hostTls });
+    const hosts = createGrpcHostsClient(cluster.ports.map((p) => `127.0.0.1:${p}`), { tls: cluster.hostTls, signer: cluster.bridge });
     fx.onCleanup(() => hosts.close());
     const file = await fx.storeFile();
 
@@ -203,8 +203,9 @@ describe("bridge: with three real MPC hosts", { timeout: 120_000 }, () => {
     const patch = await node.next();
     const result = (patch.body.value as { result: string }).result;
     const [packed, sigs] = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes[3]"], result);
-    assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packed }), [ringSum(values)]);
     assert.equal(sigs.length, 3);
+    const { jobId, envelopes: wrapped } = unpackResult(packed);
+    const responses = wrapped.map((encryptedOutput) => ({ jobId, encryptedOutput }));
     await first.app.close();
     first.store.close();
 
@@ -221,5 +222,7 @@ describe("bridge: with three real MPC hosts", { timeout: 120_000 }, () => {
     // The hosts answer a repeated Compute from their finished job: the same envelopes, the same signatures.
     assert.equal(again.json().result, result);
     assert.equal(copy.get(requestId)?.state, "completed");
+    // Once the chain shows it fulfilled, the hosts' keys open it for the buyer.
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
   });
 });

@@ -29,23 +29,25 @@ export const data = {
   consumer: `0x${"44".repeat(20)}`,
 };
 export const envelopes = [Buffer.from("aa", "hex"), Buffer.from("bbbb", "hex"), Buffer.from("cccccc", "hex")];
+/** The job id the hosts derived for `data` (made up: the doubles do not read a chain). */
+export const jobId = `0x${"66".repeat(32)}`;
 export const signatures = [0, 1, 2].map((i) => `0x${String(i + 1).repeat(130)}`);
-/** What the bridge answers for `envelopes`: the packed envelopes with the three hosts' signatures. */
-export const payload = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [packResult(envelopes), signatures]);
+/** What the bridge answers for `envelopes`: the job id and packed envelopes with the three hosts' signatures. */
+export const payload = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [packResult(jobId, envelopes), signatures]);
 
 /** A hosts double that records every call; `behaviour` decides what Compute does. */
 export function recordingHosts(behaviour: (req: ComputeRequest) => Promise<Buffer[]> = async () => envelopes, health?: HostHealth[]) {
   const calls: ComputeRequest[] = [];
   const timeouts: number[] = [];
-  const signed: { requestId: string; result: string }[] = [];
+  const signed: { requestId: string; result: string; consumer: string }[] = [];
   const hosts: HostsClient = {
     async compute(req, timeoutMs) {
       calls.push(req);
       timeouts.push(timeoutMs);
-      return behaviour(req);
+      return { jobId, envelopes: await behaviour(req) };
     },
-    async signResult(requestId, result) {
-      signed.push({ requestId, result });
+    async signResult(request) {
+      signed.push(request);
       return signatures;
     },
     async health() {
@@ -76,6 +78,12 @@ export function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
+/**
+ * Origins of the fake nodes' responseURLs started so far: the apps built by
+ * {@link fixtures} allow them (the bridge calls back only allowed origins).
+ */
+const callbackOrigins: string[] = [];
+
 /** Temporary directories and apps, cleaned up by `cleanup()`. */
 export function fixtures() {
   const dirs: string[] = [];
@@ -102,6 +110,7 @@ export function fixtures() {
         jobTimeoutMs: 5_000,
         fastify: { logger: false },
         ...deps,
+        callbacks: { allowedOrigins: callbackOrigins, ...deps.callbacks },
         store,
       });
       closers.unshift(() => app.close());
@@ -149,7 +158,7 @@ export async function startCallbackServer(status: (n: number) => number = () => 
   let seen = 0;
   return {
     url: (id: string) => `http://127.0.0.1:${port}/v2/resume/${id}`,
-    origin: `http://127.0.0.1:${port}`,
+    origin: registerOrigin(`http://127.0.0.1:${port}`),
     received,
     /** The next PATCH not yet handed out by `next()`. */
     next(): Promise<ReceivedCallback> {
@@ -159,4 +168,9 @@ export async function startCallbackServer(status: (n: number) => number = () => 
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+function registerOrigin(origin: string): string {
+  callbackOrigins.push(origin);
+  return origin;
 }

@@ -11,6 +11,7 @@ describe("bridge configuration: how the hosts' Host API is trusted", () => {
   let tls: TlsMaterial;
   const base = {
     SCMPC_BRIDGE_ACCESS_KEY: "a-long-enough-access-key",
+    SCMPC_BRIDGE_SIGNING_KEY: `0x${"4b".repeat(32)}`,
     SCMPC_HOSTS: "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3",
     SCMPC_RPC_URL: "http://127.0.0.1:8545",
   };
@@ -46,5 +47,23 @@ describe("bridge configuration: how the hosts' Host API is trusted", () => {
     fails({ ...base, SCMPC_HOSTS_TLS_CA: tls.caFile, SCMPC_HOSTS_CERTS: tls.hosts[0].certFile }, /three hosts/);
     fails({ ...base, SCMPC_HOSTS_TLS_CA: path.join(dir, "missing.pem"), SCMPC_HOSTS_FINGERPRINTS: tls.hosts.map((h) => h.fingerprint).join(",") }, /ENOENT/);
     fails({ ...base, SCMPC_HOSTS_TLS_CA: tls.caFile, SCMPC_HOSTS_FINGERPRINTS: "aa,bb,cc" }, /not 64 hex digits/);
+  });
+
+  it("requires the bridge's signing key (the hosts take Compute only from it) without echoing a bad one", () => {
+    const { SCMPC_BRIDGE_SIGNING_KEY: _, ...withoutKey } = base;
+    fails({ ...withoutKey, SCMPC_HOSTS_INSECURE: "true" }, /SCMPC_BRIDGE_SIGNING_KEY is required/);
+    const secretish = `0x${"4b".repeat(31)}zz`;
+    assert.throws(
+      () => loadBridgeConfig({ ...base, SCMPC_HOSTS_INSECURE: "true", SCMPC_BRIDGE_SIGNING_KEY: secretish }),
+      (err: unknown) => /SCMPC_BRIDGE_SIGNING_KEY/.test((err as Error).message) && !(err as Error).message.includes(secretish),
+    );
+    assert.equal(loadBridgeConfig({ ...base, SCMPC_HOSTS_INSECURE: "true" }).signingKey, base.SCMPC_BRIDGE_SIGNING_KEY);
+  });
+
+  it("calls back only a Chainlink node's own API by default, or the origins listed", () => {
+    const config = loadBridgeConfig({ ...base, SCMPC_HOSTS_INSECURE: "true" });
+    assert.deepEqual(config.callbacks.allowedOrigins, ["http://localhost:6688", "http://127.0.0.1:6688"]);
+    const listed = loadBridgeConfig({ ...base, SCMPC_HOSTS_INSECURE: "true", SCMPC_BRIDGE_CALLBACK_ORIGINS: "https://node.example:6689/" });
+    assert.deepEqual(listed.callbacks.allowedOrigins, ["https://node.example:6689"]);
   });
 });

@@ -141,7 +141,7 @@ export async function startTestChain(): Promise<TestChain> {
       hostSigners,
       datasetId,
       async request() {
-        const tx = await market.requestComputation([datasetId], JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), { gasLimit: 600_000n });
+        const tx = await market.requestComputation([datasetId], JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), MaxUint256, { gasLimit: 600_000n });
         const receipt = (await tx.wait())!;
         const log = receipt.logs.find((l: { topics: readonly string[] }) => l.topics[0] === requestTopic)!;
         const parsed = operatorInterface.parseLog(log)!;
@@ -184,9 +184,13 @@ export async function startTestChain(): Promise<TestChain> {
   }
 }
 
-/** The payload the real bridge answers: abi.encode(result, the three hosts' signatures over it). */
-export async function signedPayload(hostSigners: Wallet[], requestId: string, result: string): Promise<string> {
-  const digest = keccak256(abi.encode(["bytes32", "bytes32"], [requestId, keccak256(result)]));
+/**
+ * The payload the real bridge answers: abi.encode(result, the three hosts'
+ * signatures over it), each over the contract's `fulfillmentDigest`
+ * (chain id, consumer, request id, result hash).
+ */
+export async function signedPayload(hostSigners: Wallet[], requestId: string, result: string, consumer: string, chainId = 31337n): Promise<string> {
+  const digest = keccak256(abi.encode(["uint256", "address", "bytes32", "bytes32"], [chainId, consumer, requestId, keccak256(result)]));
   const signatures = await Promise.all(hostSigners.map((w) => w.signMessage(getBytes(digest))));
   return abi.encode(["bytes", "bytes[3]"], [result, signatures]);
 }
@@ -220,7 +224,7 @@ export async function startFakeBridge(hostSigners: Wallet[]): Promise<FakeBridge
     url: "",
     calls: [],
     answer: async (call) => {
-      const result = await signedPayload(hostSigners, call.body.data.requestId, "0xc0ffee");
+      const result = await signedPayload(hostSigners, call.body.data.requestId, "0xc0ffee", call.body.data.consumer);
       return { status: 200, body: { jobRunID: call.body.id, statusCode: 200, data: { result }, result } };
     },
     close: async () => {},

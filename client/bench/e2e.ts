@@ -26,7 +26,8 @@ import { fileURLToPath } from "node:url";
 import { Interface, JsonRpcProvider, hexlify } from "ethers";
 import type { Log } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
-import { decodeResult, generateBuyerKeyPair, openResult, planComputation } from "@scmpc/mpc-engine";
+import { decodeResult, generateBuyerKeyPair, planComputation } from "@scmpc/mpc-engine";
+import { openFulfilledResult } from "../src/key-release.ts";
 import { resolveSigner } from "../src/accounts.ts";
 import { fulfilmentAttempts, requestMany } from "../src/fulfilments.ts";
 import { uploadDataset } from "../src/seller.ts";
@@ -67,7 +68,7 @@ try {
   const marketAddress = stack.state.contracts.algorithms[ALGORITHM];
   const marketInterface = new Interface(loadArtifact("AlgorithmComputation").abi);
   const keys = generateBuyerKeyPair();
-  const plan = planComputation(ALGORITHM, PARAMS, { columns: [{ name: COLUMN, scale: dataset.columns[0].scale }] });
+  const plan = planComputation(ALGORITHM, PARAMS, { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount) });
   const startBlock = await provider.getBlockNumber();
 
   // Send every request without waiting for the previous one to be mined.
@@ -112,11 +113,12 @@ try {
   }
   const lastSettled = Math.max(firstSent, ...settledAt.values());
 
-  // A job is completed only if its result decrypts to the plaintext answer.
+  // A job is completed only if its result, opened with the keys the hosts release, decrypts to the plaintext answer.
   let completed = 0;
   let wrong = 0;
   for (const [requestId, result] of results) {
-    const decoded = decodeResult(plan, openResult({ requestId, buyerPrivateKey: keys.privateKey, result }));
+    const values = await openFulfilledResult({ hosts: stack.state.hosts, tls: stack.state.hostTls, requestId, consumer: marketAddress, result, buyerPrivateKey: keys.privateKey }).catch(() => undefined);
+    const decoded = values === undefined ? undefined : decodeResult(plan, values);
     if (decoded === expected) completed++;
     else wrong++;
   }

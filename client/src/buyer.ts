@@ -5,6 +5,8 @@ import type { Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { decodeResult, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
 import type { AlgorithmResult, DatasetSchema } from "@scmpc/mpc-engine";
+import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
+import { fetchReleaseKeys } from "./key-release.ts";
 import type { StackState } from "./state.ts";
 
 /** On-chain request status, as `AlgorithmComputation.RequestStatus`. */
@@ -23,6 +25,8 @@ export interface PurchasedResult {
   /** Paid to the host operators. */
   fee: string;
   txHash: string;
+  /** The hosts whose release keys opened the result (at least two of 0, 1, 2). */
+  keysReleasedBy: number[];
 }
 
 /** Why the contract failed a request (`ComputationFailed.reason`). */
@@ -31,6 +35,8 @@ const FAILURE_REASONS: Record<number, string> = {
   2: "the result was malformed",
   3: "the hosts' signatures did not verify",
   4: "the result was too long",
+  5: "the dataset registry could not name the sellers",
+  6: "the answer arrived after the request's deadline",
 };
 
 /** The job ended without a result; the price and fee went back to the buyer's withdrawable balance. */
@@ -108,7 +114,7 @@ export async function buyComputation(options: {
   let price = 0n;
   let schemaHash: string | undefined;
   let rows = 0n;
-  const minRows: bigint[] = [];
+  const commitments: [string, string, string][] = [];
   for (const id of datasetIds) {
     if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${id} is registered`);
     const dataset = await registry.getDataset(id);
@@ -118,15 +124,17 @@ export async function buyComputation(options: {
     }
     if (schemaHash !== undefined && dataset.schemaHash !== schemaHash) throw new Error(`dataset ${id} has a different schema from the others`);
     schemaHash = dataset.schemaHash;
+    // A seller's minimum is a rule about its own dataset: other datasets in the request do not count.
+    if ((dataset.rowCount as bigint) < (dataset.minRows as bigint)) {
+      throw new Error(`dataset ${id} holds ${dataset.rowCount} rows but its seller requires at least ${dataset.minRows} of its own in a result`);
+    }
     price += dataset.price as bigint;
     rows += dataset.rowCount as bigint;
-    minRows.push(dataset.minRows as bigint);
+    commitments.push([dataset.commitments[0], dataset.commitments[1], dataset.commitments[2]].map((c: string) => c.toLowerCase()) as [string, string, string]);
   }
-  const tooFew = minRows.find((m) => rows < m);
-  if (tooFew !== undefined) throw new Error(`the datasets hold ${rows} rows together but a seller requires at least ${tooFew}; add datasets`);
   const schema = await datasetSchema(registry, datasetIds[0], schemaHash!);
   // Validating here, before paying, turns a typo into an error instead of a refund.
-  const plan = planComputation(algorithm, params, schema);
+  const plan = planComputation(algorithm, params, schema, { rowCount: rows });
 
   const fee: bigint = await market.operatorFee();
   const total = price + fee;
@@ -137,7 +145,8 @@ export async function buyComputation(options: {
   if (allowance < total) await (await token.approve(marketAddress, total)).wait();
 
   const keys = generateBuyerKeyPair();
-  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey));
+  // The price seen here is the most this purchase pays: a seller raising it in between makes the request revert.
+  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total);
   const receipt = await tx.wait();
   const requested = receipt.logs
     .map((log: { topics: string[]; data: string }) => {
@@ -150,6 +159,11 @@ export async function buyComputation(options: {
     .find((parsed: { name: string } | null) => parsed?.name === "ComputationRequested");
   if (!requested) throw new Error(`transaction ${tx.hash} emitted no ComputationRequested event`);
   const requestId: string = requested.args.requestId;
+  // The job the hosts must answer, derived from the chain as each host derives it.
+  const jobId = jobIdOf(
+    { chainId: (await buyer.provider!.getNetwork()).chainId, consumer: marketAddress, requestId },
+    jobInputsHash({ algorithm, datasetIds, params, buyerKey: hexlify(keys.publicKey).toLowerCase(), commitments }),
+  );
   await mkdir(options.keyDir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(options.keyDir, `${requestId}.key`), hexlify(keys.privateKey) + "\n", { mode: 0o600 });
 
@@ -165,7 +179,13 @@ export async function buyComputation(options: {
       if (result === undefined || keccak256(result) !== request.resultHash) {
         throw new Error(`the ComputationFulfilled event of ${requestId} is missing or does not match the stored result hash`);
       }
-      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result });
+      // The envelopes on-chain are wrapped: each host releases its key now that the chain shows the sellers paid.
+      const released = await fetchReleaseKeys({ hosts: state.hosts, tls: state.hostTls, requestId, consumer: marketAddress, jobId, timeoutMs: Math.max(10_000, waitUntil - Date.now()) });
+      if (released.from.length < 2) {
+        const why = Object.entries(released.refusals).map(([host, reason]) => `host ${host}: ${reason}`).join("; ");
+        throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
+      }
+      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result, releaseKeys: released.keys, jobId });
       return {
         requestId,
         algorithm,
@@ -175,6 +195,7 @@ export async function buyComputation(options: {
         price: price.toString(),
         fee: fee.toString(),
         txHash: tx.hash,
+        keysReleasedBy: released.from,
       };
     }
     if (status === "Failed") {

@@ -21,10 +21,11 @@ Operators
 
 Sellers
   scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
-        [--allow sum,mean,...] [--min-rows <n>] [--stake <amount>] [--json]
+        [--bounds <col>=<lo>:<hi>[,...]] [--allow sum,mean,...] [--min-rows <n>] [--stake <amount>] [--json]
                                              share the columns to the 3 hosts and register the dataset
                                              (defaults: every algorithm allowed, at least ${DEFAULT_MIN_ROWS} rows,
-                                             the registry's minimum stake)
+                                             the registry's minimum stake; bounds derived from the data, rounded
+                                             outward to one significant digit — bounds are public, on-chain)
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
   scmpc seller price --dataset <id> --price <amount>
@@ -139,6 +140,22 @@ async function withdraw(role: DevRole, account: string | undefined, out: Out): P
   }
 }
 
+/**
+ * Parses `--bounds` flags: each `col=lo:hi`, several per flag separated by
+ * commas (`a=1:2,b=-3.5:4`); the decimals are checked against the data later.
+ */
+function boundsFromFlags(flags: readonly string[]): Record<string, { lo: string; hi: string }> {
+  const bounds: Record<string, { lo: string; hi: string }> = {};
+  for (const spec of flags.flatMap((f) => f.split(",")).map((s) => s.trim()).filter((s) => s !== "")) {
+    const match = /^([^=]+)=([^:]+):([^:]+)$/.exec(spec);
+    if (!match) throw new UsageError(`--bounds takes <column>=<lo>:<hi> (e.g. salary=30000:200000); got "${spec}"`);
+    const [, column, lo, hi] = match.map((m) => m.trim());
+    if (Object.hasOwn(bounds, column)) throw new UsageError(`--bounds gives column "${column}" twice`);
+    bounds[column] = { lo, hi };
+  }
+  return bounds;
+}
+
 /** Builds an algorithm's JSON parameters from the command-line flags. */
 function paramsFromFlags(algorithm: string, values: Record<string, unknown>): string {
   if (typeof values.params === "string") return values.params;
@@ -204,6 +221,7 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         threshold: { type: "string" },
         params: { type: "string" },
         stake: { type: "string" },
+        bounds: { type: "string", multiple: true },
         request: { type: "string" },
         account: { type: "string" },
         json: { type: "boolean", default: false },
@@ -243,6 +261,9 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       if (!values.name || columns.length === 0 || !values.price) throw new UsageError("seller upload needs --name, --column and --price");
       const minRows = values["min-rows"];
       if (minRows !== undefined && !/^\d+$/.test(minRows)) throw new UsageError(`--min-rows must be a non-negative integer; got "${minRows}"`);
+      const bounds = boundsFromFlags(values.bounds ?? []);
+      const stray = Object.keys(bounds).filter((c) => !columns.includes(c));
+      if (stray.length > 0) throw new UsageError(`--bounds names ${stray.map((c) => `"${c}"`).join(", ")}, not among the --column(s) shared`);
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
         const ds = await uploadDataset({
@@ -255,9 +276,20 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           allow: values.allow?.split(",").map((a) => resolveAlgorithm(a.trim())),
           minRows: minRows === undefined ? undefined : Number(minRows),
           stake: values.stake,
+          bounds,
         });
+        // A pending change of the host set is a warning in either mode (the JSON carries it as well).
+        for (const line of ds.pendingHostChanges) out.error(`warning: ${line}`);
         if (json) out.log(JSON.stringify(ds));
         else {
+          // Derived bounds reveal each column's rough range to every buyer: say so, once per column.
+          for (const name of ds.derivedBounds) {
+            const c = ds.columns.find((col) => col.name === name)!;
+            out.log(
+              `column "${name}": bounds [${c.lo}, ${c.hi}] derived from the data; bounds are public and published on-chain with the schema ` +
+                `(choose them with --bounds ${name}=<lo>:<hi>)`,
+            );
+          }
           out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${columns.map((c) => `"${c}"`).join(", ")} shared to 3 hosts and registered`);
           out.log(`dataset id ${ds.datasetId}`);
         }
@@ -327,6 +359,7 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         else {
           const shown = typeof bought.result === "string" ? bought.result : JSON.stringify(bought.result);
           out.log(`${bought.algorithm} ${bought.params} = ${shown}   (request ${bought.requestId})`);
+          out.log(`keys released by hosts ${bought.keysReleasedBy.join(", ")} (the result became readable once the chain showed the sellers paid)`);
         }
         return 0;
       } finally {

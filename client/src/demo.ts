@@ -39,6 +39,7 @@ try {
 
   console.log(`plaintext sum (seller's own computation): ${plaintextSum}`);
   console.log(`decrypted sum (buyer, from 3 MPC hosts):  ${bought.result}`);
+  console.log(`keys released by hosts ${bought.keysReleasedBy.join(", ")} once the chain showed the seller paid`);
   console.log(`seller's credited balance:                ${formatUnits(credited, PAYMENT_DECIMALS)} mUSD`);
   const match = bought.result === plaintextSum;
   console.log(match ? "OK: the decrypted sum equals the plaintext sum" : "MISMATCH: the decrypted sum differs from the plaintext sum");

@@ -14,7 +14,7 @@
 // | SCMPC_DEPLOY_PUBLIC_RPC_URL | the chain as the CLI reaches it (e.g. http://127.0.0.1:8545) |
 // | SCMPC_DEPLOY_PUBLIC_BRIDGE_URL | the bridge as the CLI reaches it |
 // | SCMPC_DEPLOY_STATE_OWNER | optional uid:gid to give the state directory to (the CLI's user) |
-// | SCMPC_REGISTRY_ADDRESS, SCMPC_OPERATOR_ADDRESS, SCMPC_ALGORITHM_CONTRACTS | the addresses the services expect |
+// | SCMPC_REGISTRY_ADDRESS, SCMPC_OPERATOR_ADDRESS, SCMPC_FACTORY_ADDRESS, SCMPC_ALGORITHM_CONTRACTS | the addresses the services expect |
 import { readFileSync } from "node:fs";
 import { chown } from "node:fs/promises";
 import path from "node:path";
@@ -42,6 +42,7 @@ try {
   const expected = {
     registry: getAddress(required("SCMPC_REGISTRY_ADDRESS")),
     operator: getAddress(required("SCMPC_OPERATOR_ADDRESS")),
+    factory: getAddress(required("SCMPC_FACTORY_ADDRESS")),
     algorithms: required("SCMPC_ALGORITHM_CONTRACTS").split(",").map((a) => getAddress(a.trim())),
   };
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
@@ -54,7 +55,7 @@ try {
       provider,
       endpoints.map((endpoint, i) => ({ endpoint, tlsFingerprint: fingerprints[i] })),
     );
-    const deployed = { registry: contracts.registry, operator: contracts.operator, algorithms: Object.values(contracts.algorithms) };
+    const deployed = { registry: contracts.registry, operator: contracts.operator, factory: contracts.factory, algorithms: Object.values(contracts.algorithms) };
     if (JSON.stringify(deployed) !== JSON.stringify(expected)) {
       throw new Error(
         `the market was deployed at other addresses than the services expect:\n  deployed ${JSON.stringify(deployed)}\n  expected ${JSON.stringify(expected)}`,

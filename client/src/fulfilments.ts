@@ -1,4 +1,4 @@
-import { Contract, Interface, MaxUint256, NonceManager } from "ethers";
+import { AbiCoder, Contract, Interface, MaxUint256, NonceManager } from "ethers";
 import type { ContractTransactionResponse, Provider, Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import type { StackState } from "./state.ts";
@@ -64,7 +64,7 @@ export async function requestMany(options: {
   const sends: Promise<ContractTransactionResponse>[] = [];
   for (let i = 0; i < options.count; i++) {
     sentAt.push(performance.now());
-    sends.push(market.getFunction("requestComputation")(options.datasetIds, options.params, options.buyerKey, { gasLimit: REQUEST_GAS_LIMIT }));
+    sends.push(market.getFunction("requestComputation")(options.datasetIds, options.params, options.buyerKey, MaxUint256, { gasLimit: REQUEST_GAS_LIMIT }));
   }
   const receipts = await Promise.all((await Promise.all(sends)).map((tx) => tx.wait()));
   return receipts.map((receipt, i) => {
@@ -73,4 +73,37 @@ export async function requestMany(options: {
     if (requested == null) throw new Error(`request ${i} emitted no ComputationRequested event`);
     return { requestId: requested.args.requestId as string, sentAt: sentAt[i] };
   });
+}
+
+/**
+ * Sends the Chainlink Operator's `fulfillOracleRequest2` for a request with
+ * `payload` (abi.encode(result, signatures), what the bridge answers) from
+ * `sender`, an authorized sender of the Operator, as the relay does; the
+ * request's parameters come from the `OracleRequest` log in its receipt.
+ * Resolves to the mined transaction's hash. For tools that drive the hosts
+ * themselves (the engine benchmark, fair-exchange drills).
+ *
+ * @example
+ * const tx = await sendFulfilment({ operatorAddress: state.contracts.operator, sender: relayWallet, requestReceipt: receipt, requestId, payload });
+ */
+export async function sendFulfilment(options: {
+  operatorAddress: string;
+  sender: Signer;
+  requestReceipt: { logs: readonly { address: string; topics: readonly string[]; data: string }[] };
+  requestId: string;
+  payload: string;
+}): Promise<string> {
+  const operator = new Interface(loadArtifact("Operator").abi);
+  const log = options.requestReceipt.logs.find((l) => l.address.toLowerCase() === options.operatorAddress.toLowerCase());
+  if (log === undefined) throw new Error(`the request's receipt holds no OracleRequest of Operator ${options.operatorAddress}`);
+  const r = operator.parseLog({ topics: [...log.topics], data: log.data })!.args;
+  const data = AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes"], [options.requestId, options.payload]);
+  // An explicit gas limit: the Operator needs 400k left for the callback, which estimates miss.
+  const tx = await options.sender.sendTransaction({
+    to: options.operatorAddress,
+    data: operator.encodeFunctionData("fulfillOracleRequest2", [r.requestId, r.payment, r.callbackAddr, r.callbackFunctionId, r.cancelExpiration, data]),
+    gasLimit: 1_000_000n,
+  });
+  await tx.wait();
+  return tx.hash;
 }

@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
-import { loadMpcV1, MAX_MESSAGE_BYTES } from "@scmpc/protos";
-import { hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
+import { loadMpcV1 } from "@scmpc/protos";
+import { hostApiChannelOptions, hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 
 /** Deadline of one share upload; a 1M-row column is 16 MB per host. */
@@ -16,10 +16,7 @@ const UPLOAD_TIMEOUT_MS = 120_000;
  */
 export function uploadShare(endpoint: string, request: UploadSharesRequest, tls?: HostApiTls): Promise<UploadSharesResponse> {
   const { Host } = loadMpcV1();
-  const client = new Host(endpoint, hostApiCredentials(tls, request.hostIndex), {
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-  }) as unknown as grpc.Client & {
+  const client = new Host(endpoint, hostApiCredentials(tls, request.hostIndex), hostApiChannelOptions(tls, request.hostIndex)) as unknown as grpc.Client & {
     UploadShares(
       req: UploadSharesRequest,
       options: grpc.CallOptions,

@@ -1,4 +1,4 @@
-export { manageDataset, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
+export { manageDataset, pendingHostChanges, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
 export type { UploadedDataset } from "./seller.ts";
 export { buyComputation, ComputationFailedError, datasetSchema, refundRequest, resolveAlgorithm } from "./buyer.ts";
 export type { PurchasedResult } from "./buyer.ts";
@@ -10,3 +10,5 @@ export { resolveSigner, devPrivateKey, DEV_ROLES } from "./accounts.ts";
 export { readCsvColumn, readCsvColumns, CsvInputError, formatScaled } from "./csv-column.ts";
 export { main } from "./cli.ts";
 export { freePort } from "./processes.ts";
+export { fetchReleaseKeys, openFulfilledResult, type ReleasedKeys } from "./key-release.ts";
+export { fulfilmentAttempts, requestMany, sendFulfilment } from "./fulfilments.ts";

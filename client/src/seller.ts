@@ -1,9 +1,9 @@
 import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
-import type { Signer } from "ethers";
+import type { Provider, Signer } from "ethers";
 import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
-import { readCsvColumns } from "./csv-column.ts";
+import { readCsvColumns, type DeclaredBounds } from "./csv-column.ts";
 import { uploadShare } from "./host-upload.ts";
 import type { StackState } from "./state.ts";
 
@@ -13,8 +13,16 @@ export interface UploadedDataset {
   /** The permanent address `<seller>/<name>`. */
   address: string;
   rowCount: number;
-  /** The public schema: column names and fixed-point scales. */
-  columns: { name: string; scale: number }[];
+  /** The public schema: column names, fixed-point scales and bounds (canonical decimals, published on-chain). */
+  columns: { name: string; scale: number; lo: string; hi: string }[];
+  /** Columns whose bounds were derived from the data because the seller gave none. */
+  derivedBounds: string[];
+  /**
+   * Changes of the host set the HostRegistry announces and has not applied
+   * yet (the shares went to the hosts in force now), one line each; empty
+   * when none is pending.
+   */
+  pendingHostChanges: string[];
   commitments: string[];
   /** Exact plaintext sum of each column, for the seller's own records and the demo. */
   plaintextSums: Record<string, string>;
@@ -39,7 +47,8 @@ export async function shareAndUpload(options: {
   seller: Signer;
   datasetId: string;
   name: string;
-  columns: readonly { name: string; scale: number; values: BigUint64Array }[];
+  /** Each column's name, scale, public bounds (canonical decimals at its scale) and encoded values. */
+  columns: readonly { name: string; scale: number; lo: string; hi: string; values: BigUint64Array }[];
 }): Promise<string[]> {
   const { state, seller, datasetId, name, columns } = options;
   const sellerAddress = await seller.getAddress();
@@ -54,6 +63,8 @@ export async function shareAndUpload(options: {
         return {
           name: column.name,
           scale: column.scale,
+          lo: column.lo,
+          hi: column.hi,
           a: Buffer.from(share.a.buffer, share.a.byteOffset, share.a.byteLength),
           b: Buffer.from(share.b.buffer, share.b.byteOffset, share.b.byteLength),
         };
@@ -89,6 +100,29 @@ async function trustedHosts(state: StackState, seller: Signer): Promise<HostApiT
   return { ca: state.hostTls.ca, fingerprints: hosts.map((h) => h.tlsFingerprint.slice(2).toLowerCase()) };
 }
 
+/**
+ * The host changes the market's HostRegistry has announced and not yet
+ * applied, as lines a seller can read: sellers trust the registry for where
+ * their shares go, and a change is announced a delay ahead so they can
+ * withdraw before it applies.
+ *
+ * @example
+ * for (const line of await pendingHostChanges(state, provider)) console.warn(line);
+ */
+export async function pendingHostChanges(state: StackState, runner: Signer | Provider): Promise<string[]> {
+  const registry = new Contract(state.contracts.hostRegistry, loadArtifact("HostRegistry").abi, runner);
+  const lines: string[] = [];
+  for (const index of [0, 1, 2]) {
+    const [host, effectiveAt] = (await registry.getFunction("getPendingHostChange")(index)) as [{ endpoint: string; signer: string }, bigint];
+    if (effectiveAt === 0n) continue;
+    lines.push(
+      `host ${index} is to be replaced by ${host.endpoint} (signer ${host.signer}) from ${new Date(Number(effectiveAt) * 1000).toISOString()}: ` +
+        "shares uploaded now go to the current host; deregister before then if you do not trust the new one",
+    );
+  }
+  return lines;
+}
+
 /** Decimals of the market's payment token. */
 export const PAYMENT_DECIMALS = 18;
 
@@ -102,7 +136,7 @@ export const DEFAULT_MIN_ROWS = 10;
  * the seller's machine, and the chain sees only commitments.
  *
  * @example
- * const ds = await uploadDataset({ state, seller, csvPath: "salaries.csv", name: "salaries", columns: ["salary"], price: "10" });
+ * const ds = await uploadDataset({ state, seller, csvPath: "salaries.csv", name: "salaries", columns: ["salary"], price: "10", bounds: { salary: { lo: "0", hi: "200000" } } });
  */
 export async function uploadDataset(options: {
   state: StackState;
@@ -110,6 +144,13 @@ export async function uploadDataset(options: {
   csvPath: string;
   name: string;
   columns: string[];
+  /**
+   * Public bounds per column (every value must lie within them, else nothing
+   * is uploaded); a column without them gets bounds derived from its data,
+   * rounded outward to one significant digit. Either way they are published
+   * on-chain in the schema.
+   */
+  bounds?: Readonly<Record<string, DeclaredBounds>>;
   /** Price per computation in payment-token units (decimal string). */
   price: string;
   /** Algorithms buyers may run (`name@version`); default: every algorithm the market sells. */
@@ -156,14 +197,14 @@ export async function uploadDataset(options: {
     throw new Error(`listing a dataset locks a stake of ${formatUnits(stake, PAYMENT_DECIMALS)} but ${sellerAddress} holds ${formatUnits(held, PAYMENT_DECIMALS)}`);
   }
 
-  const columns = await readCsvColumns(options.csvPath, options.columns);
+  const columns = await readCsvColumns(options.csvPath, options.columns, { bounds: options.bounds });
   const rowCount = columns[0].rowCount;
   if (rowCount < minRows) {
     throw new Error(`${options.csvPath} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
   }
   const commitments = await shareAndUpload({ state, seller, datasetId, name, columns });
 
-  const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale }));
+  const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi }));
   const schema = schemaText(schemaColumns);
   const policy = { allowedAlgorithms: allow.map(algorithmId), minRows };
   if (stake > 0n && (await token.allowance(sellerAddress, state.contracts.registry)) < stake) {
@@ -176,6 +217,8 @@ export async function uploadDataset(options: {
     address: `${sellerAddress}/${name}`,
     rowCount,
     columns: schemaColumns,
+    derivedBounds: columns.filter((c) => c.boundsDerived).map((c) => c.name),
+    pendingHostChanges: await pendingHostChanges(state, seller),
     commitments,
     plaintextSums: Object.fromEntries(columns.map((c) => [c.name, c.plaintextSum])),
     allowedAlgorithms: allow,

@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { createGrpcHostsClient } from "@scmpc/bridge";
 import { createTlsMaterial, readTlsMaterial, type HostApiTls } from "@scmpc/mpc-engine/tls";
@@ -21,6 +24,16 @@ export interface LocalStack {
   state: StackState;
   dir: string;
   processes: ManagedProcess[];
+  /**
+   * The bridge's signing key of this stack (made fresh at each start, never
+   * written to the state file): the hosts answer Compute and SignResult only
+   * when signed by it. For benchmarks and tests that drive the hosts themselves.
+   */
+  bridgeSigningKey: string;
+  /** The bridge's access key of this stack (callers send it as `Authorization: Bearer`); empty without the oracle. */
+  bridgeAccessKey: string;
+  /** Where the relay answers `GET /health` (its counts of requests by state); empty without the oracle. */
+  relayHealthUrl: string;
   /** Stops every process the stack started (and only those). */
   stop(): Promise<void>;
   /**
@@ -29,6 +42,25 @@ export interface LocalStack {
    * it is ready. For operators' drills and the crash tests.
    */
   restart(name: string): Promise<ManagedProcess>;
+}
+
+/** A compiled contract every part loads; its absence means the contracts were never built. */
+const ARTIFACT_PROBE = path.join(REPO_ROOT, "contracts", "artifacts", "contracts", "AlgorithmComputation.sol", "AlgorithmComputation.json");
+
+/**
+ * Compiles the contracts (`hardhat build`) when their artifacts are missing,
+ * so that a newcomer's `npm install && npx scmpc up` works without a separate
+ * build step.
+ */
+async function ensureContractsBuilt(say: (line: string) => void): Promise<void> {
+  if (existsSync(ARTIFACT_PROBE)) return;
+  say("contracts  not built yet: compiling them (hardhat build) ...");
+  try {
+    await promisify(execFile)(process.execPath, [hardhatCli(), "build", "--quiet"], { cwd: path.join(REPO_ROOT, "contracts"), maxBuffer: 16 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`compiling the contracts failed: ${(e.stderr || e.message).trim().split("\n").slice(-5).join("\n")}`, { cause: err });
+  }
 }
 
 function hardhatCli(): string {
@@ -58,17 +90,26 @@ export async function startLocalStack(options: {
   logLevel?: string;
   /** Start the bridge and the relay (default true); without them requests stay pending on-chain. */
   oracle?: boolean;
+  /**
+   * Keep the hosts' share stores and finished jobs from the previous start
+   * (default false: the chain starts empty, so they are wiped). For drills of
+   * a chain reset that kept the hosts' disks.
+   */
+  keepHostData?: boolean;
 }): Promise<LocalStack> {
   const dir = path.resolve(options.dir);
   const say = options.progress ?? (() => {});
   const logDir = path.join(dir, "logs");
-  await rm(path.join(dir, "hosts"), { recursive: true, force: true });
+  if (!options.keepHostData) await rm(path.join(dir, "hosts"), { recursive: true, force: true });
   // The chain is new on every start, so the relay's store of the last one is stale too.
   await rm(path.join(dir, "relay"), { recursive: true, force: true });
   // So is the bridge's job store: a new chain repeats the old request ids.
   await rm(path.join(dir, "bridge"), { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
+  await ensureContractsBuilt(say);
   const processes: ManagedProcess[] = [];
+  // The bridge's key: the hosts take Compute and SignResult from it alone.
+  const bridgeWallet = Wallet.createRandom();
   const baseEnv = { ...process.env, SCMPC_LOG_LEVEL: options.logLevel ?? process.env.SCMPC_LOG_LEVEL ?? "info" };
   const entries = new Map<string, { entry: string; env: NodeJS.ProcessEnv }>();
   /** How to tell that a restarted service is ready, by name. */
@@ -165,6 +206,7 @@ export async function startLocalStack(options: {
         SCMPC_REGISTRY_ADDRESS: contracts.registry,
         SCMPC_ALGORITHM_CONTRACTS: Object.values(contracts.algorithms).join(","),
         SCMPC_HOST_SIGNING_KEY: hostKeys[index],
+        SCMPC_HOST_BRIDGE_ADDRESS: bridgeWallet.address,
       }),
     );
     // The bridge's own client asks each host for its health (and its index).
@@ -194,17 +236,20 @@ export async function startLocalStack(options: {
     say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
     let bridgeUrl = "";
+    let bridgeAccessKey = "";
+    let relayHealthUrl = "";
     if (options.oracle ?? true) {
       const bridgePort = await freePort();
       bridgeUrl = `http://127.0.0.1:${bridgePort}`;
       // A fresh access key per stack start; the relay presents it as Authorization: Bearer.
-      const bridgeAccessKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+      bridgeAccessKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
       const bridge = tsEntry("bridge", "bridge/src/server.ts", {
         SCMPC_BRIDGE_LISTEN: `127.0.0.1:${bridgePort}`,
         SCMPC_HOSTS: hosts.join(","),
         SCMPC_HOSTS_TLS_CA: tls.caFile,
         SCMPC_HOSTS_FINGERPRINTS: hostTls.fingerprints.join(","),
         SCMPC_BRIDGE_ACCESS_KEY: bridgeAccessKey,
+        SCMPC_BRIDGE_SIGNING_KEY: bridgeWallet.privateKey,
         // Durable job state (one row per request id); a restarted bridge finishes what it acknowledged.
         SCMPC_BRIDGE_STORE: path.join(dir, "bridge", "jobs.sqlite"),
         // The bridge checks every request on-chain before it drives the hosts.
@@ -220,6 +265,9 @@ export async function startLocalStack(options: {
         SCMPC_RELAY_HEALTH_LISTEN: `127.0.0.1:${relayHealthPort}`,
         SCMPC_RPC_URL: rpcUrl,
         SCMPC_OPERATOR_ADDRESS: contracts.operator,
+        // Serve the factory's algorithm contracts only, paying the market's LINK fee.
+        SCMPC_FACTORY_ADDRESS: contracts.factory,
+        SCMPC_RELAY_MIN_PAYMENT: contracts.linkFee,
         SCMPC_RELAY_PRIVATE_KEY: relayKey,
         SCMPC_BRIDGE_URL: bridgeUrl,
         SCMPC_BRIDGE_ACCESS_KEY: bridgeAccessKey,
@@ -231,7 +279,8 @@ export async function startLocalStack(options: {
         SCMPC_RELAY_STORE: path.join(dir, "relay", "relay.sqlite"),
         SCMPC_RELAY_CONFIRMATIONS: "0",
       });
-      readiness.set("relay", async () => (await fetch(`http://127.0.0.1:${relayHealthPort}/health`)).ok);
+      relayHealthUrl = `http://127.0.0.1:${relayHealthPort}/health`;
+      readiness.set("relay", async () => (await fetch(relayHealthUrl)).ok);
       await waitUntil(relay, readiness.get("relay")!, START_TIMEOUT_MS);
       say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
     }
@@ -247,7 +296,7 @@ export async function startLocalStack(options: {
       startedAt: new Date().toISOString(),
     };
     await writeState(dir, state);
-    return { state, dir, processes, stop, restart };
+    return { state, dir, processes, stop, restart, bridgeSigningKey: bridgeWallet.privateKey, bridgeAccessKey, relayHealthUrl };
   } catch (err) {
     await stop();
     throw err;

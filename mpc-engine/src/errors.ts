@@ -37,6 +37,11 @@ export type MpcErrorCode =
   | "REQUEST_NOT_PENDING"
   | "REQUEST_MISMATCH"
   | "REQUEST_ID_REUSED"
+  | "REQUEST_TOO_LATE"
+  | "BRIDGE_UNAUTHENTICATED"
+  | "KEY_NOT_RELEASED"
+  | "QUOTA_EXCEEDED"
+  | "UPLOAD_TOO_LARGE"
   // Host: infrastructure and protocol.
   | "CHAIN_UNAVAILABLE"
   | "STORE_CORRUPT"
@@ -49,11 +54,13 @@ export type MpcErrorCode =
   | "PEER_UNAVAILABLE"
   | "PEER_REJECTED"
   | "PEER_PROTOCOL"
+  | "PEER_RESTARTED"
   | "HOST_CLOSING"
   // Algorithms: policy and results.
   | "POLICY_REFUSED"
   | "SCHEMA_MISMATCH"
   | "RESULT_OUT_OF_RANGE"
+  | "RANGE_TOO_WIDE"
   | "RESULT_UNDEFINED"
   | "INTERNAL";
 

@@ -24,15 +24,26 @@ export {
   packResult,
   unpackResult,
   openResult,
+  combineOutputShares,
   type BuyerKeyPair,
   type OutputSharePair,
 } from "./output-envelope.ts";
+export {
+  WRAPPED_VERSION,
+  WRAPPED_HEADER_BYTES,
+  newReleaseKey,
+  releaseKeyHash,
+  wrapEnvelope,
+  wrappedKeyHash,
+  unwrapEnvelope,
+} from "./release-key.ts";
 export {
   ALGORITHMS,
   COMPARABLE_LIMIT,
   COMPARATORS,
   EXTRA_DIGITS,
   MAX_HISTOGRAM_EDGES,
+  MAX_ROWS,
   decodeResult,
   openedCount,
   planComputation,
@@ -44,5 +55,19 @@ export {
   type Comparator,
   type DatasetSchema,
   type Plan,
+  type SchemaColumn,
 } from "./algorithms/catalog.ts";
+export { boundText, centreOf, halfWidth, parseColumnBounds, type ColumnBounds } from "./algorithms/column-bounds.ts";
+export {
+  MAX_CHUNKS,
+  RING_EXACT_LIMIT,
+  ROW_LIMIT,
+  decodeSum,
+  openedWidth,
+  planSum,
+  type Accumulation,
+  type BoundedColumn,
+  type PlannedSum,
+  type SumFactor,
+} from "./algorithms/sum-plan.ts";
 export { Rational, isqrt } from "./algorithms/rational.ts";

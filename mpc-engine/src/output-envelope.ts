@@ -11,6 +11,7 @@ import {
 } from "node:crypto";
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
 import { MpcError } from "./errors.ts";
+import { unwrapEnvelope } from "./release-key.ts";
 
 /** Envelope format version. */
 export const ENVELOPE_VERSION = 1;
@@ -136,67 +137,67 @@ export function decryptOutputShare(input: {
 }
 
 /**
- * Packs the three envelopes (ordered by host index) as the on-chain result:
- * `abi.encode(bytes, bytes, bytes)` as 0x-hex.
+ * Packs the job id and the three hosts' wrapped envelopes (ordered by host
+ * index) as the on-chain result: `abi.encode(bytes32 jobId, bytes, bytes, bytes)`
+ * as 0x-hex. The job id sits inside what the hosts sign, binding the
+ * signatures to the job's inputs as well as to its request.
  *
  * @example
- * const result = packResult([env0, env1, env2]);
+ * const result = packResult(jobId, [w0, w1, w2]);
  */
-export function packResult(envelopes: readonly Uint8Array[]): string {
+export function packResult(jobId: string, envelopes: readonly Uint8Array[]): string {
   if (envelopes.length !== 3) throw new MpcError("ENVELOPE_MALFORMED", `expected 3 envelopes, got ${envelopes.length}`);
-  return AbiCoder.defaultAbiCoder().encode(["bytes", "bytes", "bytes"], envelopes.map((e) => hexlify(e)));
+  if (!isHexString(jobId, 32)) throw new MpcError("ENVELOPE_MALFORMED", "jobId must be a 0x-prefixed bytes32 hex string");
+  return AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes", "bytes", "bytes"], [jobId, ...envelopes.map((e) => hexlify(e))]);
 }
 
 /**
  * Inverse of {@link packResult}.
  *
- * @throws MpcError `ENVELOPE_MALFORMED` if the bytes are not `(bytes,bytes,bytes)`
+ * @throws MpcError `ENVELOPE_MALFORMED` if the bytes are not `(bytes32,bytes,bytes,bytes)`
  * @example
- * const [env0, env1, env2] = unpackResult(result);
+ * const { jobId, envelopes: [w0, w1, w2] } = unpackResult(result);
  */
-export function unpackResult(hex: string): [Buffer, Buffer, Buffer] {
+export function unpackResult(hex: string): { jobId: string; envelopes: [Buffer, Buffer, Buffer] } {
   try {
-    const [e0, e1, e2] = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes", "bytes"], hex) as unknown as string[];
-    return [Buffer.from(getBytes(e0)), Buffer.from(getBytes(e1)), Buffer.from(getBytes(e2))];
+    const [jobId, e0, e1, e2] = AbiCoder.defaultAbiCoder().decode(["bytes32", "bytes", "bytes", "bytes"], hex) as unknown as string[];
+    return { jobId: jobId.toLowerCase(), envelopes: [Buffer.from(getBytes(e0)), Buffer.from(getBytes(e1)), Buffer.from(getBytes(e2))] };
   } catch (cause) {
-    throw new MpcError("ENVELOPE_MALFORMED", "result is not an ABI-encoded (bytes,bytes,bytes)", { cause });
+    throw new MpcError("ENVELOPE_MALFORMED", "result is not an ABI-encoded (bytes32,bytes,bytes,bytes)", { cause });
   }
 }
 
 /**
- * Buyer side: decrypts the three envelopes, checks that host i's b equals
- * host (i+1)'s a for every value, and returns x = a0 + a1 + a2 mod 2^64 per
- * value.
+ * Buyer side: rebuilds the opened values from the output shares of any two
+ * or three hosts (host i holds x_i and x_{i+1}, so two hosts hold all three
+ * components). Where two hosts hold the same component they must agree: a
+ * disagreement names the pair (and, with three hosts, the suspect).
  *
- * @throws MpcError `OUTPUT_TAMPERED` naming the inconsistent host pair(s) (and
- *   the suspect host when two pairs point at the same one);
- *   `ENVELOPE_DECRYPT_FAILED` / `ENVELOPE_MALFORMED` naming the host
+ * @param shares - Per host index, its decrypted pairs, or undefined for a host whose share is missing.
+ * @throws MpcError `OUTPUT_TAMPERED` naming inconsistent hosts; `ENVELOPE_MALFORMED` with fewer than two shares
  * @example
- * const [sum] = openResult({ requestId, buyerPrivateKey, result: onChainResultHex });
+ * const [sum] = combineOutputShares([pairs0, undefined, pairs2]);
  */
-export function openResult(input: {
-  requestId: string | Uint8Array;
-  buyerPrivateKey: Uint8Array;
-  result: string | readonly Uint8Array[];
-}): bigint[] {
-  const envelopes = typeof input.result === "string" ? unpackResult(input.result) : input.result;
-  if (envelopes.length !== 3) throw new MpcError("ENVELOPE_MALFORMED", `expected 3 envelopes, got ${envelopes.length}`);
-  const shares = envelopes.map((envelope, hostIndex) =>
-    decryptOutputShare({ requestId: input.requestId, hostIndex, buyerPrivateKey: input.buyerPrivateKey, envelope }),
-  );
-  const n = shares[0].length;
-  shares.forEach((s, host) => {
-    if (s.length !== n) {
-      throw new MpcError("OUTPUT_TAMPERED", `host ${host} returned ${s.length} value(s), host 0 returned ${n}`, {
+export function combineOutputShares(shares: readonly (readonly OutputSharePair[] | undefined)[]): bigint[] {
+  const present = [0, 1, 2].filter((h) => shares[h] !== undefined);
+  if (present.length < 2) {
+    throw new MpcError("ENVELOPE_MALFORMED", `the output shares of at least two hosts are needed, got ${present.length}`);
+  }
+  const n = shares[present[0]]!.length;
+  for (const host of present) {
+    if (shares[host]!.length !== n) {
+      throw new MpcError("OUTPUT_TAMPERED", `host ${host} returned ${shares[host]!.length} value(s), host ${present[0]} returned ${n}`, {
         details: { host },
       });
     }
-  });
+  }
+  // Component x_j is held by host j (as a) and host j-1 (as b).
   const pairs: Array<[number, number]> = [];
   const rows: number[] = [];
   for (let i = 0; i < 3; i++) {
     const next = (i + 1) % 3;
-    const k = shares[i].findIndex((pair, idx) => pair[1] !== shares[next][idx][0]);
+    if (shares[i] === undefined || shares[next] === undefined) continue;
+    const k = shares[i]!.findIndex((pair, idx) => pair[1] !== shares[next]![idx][0]);
     if (k >= 0) {
       pairs.push([i, next]);
       rows.push(k);
@@ -212,7 +213,40 @@ export function openResult(input: {
       { details: { pairs, ...(suspect === undefined ? {} : { suspectHost: suspect }) } },
     );
   }
-  return shares[0].map((_, k) => BigInt.asUintN(64, shares[0][k][0] + shares[1][k][0] + shares[2][k][0]));
+  const component = (j: number, k: number): bigint =>
+    shares[j] !== undefined ? shares[j]![k][0] : shares[(j + 2) % 3]![k][1];
+  return Array.from({ length: n }, (_, k) => BigInt.asUintN(64, component(0, k) + component(1, k) + component(2, k)));
+}
+
+/**
+ * Buyer side, from the on-chain result: unwraps the envelopes of the hosts
+ * whose release keys are given (at least two), decrypts them with the buyer's
+ * key, checks that the hosts agree and adds the components up.
+ *
+ * @param input.releaseKeys - Per host index, the key it released, or undefined.
+ * @param input.jobId - The job the buyer expects; the result must carry it.
+ * @throws MpcError `OUTPUT_TAMPERED`, `KEY_INVALID`, `ENVELOPE_DECRYPT_FAILED` / `ENVELOPE_MALFORMED` naming the host
+ * @example
+ * const [sum] = openResult({ requestId, buyerPrivateKey, result, releaseKeys: [k0, k1, k2] });
+ */
+export function openResult(input: {
+  requestId: string | Uint8Array;
+  buyerPrivateKey: Uint8Array;
+  result: string;
+  releaseKeys: readonly (Uint8Array | undefined)[];
+  jobId?: string;
+}): bigint[] {
+  const { jobId, envelopes } = unpackResult(input.result);
+  if (input.jobId !== undefined && input.jobId.toLowerCase() !== jobId) {
+    throw new MpcError("OUTPUT_TAMPERED", `the result is for job ${jobId}, not the expected ${input.jobId.toLowerCase()}`);
+  }
+  const shares = envelopes.map((wrapped, hostIndex) => {
+    const key = input.releaseKeys[hostIndex];
+    if (key === undefined) return undefined;
+    const envelope = unwrapEnvelope({ jobId, hostIndex, key, wrapped });
+    return decryptOutputShare({ requestId: input.requestId, hostIndex, buyerPrivateKey: input.buyerPrivateKey, envelope });
+  });
+  return combineOutputShares(shares);
 }
 
 function deriveKey(privateKey: KeyObject, publicKey: KeyObject, requestId: Buffer, hostIndex: number): Buffer {

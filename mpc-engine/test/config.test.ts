@@ -21,6 +21,7 @@ const valid = {
   SCMPC_REGISTRY_ADDRESS: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
   SCMPC_ALGORITHM_CONTRACTS: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512, 0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
   SCMPC_HOST_SIGNING_KEY: `0x${"11".repeat(32)}`,
+  SCMPC_HOST_BRIDGE_ADDRESS: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
 };
 
 describe("host config", () => {
@@ -38,6 +39,28 @@ describe("host config", () => {
     assert.equal(config.registryAddress, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
     assert.equal(config.algorithmContracts.length, 2);
     assert.equal(config.signingKey, `0x${"11".repeat(32)}`);
+    assert.equal(config.bridgeAddress, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    assert.equal(config.releaseConfirmations, 0);
+    assert.equal(config.deadlineMarginS, 60);
+    assert.equal(config.maxUploadBytes, 512 * 1024 * 1024);
+    assert.equal(config.sellerQuotaBytes, 4 * 1024 ** 3);
+    assert.equal(config.unregisteredTtlMs, 3_600_000);
+    assert.equal(config.unregisteredMaxBytes, 8 * 1024 ** 3);
+  });
+
+  it("takes Compute only from a bridge address it is given, and checks the guards' numbers", () => {
+    const { SCMPC_HOST_BRIDGE_ADDRESS: _, ...withoutBridge } = valid;
+    assert.throws(() => loadHostConfig(withoutBridge), (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_BRIDGE_ADDRESS is required/.test(err.message));
+    assert.throws(
+      () => loadHostConfig({ ...valid, SCMPC_HOST_BRIDGE_ADDRESS: "bridge", SCMPC_HOST_RELEASE_CONFIRMATIONS: "-1", SCMPC_HOST_UNREGISTERED_TTL_S: "0" }),
+      (err: unknown) =>
+        isMpcError(err, "CONFIG_INVALID") &&
+        /SCMPC_HOST_BRIDGE_ADDRESS is not an address/.test(err.message) &&
+        /SCMPC_HOST_RELEASE_CONFIRMATIONS must be an integer of at least 0/.test(err.message) &&
+        /SCMPC_HOST_UNREGISTERED_TTL_S must be an integer of at least 1/.test(err.message),
+    );
+    const tuned = loadHostConfig({ ...valid, SCMPC_HOST_RELEASE_CONFIRMATIONS: "12", SCMPC_HOST_DEADLINE_MARGIN_S: "300", SCMPC_HOST_SELLER_QUOTA_BYTES: "1048576" });
+    assert.deepEqual([tuned.releaseConfirmations, tuned.deadlineMarginS, tuned.sellerQuotaBytes], [12, 300, 1048576]);
   });
 
   it("requires a well-formed signing key and never repeats it in the error", () => {

@@ -74,6 +74,7 @@ async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<Host
     SCMPC_REGISTRY_ADDRESS: REGISTRY,
     SCMPC_ALGORITHM_CONTRACTS: CONSUMER,
     SCMPC_HOST_SIGNING_KEY: Wallet.createRandom().privateKey,
+    SCMPC_HOST_BRIDGE_ADDRESS: Wallet.createRandom().address,
     SCMPC_LOG_LEVEL: "info",
   };
   const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });

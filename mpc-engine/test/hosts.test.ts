@@ -5,15 +5,17 @@ import * as grpc from "@grpc/grpc-js";
 import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { loadMpcV1 } from "@scmpc/protos";
-import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, openResult, packResult, planComputation, Rational, ringSum } from "../src/index.ts";
+import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, packResult, planComputation, Rational, ringSum, unwrapEnvelope } from "../src/index.ts";
 import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
-import { hostApiCredentials } from "../src/tls/index.ts";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, startCluster, type Cluster } from "./support/cluster.ts";
+import { hostApiChannelOptions, hostApiCredentials } from "../src/tls/index.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
 
+/** Random values within the test columns' default bounds ±2^40 (support/cluster.ts). */
 function randomColumn(rows: number): BigUint64Array {
   const values = new BigUint64Array(rows);
   const bytes = new Uint8Array(values.buffer);
   bytes.set(randomBytes(bytes.length));
+  for (let i = 0; i < rows; i++) values[i] = BigInt.asUintN(64, BigInt.asIntN(41, values[i]));
   return values;
 }
 
@@ -72,33 +74,33 @@ describe("three hosts computing sum@1", () => {
   it("computes the sum: the buyer opens it to the plaintext sum mod 2^64", async () => {
     const requestId = hexlify(randomBytes(32));
     pendingRequest(requestId);
-    const responses = await Promise.all(
-      cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", computeRequest(requestId))),
-    );
+    const responses = await Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", computeRequest(requestId))));
     assert.deepEqual(responses.map((r) => r.hostIndex), [0, 1, 2]);
-    const result = packResult(responses.map((r) => r.encryptedOutput));
-    assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), [ringSum(values)]);
+    assert.equal(new Set(responses.map((r) => r.jobId)).size, 1, "the three hosts derive one job id");
 
     // A repeated Compute returns the cached response, not a second run.
-    const again = await callUnary<ComputeResponse>(cluster.clients[2], "compute", computeRequest(requestId));
+    const again = await cluster.asBridge<ComputeResponse>(2, "Compute", computeRequest(requestId));
     assert.deepEqual(again.encryptedOutput, responses[2].encryptedOutput);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
   });
 
   it("joins a concurrent duplicate Compute to the running job", async () => {
     const requestId = hexlify(randomBytes(32));
     pendingRequest(requestId);
-    const calls = [0, 1, 2, 0, 1, 2].map((i) => callUnary<ComputeResponse>(cluster.clients[i], "compute", computeRequest(requestId)));
+    const calls = [0, 1, 2, 0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", computeRequest(requestId)));
     const responses = await Promise.all(calls);
     for (const i of [0, 1, 2]) assert.deepEqual(responses[i + 3].encryptedOutput, responses[i].encryptedOutput);
-    const result = packResult(responses.slice(0, 3).map((r) => r.encryptedOutput));
-    assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: responses.slice(0, 3), buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
   });
 
   it("re-randomises output shares: host outputs are not the per-component sums", async () => {
     const requestId = hexlify(randomBytes(32));
     pendingRequest(requestId);
-    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", computeRequest(requestId))));
-    const [[z0, z1]] = decryptOutputShare({ requestId, hostIndex: 0, buyerPrivateKey: buyer.privateKey, envelope: responses[0].encryptedOutput });
+    const responses = await Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", computeRequest(requestId))));
+    await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey });
+    const { key } = await callUnary<{ key: Buffer }>(cluster.clients[0], "releaseKey", { requestId, consumer: CONSUMER });
+    const envelope = unwrapEnvelope({ jobId: responses[0].jobId, hostIndex: 0, key, wrapped: responses[0].encryptedOutput });
+    const [[z0, z1]] = decryptOutputShare({ requestId, hostIndex: 0, buyerPrivateKey: buyer.privateKey, envelope });
     // Without the zero sharing, host 0 would return (Σ x_0, Σ x_1) and the buyer would see those component sums.
     assert.notEqual(z0, ringSum(decodeRingVector(upload.requests[0].columns[0].a)));
     assert.notEqual(z1, ringSum(decodeRingVector(upload.requests[0].columns[0].b)));
@@ -112,7 +114,7 @@ describe("three hosts computing sum@1", () => {
     cluster.chain.datasets.set(upload.datasetId, tampered);
     try {
       await assert.rejects(
-        callUnary(cluster.clients[1], "compute", computeRequest(requestId)),
+        cluster.asBridge(1, "Compute", computeRequest(requestId)),
         rejectsWith(grpc.status.FAILED_PRECONDITION, "CHAIN_COMMITMENT_MISMATCH", /host 1/),
       );
     } finally {
@@ -124,15 +126,15 @@ describe("three hosts computing sum@1", () => {
     const requestId = hexlify(randomBytes(32));
     pendingRequest(requestId, "other-column");
     await assert.rejects(
-      callUnary(cluster.clients[0], "compute", { ...computeRequest(requestId), consumer: Wallet.createRandom().address }),
+      cluster.asBridge(0, "Compute", { ...computeRequest(requestId), consumer: Wallet.createRandom().address }),
       rejectsWith(grpc.status.PERMISSION_DENIED, "CONSUMER_NOT_ALLOWED"),
     );
     await assert.rejects(
-      callUnary(cluster.clients[0], "compute", computeRequest(requestId)),
-      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /datasets, params or buyer key/),
+      cluster.asBridge(0, "Compute", computeRequest(requestId)),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /in params: not what the buyer paid for/),
     );
     await assert.rejects(
-      callUnary(cluster.clients[0], "compute", { ...computeRequest(requestId), algorithm: "median@9" }),
+      cluster.asBridge(0, "Compute", { ...computeRequest(requestId), algorithm: "median@9" }),
       rejectsWith(grpc.status.INVALID_ARGUMENT, "ALGORITHM_UNSUPPORTED"),
     );
   });
@@ -156,6 +158,13 @@ describe("three hosts computing sum@1", () => {
       callUnary(cluster.clients[0], "uploadShares", { ...req, columns: [{ ...req.columns[0], a: req.columns[0].a.subarray(8) }] }),
       rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /row_count\*8/),
     );
+    // Bounds are part of the schema the hosts plan with: malformed ones are refused, naming the column.
+    for (const [lo, hi, why] of [["", "1", /column "amount" has no bound "lo"/], ["5", "1", /column "amount": bound lo 5 is above hi 1/], ["1.0", "2", /column "amount": bound lo "1.0" is not canonical/]] as const) {
+      await assert.rejects(
+        callUnary(cluster.clients[0], "uploadShares", { ...req, columns: [{ ...req.columns[0], lo, hi }] }),
+        rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", why),
+      );
+    }
     const impostor = Wallet.createRandom();
     await assert.rejects(
       callUnary(cluster.clients[0], "uploadShares", { ...req, seller: impostor.address }),
@@ -180,9 +189,9 @@ describe("the Host API's transport", () => {
       assert.equal((await health(tlsCluster.clients[0])).status, "SERVING");
       assert.equal((await health(plainCluster.clients[0])).status, "SERVING");
       const plainToTls = new Host(`127.0.0.1:${tlsCluster.ports[0]}`, hostApiCredentials(undefined, 0));
-      const tlsToPlain = new Host(`127.0.0.1:${plainCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 0));
+      const tlsToPlain = new Host(`127.0.0.1:${plainCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 0), hostApiChannelOptions(tlsCluster.hostTls, 0));
       // Another host's certificate where host 0 is expected: the pin fails.
-      const wrongPin = new Host(`127.0.0.1:${tlsCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 1));
+      const wrongPin = new Host(`127.0.0.1:${tlsCluster.ports[0]}`, hostApiCredentials(tlsCluster.hostTls, 1), hostApiChannelOptions(tlsCluster.hostTls, 1));
       try {
         for (const client of [plainToTls, tlsToPlain, wrongPin]) {
           await assert.rejects(health(client), (err: unknown) => (err as grpc.ServiceError).code === grpc.status.UNAVAILABLE);
@@ -225,7 +234,7 @@ describe("a dead peer", () => {
     });
     const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
     const started = Date.now();
-    const outcomes = await Promise.allSettled([0, 1].map((i) => callUnary(cluster.clients[i], "compute", request)));
+    const outcomes = await Promise.allSettled([0, 1].map((i) => cluster.asBridge(i, "Compute", request)));
     const elapsed = Date.now() - started;
     // Host 0 waits for host 2's message (PEER_TIMEOUT); host 1 cannot reach host 2 with its own (PEER_UNAVAILABLE).
     for (const outcome of outcomes) {
@@ -244,7 +253,7 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
   const seller2 = Wallet.createRandom();
   const buyer = generateBuyerKeyPair();
   const buyerKey = hexlify(buyer.publicKey);
-  const schema = [{ name: "x", scale: 1 }, { name: "y", scale: 0 }];
+  const schema = [{ name: "x", scale: 1, lo: "-100.0", hi: "100.0" }, { name: "y", scale: 0, lo: "-100", hi: "100" }];
   const signed = (v: number[]) => BigUint64Array.from(v, (n) => BigInt.asUintN(64, BigInt(n)));
   // x at scale 1 (tenths), y integers: two datasets of one schema from two sellers.
   const a = { x: [15, -20, 33, 7], y: [3, -4, 7, 1] };
@@ -263,17 +272,18 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
       buyer: seller.address, datasetIds, params: JSON.stringify(params), buyerKey, price: 1n, status: 1,
     });
     const request = { requestId, algorithm, datasetIds, params: JSON.stringify(params), buyerKey, consumer: CONSUMER };
-    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
-    const values = openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult(responses.map((r) => r.encryptedOutput)) });
-    return decodeResult(planComputation(algorithm, JSON.stringify(params), { columns: schema }), values);
+    const responses = await Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", request)));
+    const values = await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey });
+    const rowCount = datasetIds.reduce((n, id) => n + cluster.chain.datasets.get(id)!.rowCount, 0n);
+    return decodeResult(planComputation(algorithm, JSON.stringify(params), { columns: schema }, { rowCount }), values);
   };
 
   before(async () => {
     cluster = await startCluster({ jobTimeoutMs: 10_000 });
     for (const [owner, data] of [[seller, a], [seller2, b]] as const) {
       const upload = await buildUploads(owner, "d", [
-        { name: "x", scale: 1, values: signed(data.x) },
-        { name: "y", scale: 0, values: signed(data.y) },
+        { ...schema[0], values: signed(data.x) },
+        { ...schema[1], values: signed(data.y) },
       ]);
       for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
       register(upload, owner, data.x.length);
@@ -317,14 +327,15 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     assert.equal(await run("covariance@1", { x: "x", y: "y" }, both()), cxy.toDecimal(7));
   });
 
-  it("enforces the seller's policy: a disallowed algorithm, too few rows", async () => {
+  it("enforces the seller's policy: a disallowed algorithm, a dataset below its own minimum rows", async () => {
     const [first] = both();
     cluster.chain.refused.add(`${first}/${keccak256(toUtf8Bytes("max@1"))}`);
     await assert.rejects(run("max@1", { column: "x" }, both()), rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /does not allow max@1/));
-    register(uploads[1], seller2, b.x.length, 10n);
+    // Seller 2 requires 3 rows of its own; its 2 rows do not qualify however many rows seller 1's dataset adds.
+    register(uploads[1], seller2, b.x.length, 3n);
     await assert.rejects(
       run("sum@1", { column: "x" }, both()),
-      rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /at least 10 rows; this one aggregates 6/),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /requires at least 3 rows of its own in a result; it holds 2/),
     );
     register(uploads[1], seller2, b.x.length);
   });
@@ -336,8 +347,8 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
       buyer: seller.address, datasetIds: both(), params: '{"column":"x"}', buyerKey, price: 1n, status: 1,
     });
     await assert.rejects(
-      callUnary(cluster.clients[0], "compute", { requestId, algorithm: "sum@1", datasetIds: both(), params: '{"column":"x"}', buyerKey, consumer: CONSUMER }),
-      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /sells mean@1, not sum@1/),
+      cluster.asBridge(0, "Compute", { requestId, algorithm: "sum@1", datasetIds: both(), params: '{"column":"x"}', buyerKey, consumer: CONSUMER }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /in algorithm/),
     );
     await assert.rejects(run("sum@1", { column: "z" }, both()), rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /no column "z"/));
     const dataset = cluster.chain.datasets.get(both()[0])!;
@@ -350,16 +361,28 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
   });
 });
 
-describe("hosts signing a packed result for the chain", () => {
+describe("hosts signing, guarding and releasing a result", () => {
   let cluster: Cluster;
   const seller = Wallet.createRandom();
   const buyer = generateBuyerKeyPair();
   const buyerKey = hexlify(buyer.publicKey);
+  const params = '{"column":"v"}';
+  const values = randomColumn(100);
   let upload: Awaited<ReturnType<typeof buildUploads>>;
+
+  const newRequest = (options: { deadline?: bigint; requestId?: string; buyerKey?: string } = {}) => {
+    const requestId = options.requestId ?? hexlify(randomBytes(32));
+    const key = options.buyerKey ?? buyerKey;
+    cluster.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params, buyerKey: key, price: 1n, status: 1, deadline: options.deadline });
+    return { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params, buyerKey: key, consumer: CONSUMER };
+  };
+  const computeAll = (request: object) => Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", request)));
+  const packed = (responses: ComputeResponse[]) => packResult(responses[0].jobId, responses.map((r) => r.encryptedOutput));
+  const releaseKey = (host: number, requestId: string) => callUnary<{ key: Buffer; jobId: string }>(cluster.clients[host], "releaseKey", { requestId, consumer: CONSUMER });
 
   before(async () => {
     cluster = await startCluster({ jobTimeoutMs: 5000 });
-    upload = await buildUploads(seller, "signed", { name: "v", scale: 0, values: randomColumn(100) });
+    upload = await buildUploads(seller, "signed", { name: "v", scale: 0, values });
     for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
     cluster.chain.datasets.set(upload.datasetId, {
       seller: seller.address, name: "signed", schemaHash: schemaHashOf([{ name: "v", scale: 0 }]), rowCount: 100n, price: 1n,
@@ -370,56 +393,190 @@ describe("hosts signing a packed result for the chain", () => {
     await cluster.close();
   });
 
-  it("signs keccak256(requestId, keccak256(result)) with each host's key, only for its own envelope", async () => {
-    const requestId = hexlify(randomBytes(32));
-    cluster.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1 });
-    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
-    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
-    const result = packResult(responses.map((r) => r.encryptedOutput));
+  it("signs the consumer's fulfillmentDigest (chain id, consumer, request id, result hash), only for its own envelope", async () => {
+    const request = newRequest();
+    const { requestId } = request;
+    const responses = await computeAll(request);
+    const result = packed(responses);
     const signed = await Promise.all(
-      cluster.clients.map((c) => callUnary<{ signature: string; signer: string; hostIndex: number }>(c, "signResult", { requestId, result: getBytes(result) })),
+      [0, 1, 2].map((i) => cluster.asBridge<{ signature: string; signer: string; hostIndex: number }>(i, "SignResult", { requestId, result: getBytes(result), consumer: CONSUMER })),
     );
-    const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [requestId, keccak256(result)]));
+    const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bytes32", "bytes32"], [31337n, CONSUMER, requestId, keccak256(result)]));
     signed.forEach((s, i) => {
       assert.equal(s.hostIndex, i);
       assert.equal(s.signer, cluster.signers[i].address);
       assert.equal(verifyMessage(getBytes(digest), s.signature), cluster.signers[i].address);
     });
 
-    // A result with another envelope in host 1's place is refused by host 1 (and signed by nobody else's key for it).
-    const forged = packResult([responses[0].encryptedOutput, responses[0].encryptedOutput, responses[2].encryptedOutput]);
+    // A result with another envelope in host 1's place is refused by host 1.
+    const forged = packResult(responses[0].jobId, [responses[0].encryptedOutput, responses[0].encryptedOutput, responses[2].encryptedOutput]);
     await assert.rejects(
-      callUnary(cluster.clients[1], "signResult", { requestId, result: getBytes(forged) }),
+      cluster.asBridge(1, "SignResult", { requestId, result: getBytes(forged), consumer: CONSUMER }),
       rejectsWith(grpc.status.DATA_LOSS, "OUTPUT_TAMPERED", /host 1/),
     );
+    // A result naming another job than the chain's request is refused.
+    const otherJob = packResult("0x" + "77".repeat(32), responses.map((r) => r.encryptedOutput));
     await assert.rejects(
-      callUnary(cluster.clients[0], "signResult", { requestId: hexlify(randomBytes(32)), result: getBytes(result) }),
+      cluster.asBridge(0, "SignResult", { requestId, result: getBytes(otherJob), consumer: CONSUMER }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /is job/),
+    );
+    await assert.rejects(
+      cluster.asBridge(0, "SignResult", { requestId: hexlify(randomBytes(32)), result: getBytes(result), consumer: CONSUMER }),
       rejectsWith(grpc.status.NOT_FOUND, "REQUEST_NOT_FOUND"),
     );
     await assert.rejects(
-      callUnary(cluster.clients[0], "signResult", { requestId, result: Buffer.from("nonsense") }),
+      cluster.asBridge(0, "SignResult", { requestId, result: Buffer.from("nonsense"), consumer: CONSUMER }),
       rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /three packed output envelopes/),
     );
   });
 
-  it("answers a finished job after a restart as before: the same envelope, the same signature", async () => {
-    const requestId = hexlify(randomBytes(32));
-    cluster.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1 });
-    const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
-    const responses = await Promise.all(cluster.clients.map((c) => callUnary<ComputeResponse>(c, "compute", request)));
-    const result = packResult(responses.map((r) => r.encryptedOutput));
-    const before = await callUnary<{ signature: string }>(cluster.clients[1], "signResult", { requestId, result: getBytes(result) });
+  it("answers Compute and SignResult for the bridge only: a stranger's call is refused before it touches the job", async () => {
+    const request = newRequest();
+    const stranger = new Wallet(Wallet.createRandom().privateKey);
+    const strangerCall = async (host: number, method: "Compute" | "SignResult", body: object, signer: Wallet) => {
+      const metadata = new grpc.Metadata();
+      const { signBridgeCall } = await import("../src/host/bridge-auth.ts");
+      for (const [k, v] of Object.entries(await signBridgeCall(signer, { method, request: body } as never, host))) metadata.set(k, v);
+      return callUnary(cluster.clients[host], method === "Compute" ? "compute" : "signResult", body, 5000, metadata);
+    };
+    // No signature, a stranger's signature, the bridge's signature for another host, a stale one.
+    await assert.rejects(callUnary(cluster.clients[0], "compute", request), rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED", /no bridge signature/));
+    await assert.rejects(strangerCall(0, "Compute", request, stranger), rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED", /not by the configured bridge/));
+    const { signBridgeCall } = await import("../src/host/bridge-auth.ts");
+    const forHost1 = await signBridgeCall(cluster.bridge, { method: "Compute", request }, 1);
+    const replayed = new grpc.Metadata();
+    for (const [k, v] of Object.entries(forHost1)) replayed.set(k, v);
+    await assert.rejects(callUnary(cluster.clients[0], "compute", request, 5000, replayed), rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED"));
+    const stale = await signBridgeCall(cluster.bridge, { method: "Compute", request }, 0, Date.now() - 10 * 60_000);
+    const staleMetadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(stale)) staleMetadata.set(k, v);
+    await assert.rejects(callUnary(cluster.clients[0], "compute", request, 5000, staleMetadata), rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED", /clock/));
+    // A stranger who asks with one wrong field (the buyer key) takes no slot: the bridge's job runs and opens.
+    await assert.rejects(
+      Promise.all([0, 1, 2].map((i) => strangerCall(i, "Compute", { ...request, buyerKey: hexlify(generateBuyerKeyPair().publicKey) }, stranger))),
+      rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED"),
+    );
+    const responses = await computeAll(request);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    await assert.rejects(
+      strangerCall(0, "SignResult", { requestId: request.requestId, result: getBytes(packed(responses)), consumer: CONSUMER }, stranger),
+      rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED"),
+    );
+  });
+
+  it("releases its key only for a Fulfilled request with a result it signed; never for a failed or refunded one", async () => {
+    const refused = (pattern: RegExp) => rejectsWith(grpc.status.FAILED_PRECONDITION, "KEY_NOT_RELEASED", pattern);
+    // Computed and signed, not yet fulfilled: the wrapped result on-chain would be unreadable.
+    const pending = newRequest();
+    const responses = await computeAll(pending);
+    const result = packed(responses);
+    await Promise.all([0, 1, 2].map((i) => cluster.asBridge(i, "SignResult", { requestId: pending.requestId, result: getBytes(result), consumer: CONSUMER })));
+    await assert.rejects(releaseKey(0, pending.requestId), refused(/is Pending on-chain/));
+    // Failed or refunded (a fulfilment that lands late, a front-run refund): still never released.
+    for (const [status, name] of [[3, "Failed"], [4, "Refunded"]] as const) {
+      cluster.chain.setStatus(CONSUMER, pending.requestId, status);
+      for (const host of [0, 1, 2]) await assert.rejects(releaseKey(host, pending.requestId), refused(new RegExp(`is ${name} on-chain`)));
+    }
+    // Fulfilled with a result the host never signed (a forged or another result): refused.
+    cluster.chain.setStatus(CONSUMER, pending.requestId, 1);
+    cluster.chain.fulfil(CONSUMER, pending.requestId, packResult(responses[0].jobId, [responses[1].encryptedOutput, responses[1].encryptedOutput, responses[2].encryptedOutput]));
+    await assert.rejects(releaseKey(0, pending.requestId), refused(/not one this host signed/));
+    // Fulfilled with the signed result: every host releases, the keys open it.
+    cluster.chain.fulfil(CONSUMER, pending.requestId, result);
+    const keys = await Promise.all([0, 1, 2].map((h) => releaseKey(h, pending.requestId)));
+    keys.forEach((k) => assert.equal(k.jobId, responses[0].jobId));
+    // A request nobody computed: refused too.
+    const never = newRequest();
+    await assert.rejects(releaseKey(1, never.requestId), refused(/computed no output/));
+  });
+
+  it("waits for the configured confirmations on top of the fulfilment before it releases", async () => {
+    const deep = await startCluster({ jobTimeoutMs: 5000, config: { releaseConfirmations: 3 } });
+    try {
+      for (const i of [0, 1, 2]) await callUnary(deep.clients[i], "uploadShares", upload.requests[i]);
+      deep.chain.datasets.set(upload.datasetId, cluster.chain.datasets.get(upload.datasetId)!);
+      const requestId = hexlify(randomBytes(32));
+      deep.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params, buyerKey, price: 1n, status: 1 });
+      const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params, buyerKey, consumer: CONSUMER };
+      const responses = await Promise.all([0, 1, 2].map((i) => deep.asBridge<ComputeResponse>(i, "Compute", request)));
+      const result = packed(responses);
+      await Promise.all([0, 1, 2].map((i) => deep.asBridge(i, "SignResult", { requestId, result: getBytes(result), consumer: CONSUMER })));
+      deep.chain.fulfil(CONSUMER, requestId, result);
+      const ask = () => callUnary<{ key: Buffer }>(deep.clients[2], "releaseKey", { requestId, consumer: CONSUMER });
+      await assert.rejects(ask(), rejectsWith(grpc.status.FAILED_PRECONDITION, "KEY_NOT_RELEASED", /0 of the 3 blocks/));
+      deep.chain.blockNumber += 3;
+      assert.equal((await ask()).key.length, 32);
+    } finally {
+      await deep.close();
+    }
+  });
+
+  it("refuses to start or sign a job whose deadline is too near", async () => {
+    const soon = BigInt(Math.floor(Date.now() / 1000) + 30); // the margin is 60 s
+    const late = newRequest({ deadline: soon });
+    await assert.rejects(cluster.asBridge(0, "Compute", late), rejectsWith(grpc.status.FAILED_PRECONDITION, "REQUEST_TOO_LATE", /at least 60 s left/));
+    // Computed in time, but its deadline drew near before the bridge asked for signatures.
+    const request = newRequest();
+    const responses = await computeAll(request);
+    cluster.chain.setDeadline(CONSUMER, request.requestId, soon);
+    await assert.rejects(
+      cluster.asBridge(0, "SignResult", { requestId: request.requestId, result: getBytes(packed(responses)), consumer: CONSUMER }),
+      rejectsWith(grpc.status.FAILED_PRECONDITION, "REQUEST_TOO_LATE", /signs a result only with at least 60 s left/),
+    );
+  });
+
+  it("keys a job on its identity: the same request id on a reset chain is a new job, computed afresh", async () => {
+    const request = newRequest();
+    const first = await computeAll(request);
+    // The chain is reset: the same request id comes back, bought by another buyer (another key).
+    const other = generateBuyerKeyPair();
+    const again = newRequest({ requestId: request.requestId, buyerKey: hexlify(other.publicKey) });
+    const second = await computeAll(again);
+    assert.notEqual(second[0].jobId, first[0].jobId);
+    assert.notDeepEqual(second[0].encryptedOutput, first[0].encryptedOutput);
+    // The old job's result cannot be signed for the new request.
+    await assert.rejects(
+      cluster.asBridge(0, "SignResult", { requestId: request.requestId, result: getBytes(packed(first)), consumer: CONSUMER }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /is job/),
+    );
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: second, buyerPrivateKey: other.privateKey }), [ringSum(values)]);
+    // The same request mined again in another block (a reorganisation) stays the same job: its stored answer serves it.
+    cluster.chain.setRequest(CONSUMER, request.requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params, buyerKey: again.buyerKey, price: 1n, status: 1 });
+    const remined = await computeAll(again);
+    assert.equal(remined[0].jobId, second[0].jobId);
+    assert.deepEqual(remined.map((r) => r.encryptedOutput), second.map((r) => r.encryptedOutput));
+  });
+
+  it("answers a finished job after a restart as before: the same envelope, the same signature, the same key", async () => {
+    const request = newRequest();
+    const { requestId } = request;
+    const responses = await computeAll(request);
+    const result = packed(responses);
+    const before = await cluster.asBridge<{ signature: string }>(1, "SignResult", { requestId, result: getBytes(result), consumer: CONSUMER });
 
     // The bridge resumes the job after host 1 restarted: host 1 answers from disk, not by a new run.
     await cluster.restart(1);
-    const again = await callUnary<ComputeResponse>(cluster.clients[1], "compute", request);
+    const again = await cluster.asBridge<ComputeResponse>(1, "Compute", request);
     assert.deepEqual(again.encryptedOutput, responses[1].encryptedOutput);
-    const after = await callUnary<{ signature: string }>(cluster.clients[1], "signResult", { requestId, result: getBytes(result) });
+    const after = await cluster.asBridge<{ signature: string }>(1, "SignResult", { requestId, result: getBytes(result), consumer: CONSUMER });
     assert.equal(after.signature, before.signature);
-    // Asked with other parameters under the same request id, it still refuses.
-    await assert.rejects(
-      callUnary(cluster.clients[1], "compute", { ...request, params: '{"column":"w"}' }),
-      rejectsWith(grpc.status.ALREADY_EXISTS, "REQUEST_ID_REUSED"),
-    );
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+  });
+
+  it("lets a host that lost a job mid-run finish it: the peers that finished replay their messages", async () => {
+    const request = newRequest();
+    const responses = await computeAll(request);
+    // Host 0 crashed before it recorded its answer (its peers had finished): it restarts with no trace of the job.
+    const { rm } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const dataDir = cluster.dataDirOf(0);
+    await rm(join(dataDir, "results", `${responses[0].jobId}.json`));
+    await cluster.restart(0);
+    // The bridge's retry: hosts 1 and 2 answer from their record and replay; host 0 runs the job again and finishes.
+    const retried = await computeAll(request);
+    assert.deepEqual(retried[1].encryptedOutput, responses[1].encryptedOutput);
+    assert.deepEqual(retried[2].encryptedOutput, responses[2].encryptedOutput);
+    assert.notDeepEqual(retried[0].encryptedOutput, responses[0].encryptedOutput);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: retried, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
   });
 });

@@ -2,17 +2,26 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  combineOutputShares,
+  decryptOutputShare,
   encryptOutputShare,
   generateBuyerKeyPair,
   isMpcError,
+  newReleaseKey,
   openResult,
   packResult,
+  releaseKeyHash,
   shareColumn,
   unpackResult,
+  unwrapEnvelope,
+  wrapEnvelope,
+  wrappedKeyHash,
+  WRAPPED_HEADER_BYTES,
   type OutputSharePair,
 } from "../src/index.ts";
 
 const requestId = "0x" + "5a".repeat(32);
+const jobId = "0x" + "3c".repeat(32);
 
 /** Output shares (a, b) per host of the given values. */
 function outputShares(values: bigint[]): OutputSharePair[][] {
@@ -20,40 +29,91 @@ function outputShares(values: bigint[]): OutputSharePair[][] {
   return [0, 1, 2].map((host) => values.map((_, k) => [shares[host].a[k], shares[host].b[k]] as const));
 }
 
-function seal(publicKey: Buffer, perHost: OutputSharePair[][]): Buffer[] {
-  return perHost.map((values, hostIndex) => encryptOutputShare({ requestId, hostIndex, buyerPublicKey: publicKey, values }));
+/** What the three hosts put on-chain: buyer envelopes wrapped under fresh release keys. */
+function seal(publicKey: Buffer, perHost: OutputSharePair[][], job = jobId): { result: string; keys: Buffer[]; envelopes: Buffer[] } {
+  const keys = [0, 1, 2].map(() => newReleaseKey());
+  const envelopes = perHost.map((values, hostIndex) => encryptOutputShare({ requestId, hostIndex, buyerPublicKey: publicKey, values }));
+  const wrapped = envelopes.map((envelope, hostIndex) => wrapEnvelope({ jobId: job, hostIndex, key: keys[hostIndex], envelope }));
+  return { result: packResult(job, wrapped), keys, envelopes };
 }
 
 describe("output envelope", () => {
   const buyer = generateBuyerKeyPair();
 
-  it("round-trips random values through pack, unpack and open", () => {
+  it("round-trips random values through wrap, pack, unpack, unwrap and open, with any two or three hosts' keys", () => {
     fc.assert(
-      fc.property(fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 1, maxLength: 5 }), (values) => {
-        const result = packResult(seal(buyer.publicKey, outputShares(values)));
-        assert.match(result, /^0x[0-9a-f]+$/);
-        assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), values);
-      }),
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom<number[]>([0, 1, 2], [0, 1], [1, 2], [0, 2]),
+        (values, hosts) => {
+          const { result, keys } = seal(buyer.publicKey, outputShares(values));
+          assert.match(result, /^0x[0-9a-f]+$/);
+          const releaseKeys = [0, 1, 2].map((h) => (hosts.includes(h) ? keys[h] : undefined));
+          assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys, jobId }), values);
+        },
+      ),
       { numRuns: 25 },
     );
   });
 
-  it("has the documented layout", () => {
+  it("has the documented layouts", () => {
     const envelope = encryptOutputShare({ requestId, hostIndex: 2, buyerPublicKey: buyer.publicKey, values: [[1n, 2n]] });
     assert.equal(envelope[0], 1);
     assert.equal(envelope[1], 2);
     assert.equal(envelope.length, 1 + 1 + 32 + 12 + 16 + 16);
-    const [, , e2] = unpackResult(packResult(seal(buyer.publicKey, outputShares([9n]))));
-    assert.equal(e2[1], 2);
+    const key = newReleaseKey();
+    const wrapped = wrapEnvelope({ jobId, hostIndex: 2, key, envelope });
+    assert.equal(wrapped[0], 2);
+    assert.equal(wrapped[1], 2);
+    assert.equal(wrapped.length, WRAPPED_HEADER_BYTES + envelope.length);
+    assert.equal(wrappedKeyHash(wrapped, 2), releaseKeyHash(key));
+    const unpacked = unpackResult(packResult(jobId, [wrapped, wrapped, wrapped]));
+    assert.equal(unpacked.jobId, jobId);
+    assert.deepEqual(unpacked.envelopes[2], wrapped);
+  });
+
+  it("keeps the on-chain result unreadable without release keys, the buyer's key included", () => {
+    const { result, envelopes, keys } = seal(buyer.publicKey, outputShares([42n]));
+    const onChain = unpackResult(result).envelopes;
+    // The wrapped bytes are not the buyer's envelopes, and the buyer's key does not open them.
+    onChain.forEach((wrapped, hostIndex) => {
+      assert.ok(!wrapped.includes(envelopes[hostIndex].subarray(34)), `host ${hostIndex}'s ciphertext is visible inside the wrapping`);
+      assert.throws(() => decryptOutputShare({ requestId, hostIndex, buyerPrivateKey: buyer.privateKey, envelope: wrapped }), (err: unknown) =>
+        isMpcError(err, "ENVELOPE_MALFORMED"),
+      );
+    });
+    // One host's key is not enough either.
+    assert.throws(
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys: [keys[0], undefined, undefined] }),
+      (err: unknown) => isMpcError(err, "ENVELOPE_MALFORMED") && /at least two hosts/.test(err.message),
+    );
+  });
+
+  it("refuses a key the envelope does not commit to, and a key of another job", () => {
+    const { result, keys } = seal(buyer.publicKey, outputShares([7n]));
+    const wrong = newReleaseKey();
+    assert.throws(
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys: [wrong, keys[1], keys[2]] }),
+      (err: unknown) => isMpcError(err, "KEY_INVALID") && err.details.host === 0,
+    );
+    const wrapped = unpackResult(result).envelopes[1];
+    assert.throws(
+      () => unwrapEnvelope({ jobId: "0x" + "3d".repeat(32), hostIndex: 1, key: keys[1], wrapped }),
+      (err: unknown) => isMpcError(err, "ENVELOPE_DECRYPT_FAILED") && err.details.host === 1,
+    );
+    assert.throws(
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys: keys, jobId: "0x" + "3d".repeat(32) }),
+      (err: unknown) => isMpcError(err, "OUTPUT_TAMPERED") && /not the expected/.test(err.message),
+    );
   });
 
   it("detects a tampered component and names the inconsistent host pair", () => {
     const perHost = outputShares([100n, 200n]);
     // Host 1 lies about its first component (x_1) of value 1.
     perHost[1][1] = [perHost[1][1][0] + 1n, perHost[1][1][1]];
-    const result = packResult(seal(buyer.publicKey, perHost));
+    const { result, keys } = seal(buyer.publicKey, perHost);
     assert.throws(
-      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }),
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys: keys }),
       (err: unknown) =>
         isMpcError(err, "OUTPUT_TAMPERED") && /hosts 0 and 1/.test(err.message) && JSON.stringify(err.details.pairs) === "[[0,1]]",
     );
@@ -62,39 +122,48 @@ describe("output envelope", () => {
   it("names the suspect host when it lies on both components", () => {
     const perHost = outputShares([5n]);
     perHost[2][0] = [perHost[2][0][0] + 1n, perHost[2][0][1] + 1n];
-    const result = packResult(seal(buyer.publicKey, perHost));
+    const { result, keys } = seal(buyer.publicKey, perHost);
     assert.throws(
-      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }),
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result, releaseKeys: keys }),
       (err: unknown) => isMpcError(err, "OUTPUT_TAMPERED") && err.details.suspectHost === 2,
     );
   });
 
-  it("fails to open with a wrong key, naming the host", () => {
+  it("combines two hosts' shares, checking the component they hold in common", () => {
+    const perHost = outputShares([11n, 12n]);
+    assert.deepEqual(combineOutputShares([perHost[0], undefined, perHost[2]]), [11n, 12n]);
+    perHost[2][1] = [perHost[2][1][0], perHost[2][1][1] + 1n]; // host 2's b is x_0, which host 0 holds too
+    assert.throws(() => combineOutputShares([perHost[0], undefined, perHost[2]]), (err: unknown) => isMpcError(err, "OUTPUT_TAMPERED") && /hosts 2 and 0/.test(err.message));
+  });
+
+  it("fails to open with a wrong buyer key, naming the host", () => {
     const other = generateBuyerKeyPair();
-    const result = packResult(seal(buyer.publicKey, outputShares([1n])));
+    const { result, keys } = seal(buyer.publicKey, outputShares([1n]));
     assert.throws(
-      () => openResult({ requestId, buyerPrivateKey: other.privateKey, result }),
+      () => openResult({ requestId, buyerPrivateKey: other.privateKey, result, releaseKeys: keys }),
       (err: unknown) => isMpcError(err, "ENVELOPE_DECRYPT_FAILED") && err.details.host === 0,
     );
   });
 
   it("fails to open for another request id or a flipped ciphertext bit, naming the host", () => {
-    const envelopes = seal(buyer.publicKey, outputShares([1n]));
+    const { result, keys } = seal(buyer.publicKey, outputShares([1n]));
     assert.throws(
-      () => openResult({ requestId: "0x" + "5b".repeat(32), buyerPrivateKey: buyer.privateKey, result: envelopes }),
+      () => openResult({ requestId: "0x" + "5b".repeat(32), buyerPrivateKey: buyer.privateKey, result, releaseKeys: keys }),
       (err: unknown) => isMpcError(err, "ENVELOPE_DECRYPT_FAILED"),
     );
+    const { jobId: job, envelopes } = unpackResult(result);
     envelopes[1][envelopes[1].length - 1] ^= 1;
     assert.throws(
-      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: envelopes }),
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult(job, envelopes), releaseKeys: keys }),
       (err: unknown) => isMpcError(err, "ENVELOPE_DECRYPT_FAILED") && err.details.host === 1 && /host 1/.test(err.message),
     );
   });
 
   it("refuses envelopes in the wrong order", () => {
-    const [e0, e1, e2] = seal(buyer.publicKey, outputShares([1n]));
+    const { result, keys } = seal(buyer.publicKey, outputShares([1n]));
+    const { envelopes: [w0, w1, w2] } = unpackResult(result);
     assert.throws(
-      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult([e1, e0, e2]) }),
+      () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult(jobId, [w1, w0, w2]), releaseKeys: [keys[1], keys[0], keys[2]] }),
       (err: unknown) => isMpcError(err, "ENVELOPE_MALFORMED") && err.details.host === 0,
     );
   });

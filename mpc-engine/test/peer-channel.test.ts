@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
 import { isMpcError } from "../src/index.ts";
+import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createPeerLink, type PeerLink } from "../src/channel/peer-link.ts";
 import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
 import { MAX_FRAME_BYTES, toFrames } from "../src/channel/frames.ts";
@@ -16,7 +17,7 @@ import { createJobExchange, createPeerMailbox, mpcErrorCodeOf, peerChannelCreden
 import { createTlsMaterial, loadPeerTls, type PeerTls, type TlsMaterial } from "../src/tls/index.ts";
 
 const silent = pino({ level: "silent" });
-const requestIdOf = (): string => "0x" + randomBytes(32).toString("hex");
+const jobIdOf = (): string => "0x" + randomBytes(32).toString("hex");
 
 /** A Peer service of host `hostIndex` on 127.0.0.1 port 0, as createHost builds it. */
 interface Receiver {
@@ -50,7 +51,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES });
     const { Peer } = loadMpcV1();
     server.addService(Peer.service, {
-      exchange: handler ?? createExchangeHandler({ hostIndex, fingerprints: pins, mailbox, logger: silent }),
+      exchange: handler ?? createExchangeHandler({ hostIndex, fingerprints: pins, mailbox, boots: createPeerBoots(), logger: silent }),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", peerServerCredentials(tlsOf(material, hostIndex)), (err, p) => (err ? reject(err) : resolve(p))),
@@ -61,7 +62,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   };
 
   const link = (fromHost: number, toHost: number, address: string, tls: PeerTls = tlsOf(material, fromHost), chunkBytes?: number): PeerLink => {
-    const l = createPeerLink({ fromHost, toHost, address, credentials: peerChannelCredentials(tls, toHost), chunkBytes });
+    const l = createPeerLink({ fromHost, toHost, address, credentials: peerChannelCredentials(tls, toHost), chunkBytes, boots: createPeerBoots() });
     links.push(l);
     return l;
   };
@@ -95,8 +96,8 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     };
   };
 
-  const noMessage = (mailbox: PeerMailbox, requestId: string, step: number, fromHost: number) =>
-    assert.rejects(mailbox.receive({ requestId, step, fromHost }, { deadline: Date.now() + 200 }), (err: unknown) => isMpcError(err, "PEER_TIMEOUT"));
+  const noMessage = (mailbox: PeerMailbox, jobId: string, step: number, fromHost: number) =>
+    assert.rejects(mailbox.receive({ jobId, step, fromHost }, { deadline: Date.now() + 200 }), (err: unknown) => isMpcError(err, "PEER_TIMEOUT"));
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "scmpc-channel-"));
@@ -120,31 +121,31 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   it("carries small, empty and multi-megabyte payloads intact, keyed by the sender's certificate", async () => {
     const host1 = await startReceiver(1);
     const toHost1 = link(0, 1, host1.address);
-    const requestId = requestIdOf();
+    const jobId = jobIdOf();
     const big = randomBytes(8 * 1024 * 1024 + 123);
-    await toHost1.send({ requestId, step: 0, payload: Buffer.from("seed") }, Date.now() + 10_000);
-    await toHost1.send({ requestId, step: 1, payload: Buffer.alloc(0) }, Date.now() + 10_000);
-    await toHost1.send({ requestId, step: 2, payload: big }, Date.now() + 10_000);
-    const got = (step: number) => host1.mailbox.receive({ requestId, step, fromHost: 0 }, { deadline: Date.now() + 1000 });
+    await toHost1.send({ jobId, step: 0, payload: Buffer.from("seed") }, Date.now() + 10_000);
+    await toHost1.send({ jobId, step: 1, payload: Buffer.alloc(0) }, Date.now() + 10_000);
+    await toHost1.send({ jobId, step: 2, payload: big }, Date.now() + 10_000);
+    const got = (step: number) => host1.mailbox.receive({ jobId, step, fromHost: 0 }, { deadline: Date.now() + 1000 });
     assert.equal((await got(0)).toString(), "seed");
     assert.equal((await got(1)).length, 0);
     assert.ok((await got(2)).equals(big), "8 MB payload reassembled byte for byte");
 
     // Throughput of sequential 8 MiB messages (diagnostic only: machines differ).
     const payload = randomBytes(8 << 20);
-    const id = requestIdOf();
+    const id = jobIdOf();
     const started = performance.now();
-    for (let step = 0; step < 8; step++) await toHost1.send({ requestId: id, step, payload }, Date.now() + 30_000);
+    for (let step = 0; step < 8; step++) await toHost1.send({ jobId: id, step, payload }, Date.now() + 30_000);
     const mibPerSecond = 64 / ((performance.now() - started) / 1000);
     console.log(`# channel loopback throughput: ${mibPerSecond.toFixed(0)} MiB/s (8 × 8 MiB, default chunk size)`);
   });
 
   it("refuses a replayed message and a reordered one, and the link reports the refusal", async () => {
     const host1 = await startReceiver(1);
-    const requestId = requestIdOf();
+    const jobId = jobIdOf();
     const stream = rawStream(host1.address, tlsOf(material, 0), 1);
     const frame = (messageId: number, step: number, payload: string): PeerFrame =>
-      toFrames({ messageId, fromHost: 0, message: { requestId, step, payload: Buffer.from(payload) }, chunkBytes: 1024 })[0];
+      toFrames({ messageId, fromHost: 0, message: { jobId, step, payload: Buffer.from(payload) }, chunkBytes: 1024, bootId: "" })[0];
     stream.call.write(frame(1, 2, "first"));
     stream.call.write(frame(2, 2, "replayed"));
     stream.call.write(frame(3, 1, "late"));
@@ -155,15 +156,15 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
       [[1, true, ""], [2, false, "PEER_DUPLICATE"], [3, false, "PEER_OUT_OF_ORDER"], [4, true, ""]],
     );
     assert.match(acks[2].errorMessage, /step 1 from host 0.*step 3|step 2 from that host/);
-    const kept = await host1.mailbox.receive({ requestId, step: 2, fromHost: 0 }, { deadline: Date.now() + 1000 });
+    const kept = await host1.mailbox.receive({ jobId, step: 2, fromHost: 0 }, { deadline: Date.now() + 1000 });
     assert.equal(kept.toString(), "first", "the replay did not overwrite the original");
-    await noMessage(host1.mailbox, requestId, 1, 0);
+    await noMessage(host1.mailbox, jobId, 1, 0);
     stream.call.end();
 
     // Through a link: a resend of a delivered message counts as delivered, a lower step is refused.
     const toHost1 = link(0, 1, host1.address);
-    await toHost1.send({ requestId, step: 3, payload: Buffer.from("next") }, Date.now() + 5000);
-    await assert.rejects(toHost1.send({ requestId, step: 0, payload: Buffer.from("old") }, Date.now() + 5000), (err: unknown) => {
+    await toHost1.send({ jobId, step: 3, payload: Buffer.from("next") }, Date.now() + 5000);
+    await assert.rejects(toHost1.send({ jobId, step: 0, payload: Buffer.from("old") }, Date.now() + 5000), (err: unknown) => {
       assert.ok(isMpcError(err, "PEER_REJECTED"), String(err));
       assert.equal(err.details.peerCode, "PEER_OUT_OF_ORDER");
       assert.match(err.message, /host 1 refused the step-0 message/);
@@ -173,51 +174,51 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
 
   it("refuses a client whose certificate comes from another CA", async () => {
     const host1 = await startReceiver(1);
-    const requestId = requestIdOf();
+    const jobId = jobIdOf();
     // The impostor trusts the right CA and pins host 1 correctly: only its own certificate is wrong.
     const rogueHost0 = tlsOf(rogue, 0, rogue.hosts.map((h) => h.fingerprint));
     const impostor = link(0, 1, host1.address, { ...tlsOf(material, 0), cert: rogueHost0.cert, key: rogueHost0.key });
-    await assert.rejects(impostor.send({ requestId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) => {
+    await assert.rejects(impostor.send({ jobId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) => {
       // The TLS handshake fails, so the channel never becomes ready.
       assert.ok(isMpcError(err, "PEER_UNAVAILABLE"), String(err));
       assert.match(err.message, /host 1 could not be reached/);
       return true;
     });
-    await noMessage(host1.mailbox, requestId, 0, 0);
+    await noMessage(host1.mailbox, jobId, 0, 0);
   });
 
   it("refuses a server whose certificate is not the one pinned for that host", async () => {
     const host2 = await startReceiver(2);
-    const requestId = requestIdOf();
+    const jobId = jobIdOf();
     // Host 0 believes host 2's address is host 1's: valid CA, wrong pin.
     const misdirected = link(0, 1, host2.address);
-    await assert.rejects(misdirected.send({ requestId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) =>
+    await assert.rejects(misdirected.send({ jobId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) =>
       isMpcError(err, "PEER_UNAVAILABLE") && /pinned/.test(String((err.cause as grpc.ServiceError)?.details)),
     );
-    await noMessage(host2.mailbox, requestId, 0, 0);
+    await noMessage(host2.mailbox, jobId, 0, 0);
   });
 
   it("takes the sender's identity from its certificate: host 2 claiming to be host 0 is refused", async () => {
     const host1 = await startReceiver(1);
-    const requestId = requestIdOf();
+    const jobId = jobIdOf();
     const stream = rawStream(host1.address, tlsOf(material, 2), 1);
-    stream.call.write(toFrames({ messageId: 1, fromHost: 0, message: { requestId, step: 0, payload: Buffer.from("forged") }, chunkBytes: 1024 })[0]);
+    stream.call.write(toFrames({ messageId: 1, fromHost: 0, message: { jobId, step: 0, payload: Buffer.from("forged") }, chunkBytes: 1024, bootId: "" })[0]);
     const status = (await stream.status) as grpc.ServiceError;
     assert.equal(status.code, grpc.status.PERMISSION_DENIED);
     assert.equal(mpcErrorCodeOf(status), "PEER_IDENTITY_MISMATCH");
     assert.match(status.details, /authenticated as host 2 .* claiming to be from host 0/);
-    await noMessage(host1.mailbox, requestId, 0, 0);
-    await noMessage(host1.mailbox, requestId, 0, 2);
+    await noMessage(host1.mailbox, jobId, 0, 0);
+    await noMessage(host1.mailbox, jobId, 0, 2);
 
     // The same through a link: the send fails at once, not at the deadline.
     const forger = link(0, 1, host1.address, tlsOf(material, 2));
-    await assert.rejects(forger.send({ requestId, step: 0, payload: Buffer.from("forged") }, Date.now() + 5000), (err: unknown) =>
+    await assert.rejects(forger.send({ jobId, step: 0, payload: Buffer.from("forged") }, Date.now() + 5000), (err: unknown) =>
       isMpcError(err, "PEER_REJECTED") && /claiming to be from host 0/.test(err.message),
     );
 
     // A certificate from the right CA that is not pinned for any host is refused too.
     const stranger = rawStream(host1.address, tlsOf(material, 3), 1);
-    stranger.call.write(toFrames({ messageId: 1, fromHost: 3, message: { requestId, step: 0, payload: Buffer.from("?") }, chunkBytes: 1024 })[0]);
+    stranger.call.write(toFrames({ messageId: 1, fromHost: 3, message: { jobId, step: 0, payload: Buffer.from("?") }, chunkBytes: 1024, bootId: "" })[0]);
     const refused = (await stranger.status) as grpc.ServiceError;
     assert.equal(refused.code, grpc.status.PERMISSION_DENIED);
     assert.equal(mpcErrorCodeOf(refused), "PEER_UNKNOWN_SENDER");
@@ -226,8 +227,8 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   it("ends a job's receive() and send() with an error naming a peer that died", async () => {
     const host1 = await startReceiver(1);
     const toHost1 = link(0, 1, host1.address);
-    const requestId = requestIdOf();
-    await toHost1.send({ requestId, step: 0, payload: Buffer.from("before") }, Date.now() + 5000);
+    const jobId = jobIdOf();
+    await toHost1.send({ jobId, step: 0, payload: Buffer.from("before") }, Date.now() + 5000);
     host1.server.forceShutdown();
 
     const mailbox0 = createPeerMailbox({ retentionMs: 60_000 });
@@ -235,9 +236,9 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     const started = Date.now();
     const exchange = createJobExchange({
       hostIndex: 0,
-      requestId,
+      jobId,
       mailbox: mailbox0,
-      peers: { deliver: (to, message, deadline, signal) => toHost1.send(message, deadline, signal), close() {} },
+      peers: { deliver: (to, message, deadline, signal) => toHost1.send(message, deadline, signal), hello: async () => {}, close() {} },
       deadline: Date.now() + 1500,
       signal: controller.signal,
     });
@@ -262,7 +263,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     const port = await new Promise<number>((resolve) => silentPeer.listen(0, "127.0.0.1", () => resolve((silentPeer.address() as { port: number }).port)));
     const toStalled = link(0, 2, `127.0.0.1:${port}`);
     const started = Date.now();
-    await assert.rejects(toStalled.send({ requestId: requestIdOf(), step: 0, payload: randomBytes(1000) }, Date.now() + 1500), (err: unknown) =>
+    await assert.rejects(toStalled.send({ jobId: jobIdOf(), step: 0, payload: randomBytes(1000) }, Date.now() + 1500), (err: unknown) =>
       (isMpcError(err, "PEER_UNAVAILABLE") || isMpcError(err, "PEER_TIMEOUT")) && /host 2/.test(err.message),
     );
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
@@ -274,7 +275,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     });
     const toMute = link(0, 2, mute.address);
     const begun = Date.now();
-    await assert.rejects(toMute.send({ requestId: requestIdOf(), step: 0, payload: randomBytes(3 << 20) }, Date.now() + 1500), (err: unknown) =>
+    await assert.rejects(toMute.send({ jobId: jobIdOf(), step: 0, payload: randomBytes(3 << 20) }, Date.now() + 1500), (err: unknown) =>
       isMpcError(err, "PEER_TIMEOUT") && /host 2 did not acknowledge/.test(err.message),
     );
     assert.ok(Date.now() - begun < 10_000, `took ${Date.now() - begun} ms`);

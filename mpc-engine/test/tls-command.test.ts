@@ -11,10 +11,10 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { hexlify, Wallet } from "ethers";
 import type { ComputeResponse } from "@scmpc/protos";
-import { generateBuyerKeyPair, openResult, packResult, ringSum } from "../src/index.ts";
+import { generateBuyerKeyPair, ringSum } from "../src/index.ts";
 import { loadHostConfig, mpcErrorCodeOf } from "../src/host/index.ts";
 import { runTlsCommand, TlsUsageError } from "../src/tls/index.ts";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, startCluster, type Cluster } from "./support/cluster.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
 
 /** Runs the command, returning what it printed. */
 async function tls(args: string[]): Promise<string[]> {
@@ -40,6 +40,7 @@ function bundleConfig(bundles: string, index: number, pinsFrom = bundles) {
     SCMPC_REGISTRY_ADDRESS: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     SCMPC_ALGORITHM_CONTRACTS: CONSUMER,
     SCMPC_HOST_SIGNING_KEY: `0x${"11".repeat(32)}`,
+    SCMPC_HOST_BRIDGE_ADDRESS: `0x${"22".repeat(20)}`,
   });
   return { tls: config.tls, peerFingerprints: config.peerFingerprints };
 }
@@ -128,10 +129,10 @@ describe("hosts configured from the per-host bundles", () => {
     const buyerKey = hexlify(buyer.publicKey);
     c.chain.setRequest(CONSUMER, requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, price: 1n, status: 1 });
     const request = { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"v"}', buyerKey, consumer: CONSUMER };
-    const settled = await Promise.allSettled([0, 1, 2].map((i) => callUnary<ComputeResponse>(c.clients[i], "compute", request)));
+    const settled = await Promise.allSettled([0, 1, 2].map((i) => c.asBridge<ComputeResponse>(i, "Compute", request)));
     if (settled.every((s) => s.status === "fulfilled")) {
-      const result = packResult(settled.map((s) => (s as PromiseFulfilledResult<ComputeResponse>).value.encryptedOutput));
-      assert.deepEqual(openResult({ requestId, buyerPrivateKey: buyer.privateKey, result }), [ringSum(values)]);
+      const responses = settled.map((s) => (s as PromiseFulfilledResult<ComputeResponse>).value);
+      assert.deepEqual(await settleAndOpen(c, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
     }
     return settled;
   }

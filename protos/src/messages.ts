@@ -6,6 +6,10 @@ export interface ColumnShare {
   scale: number;
   a: Buffer;
   b: Buffer;
+  /** Public lower bound: a canonical decimal at the column's scale. */
+  lo: string;
+  /** Public upper bound: a canonical decimal at the column's scale. */
+  hi: string;
 }
 
 export interface UploadSharesRequest {
@@ -38,11 +42,25 @@ export interface ComputeResponse {
   requestId: string;
   hostIndex: number;
   encryptedOutput: Buffer;
+  jobId: string;
 }
 
 export interface SignResultRequest {
   requestId: string;
   result: Buffer;
+  consumer: string;
+}
+
+export interface ReleaseKeyRequest {
+  requestId: string;
+  consumer: string;
+}
+
+export interface ReleaseKeyResponse {
+  requestId: string;
+  hostIndex: number;
+  key: Buffer;
+  jobId: string;
 }
 
 export interface SignResultResponse {
@@ -60,13 +78,14 @@ export interface HealthResponse {
 
 export interface PeerFrame {
   messageId: number;
-  requestId: string;
+  jobId: string;
   step: number;
   fromHost: number;
   chunkIndex: number;
   chunkCount: number;
   totalLength: number;
   data: Buffer;
+  bootId: string;
 }
 
 export interface PeerAck {
@@ -74,4 +93,5 @@ export interface PeerAck {
   accepted: boolean;
   errorCode: string;
   errorMessage: string;
+  bootId: string;
 }

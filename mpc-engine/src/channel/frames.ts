@@ -3,10 +3,18 @@ import { MpcError } from "../errors.ts";
 
 /** One protocol message between hosts, as the channel carries it. */
 export interface ChannelMessage {
-  requestId: string;
+  /** The job (see job-identity.ts); {@link HELLO_JOB_ID} for a hello. */
+  jobId: string;
   step: number;
   payload: Buffer;
 }
+
+/**
+ * The job id of a hello: an empty message a host sends each peer when it
+ * starts, so that peers learn its new boot id at once (and stop waiting for
+ * messages of jobs it lost) rather than at their next send.
+ */
+export const HELLO_JOB_ID = `0x${"00".repeat(32)}`;
 
 /**
  * Default chunk size. On loopback, 64 KiB to 4 MiB chunks moved 8 MiB
@@ -27,10 +35,10 @@ export const MAX_MESSAGE_BYTES = 256 << 20;
  * the payload, not copies). An empty payload is one empty frame.
  *
  * @example
- * for (const frame of toFrames({ messageId: 7, fromHost: 0, message, chunkBytes: DEFAULT_CHUNK_BYTES })) stream.write(frame);
+ * for (const frame of toFrames({ messageId: 7, fromHost: 0, message, chunkBytes: DEFAULT_CHUNK_BYTES, bootId })) stream.write(frame);
  */
-export function toFrames(input: { messageId: number; fromHost: number; message: ChannelMessage; chunkBytes: number }): PeerFrame[] {
-  const { messageId, fromHost, message, chunkBytes } = input;
+export function toFrames(input: { messageId: number; fromHost: number; message: ChannelMessage; chunkBytes: number; bootId: string }): PeerFrame[] {
+  const { messageId, fromHost, message, chunkBytes, bootId } = input;
   const total = message.payload.length;
   if (total > MAX_MESSAGE_BYTES) {
     throw new MpcError("INVALID_ARGUMENT", `a ${total}-byte message exceeds the channel's ${MAX_MESSAGE_BYTES}-byte limit`);
@@ -38,13 +46,14 @@ export function toFrames(input: { messageId: number; fromHost: number; message: 
   const chunkCount = Math.max(1, Math.ceil(total / chunkBytes));
   return Array.from({ length: chunkCount }, (_, chunkIndex) => ({
     messageId,
-    requestId: message.requestId,
+    jobId: message.jobId,
     step: message.step,
     fromHost,
     chunkIndex,
     chunkCount,
     totalLength: total,
     data: message.payload.subarray(chunkIndex * chunkBytes, Math.min(total, (chunkIndex + 1) * chunkBytes)),
+    bootId,
   }));
 }
 
@@ -86,7 +95,7 @@ export function createFrameAssembler(): FrameAssembler {
         const h = current.head;
         if (
           frame.messageId !== h.messageId ||
-          frame.requestId !== h.requestId ||
+          frame.jobId !== h.jobId ||
           frame.step !== h.step ||
           frame.fromHost !== h.fromHost ||
           frame.chunkCount !== h.chunkCount ||
@@ -105,7 +114,7 @@ export function createFrameAssembler(): FrameAssembler {
       if (received !== head.totalLength) throw broken(`message ${head.messageId} has ${received} of its declared ${head.totalLength} bytes`);
       return {
         messageId: head.messageId,
-        requestId: head.requestId,
+        jobId: head.jobId,
         step: head.step,
         payload: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received),
       };

@@ -1,7 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
 import { MpcError, type MpcErrorCode } from "../errors.ts";
-import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
+import { DEFAULT_CHUNK_BYTES, HELLO_JOB_ID, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
+import type { PeerBoots } from "./peer-boots.ts";
 
 /** The sending half of the channel to one peer host. */
 export interface PeerLink {
@@ -15,6 +16,11 @@ export interface PeerLink {
    *   (reached but not acknowledged before `deadline`) or `PEER_REJECTED` (refused), each naming the host
    */
   send(message: ChannelMessage, deadline: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Sends a hello (an empty message of the {@link HELLO_JOB_ID} job) so the
+   * peer learns this process's boot id; retried until `deadline`, never thrown.
+   */
+  hello(deadline: number): Promise<void>;
   /** Ends the stream and the connection; pending sends fail with `HOST_CLOSING`. */
   close(): void;
 }
@@ -35,6 +41,8 @@ export interface PeerLinkOptions {
   chunkBytes?: number;
   /** A stream idle this long is half-closed; the next message opens a new one. */
   idleMs?: number;
+  /** This process's boot id (sent in every frame) and the registry of the peers' (read from every ack). */
+  boots: PeerBoots;
 }
 
 interface Pending {
@@ -73,8 +81,8 @@ const RETRY_BACKOFF_MAX_MS = 500;
  * stream has a deadline; idle streams are closed.
  *
  * @example
- * const link = createPeerLink({ fromHost: 0, toHost: 1, address: "127.0.0.1:7102", credentials: peerChannelCredentials(tls, 1) });
- * await link.send({ requestId, step: 0, payload }, Date.now() + 30_000);
+ * const link = createPeerLink({ fromHost: 0, toHost: 1, address: "127.0.0.1:7102", credentials: peerChannelCredentials(tls, 1), boots });
+ * await link.send({ jobId, step: 0, payload }, Date.now() + 30_000);
  */
 export function createPeerLink(options: PeerLinkOptions): PeerLink {
   const { fromHost, toHost } = options;
@@ -94,6 +102,8 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
   let pumping = false;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** Aborts a hello still being sent: a real message carries the boot id as well, and must not wait behind it. */
+  let helloController: AbortController | undefined;
 
   const error = (code: MpcErrorCode, message: string, cause?: unknown, details: Record<string, unknown> = {}): MpcError =>
     new MpcError(code, message, { cause, details: { host: toHost, ...details } });
@@ -135,7 +145,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
   /** Writes one message's frames and waits for its ack, the stream breaking, the deadline or the signal. */
   const transmit = async (s: OpenStream, p: Pending): Promise<PeerAck> => {
     const messageId = nextMessageId++;
-    const frames = toFrames({ messageId, fromHost, message: p.message, chunkBytes });
+    const frames = toFrames({ messageId, fromHost, message: p.message, chunkBytes, bootId: options.boots.own });
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
@@ -152,7 +162,9 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
           await Promise.race([new Promise<void>((resolve) => s.call.once("drain", resolve)), s.broken, stop]);
         }
       }
-      return await Promise.race([acked, s.broken, stop]);
+      const ack = await Promise.race([acked, s.broken, stop]);
+      options.boots.observe(toHost, ack.bootId, p.message.jobId === HELLO_JOB_ID ? undefined : p.message.jobId);
+      return ack;
     } finally {
       clearTimeout(timer);
       if (onAbort) p.signal?.removeEventListener("abort", onAbort);
@@ -161,8 +173,8 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
   };
 
   const deliverOne = async (p: Pending): Promise<void> => {
-    const { requestId, step } = p.message;
-    const what = `the step-${step} message of request ${requestId}`;
+    const { jobId, step } = p.message;
+    const what = `the step-${step} message of job ${jobId}`;
     let backoff = 50;
     let lastError: unknown;
     for (;;) {
@@ -172,9 +184,9 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
         // Connected but silent is a stalled peer; no connection is an unreachable one.
         const connected = client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
         throw connected
-          ? error("PEER_TIMEOUT", `host ${toHost} did not acknowledge ${what} before the job deadline`, lastError, { requestId, step })
+          ? error("PEER_TIMEOUT", `host ${toHost} did not acknowledge ${what} before the job deadline`, lastError, { jobId, step })
           : error("PEER_UNAVAILABLE", `host ${toHost} could not be reached with ${what} before the job deadline: ${describe(lastError)}`, lastError, {
-              requestId,
+              jobId,
               step,
             });
       }
@@ -187,7 +199,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
         if (err instanceof Refused) {
           if (err.ack.errorCode === "PEER_DUPLICATE") return;
           throw error("PEER_REJECTED", `host ${toHost} refused ${what}: ${err.ack.errorCode}: ${err.ack.errorMessage}`, undefined, {
-            requestId,
+            jobId,
             step,
             peerCode: err.ack.errorCode,
           });
@@ -200,7 +212,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
         const e = err as grpc.ServiceError;
         if (typeof e.code === "number" && e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED && e.code !== grpc.status.CANCELLED) {
           // The peer ended the stream deliberately (identity, malformed frames): resending cannot help.
-          throw error("PEER_REJECTED", `host ${toHost} ended the stream carrying ${what}: ${e.details}`, err, { requestId, step });
+          throw error("PEER_REJECTED", `host ${toHost} ended the stream carrying ${what}: ${e.details}`, err, { jobId, step });
         }
         lastError = err;
         if (stream === s) dropStream("cancel");
@@ -237,6 +249,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
   return {
     send(message, deadline, signal) {
       if (closed) return Promise.reject(error("HOST_CLOSING", "host is shutting down"));
+      if (message.jobId !== HELLO_JOB_ID) helloController?.abort(new Error("a protocol message superseded the hello"));
       if (signal?.aborted) return Promise.reject(signal.reason);
       return new Promise<void>((resolve, reject) => {
         const p: Pending = { message, deadline, signal, resolve, reject };
@@ -254,6 +267,14 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
         queue.push(p);
         void pump();
       });
+    },
+    async hello(deadline) {
+      // A hello is one frame of no data; a peer that is down now learns the
+      // boot id from the first real message instead.
+      const controller = new AbortController();
+      helloController = controller;
+      await this.send({ jobId: HELLO_JOB_ID, step: 0, payload: Buffer.alloc(0) }, deadline, controller.signal).catch(() => undefined);
+      if (helloController === controller) helloController = undefined;
     },
     close() {
       closed = true;

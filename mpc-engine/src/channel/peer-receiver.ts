@@ -7,7 +7,8 @@ import { MpcError } from "../errors.ts";
 import { toServiceError } from "../host/grpc-status.ts";
 import type { PeerMailbox } from "../host/peer-mailbox.ts";
 import { certificateFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
-import { createFrameAssembler } from "./frames.ts";
+import { createFrameAssembler, HELLO_JOB_ID } from "./frames.ts";
+import type { PeerBoots } from "./peer-boots.ts";
 
 /** Highest protocol step a peer may address (bounds mailbox keys). */
 export const MAX_STEP = 1 << 16;
@@ -41,22 +42,24 @@ export function callerHostIndex(
  * its certificate, reassembles its frames into messages, delivers each to
  * the mailbox under the certificate's host index, and acknowledges it.
  *
- * A message the mailbox refuses (duplicate, out of order, finished request)
- * or with an invalid request id or step gets a refusing ack; the stream goes
- * on. A frame claiming another sender than the certificate ends the stream
+ * A message the mailbox refuses (duplicate, out of order) or with an
+ * invalid job id or step gets a refusing ack; the stream goes on. Every frame
+ * carries the sender's boot id and every ack this host's, so each side learns
+ * when the other restarted; a hello (the {@link HELLO_JOB_ID} job) only does that. A frame claiming another sender than the certificate ends the stream
  * with PERMISSION_DENIED (`PEER_IDENTITY_MISMATCH`); frames that do not
  * form messages end it with `PEER_PROTOCOL`.
  *
  * @example
- * server.addService(Peer.service, { exchange: createExchangeHandler({ hostIndex, fingerprints, mailbox, logger }) });
+ * server.addService(Peer.service, { exchange: createExchangeHandler({ hostIndex, fingerprints, mailbox, boots, logger }) });
  */
 export function createExchangeHandler(deps: {
   hostIndex: number;
   fingerprints: readonly CertificateFingerprint[];
   mailbox: PeerMailbox;
+  boots: PeerBoots;
   logger: Logger;
 }): grpc.handleBidiStreamingCall<PeerFrame, PeerAck> {
-  const { mailbox, logger } = deps;
+  const { mailbox, boots, logger } = deps;
   return (call) => {
     let ended = false;
     const fail = (err: MpcError): void => {
@@ -96,11 +99,12 @@ export function createExchangeHandler(deps: {
         return;
       }
       if (message === undefined) return;
-      const ack: PeerAck = { messageId: message.messageId, accepted: true, errorCode: "", errorMessage: "" };
+      boots.observe(fromHost, frame.bootId, message.jobId === HELLO_JOB_ID ? undefined : message.jobId);
+      const ack: PeerAck = { messageId: message.messageId, accepted: true, errorCode: "", errorMessage: "", bootId: boots.own };
       try {
-        if (!isHexString(message.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32");
+        if (!isHexString(message.jobId, 32)) throw new MpcError("INVALID_ARGUMENT", "job_id must be a 0x-prefixed bytes32");
         if (message.step > MAX_STEP) throw new MpcError("INVALID_ARGUMENT", `step ${message.step} exceeds ${MAX_STEP}`);
-        mailbox.deliver({ requestId: message.requestId, step: message.step, fromHost, payload: message.payload });
+        if (message.jobId !== HELLO_JOB_ID) mailbox.deliver({ jobId: message.jobId, step: message.step, fromHost, payload: message.payload });
       } catch (err) {
         const e = err instanceof MpcError ? err : new MpcError("INTERNAL", "internal error", { cause: err });
         if (e.code === "INTERNAL") logger.error({ err }, "peer message delivery failed");

@@ -1,4 +1,4 @@
-import { AbiCoder, Contract, JsonRpcProvider, ZeroAddress, ZeroHash, keccak256 } from "ethers";
+import { Contract, JsonRpcProvider, ZeroAddress } from "ethers";
 import type { EventLog } from "ethers";
 import { MpcError } from "../errors.ts";
 
@@ -18,9 +18,9 @@ export interface OnChainDataset {
 }
 
 /**
- * A buyer's request as a per-algorithm contract records it. The datasets,
- * parameters and buyer key are in its `ComputationRequested` event, in the
- * block the contract records; `requestHash` condenses them.
+ * A buyer's request as a per-algorithm contract records it, with what was
+ * asked: the datasets, parameters and buyer key are in its
+ * `ComputationRequested` event, in the block the contract records.
  */
 export interface OnChainRequest {
   /** The zero address if the request is unknown. */
@@ -31,27 +31,37 @@ export interface OnChainRequest {
   deadline: bigint;
   price: bigint;
   fee: bigint;
-  /** {@link requestHashOf} the request's `ComputationRequested` event; zero if unknown. */
-  requestHash: string;
+  /** The block of the request's `ComputationRequested` event (0 if unknown). */
+  requestBlock: bigint;
+  /** What the buyer asked; undefined for an unknown request. */
+  requested: RequestedComputation | undefined;
   resultHash: string;
 }
 
 /** On-chain status value of a request awaiting its result. */
 export const REQUEST_STATUS_PENDING = 1;
+/** On-chain status value of a request whose sellers were paid. */
+export const REQUEST_STATUS_FULFILLED = 2;
 
 /**
  * The on-chain reads a host needs. Injected into `createHost` so tests can use
  * a fake; {@link createEthersChainReader} is the real one.
  */
 export interface ChainReader {
+  /** The chain's id (read once). */
+  chainId(): Promise<bigint>;
+  /** The latest block's number and timestamp (unix seconds). */
+  head(): Promise<{ number: number; timestamp: number }>;
   /** Dataset record; seller is the zero address if unknown. */
   getDataset(datasetId: string): Promise<OnChainDataset>;
   /** Whether the dataset's seller allows the algorithm (keccak256 of its name). */
   isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean>;
   /** The algorithm (`name@version`) a per-algorithm contract sells. */
   algorithmOf(consumer: string): Promise<string>;
-  /** Request record held by `consumer`; buyer is the zero address if unknown. */
+  /** Request record held by `consumer`, with what was asked; buyer is the zero address if unknown. */
   getRequest(consumer: string, requestId: string): Promise<OnChainRequest>;
+  /** The block of the request's `ComputationFulfilled` event and the result hash it carries, searched from `fromBlock`; undefined if none. */
+  fulfilment(consumer: string, requestId: string, fromBlock: bigint): Promise<{ blockNumber: number; resultHash: string } | undefined>;
   /** Releases connections. */
   close(): void;
 }
@@ -65,19 +75,8 @@ const CONSUMER_ABI = [
   "function algorithm() view returns (string)",
   "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash))",
   "event ComputationRequested(bytes32 indexed requestId, address indexed buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint256 fee, uint64 deadline)",
+  "event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result)",
 ];
-
-/**
- * keccak256(abi.encode(bytes32[] datasetIds, string params, bytes32 buyerKey)):
- * one value that two descriptions of a request agree on exactly when their
- * datasets, parameters and buyer key all agree.
- *
- * @example
- * requestHashOf({ datasetIds: [id], params: '{"column":"salary"}', buyerKey })
- */
-export function requestHashOf(job: { datasetIds: readonly string[]; params: string; buyerKey: string }): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32[]", "string", "bytes32"], [job.datasetIds, job.params, job.buyerKey]));
-}
 
 /** What the buyer asked for, as its request's `ComputationRequested` event says. */
 export interface RequestedComputation {
@@ -102,7 +101,7 @@ export interface RequestedComputation {
 export async function readRequest(
   contract: Contract,
   requestId: string,
-): Promise<{ record: Omit<OnChainRequest, "requestHash">; requested: RequestedComputation | undefined }> {
+): Promise<{ record: Omit<OnChainRequest, "requested">; requested: RequestedComputation | undefined }> {
   const r = await contract.getFunction("getRequest").staticCall(requestId);
   const record = {
     buyer: r.buyer as string,
@@ -110,6 +109,7 @@ export async function readRequest(
     deadline: r.deadline as bigint,
     price: r.price as bigint,
     fee: r.fee as bigint,
+    requestBlock: r.requestBlock as bigint,
     resultHash: r.resultHash as string,
   };
   if (record.buyer === ZeroAddress) return { record, requested: undefined };
@@ -152,6 +152,7 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
   const getProvider = (): JsonRpcProvider => (provider ??= new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true }));
   const registry = (): Contract => new Contract(options.registryAddress, REGISTRY_ABI, getProvider());
   const algorithms = new Map<string, string>();
+  let chainId: Promise<bigint> | undefined;
 
   const read = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -162,6 +163,20 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
   };
 
   return {
+    chainId() {
+      chainId ??= read("eth_chainId", async () => (await getProvider().getNetwork()).chainId).catch((err: unknown) => {
+        chainId = undefined;
+        throw err;
+      });
+      return chainId;
+    },
+    head() {
+      return read("the latest block", async () => {
+        const block = await getProvider().getBlock("latest");
+        if (!block) throw new Error("no latest block");
+        return { number: block.number, timestamp: block.timestamp };
+      });
+    },
     getDataset(datasetId) {
       return read(`registry.getDataset(${datasetId})`, async () => {
         // getDataset reverts for an unknown id; ask first so that "unknown" is an answer, not an error.
@@ -198,7 +213,15 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       return read(`${consumer}.getRequest(${requestId})`, async () => {
         const { record, requested } = await readRequest(new Contract(consumer, CONSUMER_ABI, getProvider()), requestId);
         if (record.buyer !== ZeroAddress && requested === undefined) throw new Error(`no ComputationRequested event for ${requestId}`);
-        return { ...record, requestHash: requested ? requestHashOf(requested) : ZeroHash };
+        return { ...record, requested };
+      });
+    },
+    fulfilment(consumer, requestId, fromBlock) {
+      return read(`${consumer} ComputationFulfilled(${requestId})`, async () => {
+        const contract = new Contract(consumer, CONSUMER_ABI, getProvider());
+        const events = await contract.queryFilter(contract.filters.ComputationFulfilled(requestId), Number(fromBlock));
+        const event = events.find((e): e is EventLog => "args" in e && !e.removed);
+        return event === undefined ? undefined : { blockNumber: event.blockNumber, resultHash: String(event.args.resultHash).toLowerCase() };
       });
     },
     close() {

@@ -1,15 +1,24 @@
 import { AbiCoder, getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import type { ComputeRequest, ComputeResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
+import type {
+  ComputeRequest,
+  ComputeResponse,
+  ReleaseKeyRequest,
+  ReleaseKeyResponse,
+  SignResultRequest,
+  SignResultResponse,
+} from "@scmpc/protos";
 import { ALGORITHMS, planComputation, schemaText, type Plan } from "../algorithms/catalog.ts";
 import { rerandomize, runPlan } from "../algorithms/run.ts";
 import { MpcError } from "../errors.ts";
 import { encryptOutputShare, unpackResult, type OutputSharePair } from "../output-envelope.ts";
 import { setupParty } from "../protocol/party.ts";
-import type { ArithShare } from "../protocol/shares.ts";
+import { concatShares, type ArithShare } from "../protocol/shares.ts";
+import { newReleaseKey, wrapEnvelope } from "../release-key.ts";
 import { decodeRingVector } from "../share-encoding.ts";
-import { REQUEST_STATUS_PENDING, requestHashOf, type ChainReader } from "./chain-reader.ts";
+import { REQUEST_STATUS_FULFILLED, REQUEST_STATUS_PENDING, type ChainReader, type OnChainDataset, type OnChainRequest } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
+import { jobIdOf, jobInputsHash } from "./job-identity.ts";
 import type { FinishedJob, JobResults } from "./job-results.ts";
 import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
@@ -17,19 +26,32 @@ import type { PeerMailbox } from "./peer-mailbox.ts";
 import type { ShareStore, StoredShare } from "./share-store.ts";
 import { requestSeed } from "./request-seed.ts";
 
-/** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching. */
+/** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching, key release. */
 export interface ComputeService {
   /**
-   * Computes this host's encrypted output share. A repeated request for a
-   * finished requestId returns the cached response; a concurrent duplicate
-   * joins the running job.
+   * Computes this host's output share, encrypted to the buyer and wrapped
+   * under a fresh release key. A repeated request for a finished job returns
+   * the stored response (and, while the request is pending, replays the job's
+   * messages in the background for a peer that lost them); a concurrent
+   * duplicate joins the running job. The caller must be authenticated as the
+   * bridge before this is called.
    */
   compute(request: ComputeRequest): Promise<ComputeResponse>;
   /**
    * Signs a packed result for the chain: only for a job this host finished,
-   * and only if the result carries this host's own envelope unchanged.
+   * whose request is still pending with time left before its deadline, and
+   * only if the result carries this host's own wrapped envelope unchanged.
    */
   signResult(request: SignResultRequest): Promise<SignResultResponse>;
+  /**
+   * Gives anyone this host's release key of a job, once the chain shows its
+   * request Fulfilled with a result this host signed, `releaseConfirmations`
+   * blocks deep. Refused otherwise: a failed, refunded or late request never
+   * becomes readable.
+   */
+  releaseKey(request: ReleaseKeyRequest): Promise<ReleaseKeyResponse>;
+  /** A peer host restarted (lost its mailbox): the jobs and replays that exchanged messages with its previous process are aborted, to be run again. */
+  peerRestarted(host: number, jobs: readonly string[]): void;
   /** Aborts running jobs. */
   close(): void;
 }
@@ -44,8 +66,23 @@ interface ParsedCompute {
   consumer: string;
 }
 
+/** A request as the chain holds it, with the identity of the job that answers it. */
+interface LocatedJob {
+  /** What the chain says was asked. */
+  job: ParsedCompute;
+  jobId: string;
+  request: OnChainRequest;
+  datasets: OnChainDataset[];
+  chainId: bigint;
+  /** The chain's time now: the later of the latest block's timestamp and this host's clock (unix seconds). */
+  chainTime: number;
+}
+
 /** Most datasets one request may combine (as the per-algorithm contract). */
 const MAX_DATASETS = 20;
+/** Key releases looking at the chain at once; more are refused until one ends (a stranger cannot queue unbounded reads). */
+const MAX_CONCURRENT_RELEASES = 32;
+const STATUS_NAMES = ["None", "Pending", "Fulfilled", "Failed", "Refunded"];
 
 /**
  * Creates the compute service of one host.
@@ -64,96 +101,93 @@ export function createComputeService(deps: {
   /** Finished jobs on disk: a restarted host answers a resumed job as it did before. */
   results: JobResults;
   logger: Logger;
+  /** Called when a protocol run of a job ends (success or not), to forget what it exchanged. */
+  onRunEnded?: (jobId: string) => void;
 }): ComputeService {
-  const { config, logger } = deps;
+  const { config, logger, chain } = deps;
   const allowed = new Set(config.algorithmContracts.map((a) => getAddress(a)));
   const signer = new Wallet(config.signingKey);
-  // Responses are kept (in memory, and on disk for after a restart): the
-  // encrypted output is small and a second run would produce different
-  // ciphertexts for one request.
+  // Finished jobs are kept (in memory, and on disk for after a restart): the
+  // wrapped output is small, and a second run would encrypt it differently.
   const done = new Map<string, FinishedJob>();
-  const finished = async (requestId: string): Promise<FinishedJob | undefined> => {
-    const cached = done.get(requestId);
+  const finished = async (jobId: string): Promise<FinishedJob | undefined> => {
+    const cached = done.get(jobId);
     if (cached) return cached;
-    const stored = await deps.results.get(requestId);
-    if (stored) done.set(requestId, stored);
-    return stored;
+    const stored = await deps.results.get(jobId);
+    if (stored && !done.has(jobId)) done.set(jobId, stored);
+    return done.get(jobId);
   };
-  const running = new Map<string, { fingerprint: string; promise: Promise<ComputeResponse> }>();
-  const controllers = new Set<AbortController>();
+  const running = new Map<string, Promise<ComputeResponse>>();
+  /** Protocol runs (jobs and replays) by job id, to abort when a peer restarts or the host closes. */
+  const controllers = new Map<AbortController, string>();
+  const replaying = new Set<string>();
+  let releasing = 0;
   let closed = false;
 
-  const runJob = async (job: ParsedCompute, signal: AbortSignal, deadline: number): Promise<ComputeResponse> => {
+  /**
+   * Finds the request on-chain and derives its job's identity: the contract
+   * sells an algorithm, knows the request, its `ComputationRequested` event
+   * says what was asked, every dataset is registered. Nothing the bridge says
+   * goes into the identity.
+   */
+  const locate = async (requestId: string, consumer: string): Promise<LocatedJob> => {
+    const [algorithm, request, chainId, head] = await Promise.all([
+      chain.algorithmOf(consumer),
+      chain.getRequest(consumer, requestId),
+      chain.chainId(),
+      chain.head(),
+    ]);
+    if (request.buyer === ZeroAddress || request.requested === undefined) {
+      throw new MpcError("REQUEST_NOT_FOUND", `request ${requestId} is unknown to consumer ${consumer}`);
+    }
+    const { datasetIds, params, buyerKey } = request.requested;
+    const datasets = await Promise.all(datasetIds.map((id) => chain.getDataset(id)));
+    datasets.forEach((dataset, k) => {
+      if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${datasetIds[k]} is not registered on-chain`);
+    });
+    const inputsHash = jobInputsHash({ algorithm, datasetIds, params, buyerKey, commitments: datasets.map((d) => d.commitments) });
+    const jobId = jobIdOf({ chainId, consumer, requestId }, inputsHash);
+    return {
+      job: { requestId, algorithm, datasetIds, params, buyerKey, consumer },
+      jobId,
+      request,
+      datasets,
+      chainId,
+      chainTime: Math.max(head.timestamp, Math.floor(Date.now() / 1000)),
+    };
+  };
+
+  /** Refuses work on a request whose deadline is too near for its answer to land in time. */
+  const checkDeadline = (located: LocatedJob, what: string): void => {
+    const left = Number(located.request.deadline) - located.chainTime;
+    if (left < config.deadlineMarginS) {
+      throw new MpcError(
+        "REQUEST_TOO_LATE",
+        `request ${located.job.requestId} has ${Math.max(0, left)} s left before its deadline; this host ${what} only with at least ${config.deadlineMarginS} s left`,
+        { details: { requestId: located.job.requestId, secondsLeft: left } },
+      );
+    }
+  };
+
+  /**
+   * Everything this host checks before it computes, independently of the
+   * bridge: the request is pending; every dataset is active, allows the
+   * algorithm, holds at least its own minimum rows, and has the schema and
+   * commitment of the share held here. Returns the shares and the plan.
+   */
+  const prepare = async (located: LocatedJob): Promise<{ shares: StoredShare[]; plan: Plan }> => {
+    const { job, datasets } = located;
     const shares: StoredShare[] = [];
     for (const datasetId of job.datasetIds) {
       const share = await deps.store.get(datasetId);
       if (!share) throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${datasetId}`);
       shares.push(share);
     }
-    const plan = await withDeadline(checkOnChain(job, shares), deadline, signal);
-
-    const exchange = createJobExchange({
-      hostIndex: config.hostIndex,
-      requestId: job.requestId,
-      mailbox: deps.mailbox,
-      peers: deps.peers,
-      deadline,
-      signal,
-    });
-    // The seed is derived from the host's secret and the request id, so a
-    // retried job sends exactly the messages it sent before.
-    const party = await setupParty({
-      index: config.hostIndex as 0 | 1 | 2,
-      exchange,
-      randomSeed: requestSeed(deps.hostSecret(), getBytes(job.requestId)),
-    });
-    const rowCount = shares.reduce((n, s) => n + Number(s.rowCount), 0);
-    const opened = await rerandomize(party, await runPlan(party, plan, { columns: columnInputs(plan, shares), rowCount }));
-    const values: OutputSharePair[] = Array.from(opened.a, (a, k) => [a, opened.b[k]]);
-    const encryptedOutput = encryptOutputShare({
-      requestId: job.requestId,
-      hostIndex: config.hostIndex,
-      buyerPublicKey: job.buyerKey,
-      values,
-    });
-    return { requestId: job.requestId, hostIndex: config.hostIndex, encryptedOutput };
-  };
-
-  /**
-   * Everything this host checks on-chain before it computes, independently of
-   * the bridge: the contract sells this algorithm; the request is pending and
-   * matches (datasets, params, buyer key); every dataset is registered, active,
-   * allows the algorithm, has the schema and commitment of the share held here;
-   * the rows together meet every seller's minimum. Returns the plan.
-   */
-  const checkOnChain = async (job: ParsedCompute, shares: StoredShare[]): Promise<Plan> => {
-    const [algorithm, request, datasets] = await Promise.all([
-      deps.chain.algorithmOf(job.consumer),
-      deps.chain.getRequest(job.consumer, job.requestId),
-      Promise.all(job.datasetIds.map((id) => deps.chain.getDataset(id))),
-    ]);
-    if (algorithm !== job.algorithm) {
-      throw new MpcError("REQUEST_MISMATCH", `contract ${job.consumer} sells ${algorithm}, not ${job.algorithm}`);
-    }
-    if (request.buyer === ZeroAddress) {
-      throw new MpcError("REQUEST_NOT_FOUND", `request ${job.requestId} is unknown to consumer ${job.consumer}`);
-    }
-    if (request.status !== REQUEST_STATUS_PENDING) {
-      throw new MpcError("REQUEST_NOT_PENDING", `request ${job.requestId} has on-chain status ${request.status}, not Pending`);
-    }
-    if (requestHashOf(job) !== request.requestHash.toLowerCase()) {
-      throw new MpcError(
-        "REQUEST_MISMATCH",
-        `compute request differs from on-chain request ${job.requestId}: its datasets, params or buyer key are not the ones the buyer paid for`,
-      );
-    }
-
     const algorithmId = keccak256(toUtf8Bytes(job.algorithm));
     const totalRows = datasets.reduce((n, d) => n + d.rowCount, 0n);
     for (const [k, dataset] of datasets.entries()) {
       const id = job.datasetIds[k];
       const share = shares[k];
-      if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${id} is not registered on-chain`);
       if (!dataset.active) throw new MpcError("DATASET_INACTIVE", `dataset ${id} is not active on-chain`);
       const onChain = dataset.commitments[config.hostIndex].toLowerCase();
       if (onChain !== share.commitment) {
@@ -169,105 +203,262 @@ export function createComputeService(deps: {
       if (keccak256(toUtf8Bytes(schemaText(share.columns))) !== dataset.schemaHash) {
         throw new MpcError("SCHEMA_MISMATCH", `dataset ${id}: the stored share's columns do not match the on-chain schema`);
       }
-      // Seller policy, enforced here as well as by the contract.
-      if (!(await deps.chain.isAlgorithmAllowed(id, algorithmId))) {
+      // Seller policy, enforced here as well as by the contract. The minimum
+      // is the dataset's own: rows of other datasets in the request (a
+      // buyer's own zeros, say) do not count towards it.
+      if (!(await chain.isAlgorithmAllowed(id, algorithmId))) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${job.algorithm}`);
       }
-      if (totalRows < dataset.minRows) {
-        throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller requires results over at least ${dataset.minRows} rows; this one aggregates ${totalRows}`);
+      if (dataset.rowCount < dataset.minRows) {
+        throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller requires at least ${dataset.minRows} rows of its own in a result; it holds ${dataset.rowCount}`);
       }
     }
     if (new Set(datasets.map((d) => d.schemaHash)).size > 1) {
       throw new MpcError("SCHEMA_MISMATCH", "the datasets of one request must share one schema");
     }
-    return planComputation(job.algorithm, job.params, { columns: shares[0].columns.map((c) => ({ name: c.name, scale: c.scale })) });
+    // Planned from on-chain facts (the schema's bounds, the rows of every dataset), as the buyer did before paying.
+    const columns = shares[0].columns.map(({ name, scale, lo, hi }) => ({ name, scale, lo, hi }));
+    return { shares, plan: planComputation(job.algorithm, job.params, { columns }, { rowCount: totalRows }) };
   };
 
-  const start = (job: ParsedCompute, fingerprint: string): Promise<ComputeResponse> => {
+  /**
+   * The three-party protocol of one job: every message it sends follows from
+   * the host's secret, the job id and the shares, so a rerun or a replay sends
+   * exactly the messages of the first run.
+   */
+  const runProtocol = async (located: LocatedJob, signal: AbortSignal, deadline: number): Promise<OutputSharePair[]> => {
+    const { shares, plan } = await withDeadline(prepare(located), deadline, signal);
+    const exchange = createJobExchange({
+      hostIndex: config.hostIndex,
+      jobId: located.jobId,
+      mailbox: deps.mailbox,
+      peers: deps.peers,
+      deadline,
+      signal,
+      logger: logger.child({ requestId: located.job.requestId }),
+    });
+    const party = await setupParty({
+      index: config.hostIndex as 0 | 1 | 2,
+      exchange,
+      randomSeed: requestSeed(deps.hostSecret(), getBytes(located.jobId)),
+    });
+    const rowCount = shares.reduce((n, s) => n + Number(s.rowCount), 0);
+    const opened = await rerandomize(party, await runPlan(party, plan, { columns: columnInputs(plan, shares), rowCount }));
+    return Array.from(opened.a, (a, k) => [a, opened.b[k]] as const);
+  };
+
+  /** Runs `fn` under an abort controller that a peer restart, the job timeout or closing the host aborts. */
+  const controlled = async <T>(jobId: string, fn: (signal: AbortSignal, deadline: number) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
-    controllers.add(controller);
+    controllers.set(controller, jobId);
     const deadline = Date.now() + config.jobTimeoutMs;
+    // A backstop: every step honours the deadline itself and names what it waited for.
     const timer = setTimeout(
-      () => controller.abort(new MpcError("PEER_TIMEOUT", `job ${job.requestId} exceeded ${config.jobTimeoutMs} ms`)),
-      config.jobTimeoutMs + 50,
+      () => controller.abort(new MpcError("PEER_TIMEOUT", `job ${jobId} exceeded ${config.jobTimeoutMs} ms`)),
+      config.jobTimeoutMs + 1000,
     );
+    try {
+      return await fn(controller.signal, deadline);
+    } catch (err) {
+      controller.abort(err);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      controllers.delete(controller);
+      if (![...controllers.values()].includes(jobId)) deps.onRunEnded?.(jobId);
+    }
+  };
+
+  const start = (located: LocatedJob): Promise<ComputeResponse> => {
+    const { job, jobId } = located;
+    const log = logger.child({ requestId: job.requestId, jobId });
     const startedAt = Date.now();
-    const promise = runJob(job, controller.signal, deadline)
-      .then(async (response) => {
-        // On disk before anyone sees it: the answer to this request never changes.
-        await deps.results.put(job.requestId, { fingerprint, response });
-        return response;
-      })
+    log.info({ algorithm: job.algorithm, datasets: job.datasetIds.length }, "job started");
+    const promise = controlled(jobId, async (signal, deadline) => {
+      const values = await runProtocol(located, signal, deadline);
+      const envelope = encryptOutputShare({ requestId: job.requestId, hostIndex: config.hostIndex, buyerPublicKey: job.buyerKey, values });
+      const releaseKey = newReleaseKey();
+      const response: ComputeResponse = {
+        requestId: job.requestId,
+        hostIndex: config.hostIndex,
+        encryptedOutput: wrapEnvelope({ jobId, hostIndex: config.hostIndex, key: releaseKey, envelope }),
+        jobId,
+      };
+      const record: FinishedJob = {
+        jobId,
+        requestId: job.requestId,
+        consumer: job.consumer,
+        requestBlock: located.request.requestBlock,
+        fingerprint: JSON.stringify(job),
+        response,
+        releaseKey,
+        signedResults: [],
+      };
+      // On disk before anyone sees it: the answer to this job never changes.
+      await deps.results.put(record);
+      return record;
+    })
       .then(
-        (response) => {
-          done.set(job.requestId, { fingerprint, response });
-          deps.mailbox.finish(job.requestId);
-          logger.info({ requestId: job.requestId, algorithm: job.algorithm, ms: Date.now() - startedAt }, "job finished");
-          return response;
+        (record) => {
+          done.set(jobId, record);
+          deps.mailbox.finish(jobId);
+          log.info({ algorithm: job.algorithm, ms: Date.now() - startedAt }, "job finished");
+          return record.response;
         },
         (err: unknown) => {
-          // Keep the mailbox: a retry can still use messages peers will not resend.
-          controller.abort(err);
-          logger.warn({ requestId: job.requestId, code: (err as MpcError).code, err }, "job failed");
+          // A retry runs the job from its first step, and the peers send everything again.
+          deps.mailbox.finish(jobId);
+          log.warn({ code: (err as MpcError).code, err }, "job failed");
           throw err;
         },
       )
-      .finally(() => {
-        clearTimeout(timer);
-        controllers.delete(controller);
-        running.delete(job.requestId);
-      });
-    running.set(job.requestId, { fingerprint, promise });
+      .finally(() => running.delete(jobId));
+    running.set(jobId, promise);
     return promise;
+  };
+
+  /**
+   * Runs a finished job's protocol again, in the background, discarding its
+   * output: a peer asked for the job again because it lost its messages (it
+   * crashed mid-job), and it can only finish with every host's messages. The
+   * stored answer stays the answer.
+   */
+  const replay = (located: LocatedJob): void => {
+    const { jobId } = located;
+    if (replaying.has(jobId) || closed) return;
+    replaying.add(jobId);
+    const log = logger.child({ requestId: located.job.requestId, jobId });
+    log.info("replaying a finished job's messages for a peer that runs it again");
+    void controlled(jobId, (signal, deadline) => runProtocol(located, signal, deadline))
+      .then(
+        () => log.info("replay finished"),
+        (err: unknown) => log.warn({ code: (err as MpcError).code, msg: (err as Error).message }, "replay ended early"),
+      )
+      .finally(() => {
+        replaying.delete(jobId);
+        deps.mailbox.finish(jobId);
+      });
+  };
+
+  const allowedConsumer = (consumer: string): string => {
+    if (!isAddress(consumer)) throw new MpcError("INVALID_ARGUMENT", "consumer must be a 0x-prefixed address");
+    const address = getAddress(consumer);
+    if (!allowed.has(address)) throw new MpcError("CONSUMER_NOT_ALLOWED", `consumer ${address} is not an allowed algorithm contract`);
+    return address;
   };
 
   return {
     async compute(request) {
       if (closed) throw new MpcError("HOST_CLOSING", "host is shutting down");
-      const job = parse(request);
-      if (!allowed.has(job.consumer)) {
-        throw new MpcError("CONSUMER_NOT_ALLOWED", `consumer ${job.consumer} is not an allowed algorithm contract`);
+      const asked = parse(request);
+      allowedConsumer(asked.consumer);
+      const located = await withDeadline(locate(asked.requestId, asked.consumer), Date.now() + config.jobTimeoutMs);
+      const differences = (["algorithm", "datasetIds", "params", "buyerKey"] as const).filter(
+        (k) => JSON.stringify(asked[k]) !== JSON.stringify(located.job[k]),
+      );
+      if (differences.length > 0) {
+        throw new MpcError(
+          "REQUEST_MISMATCH",
+          `compute request differs from on-chain request ${asked.requestId} in ${differences.join(", ")}: not what the buyer paid for`,
+        );
       }
-      const fingerprint = JSON.stringify(job);
-      let existing: FinishedJob | { fingerprint: string; promise: Promise<ComputeResponse> } | undefined = done.get(job.requestId) ?? running.get(job.requestId);
-      if (!existing) {
-        // Finished before a restart? (Looked up again after the read: a concurrent duplicate may have started it meanwhile.)
-        await finished(job.requestId);
-        existing = done.get(job.requestId) ?? running.get(job.requestId);
+      const { jobId } = located;
+      const answered = await finished(jobId);
+      // From here to start(), nothing awaits: a concurrent duplicate sees the running job.
+      if (answered) {
+        if (located.request.status === REQUEST_STATUS_PENDING) replay(located);
+        return answered.response;
       }
-      if (existing) {
-        if (existing.fingerprint !== fingerprint) {
-          throw new MpcError("REQUEST_ID_REUSED", `request ${job.requestId} was already submitted with different parameters`);
-        }
-        return "response" in existing ? existing.response : existing.promise;
+      const current = running.get(jobId);
+      if (current) return current;
+      if (located.request.status !== REQUEST_STATUS_PENDING) {
+        throw new MpcError("REQUEST_NOT_PENDING", `request ${asked.requestId} has on-chain status ${located.request.status}, not Pending`);
       }
-      return start(job, fingerprint);
+      checkDeadline(located, "starts a job");
+      return start(located);
     },
+
     async signResult(request) {
       if (!isHexString(request.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32 hex string");
       const requestId = request.requestId.toLowerCase();
-      const job = await finished(requestId);
-      if (!job) throw new MpcError("REQUEST_NOT_FOUND", `host ${config.hostIndex} has no finished job for request ${requestId}`);
-      let envelopes: Buffer[];
+      const consumer = allowedConsumer(request.consumer);
+      const result = `0x${Buffer.from(request.result).toString("hex")}`;
+      let unpacked: ReturnType<typeof unpackResult>;
       try {
-        envelopes = unpackResult(`0x${Buffer.from(request.result).toString("hex")}`);
+        unpacked = unpackResult(result);
       } catch (cause) {
-        throw new MpcError("INVALID_ARGUMENT", "result is not three packed output envelopes", { cause });
+        throw new MpcError("INVALID_ARGUMENT", "result is not a job id and three packed output envelopes", { cause });
       }
-      if (!Buffer.from(envelopes[config.hostIndex]).equals(Buffer.from(job.response.encryptedOutput))) {
+      const located = await withDeadline(locate(requestId, consumer), Date.now() + config.jobTimeoutMs);
+      if (unpacked.jobId !== located.jobId) {
+        throw new MpcError("REQUEST_MISMATCH", `the result is for job ${unpacked.jobId}, but request ${requestId} on-chain is job ${located.jobId}`);
+      }
+      const job = await finished(located.jobId);
+      if (!job) throw new MpcError("REQUEST_NOT_FOUND", `host ${config.hostIndex} has no finished job for request ${requestId}`);
+      if (!unpacked.envelopes[config.hostIndex].equals(Buffer.from(job.response.encryptedOutput))) {
         throw new MpcError("OUTPUT_TAMPERED", `the result does not carry host ${config.hostIndex}'s own output envelope for request ${requestId}`);
       }
-      const digest = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [requestId, keccak256(request.result)]));
-      return {
-        requestId,
-        hostIndex: config.hostIndex,
-        signature: await signer.signMessage(getBytes(digest)),
-        signer: signer.address,
-      };
+      if (located.request.status !== REQUEST_STATUS_PENDING) {
+        throw new MpcError("REQUEST_NOT_PENDING", `request ${requestId} has on-chain status ${located.request.status}, not Pending`);
+      }
+      checkDeadline(located, "signs a result");
+      const resultHash = keccak256(result).toLowerCase();
+      if (!job.signedResults.includes(resultHash)) {
+        // Recorded before the signature leaves: the key is released for a result this host signed.
+        const updated = { ...job, signedResults: [...job.signedResults, resultHash] };
+        await deps.results.put(updated);
+        done.set(job.jobId, updated);
+      }
+      // The consumer's fulfillmentDigest: chain id and contract bind the signature to one deployment.
+      const digest = keccak256(
+        AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bytes32", "bytes32"], [located.chainId, consumer, requestId, resultHash]),
+      );
+      return { requestId, hostIndex: config.hostIndex, signature: await signer.signMessage(getBytes(digest)), signer: signer.address };
     },
+
+    async releaseKey(request) {
+      if (!isHexString(request.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32 hex string");
+      const requestId = request.requestId.toLowerCase();
+      const consumer = allowedConsumer(request.consumer);
+      if (releasing >= MAX_CONCURRENT_RELEASES) throw new MpcError("QUOTA_EXCEEDED", "too many key releases at once; try again shortly");
+      releasing++;
+      try {
+        const located = await withDeadline(locate(requestId, consumer), Date.now() + config.jobTimeoutMs);
+        const refuse = (why: string): MpcError => new MpcError("KEY_NOT_RELEASED", `host ${config.hostIndex} does not release its key for request ${requestId}: ${why}`);
+        const job = await finished(located.jobId);
+        if (!job) throw refuse("it computed no output for this request");
+        const status = located.request.status;
+        if (status !== REQUEST_STATUS_FULFILLED) {
+          throw refuse(`the request is ${STATUS_NAMES[status] ?? status} on-chain; keys are released only once it is Fulfilled (the sellers paid)`);
+        }
+        if (!job.signedResults.includes(located.request.resultHash.toLowerCase())) {
+          throw refuse("the result fulfilled on-chain is not one this host signed");
+        }
+        if (config.releaseConfirmations > 0) {
+          const [fulfilment, head] = await Promise.all([chain.fulfilment(consumer, requestId, job.requestBlock), chain.head()]);
+          const depth = fulfilment === undefined ? -1 : head.number - fulfilment.blockNumber;
+          if (depth < config.releaseConfirmations) {
+            throw refuse(`its fulfilment has ${Math.max(0, depth)} of the ${config.releaseConfirmations} blocks on top this host waits for`);
+          }
+        }
+        return { requestId, hostIndex: config.hostIndex, key: job.releaseKey, jobId: job.jobId };
+      } finally {
+        releasing--;
+      }
+    },
+
+    peerRestarted(host, jobs) {
+      const affected = [...controllers].filter(([, jobId]) => jobs.includes(jobId));
+      if (affected.length === 0) return;
+      logger.warn({ host, jobs: [...new Set(affected.map(([, jobId]) => jobId))] }, "a peer host restarted mid-job; aborting the jobs it was part of (a retry runs them again)");
+      for (const [controller, jobId] of affected) {
+        controller.abort(new MpcError("PEER_RESTARTED", `host ${host} restarted during job ${jobId} and lost its messages; the job must run again`, { details: { host } }));
+      }
+    },
+
     close() {
       closed = true;
-      for (const c of controllers) c.abort(new MpcError("HOST_CLOSING", "host is shutting down"));
+      for (const c of controllers.keys()) c.abort(new MpcError("HOST_CLOSING", "host is shutting down"));
     },
   };
 }
@@ -302,19 +493,6 @@ function parse(request: ComputeRequest): ParsedCompute {
   };
 }
 
-/** One share vector of the rows of several, in order. */
-function concatShares(parts: readonly ArithShare[]): ArithShare {
-  const rows = parts.reduce((n, p) => n + p.a.length, 0);
-  const out = { a: new BigUint64Array(rows), b: new BigUint64Array(rows) };
-  let offset = 0;
-  for (const p of parts) {
-    out.a.set(p.a, offset);
-    out.b.set(p.b, offset);
-    offset += p.a.length;
-  }
-  return out;
-}
-
 /** This host's share of each column the plan reads, the datasets' rows concatenated in request order. */
 function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, ArithShare> {
   const names = "column" in plan ? [plan.column.name] : "x" in plan ? [...new Set([plan.x.name, plan.y.name])] : [];
@@ -331,17 +509,17 @@ function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, A
   return inputs;
 }
 
-function withDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {
+function withDeadline<T>(promise: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new MpcError("CHAIN_UNAVAILABLE", "on-chain checks did not finish before the job deadline")),
       Math.max(0, deadline - Date.now()),
     );
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const onAbort = (): void => reject(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
     });
   });
 }

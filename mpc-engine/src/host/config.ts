@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { getAddress, isAddress } from "ethers";
+import { MAX_MESSAGE_BYTES } from "@scmpc/protos";
 import { MpcError } from "../errors.ts";
 import { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
 
@@ -37,6 +38,24 @@ export interface HostConfig {
   algorithmContracts: readonly string[];
   /** Upper bound on one Compute job (chain checks plus protocol rounds). */
   jobTimeoutMs: number;
+  /**
+   * The bridge's address: Compute and SignResult answer only calls signed by
+   * its key (see bridge-auth.ts); everyone else is refused before the request
+   * is looked at.
+   */
+  bridgeAddress: string;
+  /** Blocks on top of a fulfilment before this host releases its key for it (the chain's reorg depth). */
+  releaseConfirmations: number;
+  /** A job starts, and a result is signed, only while at least this many seconds remain before the request's deadline. */
+  deadlineMarginS: number;
+  /** Largest UploadShares message accepted (bytes): the largest dataset share this host takes. */
+  maxUploadBytes: number;
+  /** Share bytes one seller may store on this host. */
+  sellerQuotaBytes: number;
+  /** Shares not registered on-chain (with this host's commitment) this long after upload are deleted. */
+  unregisteredTtlMs: number;
+  /** Share bytes of all not-yet-registered uploads together this host holds at most. */
+  unregisteredMaxBytes: number;
   /**
    * Private key (0x hex) this host signs results with; its address is the
    * host's registered signer. Sensitive: never logged.
@@ -78,6 +97,13 @@ export interface PeerTlsFiles {
  * | SCMPC_REGISTRY_ADDRESS | dataset registry address |
  * | SCMPC_ALGORITHM_CONTRACTS | allowed consumer addresses, comma-separated |
  * | SCMPC_JOB_TIMEOUT_MS | job timeout (default 30000) |
+ * | SCMPC_HOST_BRIDGE_ADDRESS | address of the bridge's signing key: the only caller of Compute and SignResult |
+ * | SCMPC_HOST_RELEASE_CONFIRMATIONS | blocks on top of a fulfilment before the release key is given out (default 0) |
+ * | SCMPC_HOST_DEADLINE_MARGIN_S | seconds that must remain before a request's deadline to start or sign its job (default 60) |
+ * | SCMPC_HOST_MAX_UPLOAD_BYTES | largest upload message (default 536870912) |
+ * | SCMPC_HOST_SELLER_QUOTA_BYTES | share bytes per seller (default 4294967296) |
+ * | SCMPC_HOST_UNREGISTERED_TTL_S | seconds an upload may wait for its on-chain registration (default 3600) |
+ * | SCMPC_HOST_UNREGISTERED_MAX_BYTES | share bytes of unregistered uploads in all (default 8589934592) |
  * | SCMPC_HOST_SIGNING_KEY | 0x private key the host signs results with (sensitive) |
  * | SCMPC_LOG_LEVEL | pino level (default info) |
  *
@@ -187,6 +213,23 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     problems.push(`SCMPC_JOB_TIMEOUT_MS must be a positive integer, got ${JSON.stringify(timeoutText)}`);
   }
 
+  const bridgeText = required("SCMPC_HOST_BRIDGE_ADDRESS");
+  if (bridgeText !== "" && !isAddress(bridgeText)) {
+    problems.push(`SCMPC_HOST_BRIDGE_ADDRESS is not an address: ${JSON.stringify(bridgeText)}`);
+  }
+  const integer = (name: string, fallback: string, min: number): number => {
+    const text = get(name) ?? fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min) problems.push(`${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  const releaseConfirmations = integer("SCMPC_HOST_RELEASE_CONFIRMATIONS", "0", 0);
+  const deadlineMarginS = integer("SCMPC_HOST_DEADLINE_MARGIN_S", "60", 0);
+  const maxUploadBytes = integer("SCMPC_HOST_MAX_UPLOAD_BYTES", String(MAX_MESSAGE_BYTES), 1024);
+  const sellerQuotaBytes = integer("SCMPC_HOST_SELLER_QUOTA_BYTES", String(4 * 1024 ** 3), 1);
+  const unregisteredTtlS = integer("SCMPC_HOST_UNREGISTERED_TTL_S", "3600", 1);
+  const unregisteredMaxBytes = integer("SCMPC_HOST_UNREGISTERED_MAX_BYTES", String(8 * 1024 ** 3), 1);
+
   const signingKey = required("SCMPC_HOST_SIGNING_KEY");
   if (signingKey !== "" && !/^0x[0-9a-fA-F]{64}$/.test(signingKey)) {
     // The value is a secret: the message says what is wrong without repeating it.
@@ -214,6 +257,13 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     registryAddress: getAddress(registryText),
     algorithmContracts,
     jobTimeoutMs,
+    bridgeAddress: bridgeText === "" ? "" : getAddress(bridgeText),
+    releaseConfirmations,
+    deadlineMarginS,
+    maxUploadBytes,
+    sellerQuotaBytes,
+    unregisteredTtlMs: unregisteredTtlS * 1000,
+    unregisteredMaxBytes,
     signingKey,
     logLevel,
   };

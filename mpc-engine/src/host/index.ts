@@ -6,6 +6,7 @@ export {
   createEthersChainReader,
   readRequest,
   REQUEST_STATUS_PENDING,
+  REQUEST_STATUS_FULFILLED,
   type RequestedComputation,
   type ChainReader,
   type OnChainDataset,
@@ -16,4 +17,15 @@ export { createPeerMailbox, type PeerMailbox, type MailboxMessage } from "./peer
 export { ERROR_CODE_METADATA, toServiceError, mpcErrorCodeOf } from "./grpc-status.ts";
 export { peerChannelCredentials, peerServerCredentials, hostServerCredentials } from "./credentials.ts";
 export { createPeerClients, type PeerClients } from "./peer-client.ts";
+export {
+  BRIDGE_CALL_MAX_SKEW_MS,
+  BRIDGE_ISSUED_AT_METADATA,
+  BRIDGE_SIGNATURE_METADATA,
+  bridgeCallDigest,
+  signBridgeCall,
+  verifyBridgeCall,
+  type BridgeMethod,
+} from "./bridge-auth.ts";
+export { JOB_DOMAIN, jobIdOf, jobInputsHash, type JobInputs, type JobLocation } from "./job-identity.ts";
+export { createPeerBoots, type PeerBoots } from "../channel/peer-boots.ts";
 export { createJobExchange, type JobExchange } from "./job-exchange.ts";

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { MpcError } from "../errors.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
@@ -15,28 +16,31 @@ export interface JobExchange {
 }
 
 /**
- * Binds the mailbox and peer clients to one job's request id, deadline and
- * abort signal, so protocol code only speaks in (host, step, payload).
+ * Binds the mailbox and peer clients to one job's id, deadline and abort
+ * signal, so protocol code only speaks in (host, step, payload).
  *
  * @example
- * const exchange = createJobExchange({ hostIndex, requestId, mailbox, peers, deadline, signal });
+ * const exchange = createJobExchange({ hostIndex, jobId, mailbox, peers, deadline, signal });
  */
 export function createJobExchange(input: {
   hostIndex: number;
-  requestId: string;
+  jobId: string;
   mailbox: PeerMailbox;
   peers: PeerClients;
   deadline: number;
   signal: AbortSignal;
+  /** Logs each round sent at debug level (operators following a job; crash drills picking a round). */
+  logger?: Logger;
 }): JobExchange {
-  const { hostIndex, requestId, mailbox, peers, deadline, signal } = input;
+  const { hostIndex, jobId, mailbox, peers, deadline, signal, logger } = input;
   return {
     send(toHost, step, payload) {
       if (toHost === hostIndex) return Promise.reject(new MpcError("INTERNAL", "a host cannot send to itself"));
-      return peers.deliver(toHost, { requestId, step, payload }, deadline, signal);
+      logger?.debug({ jobId, step, toHost, bytes: payload.length }, "round");
+      return peers.deliver(toHost, { jobId, step, payload }, deadline, signal);
     },
     receive(fromHost, step) {
-      return mailbox.receive({ requestId, step, fromHost }, { deadline, signal });
+      return mailbox.receive({ jobId, step, fromHost }, { deadline, signal });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createPeerLink, type PeerLink } from "../channel/peer-link.ts";
 import type { ChannelMessage } from "../channel/frames.ts";
+import type { PeerBoots } from "../channel/peer-boots.ts";
 import { MpcError } from "../errors.ts";
 import type { PeerTls } from "../tls/peer-tls.ts";
 import type { HostConfig } from "./config.ts";
@@ -14,6 +15,8 @@ export interface PeerClients {
    * @throws MpcError `PEER_UNAVAILABLE`, `PEER_TIMEOUT` or `PEER_REJECTED`, naming the host
    */
   deliver(toHost: number, message: ChannelMessage, deadline: number, signal?: AbortSignal): Promise<void>;
+  /** Tells both peers this process's boot id (a host does it when it starts); never throws. */
+  hello(deadline: number): Promise<void>;
   close(): void;
 }
 
@@ -22,10 +25,10 @@ export interface PeerClients {
  * hosts' Peer services. Nothing connects until the first message.
  *
  * @example
- * const peers = createPeerClients(config, loadPeerTls(config));
- * await peers.deliver(1, { requestId, step: 0, payload }, Date.now() + 30_000);
+ * const peers = createPeerClients(config, loadPeerTls(config), { boots });
+ * await peers.deliver(1, { jobId, step: 0, payload }, Date.now() + 30_000);
  */
-export function createPeerClients(config: HostConfig, tls: PeerTls, options: { chunkBytes?: number } = {}): PeerClients {
+export function createPeerClients(config: HostConfig, tls: PeerTls, options: { boots: PeerBoots; chunkBytes?: number }): PeerClients {
   const links: (PeerLink | undefined)[] = config.peers.map((address, toHost) =>
     toHost === config.hostIndex
       ? undefined
@@ -35,6 +38,7 @@ export function createPeerClients(config: HostConfig, tls: PeerTls, options: { c
           address,
           credentials: peerChannelCredentials(tls, toHost),
           chunkBytes: options.chunkBytes,
+          boots: options.boots,
         }),
   );
   return {
@@ -42,6 +46,9 @@ export function createPeerClients(config: HostConfig, tls: PeerTls, options: { c
       const link = links[toHost];
       if (!link) return Promise.reject(new MpcError("INTERNAL", `host ${config.hostIndex} has no channel to host ${toHost}`));
       return link.send(message, deadline, signal);
+    },
+    async hello(deadline) {
+      await Promise.all(links.map((link) => link?.hello(deadline)));
     },
     close() {
       for (const link of links) link?.close();

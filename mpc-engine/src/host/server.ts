@@ -1,11 +1,20 @@
 import * as grpc from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
-import { loadMpcV1, MAX_MESSAGE_BYTES, type ComputeRequest, type HealthResponse, type SignResultRequest, type UploadSharesRequest } from "@scmpc/protos";
+import {
+  loadMpcV1,
+  type ComputeRequest,
+  type HealthResponse,
+  type ReleaseKeyRequest,
+  type SignResultRequest,
+  type UploadSharesRequest,
+} from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
 import { MAX_FRAME_BYTES } from "../channel/frames.ts";
+import { createPeerBoots } from "../channel/peer-boots.ts";
 import { createExchangeHandler } from "../channel/peer-receiver.ts";
 import { MpcError } from "../errors.ts";
 import { loadPeerTls } from "../tls/peer-tls.ts";
+import { verifyBridgeCall } from "./bridge-auth.ts";
 import { createEthersChainReader, type ChainReader } from "./chain-reader.ts";
 import { createComputeService } from "./compute.ts";
 import { createJobResults } from "./job-results.ts";
@@ -16,6 +25,7 @@ import { loadHostSecret } from "./host-secret.ts";
 import { createPeerClients } from "./peer-client.ts";
 import { createPeerMailbox } from "./peer-mailbox.ts";
 import { createShareStore } from "./share-store.ts";
+import { createUnregisteredSweeper } from "./unregistered-sweeper.ts";
 import { handleUpload } from "./upload.ts";
 
 /** Version reported by Health. */
@@ -38,10 +48,11 @@ export interface MpcHost {
 }
 
 /**
- * Builds one MPC host: two gRPC servers, the Host API (UploadShares, Compute,
- * Health) on `config.listen` for sellers and the bridge, and the Peer service
- * (Exchange) on `config.peerListen` over mutual TLS for the other two hosts.
- * Reads and checks the TLS material at once.
+ * Builds one MPC host: two gRPC servers, the Host API on `config.listen` —
+ * UploadShares for sellers (bounded in size), Compute and SignResult for the
+ * bridge only (each call signed by the bridge's key), ReleaseKey and Health
+ * for anyone — and the Peer service (Exchange) on `config.peerListen` over
+ * mutual TLS for the other two hosts. Reads and checks the TLS material at once.
  *
  * @throws MpcError `CONFIG_INVALID` when the TLS material is unusable
  * @example
@@ -55,7 +66,8 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const chain = deps.chainReader ?? createEthersChainReader({ rpcUrl: config.rpcUrl, registryAddress: config.registryAddress });
   const store = createShareStore({ dataDir: config.dataDir, hostIndex: config.hostIndex });
   const mailbox = createPeerMailbox({ retentionMs: Math.max(60_000, 10 * config.jobTimeoutMs) });
-  const peers = createPeerClients(config, tls);
+  const boots = createPeerBoots();
+  const peers = createPeerClients(config, tls, { boots });
   let hostSecret: Buffer | undefined;
   const compute = createComputeService({
     results: createJobResults(config.dataDir),
@@ -65,15 +77,21 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     mailbox,
     peers,
     logger,
+    onRunEnded: (jobId) => boots.forgetJob(jobId),
     hostSecret: () => {
       if (!hostSecret) throw new MpcError("INTERNAL", "host secret not loaded (host not started)");
       return hostSecret;
     },
   });
 
+  boots.onRestart((host, jobs) => compute.peerRestarted(host, jobs));
+  const sweeper = createUnregisteredSweeper({ store, chain, hostIndex: config.hostIndex, ttlMs: config.unregisteredTtlMs, logger });
+  const uploadLimits = { sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
+
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    // The largest message is an upload: one host's share of the largest dataset this host takes.
+    "grpc.max_receive_message_length": config.maxUploadBytes,
+    "grpc.max_send_message_length": 4 << 20,
   });
   const peerServer = new grpc.Server({
     "grpc.max_receive_message_length": MAX_FRAME_BYTES,
@@ -81,10 +99,19 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   });
   const { Host, Peer } = loadMpcV1();
 
+  // The bridge's signature is checked before anything else: a stranger's call never reaches a job.
+  const bridgeOnly = { hostIndex: config.hostIndex, bridgeAddress: config.bridgeAddress };
   server.addService(Host.service, {
-    uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store })),
-    compute: unary(logger, "Compute", (req: ComputeRequest) => compute.compute(req)),
-    signResult: unary(logger, "SignResult", (req: SignResultRequest) => compute.signResult(req)),
+    uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store, limits: uploadLimits })),
+    compute: unary(logger, "Compute", (req: ComputeRequest, metadata) => {
+      verifyBridgeCall({ method: "Compute", request: req }, metadata, bridgeOnly);
+      return compute.compute(req);
+    }),
+    signResult: unary(logger, "SignResult", (req: SignResultRequest, metadata) => {
+      verifyBridgeCall({ method: "SignResult", request: req }, metadata, bridgeOnly);
+      return compute.signResult(req);
+    }),
+    releaseKey: unary(logger, "ReleaseKey", (req: ReleaseKeyRequest) => compute.releaseKey(req)),
     health: unary(
       logger,
       "Health",
@@ -92,7 +119,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     ),
   });
   peerServer.addService(Peer.service, {
-    exchange: createExchangeHandler({ hostIndex: config.hostIndex, fingerprints: tls.fingerprints, mailbox, logger }),
+    exchange: createExchangeHandler({ hostIndex: config.hostIndex, fingerprints: tls.fingerprints, mailbox, boots, logger }),
   });
 
   let started = false;
@@ -104,9 +131,13 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       started = true;
       const peerPort = await bind(peerServer, config.peerListen, peerServerCredentials(tls));
       const port = await bind(server, config.listen, hostServerCredentials(config, tls));
+      // Peers that were running jobs with a previous process of this host learn at once that it restarted.
+      void peers.hello(Date.now() + 10_000);
+      sweeper.start();
       return { port, peerPort };
     },
     async close() {
+      sweeper.stop();
       compute.close();
       // Peer streams are long-lived and senders resend on a new stream, so
       // the Peer service need not drain; waiting would only delay close.
@@ -131,10 +162,12 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
 function unary<Req, Res>(
   logger: Logger,
   method: string,
-  handler: (request: Req) => Promise<Res>,
+  handler: (request: Req, metadata: Readonly<Record<string, unknown>>) => Promise<Res> | Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request).then(
+    Promise.resolve()
+      .then(() => handler(call.request, call.metadata.getMap()))
+      .then(
       (response) => callback(null, response),
       (err: unknown) => {
         if (!(err instanceof MpcError) || err.code === "INTERNAL" || err.code === "STORE_IO") {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpcError } from "../errors.ts";
 import { shareCommitment, type ColumnShareBytes } from "../share-encoding.ts";
@@ -40,6 +40,25 @@ export interface ShareStore {
    * @throws MpcError `STORE_CORRUPT` or `STORE_IO`
    */
   get(datasetId: string): Promise<StoredShare | undefined>;
+  /** What the store holds, per dataset: who uploaded it, its size, when, and whether it was seen registered on-chain. */
+  usage(): Promise<StoredUsage[]>;
+  /** Records that the chain lists the dataset with this host's commitment: it is kept for good. */
+  markRegistered(datasetId: string): Promise<void>;
+  /** Deletes a share (one never registered on-chain in time). */
+  remove(datasetId: string): Promise<void>;
+}
+
+/** One stored share, as {@link ShareStore.usage} reports it. */
+export interface StoredUsage {
+  datasetId: string;
+  /** The seller's address, as the signature recovered it. */
+  seller: string;
+  commitment: string;
+  /** Bytes of the share's columns. */
+  bytes: number;
+  /** When it was stored (unix ms). */
+  storedAt: number;
+  registered: boolean;
 }
 
 const MAGIC = Buffer.from("SCMPCSH1", "ascii");
@@ -55,7 +74,8 @@ interface FileHeader {
   rowCount: string;
   commitment: string;
   signature: string;
-  columns: Array<{ name: string; scale: number }>;
+  /** Each column's name, scale and public bounds (part of the commitment, so of the on-chain schema). */
+  columns: Array<{ name: string; scale: number; lo: string; hi: string }>;
 }
 
 /**
@@ -99,11 +119,32 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       throw new MpcError("STORE_IO", `cannot prepare share store directory ${dir}`, { cause });
     }));
 
-  const fileOf = (datasetId: string): string => {
+  const fileOf = (datasetId: string, suffix = ".share"): string => {
     const id = datasetId.toLowerCase();
     if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
-    return join(dir, `${id}.share`);
+    return join(dir, `${id}${suffix}`);
   };
+
+  // Sizes and owners of the stored shares, read from the file headers once and kept up to date.
+  let index: Promise<Map<string, StoredUsage>> | undefined;
+  const readIndex = (): Promise<Map<string, StoredUsage>> =>
+    (index ??= (async () => {
+      await ensureDir();
+      const entries = new Map<string, StoredUsage>();
+      const names = await readdir(dir);
+      for (const name of names) {
+        const id = /^(0x[0-9a-f]{64})\.share$/.exec(name)?.[1];
+        if (id === undefined) continue;
+        const file = join(dir, name);
+        const [header, info] = await Promise.all([readHeader(file), stat(file)]);
+        const bytes = header.columns.length * 2 * Number(header.rowCount) * 8;
+        entries.set(id, { datasetId: id, seller: header.seller, commitment: header.commitment, bytes, storedAt: info.mtimeMs, registered: names.includes(`${id}.registered`) });
+      }
+      return entries;
+    })().catch((cause: unknown) => {
+      index = undefined;
+      throw new MpcError("STORE_IO", `cannot read the share store index in ${dir}`, { cause });
+    }));
 
   // Serialise writers per dataset so check-then-write is atomic within the process.
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -161,11 +202,40 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       }
       await writeDurably(dir, file, encodeFile(share));
       remember(share);
+      const bytes = share.columns.reduce((n, c) => n + c.a.length + c.b.length, 0);
+      (await readIndex()).set(share.datasetId.toLowerCase(), {
+        datasetId: share.datasetId.toLowerCase(),
+        seller: share.seller,
+        commitment: share.commitment.toLowerCase(),
+        bytes,
+        storedAt: Date.now(),
+        registered: false,
+      });
       return { created: true };
     });
   };
 
-  return { put, get };
+  const markRegistered = async (datasetId: string): Promise<void> => {
+    const entry = (await readIndex()).get(datasetId.toLowerCase());
+    if (entry === undefined || entry.registered) return;
+    await writeFile(fileOf(datasetId, ".registered"), "");
+    entry.registered = true;
+  };
+
+  const remove = (datasetId: string): Promise<void> =>
+    withLock(fileOf(datasetId), async () => {
+      const key = datasetId.toLowerCase();
+      const hit = cache.get(key);
+      if (hit) {
+        cache.delete(key);
+        cached -= hit.bytes;
+      }
+      (await readIndex()).delete(key);
+      await rm(fileOf(datasetId), { force: true });
+      await rm(fileOf(datasetId, ".registered"), { force: true });
+    });
+
+  return { put, get, usage: async () => [...(await readIndex()).values()], markRegistered, remove };
 }
 
 /**
@@ -207,7 +277,7 @@ function encodeFile(share: StoredShare): Buffer {
     rowCount: share.rowCount.toString(),
     commitment: share.commitment.toLowerCase(),
     signature: share.signature,
-    columns: share.columns.map((c) => ({ name: c.name, scale: c.scale })),
+    columns: share.columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi })),
   };
   const json = Buffer.from(JSON.stringify(header), "utf8");
   const length = Buffer.alloc(4);
@@ -231,13 +301,30 @@ function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
   let offset = 12 + headerLength;
   if (bytes.length !== offset + header.columns.length * 2 * columnBytes) throw corrupt("wrong length");
   const columns: ColumnShareBytes[] = header.columns.map((c) => {
+    // Shares stored before columns carried bounds cannot match a v2 commitment.
+    if (typeof c.lo !== "string" || typeof c.hi !== "string") throw corrupt(`column ${JSON.stringify(c.name)} has no bounds (stored in the v1 format)`);
     const a = bytes.subarray(offset, offset + columnBytes);
     const b = bytes.subarray(offset + columnBytes, offset + 2 * columnBytes);
     offset += 2 * columnBytes;
-    return { name: c.name, scale: c.scale, a, b };
+    return { name: c.name, scale: c.scale, lo: c.lo, hi: c.hi, a, b };
   });
   const share: StoredShare = { ...header, rowCount, columns };
   const recomputed = shareCommitment({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount, columns });
   if (recomputed !== share.commitment) throw corrupt("content does not match its commitment");
   return share;
+}
+
+/** Reads only a share file's header (owner, size), not its columns. */
+async function readHeader(file: string): Promise<FileHeader> {
+  const handle = await open(file, "r");
+  try {
+    const prefix = Buffer.alloc(12);
+    await handle.read(prefix, 0, 12, 0);
+    if (!prefix.subarray(0, 8).equals(MAGIC)) throw new Error(`${file} is not a share file`);
+    const header = Buffer.alloc(prefix.readUInt32LE(8));
+    await handle.read(header, 0, header.length, 12);
+    return JSON.parse(header.toString("utf8")) as FileHeader;
+  } finally {
+    await handle.close();
+  }
 }

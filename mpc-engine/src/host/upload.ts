@@ -1,5 +1,6 @@
 import { getAddress, getBytes, isAddress, isHexString, verifyMessage } from "ethers";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { parseColumnBounds } from "../algorithms/column-bounds.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
 import { datasetIdOf, shareCommitment, uploadDigest } from "../share-encoding.ts";
@@ -7,18 +8,24 @@ import type { ShareStore } from "./share-store.ts";
 
 /**
  * Handles UploadShares: validates the request (shape, this host's index,
- * column lengths, the commitment recomputed from the bytes, the seller's
+ * column lengths and public bounds, the commitment recomputed from the bytes, the seller's
  * signature and that datasetId = keccak256(seller, name)), stores the share
  * durably, then answers.
  *
+ * Uploads are open to anyone with an Ethereum key, so they are bounded: the
+ * message size by the gRPC server, each seller's stored bytes by
+ * `limits.sellerQuotaBytes`, and the bytes of uploads not (yet) registered
+ * on-chain by `limits.unregisteredMaxBytes` (the sweeper deletes those not
+ * registered in time).
+ *
  * @throws MpcError `INVALID_ARGUMENT`, `WRONG_HOST`, `COMMITMENT_MISMATCH`,
- *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `DATASET_CONFLICT` or `STORE_IO`
+ *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `DATASET_CONFLICT`, `QUOTA_EXCEEDED` or `STORE_IO`
  * @example
- * const response = await handleUpload(request, { hostIndex: 0, store });
+ * const response = await handleUpload(request, { hostIndex: 0, store, limits: { sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
  */
 export async function handleUpload(
   request: UploadSharesRequest,
-  deps: { hostIndex: number; store: ShareStore },
+  deps: { hostIndex: number; store: ShareStore; limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number } },
 ): Promise<UploadSharesResponse> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.datasetId, 32)) throw invalid("dataset_id must be a 0x-prefixed bytes32 hex string");
@@ -39,6 +46,8 @@ export async function handleUpload(
     if (names.has(column.name)) throw invalid(`column ${label} appears twice`);
     names.add(column.name);
     if (column.scale > MAX_SCALE) throw invalid(`column ${label} scale ${column.scale} exceeds ${MAX_SCALE}`);
+    // The bounds become part of the on-chain schema the hosts plan with: malformed ones are refused here.
+    parseColumnBounds(column);
     for (const part of ["a", "b"] as const) {
       if (BigInt(column[part].length) !== rowCount * 8n) {
         throw invalid(`column ${label} component ${part} has ${column[part].length} bytes, expected row_count*8 = ${rowCount * 8n}`);
@@ -63,11 +72,12 @@ export async function handleUpload(
     throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
   }
 
-  const columns = request.columns.map((c) => ({ name: c.name, scale: c.scale, a: c.a, b: c.b }));
+  const columns = request.columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi, a: c.a, b: c.b }));
   const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
   if (recomputed !== commitment) {
     throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed})`);
   }
+  await checkQuota(deps, { datasetId, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length, 0) });
 
   await deps.store.put({
     datasetId,
@@ -80,4 +90,30 @@ export async function handleUpload(
     columns,
   });
   return { datasetId, commitment, hostIndex: deps.hostIndex };
+}
+
+/** Refuses an upload that would take its seller past its quota, or the host past its room for unregistered uploads. */
+async function checkQuota(
+  deps: { store: ShareStore; limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number } },
+  upload: { datasetId: string; seller: string; bytes: number },
+): Promise<void> {
+  const usage = await deps.store.usage();
+  // The same share again is idempotent: it takes no new room.
+  if (usage.some((u) => u.datasetId === upload.datasetId)) return;
+  const sellers = usage.filter((u) => u.seller === upload.seller).reduce((n, u) => n + u.bytes, 0);
+  if (sellers + upload.bytes > deps.limits.sellerQuotaBytes) {
+    throw new MpcError(
+      "QUOTA_EXCEEDED",
+      `seller ${upload.seller} stores ${sellers} bytes on this host; this ${upload.bytes}-byte share would pass its quota of ${deps.limits.sellerQuotaBytes} bytes`,
+      { details: { seller: upload.seller, stored: sellers, quota: deps.limits.sellerQuotaBytes } },
+    );
+  }
+  const unregistered = usage.filter((u) => !u.registered).reduce((n, u) => n + u.bytes, 0);
+  if (unregistered + upload.bytes > deps.limits.unregisteredMaxBytes) {
+    throw new MpcError(
+      "QUOTA_EXCEEDED",
+      `this host holds ${unregistered} bytes of uploads not yet registered on-chain and takes at most ${deps.limits.unregisteredMaxBytes}; try again once they are registered or expired`,
+      { details: { unregistered, limit: deps.limits.unregisteredMaxBytes } },
+    );
+  }
 }

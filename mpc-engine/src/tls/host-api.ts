@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { MAX_MESSAGE_BYTES } from "@scmpc/protos";
 import { certificateFingerprint, normaliseFingerprint } from "./fingerprint.ts";
 
 /**
@@ -35,6 +36,26 @@ export function hostApiCredentials(tls: HostApiTls | undefined, hostIndex: numbe
       return new Error(`host ${hostIndex}'s address presented certificate ${actual}, not the pinned ${expected}`);
     },
   });
+}
+
+/**
+ * Channel options for host `hostIndex`'s Host API client. Over TLS, the
+ * server name asked for is the name every host certificate carries
+ * (`scmpc-host-<i>`), not the address dialled: a TLS server name may not be
+ * an IP address (RFC 6066), and the pinned fingerprint, not the name, decides
+ * whom the client trusts.
+ *
+ * @example
+ * new Host("127.0.0.1:7001", hostApiCredentials(tls, 0), hostApiChannelOptions(tls, 0));
+ */
+export function hostApiChannelOptions(tls: HostApiTls | undefined, hostIndex: number): grpc.ChannelOptions {
+  return {
+    // An upload carries one host's share of a whole dataset.
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    // The name `hostCertificateName(hostIndex)` (tls-material.ts) puts in every host certificate.
+    ...(tls === undefined ? {} : { "grpc.ssl_target_name_override": `scmpc-host-${hostIndex}` }),
+  };
 }
 
 /**

@@ -12,4 +12,4 @@ export {
 export { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "./fingerprint.ts";
 export { loadPeerTls, type PeerTls } from "./peer-tls.ts";
 export { runTlsCommand, TLS_USAGE, TlsUsageError } from "./command.ts";
-export { hostApiCredentials, readHostApiTls, type HostApiTls } from "./host-api.ts";
+export { hostApiChannelOptions, hostApiCredentials, readHostApiTls, type HostApiTls } from "./host-api.ts";

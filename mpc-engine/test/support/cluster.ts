@@ -8,8 +8,9 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { datasetIdOf, encodeRingVector, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
-import { requestHashOf } from "../../src/host/chain-reader.ts";
+import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
+import { signBridgeCall } from "../../src/host/bridge-auth.ts";
+import type { BridgeMethod } from "../../src/host/bridge-auth.ts";
 import {
   createHost,
   type ChainReader,
@@ -19,7 +20,7 @@ import {
   type OnChainDataset,
   type OnChainRequest,
 } from "../../src/host/index.ts";
-import { createTlsMaterial, hostApiCredentials, type HostApiTls, type TlsMaterial } from "../../src/tls/index.ts";
+import { createTlsMaterial, hostApiChannelOptions, hostApiCredentials, type HostApiTls, type TlsMaterial } from "../../src/tls/index.ts";
 
 /** Reserves `n` free loopback ports (bind port 0, read, release). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -56,28 +57,63 @@ export class FakeChain implements ChainReader {
   async algorithmOf(consumer: string): Promise<string> {
     return this.algorithms.get(consumer.toLowerCase()) ?? "sum@1";
   }
+  /** The latest block number; `fulfil` mines at it and moves it on. */
+  blockNumber = 100;
+  readonly fulfilments = new Map<string, { blockNumber: number; resultHash: string }>();
+  async chainId(): Promise<bigint> {
+    return 31337n;
+  }
+  async head(): Promise<{ number: number; timestamp: number }> {
+    return { number: this.blockNumber, timestamp: Math.floor(Date.now() / 1000) };
+  }
   async getRequest(consumer: string, requestId: string): Promise<OnChainRequest> {
     return (
       this.requests.get(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`) ?? {
-        buyer: ZeroAddress, status: 0, deadline: 0n, price: 0n, fee: 0n, requestHash: ZeroHash, resultHash: ZeroHash,
+        buyer: ZeroAddress, status: 0, deadline: 0n, price: 0n, fee: 0n, requestBlock: 0n, requested: undefined, resultHash: ZeroHash,
       }
     );
   }
-  /** Records a request as the per-algorithm contract would: its datasets, params and key only as their hash. */
+  async fulfilment(consumer: string, requestId: string): Promise<{ blockNumber: number; resultHash: string } | undefined> {
+    return this.fulfilments.get(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`);
+  }
+  /** Records a request as the per-algorithm contract would: what was asked is in its event. */
   setRequest(
     consumer: string,
     requestId: string,
-    request: { buyer: string; datasetIds: string[]; params: string; buyerKey: string; price: bigint; status: number },
+    request: { buyer: string; datasetIds: string[]; params: string; buyerKey: string; price: bigint; status: number; deadline?: bigint },
   ): void {
     this.requests.set(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`, {
       buyer: request.buyer,
       status: request.status,
-      deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+      deadline: request.deadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600),
       price: request.price,
       fee: 0n,
-      requestHash: requestHashOf(request),
+      requestBlock: BigInt(this.blockNumber),
+      requested: {
+        datasetIds: request.datasetIds.map((id) => id.toLowerCase()),
+        params: request.params,
+        buyerKey: request.buyerKey.toLowerCase(),
+      },
       resultHash: ZeroHash,
     });
+  }
+  /** Moves a request's deadline (unix seconds). */
+  setDeadline(consumer: string, requestId: string, deadline: bigint): void {
+    const key = `${consumer.toLowerCase()}/${requestId.toLowerCase()}`;
+    this.requests.set(key, { ...this.requests.get(key)!, deadline });
+  }
+  /** Sets a request's on-chain status (3 Failed, 4 Refunded, ...). */
+  setStatus(consumer: string, requestId: string, status: number): void {
+    const key = `${consumer.toLowerCase()}/${requestId.toLowerCase()}`;
+    this.requests.set(key, { ...this.requests.get(key)!, status });
+  }
+  /** Fulfils a request as the contract would: Fulfilled, with the result's hash, in a new block. */
+  fulfil(consumer: string, requestId: string, result: string): void {
+    const key = `${consumer.toLowerCase()}/${requestId.toLowerCase()}`;
+    const resultHash = keccak256(result).toLowerCase();
+    this.blockNumber += 1;
+    this.requests.set(key, { ...this.requests.get(key)!, status: 2, resultHash });
+    this.fulfilments.set(key, { blockNumber: this.blockNumber, resultHash });
   }
   close(): void {}
 }
@@ -98,10 +134,16 @@ export interface Cluster {
   hosts: Map<number, MpcHost>;
   /** The hosts' result-signing keys, index order. */
   signers: { address: string; privateKey: string }[];
+  /** The bridge's key: the hosts answer Compute and SignResult only when it signed the call. */
+  bridge: Wallet;
   clients: grpc.Client[];
   chain: FakeChain;
+  /** Calls Compute or SignResult on host `index` as the bridge does (the call signed by the bridge's key). */
+  asBridge<Res>(index: number, method: BridgeMethod, request: unknown, timeoutMs?: number): Promise<Res>;
   /** Closes host `index` and starts a new one on the same configuration and data directory. */
   restart(index: number): Promise<void>;
+  /** Host `index`'s data directory (share store, finished jobs). */
+  dataDirOf(index: number): string;
   close(): Promise<void>;
 }
 
@@ -113,6 +155,8 @@ export async function startCluster(options: {
   apiTls?: boolean;
   /** Each host's TLS files and pins, instead of fresh material made here (e.g. from `tls create --per-host`). */
   tlsOf?: (hostIndex: number) => Pick<HostConfig, "tls" | "peerFingerprints">;
+  /** Overrides of the hosts' other settings (release confirmations, deadline margin, upload limits...). */
+  config?: Partial<HostConfig>;
 }): Promise<Cluster> {
   const indices = options.indices ?? [0, 1, 2];
   const allPorts = await freePorts(6);
@@ -122,6 +166,7 @@ export async function startCluster(options: {
   const peers = peerPorts.map((p) => `127.0.0.1:${p}`) as [string, string, string];
   const chain = new FakeChain();
   const signers = [0, 1, 2].map(() => Wallet.createRandom());
+  const bridge = new Wallet(Wallet.createRandom().privateKey);
   const tlsDir = await mkdtemp(join(tmpdir(), "scmpc-tls-"));
   const tls = await createTlsMaterial({ hosts: 3, dir: tlsDir });
   const dataDirs: string[] = [tlsDir];
@@ -144,8 +189,16 @@ export async function startCluster(options: {
       registryAddress: REGISTRY,
       algorithmContracts: [CONSUMER],
       jobTimeoutMs: options.jobTimeoutMs,
+      bridgeAddress: bridge.address,
+      releaseConfirmations: 0,
+      deadlineMarginS: 60,
+      maxUploadBytes: MAX_MESSAGE_BYTES,
+      sellerQuotaBytes: 1 << 30,
+      unregisteredTtlMs: 3_600_000,
+      unregisteredMaxBytes: 1 << 30,
       signingKey: signers[hostIndex].privateKey,
       logLevel: "silent",
+      ...options.config,
     };
     configs.set(hostIndex, config);
     const host = createHost(config, { chainReader: chain });
@@ -161,10 +214,11 @@ export async function startCluster(options: {
   };
   const clients = apis.map(
     (address, index) =>
-      new Host(address, hostApiCredentials(options.apiTls === false ? undefined : clientTls(index), index), {
-        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-      }),
+      new Host(
+        address,
+        hostApiCredentials(options.apiTls === false ? undefined : clientTls(index), index),
+        hostApiChannelOptions(options.apiTls === false ? undefined : clientTls(index), index),
+      ),
   );
   return {
     ports,
@@ -173,8 +227,18 @@ export async function startCluster(options: {
     hostTls,
     hosts,
     signers,
+    bridge,
     clients,
     chain,
+    async asBridge(index, method, request, timeoutMs = 10_000) {
+      const metadata = new grpc.Metadata();
+      const call = { method, request } as Parameters<typeof signBridgeCall>[1];
+      for (const [k, v] of Object.entries(await signBridgeCall(bridge, call, index))) metadata.set(k, v);
+      return callUnary(clients[index], method === "Compute" ? "compute" : "signResult", request, timeoutMs, metadata);
+    },
+    dataDirOf(index) {
+      return configs.get(index)!.dataDir;
+    },
     async restart(index) {
       await hosts.get(index)!.close();
       const host = createHost(configs.get(index)!, { chainReader: chain });
@@ -189,28 +253,35 @@ export async function startCluster(options: {
   };
 }
 
-/** Calls a unary method with a deadline; resolves the response or rejects the gRPC error. */
-export function callUnary<Res>(client: grpc.Client, method: string, request: unknown, timeoutMs = 10_000): Promise<Res> {
+/** Calls a unary method with a deadline (and metadata, if given); resolves the response or rejects the gRPC error. */
+export function callUnary<Res>(client: grpc.Client, method: string, request: unknown, timeoutMs = 10_000, metadata?: grpc.Metadata): Promise<Res> {
   return new Promise((resolve, reject) => {
     const fn = (client as unknown as Record<string, (...args: unknown[]) => void>)[method].bind(client);
-    fn(request, { deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res: Res) =>
-      err ? reject(err) : resolve(res),
-    );
+    const done = (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res));
+    if (metadata) fn(request, metadata, { deadline: new Date(Date.now() + timeoutMs) }, done);
+    else fn(request, { deadline: new Date(Date.now() + timeoutMs) }, done);
   });
 }
 
-/** The on-chain schema hash of a single-column dataset, as the seller publishes it. */
-export function schemaHashOf(columns: { name: string; scale: number }[]): string {
-  return keccak256(toUtf8Bytes(schemaText(columns)));
+/** A test column's public bounds: the given ones, else ±2^40 units at its scale (test values stay within them). */
+export function withBounds<C extends { name: string; scale: number; lo?: string; hi?: string }>(column: C): C & { lo: string; hi: string } {
+  return { ...column, lo: column.lo ?? boundText(-(1n << 40n), column.scale), hi: column.hi ?? boundText(1n << 40n, column.scale) };
 }
+
+/** The on-chain schema hash of a dataset, as the seller publishes it (default bounds as {@link withBounds}). */
+export function schemaHashOf(columns: { name: string; scale: number; lo?: string; hi?: string }[]): string {
+  return keccak256(toUtf8Bytes(schemaText(columns.map(withBounds))));
+}
+
+type TestColumn = { name: string; scale: number; lo?: string; hi?: string; values: BigUint64Array };
 
 /** Seller side: shares one column (or several, row-aligned) and builds the three signed upload requests. */
 export async function buildUploads(
   seller: Signer & { address: string },
   name: string,
-  column: { name: string; scale: number; values: BigUint64Array } | { name: string; scale: number; values: BigUint64Array }[],
+  column: TestColumn | TestColumn[],
 ): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[] }> {
-  const columns = Array.isArray(column) ? column : [column];
+  const columns = (Array.isArray(column) ? column : [column]).map(withBounds);
   const datasetId = datasetIdOf(seller.address, name);
   const shares = columns.map((c) => shareColumn(c.values));
   const rowCount = String(columns[0].values.length);
@@ -219,6 +290,8 @@ export async function buildUploads(
     const columnShares = columns.map((c, k) => ({
       name: c.name,
       scale: c.scale,
+      lo: c.lo,
+      hi: c.hi,
       a: encodeRingVector(shares[k][hostIndex].a),
       b: encodeRingVector(shares[k][hostIndex].b),
     }));
@@ -227,4 +300,24 @@ export async function buildUploads(
     requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: columnShares, commitment, signature });
   }
   return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests };
+}
+
+/**
+ * The rest of a sale after the three Compute answers, as the market runs it:
+ * the bridge packs the wrapped envelopes and has each host sign the result,
+ * the chain records the request Fulfilled, the buyer asks each host for its
+ * release key and opens the result. Returns the opened values.
+ */
+export async function settleAndOpen(
+  cluster: Cluster,
+  sale: { requestId: string; responses: { jobId: string; encryptedOutput: Buffer }[]; buyerPrivateKey: Uint8Array; consumer?: string },
+): Promise<bigint[]> {
+  const consumer = sale.consumer ?? CONSUMER;
+  const result = packResult(sale.responses[0].jobId, sale.responses.map((r) => r.encryptedOutput));
+  await Promise.all([0, 1, 2].map((i) => cluster.asBridge(i, "SignResult", { requestId: sale.requestId, result: getBytes(result), consumer })));
+  cluster.chain.fulfil(consumer, sale.requestId, result);
+  const keys = await Promise.all(
+    cluster.clients.map((c) => callUnary<{ key: Buffer }>(c, "releaseKey", { requestId: sale.requestId, consumer })),
+  );
+  return openResult({ requestId: sale.requestId, buyerPrivateKey: sale.buyerPrivateKey, result, releaseKeys: keys.map((k) => k.key), jobId: sale.responses[0].jobId });
 }

@@ -17,9 +17,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { Wallet } from "ethers";
-import { loadMpcV1, MAX_MESSAGE_BYTES, type HealthResponse, type UploadSharesResponse } from "@scmpc/protos";
+import { loadMpcV1, type HealthResponse, type UploadSharesResponse } from "@scmpc/protos";
 import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
-import { createTlsMaterial, hostApiCredentials, readHostApiTls, type TlsMaterial } from "../src/tls/index.ts";
+import { createTlsMaterial, hostApiChannelOptions, hostApiCredentials, readHostApiTls, type TlsMaterial } from "../src/tls/index.ts";
 import { buildUploads, callUnary, CONSUMER, freePorts, REGISTRY } from "./support/cluster.ts";
 
 const ROWS = 100_000;
@@ -89,10 +89,7 @@ async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<Host
   const { Host } = loadMpcV1();
   // The Host API is served over TLS by default; the client pins host 0's certificate.
   const hostTls = readHostApiTls({ caFile: tls.caFile, certFiles: tls.hosts.map((h) => h.certFile) });
-  const client = new Host(`127.0.0.1:${api}`, hostApiCredentials(hostTls, 0), {
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-  });
+  const client = new Host(`127.0.0.1:${api}`, hostApiCredentials(hostTls, 0), hostApiChannelOptions(hostTls, 0));
   clients.push(client);
 
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -123,4 +123,25 @@ describe("adversarial: strangers on the public ports", { timeout: 600_000 }, () 
     assert.match(log, /ignored/);
     assert.ok(factory, "the relay filters by the market's factory");
   });
+
+  it("the registry's owner cannot swap a host at once: the change waits for its delay, and a seller uploading meanwhile is warned", async () => {
+    const owner = new Wallet(devPrivateKey(DEV_ROLES.deployer), market.provider);
+    const registry = new Contract(market.stack.state.contracts.hostRegistry, loadArtifact("HostRegistry").abi, owner);
+    const before = [...((await registry.signers()) as string[])];
+    const intruder = Wallet.createRandom();
+    const current = await registry.getHost(0);
+    await (await registry.proposeHostChange(0, { operator: intruder.address, signer: intruder.address, endpoint: "intruder.example:50051", tlsFingerprint: current.tlsFingerprint })).wait();
+    try {
+      // Not applicable before its delay; the hosts whose keys sign results stay the same.
+      await assert.rejects(registry.applyHostChange.staticCall(0), (err: unknown) => (err as { revert?: { name: string } }).revert?.name === "HostRegistry__ChangeNotDue");
+      assert.deepEqual([...((await registry.signers()) as string[])], before);
+      const dataset = await sellSalaries(market, "during-a-change");
+      assert.equal(dataset.pendingHostChanges.length, 1);
+      assert.match(dataset.pendingHostChanges[0], /^host 0 is to be replaced by intruder\.example:50051/);
+    } finally {
+      await (await registry.cancelHostChange(0)).wait();
+    }
+    const after = await sellSalaries(market, "after-the-change");
+    assert.deepEqual(after.pendingHostChanges, []);
+  });
 });

@@ -243,3 +243,31 @@ export async function startFakeBridge(hostSigners: Wallet[]): Promise<FakeBridge
   fake.close = () => new Promise((resolve) => server.close(() => resolve()));
   return fake;
 }
+
+/**
+ * The environment a test relay runs with over `chain` and a fake `bridge`:
+ * the market's factory and LINK fee as its filters, its store a file in
+ * `dir`, quick retries; `env` adds or overrides variables.
+ *
+ * @example
+ * const config = loadRelayConfig(relayEnv(chain, bridge, { dir, store: "a.sqlite", fromBlock }));
+ */
+export function relayEnv(
+  chain: TestChain,
+  bridge: FakeBridge,
+  where: { dir: string; store: string; fromBlock: number },
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SCMPC_RPC_URL: chain.rpcUrl,
+    SCMPC_OPERATOR_ADDRESS: chain.addresses.operator,
+    SCMPC_FACTORY_ADDRESS: chain.addresses.factory,
+    SCMPC_RELAY_MIN_PAYMENT: chain.addresses.linkFee,
+    SCMPC_RELAY_PRIVATE_KEY: chain.relayKey,
+    SCMPC_BRIDGE_URL: bridge.url,
+    SCMPC_RELAY_STORE: path.join(where.dir, where.store),
+    SCMPC_RELAY_FROM_BLOCK: String(where.fromBlock),
+    SCMPC_RELAY_BRIDGE_BACKOFF_MS: "5",
+    ...env,
+  };
+}

@@ -17,7 +17,7 @@ import { operatorInterface } from "../src/relay/oracle-request.ts";
 import { createRelay } from "../src/relay/relay.ts";
 import type { Relay, RelayOptions } from "../src/relay/relay.ts";
 import { openRelayStore } from "../src/relay/relay-store.ts";
-import { devKey, startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
+import { devKey, relayEnv, startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
 import type { FakeBridge, TestChain } from "./relay-fixture.ts";
 
 // The relay's filter, its judgement of a mined fulfilment, its gas limit, its
@@ -70,19 +70,7 @@ describe("relay: serves only the market, judges by the consumer, sizes gas, neve
   /** A relay over `store` (a file in the test's directory) serving the market's factory, and the lines it logs. */
   function relayOver(store: string, fromBlock: number, env: Record<string, string> = {}, options: RelayOptions = {}) {
     const lines: Record<string, unknown>[] = [];
-    const settings: Record<string, string> = {
-      SCMPC_RPC_URL: chain.rpcUrl,
-      SCMPC_OPERATOR_ADDRESS: chain.addresses.operator,
-      SCMPC_FACTORY_ADDRESS: chain.addresses.factory,
-      SCMPC_RELAY_MIN_PAYMENT: chain.addresses.linkFee,
-      SCMPC_RELAY_PRIVATE_KEY: chain.relayKey,
-      SCMPC_BRIDGE_URL: bridge.url,
-      SCMPC_RELAY_STORE: path.join(dir, store),
-      SCMPC_RELAY_FROM_BLOCK: String(fromBlock),
-      SCMPC_RELAY_BRIDGE_BACKOFF_MS: "5",
-      SCMPC_RELAY_POLL_MS: "50",
-      ...env,
-    };
+    const settings = relayEnv(chain, bridge, { dir, store, fromBlock }, { SCMPC_RELAY_POLL_MS: "50", ...env });
     // An empty value in `env` unsets the variable.
     const config = loadRelayConfig(Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== "")));
     const sink = new Writable({

@@ -10,7 +10,7 @@ import { loadRelayConfig } from "../src/relay/config.ts";
 import { createRelay } from "../src/relay/relay.ts";
 import type { Relay, RelayOptions } from "../src/relay/relay.ts";
 import { openRelayStore } from "../src/relay/relay-store.ts";
-import { startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
+import { relayEnv, startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
 import type { FakeBridge, TestChain } from "./relay-fixture.ts";
 
 // The relay against a real chain (a Hardhat node with the real Chainlink
@@ -44,19 +44,7 @@ describe("relay: exactly-once fulfilment over a durable store", { timeout: 240_0
 
   /** A relay over `store` (a file name in the test's directory), scanning from `fromBlock`. */
   function relayOver(store: string, fromBlock: number, env: Record<string, string> = {}, options: RelayOptions = {}): Relay {
-    const config = loadRelayConfig({
-      SCMPC_RPC_URL: chain.rpcUrl,
-      SCMPC_OPERATOR_ADDRESS: chain.addresses.operator,
-      SCMPC_FACTORY_ADDRESS: chain.addresses.factory,
-      SCMPC_RELAY_MIN_PAYMENT: chain.addresses.linkFee,
-      SCMPC_RELAY_PRIVATE_KEY: chain.relayKey,
-      SCMPC_BRIDGE_URL: bridge.url,
-      SCMPC_BRIDGE_ACCESS_KEY: ACCESS_KEY,
-      SCMPC_RELAY_STORE: path.join(dir, store),
-      SCMPC_RELAY_FROM_BLOCK: String(fromBlock),
-      SCMPC_RELAY_BRIDGE_BACKOFF_MS: "5",
-      ...env,
-    });
+    const config = loadRelayConfig(relayEnv(chain, bridge, { dir, store, fromBlock }, { SCMPC_BRIDGE_ACCESS_KEY: ACCESS_KEY, ...env }));
     const sink = new Writable({
       write(chunk, _encoding, done) {
         rawLog += chunk.toString();

@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 import {DatasetRegistry} from "./DatasetRegistry.sol";
+import {SaleTermsWord} from "./SaleTermsWord.sol";
 import {HostRegistry} from "./HostRegistry.sol";
 
 /// @title AlgorithmComputation
@@ -17,19 +18,34 @@ import {HostRegistry} from "./HostRegistry.sol";
 /// the three hosts' signatures over it and credits every seller its dataset's price and the
 /// operators their fee, or fails the request and credits the buyer everything back. A
 /// request nobody answers by its deadline can be refunded. Payouts are pull payments.
-/// @dev One contract is deployed per algorithm (by `AlgorithmFactory`). The contract must
-/// hold LINK to pay the Chainlink operator `linkFee` per request; that LINK is not
-/// reclaimed when a request fails or is refunded. Fee-on-transfer payment tokens are not
-/// supported: the escrow assumes the amount arrives in full. Dataset prices fit in 96 bits
-/// and sellers have 32-bit indexes (both from `DatasetRegistry`), which lets a request
-/// store two datasets' seller and escrowed price per slot. The operators' fee of a request
-/// is this contract's immutable `operatorFee`, so it is not stored per request; neither
-/// are the datasets, parameters and buyer key: they are in `ComputationRequested`, which
-/// `getRequest` locates by its block number. What each algorithm's result reveals is
-/// declared by the MPC engine's algorithm library, under the same name.
+/// Answers are differentially private by default: a request names the ε (in milli-ε, 1000 =
+/// ε 1) it spends on every one of its datasets, and the registry deducts it from each
+/// dataset's privacy budget in the same transaction; a request with ε 0 asks for exact
+/// answers, which every one of its datasets' sellers must have allowed for this algorithm.
+/// A request that ends Failed or Refunded gives its ε back (its result is never readable:
+/// the hosts release result keys only for Fulfilled requests).
+/// @dev One contract is deployed per algorithm (by `AlgorithmFactory`, which also authorizes
+/// it to spend and give back budget in the `DatasetRegistry`; a computation deployed any
+/// other way cannot sell). The contract must hold LINK to pay the Chainlink operator
+/// `linkFee` per request; that LINK is not reclaimed when a request fails or is refunded.
+/// Fee-on-transfer payment tokens are not supported: the escrow assumes the amount arrives
+/// in full.
+/// Storage per request: one slot of record (`RequestRecord`: buyer, status and dataset
+/// count in one byte, deadline, request block, ε) and the escrow, `(datasetIndex << 96 |
+/// price)` per dataset, two per slot: prices fit in 96 bits and datasets have 32-bit
+/// indexes in the registry, which maps them back to sellers when the request is paid for
+/// (`datasetSellers`) and to datasets when its budget is given back (`restoreBudget`). So
+/// the escrow is also the list of datasets whose budget the request spent, and ε is at most
+/// MAX_EPSILON (16 bits). The operators' fee of a request is this contract's immutable
+/// `operatorFee`, so it is not stored per request; neither are the dataset ids, parameters
+/// and buyer key: they are in `ComputationRequested`, which `getRequest` locates by its
+/// block number. Block numbers are stored in 32 bits: chains past block 2^32 - 1 are not
+/// supported. What each algorithm's result reveals, and the noise it adds for a given ε,
+/// is declared by the MPC engine's algorithm library, under the same name.
 contract AlgorithmComputation is ChainlinkClient {
   using Chainlink for Chainlink.Request;
   using SafeERC20 for IERC20;
+  using SaleTermsWord for uint256;
 
   /// @notice Lifecycle of a request: Pending once sent; then exactly one of Fulfilled (valid
   /// signed result), Failed (bridge error or unusable answer) or Refunded (deadline passed).
@@ -43,6 +59,7 @@ contract AlgorithmComputation is ChainlinkClient {
 
   /// @notice A buyer's request as `getRequest` returns it. The datasets, parameters and
   /// buyer key are in `ComputationRequested`, the result bytes in `ComputationFulfilled`.
+  /// The hosts add noise for `epsilon` (none when it is 0: an exact answer).
   /// @param buyer Who paid and receives the result (encrypted to the buyer key).
   /// @param status Where the request is in its lifecycle.
   /// @param deadline After this time (unix seconds) an unanswered request can be refunded.
@@ -50,6 +67,8 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param fee The escrowed operators' fee.
   /// @param requestBlock The block whose logs hold the request's `ComputationRequested`.
   /// @param resultHash keccak256 of the result bytes; zero unless Fulfilled.
+  /// @param epsilon The privacy budget the request spends on each of its datasets, in
+  /// milli-ε (1000 = ε 1); 0 for an exact answer.
   // Memory-only (the `getRequest` return value; storage is `RequestRecord`): its field order
   // is the ABI tuple callers decode, so it is not reordered for packing.
   // solhint-disable-next-line gas-struct-packing
@@ -61,18 +80,20 @@ contract AlgorithmComputation is ChainlinkClient {
     uint256 fee;
     uint64 requestBlock;
     bytes32 resultHash;
+    uint32 epsilon;
   }
 
-  /// @dev One storage slot per request for what every transition reads
-  /// (20 + 1 + 1 + 5 + 5 = 32 bytes). 40-bit times and block numbers last until year 36812.
+  /// @dev One storage slot per request for what every transition reads (20 + 1 + 5 + 4 + 2 =
+  /// 32 bytes). `statusAndCount` is the status in its low 3 bits and the dataset count
+  /// (at most MAX_DATASETS) above them. 40-bit times last until year 36812.
   // False positive: the five fields already fill exactly one slot.
   // solhint-disable-next-line gas-struct-packing
   struct RequestRecord {
     address buyer;
-    RequestStatus status;
-    uint8 datasetCount;
+    uint8 statusAndCount;
     uint40 deadline;
-    uint40 requestBlock;
+    uint32 requestBlock;
+    uint16 epsilon;
   }
 
   /// @notice A constructor argument was the zero address.
@@ -91,6 +112,11 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__DatasetInactive(bytes32 datasetId);
   /// @notice The dataset's seller does not allow this algorithm.
   error AlgorithmComputation__AlgorithmNotAllowed(bytes32 datasetId, string algorithm);
+  /// @notice An exact request (ε 0) over a dataset whose seller does not allow exact answers
+  /// of this algorithm.
+  error AlgorithmComputation__ExactNotAllowed(bytes32 datasetId);
+  /// @notice A request may spend at most MAX_EPSILON milli-ε on each dataset.
+  error AlgorithmComputation__EpsilonTooHigh(uint32 epsilon, uint32 maxEpsilon);
   /// @notice The dataset holds fewer rows than its own seller requires a result to aggregate.
   error AlgorithmComputation__TooFewRows(bytes32 datasetId, uint256 rows, uint256 minRows);
   /// @notice The datasets' prices plus the operators' fee exceed what the buyer agreed to pay.
@@ -121,6 +147,7 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param price The escrowed sum of the datasets' prices.
   /// @param fee The escrowed operators' fee.
   /// @param deadline After this time (unix seconds) an unanswered request can be refunded.
+  /// @param epsilon The privacy budget spent on each dataset, in milli-ε; 0 for an exact answer.
   event ComputationRequested(
     bytes32 indexed requestId,
     address indexed buyer,
@@ -129,7 +156,8 @@ contract AlgorithmComputation is ChainlinkClient {
     bytes32 buyerKey,
     uint256 price,
     uint256 fee,
-    uint64 deadline
+    uint64 deadline,
+    uint32 epsilon
   );
   /// @notice Emitted when a result signed by the three hosts is accepted.
   /// @param requestId The request fulfilled.
@@ -148,6 +176,11 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @notice Emitted when an unanswered request is refunded after its deadline.
   /// @param requestId The request refunded.
   event ComputationRefunded(bytes32 indexed requestId);
+  /// @notice Emitted when a Failed or Refunded request could not give its privacy budget
+  /// back because the registry refused (it never should): the budget stays spent, which
+  /// costs the sellers budget but never privacy. The buyer is refunded all the same.
+  /// @param requestId The request settled.
+  event PrivacyBudgetRestoreFailed(bytes32 indexed requestId);
   /// @notice Emitted when `amount` becomes withdrawable by `account`: a seller's payout, a
   /// buyer's refund, or (with requestId 0) an operator's share of the fees. Not emitted for
   /// zero amounts.
@@ -174,6 +207,9 @@ contract AlgorithmComputation is ChainlinkClient {
   uint256 public constant MAX_DATASETS = 20;
   /// @notice The longest request timeout (2^32 - 1 seconds, about 136 years).
   uint64 public constant MAX_REQUEST_TIMEOUT = type(uint32).max;
+  /// @notice The most privacy budget one request may spend on each dataset: 65535 milli-ε
+  /// (ε 65.535), what the request record's 16 bits hold.
+  uint32 public constant MAX_EPSILON = type(uint16).max;
 
   uint8 private constant FAILED_BRIDGE_ERROR = 1;
   uint8 private constant FAILED_MALFORMED = 2;
@@ -182,6 +218,9 @@ contract AlgorithmComputation is ChainlinkClient {
   uint8 private constant FAILED_SELLERS_UNREADABLE = 5;
   uint8 private constant FAILED_LATE = 6;
   uint8 private constant PRICE_BITS = 96;
+  uint256 private constant PAYOUT_BITS = 128;
+  uint8 private constant STATUS_BITS = 3;
+  uint8 private constant STATUS_MASK = 7;
   uint256 private constant HOST_COUNT = 3;
 
   DatasetRegistry private immutable i_registry;
@@ -196,8 +235,9 @@ contract AlgorithmComputation is ChainlinkClient {
 
   mapping(bytes32 requestId => RequestRecord) private s_requests;
   mapping(bytes32 requestId => bytes32) private s_resultHashes;
-  /// @dev Per dataset of a request, in request order: `sellerIndex << 96 | price`, two per slot.
-  mapping(bytes32 requestId => uint128[MAX_DATASETS]) private s_payouts;
+  /// @dev Per dataset of a request, in request order: `datasetIndex << 96 | price` (128 bits),
+  /// two per slot: dataset i in the low half of slot i / 2 if i is even, else the high half.
+  mapping(bytes32 requestId => uint256[MAX_DATASETS / 2]) private s_payouts;
   mapping(address account => uint256) private s_balances;
   uint256 private s_operatorFeesAccrued;
 
@@ -250,28 +290,38 @@ contract AlgorithmComputation is ChainlinkClient {
     s_algorithm = algorithmName;
   }
 
-  /// @notice Buys this algorithm over `datasetIds`: checks every dataset's policy, escrows
-  /// the sum of their prices plus `operatorFee()` and sends the Chainlink request. The
-  /// caller must first `approve` this contract for that amount.
-  /// @dev An unknown dataset reverts with the registry's `DatasetRegistry__UnknownDataset`.
-  /// `maxTotalPrice` protects the buyer from a seller who raises its price (`setPrice`) in
-  /// front of the purchase: the request reverts rather than escrow more than agreed.
+  /// @notice Buys this algorithm over `datasetIds`: checks every dataset's policy, spends
+  /// `epsilon` of each dataset's privacy budget, escrows the sum of their prices plus
+  /// `operatorFee()` and sends the Chainlink request. The caller must first `approve` this
+  /// contract for that amount.
+  /// @dev An unknown dataset reverts with the registry's `DatasetRegistry__UnknownDataset`,
+  /// a dataset with less budget left than `epsilon` with the registry's
+  /// `DatasetRegistry__BudgetExhausted(datasetId, remaining, epsilon)`; either way nothing is
+  /// spent or escrowed. `maxTotalPrice` protects the buyer from a seller who raises its price
+  /// (`setPrice`) in front of the purchase: the request reverts rather than escrow more than
+  /// agreed.
   /// @param datasetIds The datasets to compute over, strictly ascending, same schema.
   /// @param params The algorithm's parameters (JSON text), checked by the hosts.
   /// @param buyerKey The buyer's public key; the hosts encrypt the result to it.
   /// @param maxTotalPrice The most the buyer agrees to escrow: prices plus operators' fee.
+  /// @param epsilon The privacy budget spent on each dataset, in milli-ε (1000 = ε 1, at most
+  /// MAX_EPSILON); 0 asks for an exact answer, which each dataset's seller must allow.
   /// @return requestId The Chainlink request id, the key for `getRequest` and `refund`.
   function requestComputation(
     bytes32[] calldata datasetIds,
     string calldata params,
     bytes32 buyerKey,
-    uint256 maxTotalPrice
+    uint256 maxTotalPrice,
+    uint32 epsilon
   ) external returns (bytes32 requestId) {
-    // Checks.
+    // Checks. The registry spends the budget here, as part of checking it: it is the
+    // market's own contract, makes no calls, and the whole request reverts if anything
+    // below fails.
     uint256 count = datasetIds.length;
     if (count == 0 || count > MAX_DATASETS) revert AlgorithmComputation__DatasetCount(count, MAX_DATASETS);
     if (bytes(params).length == 0) revert AlgorithmComputation__EmptyParams();
-    (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds);
+    if (epsilon > MAX_EPSILON) revert AlgorithmComputation__EpsilonTooHigh(epsilon, MAX_EPSILON);
+    (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds, epsilon);
     if (price + i_operatorFee > maxTotalPrice) {
       revert AlgorithmComputation__PriceAboveMaximum(price + i_operatorFee, maxTotalPrice);
     }
@@ -281,17 +331,17 @@ contract AlgorithmComputation is ChainlinkClient {
     requestId = _sendRequest(datasetIds, params, buyerKey);
 
     // Effects. The timeout is at most 2^32 - 1 seconds, so the deadline fits 40 bits for
-    // millennia, as does the block number.
+    // millennia; the count is at most MAX_DATASETS and ε at most MAX_EPSILON.
     uint64 deadline = uint64(block.timestamp) + i_requestTimeout;
     s_requests[requestId] = RequestRecord({
       buyer: msg.sender,
-      status: RequestStatus.Pending,
-      datasetCount: uint8(count),
+      statusAndCount: _statusAndCount(RequestStatus.Pending, count),
       deadline: uint40(deadline),
-      requestBlock: uint40(block.number)
+      requestBlock: uint32(block.number),
+      epsilon: uint16(epsilon)
     });
     _storePayouts(s_payouts[requestId], payouts);
-    _emitRequested(requestId, datasetIds, params, buyerKey, price, deadline);
+    _emitRequested(requestId, datasetIds, params, buyerKey, price, deadline, epsilon);
 
     // Interactions: the payment token is arbitrary, so it is called last, once the
     // request is fully recorded. If the transfer fails the whole request reverts.
@@ -311,13 +361,15 @@ contract AlgorithmComputation is ChainlinkClient {
   /// make a result readable only for a Fulfilled request. The payload is decoded by an
   /// external self-call so that malformed bytes end in `catch` rather than a revert. An
   /// answer to a request that is no longer Pending (refunded after its deadline) changes
-  /// nothing. Writes only storage, apart from view calls to this contract and the host
-  /// registry.
+  /// nothing. A failed request gives its privacy budget back to its datasets. Apart from
+  /// view calls to this contract, the host registry and the dataset registry, the only
+  /// external call is the registry's `restoreBudget` when the request fails, made last
+  /// and caught, so no call can make this function revert.
   /// @param requestId The request being answered.
   /// @param payload The signed result; empty means the bridge reported an error.
   function fulfill(bytes32 requestId, bytes calldata payload) external recordChainlinkFulfillment(requestId) {
     RequestRecord storage request = s_requests[requestId];
-    if (request.status != RequestStatus.Pending) return;
+    if (_status(request) != RequestStatus.Pending) return;
     if (block.timestamp > request.deadline) return _fail(requestId, request, FAILED_LATE);
     if (payload.length == 0) return _fail(requestId, request, FAILED_BRIDGE_ERROR);
     if (payload.length > MAX_PAYLOAD_LENGTH) return _fail(requestId, request, FAILED_TOO_LONG);
@@ -337,26 +389,19 @@ contract AlgorithmComputation is ChainlinkClient {
       return _fail(requestId, request, FAILED_BAD_SIGNATURE);
     }
 
-    uint256 count = request.datasetCount;
-    uint128[MAX_DATASETS] storage payouts = s_payouts[requestId];
-    uint32[] memory sellerIndexes = new uint32[](count);
-    uint256[] memory amounts = new uint256[](count);
-    for (uint256 i = 0; i < count; ++i) {
-      uint128 payout = payouts[i];
-      sellerIndexes[i] = uint32(payout >> PRICE_BITS);
-      amounts[i] = uint96(payout);
-    }
+    (uint32[] memory datasetIndexes, uint256[] memory amounts, ) = _escrow(requestId, _count(request));
     address[] memory sellers;
-    try i_registry.sellersOf(sellerIndexes) returns (address[] memory found) {
+    try i_registry.datasetSellers(datasetIndexes) returns (address[] memory found) {
       sellers = found;
     } catch {
       return _fail(requestId, request, FAILED_SELLERS_UNREADABLE);
     }
 
-    request.status = RequestStatus.Fulfilled;
+    _setStatus(request, RequestStatus.Fulfilled);
     s_resultHashes[requestId] = resultHash;
     s_operatorFeesAccrued += i_operatorFee;
     emit ComputationFulfilled(requestId, resultHash, result);
+    uint256 count = amounts.length;
     for (uint256 i = 0; i < count; ++i) {
       _credit(sellers[i], requestId, amounts[i]);
     }
@@ -364,20 +409,21 @@ contract AlgorithmComputation is ChainlinkClient {
 
   /// @notice Refunds a request nobody answered in time: anyone may call it once
   /// `block.timestamp` is past the request's deadline, while it is still Pending.
-  /// @dev Credits the buyer the price and fee (withdraw with `withdraw()`). A fulfilment
-  /// arriving later changes nothing; the LINK paid for the request is not reclaimed.
+  /// @dev Credits the buyer the price and fee (withdraw with `withdraw()`) and gives the
+  /// request's privacy budget back to its datasets (the registry's `restoreBudget`, called
+  /// last; should it fail, `PrivacyBudgetRestoreFailed` and the refund stands). A
+  /// fulfilment arriving later changes nothing; the LINK paid for the request is not reclaimed.
   /// @param requestId The request to refund.
   function refund(bytes32 requestId) external {
     RequestRecord storage request = s_requests[requestId];
-    if (request.status != RequestStatus.Pending) {
-      revert AlgorithmComputation__NotPending(requestId, uint8(request.status));
-    }
+    RequestStatus status = _status(request);
+    if (status != RequestStatus.Pending) revert AlgorithmComputation__NotPending(requestId, uint8(status));
     // `<=`: refundable only once `block.timestamp` is strictly past the deadline.
     // solhint-disable-next-line gas-strict-inequalities
     if (block.timestamp <= request.deadline) revert AlgorithmComputation__NotExpired(requestId, request.deadline);
-    request.status = RequestStatus.Refunded;
+    _setStatus(request, RequestStatus.Refunded);
     emit ComputationRefunded(requestId);
-    _credit(request.buyer, requestId, _escrowedPrice(requestId, request.datasetCount) + i_operatorFee);
+    _settleUnpaid(requestId, request);
   }
 
   /// @notice Splits the accrued operators' fees equally between the three hosts' operators
@@ -449,14 +495,15 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @return request The request.
   function getRequest(bytes32 requestId) external view returns (ComputationRequest memory request) {
     RequestRecord memory record = s_requests[requestId];
-    if (record.status == RequestStatus.None) return request;
+    if (record.statusAndCount == 0) return request;
     request.buyer = record.buyer;
-    request.status = record.status;
+    request.status = RequestStatus(record.statusAndCount & STATUS_MASK);
     request.deadline = record.deadline;
-    request.price = _escrowedPrice(requestId, record.datasetCount);
+    (, , request.price) = _escrow(requestId, record.statusAndCount >> STATUS_BITS);
     request.fee = i_operatorFee;
     request.requestBlock = record.requestBlock;
     request.resultHash = s_resultHashes[requestId];
+    request.epsilon = record.epsilon;
   }
 
   /// @notice The algorithm this contract sells, as sent in the Chainlink request.
@@ -526,34 +573,40 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @notice The contract's type and version.
-  /// @return "AlgorithmComputation 3.0.0".
+  /// @return "AlgorithmComputation 4.0.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "AlgorithmComputation 3.0.0";
+    return "AlgorithmComputation 4.0.0";
   }
 
-  /// @dev Checks every dataset of a request against its seller's policy; returns who is
-  /// owed what (`sellerIndex << 96 | price` per dataset) and the total price. A seller's
+  /// @dev Checks every dataset of a request against its seller's policy, with one registry
+  /// call for all of them that also spends `epsilon` of each one's budget; returns who is
+  /// owed what (`datasetIndex << 96 | price` per dataset) and the total price. A seller's
   /// minimum rows is a rule about its own dataset: other datasets in the request (a buyer's
   /// own rows of zeros, say) do not count towards it.
   function _checkDatasets(
-    bytes32[] calldata datasetIds
-  ) private view returns (uint128[] memory payouts, uint256 price) {
+    bytes32[] calldata datasetIds,
+    uint32 epsilon
+  ) private returns (uint128[] memory payouts, uint256 price) {
     uint256 count = datasetIds.length;
-    payouts = new uint128[](count);
-    uint32 schema;
-    for (uint256 i = 0; i < count; ++i) {
-      bytes32 id = datasetIds[i];
+    for (uint256 i = 1; i < count; ++i) {
       // `<=`: ids must be strictly ascending, so an equal id (a repeat) is rejected too.
       // solhint-disable-next-line gas-strict-inequalities
-      if (i > 0 && id <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
-      DatasetRegistry.SaleTerms memory terms = i_registry.getSaleTerms(id, i_algorithmId);
-      if (!terms.active) revert AlgorithmComputation__DatasetInactive(id);
-      if (!terms.allowed) revert AlgorithmComputation__AlgorithmNotAllowed(id, s_algorithm);
-      if (i == 0) schema = terms.schemaIndex;
-      else if (terms.schemaIndex != schema) revert AlgorithmComputation__SchemaMismatch(id);
-      if (terms.rowCount < terms.minRows) revert AlgorithmComputation__TooFewRows(id, terms.rowCount, terms.minRows);
-      payouts[i] = (uint128(terms.sellerIndex) << PRICE_BITS) | terms.price;
-      price += terms.price;
+      if (datasetIds[i] <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
+    }
+    uint256[] memory terms = i_registry.spendBudget(datasetIds, i_algorithmId, epsilon);
+    payouts = new uint128[](count);
+    uint32 schema = terms[0].schemaIndex();
+    for (uint256 i = 0; i < count; ++i) {
+      uint256 dataset = terms[i];
+      if (!dataset.active()) revert AlgorithmComputation__DatasetInactive(datasetIds[i]);
+      if (!dataset.allowed()) revert AlgorithmComputation__AlgorithmNotAllowed(datasetIds[i], s_algorithm);
+      if (epsilon == 0 && !dataset.exactAllowed()) revert AlgorithmComputation__ExactNotAllowed(datasetIds[i]);
+      if (dataset.schemaIndex() != schema) revert AlgorithmComputation__SchemaMismatch(datasetIds[i]);
+      if (dataset.rowCount() < dataset.minRows()) {
+        revert AlgorithmComputation__TooFewRows(datasetIds[i], dataset.rowCount(), dataset.minRows());
+      }
+      payouts[i] = (uint128(dataset.datasetIndex()) << PRICE_BITS) | dataset.price();
+      price += dataset.price();
     }
   }
 
@@ -579,24 +632,46 @@ contract AlgorithmComputation is ChainlinkClient {
     string memory params,
     bytes32 buyerKey,
     uint256 price,
-    uint64 deadline
+    uint64 deadline,
+    uint32 epsilon
   ) private {
-    emit ComputationRequested(requestId, msg.sender, datasetIds, params, buyerKey, price, i_operatorFee, deadline);
+    emit ComputationRequested(requestId, msg.sender, datasetIds, params, buyerKey, price, i_operatorFee, deadline, epsilon);
   }
 
-  /// @dev Writes a request's payouts; `uint128` elements pack two per slot.
-  function _storePayouts(uint128[MAX_DATASETS] storage stored, uint128[] memory payouts) private {
+  /// @dev Writes a request's payouts; `uint128` elements pack two per slot, so they are
+  /// written a pair at a time (one store per slot, none read first).
+  function _storePayouts(uint256[MAX_DATASETS / 2] storage stored, uint128[] memory payouts) private {
     uint256 count = payouts.length;
-    for (uint256 i = 0; i < count; ++i) {
-      stored[i] = payouts[i];
+    for (uint256 i = 0; i < count; i += 2) {
+      uint256 pair = payouts[i];
+      if (i + 1 < count) pair |= uint256(payouts[i + 1]) << PAYOUT_BITS;
+      stored[i / 2] = pair;
     }
   }
 
-  /// @dev Marks a Pending request Failed and credits its buyer the price and fee.
+  /// @dev Marks a Pending request Failed, credits its buyer the price and fee and gives
+  /// its budget back.
   function _fail(bytes32 requestId, RequestRecord storage request, uint8 reason) private {
-    request.status = RequestStatus.Failed;
+    _setStatus(request, RequestStatus.Failed);
     emit ComputationFailed(requestId, reason);
-    _credit(request.buyer, requestId, _escrowedPrice(requestId, request.datasetCount) + i_operatorFee);
+    _settleUnpaid(requestId, request);
+  }
+
+  /// @dev For a request just marked Failed or Refunded: credits the buyer the price and fee,
+  /// then gives the request's ε back to its datasets. The registry call comes last and is
+  /// caught: `fulfill` must not revert, nor may a refund be held up by the registry. The
+  /// status changed before, so a request gives its budget back at most once.
+  function _settleUnpaid(bytes32 requestId, RequestRecord storage request) private {
+    (uint32[] memory datasetIndexes, , uint256 price) = _escrow(requestId, _count(request));
+    _credit(request.buyer, requestId, price + i_operatorFee);
+    uint32 epsilon = request.epsilon;
+    if (epsilon == 0) return;
+    try i_registry.restoreBudget(datasetIndexes, epsilon) {
+      // The registry emitted `PrivacyBudgetRestored` per dataset.
+      return;
+    } catch {
+      emit PrivacyBudgetRestoreFailed(requestId);
+    }
   }
 
   /// @dev Adds to a pull-payment balance. Storage only: safe inside `fulfill`.
@@ -606,12 +681,40 @@ contract AlgorithmComputation is ChainlinkClient {
     emit PaymentCredited(account, requestId, amount);
   }
 
-  /// @dev The sum of the datasets' prices escrowed by a request.
-  function _escrowedPrice(bytes32 requestId, uint256 count) private view returns (uint256 price) {
-    uint128[MAX_DATASETS] storage payouts = s_payouts[requestId];
+  /// @dev A request's escrow: each dataset's index and price, and their sum.
+  function _escrow(
+    bytes32 requestId,
+    uint256 count
+  ) private view returns (uint32[] memory datasetIndexes, uint256[] memory amounts, uint256 price) {
+    uint256[MAX_DATASETS / 2] storage payouts = s_payouts[requestId];
+    datasetIndexes = new uint32[](count);
+    amounts = new uint256[](count);
     for (uint256 i = 0; i < count; ++i) {
-      price += uint96(payouts[i]);
+      uint128 payout = uint128(payouts[i / 2] >> ((i % 2) * PAYOUT_BITS));
+      datasetIndexes[i] = uint32(payout >> PRICE_BITS);
+      amounts[i] = uint96(payout);
+      price += amounts[i];
     }
+  }
+
+  /// @dev A request record's status, from the low bits of `statusAndCount`.
+  function _status(RequestRecord storage request) private view returns (RequestStatus) {
+    return RequestStatus(request.statusAndCount & STATUS_MASK);
+  }
+
+  /// @dev A request record's dataset count, from the high bits of `statusAndCount`.
+  function _count(RequestRecord storage request) private view returns (uint256) {
+    return request.statusAndCount >> STATUS_BITS;
+  }
+
+  /// @dev Changes a request's status, keeping its dataset count.
+  function _setStatus(RequestRecord storage request, RequestStatus status) private {
+    request.statusAndCount = (request.statusAndCount & ~STATUS_MASK) | uint8(status);
+  }
+
+  /// @dev `statusAndCount` of a new record; `count` is at most MAX_DATASETS (5 bits).
+  function _statusAndCount(RequestStatus status, uint256 count) private pure returns (uint8) {
+    return uint8(count << STATUS_BITS) | uint8(status);
   }
 
   /// @dev Whether signature i recovers to host i's registered signer, for all three hosts.

@@ -4,6 +4,7 @@ pragma solidity 0.8.19;
 import {ConfirmedOwner} from "@chainlink/contracts/src/v0.8/shared/access/ConfirmedOwner.sol";
 
 import {AlgorithmComputation} from "./AlgorithmComputation.sol";
+import {DatasetRegistry} from "./DatasetRegistry.sol";
 
 /// @title AlgorithmFactory
 /// @notice Deploys and lists the market's per-algorithm `AlgorithmComputation` contracts,
@@ -13,6 +14,11 @@ import {AlgorithmComputation} from "./AlgorithmComputation.sol";
 /// name, e.g. mean version 2. The factory does not fund the contracts with LINK; the deployer
 /// transfers LINK to each new computation. Names are stored in creation order for
 /// enumeration with `algorithmCount`/`algorithmAt`.
+/// The dataset registry trusts exactly the computations this factory deploys to spend and
+/// give back datasets' privacy budget: the registry's deployer names this factory in it
+/// once (`DatasetRegistry.setAlgorithmFactory`), and `createAlgorithm` authorizes each new
+/// computation there (`DatasetRegistry.authorizeComputation`), so it reverts with
+/// `DatasetRegistry__NotFactory` until the registry names this factory.
 contract AlgorithmFactory is ConfirmedOwner {
   /// @notice A constructor argument was the zero address.
   error AlgorithmFactory__ZeroAddress();
@@ -83,7 +89,9 @@ contract AlgorithmFactory is ConfirmedOwner {
   /// @notice Deploys the computation contract of an algorithm; owner only.
   /// @dev Reverts with `AlgorithmComputation__EmptyAlgorithm` for an empty name and
   /// `AlgorithmComputation__ZeroTimeout` if the factory's timeout is zero (raised by the
-  /// computation's constructor). The new contract holds no LINK yet.
+  /// computation's constructor), and with `DatasetRegistry__NotFactory` if the registry does
+  /// not name this factory. The new contract holds no LINK yet; the registry has authorized
+  /// it to spend and give back privacy budget.
   /// @param name The algorithm, `name@version` (e.g. "mean@1"), unique in this factory.
   /// @param jobId The external job id of the algorithm's job on the Chainlink node.
   /// @param operatorFee Payment tokens each request pays the hosts' operators.
@@ -95,8 +103,9 @@ contract AlgorithmFactory is ConfirmedOwner {
   ) external onlyOwner returns (address computation) {
     bytes32 id = keccak256(bytes(name));
     if (s_computations[id] != address(0)) revert AlgorithmFactory__AlreadyExists(name);
-    // The only interaction is the deployment of our own contract, whose constructor makes
-    // no external calls; its address is only known afterwards, so it is recorded then.
+    // The interactions are the deployment of our own contract, whose constructor makes no
+    // external calls (its address is only known afterwards, so it is recorded then), and
+    // the registry's authorization of it, last; the registry makes no calls back.
     computation = address(
       new AlgorithmComputation(
         i_link,
@@ -114,6 +123,7 @@ contract AlgorithmFactory is ConfirmedOwner {
     s_computations[id] = computation;
     s_names.push(name);
     emit AlgorithmCreated(id, name, computation, jobId, operatorFee);
+    DatasetRegistry(i_registry).authorizeComputation(computation);
   }
 
   /// @notice The computation contract of an algorithm.
@@ -185,8 +195,8 @@ contract AlgorithmFactory is ConfirmedOwner {
   }
 
   /// @notice The contract's type and version.
-  /// @return "AlgorithmFactory 1.0.0".
+  /// @return "AlgorithmFactory 2.0.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "AlgorithmFactory 1.0.0";
+    return "AlgorithmFactory 2.0.0";
   }
 }

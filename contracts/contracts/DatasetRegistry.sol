@@ -4,9 +4,12 @@ pragma solidity 0.8.19;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
+import {SaleTermsWord} from "./SaleTermsWord.sol";
+
 /// @title DatasetRegistry
 /// @notice Public catalogue of the datasets sellers have secret-shared to the three MPC hosts,
-/// each backed by a stake in the market's payment token.
+/// each backed by a stake in the market's payment token, with each dataset's differential
+/// privacy budget.
 /// @dev A dataset's permanent address is `<seller>/<name>`; its id is
 /// `keccak256(abi.encodePacked(seller, name))`, so a name is unique per seller and no
 /// seller can claim another seller's id. Datasets are never deleted (requests in flight
@@ -15,15 +18,33 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 /// The stake is a bond: it stays locked while the dataset is listed and for
 /// `stakeCooldown` seconds after it is deregistered, so a seller cannot walk away with it
 /// while requests over the dataset may still be in flight. Nothing slashes it yet.
-/// What a request reads of a dataset (price, rows, policy, schema, seller) sits in one
-/// storage slot, so buying over a dataset costs one cold read (plus the algorithm check):
-/// prices are bounded by `type(uint96).max`, row counts and minimum rows by 2^40 - 1,
-/// and schemas and sellers are referred to by 32-bit indexes the registry assigns (a
-/// schema hash or seller address gets its index the first time it is registered). The
-/// per-algorithm contracts escrow `(sellerIndex, price)` in 128 bits, two per slot, and
-/// turn indexes back into addresses with `sellersOf` when they pay.
-/// Unknown ids make `getDataset` and `getSaleTerms` revert with `DatasetRegistry__UnknownDataset`,
-/// so a consumer calling them needs no check of its own: the error bubbles up to its caller.
+///
+/// Privacy budget. The market sells differentially private answers: a request names the ε
+/// it spends on every dataset it reads, in milli-ε (integers: ε = 1 is 1000). Each dataset
+/// has a total budget (`Policy.budget`, milli-ε, at most 2^32 - 1) set by its seller; what is
+/// left is `total - spent`. The per-algorithm contracts spend it with `spendBudget` when a
+/// buyer pays (the request reverts when any dataset has less left than asked) and give it
+/// back with `restoreBudget` when the request ends Failed or Refunded (its result is never
+/// readable: the hosts release result keys only for Fulfilled requests). A seller may also
+/// allow exact answers (no noise, no budget) per algorithm (`Policy.exactAlgorithms`).
+/// Only the market's algorithm contracts may spend or give back budget: the deployer names
+/// the `AlgorithmFactory` once (`setAlgorithmFactory`), and the factory authorizes each
+/// computation it deploys (`authorizeComputation`); nobody else can add one.
+///
+/// Storage. What a request reads and writes of a dataset sits in one slot (price, rows,
+/// minimum rows, dataset index, remaining budget, active), and the seller's answer for the
+/// algorithm in a second one (`Listing`: allowed, exact allowed, and a copy of the dataset's
+/// schema index, which never changes), so buying over a dataset costs two cold reads and one
+/// warm write, for all datasets of a request in one call. Prices are bounded by
+/// `type(uint96).max`, row counts and minimum rows by 2^40 - 1; schemas and datasets are
+/// referred to by 32-bit indexes the registry assigns (a schema hash gets its index the
+/// first time it is registered, a dataset at its registration, from 1 up). The
+/// per-algorithm contracts escrow `(datasetIndex, price)` in 128 bits, two per slot, and
+/// turn indexes back into sellers (`datasetSellers`) when they pay and into datasets when
+/// they give budget back.
+/// Unknown ids make `getDataset`, `getSaleTerms` and `budgetOf` revert with
+/// `DatasetRegistry__UnknownDataset`, so a consumer calling them needs no check of its own:
+/// the error bubbles up to its caller.
 /// Fee-on-transfer payment tokens are not supported: the stake is assumed to arrive in full.
 contract DatasetRegistry {
   using SafeERC20 for IERC20;
@@ -58,43 +79,60 @@ contract DatasetRegistry {
   /// @notice What a seller allows buyers to compute over a dataset.
   /// @param allowedAlgorithms keccak256 of each allowed algorithm's `name@version`.
   /// @param minRows The fewest rows a result may aggregate (0: no minimum).
+  /// @param budget The dataset's total privacy budget in milli-ε (ε = 1 is 1000).
+  /// @param exactAlgorithms The allowed algorithms (each also in `allowedAlgorithms`) whose
+  /// exact answers, without noise and without spending budget, the seller allows.
   struct Policy {
     bytes32[] allowedAlgorithms;
     uint64 minRows;
+    uint32 budget;
+    bytes32[] exactAlgorithms;
   }
 
-  /// @notice What a buyer's request needs to know about a dataset, as `getSaleTerms` returns it.
+  /// @notice What a buyer's request needs to know about a dataset, as `getSaleTerms` and
+  /// `spendBudget` return it.
   /// @param price Price of one computation in the payment token.
   /// @param rowCount Number of rows shared to the hosts.
   /// @param minRows The fewest rows a result over the dataset may aggregate.
   /// @param schemaIndex The registry's index of the dataset's schema hash (equal schemas,
   /// equal indexes; never 0).
-  /// @param sellerIndex The registry's index of the seller's address (see `sellersOf`; never 0).
+  /// @param datasetIndex The registry's index of the dataset (see `datasetSellers`; never 0).
   /// @param active Whether the dataset is for sale.
   /// @param allowed Whether the seller allows the algorithm asked about.
+  /// @param exactAllowed Whether the seller allows exact answers (ε = 0) of that algorithm.
+  /// @param budgetRemaining The privacy budget left, in milli-ε (after the spend, from `spendBudget`).
   struct SaleTerms {
     uint96 price;
     uint40 rowCount;
     uint40 minRows;
     uint32 schemaIndex;
-    uint32 sellerIndex;
+    uint32 datasetIndex;
     bool active;
     bool allowed;
+    bool exactAllowed;
+    uint32 budgetRemaining;
   }
 
-  /// @dev Storage layout of a dataset: slot 0 holds everything a request reads.
-  struct DatasetRecord {
-    // slot 0: the terms of sale (96 + 40 + 40 + 32 + 32 + 8 + 8 = 256 bits)
+  /// @dev What every request over a dataset reads, and the budget it writes: one slot
+  /// (96 + 40 + 40 + 32 + 32 + 8 + 8 = 256 bits).
+  struct Terms {
     uint96 price;
     uint40 rowCount;
     uint40 minRows;
-    uint32 schemaIndex;
-    uint32 sellerIndex;
+    uint32 datasetIndex;
+    uint32 budgetRemaining;
     bool active;
     bool deregistered;
-    // slot 1
+  }
+
+  /// @dev Storage layout of a dataset: slot 0 is `Terms`.
+  struct DatasetRecord {
+    // slot 0
+    Terms terms;
+    // slot 1 (160 + 64 + 32 bits)
     address seller;
     uint64 stakeReleaseTime;
+    uint32 budgetTotal;
     // slot 2
     uint256 stake;
     // slot 3
@@ -104,7 +142,16 @@ contract DatasetRegistry {
     bytes32[3] commitments;
   }
 
-  /// @notice The constructor's payment token was the zero address.
+  /// @dev The seller's answer for one algorithm over one dataset, one slot read per request.
+  /// `schemaIndex` copies the dataset's (set at registration, never changed) so that a request
+  /// needs no third read; it is 0 for an algorithm the seller does not allow.
+  struct Listing {
+    bool allowed;
+    bool exact;
+    uint32 schemaIndex;
+  }
+
+  /// @notice A constructor argument (or the factory) was the zero address.
   error DatasetRegistry__ZeroAddress();
   /// @notice A dataset with this id (same seller, same name) already exists.
   error DatasetRegistry__AlreadyRegistered(bytes32 datasetId);
@@ -124,8 +171,14 @@ contract DatasetRegistry {
   error DatasetRegistry__TooManyRows(uint256 rows, uint256 maxRows);
   /// @notice A dataset must hold at least the rows its own policy requires a result to aggregate.
   error DatasetRegistry__FewerRowsThanMinimum(uint256 rowCount, uint256 minRows);
-  /// @notice No seller has this index.
-  error DatasetRegistry__UnknownSellerIndex(uint32 index);
+  /// @notice An algorithm whose exact answers the policy allows is not among its allowed algorithms.
+  error DatasetRegistry__ExactAlgorithmNotAllowed(bytes32 algorithmId);
+  /// @notice A new total budget must cover what requests already spent (milli-ε).
+  error DatasetRegistry__BudgetBelowSpent(uint32 budget, uint32 spent);
+  /// @notice The dataset has less privacy budget left than the request asks (milli-ε).
+  error DatasetRegistry__BudgetExhausted(bytes32 datasetId, uint32 remaining, uint32 epsilon);
+  /// @notice No dataset has this index.
+  error DatasetRegistry__UnknownDatasetIndex(uint32 index);
   /// @notice The dataset was deregistered: it can no longer be changed or reactivated.
   error DatasetRegistry__Deregistered(bytes32 datasetId);
   /// @notice The stake can only be withdrawn after `deregisterDataset`.
@@ -134,6 +187,14 @@ contract DatasetRegistry {
   error DatasetRegistry__StakeLocked(bytes32 datasetId, uint64 releaseTime);
   /// @notice The dataset holds no stake (withdrawn already, or none was required).
   error DatasetRegistry__NoStake(bytes32 datasetId);
+  /// @notice Only the account that deployed the registry may name its factory.
+  error DatasetRegistry__NotDeployer(address caller);
+  /// @notice The registry's factory was named already (it is named once).
+  error DatasetRegistry__FactoryAlreadySet(address factory);
+  /// @notice Only the registry's factory may authorize a computation.
+  error DatasetRegistry__NotFactory(address caller);
+  /// @notice Only a computation the factory deployed may spend or give back privacy budget.
+  error DatasetRegistry__NotComputation(address caller);
 
   /// @notice Emitted when a seller registers a dataset.
   /// @dev `schema` (JSON: column names and fixed-point scales) is published here rather
@@ -152,11 +213,36 @@ contract DatasetRegistry {
     uint64 rowCount,
     string schema
   );
-  /// @notice Emitted with `DatasetRegistered`: the seller's policy for the dataset.
+  /// @notice Emitted with `DatasetRegistered`, and by `setPolicy`: the seller's policy for the dataset.
   /// @param datasetId The dataset.
   /// @param allowedAlgorithms keccak256 of each allowed algorithm's `name@version`.
   /// @param minRows The fewest rows a result may aggregate (0: no minimum).
-  event DatasetPolicySet(bytes32 indexed datasetId, bytes32[] allowedAlgorithms, uint64 minRows);
+  /// @param budget The dataset's total privacy budget, in milli-ε.
+  /// @param exactAlgorithms The allowed algorithms whose exact answers the seller allows.
+  event DatasetPolicySet(
+    bytes32 indexed datasetId,
+    bytes32[] allowedAlgorithms,
+    uint64 minRows,
+    uint32 budget,
+    bytes32[] exactAlgorithms
+  );
+  /// @notice Emitted with `DatasetPolicySet`: the dataset's total privacy budget and what is
+  /// left of it (total minus what requests spent), both in milli-ε.
+  /// @param datasetId The dataset.
+  /// @param total The total budget.
+  /// @param remaining The budget left.
+  event PrivacyBudgetUpdated(bytes32 indexed datasetId, uint32 total, uint32 remaining);
+  /// @notice Emitted when a buyer's request spends privacy budget of a dataset (the
+  /// request's `ComputationRequested` is in the same transaction).
+  /// @param datasetId The dataset.
+  /// @param epsilon The budget spent, in milli-ε.
+  /// @param remaining The budget left afterwards, in milli-ε.
+  event PrivacyBudgetSpent(bytes32 indexed datasetId, uint32 epsilon, uint32 remaining);
+  /// @notice Emitted when a request that ended Failed or Refunded gives its budget back.
+  /// @param datasetId The dataset.
+  /// @param epsilon The budget given back, in milli-ε.
+  /// @param remaining The budget left afterwards, in milli-ε.
+  event PrivacyBudgetRestored(bytes32 indexed datasetId, uint32 epsilon, uint32 remaining);
   /// @notice Emitted with `DatasetRegistered`: the stake the seller locked.
   /// @param datasetId The dataset.
   /// @param seller The dataset's seller.
@@ -179,19 +265,30 @@ contract DatasetRegistry {
   /// @param seller The dataset's seller, who receives the stake.
   /// @param amount Payment tokens sent back.
   event StakeWithdrawn(bytes32 indexed datasetId, address indexed seller, uint256 amount);
+  /// @notice Emitted once, when the deployer names the factory whose computations may spend budget.
+  /// @param factory The `AlgorithmFactory`.
+  event AlgorithmFactorySet(address factory);
+  /// @notice Emitted when the factory authorizes a computation it deployed to spend and give
+  /// back privacy budget.
+  /// @param computation The `AlgorithmComputation`.
+  event ComputationAuthorized(address indexed computation);
 
   IERC20 private immutable i_paymentToken;
   uint256 private immutable i_minStake;
   uint64 private immutable i_stakeCooldown;
+  address private immutable i_deployer;
 
   mapping(bytes32 datasetId => DatasetRecord) private s_datasets;
-  mapping(address seller => uint32 index) private s_sellerIndexes;
-  /// @dev s_sellers[index - 1] is the seller with that index.
-  address[] private s_sellers;
+  /// @dev The dataset with each index (1 up).
+  mapping(uint32 index => bytes32 datasetId) private s_datasetIds;
+  uint32 private s_datasetCount;
   mapping(bytes32 schemaHash => uint32 index) private s_schemaIndexes;
   uint32 private s_schemaCount;
   mapping(bytes32 datasetId => bytes32[]) private s_allowedAlgorithms;
-  mapping(bytes32 datasetId => mapping(bytes32 algorithmId => bool)) private s_isAllowed;
+  mapping(bytes32 datasetId => bytes32[]) private s_exactAlgorithms;
+  mapping(bytes32 datasetId => mapping(bytes32 algorithmId => Listing)) private s_listings;
+  address private s_factory;
+  mapping(address computation => bool) private s_computations;
 
   /// @param paymentToken_ The ERC-20 stakes are paid in (the market's payment token).
   /// @param minStake_ The smallest stake a dataset may be registered with (may be zero).
@@ -202,6 +299,29 @@ contract DatasetRegistry {
     i_paymentToken = IERC20(paymentToken_);
     i_minStake = minStake_;
     i_stakeCooldown = stakeCooldown_;
+    i_deployer = msg.sender;
+  }
+
+  /// @notice Names the `AlgorithmFactory` whose computations may spend and give back privacy
+  /// budget; once, by the account that deployed this registry, as part of the deployment.
+  /// @dev The factory authorizes each computation it creates (`authorizeComputation`). Until
+  /// the factory is named, no computation can be authorized, so nothing can be bought.
+  /// @param factory The factory's address.
+  function setAlgorithmFactory(address factory) external {
+    if (msg.sender != i_deployer) revert DatasetRegistry__NotDeployer(msg.sender);
+    if (s_factory != address(0)) revert DatasetRegistry__FactoryAlreadySet(s_factory);
+    if (factory == address(0)) revert DatasetRegistry__ZeroAddress();
+    s_factory = factory;
+    emit AlgorithmFactorySet(factory);
+  }
+
+  /// @notice Lets a computation the factory just deployed spend and give back privacy budget;
+  /// only the factory may call it.
+  /// @param computation The new `AlgorithmComputation`.
+  function authorizeComputation(address computation) external {
+    if (msg.sender != s_factory) revert DatasetRegistry__NotFactory(msg.sender);
+    s_computations[computation] = true;
+    emit ComputationAuthorized(computation);
   }
 
   /// @notice Registers a dataset under `<msg.sender>/<name>`, locks its stake and opens it
@@ -211,7 +331,8 @@ contract DatasetRegistry {
   /// @param rowCount Number of rows shared to the hosts, at least one and at least `policy.minRows`.
   /// @param price Price of one computation in the payment token (may be zero, at most 2^96 - 1).
   /// @param commitments keccak256 of the share bytes held by host 0, 1 and 2.
-  /// @param policy The algorithms buyers may run and the fewest rows a result may aggregate.
+  /// @param policy The algorithms buyers may run, the fewest rows a result may aggregate, the
+  /// total privacy budget (milli-ε) and the algorithms whose exact answers are allowed.
   /// @param stake Payment tokens to lock, at least `minStake()`.
   /// @return id The dataset id, keccak256(abi.encodePacked(msg.sender, name)).
   function registerDataset(
@@ -227,10 +348,7 @@ contract DatasetRegistry {
     if (bytes(name).length == 0) revert DatasetRegistry__EmptyName();
     if (rowCount == 0) revert DatasetRegistry__NoRows();
     _checkRows(rowCount);
-    _checkRows(policy.minRows);
-    // The minimum is a per-dataset rule (buyers cannot pad a request with rows of their own),
-    // so a dataset smaller than its own minimum could never be sold: refuse it now.
-    if (rowCount < policy.minRows) revert DatasetRegistry__FewerRowsThanMinimum(rowCount, policy.minRows);
+    _checkPolicy(rowCount, policy, 0);
     _checkPrice(price);
     if (stake < i_minStake) revert DatasetRegistry__StakeTooLow(stake, i_minStake);
     id = _datasetId(msg.sender, name);
@@ -238,28 +356,56 @@ contract DatasetRegistry {
 
     // Effects.
     DatasetRecord storage dataset = s_datasets[id];
-    dataset.schemaHash = keccak256(bytes(schema));
     // The bounds were checked above, so the casts are exact.
-    dataset.price = uint96(price);
-    dataset.rowCount = uint40(rowCount);
-    dataset.minRows = uint40(policy.minRows);
-    dataset.schemaIndex = _schemaIndex(dataset.schemaHash);
-    dataset.sellerIndex = _sellerIndex(msg.sender);
-    dataset.active = true;
+    dataset.terms = Terms({
+      price: uint96(price),
+      rowCount: uint40(rowCount),
+      minRows: uint40(policy.minRows),
+      datasetIndex: _newDatasetIndex(id),
+      budgetRemaining: policy.budget,
+      active: true,
+      deregistered: false
+    });
     dataset.seller = msg.sender;
+    dataset.budgetTotal = policy.budget;
     dataset.stake = stake;
+    dataset.schemaHash = keccak256(bytes(schema));
     dataset.name = name;
     dataset.commitments = commitments;
-    s_allowedAlgorithms[id] = policy.allowedAlgorithms;
-    for (uint256 i = 0; i < policy.allowedAlgorithms.length; ++i) {
-      s_isAllowed[id][policy.allowedAlgorithms[i]] = true;
-    }
     emit DatasetRegistered(id, msg.sender, name, price, rowCount, schema);
-    emit DatasetPolicySet(id, policy.allowedAlgorithms, policy.minRows);
+    _writeListings(id, policy, _schemaIndex(dataset.schemaHash));
+    emit PrivacyBudgetUpdated(id, policy.budget, policy.budget);
     emit StakeDeposited(id, msg.sender, stake);
 
     // Interactions: the dataset is fully recorded before the token is called.
     if (stake > 0) i_paymentToken.safeTransferFrom(msg.sender, address(this), stake);
+  }
+
+  /// @notice Replaces the policy of one of the caller's listed datasets (paused ones too):
+  /// allowed and exact algorithms, minimum rows and total privacy budget.
+  /// @dev Requests already sent are unaffected (they settle as they were bought). The new
+  /// total may not be below what requests have spent (`DatasetRegistry__BudgetBelowSpent`);
+  /// what is left becomes the new total minus that. Budget given back later by failed or
+  /// refunded requests returns to what is left, which never exceeds the total.
+  /// @param id The dataset to change.
+  /// @param policy The new policy, under the same rules as at registration.
+  function setPolicy(bytes32 id, Policy calldata policy) external {
+    DatasetRecord storage dataset = _getListedBySeller(id);
+    Terms memory terms = dataset.terms;
+    uint32 spent = dataset.budgetTotal - terms.budgetRemaining;
+    _checkPolicy(terms.rowCount, policy, spent);
+
+    dataset.terms.minRows = uint40(policy.minRows);
+    dataset.terms.budgetRemaining = policy.budget - spent;
+    dataset.budgetTotal = policy.budget;
+    // Forget the old listings, then write the new ones.
+    bytes32[] storage previous = s_allowedAlgorithms[id];
+    uint256 count = previous.length;
+    for (uint256 i = 0; i < count; ++i) {
+      delete s_listings[id][previous[i]];
+    }
+    _writeListings(id, policy, s_schemaIndexes[dataset.schemaHash]);
+    emit PrivacyBudgetUpdated(id, policy.budget, policy.budget - spent);
   }
 
   /// @notice Pauses (`false`) or resumes (`true`) sales of one of the caller's datasets.
@@ -269,7 +415,7 @@ contract DatasetRegistry {
   /// @param active The new state.
   function setDatasetActive(bytes32 id, bool active) external {
     DatasetRecord storage dataset = _getListedBySeller(id);
-    dataset.active = active;
+    dataset.terms.active = active;
     emit DatasetActivationUpdated(id, active);
   }
 
@@ -280,19 +426,20 @@ contract DatasetRegistry {
   function setPrice(bytes32 id, uint256 price) external {
     DatasetRecord storage dataset = _getListedBySeller(id);
     _checkPrice(price);
-    dataset.price = uint96(price);
+    dataset.terms.price = uint96(price);
     emit DatasetPriceUpdated(id, price);
   }
 
   /// @notice Withdraws one of the caller's datasets from sale for good and starts the
   /// stake's cooldown: the stake can be withdrawn `stakeCooldown()` seconds from now.
-  /// @dev The dataset stays readable (and its id taken) so requests in flight still settle.
+  /// @dev The dataset stays readable (and its id taken) so requests in flight still settle
+  /// (and give their budget back if they fail).
   /// @param id The dataset to deregister.
   function deregisterDataset(bytes32 id) external {
     DatasetRecord storage dataset = _getListedBySeller(id);
     uint64 releaseTime = uint64(block.timestamp) + i_stakeCooldown;
-    dataset.active = false;
-    dataset.deregistered = true;
+    dataset.terms.active = false;
+    dataset.terms.deregistered = true;
     dataset.stakeReleaseTime = releaseTime;
     emit DatasetDeregistered(id, releaseTime);
   }
@@ -302,7 +449,7 @@ contract DatasetRegistry {
   function withdrawStake(bytes32 id) external {
     DatasetRecord storage dataset = _getDataset(id);
     if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
-    if (!dataset.deregistered) revert DatasetRegistry__NotDeregistered(id);
+    if (!dataset.terms.deregistered) revert DatasetRegistry__NotDeregistered(id);
     if (block.timestamp < dataset.stakeReleaseTime) {
       revert DatasetRegistry__StakeLocked(id, dataset.stakeReleaseTime);
     }
@@ -314,73 +461,183 @@ contract DatasetRegistry {
     i_paymentToken.safeTransfer(msg.sender, amount);
   }
 
+  /// @notice Reads the terms of every dataset of a purchase and spends `epsilon` of the
+  /// privacy budget of each; only a computation the factory deployed may call it, and it
+  /// calls it once per request, before it escrows anything.
+  /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an unknown id and with
+  /// `DatasetRegistry__BudgetExhausted(id, remaining, epsilon)` when a dataset has less left
+  /// than `epsilon`: the whole request then reverts and nothing is spent. Budget is spent only
+  /// on datasets that are active and allow the algorithm (the computation refuses the
+  /// others with errors of its own); `epsilon` 0 (an exact request) spends nothing. Makes no
+  /// external calls.
+  /// @param ids The request's dataset ids.
+  /// @param algorithmId keccak256 of the computation's `name@version`.
+  /// @param epsilon The budget the request spends on each dataset, in milli-ε.
+  /// @return terms Each dataset's `SaleTerms` as a `SaleTermsWord` (without the remaining budget).
+  function spendBudget(
+    bytes32[] calldata ids,
+    bytes32 algorithmId,
+    uint32 epsilon
+  ) external returns (uint256[] memory terms) {
+    if (!s_computations[msg.sender]) revert DatasetRegistry__NotComputation(msg.sender);
+    uint256 count = ids.length;
+    terms = new uint256[](count);
+    for (uint256 i = 0; i < count; ++i) {
+      bytes32 id = ids[i];
+      DatasetRecord storage record = s_datasets[id];
+      Terms memory stored = record.terms;
+      if (stored.datasetIndex == 0) revert DatasetRegistry__UnknownDataset(id);
+      Listing memory listing = s_listings[id][algorithmId];
+      uint32 remaining = stored.budgetRemaining;
+      if (epsilon != 0 && stored.active && listing.allowed) {
+        if (remaining < epsilon) revert DatasetRegistry__BudgetExhausted(id, remaining, epsilon);
+        // Cannot underflow: checked just above.
+        unchecked {
+          remaining -= epsilon;
+        }
+        record.terms.budgetRemaining = remaining;
+        emit PrivacyBudgetSpent(id, epsilon, remaining);
+      }
+      terms[i] = SaleTermsWord.withFlags(
+        SaleTermsWord.pack(
+          stored.price,
+          stored.rowCount,
+          stored.minRows,
+          // An algorithm the seller does not allow has no listing: read the schema's index itself.
+          listing.allowed ? listing.schemaIndex : s_schemaIndexes[record.schemaHash],
+          stored.datasetIndex
+        ),
+        stored.active,
+        listing.allowed,
+        listing.exact
+      );
+    }
+  }
+
+  /// @notice Gives `epsilon` of privacy budget back to each dataset, by index; only a
+  /// computation the factory deployed may call it, once for each of its requests that ends
+  /// Failed or Refunded after spending `epsilon` on exactly these datasets.
+  /// @dev Reverts with `DatasetRegistry__UnknownDatasetIndex` for an index nobody has. Works
+  /// on deregistered datasets too. Makes no external calls.
+  /// @param datasetIndexes The request's datasets, as `SaleTerms.datasetIndex`.
+  /// @param epsilon The budget the request spent on each, in milli-ε.
+  function restoreBudget(uint32[] calldata datasetIndexes, uint32 epsilon) external {
+    if (!s_computations[msg.sender]) revert DatasetRegistry__NotComputation(msg.sender);
+    uint256 count = datasetIndexes.length;
+    for (uint256 i = 0; i < count; ++i) {
+      bytes32 id = _datasetIdOf(datasetIndexes[i]);
+      Terms storage terms = s_datasets[id].terms;
+      // At most the total: a request gives back only what it spent, which `setPolicy`
+      // always leaves counted as spent.
+      uint32 remaining = terms.budgetRemaining + epsilon;
+      terms.budgetRemaining = remaining;
+      emit PrivacyBudgetRestored(id, epsilon, remaining);
+    }
+  }
+
   /// @notice Returns a registered dataset.
   /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an id nobody registered.
   /// @param id The dataset id.
   /// @return The dataset.
   function getDataset(bytes32 id) external view returns (Dataset memory) {
     DatasetRecord storage record = _getDataset(id);
+    Terms memory terms = record.terms;
     return
       Dataset({
         seller: record.seller,
         name: record.name,
         schemaHash: record.schemaHash,
-        rowCount: record.rowCount,
-        price: record.price,
+        rowCount: terms.rowCount,
+        price: terms.price,
         commitments: record.commitments,
-        active: record.active,
-        minRows: record.minRows,
+        active: terms.active,
+        minRows: terms.minRows,
         stake: record.stake,
         stakeReleaseTime: record.stakeReleaseTime
       });
   }
 
-  /// @notice What a buyer's request over a dataset with an algorithm needs to know, read
-  /// from two storage slots (the terms and the algorithm's entry in the policy).
+  /// @notice What a buyer's request over a dataset with an algorithm needs to know: price,
+  /// rows, schema, whether the algorithm (and its exact answers) are allowed, and the
+  /// privacy budget left.
   /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an id nobody registered.
   /// @param id The dataset id.
   /// @param algorithmId keccak256 of the algorithm's `name@version`.
-  /// @return terms The dataset's terms of sale and whether its seller allows the algorithm.
+  /// @return terms The dataset's terms of sale for that algorithm.
   function getSaleTerms(bytes32 id, bytes32 algorithmId) external view returns (SaleTerms memory terms) {
     DatasetRecord storage record = s_datasets[id];
-    terms.sellerIndex = record.sellerIndex;
-    if (terms.sellerIndex == 0) revert DatasetRegistry__UnknownDataset(id);
-    terms.price = record.price;
-    terms.rowCount = record.rowCount;
-    terms.minRows = record.minRows;
-    terms.schemaIndex = record.schemaIndex;
-    terms.active = record.active;
-    terms.allowed = s_isAllowed[id][algorithmId];
+    Terms memory stored = record.terms;
+    if (stored.datasetIndex == 0) revert DatasetRegistry__UnknownDataset(id);
+    Listing memory listing = s_listings[id][algorithmId];
+    terms = SaleTerms({
+      price: stored.price,
+      rowCount: stored.rowCount,
+      minRows: stored.minRows,
+      schemaIndex: s_schemaIndexes[record.schemaHash],
+      datasetIndex: stored.datasetIndex,
+      active: stored.active,
+      allowed: listing.allowed,
+      exactAllowed: listing.exact,
+      budgetRemaining: stored.budgetRemaining
+    });
   }
 
-  /// @notice The sellers with the given indexes (see `getSaleTerms`), in the same order.
-  /// @dev Reverts with `DatasetRegistry__UnknownSellerIndex` for 0 or an index not yet assigned.
-  /// @param indexes Seller indexes.
-  /// @return sellers Their addresses.
-  function sellersOf(uint32[] calldata indexes) external view returns (address[] memory sellers) {
-    uint256 count = indexes.length;
-    uint256 known = s_sellers.length;
+  /// @notice A dataset's privacy budget, in milli-ε (ε = 1 is 1000).
+  /// @dev `spent` counts the budget of Pending and Fulfilled requests (Failed and Refunded
+  /// ones gave theirs back); `total = spent + remaining` always. Reverts with
+  /// `DatasetRegistry__UnknownDataset` for an id nobody registered.
+  /// @param id The dataset id.
+  /// @return total The seller's total budget.
+  /// @return spent What requests have spent.
+  /// @return remaining What is left for further requests.
+  function budgetOf(bytes32 id) external view returns (uint32 total, uint32 spent, uint32 remaining) {
+    DatasetRecord storage record = _getDataset(id);
+    total = record.budgetTotal;
+    remaining = record.terms.budgetRemaining;
+    spent = total - remaining;
+  }
+
+  /// @notice The sellers of the datasets with the given indexes (see `getSaleTerms`), in the same order.
+  /// @dev Reverts with `DatasetRegistry__UnknownDatasetIndex` for 0 or an index not yet assigned.
+  /// @param datasetIndexes Dataset indexes.
+  /// @return sellers Their sellers' addresses.
+  function datasetSellers(uint32[] calldata datasetIndexes) external view returns (address[] memory sellers) {
+    uint256 count = datasetIndexes.length;
     sellers = new address[](count);
     for (uint256 i = 0; i < count; ++i) {
-      uint32 index = indexes[i];
-      if (index == 0 || index > known) revert DatasetRegistry__UnknownSellerIndex(index);
-      sellers[i] = s_sellers[index - 1];
+      sellers[i] = s_datasets[_datasetIdOf(datasetIndexes[i])].seller;
     }
   }
 
-  /// @notice A seller's index, as escrows refer to it; 0 if the address never registered a dataset.
-  /// @param seller The seller's address.
-  /// @return The index.
-  function sellerIndexOf(address seller) external view returns (uint32) {
-    return s_sellerIndexes[seller];
+  /// @notice The dataset with an index (indexes run from 1 to `datasetCount()` in order of registration).
+  /// @dev Reverts with `DatasetRegistry__UnknownDatasetIndex` for 0 or an index not yet assigned.
+  /// @param index The dataset index.
+  /// @return The dataset id.
+  function datasetIdOf(uint32 index) external view returns (bytes32) {
+    return _datasetIdOf(index);
   }
 
-  /// @notice Whether the dataset's seller allows an algorithm.
+  /// @notice How many datasets were ever registered (deregistered ones included).
+  /// @return The count, also the highest dataset index.
+  function datasetCount() external view returns (uint32) {
+    return s_datasetCount;
+  }
+
+  /// @notice Whether the dataset's seller allows an algorithm (with noise, or exactly if
+  /// `isExactAllowed` also says so).
   /// @param id The dataset id.
   /// @param algorithmId keccak256 of the algorithm's `name@version`.
   /// @return True if allowed (false for unknown datasets).
   function isAlgorithmAllowed(bytes32 id, bytes32 algorithmId) external view returns (bool) {
-    return s_isAllowed[id][algorithmId];
+    return s_listings[id][algorithmId].allowed;
+  }
+
+  /// @notice Whether the dataset's seller allows exact answers (no noise, no budget) of an algorithm.
+  /// @param id The dataset id.
+  /// @param algorithmId keccak256 of the algorithm's `name@version`.
+  /// @return True if allowed (false for unknown datasets).
+  function isExactAllowed(bytes32 id, bytes32 algorithmId) external view returns (bool) {
+    return s_listings[id][algorithmId].exact;
   }
 
   /// @notice The algorithms the dataset's seller allows.
@@ -388,6 +645,13 @@ contract DatasetRegistry {
   /// @return keccak256 of each allowed `name@version`.
   function getAllowedAlgorithms(bytes32 id) external view returns (bytes32[] memory) {
     return s_allowedAlgorithms[id];
+  }
+
+  /// @notice The algorithms whose exact answers the dataset's seller allows.
+  /// @param id The dataset id.
+  /// @return keccak256 of each such `name@version`.
+  function getExactAlgorithms(bytes32 id) external view returns (bytes32[] memory) {
+    return s_exactAlgorithms[id];
   }
 
   /// @notice Whether a dataset with this id exists (never reverts; true after deregistration too).
@@ -403,6 +667,19 @@ contract DatasetRegistry {
   /// @return keccak256(abi.encodePacked(seller, name)).
   function datasetId(address seller, string calldata name) external pure returns (bytes32) {
     return _datasetId(seller, name);
+  }
+
+  /// @notice The factory whose computations may spend and give back privacy budget.
+  /// @return The factory's address; zero until the deployer names it.
+  function algorithmFactory() external view returns (address) {
+    return s_factory;
+  }
+
+  /// @notice Whether a contract may spend and give back privacy budget (the factory deployed it).
+  /// @param computation The contract's address.
+  /// @return True if the factory authorized it.
+  function isComputation(address computation) external view returns (bool) {
+    return s_computations[computation];
   }
 
   /// @notice The ERC-20 stakes are paid in.
@@ -424,9 +701,9 @@ contract DatasetRegistry {
   }
 
   /// @notice The contract's type and version.
-  /// @return "DatasetRegistry 2.1.0".
+  /// @return "DatasetRegistry 3.0.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "DatasetRegistry 2.1.0";
+    return "DatasetRegistry 3.0.0";
   }
 
   function _getDataset(bytes32 id) private view returns (DatasetRecord storage dataset) {
@@ -438,18 +715,19 @@ contract DatasetRegistry {
   function _getListedBySeller(bytes32 id) private view returns (DatasetRecord storage dataset) {
     dataset = _getDataset(id);
     if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
-    if (dataset.deregistered) revert DatasetRegistry__Deregistered(id);
+    if (dataset.terms.deregistered) revert DatasetRegistry__Deregistered(id);
   }
 
-  /// @dev The seller's index, assigned on its first registration.
-  function _sellerIndex(address seller) private returns (uint32 index) {
-    index = s_sellerIndexes[seller];
-    if (index == 0) {
-      s_sellers.push(seller);
-      // Over 2^32 - 1 sellers is out of reach (one registration transaction each).
-      index = uint32(s_sellers.length);
-      s_sellerIndexes[seller] = index;
-    }
+  function _datasetIdOf(uint32 index) private view returns (bytes32 id) {
+    id = s_datasetIds[index];
+    if (id == bytes32(0)) revert DatasetRegistry__UnknownDatasetIndex(index);
+  }
+
+  /// @dev Gives a new dataset the next index.
+  function _newDatasetIndex(bytes32 id) private returns (uint32 index) {
+    // Over 2^32 - 1 datasets is out of reach (one registration transaction each).
+    index = ++s_datasetCount;
+    s_datasetIds[index] = id;
   }
 
   /// @dev The schema hash's index, assigned on its first registration.
@@ -459,6 +737,40 @@ contract DatasetRegistry {
       index = ++s_schemaCount;
       s_schemaIndexes[schemaHash] = index;
     }
+  }
+
+  /// @dev A policy's rules: minimum rows within 40 bits and within the dataset's rows (the
+  /// minimum is a per-dataset rule, so a dataset smaller than its own minimum could never be
+  /// sold), exact algorithms among the allowed ones, and a total budget covering `spent`.
+  function _checkPolicy(uint256 rowCount, Policy calldata policy, uint32 spent) private pure {
+    _checkRows(policy.minRows);
+    if (rowCount < policy.minRows) revert DatasetRegistry__FewerRowsThanMinimum(rowCount, policy.minRows);
+    if (policy.budget < spent) revert DatasetRegistry__BudgetBelowSpent(policy.budget, spent);
+    uint256 exactCount = policy.exactAlgorithms.length;
+    uint256 allowedCount = policy.allowedAlgorithms.length;
+    for (uint256 i = 0; i < exactCount; ++i) {
+      bytes32 exact = policy.exactAlgorithms[i];
+      bool found = false;
+      for (uint256 j = 0; j < allowedCount && !found; ++j) {
+        found = policy.allowedAlgorithms[j] == exact;
+      }
+      if (!found) revert DatasetRegistry__ExactAlgorithmNotAllowed(exact);
+    }
+  }
+
+  /// @dev Records a checked policy's algorithm lists and listings and emits `DatasetPolicySet`.
+  function _writeListings(bytes32 id, Policy calldata policy, uint32 schemaIndex) private {
+    uint256 allowedCount = policy.allowedAlgorithms.length;
+    for (uint256 i = 0; i < allowedCount; ++i) {
+      s_listings[id][policy.allowedAlgorithms[i]] = Listing({allowed: true, exact: false, schemaIndex: schemaIndex});
+    }
+    uint256 exactCount = policy.exactAlgorithms.length;
+    for (uint256 i = 0; i < exactCount; ++i) {
+      s_listings[id][policy.exactAlgorithms[i]].exact = true;
+    }
+    s_allowedAlgorithms[id] = policy.allowedAlgorithms;
+    s_exactAlgorithms[id] = policy.exactAlgorithms;
+    emit DatasetPolicySet(id, policy.allowedAlgorithms, policy.minRows, policy.budget, policy.exactAlgorithms);
   }
 
   function _checkRows(uint256 rows) private pure {

@@ -1,8 +1,9 @@
 /**
  * The part of the market both Ignition modules deploy: HostRegistry (with the
- * three hosts), DatasetRegistry, AlgorithmFactory, and one AlgorithmComputation
- * per algorithm (all of MARKET_ALGORITHMS unless told otherwise), created
- * through the factory. The tokens and the Chainlink Operator come in as
+ * three hosts), DatasetRegistry, AlgorithmFactory (named in the registry as the
+ * one factory whose computations may spend datasets' privacy budget), and one
+ * AlgorithmComputation per algorithm (all of MARKET_ALGORITHMS unless told
+ * otherwise), created through the factory, which authorizes each in the registry. The tokens and the Chainlink Operator come in as
  * addresses (Market.ts) or as futures of contracts deployed in the same module
  * (LocalMarket.ts). The one list of the market's contracts and constructor
  * arguments: `deployLocalMarket` (src/deploy-local-market.ts) runs LocalMarket.ts.
@@ -105,16 +106,19 @@ export function buildMarketContracts(
     linkFee,
     requestTimeout,
   ]);
+  // The registry trusts the computations of exactly one factory, named once by the account
+  // that deployed it (the module's sender); createAlgorithm reverts until then.
+  const factorySet = m.call(registry, "setAlgorithmFactory", [factory]);
 
   const algorithms: Record<string, NamedArtifactContractAtFuture<"AlgorithmComputation">> = {};
   // Each creation waits for the previous one so the factory lists the algorithms in
   // the order given (Ignition would otherwise send one batch ordered by future id).
-  let previous: ContractCallFuture<string, string> | undefined;
+  let previous: ContractCallFuture<string, string> = factorySet;
   for (const name of options.algorithms ?? MARKET_ALGORITHMS) {
     const id = futureIdOf(name);
     const created = m.call(factory, "createAlgorithm", [name, jobIdOf(name), operatorFee], {
       id: `create_${id}`,
-      after: previous === undefined ? [] : [previous],
+      after: [previous],
     });
     previous = created;
     // Read the address back from the factory (rather than from the call's event) so the
@@ -122,5 +126,5 @@ export function buildMarketContracts(
     const address = m.staticCall(factory, "getAlgorithm", [name], 0, { id: `address_${id}`, after: [created] });
     algorithms[id] = m.contractAt("AlgorithmComputation", address, { id: `AlgorithmComputation_${id}` });
   }
-  return { hostRegistry, registry, factory, algorithms, hostsSet };
+  return { hostRegistry, registry, factory, algorithms, hostsSet, factorySet };
 }

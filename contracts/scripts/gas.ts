@@ -4,7 +4,10 @@
  * signed result of the size the hosts send: a job id and three 156-byte
  * wrapped envelopes), over 1, 5 and 20 datasets, on Hardhat's in-process EDR
  * chain with the real Chainlink Operator and LinkToken. The buyer bounds each
- * request by the exact total it was quoted, as the client does.
+ * request by the exact total it was quoted, as the client does. Requests are
+ * differentially private, spending ε 1 (1000 milli-ε) of every dataset's
+ * budget, the market's default; the same is measured for exact requests (ε 0,
+ * which the sellers allow here), which spend no budget.
  *
  * Steady state: every seller has been credited once and the buyer, the
  * contract and the operators' fee pot already hold balances, so the figures
@@ -12,7 +15,8 @@
  *
  * Usage (from the repository root):
  *   npm run gas -w contracts              # human table on stdout
- *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner)
+ *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner):
+ *                                                  # { request, fulfill } by dataset count (ε 1), and the same under `exact`
  *   npm run gas -w contracts -- --breakdown  # also the opcode gas of the 20-dataset transactions
  *
  * @example
@@ -26,10 +30,15 @@ import type { ContractTransactionResponse, Signer, TransactionReceipt } from "et
 import { algorithmId, deployLocalMarket } from "../src/index.ts";
 import { WRAPPED_ENVELOPE_BYTES, envelopeResult, fulfilmentData, signedPayload } from "../test/helpers/signed-payload.ts";
 
-/** What the gas script measures and prints. */
-interface GasFigures {
+/** Gas of whole transactions by dataset count. */
+interface ModeFigures {
   request: Record<string, number>;
   fulfill: Record<string, number>;
+}
+
+/** What the gas script measures and prints: ε 1 requests, and exact ones. */
+interface GasFigures extends ModeFigures {
+  exact: ModeFigures;
 }
 
 /** Targets from the design review: first dataset, then each further one. */
@@ -39,6 +48,10 @@ const SELLERS = 20;
 const ALGORITHM = "sum@1";
 const SCHEMA = JSON.stringify({ columns: [{ name: "cost", scale: 2 }, { name: "age", scale: 0 }] });
 const PARAMS = JSON.stringify({ column: "cost" });
+/** ε of a differentially private request, in milli-ε: ε 1. */
+const EPSILON = 1000;
+/** Each dataset's budget: enough for every measured request (milli-ε). */
+const BUDGET = 1_000_000;
 /** The Operator needs an explicit limit: estimates miss the callback's gas (see the README). */
 const FULFIL_GAS_LIMIT = 2_000_000n;
 const STATUS_FULFILLED = 2n;
@@ -94,7 +107,8 @@ const computationAddress = await computation.getAddress();
 /** What the hosts' signatures are bound to. */
 const scope = { chainId: (await ethers.provider.getNetwork()).chainId, consumer: computationAddress };
 
-const policy = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
+// Exact answers allowed too, so both modes run over the same datasets.
+const policy = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n, budget: BUDGET, exactAlgorithms: [algorithmId(ALGORITHM)] };
 for (const [i, seller] of sellers.entries()) {
   await mined(paymentToken.connect(seller).approve(addresses.registry, minStake));
   const commitments: [string, string, string] = [0, 1, 2].map((h) => ethers.id(`seller ${i} share ${h}`)) as [string, string, string];
@@ -113,18 +127,18 @@ const operatorFee = await computation.operatorFee();
 // One unlimited approval: a buyer's allowance stays non-zero from request to request.
 await mined(paymentToken.connect(buyer).approve(computationAddress, ethers.MaxUint256));
 
-/** One request and its signed fulfilment; returns both transactions' receipts. */
-async function requestAndFulfil(count: number): Promise<{ request: TransactionReceipt; fulfill: TransactionReceipt }> {
+/** One request spending `epsilon` (0: exact) and its signed fulfilment; returns both transactions' receipts. */
+async function requestAndFulfil(count: number, epsilon: number): Promise<{ request: TransactionReceipt; fulfill: TransactionReceipt }> {
   const ids = datasetIds.slice(0, count);
-  const buyerKey = ethers.id(`buyer key ${count}`);
+  const buyerKey = ethers.id(`buyer key ${count} ${epsilon}`);
   const quote = ids.reduce((total, id) => total + prices.get(id)!, operatorFee);
-  const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey, quote));
+  const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey, quote, epsilon));
   const oracleLog = request.logs
     .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
     .find((parsed) => parsed?.name === "OracleRequest");
   if (oracleLog == null) throw new Error("no OracleRequest event");
   const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = oracleLog.args;
-  const payload = await signedPayload(hostSigners, scope, requestId, envelopeResult(`gas ${count}`));
+  const payload = await signedPayload(hostSigners, scope, requestId, envelopeResult(`gas ${count} ${epsilon}`));
   const fulfill = await mined(
     operator
       .connect(relay)
@@ -138,16 +152,21 @@ async function requestAndFulfil(count: number): Promise<{ request: TransactionRe
   return { request, fulfill };
 }
 
-// Warm-up: credit every seller once and put fees in the pot.
-await requestAndFulfil(SELLERS);
+// Warm-up: credit every seller once, put fees in the pot, spend some of every budget.
+await requestAndFulfil(SELLERS, EPSILON);
 
-const figures: GasFigures = { request: {}, fulfill: {} };
+const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} } };
 const receipts: Record<number, { request: TransactionReceipt; fulfill: TransactionReceipt }> = {};
 for (const count of DATASET_COUNTS) {
-  const measured = await requestAndFulfil(count);
+  const measured = await requestAndFulfil(count, EPSILON);
   receipts[count] = measured;
   figures.request[count] = Number(measured.request.gasUsed);
   figures.fulfill[count] = Number(measured.fulfill.gasUsed);
+}
+for (const count of DATASET_COUNTS) {
+  const measured = await requestAndFulfil(count, 0);
+  figures.exact.request[count] = Number(measured.request.gasUsed);
+  figures.exact.fulfill[count] = Number(measured.fulfill.gasUsed);
 }
 
 /** One step of EDR's struct-log trace. */
@@ -194,32 +213,37 @@ async function opcodeBreakdown(txHash: string): Promise<{ byOp: [string, number]
 if (flags.json) {
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } else {
-  const perDataset = (kind: "request" | "fulfill", count: number): string =>
-    count === 1 ? "" : `${Math.round((figures[kind][count] - figures[kind][1]) / (count - 1)).toLocaleString("en-US")}/dataset`;
-  const check = (ok: boolean): string => (ok ? "ok" : "OVER");
-  const rows = DATASET_COUNTS.map((count) => {
-    const extra = count - 1;
-    const requestOk = figures.request[count] <= TARGETS.request + extra * TARGETS.perDataset;
-    const fulfillOk = figures.fulfill[count] <= TARGETS.fulfill + extra * TARGETS.perDataset;
-    return [
-      String(count),
-      figures.request[count].toLocaleString("en-US"),
-      perDataset("request", count),
-      `${(TARGETS.request + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(requestOk)}`,
-      figures.fulfill[count].toLocaleString("en-US"),
-      perDataset("fulfill", count),
-      `${(TARGETS.fulfill + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(fulfillOk)}`,
-    ];
-  });
-  const header = ["datasets", "requestComputation", "marginal", "target", "fulfillOracleRequest2", "marginal", "target"];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => cell.padStart(widths[c])).join("  ");
+  /** One table of `mode`'s figures against the targets. */
+  const table = (mode: ModeFigures): string[] => {
+    const perDataset = (kind: "request" | "fulfill", count: number): string =>
+      count === 1 ? "" : `${Math.round((mode[kind][count] - mode[kind][1]) / (count - 1)).toLocaleString("en-US")}/dataset`;
+    const check = (ok: boolean): string => (ok ? "ok" : "OVER");
+    const rows = DATASET_COUNTS.map((count) => {
+      const extra = count - 1;
+      const requestOk = mode.request[count] <= TARGETS.request + extra * TARGETS.perDataset;
+      const fulfillOk = mode.fulfill[count] <= TARGETS.fulfill + extra * TARGETS.perDataset;
+      return [
+        String(count),
+        mode.request[count].toLocaleString("en-US"),
+        perDataset("request", count),
+        `${(TARGETS.request + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(requestOk)}`,
+        mode.fulfill[count].toLocaleString("en-US"),
+        perDataset("fulfill", count),
+        `${(TARGETS.fulfill + extra * TARGETS.perDataset).toLocaleString("en-US")} ${check(fulfillOk)}`,
+      ];
+    });
+    const header = ["datasets", "requestComputation", "marginal", "target", "fulfillOracleRequest2", "marginal", "target"];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => cell.padStart(widths[c])).join("  ");
+    return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+  };
   console.log(
     `Gas per whole transaction (steady state; result = job id and three ${WRAPPED_ENVELOPE_BYTES}-byte wrapped envelopes as (bytes32,bytes,bytes,bytes), 3 signatures)`,
   );
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of rows) console.log(line(row));
+  console.log(`\nDifferentially private requests, ε ${EPSILON / 1000} (${EPSILON} milli-ε) spent on every dataset:`);
+  for (const row of table(figures)) console.log(row);
+  console.log("\nExact requests (ε 0, no budget spent):");
+  for (const row of table(figures.exact)) console.log(row);
   if (flags.breakdown) {
     for (const kind of ["request", "fulfill"] as const) {
       const one = new Map((await opcodeBreakdown(receipts[1][kind].hash)).byOp);

@@ -29,4 +29,4 @@ export class ContractsError extends Error {
  * const code: ContractsErrorCode = "ARTIFACT_NOT_FOUND";
  * ```
  */
-export type ContractsErrorCode = "ARTIFACT_NOT_FOUND" | "ARTIFACT_INVALID" | "DEPLOYMENT_FAILED" | "INVALID_HOSTS";
+export type ContractsErrorCode = "ARTIFACT_NOT_FOUND" | "ARTIFACT_INVALID" | "DEPLOYMENT_FAILED" | "INVALID_HOSTS" | "INVALID_EPSILON";

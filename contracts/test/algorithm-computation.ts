@@ -16,6 +16,7 @@ import {
   POLICY,
   PRICE,
   QUOTE,
+  EPSILON,
   SCHEMA,
   SELLER_FUNDS,
   STAKE,
@@ -50,7 +51,7 @@ async function requestedEventAt(sum: Awaited<ReturnType<typeof deployMarket>>["s
 
 async function requested() {
   const market = await deployMarketWithDataset();
-  const tx = await market.sum.connect(market.buyer).requestComputation([market.datasetId], PARAMS, BUYER_KEY, QUOTE);
+  const tx = await market.sum.connect(market.buyer).requestComputation([market.datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON);
   const oracleRequest = await oracleRequestOf(market, tx);
   const block = await ethers.provider.getBlock((await tx.wait())!.blockNumber);
   const deadline = BigInt(block!.timestamp) + BigInt(DEFAULT_REQUEST_TIMEOUT);
@@ -88,7 +89,7 @@ async function requestedWithoutHosts() {
   await (await registry.connect(seller).registerDataset("d", SCHEMA, 10n, PRICE, COMMITMENTS, POLICY, STAKE)).wait();
   await (await paymentToken.connect(buyer).approve(addresses.algorithms["sum@1"], PRICE + OPERATOR_FEE)).wait();
   const datasetId = await registry.datasetId(seller.address, "d");
-  const oracleRequest = await oracleRequestOf({ operator }, await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE));
+  const oracleRequest = await oracleRequestOf({ operator }, await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON));
   return { sum, operator, relay, buyer, oracleRequest, requestId: oracleRequest.requestId };
 }
 
@@ -152,13 +153,13 @@ async function twinMarket(chain: Awaited<ReturnType<typeof network.create>>) {
   await (await registry.connect(seller).registerDataset(DATASET_NAME, SCHEMA, 1000n, PRICE, COMMITMENTS, POLICY, STAKE)).wait();
   const datasetId = await registry.datasetId(seller.address, DATASET_NAME);
   await (await paymentToken.connect(buyer).approve(addresses.algorithms["sum@1"], QUOTE)).wait();
-  const oracleRequest = await oracleRequestOf({ operator }, await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE));
+  const oracleRequest = await oracleRequestOf({ operator }, await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON));
   return { chainId: (await e.provider.getNetwork()).chainId, sum, operator, relay, seller, buyer, oracleRequest };
 }
 
-/** SaleTerms as the test registry stores them: active, allowed, schema 1, seller 1 unless overridden. */
-function saleTerms(terms: { price?: bigint; rowCount: bigint; minRows: bigint; sellerIndex?: bigint }) {
-  return { price: 1n, schemaIndex: 1n, sellerIndex: 1n, active: true, allowed: true, ...terms };
+/** SaleTerms as the test registry stores them: active, allowed (exactly too), schema 1, dataset 1 unless overridden. */
+function saleTerms(terms: { price?: bigint; rowCount: bigint; minRows: bigint; datasetIndex?: bigint }) {
+  return { price: 1n, schemaIndex: 1n, datasetIndex: 1n, active: true, allowed: true, exactAllowed: true, budgetRemaining: 2n ** 32n - 1n, ...terms };
 }
 
 /** Transactions to put into one block, in this order (the first gets the highest tip). */
@@ -220,7 +221,8 @@ describe("AlgorithmComputation", function () {
       expect(await sum.MAX_RESULT_LENGTH()).to.equal(4096n);
       expect(await sum.MAX_DATASETS()).to.equal(20n);
       expect(await sum.operatorFeesAccrued()).to.equal(0n);
-      expect(await sum.typeAndVersion()).to.equal("AlgorithmComputation 3.0.0");
+      expect(await sum.MAX_EPSILON()).to.equal(65_535n);
+      expect(await sum.typeAndVersion()).to.equal("AlgorithmComputation 4.0.0");
     });
 
     it("rejects a zero address, an empty algorithm or a zero or too long timeout in the constructor", async function () {
@@ -265,14 +267,14 @@ describe("AlgorithmComputation", function () {
     it("escrows price and fee, pays the LINK fee, stores the request compactly and emits ComputationRequested", async function () {
       const market = await loadFixture(deployMarketWithDataset);
       const { sum, buyer, paymentToken, linkToken, datasetId, addresses } = market;
-      const tx = await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE);
+      const tx = await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON);
       const { requestId } = await oracleRequestOf(market, tx);
       const receipt = (await tx.wait())!;
       const deadline = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp) + 3600n;
 
       await expect(tx)
         .to.emit(sum, "ComputationRequested")
-        .withArgs(requestId, buyer.address, [datasetId], PARAMS, BUYER_KEY, PRICE, OPERATOR_FEE, deadline);
+        .withArgs(requestId, buyer.address, [datasetId], PARAMS, BUYER_KEY, PRICE, OPERATOR_FEE, deadline, EPSILON);
       await expect(tx)
         .to.emit(paymentToken, "Transfer")
         .withArgs(buyer.address, addresses.algorithms["sum@1"], PRICE + OPERATOR_FEE);
@@ -288,6 +290,7 @@ describe("AlgorithmComputation", function () {
       expect(request.fee).to.equal(OPERATOR_FEE);
       expect(request.requestBlock).to.equal(BigInt(receipt.blockNumber));
       expect(request.resultHash).to.equal(ethers.ZeroHash);
+      expect(request.epsilon).to.equal(EPSILON);
       const event = await requestedEventAt(sum, requestId, request.requestBlock);
       expect([[...event.datasetIds], event.params, event.buyerKey]).to.deep.equal([[datasetId], PARAMS, BUYER_KEY]);
     });
@@ -297,7 +300,7 @@ describe("AlgorithmComputation", function () {
       const request = await sum.getRequest(ethers.id("nothing"));
       expect(request.buyer).to.equal(ethers.ZeroAddress);
       expect(request.status).to.equal(Status.None);
-      expect([request.deadline, request.price, request.fee, request.requestBlock]).to.deep.equal([0n, 0n, 0n, 0n]);
+      expect([request.deadline, request.price, request.fee, request.requestBlock, request.epsilon]).to.deep.equal([0n, 0n, 0n, 0n, 0n]);
       expect(request.resultHash).to.equal(ethers.ZeroHash);
     });
 
@@ -324,7 +327,7 @@ describe("AlgorithmComputation", function () {
     it("combines datasets of two sellers: escrows both prices and credits each seller its own", async function () {
       const market = await loadFixture(twoSellers);
       const { sum, buyer, seller, seller2, ids, paymentToken, registry, datasetId } = market;
-      const tx = await sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, PRICE + PRICE_2 + OPERATOR_FEE);
+      const tx = await sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, PRICE + PRICE_2 + OPERATOR_FEE, EPSILON);
       const oracleRequest = await oracleRequestOf(market, tx);
       const { requestId } = oracleRequest;
       await expect(tx).to.emit(sum, "ComputationRequested");
@@ -348,24 +351,24 @@ describe("AlgorithmComputation", function () {
 
     it("rejects no datasets, too many, and ids out of order or repeated", async function () {
       const { sum, buyer, ids } = await loadFixture(twoSellers);
-      await expect(sum.connect(buyer).requestComputation([], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetCount")
         .withArgs(0n, 20n);
       const many = Array.from({ length: 21 }, (_, i) => ethers.toBeHex(i + 1, 32));
-      await expect(sum.connect(buyer).requestComputation(many, PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation(many, PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetCount")
         .withArgs(21n, 20n);
-      await expect(sum.connect(buyer).requestComputation([ids[1], ids[0]], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([ids[1], ids[0]], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetsNotAscending")
         .withArgs(1n);
-      await expect(sum.connect(buyer).requestComputation([ids[0], ids[0]], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([ids[0], ids[0]], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetsNotAscending")
         .withArgs(1n);
     });
 
     it("rejects empty params", async function () {
       const { sum, buyer, datasetId } = await loadFixture(deployMarketWithDataset);
-      await expect(sum.connect(buyer).requestComputation([datasetId], "", BUYER_KEY, QUOTE)).to.be.revertedWithCustomError(
+      await expect(sum.connect(buyer).requestComputation([datasetId], "", BUYER_KEY, QUOTE, EPSILON)).to.be.revertedWithCustomError(
         sum,
         "AlgorithmComputation__EmptyParams",
       );
@@ -374,7 +377,7 @@ describe("AlgorithmComputation", function () {
     it("rejects an unknown dataset with the registry's error", async function () {
       const { sum, registry, buyer } = await loadFixture(deployMarketWithDataset);
       const unknown = ethers.id("nobody/nothing");
-      await expect(sum.connect(buyer).requestComputation([unknown], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([unknown], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownDataset")
         .withArgs(unknown);
     });
@@ -382,19 +385,19 @@ describe("AlgorithmComputation", function () {
     it("rejects a paused or deregistered dataset", async function () {
       const { sum, registry, seller, buyer, datasetId } = await loadFixture(deployMarketWithDataset);
       await (await registry.connect(seller).setDatasetActive(datasetId, false)).wait();
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetInactive")
         .withArgs(datasetId);
       await (await registry.connect(seller).setDatasetActive(datasetId, true)).wait();
       await (await registry.connect(seller).deregisterDataset(datasetId)).wait();
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__DatasetInactive")
         .withArgs(datasetId);
     });
 
     it("enforces the seller's policy: allowed algorithms", async function () {
       const { mean, buyer, datasetId } = await loadFixture(deployMarketWithDataset);
-      await expect(mean.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE))
+      await expect(mean.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(mean, "AlgorithmComputation__AlgorithmNotAllowed")
         .withArgs(datasetId, "mean@1");
     });
@@ -405,7 +408,7 @@ describe("AlgorithmComputation", function () {
       await (await registry.connect(stranger).registerDataset("other", otherSchema, 10n, 1n, COMMITMENTS, POLICY, STAKE)).wait();
       const otherId = await registry.datasetId(stranger.address, "other");
       const ids = [datasetId, otherId].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-      await expect(sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, ethers.MaxUint256))
+      await expect(sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, ethers.MaxUint256, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__SchemaMismatch")
         .withArgs(ids[1]);
     });
@@ -413,7 +416,7 @@ describe("AlgorithmComputation", function () {
     it("reverts without an allowance for price plus fee and leaves no request behind", async function () {
       const { sum, paymentToken, buyer, datasetId } = await loadFixture(deployMarketWithDataset);
       await (await paymentToken.connect(buyer).approve(await sum.getAddress(), PRICE)).wait();
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE)).to.be.revertedWith(
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON)).to.be.revertedWith(
         "ERC20: insufficient allowance",
       );
       expect(await paymentToken.balanceOf(buyer.address)).to.equal(BUYER_FUNDS);
@@ -432,7 +435,7 @@ describe("AlgorithmComputation", function () {
       const raised = 3n * PRICE;
       await expect(registry.connect(seller).setPrice(datasetId, raised)).to.emit(registry, "DatasetPriceUpdated").withArgs(datasetId, raised);
 
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__PriceAboveMaximum")
         .withArgs(raised + OPERATOR_FEE, QUOTE);
       expect(await paymentToken.balanceOf(buyer.address)).to.equal(BUYER_FUNDS);
@@ -442,7 +445,7 @@ describe("AlgorithmComputation", function () {
       expect(await sum.queryFilter(sum.filters.ComputationRequested())).to.have.length(0);
 
       // Quoted again, the buyer can agree to the new price.
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, raised + OPERATOR_FEE))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, raised + OPERATOR_FEE, EPSILON))
         .to.emit(paymentToken, "Transfer")
         .withArgs(buyer.address, sumAddress, raised + OPERATOR_FEE);
     });
@@ -455,7 +458,7 @@ describe("AlgorithmComputation", function () {
       const raised = PRICE + 1n;
       const [priced, bought] = await mineInOneBlock(BigInt(await time.latest()) + 10n, [
         (overrides) => registry.connect(seller).setPrice(datasetId, raised, overrides),
-        (overrides) => sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, overrides),
+        (overrides) => sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON, overrides),
       ]);
       expect(priced.status).to.equal(1);
       expect(bought.status).to.equal(0);
@@ -470,7 +473,7 @@ describe("AlgorithmComputation", function () {
       const market = await loadFixture(deployMarketWithDataset);
       const { sum, registry, seller, buyer, paymentToken, datasetId, operator } = market;
       const [bought, priced] = await mineInOneBlock(BigInt(await time.latest()) + 10n, [
-        (overrides) => sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, overrides),
+        (overrides) => sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON, overrides),
         (overrides) => registry.connect(seller).setPrice(datasetId, 2n * PRICE, overrides),
       ]);
       expect([bought.status, priced.status]).to.deep.equal([1, 1]);
@@ -484,18 +487,18 @@ describe("AlgorithmComputation", function () {
     it("accepts a total equal to the maximum, refuses one unit over, and escrows a lowered price rather than the maximum", async function () {
       const { sum, registry, seller, buyer, paymentToken, datasetId } = await loadFixture(deployMarketWithDataset);
       const sumAddress = await sum.getAddress();
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE - 1n))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE - 1n, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__PriceAboveMaximum")
         .withArgs(QUOTE, QUOTE - 1n);
       const lowered = PRICE / 5n;
       await (await registry.connect(seller).setPrice(datasetId, lowered)).wait();
-      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE))
+      await expect(sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON))
         .to.emit(paymentToken, "Transfer")
         .withArgs(buyer.address, sumAddress, lowered + OPERATOR_FEE);
       expect(await paymentToken.balanceOf(buyer.address)).to.equal(BUYER_FUNDS - lowered - OPERATOR_FEE);
       await (await registry.connect(seller).setPrice(datasetId, PRICE)).wait();
       await (await paymentToken.connect(buyer).approve(sumAddress, QUOTE)).wait();
-      await expect(sum.connect(buyer).requestComputation([datasetId], '{"column":"again"}', BUYER_KEY, QUOTE)).to.emit(
+      await expect(sum.connect(buyer).requestComputation([datasetId], '{"column":"again"}', BUYER_KEY, QUOTE, EPSILON)).to.emit(
         sum,
         "ComputationRequested",
       );
@@ -506,7 +509,7 @@ describe("AlgorithmComputation", function () {
       const quote = PRICE + PRICE_2 + OPERATOR_FEE;
       await (await paymentToken.connect(buyer).approve(await sum.getAddress(), ethers.MaxUint256)).wait();
       await (await registry.connect(seller2).setPrice(datasetId2, PRICE_2 + 1n)).wait();
-      await expect(sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, quote))
+      await expect(sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, quote, EPSILON))
         .to.be.revertedWithCustomError(sum, "AlgorithmComputation__PriceAboveMaximum")
         .withArgs(quote + 1n, quote);
       expect(await paymentToken.balanceOf(buyer.address)).to.equal(BUYER_FUNDS);
@@ -518,7 +521,7 @@ describe("AlgorithmComputation", function () {
     it("the registry refuses to list a dataset below its own minimum, and takes no stake", async function () {
       const { registry, seller, paymentToken } = await loadFixture(deployMarket);
       const before = await paymentToken.balanceOf(seller.address);
-      const strict = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 100n };
+      const strict = { ...POLICY, minRows: 100n };
       await expect(registry.connect(seller).registerDataset("tiny", SCHEMA, 5n, PRICE, COMMITMENTS, strict, STAKE))
         .to.be.revertedWithCustomError(registry, "DatasetRegistry__FewerRowsThanMinimum")
         .withArgs(5n, 100n);
@@ -528,11 +531,11 @@ describe("AlgorithmComputation", function () {
 
     it("sells a dataset that holds exactly its own minimum", async function () {
       const { sum, registry, seller, buyer, paymentToken } = await loadFixture(deployMarket);
-      const strict = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 2000n };
+      const strict = { ...POLICY, minRows: 2000n };
       await (await registry.connect(seller).registerDataset("exact", SCHEMA, 2000n, PRICE, COMMITMENTS, strict, STAKE)).wait();
       const id = await registry.datasetId(seller.address, "exact");
       await (await paymentToken.connect(buyer).approve(await sum.getAddress(), QUOTE)).wait();
-      await expect(sum.connect(buyer).requestComputation([id], PARAMS, BUYER_KEY, QUOTE)).to.emit(sum, "ComputationRequested");
+      await expect(sum.connect(buyer).requestComputation([id], PARAMS, BUYER_KEY, QUOTE, EPSILON)).to.emit(sum, "ComputationRequested");
     });
 
     it("refuses the victim's tiny dataset whatever the buyer pads the request with, first or last", async function () {
@@ -549,14 +552,14 @@ describe("AlgorithmComputation", function () {
       ];
       for (const { victim, padding } of arrangements) {
         await (await testRegistry.setTerms(victim, saleTerms({ rowCount: 5n, minRows: 100n, price: 2n }))).wait();
-        await (await testRegistry.setTerms(padding, saleTerms({ rowCount: 1_000_000n, minRows: 0n, sellerIndex: 2n }))).wait();
+        await (await testRegistry.setTerms(padding, saleTerms({ rowCount: 1_000_000n, minRows: 0n, datasetIndex: 2n }))).wait();
         const ids = [victim, padding].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-        await expect(computation.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, ethers.MaxUint256))
+        await expect(computation.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, ethers.MaxUint256, EPSILON))
           .to.be.revertedWithCustomError(computation, "AlgorithmComputation__TooFewRows")
           .withArgs(victim, 5n, 100n);
         // A third padding dataset changes nothing (in the second arrangement the victim sits in the middle).
-        await (await testRegistry.setTerms(id(9), saleTerms({ rowCount: 1_000_000n, minRows: 0n, sellerIndex: 2n }))).wait();
-        await expect(computation.connect(buyer).requestComputation([...ids, id(9)], PARAMS, BUYER_KEY, ethers.MaxUint256))
+        await (await testRegistry.setTerms(id(9), saleTerms({ rowCount: 1_000_000n, minRows: 0n, datasetIndex: 2n }))).wait();
+        await expect(computation.connect(buyer).requestComputation([...ids, id(9)], PARAMS, BUYER_KEY, ethers.MaxUint256, EPSILON))
           .to.be.revertedWithCustomError(computation, "AlgorithmComputation__TooFewRows")
           .withArgs(victim, 5n, 100n);
       }
@@ -565,7 +568,7 @@ describe("AlgorithmComputation", function () {
       expect(await market.linkToken.balanceOf(addresses.operator)).to.equal(0n);
 
       // The padding alone is for sale: the refusal is the victim's rule, nothing else.
-      await expect(computation.connect(buyer).requestComputation([id(2)], PARAMS, BUYER_KEY, 1n + OPERATOR_FEE)).to.emit(
+      await expect(computation.connect(buyer).requestComputation([id(2)], PARAMS, BUYER_KEY, 1n + OPERATOR_FEE, EPSILON)).to.emit(
         computation,
         "ComputationRequested",
       );
@@ -623,7 +626,7 @@ describe("AlgorithmComputation", function () {
       // The first round writes fresh balances (the Operator's LINK, the contract's tokens, the
       // seller's credit, the fee pot); the second is what a running market pays.
       for (const params of [PARAMS, '{"column":"again"}']) {
-        const tx = await sum.connect(buyer).requestComputation([datasetId], params, BUYER_KEY, QUOTE);
+        const tx = await sum.connect(buyer).requestComputation([datasetId], params, BUYER_KEY, QUOTE, EPSILON);
         const oracleRequest = await oracleRequestOf(market, tx);
         // What the hosts send: a job id and three 156-byte wrapped envelopes.
         const result = envelopeResult(`gas ${params}`);
@@ -646,7 +649,7 @@ describe("AlgorithmComputation", function () {
     it("fails the request and refunds the buyer when the registry cannot name the sellers (reason 5)", async function () {
       const market = await loadFixture(marketWithTestRegistry);
       const { buyer, testRegistry, computation } = market;
-      const tx = await computation.connect(buyer).requestComputation([ethers.id("any dataset")], PARAMS, BUYER_KEY, 1n + OPERATOR_FEE);
+      const tx = await computation.connect(buyer).requestComputation([ethers.id("any dataset")], PARAMS, BUYER_KEY, 1n + OPERATOR_FEE, EPSILON);
       const oracleRequest = await oracleRequestOf(market, tx);
       await (await testRegistry.breakSellers()).wait();
 
@@ -1027,7 +1030,7 @@ describe("AlgorithmComputation", function () {
       const { sum, buyer, paymentToken, datasetId, hostOperators, requestId, oracleRequest } = market;
       await (await fulfil(market, oracleRequest, await signedPayload(sum, requestId, RESULT))).wait();
       await (await paymentToken.connect(buyer).approve(await sum.getAddress(), PRICE + OPERATOR_FEE)).wait();
-      const second = await oracleRequestOf(market, await sum.connect(buyer).requestComputation([datasetId], '{"column":"x"}', BUYER_KEY, QUOTE));
+      const second = await oracleRequestOf(market, await sum.connect(buyer).requestComputation([datasetId], '{"column":"x"}', BUYER_KEY, QUOTE, EPSILON));
       await (await fulfil(market, second, await signedPayload(sum, second.requestId, RESULT))).wait();
       expect(await sum.operatorFeesAccrued()).to.equal(2n * OPERATOR_FEE);
 
@@ -1078,7 +1081,7 @@ describe("AlgorithmComputation", function () {
       await (await paymentToken.connect(buyer).approve(await sum.getAddress(), PRICE + OPERATOR_FEE)).wait();
       const second = await oracleRequestOf(
         market,
-        await sum.connect(buyer).requestComputation([datasetId], JSON.stringify({ column: "other" }), BUYER_KEY, QUOTE),
+        await sum.connect(buyer).requestComputation([datasetId], JSON.stringify({ column: "other" }), BUYER_KEY, QUOTE, EPSILON),
       );
       expect(second.requestId).to.not.equal(market.requestId);
       await (await fulfil(market, second, await signedPayload(sum, second.requestId, RESULT))).wait();

@@ -15,7 +15,7 @@ describe("AlgorithmFactory", function () {
     expect(await factory.hostRegistry()).to.equal(addresses.hostRegistry);
     expect(await factory.linkFee()).to.equal(DEFAULT_LINK_FEE);
     expect(await factory.requestTimeout()).to.equal(BigInt(DEFAULT_REQUEST_TIMEOUT));
-    expect(await factory.typeAndVersion()).to.equal("AlgorithmFactory 1.0.0");
+    expect(await factory.typeAndVersion()).to.equal("AlgorithmFactory 2.0.0");
   });
 
   it("lists the algorithms deployLocalMarket created, in order", async function () {
@@ -33,13 +33,15 @@ describe("AlgorithmFactory", function () {
       .withArgs(2n, 2n);
   });
 
-  it("creates a wired computation and emits AlgorithmCreated", async function () {
-    const { factory, addresses } = await loadFixture(deployMarket);
+  it("creates a wired computation, authorizes it in the registry and emits AlgorithmCreated", async function () {
+    const { factory, registry, addresses } = await loadFixture(deployMarket);
     const jobId = jobIdOf("max@1");
     const computation = await factory.createAlgorithm.staticCall("max@1", jobId, 5n);
-    await expect(factory.createAlgorithm("max@1", jobId, 5n))
-      .to.emit(factory, "AlgorithmCreated")
-      .withArgs(ethers.id("max@1"), "max@1", computation, jobId, 5n);
+    expect(await registry.isComputation(computation)).to.equal(false);
+    const tx = factory.createAlgorithm("max@1", jobId, 5n);
+    await expect(tx).to.emit(factory, "AlgorithmCreated").withArgs(ethers.id("max@1"), "max@1", computation, jobId, 5n);
+    await expect(tx).to.emit(registry, "ComputationAuthorized").withArgs(computation);
+    expect(await registry.isComputation(computation)).to.equal(true);
     expect(await factory.getAlgorithm("max@1")).to.equal(computation);
     expect(await factory.algorithmCount()).to.equal(3n);
     const max = await ethers.getContractAt("AlgorithmComputation", computation);

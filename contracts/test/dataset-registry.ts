@@ -1,8 +1,13 @@
 import { expect } from "chai";
 import { DEFAULT_MIN_STAKE, DEFAULT_STAKE_COOLDOWN, algorithmId } from "../src/index.ts";
 import {
+  BUDGET,
   COMMITMENTS,
   DATASET_NAME,
+  EPSILON,
+  PARAMS,
+  BUYER_KEY,
+  QUOTE,
   PRICE,
   SCHEMA,
   POLICY,
@@ -33,7 +38,7 @@ describe("DatasetRegistry", function () {
     expect(await registry.paymentToken()).to.equal(addresses.paymentToken);
     expect(await registry.minStake()).to.equal(DEFAULT_MIN_STAKE);
     expect(await registry.stakeCooldown()).to.equal(BigInt(DEFAULT_STAKE_COOLDOWN));
-    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 2.1.0");
+    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 3.0.0");
   });
 
   it("rejects a zero payment token in the constructor", async function () {
@@ -52,6 +57,10 @@ describe("DatasetRegistry", function () {
     await expect(tx)
       .to.emit(registry, "DatasetRegistered")
       .withArgs(expectedId, seller.address, DATASET_NAME, PRICE, 1000n, SCHEMA);
+    await expect(tx)
+      .to.emit(registry, "DatasetPolicySet")
+      .withArgs(expectedId, POLICY.allowedAlgorithms, POLICY.minRows, BUDGET, []);
+    await expect(tx).to.emit(registry, "PrivacyBudgetUpdated").withArgs(expectedId, BUDGET, BUDGET);
     await expect(tx).to.emit(registry, "StakeDeposited").withArgs(expectedId, seller.address, STAKE);
     await expect(tx).to.emit(paymentToken, "Transfer").withArgs(seller.address, addresses.registry, STAKE);
     expect(await paymentToken.balanceOf(seller.address)).to.equal(SELLER_FUNDS - STAKE);
@@ -72,27 +81,30 @@ describe("DatasetRegistry", function () {
     expect(dataset.stakeReleaseTime).to.equal(0n);
 
     const terms = await registry.getSaleTerms(expectedId, algorithmId("sum@1"));
-    const sellerIndex = await registry.sellerIndexOf(seller.address);
-    expect(sellerIndex).to.be.greaterThan(0n);
-    expect([terms.price, terms.rowCount, terms.minRows, terms.sellerIndex, terms.active, terms.allowed]).to.deep.equal([
-      PRICE,
-      1000n,
-      0n,
-      sellerIndex,
-      true,
-      true,
-    ]);
+    expect([
+      terms.price,
+      terms.rowCount,
+      terms.minRows,
+      terms.datasetIndex,
+      terms.active,
+      terms.allowed,
+      terms.exactAllowed,
+      terms.budgetRemaining,
+    ]).to.deep.equal([PRICE, 1000n, 0n, 1n, true, true, false, BUDGET]);
     expect(terms.schemaIndex).to.be.greaterThan(0n);
-    expect([...(await registry.sellersOf([sellerIndex]))]).to.deep.equal([seller.address]);
+    expect(await registry.datasetCount()).to.equal(1n);
+    expect(await registry.datasetIdOf(1)).to.equal(expectedId);
+    expect([...(await registry.datasetSellers([1]))]).to.deep.equal([seller.address]);
+    expect([...(await registry.budgetOf(expectedId))]).to.deep.equal([BUDGET, 0n, BUDGET]);
   });
 
   it("records the seller's policy: allowed algorithms and minimum rows", async function () {
     const { registry, seller } = await loadFixture(deployMarket);
-    const policy = { allowedAlgorithms: [algorithmId("sum@1"), algorithmId("mean@1")], minRows: 50n };
+    const policy = { allowedAlgorithms: [algorithmId("sum@1"), algorithmId("mean@1")], minRows: 50n, budget: 2500n, exactAlgorithms: [] };
     const id = await registry.datasetId(seller.address, "with-policy");
     await expect(registry.connect(seller).registerDataset("with-policy", SCHEMA, 100n, PRICE, COMMITMENTS, policy, STAKE))
       .to.emit(registry, "DatasetPolicySet")
-      .withArgs(id, policy.allowedAlgorithms, 50n);
+      .withArgs(id, policy.allowedAlgorithms, 50n, 2500n, []);
     expect(await registry.isAlgorithmAllowed(id, algorithmId("sum@1"))).to.equal(true);
     expect(await registry.isAlgorithmAllowed(id, algorithmId("mean@1"))).to.equal(true);
     expect(await registry.isAlgorithmAllowed(id, algorithmId("max@1"))).to.equal(false);
@@ -129,25 +141,29 @@ describe("DatasetRegistry", function () {
     expect([terms.rowCount, terms.minRows]).to.deep.equal([max, max]);
   });
 
-  it("gives each seller and each schema one index, on first registration", async function () {
+  it("gives each dataset the next index and each schema one index, on first registration", async function () {
     const { registry, seller, stranger } = await loadFixture(deployMarket);
     const otherSchema = JSON.stringify({ columns: [{ name: "other", scale: 0 }] });
     const register = async (who: typeof seller, name: string, schema: string) => {
       await (await registry.connect(who).registerDataset(name, schema, 10n, PRICE, COMMITMENTS, POLICY, STAKE)).wait();
       return registry.getSaleTerms(await registry.datasetId(who.address, name), algorithmId("sum@1"));
     };
-    expect(await registry.sellerIndexOf(seller.address)).to.equal(0n);
+    expect(await registry.datasetCount()).to.equal(0n);
     const a = await register(seller, "a", SCHEMA);
     const b = await register(seller, "b", otherSchema);
     const c = await register(stranger, "c", SCHEMA);
-    expect([a.sellerIndex, b.sellerIndex, c.sellerIndex]).to.deep.equal([1n, 1n, 2n]);
+    expect([a.datasetIndex, b.datasetIndex, c.datasetIndex]).to.deep.equal([1n, 2n, 3n]);
     expect([a.schemaIndex, b.schemaIndex, c.schemaIndex]).to.deep.equal([1n, 2n, 1n]);
-    expect(await registry.sellerIndexOf(stranger.address)).to.equal(2n);
-    expect([...(await registry.sellersOf([2, 1, 2]))]).to.deep.equal([stranger.address, seller.address, stranger.address]);
-    for (const bad of [0, 3]) {
-      await expect(registry.sellersOf([1, bad]))
-        .to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownSellerIndex")
+    expect(await registry.datasetCount()).to.equal(3n);
+    expect(await registry.datasetIdOf(3)).to.equal(await registry.datasetId(stranger.address, "c"));
+    // A schema index does not depend on whether the algorithm asked about is allowed.
+    expect((await registry.getSaleTerms(await registry.datasetId(seller.address, "b"), algorithmId("max@1"))).schemaIndex).to.equal(2n);
+    expect([...(await registry.datasetSellers([3, 1, 2]))]).to.deep.equal([stranger.address, seller.address, seller.address]);
+    for (const bad of [0, 4]) {
+      await expect(registry.datasetSellers([1, bad]))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownDatasetIndex")
         .withArgs(bad);
+      await expect(registry.datasetIdOf(bad)).to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownDatasetIndex").withArgs(bad);
     }
   });
 
@@ -225,9 +241,12 @@ describe("DatasetRegistry", function () {
     const unknown = ethers.id("nobody/nothing");
     expect(await registry.isRegistered(unknown)).to.equal(false);
     expect(await registry.isAlgorithmAllowed(unknown, algorithmId("sum@1"))).to.equal(false);
+    expect(await registry.isExactAllowed(unknown, algorithmId("sum@1"))).to.equal(false);
     for (const call of [
       registry.getDataset(unknown),
       registry.getSaleTerms(unknown, algorithmId("sum@1")),
+      registry.budgetOf(unknown),
+      registry.setPolicy(unknown, POLICY),
       registry.setDatasetActive(unknown, false),
       registry.setPrice(unknown, 1n),
       registry.deregisterDataset(unknown),
@@ -240,6 +259,7 @@ describe("DatasetRegistry", function () {
   it("lets only the seller change a dataset or withdraw its stake", async function () {
     const { registry, stranger, datasetId } = await loadFixture(deployMarketWithDataset);
     for (const call of [
+      registry.connect(stranger).setPolicy(datasetId, POLICY),
       registry.connect(stranger).setDatasetActive(datasetId, false),
       registry.connect(stranger).setPrice(datasetId, 1n),
       registry.connect(stranger).deregisterDataset(datasetId),
@@ -275,6 +295,169 @@ describe("DatasetRegistry", function () {
       .withArgs(MAX_PRICE + 1n, MAX_PRICE);
   });
 
+  describe("privacy budget and exact answers in the policy", function () {
+    const SUM = algorithmId("sum@1");
+    const MEAN = algorithmId("mean@1");
+    const MAX = algorithmId("max@1");
+
+    it("records the total budget and the exact algorithms at registration", async function () {
+      const { registry, seller } = await loadFixture(deployMarket);
+      const policy = { allowedAlgorithms: [SUM, MEAN], minRows: 0n, budget: 4_294_967_295n, exactAlgorithms: [MEAN] };
+      const id = await registry.datasetId(seller.address, "open-data");
+      const tx = registry.connect(seller).registerDataset("open-data", SCHEMA, 10n, PRICE, COMMITMENTS, policy, STAKE);
+      await expect(tx).to.emit(registry, "DatasetPolicySet").withArgs(id, [SUM, MEAN], 0n, policy.budget, [MEAN]);
+      await expect(tx).to.emit(registry, "PrivacyBudgetUpdated").withArgs(id, policy.budget, policy.budget);
+      expect([...(await registry.budgetOf(id))]).to.deep.equal([policy.budget, 0n, policy.budget]);
+      expect([...(await registry.getExactAlgorithms(id))]).to.deep.equal([MEAN]);
+      expect([await registry.isExactAllowed(id, MEAN), await registry.isExactAllowed(id, SUM)]).to.deep.equal([true, false]);
+      const mean = await registry.getSaleTerms(id, MEAN);
+      const sum = await registry.getSaleTerms(id, SUM);
+      const max = await registry.getSaleTerms(id, MAX);
+      expect([mean.allowed, mean.exactAllowed, mean.budgetRemaining]).to.deep.equal([true, true, policy.budget]);
+      expect([sum.allowed, sum.exactAllowed]).to.deep.equal([true, false]);
+      expect([max.allowed, max.exactAllowed]).to.deep.equal([false, false]);
+    });
+
+    it("accepts a zero budget: exact answers only, where allowed", async function () {
+      const { registry, seller } = await loadFixture(deployMarket);
+      const id = await registry.datasetId(seller.address, "exact-only");
+      await (
+        await registry
+          .connect(seller)
+          .registerDataset("exact-only", SCHEMA, 10n, PRICE, COMMITMENTS, { ...POLICY, budget: 0n, exactAlgorithms: [SUM] }, STAKE)
+      ).wait();
+      expect([...(await registry.budgetOf(id))]).to.deep.equal([0n, 0n, 0n]);
+      expect(await registry.isExactAllowed(id, SUM)).to.equal(true);
+      expect((await registry.getSaleTerms(id, SUM)).budgetRemaining).to.equal(0n);
+    });
+
+    it("refuses an exact algorithm the policy does not allow, at registration and in setPolicy", async function () {
+      const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
+      const bad = { ...POLICY, allowedAlgorithms: [SUM], exactAlgorithms: [SUM, MEAN] };
+      await expect(registry.connect(seller).registerDataset("bad", SCHEMA, 10n, PRICE, COMMITMENTS, bad, STAKE))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__ExactAlgorithmNotAllowed")
+        .withArgs(MEAN);
+      await expect(registry.connect(seller).setPolicy(datasetId, bad))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__ExactAlgorithmNotAllowed")
+        .withArgs(MEAN);
+      expect(await registry.isExactAllowed(datasetId, SUM)).to.equal(false);
+    });
+  });
+
+  describe("setPolicy", function () {
+    it("replaces the allowed and exact algorithms, the minimum rows and the budget, with events", async function () {
+      const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
+      const policy = { allowedAlgorithms: [algorithmId("mean@1"), algorithmId("max@1")], minRows: 1000n, budget: 3000n, exactAlgorithms: [algorithmId("max@1")] };
+      const tx = registry.connect(seller).setPolicy(datasetId, policy);
+      await expect(tx)
+        .to.emit(registry, "DatasetPolicySet")
+        .withArgs(datasetId, policy.allowedAlgorithms, 1000n, 3000n, policy.exactAlgorithms);
+      await expect(tx).to.emit(registry, "PrivacyBudgetUpdated").withArgs(datasetId, 3000n, 3000n);
+      expect(await registry.isAlgorithmAllowed(datasetId, algorithmId("sum@1"))).to.equal(false);
+      expect(await registry.isAlgorithmAllowed(datasetId, algorithmId("mean@1"))).to.equal(true);
+      expect(await registry.isExactAllowed(datasetId, algorithmId("mean@1"))).to.equal(false);
+      expect(await registry.isExactAllowed(datasetId, algorithmId("max@1"))).to.equal(true);
+      expect([...(await registry.getAllowedAlgorithms(datasetId))]).to.deep.equal(policy.allowedAlgorithms);
+      expect([...(await registry.getExactAlgorithms(datasetId))]).to.deep.equal(policy.exactAlgorithms);
+      expect((await registry.getDataset(datasetId)).minRows).to.equal(1000n);
+      const terms = await registry.getSaleTerms(datasetId, algorithmId("max@1"));
+      expect([terms.minRows, terms.allowed, terms.exactAllowed, terms.budgetRemaining]).to.deep.equal([1000n, true, true, 3000n]);
+      expect((await registry.getSaleTerms(datasetId, algorithmId("sum@1"))).allowed).to.equal(false);
+      expect([...(await registry.budgetOf(datasetId))]).to.deep.equal([3000n, 0n, 3000n]);
+    });
+
+    it("works on a paused dataset, not on a deregistered one", async function () {
+      const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
+      await (await registry.connect(seller).setDatasetActive(datasetId, false)).wait();
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, budget: 1n }))
+        .to.emit(registry, "PrivacyBudgetUpdated")
+        .withArgs(datasetId, 1n, 1n);
+      expect((await registry.getDataset(datasetId)).active).to.equal(false);
+    });
+
+    it("keeps the minimum within the dataset's rows and 40 bits", async function () {
+      const { registry, seller, datasetId } = await loadFixture(deployMarketWithDataset);
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, minRows: 1001n }))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__FewerRowsThanMinimum")
+        .withArgs(1000n, 1001n);
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, minRows: 2n ** 40n }))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__TooManyRows")
+        .withArgs(2n ** 40n, 2n ** 40n - 1n);
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, minRows: 1000n })).to.emit(registry, "DatasetPolicySet");
+      expect((await registry.getDataset(datasetId)).minRows).to.equal(1000n);
+    });
+
+    it("refuses a total below what requests spent; what is left is the new total minus that", async function () {
+      const { registry, seller, buyer, sum, datasetId } = await loadFixture(deployMarketWithDataset);
+      await (await sum.connect(buyer).requestComputation([datasetId], PARAMS, BUYER_KEY, QUOTE, EPSILON)).wait();
+      expect([...(await registry.budgetOf(datasetId))]).to.deep.equal([BUDGET, EPSILON, BUDGET - EPSILON]);
+
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, budget: EPSILON - 1n }))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__BudgetBelowSpent")
+        .withArgs(EPSILON - 1n, EPSILON);
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, budget: EPSILON }))
+        .to.emit(registry, "PrivacyBudgetUpdated")
+        .withArgs(datasetId, EPSILON, 0n);
+      expect([...(await registry.budgetOf(datasetId))]).to.deep.equal([EPSILON, EPSILON, 0n]);
+      await expect(registry.connect(seller).setPolicy(datasetId, { ...POLICY, budget: 5n * EPSILON }))
+        .to.emit(registry, "PrivacyBudgetUpdated")
+        .withArgs(datasetId, 5n * EPSILON, 4n * EPSILON);
+      expect([...(await registry.budgetOf(datasetId))]).to.deep.equal([5n * EPSILON, EPSILON, 4n * EPSILON]);
+    });
+  });
+
+  describe("who may spend and give back budget", function () {
+    it("names the factory once, by the deployer; the factory authorizes each computation it creates", async function () {
+      const { registry, factory, deployer, stranger, addresses } = await loadFixture(deployMarket);
+      expect(await registry.algorithmFactory()).to.equal(addresses.factory);
+      for (const computation of Object.values(addresses.algorithms)) expect(await registry.isComputation(computation)).to.equal(true);
+      expect(await registry.isComputation(stranger.address)).to.equal(false);
+      await expect(registry.connect(deployer).setAlgorithmFactory(stranger.address))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__FactoryAlreadySet")
+        .withArgs(addresses.factory);
+      await expect(registry.connect(stranger).authorizeComputation(stranger.address))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__NotFactory")
+        .withArgs(stranger.address);
+      const created = await factory.createAlgorithm.staticCall("max@1", ethers.ZeroHash, 0n);
+      await expect(factory.createAlgorithm("max@1", ethers.ZeroHash, 0n)).to.emit(registry, "ComputationAuthorized").withArgs(created);
+      expect(await registry.isComputation(created)).to.equal(true);
+    });
+
+    it("lets only its deployer name a factory, not the zero address", async function () {
+      const { paymentToken, stranger } = await loadFixture(deployMarket);
+      const [deployer] = await ethers.getSigners();
+      const fresh = await ethers.deployContract("DatasetRegistry", [await paymentToken.getAddress(), 0n, 0n]);
+      expect(await fresh.algorithmFactory()).to.equal(ethers.ZeroAddress);
+      await expect(fresh.connect(stranger).authorizeComputation(stranger.address))
+        .to.be.revertedWithCustomError(fresh, "DatasetRegistry__NotFactory")
+        .withArgs(stranger.address);
+      await expect(fresh.connect(stranger).setAlgorithmFactory(stranger.address))
+        .to.be.revertedWithCustomError(fresh, "DatasetRegistry__NotDeployer")
+        .withArgs(stranger.address);
+      await expect(fresh.connect(deployer).setAlgorithmFactory(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        fresh,
+        "DatasetRegistry__ZeroAddress",
+      );
+      await expect(fresh.connect(deployer).setAlgorithmFactory(stranger.address)).to.emit(fresh, "AlgorithmFactorySet").withArgs(stranger.address);
+      await expect(fresh.connect(stranger).authorizeComputation(deployer.address))
+        .to.emit(fresh, "ComputationAuthorized")
+        .withArgs(deployer.address);
+    });
+
+    it("refuses spendBudget and restoreBudget from any other account", async function () {
+      const { registry, stranger, seller, datasetId } = await loadFixture(deployMarketWithDataset);
+      for (const who of [stranger, seller]) {
+        await expect(registry.connect(who).spendBudget([datasetId], algorithmId("sum@1"), EPSILON))
+          .to.be.revertedWithCustomError(registry, "DatasetRegistry__NotComputation")
+          .withArgs(who.address);
+        await expect(registry.connect(who).restoreBudget([1], EPSILON))
+          .to.be.revertedWithCustomError(registry, "DatasetRegistry__NotComputation")
+          .withArgs(who.address);
+      }
+      expect([...(await registry.budgetOf(datasetId))]).to.deep.equal([BUDGET, 0n, BUDGET]);
+    });
+  });
+
   describe("deregistration and stake", function () {
     it("deregisters for good: inactive, release time set, no more changes", async function () {
       const { registry, seller, datasetId, tx, releaseTime } = await loadFixture(deregistered);
@@ -285,6 +468,7 @@ describe("DatasetRegistry", function () {
       expect(dataset.stake).to.equal(STAKE);
       expect(await registry.isRegistered(datasetId)).to.equal(true);
       for (const call of [
+        registry.connect(seller).setPolicy(datasetId, POLICY),
         registry.connect(seller).setDatasetActive(datasetId, true),
         registry.connect(seller).setPrice(datasetId, 1n),
         registry.connect(seller).deregisterDataset(datasetId),

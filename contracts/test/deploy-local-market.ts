@@ -46,6 +46,8 @@ describe("deployLocalMarket", function () {
     }
     expect([...(await hostRegistry.signers())]).to.deep.equal(HOST_SIGNERS.map((w) => w.address));
     expect(await registry.minStake()).to.equal(DEFAULT_MIN_STAKE);
+    expect(await registry.algorithmFactory()).to.equal(addresses.factory);
+    for (const address of Object.values(addresses.algorithms)) expect(await registry.isComputation(address)).to.equal(true);
 
     expect(await operator.isAuthorizedSender(relay.address)).to.equal(true);
     expect(await operator.isAuthorizedSender(deployer.address)).to.equal(false);

@@ -8,6 +8,7 @@ import {
   PARAMS,
   PRICE,
   QUOTE,
+  EPSILON,
   deployMarket,
   deployMarketWithDataset,
   encodePayload,
@@ -215,7 +216,7 @@ describe("HostRegistry", function () {
       const { hostRegistry, sum, buyer, seller, stranger, paymentToken, datasetId, newSigner, replacement } = market;
       const buy = async (params: string) => {
         await (await paymentToken.connect(buyer).approve(await sum.getAddress(), QUOTE)).wait();
-        return oracleRequestOf(market, await sum.connect(buyer).requestComputation([datasetId], params, BUYER_KEY, QUOTE));
+        return oracleRequestOf(market, await sum.connect(buyer).requestComputation([datasetId], params, BUYER_KEY, QUOTE, EPSILON));
       };
       // Whoever holds the owner's key proposes its own signer for host 1 and signs at once.
       await (await hostRegistry.proposeHostChange(1, replacement)).wait();

@@ -49,7 +49,10 @@ describe("Ignition modules", function () {
       expect(await computation.paymentToken()).to.equal(await paymentToken.getAddress());
       expect(await computation.operator()).to.equal(await operator.getAddress());
       expect(await linkToken.balanceOf(address)).to.equal(DEFAULT_LINK_FUNDING);
+      // The registry lets exactly the factory's computations spend datasets' privacy budget.
+      expect(await registry.isComputation(address), name).to.equal(true);
     }
+    expect(await registry.algorithmFactory()).to.equal(await factory.getAddress());
     // Created one after the other, so listed in MARKET_ALGORITHMS order.
     expect(listed).to.deep.equal([...MARKET_ALGORITHMS]);
 
@@ -95,6 +98,8 @@ describe("Ignition modules", function () {
     expect(await factory.operator()).to.equal(await operator.getAddress());
     expect(await factory.requestTimeout()).to.equal(60n);
     expect(await registry.paymentToken()).to.equal(await paymentToken.getAddress());
+    expect(await registry.algorithmFactory()).to.equal(await factory.getAddress());
+    expect(await registry.isComputation(await factory.getAlgorithm("regression@1"))).to.equal(true);
     expect(await hostRegistry.changeDelay()).to.equal(600n);
     const computation = await ethers.getContractAt("AlgorithmComputation", await factory.getAlgorithm("regression@1"));
     expect(await computation.operatorFee()).to.equal(7n);

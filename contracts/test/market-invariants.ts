@@ -4,11 +4,13 @@
  * current price may exceed), the relay's fulfilments (valid, empty, malformed,
  * badly signed, signed for another chain; on time, in the deadline's last
  * second or late), time travel, refunds after the deadline, fee distributions,
- * withdrawals, deregistrations and stake withdrawals, run against the real
- * contracts (and the real Chainlink Operator) on the in-process chain. A
- * model computes what every account should have been credited and how each
- * request ends (including the reason a failure names); after every step the
- * chain must agree with it and with these invariants:
+ * withdrawals, deregistrations and stake withdrawals, and the privacy budget's
+ * moves (requests spending ε, or exact ones with ε 0, sellers' policy changes
+ * of the total budget and of exact answers), run against the real contracts
+ * (and the real Chainlink Operator) on the in-process chain. A model computes
+ * what every account should have been credited, how each request ends
+ * (including the reason a failure names) and what every dataset's budget is;
+ * after every step the chain must agree with it and with these invariants:
  *
  * - the AlgorithmComputation contract holds exactly Σ escrow of Pending
  *   requests + Σ withdrawable balances + accrued operators' fees;
@@ -16,7 +18,13 @@
  * - nobody is paid twice: what each account withdrew plus what it can still
  *   withdraw equals what the model credited it; a request settles once
  *   (a late fulfilment fails it and credits the buyer, after which no refund
- *   succeeds; a fulfilment after a refund changes nothing).
+ *   succeeds; a fulfilment after a refund changes nothing);
+ * - per dataset, spent + remaining = total (`budgetOf`), neither negative, and
+ *   spent is exactly Σ ε of the requests over it that are Pending or Fulfilled:
+ *   a Failed or Refunded request gave its ε back to each of its datasets, once
+ *   (each settlement's `PrivacyBudgetRestored` events are checked too), and a
+ *   request refused for want of budget, of exact permission or over the price
+ *   bound spent nothing.
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -37,8 +45,8 @@ const REQUEST_TIMEOUT = 600;
 const STAKE_COOLDOWN = 1200;
 const FUNDS = ethers.parseEther("100000");
 const FULFIL_GAS_LIMIT = 1_500_000n;
-const NUM_RUNS = 25;
-const MAX_STEPS = 15;
+const NUM_RUNS = 40;
+const MAX_STEPS = 18;
 
 /** `ComputationFailed` reasons the steps provoke. */
 enum Reason {
@@ -105,6 +113,12 @@ interface DatasetModel {
   stake: bigint;
   deregistered: boolean;
   stakeWithdrawn: boolean;
+  /** Total privacy budget, milli-ε. */
+  budget: bigint;
+  /** Budget spent by Pending and Fulfilled requests, milli-ε. */
+  spent: bigint;
+  /** Whether the seller allows exact answers of the algorithm. */
+  exact: boolean;
 }
 
 /** What the model knows about a request, and what the relay needs to answer it. */
@@ -113,6 +127,9 @@ interface RequestModel {
   buyer: string;
   payouts: { seller: string; amount: bigint }[];
   price: bigint;
+  /** The datasets it spent `epsilon` of, ascending. */
+  datasets: DatasetModel[];
+  epsilon: bigint;
   /** After this time (unix seconds) the request may be refunded, and an answer is late. */
   deadline: bigint;
   status: Status;
@@ -133,6 +150,11 @@ interface Model {
   registered: number;
   /** Requests refused because the price exceeded the buyer's bound (nothing may change). */
   overBound: number;
+  /** Requests refused for want of budget, and exact ones refused for want of permission. */
+  exhausted: number;
+  exactRefused: number;
+  /** Policy changes refused because the new total was below what was spent. */
+  belowSpent: number;
 }
 
 type FulfilMode = "valid" | "empty" | "malformed" | "wrongSigner" | "wrongResult" | "otherChain";
@@ -140,9 +162,10 @@ type FulfilMode = "valid" | "empty" | "malformed" | "wrongSigner" | "wrongResult
 type Timing = "now" | "lastSecond" | "late";
 
 type Step =
-  | { kind: "register"; seller: number; price: number; priceWei: number; extraStake: number }
+  | { kind: "register"; seller: number; price: number; priceWei: number; extraStake: number; budget: number; exact: boolean }
   | { kind: "reprice"; pick: number; price: number; priceWei: number }
-  | { kind: "request"; buyer: number; picks: number[]; slack: number }
+  | { kind: "setPolicy"; pick: number; delta: number; exact: boolean }
+  | { kind: "request"; buyer: number; picks: number[]; slack: number; epsilon: number }
   | { kind: "fulfil"; pick: number; mode: FulfilMode; timing: Timing }
   | { kind: "warp"; seconds: number }
   | { kind: "refund"; pick: number; early: boolean }
@@ -157,6 +180,9 @@ const registerArbitrary: fc.Arbitrary<Step> = fc.record({
   price: fc.nat(40),
   priceWei: fc.nat(1000),
   extraStake: fc.nat(3),
+  // Mostly the default total; some of only a few requests or none, so budgets run out within a run.
+  budget: fc.constantFrom(0, 2000, 10_000, 10_000, 10_000),
+  exact: fc.constantFrom(true, true, false),
 });
 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
@@ -166,17 +192,29 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant("reprice" as const), pick: fc.nat(30), price: fc.nat(40), priceWei: fc.nat(1000) }),
   },
   {
-    weight: 4,
+    weight: 1,
+    // The new total is what is spent plus `delta` (at least 0): below what is spent when `delta` < 0.
+    arbitrary: fc.record({
+      kind: fc.constant("setPolicy" as const),
+      pick: fc.nat(30),
+      delta: fc.integer({ min: -1500, max: 3000 }),
+      exact: fc.boolean(),
+    }),
+  },
+  {
+    weight: 5,
     arbitrary: fc.record({
       kind: fc.constant("request" as const),
       buyer: fc.nat(2),
       picks: fc.uniqueArray(fc.nat(30), { minLength: 1, maxLength: 3 }),
       // The buyer's bound over the current total: under it (a quote taken before a price rise), exact, or above.
       slack: fc.constantFrom(-1, 0, 0, 1, 1000),
+      // ε in milli-ε; 0 asks for an exact answer.
+      epsilon: fc.constantFrom(0, 1000, 1000, 1000, 1500),
     }),
   },
   {
-    weight: 5,
+    weight: 6,
     arbitrary: fc.record({
       kind: fc.constant("fulfil" as const),
       pick: fc.nat(30),
@@ -230,6 +268,31 @@ function failureReason(mode: FulfilMode): Reason | undefined {
   }
 }
 
+/** The registry's `PrivacyBudgetRestored` events in a receipt, as [datasetId, epsilon]. */
+function restoredEvents(registry: Market["registry"], logs: readonly Log[]): [string, bigint][] {
+  const address = (registry.target as string).toLowerCase();
+  return logs
+    .filter((log) => log.address.toLowerCase() === address)
+    .map((log) => registry.interface.parseLog(log))
+    .filter((parsed) => parsed?.name === "PrivacyBudgetRestored")
+    .map((parsed) => [parsed!.args.datasetId as string, parsed!.args.epsilon as bigint]);
+}
+
+/** The budget a settled request gives back: ε to each of its datasets, if it spent any. */
+function expectedRestores(request: RequestModel): [string, bigint][] {
+  return request.epsilon === 0n ? [] : request.datasets.map((d) => [d.id, request.epsilon]);
+}
+
+/** Gives a Failed or Refunded request's ε back in the model. */
+function giveBack(request: RequestModel): void {
+  for (const dataset of request.datasets) dataset.spent -= request.epsilon;
+}
+
+/** The policy a step registers or sets: the market's algorithm, with or without exact answers. */
+function policyOf(budget: bigint, exact: boolean) {
+  return { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n, budget, exactAlgorithms: exact ? [algorithmId(ALGORITHM)] : [] };
+}
+
 /** The computation's settlement events in a receipt: "ComputationFulfilled", "ComputationFailed(<reason>)", "ComputationRefunded". */
 function settlementEvents(computation: Market["computation"], logs: readonly Log[]): string[] {
   const address = (computation.target as string).toLowerCase();
@@ -252,10 +315,30 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       const price = BigInt(step.price) * 10n ** 18n + BigInt(step.priceWei);
       const stake = MIN_STAKE + BigInt(step.extraStake) * 10n ** 18n;
       const commitments: [string, string, string] = [ethers.id(`${name} share 0`), ethers.id(`${name} share 1`), ethers.id(`${name} share 2`)];
-      const policy = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
-      await mined(registry.connect(seller).registerDataset(name, SCHEMA, 100n, price, commitments, policy, stake));
+      const budget = BigInt(step.budget);
+      await mined(registry.connect(seller).registerDataset(name, SCHEMA, 100n, price, commitments, policyOf(budget, step.exact), stake));
       const id = await registry.datasetId(seller.address, name);
-      model.datasets.push({ id, seller, price, stake, deregistered: false, stakeWithdrawn: false });
+      model.datasets.push({ id, seller, price, stake, deregistered: false, stakeWithdrawn: false, budget, spent: 0n, exact: step.exact });
+      return;
+    }
+    case "setPolicy": {
+      const listed = model.datasets.filter((d) => !d.deregistered);
+      if (listed.length === 0) return;
+      // A cut below what is spent needs something spent: prefer such a dataset then.
+      const spending = listed.filter((d) => d.spent > 0n);
+      const candidates = step.delta < 0 && spending.length > 0 ? spending : listed;
+      const dataset = candidates[step.pick % candidates.length];
+      const wanted = dataset.spent + BigInt(step.delta);
+      const budget = wanted < 0n ? 0n : wanted;
+      const send = () => registry.connect(dataset.seller).setPolicy(dataset.id, policyOf(budget, step.exact));
+      if (budget < dataset.spent) {
+        await expect(send()).to.be.revertedWithCustomError(registry, "DatasetRegistry__BudgetBelowSpent").withArgs(budget, dataset.spent);
+        model.belowSpent++;
+        return;
+      }
+      await expect(send()).to.emit(registry, "PrivacyBudgetUpdated").withArgs(dataset.id, budget, budget - dataset.spent);
+      dataset.budget = budget;
+      dataset.exact = step.exact;
       return;
     }
     case "reprice": {
@@ -275,13 +358,32 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       const price = chosen.reduce((sum, d) => sum + d.price, 0n);
       const total = price + OPERATOR_FEE;
       const maxTotalPrice = total + BigInt(step.slack);
+      const epsilon = BigInt(step.epsilon);
       const send = () =>
         computation.connect(buyer).requestComputation(
           chosen.map((d) => d.id),
           JSON.stringify({ column: "cost" }),
           ethers.hexlify(ethers.randomBytes(32)),
           maxTotalPrice,
+          epsilon,
         );
+      // The registry spends first, dataset by dataset in id order; then the computation checks
+      // each dataset (exact permission), then the total against the bound. Any refusal spends,
+      // escrows and sends nothing: the invariants after this step check it.
+      const short = epsilon > 0n ? chosen.find((d) => d.budget - d.spent < epsilon) : undefined;
+      if (short !== undefined) {
+        await expect(send())
+          .to.be.revertedWithCustomError(registry, "DatasetRegistry__BudgetExhausted")
+          .withArgs(short.id, short.budget - short.spent, epsilon);
+        model.exhausted++;
+        return;
+      }
+      const inexact = epsilon === 0n ? chosen.find((d) => !d.exact) : undefined;
+      if (inexact !== undefined) {
+        await expect(send()).to.be.revertedWithCustomError(computation, "AlgorithmComputation__ExactNotAllowed").withArgs(inexact.id);
+        model.exactRefused++;
+        return;
+      }
       if (maxTotalPrice < total) {
         // Escrows nothing, sends nothing: the invariants after this step check it.
         await expect(send()).to.be.revertedWithCustomError(computation, "AlgorithmComputation__PriceAboveMaximum").withArgs(total, maxTotalPrice);
@@ -297,11 +399,14 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       if (parsed == null) throw new Error("no OracleRequest event");
       const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = parsed.args;
       const block = await ethers.provider.getBlock(receipt.blockNumber);
+      for (const dataset of chosen) dataset.spent += epsilon;
       model.requests.push({
         requestId,
         buyer: buyer.address,
         payouts: chosen.map((d) => ({ seller: d.seller.address, amount: d.price })),
         price,
+        datasets: chosen,
+        epsilon,
         deadline: BigInt(block!.timestamp) + BigInt(REQUEST_TIMEOUT),
         status: Status.Pending,
         answered: false,
@@ -359,9 +464,11 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       );
       request.answered = true;
       const events = settlementEvents(computation, receipt.logs);
+      const restored = restoredEvents(registry, receipt.logs);
       if (request.status !== Status.Pending) {
         // An answer after a refund changes nothing.
         expect(events, "events of an answer to a settled request").to.deep.equal([]);
+        expect(restored, "budget given back by an answer to a settled request").to.deep.equal([]);
         return;
       }
       const minedAt = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
@@ -371,11 +478,14 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
         for (const { seller, amount } of request.payouts) credit(model, seller, amount);
         model.accrued += OPERATOR_FEE;
         expect(events).to.deep.equal(["ComputationFulfilled"]);
+        expect(restored, "budget given back by a fulfilment").to.deep.equal([]);
       } else {
         request.status = Status.Failed;
         request.reason = reason;
         credit(model, request.buyer, request.price + OPERATOR_FEE);
         expect(events).to.deep.equal([`ComputationFailed(${reason})`]);
+        expect(restored, "budget given back by a failure").to.deep.equal(expectedRestores(request));
+        giveBack(request);
       }
       return;
     }
@@ -403,8 +513,10 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       if (BigInt(await time.latest()) <= deadline) await time.increaseTo(deadline + 1n);
       const receipt = await mined(computation.refund(request.requestId));
       expect(settlementEvents(computation, receipt.logs)).to.deep.equal(["ComputationRefunded"]);
+      expect(restoredEvents(registry, receipt.logs), "budget given back by a refund").to.deep.equal(expectedRestores(request));
       request.status = Status.Refunded;
       credit(model, request.buyer, request.price + OPERATOR_FEE);
+      giveBack(request);
       return;
     }
     case "distribute": {
@@ -500,32 +612,62 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
     lockedOnChain += (await registry.getDataset(dataset.id)).stake;
   }
   expect(lockedOnChain, `${where}: Σ stakes on chain`).to.equal(locked);
+
+  for (const dataset of model.datasets) {
+    const [total, spent, remaining] = await registry.budgetOf(dataset.id);
+    // Unsigned on chain: neither can be negative; the model's must agree.
+    expect([total, spent, remaining], `${where}: budget of ${dataset.id}`).to.deep.equal([dataset.budget, dataset.spent, dataset.budget - dataset.spent]);
+    expect(spent + remaining, `${where}: spent + remaining of ${dataset.id}`).to.equal(total);
+    // Independently of the model's running count: what the requests still holding ε spent.
+    const held = model.requests
+      .filter((r) => (r.status === Status.Pending || r.status === Status.Fulfilled) && r.datasets.includes(dataset))
+      .reduce((sum, r) => sum + r.epsilon, 0n);
+    expect(spent, `${where}: budget spent on ${dataset.id} by Pending and Fulfilled requests`).to.equal(held);
+    expect((await registry.getSaleTerms(dataset.id, algorithmId(ALGORITHM))).exactAllowed).to.equal(dataset.exact);
+  }
   expect(await paymentToken.balanceOf(await registry.getAddress()), `${where}: registry's tokens`).to.equal(locked);
 }
 
 describe("market invariants (property-based)", function () {
   this.timeout(180_000);
 
-  it(`keeps escrow, balances and stakes backed by tokens, settles each request once, late or not, and pays nobody twice (${NUM_RUNS} runs of ≤ ${MAX_STEPS} steps)`, async function () {
-    const seen = { steps: 0, fulfilled: 0, failed: 0, late: 0, refunded: 0, overBound: 0, withdrawals: 0 };
+  it(`keeps escrow, balances and stakes backed by tokens, settles each request once, late or not, pays nobody twice, and keeps every budget's spent + remaining = total, giving ε back once (${NUM_RUNS} runs of ≤ ${MAX_STEPS} steps)`, async function () {
+    const seen = { steps: 0, fulfilled: 0, failed: 0, late: 0, refunded: 0, overBound: 0, withdrawals: 0, gaveBack: 0, exhausted: 0, exactRefused: 0, exactSold: 0, belowSpent: 0, policies: 0 };
     await fc.assert(
       fc.asyncProperty(sequenceArbitrary, async (steps) => {
         const market = await loadFixture(deployMarketForInvariants);
-        const model: Model = { datasets: [], requests: [], credited: new Map(), withdrawn: new Map(), accrued: 0n, registered: 0, overBound: 0 };
+        const model: Model = {
+          datasets: [],
+          requests: [],
+          credited: new Map(),
+          withdrawn: new Map(),
+          accrued: 0n,
+          registered: 0,
+          overBound: 0,
+          exhausted: 0,
+          exactRefused: 0,
+          belowSpent: 0,
+        };
         await checkInvariants(market, model, "initial");
         for (const [i, step] of steps.entries()) {
           await runStep(market, model, step);
           await checkInvariants(market, model, `after step ${i} (${step.kind})`);
           seen.steps++;
           if (step.kind === "withdraw") seen.withdrawals++;
+          if (step.kind === "setPolicy") seen.policies++;
         }
         for (const r of model.requests) {
           if (r.status === Status.Fulfilled) seen.fulfilled++;
           if (r.status === Status.Failed) seen.failed++;
           if (r.reason === Reason.Late) seen.late++;
           if (r.status === Status.Refunded) seen.refunded++;
+          if ((r.status === Status.Failed || r.status === Status.Refunded) && r.epsilon > 0n) seen.gaveBack++;
+          if (r.epsilon === 0n) seen.exactSold++;
         }
         seen.overBound += model.overBound;
+        seen.exhausted += model.exhausted;
+        seen.exactRefused += model.exactRefused;
+        seen.belowSpent += model.belowSpent;
         // Drain: everyone withdraws what is left; then only escrow of Pending requests and
         // undistributed fees may remain.
         for (const account of market.accounts) {
@@ -541,5 +683,10 @@ describe("market invariants (property-based)", function () {
     expect(seen.late, "late fulfilments over all runs").to.be.greaterThan(0);
     expect(seen.refunded, "refunded requests over all runs").to.be.greaterThan(0);
     expect(seen.overBound, "purchases refused over the buyer's bound over all runs").to.be.greaterThan(0);
+    expect(seen.gaveBack, "failed or refunded requests that gave budget back over all runs").to.be.greaterThan(0);
+    expect(seen.exhausted, "purchases refused for want of budget over all runs").to.be.greaterThan(0);
+    expect(seen.exactRefused, "exact purchases refused over all runs").to.be.greaterThan(0);
+    expect(seen.exactSold, "exact purchases sold over all runs").to.be.greaterThan(0);
+    expect(seen.policies, "policy changes over all runs").to.be.greaterThan(0);
   });
 });

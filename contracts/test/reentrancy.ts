@@ -7,12 +7,13 @@
  * and the contracts' token balances keep matching their books.
  *
  * The market is deployed directly with ethers factories (not deployLocalMarket,
- * which always uses DevPaymentToken), with the real Chainlink Operator and LinkToken.
+ * which always uses DevPaymentToken), with the real Chainlink Operator and LinkToken,
+ * the computation created by the AlgorithmFactory the registry names.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { TransactionReceipt } from "ethers";
-import { algorithmId, jobIdOf } from "../src/index.ts";
+import { DEFAULT_PRIVACY_BUDGET, algorithmId, jobIdOf } from "../src/index.ts";
 import { envelopeResult, fulfilmentData, signedPayload } from "./helpers/signed-payload.ts";
 
 const connection = await network.create();
@@ -28,7 +29,9 @@ const STAKE_COOLDOWN = 1200n;
 const LINK_FEE = ethers.parseEther("0.1");
 const SCHEMA = JSON.stringify({ columns: [{ name: "cost", scale: 0 }] });
 const COMMITMENTS: [string, string, string] = [ethers.id("share 0"), ethers.id("share 1"), ethers.id("share 2")];
-const POLICY = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n };
+const POLICY = { allowedAlgorithms: [algorithmId(ALGORITHM)], minRows: 0n, budget: DEFAULT_PRIVACY_BUDGET, exactAlgorithms: [] };
+/** ε each request spends on its datasets (milli-ε). */
+const EPSILON = 1000;
 const STATUS_REFUNDED = 4;
 const HOST_CHANGE_DELAY = 86_400n;
 
@@ -52,18 +55,18 @@ async function deployHostileMarket() {
     );
   }
   const registry = await ethers.deployContract("DatasetRegistry", [await token.getAddress(), MIN_STAKE, STAKE_COOLDOWN]);
-  const computation = await ethers.deployContract("AlgorithmComputation", [
+  const factory = await ethers.deployContract("AlgorithmFactory", [
     await link.getAddress(),
     await operator.getAddress(),
-    jobIdOf(ALGORITHM),
-    LINK_FEE,
     await token.getAddress(),
     await registry.getAddress(),
     await hostRegistry.getAddress(),
-    ALGORITHM,
-    OPERATOR_FEE,
+    LINK_FEE,
     REQUEST_TIMEOUT,
   ]);
+  await mined(registry.setAlgorithmFactory(await factory.getAddress()));
+  await mined(factory.createAlgorithm(ALGORITHM, jobIdOf(ALGORITHM), OPERATOR_FEE));
+  const computation = await ethers.getContractAt("AlgorithmComputation", await factory.getAlgorithm(ALGORITHM));
   await mined(link.grantMintRole(deployer.address));
   await mined(link.mint(await computation.getAddress(), ethers.parseEther("10")));
 
@@ -92,7 +95,13 @@ async function attackerRegisters(market: Market, name = "hostile-data"): Promise
 /** Sends a request (as `from`, an EOA or the attacker) and returns the Operator's request arguments. */
 async function request(market: Market, datasetIds: string[], send: (data: string) => Promise<TransactionReceipt>) {
   const { computation, operator } = market;
-  const data = computation.interface.encodeFunctionData("requestComputation", [datasetIds, "{}", ethers.id("buyer key"), PRICE * BigInt(datasetIds.length) + OPERATOR_FEE]);
+  const data = computation.interface.encodeFunctionData("requestComputation", [
+    datasetIds,
+    "{}",
+    ethers.id("buyer key"),
+    PRICE * BigInt(datasetIds.length) + OPERATOR_FEE,
+    EPSILON,
+  ]);
   const receipt = await send(data);
   const oracle = await operator.getAddress();
   const parsed = receipt.logs

@@ -29,8 +29,11 @@ interface Setup {
 }
 type Command =
   | { op: "mult" | "cmp"; n: number; requestId: string }
-  /** An algorithm over this party's share of one column, read from `shareFiles[index]` (component a, then b, little-endian u64). */
-  | { op: "plan"; requestId: string; algorithm: string; params: string; schema: string; rows: number; shareFiles: string[] };
+  /**
+   * An algorithm over this party's share of one column, read from `shareFiles[index]` (component a, then b, little-endian u64);
+   * `epsilonMilli` > 0 plans it differentially private (noise drawn inside the MPC), 0 exact.
+   */
+  | { op: "plan"; requestId: string; algorithm: string; params: string; schema: string; rows: number; shareFiles: string[]; epsilonMilli: number };
 
 const setup = JSON.parse(process.argv[2]) as Setup;
 const logger = pino({ level: "silent" });
@@ -55,7 +58,7 @@ function randomVector(n: number): BigUint64Array {
 
 /** A prepared batch: inputs generated and the job's pairwise keys agreed, so "go" times the primitive alone. */
 let prepared:
-  | { run: () => Promise<string[][] | void>; bytesBefore: () => number; bytesNow: () => number; requestId: string }
+  | { run: () => Promise<string[][] | void>; bytesBefore: () => number; bytesNow: () => number; messagesBefore: number; messagesNow: () => number; requestId: string }
   | undefined;
 
 async function prepare(command: Command): Promise<void> {
@@ -75,9 +78,11 @@ async function prepare(command: Command): Promise<void> {
     const words = new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const column = { a: words.subarray(0, command.rows), b: words.subarray(command.rows) };
     const schema = JSON.parse(command.schema);
-    const plan = planComputation(command.algorithm, command.params, schema, { rowCount: BigInt(command.rows) });
+    const plan = planComputation(command.algorithm, command.params, schema, { rowCount: BigInt(command.rows), epsilonMilli: command.epsilonMilli });
     const before = party.bytesSent;
     prepared = {
+      messagesBefore: party.messagesSent,
+      messagesNow: () => party.messagesSent,
       requestId: command.requestId,
       run: async () => {
         const out = await rerandomize(party, await runPlan(party, plan, { columns: new Map([[schema.columns[0].name, column]]), rowCount: command.rows }));
@@ -93,6 +98,8 @@ async function prepare(command: Command): Promise<void> {
   const y = { a: randomVector(command.n), b: randomVector(command.n) };
   const before = party.bytesSent;
   prepared = {
+    messagesBefore: party.messagesSent,
+    messagesNow: () => party.messagesSent,
     requestId: command.requestId,
     run: async () => {
       if (command.op === "mult") await multiply(party, x, y);
@@ -103,7 +110,7 @@ async function prepare(command: Command): Promise<void> {
   };
 }
 
-async function go(): Promise<{ ms: number; bytes: number; output?: string[][] }> {
+async function go(): Promise<{ ms: number; bytes: number; messages: number; output?: string[][] }> {
   if (!prepared) throw new Error("nothing prepared");
   const job = prepared;
   prepared = undefined;
@@ -111,7 +118,7 @@ async function go(): Promise<{ ms: number; bytes: number; output?: string[][] }>
   const output = await job.run();
   const ms = performance.now() - started;
   mailbox.finish(job.requestId);
-  return { ms, bytes: job.bytesNow() - job.bytesBefore(), ...(output ? { output } : {}) };
+  return { ms, bytes: job.bytesNow() - job.bytesBefore(), messages: job.messagesNow() - job.messagesBefore, ...(output ? { output } : {}) };
 }
 
 process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {

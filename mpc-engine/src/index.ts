@@ -57,6 +57,16 @@ export {
   type Plan,
   type SchemaColumn,
 } from "./algorithms/catalog.ts";
+export {
+  BOOTSTRAP_DRAWS,
+  describeNoise,
+  type Interval,
+  type NoiseDescription,
+  type NoisyStatisticDescription,
+} from "./algorithms/describe-noise.ts";
+export { MECHANISM, MIN_MAX_BINS, TAIL_MULTIPLE, type DpPlan, type DpRelease } from "./algorithms/privacy-plan.ts";
+export { INTERVAL_TAIL, noiseQuantile, threeTermTail } from "./algorithms/noise-tail.ts";
+export type { Ratio } from "./protocol/discrete-laplace.ts";
 export { boundText, centreOf, halfWidth, parseColumnBounds, type ColumnBounds } from "./algorithms/column-bounds.ts";
 export {
   MAX_CHUNKS,

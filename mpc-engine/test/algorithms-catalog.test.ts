@@ -13,8 +13,8 @@ const schema: DatasetSchema = {
   ],
 };
 const ring = (v: bigint) => BigInt.asUintN(64, v);
-const rows = { rowCount: 50n };
-const planFor = (algorithm: string, params: string, rowCount = 50n) => planComputation(algorithm, params, schema, { rowCount });
+const rows = { rowCount: 50n, epsilonMilli: 0 };
+const planFor = (algorithm: string, params: string, rowCount = 50n) => planComputation(algorithm, params, schema, { rowCount, epsilonMilli: 0 });
 
 describe("algorithm catalog: parameters", () => {
   it("declares output and leakage for every algorithm", () => {
@@ -52,8 +52,8 @@ describe("algorithm catalog: parameters", () => {
     assert.throws(() => planFor("histogram@1", '{"column":"salary","edges":["2","1"]}'), /strictly increasing/);
     assert.throws(() => planFor("histogram@1", '{"column":"salary","edges":[]}'), /"edges" must be a list/);
     assert.throws(() => planFor("regression@1", '{"x":"salary"}'), /"y" must name a column/);
-    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, { rowCount: 0n }), /total row count/);
-    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, {} as { rowCount: bigint }), /total row count/);
+    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, { rowCount: 0n, epsilonMilli: 0 }), /total row count/);
+    assert.throws(() => planComputation("sum@1", '{"column":"salary"}', schema, {} as { rowCount: bigint; epsilonMilli: number }), /total row count/);
   });
 
   it("refuses a schema column without valid bounds, naming it", () => {

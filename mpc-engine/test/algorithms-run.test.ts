@@ -11,7 +11,7 @@ import { runPlanOnShares } from "./support/plans.ts";
 
 async function mpc(schema: DatasetSchema, columns: Record<string, bigint[]>, algorithm: string, params: object) {
   const rowCount = Object.values(columns)[0].length;
-  return runPlanOnShares(planComputation(algorithm, JSON.stringify(params), schema, { rowCount: BigInt(rowCount) }), columns);
+  return runPlanOnShares(planComputation(algorithm, JSON.stringify(params), schema, { rowCount: BigInt(rowCount), epsilonMilli: 0 }), columns);
 }
 
 // x spans the whole comparable range ±(2^62 − 1): its sums are widened beyond 2^63.

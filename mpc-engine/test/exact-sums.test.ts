@@ -28,7 +28,7 @@ async function mpc(schema: DatasetSchema, columns: Record<string, readonly bigin
   const rowCount = BigInt(Object.values(columns)[0].length);
   let plan: Plan;
   try {
-    plan = planComputation(algorithm, JSON.stringify(params), schema, { rowCount });
+    plan = planComputation(algorithm, JSON.stringify(params), schema, { rowCount, epsilonMilli: 0 });
   } catch (err) {
     if (isMpcError(err, "RANGE_TOO_WIDE")) return { refused: err.code };
     throw err;
@@ -95,7 +95,7 @@ describe("no silent wrong answer: exact or refused before payment", () => {
       fc.asyncProperty(oneColumn, async ([c, xs]) => {
         const schema = { columns: [schemaColumn("x", c)] };
         const n = BigInt(xs.length);
-        const plan = planComputation("sum@1", '{"column":"x"}', schema, { rowCount: n });
+        const plan = planComputation("sum@1", '{"column":"x"}', schema, { rowCount: n, epsilonMilli: 0 });
         // The rule: one ring element exactly when n·W < 2^63.
         const kind = plan.algorithm === "sum@1" ? plan.sums[0].accumulation.kind : undefined;
         assert.equal(kind, n * halfWidthOf(c) < 1n << 63n ? "ring" : "wide");
@@ -219,7 +219,7 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
   const xs = [4000000000000000001n, ...Array.from({ length: 9 }, () => 4000000000000000000n)];
   // The bounds the seller's client derives: 4·10^6 and (5·10^6 being out of range) 4.1·10^6.
   const schema = { columns: [{ name: "x", scale: 12, lo: "4000000.000000000000", hi: "4100000.000000000000" }] };
-  const plan = planComputation("sum@1", '{"column":"x"}', schema, { rowCount: 10n });
+  const plan = planComputation("sum@1", '{"column":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 });
 
   it("sells the exact sum and mean", async () => {
     assert.equal(await runPlanOnShares(plan, { x: xs }), "40000000.000000000001");
@@ -245,7 +245,7 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
   it("widens a sum the bounds cannot prove, and stays exact", async () => {
     // Bounds around zero: centring gains nothing, 10 rows of 4·10^18 units need the widened sum.
     const wide = { columns: [{ name: "x", scale: 12, lo: "-4100000.000000000000", hi: "4100000.000000000000" }] };
-    const widePlan = planComputation("mean@1", '{"column":"x"}', wide, { rowCount: 10n });
+    const widePlan = planComputation("mean@1", '{"column":"x"}', wide, { rowCount: 10n, epsilonMilli: 0 });
     assert.equal(widePlan.algorithm === "mean@1" && widePlan.sums[0].accumulation.kind, "wide");
     assert.equal(await runPlanOnShares(widePlan, { x: xs }), "4000000.000000000000100000");
     const negative = xs.map((x) => -x);
@@ -258,7 +258,7 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
     const schema = { columns: [{ name: "x", scale: 0, lo: String(-w), hi: String(w) }, { name: "y", scale: 3, lo: boundText(-w, 3), hi: boundText(w, 3) }] };
     const xs = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? w : i % 3 === 1 ? -w : BigInt(i) * 1000003n));
     const ys = xs.map((x, i) => (i % 2 === 0 ? x : -w + BigInt(i)));
-    const plan = planComputation("regression@1", '{"x":"x","y":"y"}', schema, { rowCount: 40n });
+    const plan = planComputation("regression@1", '{"x":"x","y":"y"}', schema, { rowCount: 40n, epsilonMilli: 0 });
     assert.deepEqual(plan.algorithm === "regression@1" && plan.sums.map((s) => s.accumulation.kind), ["ring", "ring", "wide", "wide", "wide"]);
     assert.equal(await mpc(schema, { x: xs }, "variance@1", { column: "x" }), varianceOf(xs, 0).toDecimal(6));
     const vx = varianceOf(xs, 0);
@@ -283,7 +283,7 @@ describe("planning refusals name what would fit", () => {
       ],
     };
     assert.throws(
-      () => planComputation("variance@1", '{"column":"x"}', schema, { rowCount: 10n }),
+      () => planComputation("variance@1", '{"column":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 }),
       (err: unknown) =>
         isMpcError(err, "RANGE_TOO_WIDE") &&
         /^variance@1: Σx² needs products of up to 111 bits per row over "x" \(scale 12/.test(err.message) &&
@@ -291,12 +291,12 @@ describe("planning refusals name what would fit", () => {
         /"x" at scale 4/.test(err.message),
     );
     assert.throws(
-      () => planComputation("covariance@1", '{"x":"x","y":"y"}', schema, { rowCount: 10n }),
+      () => planComputation("covariance@1", '{"x":"x","y":"y"}', schema, { rowCount: 10n, epsilonMilli: 0 }),
       (err: unknown) =>
         isMpcError(err, "RANGE_TOO_WIDE") &&
         /^covariance@1: Σxy needs products of up to \d+ bits per row over "x" .* and "y" /.test(err.message) &&
         /fewer decimals alone cannot/.test(err.message),
     );
-    assert.throws(() => planComputation("regression@1", '{"x":"y","y":"x"}', schema, { rowCount: 10n }), /RANGE_TOO_WIDE|regression@1: Σx² needs/);
+    assert.throws(() => planComputation("regression@1", '{"x":"y","y":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 }), /RANGE_TOO_WIDE|regression@1: Σx² needs/);
   });
 });

@@ -1,64 +1,43 @@
 import { MpcError } from "../errors.ts";
 import { encodeFixedPoint } from "../fixed-point.ts";
 import { boundText, COMPARABLE_LIMIT, parseColumnBounds } from "./column-bounds.ts";
+import { decodeNoisyResult, type NoisyPlan } from "./noisy-release.ts";
+import { checkRowCount, impossible, openedSums, signed } from "./opened-values.ts";
+import {
+  COMPARATORS,
+  EXTRA_DIGITS,
+  openedCount,
+  productScale,
+  type AlgorithmResult,
+  type ColumnRef,
+  type Comparator,
+  type DatasetSchema,
+  type Plan,
+  type SchemaColumn,
+} from "./plan.ts";
+import { binEdges, bucketLabels, dpPlan, planRelease, sumSensitivity, type DpRelease } from "./privacy-plan.ts";
 import { Rational } from "./rational.ts";
-import { decodeSum, openedWidth, planSum, type PlannedSum } from "./sum-plan.ts";
+import { planSum, type PlannedSum } from "./sum-plan.ts";
 
 export { COMPARABLE_LIMIT } from "./column-bounds.ts";
-
-/**
- * One column of a dataset's public schema, as published on-chain: name,
- * fixed-point scale (decimal places) and public bounds, canonical decimals at
- * that scale (`lo` ≤ every value ≤ `hi`).
- */
-export interface SchemaColumn {
-  name: string;
-  scale: number;
-  lo: string;
-  hi: string;
-}
-
-/** A dataset's public schema, as published on-chain (see {@link schemaText}). */
-export interface DatasetSchema {
-  columns: SchemaColumn[];
-}
-
-/** A column an algorithm reads: its decimal fixed-point scale and public bounds in units of 10^-scale. */
-export interface ColumnRef {
-  name: string;
-  scale: number;
-  lo: bigint;
-  hi: bigint;
-}
-
-/** Comparators of `count-if@1`. */
-export const COMPARATORS = ["lt", "le", "gt", "ge", "eq", "ne"] as const;
-export type Comparator = (typeof COMPARATORS)[number];
+export {
+  COMPARATORS,
+  EXTRA_DIGITS,
+  openedCount,
+  productScale,
+  type AlgorithmResult,
+  type ColumnRef,
+  type Comparator,
+  type DatasetSchema,
+  type Plan,
+  type SchemaColumn,
+} from "./plan.ts";
 
 /** Most bucket edges of `histogram@1`: the result must fit the on-chain result limit. */
 export const MAX_HISTOGRAM_EDGES = 64;
 
 /** Most rows one computation may aggregate: the hosts index rows with JavaScript numbers. */
 export const MAX_ROWS = BigInt(Number.MAX_SAFE_INTEGER);
-
-/**
- * A validated computation: the algorithm, the columns it reads (resolved
- * against the schema), its public parameters encoded at the column's scale,
- * the total row count it was planned for, and — for the algorithms that open
- * sums — how each sum is accumulated so that it cannot wrap the ring (see
- * {@link planComputation}). Sums are opened in the order of `sums`.
- */
-export type Plan = { rowCount: bigint } & (
-  | { algorithm: "count@1" }
-  | { algorithm: "sum@1" | "mean@1" | "variance@1" | "stddev@1"; column: ColumnRef; sums: PlannedSum[] }
-  | { algorithm: "min@1" | "max@1"; column: ColumnRef }
-  | { algorithm: "histogram@1"; column: ColumnRef; edges: bigint[] }
-  | { algorithm: "count-if@1"; column: ColumnRef; op: Comparator; threshold: bigint }
-  | { algorithm: "covariance@1" | "regression@1"; x: ColumnRef; y: ColumnRef; sums: PlannedSum[] }
-);
-
-/** What the buyer gets: a decimal string, or named decimals for multi-valued results. */
-export type AlgorithmResult = string | Record<string, string | string[]>;
 
 /** Declaration of one algorithm: its name, parameters, output and what the output reveals. */
 export interface AlgorithmDeclaration {
@@ -71,12 +50,15 @@ export interface AlgorithmDeclaration {
   opened: string;
   /** What the buyer receives after decoding. */
   output: string;
-  /** What the opened values reveal beyond the output itself (and the public row counts). */
+  /** Exact mode (a seller's opt-in): what the opened values reveal beyond the output itself (and the public row counts). */
   leakage: string;
+  /**
+   * DP mode (the default): the mechanism, each opened statistic's
+   * sensitivity, how the buyer's ε is split among them, and what the answer
+   * is (post-processing of the noisy statistics).
+   */
+  dp: string;
 }
-
-/** Fractional digits added to a column's scale when a result is a quotient (mean, variance...). */
-export const EXTRA_DIGITS = 6;
 
 const COLUMN_PARAMS = '{"column": "<name>"}';
 
@@ -85,6 +67,12 @@ const CENTRED =
   "Sums are of centred values x − c, c the public integer midpoint of the column's bounds (n·c is added back by the buyer), " +
   "each opened as one ring element when the bounds and row count prove |Σ| < 2^63, else as its normalised (high, low) 32-bit limbs; " +
   "either way a function of the exact sum alone";
+
+// How every DP release is formed; the declarations below refer to it.
+const NOISE =
+  "Each opened statistic S is released as S + N_0 + N_1 + N_2, the N_i independent discrete Laplace terms of scale t = Δ/ε_S " +
+  "(Δ its replace-one sensitivity in its own units, ε_S its share of the buyer's ε), each drawn exactly by one pair of hosts from their shared PRF stream: " +
+  "no single host knows the noise, the answer is ε-DP for one row of one seller's dataset";
 
 /** Every algorithm of the library, keyed by `name@version`. */
 export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
@@ -95,6 +83,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: "n",
     output: "the number of rows of the datasets taken together",
     leakage: "nothing: row counts are public on-chain",
+    dp: "exact in DP mode too: the row count is public on-chain, so it is released without noise; the request still spends the ε it names, so ask for the least (0.001), or an exact count where the sellers allow one",
   },
   "sum@1": {
     name: "sum@1",
@@ -103,6 +92,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: `Σ(x−c). ${CENTRED}`,
     output: "the sum, at the column's scale",
     leakage: "nothing beyond the sum: c and n are public, so Σ(x−c) = Σx − n·c",
+    dp: `Σ(x−c) + noise with Δ = hi − lo (one row's value replaced within the bounds), all of ε: t = (hi − lo)/ε. ${NOISE}. The answer Σ(x−c) + n·c, clamped to [n·lo, n·hi], with an exact 95% interval`,
   },
   "mean@1": {
     name: "mean@1",
@@ -111,6 +101,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: `Σ(x−c), n. ${CENTRED}`,
     output: `the mean, with ${EXTRA_DIGITS} more decimals than the column`,
     leakage: "nothing beyond the mean: n and c are public and Σ(x−c) = n·(mean − c)",
+    dp: `Σ(x−c) + noise as sum@1 (Δ = hi − lo, all of ε); n is public and exact. ${NOISE}. The answer is the noisy sum over n plus c, clamped to [lo, hi] (noise of scale (hi − lo)/(n·ε) per term on the mean), with an exact 95% interval`,
   },
   "variance@1": {
     name: "variance@1",
@@ -121,6 +112,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     leakage:
       "the mean as well as the variance (Σ(x−c) and Σ(x−c)² follow from mean, variance, c and n). " +
       "Refused before payment (RANGE_TOO_WIDE) when (hi − lo)²/4 may reach 2^62 units of the squared scale",
+    dp: `Σ(x−c) + noise (Δ = hi − lo) and Σ(x−c)² + noise (Δ = W², W the half-width of the bounds), ε/2 each; n exact. ${NOISE}. The answer Σ(x−c)²/n − (Σ(x−c)/n)² from the noisy sums, clamped to [0, (hi − lo)²/4], with an approximate 95% interval (parametric bootstrap)`,
   },
   "stddev@1": {
     name: "stddev@1",
@@ -129,6 +121,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: `Σ(x−c), Σ(x−c)², n. ${CENTRED}`,
     output: `the population standard deviation, with ${EXTRA_DIGITS} more decimals than the column (rounded down)`,
     leakage: "the mean and the variance as well as the standard deviation (as variance@1)",
+    dp: `as variance@1 (ε/2 to each of the two sums). ${NOISE}. The answer is the square root of the clamped noisy variance, with an approximate 95% interval (parametric bootstrap)`,
   },
   "min@1": {
     name: "min@1",
@@ -137,6 +130,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: "min x",
     output: "the smallest value, at the column's scale",
     leakage: "the value itself (which is some row's value), not which row holds it",
+    dp: `a noisy histogram over min(32, hi − lo + 1) public bins of equal width spanning [lo, hi] (bin counts computed from comparisons with the bins' edges): L1 sensitivity 2 (a replaced row leaves one bin for another), all of ε, t = 2/ε per bin. ${NOISE}. The answer is the lower edge of the lowest bin whose noisy count exceeds τ, the count that noise alone exceeds in any bin with probability at most 5% (the busiest bin if none does): a lower estimate, within one bin of the minimum when a few τ rows lie in its bin. Approximate 95% interval (parametric bootstrap)`,
   },
   "max@1": {
     name: "max@1",
@@ -145,6 +139,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: "max x",
     output: "the largest value, at the column's scale",
     leakage: "the value itself (which is some row's value), not which row holds it",
+    dp: `as min@1, from above: the answer is the largest value of the highest bin whose noisy count exceeds τ (the busiest bin if none does): an upper estimate, within one bin of the maximum when a few τ rows lie in its bin. ${NOISE}. Approximate 95% interval (parametric bootstrap)`,
   },
   "histogram@1": {
     name: "histogram@1",
@@ -153,6 +148,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: "#{x < e_j} for each edge, n",
     output: "counts of (−∞, e1), [e1, e2), ..., [ek, +∞)",
     leakage: "nothing beyond the bucket counts",
+    dp: `the bucket counts (computed locally from the counts #{x < e_j}) + noise: L1 sensitivity 2 (a replaced row leaves one bucket for another), all of ε over the buckets, t = 2/ε per bucket. ${NOISE}. Each count clamped to [0, n] (the counts need not add up to n), with an exact 95% interval per bucket`,
   },
   "count-if@1": {
     name: "count-if@1",
@@ -161,6 +157,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     opened: "the count",
     output: "the count",
     leakage: "nothing beyond the count",
+    dp: `the count + noise: Δ = 1, all of ε, t = 1/ε. ${NOISE}. The answer clamped to [0, n], with an exact 95% interval`,
   },
   "covariance@1": {
     name: "covariance@1",
@@ -171,6 +168,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     leakage:
       "the means of x and y as well as the covariance. " +
       "Refused before payment (RANGE_TOO_WIDE) when the product of the two bounds' half-widths may reach 2^62 units",
+    dp: `Σ(x−cx) (Δ = hi_x − lo_x), Σ(y−cy) (Δ = hi_y − lo_y) and Σ(x−cx)(y−cy) (Δ = 2·Wx·Wy) + noise, ε/3 each; n exact. ${NOISE}. The covariance from the noisy sums, clamped to ±(hi_x − lo_x)(hi_y − lo_y)/4, with an approximate 95% interval (parametric bootstrap)`,
   },
   "regression@1": {
     name: "regression@1",
@@ -181,6 +179,7 @@ export const ALGORITHMS: Record<Plan["algorithm"], AlgorithmDeclaration> = {
     leakage:
       "the means and variances of x and y and their covariance, as well as slope, intercept and r² " +
       "(the sufficient statistics are opened rather than divided under MPC). Refused before payment (RANGE_TOO_WIDE) as variance@1 and covariance@1",
+    dp: `the five sums Σ(x−cx), Σ(y−cy) (Δ = hi − lo of their column), Σ(x−cx)², Σ(y−cy)² (Δ = W² of their column), Σ(x−cx)(y−cy) (Δ = 2·Wx·Wy) + noise, ε/5 each; n exact. ${NOISE}. Slope, intercept and r² from the noisy sums with the variances clamped to at least 0 and |r| ≤ 1 (slope 0 and r² 0 when the noisy variance of x is not positive), with approximate 95% intervals (parametric bootstrap)`,
   },
 };
 
@@ -235,17 +234,36 @@ function onlyKeys(params: Record<string, unknown>, keys: string[]): void {
  * plans before paying, the hosts again before computing, from the same
  * on-chain facts, so both reach the same plan.
  *
+ * `epsilonMilli` is the ε the buyer spent on every dataset of the request,
+ * in thousandths (1000 = ε 1). 0 is an exact request (a seller's opt-in): no
+ * noise, the plan has no `dp`. Above 0 the plan is differentially private
+ * (see each algorithm's `dp`): it records, for every opened statistic, its
+ * replace-one sensitivity, its share of ε and its noise scale t = Δ/ε_S as
+ * exact rationals (`plan.dp.releases`), and the no-wrap proof covers the
+ * noise as well (three terms, each within ⌈64·t⌉ but with probability below
+ * e^{−63}); noise that not even a widened sum holds is refused with
+ * `RANGE_TOO_WIDE`. count@1 stays exact (the row count is public).
+ *
  * @throws MpcError `ALGORITHM_UNSUPPORTED`, `INVALID_ARGUMENT` or `RANGE_TOO_WIDE`
  * @example
- * planComputation("mean@1", '{"column":"salary"}', { columns: [{ name: "salary", scale: 0, lo: "30000", hi: "200000" }] }, { rowCount: 10n })
+ * planComputation("mean@1", '{"column":"salary"}', { columns: [{ name: "salary", scale: 0, lo: "30000", hi: "200000" }] }, { rowCount: 10n, epsilonMilli: 1000 })
+ * // { algorithm: "mean@1", rowCount: 10n, column, sums: [Σx], dp: { mechanism: "discrete Laplace", epsilonMilli: 1000, releases: [{ statistics: ["Σx"], sensitivity: 170000n, scale: { num: 170000n, den: 1n }, ... }] } }
  */
-export function planComputation(algorithm: string, paramsText: string, schema: DatasetSchema, options: { rowCount: bigint }): Plan {
+export function planComputation(algorithm: string, paramsText: string, schema: DatasetSchema, options: { rowCount: bigint; epsilonMilli: number }): Plan {
   if (!(algorithm in ALGORITHMS)) {
     throw new MpcError("ALGORITHM_UNSUPPORTED", `unknown algorithm ${JSON.stringify(algorithm)}; known: ${Object.keys(ALGORITHMS).join(", ")}`);
   }
   const rowCount = typeof options?.rowCount === "bigint" ? options.rowCount : undefined;
   if (rowCount === undefined || rowCount < 1n || rowCount > MAX_ROWS) {
     throw new MpcError("INVALID_ARGUMENT", `the plan needs the total row count, a bigint from 1 to ${MAX_ROWS}; got ${String(options?.rowCount)}`);
+  }
+  // No default: a caller that forgets ε must not silently get exact answers.
+  const epsilonMilli = options.epsilonMilli;
+  if (typeof epsilonMilli !== "number" || !Number.isSafeInteger(epsilonMilli) || epsilonMilli < 0) {
+    throw new MpcError(
+      "INVALID_ARGUMENT",
+      `the plan needs the ε the buyer spent, epsilonMilli: an integer number of milli-ε (1000 = ε 1), 0 for an exact request; got ${String(epsilonMilli)}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -256,27 +274,46 @@ export function planComputation(algorithm: string, paramsText: string, schema: D
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw invalid("must be a JSON object");
   const params = parsed as Record<string, unknown>;
   const name = algorithm as Plan["algorithm"];
-  const sum = (label: string, ...columns: ColumnRef[]): PlannedSum => planSum(name, label, columns, rowCount);
+  const private_ = epsilonMilli > 0;
+  const releases: DpRelease[] = [];
+  /** Registers a release sharing ε with `parts` − 1 others (in DP mode); returns it. */
+  const release = (statistics: string[], sensitivity: bigint, parts: number): DpRelease | undefined => {
+    if (!private_) return undefined;
+    const r = planRelease(statistics, sensitivity, epsilonMilli, parts);
+    releases.push(r);
+    return r;
+  };
+  /** A planned sum; in DP mode with its noise, one of `parts` releases sharing ε. */
+  const sum = (parts: number, label: string, ...columns: ColumnRef[]): PlannedSum =>
+    planSum(name, label, columns, rowCount, release([label], sumSensitivity(columns), parts));
+  const finish = <P extends Plan>(plan: P): P => (private_ ? { ...plan, dp: dpPlan(epsilonMilli, releases) } : plan);
   switch (name) {
     case "count@1":
       onlyKeys(params, []);
-      return { algorithm: name, rowCount };
+      // The row count is public on-chain: exact in DP mode as well, with no release.
+      return finish({ algorithm: name, rowCount });
     case "sum@1":
     case "mean@1": {
       onlyKeys(params, ["column"]);
       const column = columnOf(schema, params, "column");
-      return { algorithm: name, rowCount, column, sums: [sum("Σx", column)] };
+      return finish({ algorithm: name, rowCount, column, sums: [sum(1, "Σx", column)] });
     }
     case "variance@1":
     case "stddev@1": {
       onlyKeys(params, ["column"]);
       const column = columnOf(schema, params, "column");
-      return { algorithm: name, rowCount, column, sums: [sum("Σx", column), sum("Σx²", column, column)] };
+      return finish({ algorithm: name, rowCount, column, sums: [sum(2, "Σx", column), sum(2, "Σx²", column, column)] });
     }
     case "min@1":
-    case "max@1":
+    case "max@1": {
       onlyKeys(params, ["column"]);
-      return { algorithm: name, rowCount, column: columnOf(schema, params, "column") };
+      const column = columnOf(schema, params, "column");
+      if (!private_) return { algorithm: name, rowCount, column };
+      // A noisy histogram over public bins: one replaced row moves one count down and one up.
+      const edges = binEdges(column);
+      release(bucketLabels(edges.length), 2n, 1);
+      return finish({ algorithm: name, rowCount, column, edges });
+    }
     case "histogram@1": {
       onlyKeys(params, ["column", "edges"]);
       const column = columnOf(schema, params, "column");
@@ -287,88 +324,36 @@ export function planComputation(algorithm: string, paramsText: string, schema: D
       for (let i = 1; i < edges.length; i++) {
         if (edges[i] <= edges[i - 1]) throw invalid(`"edges" must be strictly increasing (edges[${i}])`);
       }
-      return { algorithm: name, rowCount, column, edges };
+      release(bucketLabels(edges.length), 2n, 1);
+      return finish({ algorithm: name, rowCount, column, edges });
     }
     case "count-if@1": {
       onlyKeys(params, ["column", "op", "threshold"]);
       const column = columnOf(schema, params, "column");
       if (!COMPARATORS.includes(params.op as Comparator)) throw invalid(`"op" must be one of ${COMPARATORS.join(", ")}`);
-      return { algorithm: name, rowCount, column, op: params.op as Comparator, threshold: decimalAt(params.threshold, column, '"threshold"') };
+      const threshold = decimalAt(params.threshold, column, '"threshold"');
+      release(["count"], 1n, 1);
+      return finish({ algorithm: name, rowCount, column, op: params.op as Comparator, threshold });
     }
     case "covariance@1": {
       onlyKeys(params, ["x", "y"]);
       const x = columnOf(schema, params, "x");
       const y = columnOf(schema, params, "y");
-      return { algorithm: name, rowCount, x, y, sums: [sum("Σx", x), sum("Σy", y), sum("Σxy", x, y)] };
+      return finish({ algorithm: name, rowCount, x, y, sums: [sum(3, "Σx", x), sum(3, "Σy", y), sum(3, "Σxy", x, y)] });
     }
     case "regression@1": {
       onlyKeys(params, ["x", "y"]);
       const x = columnOf(schema, params, "x");
       const y = columnOf(schema, params, "y");
-      return {
+      return finish({
         algorithm: name,
         rowCount,
         x,
         y,
-        sums: [sum("Σx", x), sum("Σy", y), sum("Σx²", x, x), sum("Σxy", x, y), sum("Σy²", y, y)],
-      };
+        sums: [sum(5, "Σx", x), sum(5, "Σy", y), sum(5, "Σx²", x, x), sum(5, "Σxy", x, y), sum(5, "Σy²", y, y)],
+      });
     }
   }
-}
-
-/** Whether a plan opens the (public) row count after its other values. */
-function opensRowCount(plan: Plan): boolean {
-  return plan.algorithm !== "sum@1" && plan.algorithm !== "min@1" && plan.algorithm !== "max@1" && plan.algorithm !== "count-if@1";
-}
-
-/** Number of ring values the hosts open to the buyer for a plan. */
-export function openedCount(plan: Plan): number {
-  const n = opensRowCount(plan) ? 1 : 0;
-  switch (plan.algorithm) {
-    case "count@1":
-      return 1;
-    case "min@1":
-    case "max@1":
-    case "count-if@1":
-      return 1;
-    case "histogram@1":
-      return plan.edges.length + 1;
-    default:
-      return plan.sums.reduce((k, s) => k + openedWidth(s), 0) + n;
-  }
-}
-
-/**
- * Scale (decimal places) of the hosts' sums of products of two columns: the
- * products are summed exactly, without truncation, so the scales add up.
- */
-export function productScale(x: ColumnRef, y: ColumnRef): number {
-  return x.scale + y.scale;
-}
-
-function impossible(what: string, why: string): MpcError {
-  return new MpcError(
-    "RESULT_OUT_OF_RANGE",
-    `${what}: the opened statistics are impossible (${why}): a seller's value outside its declared bounds, or a faulty host`,
-  );
-}
-
-const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
-
-/** The exact centred sums of a plan from the opened values, in the order of `plan.sums`, and the opened row count. */
-function openedSums(plan: Plan & { sums: PlannedSum[] }, values: readonly bigint[]): { sums: bigint[]; n: bigint } {
-  let at = 0;
-  const sums = plan.sums.map((s) => {
-    const width = openedWidth(s);
-    const exact = decodeSum(plan.algorithm, s, values.slice(at, at + width));
-    at += width;
-    return exact;
-  });
-  return { sums, n: opensRowCount(plan) ? signed(values[at]) : plan.rowCount };
-}
-
-function checkRowCount(plan: Plan, n: bigint): void {
-  if (n !== plan.rowCount) throw impossible(plan.algorithm, `the hosts counted ${n} rows, the plan ${plan.rowCount}`);
 }
 
 /** Σx from the centred Σ(x − c) of a one-column sum: adds n·c back. */
@@ -381,16 +366,24 @@ function uncentred(sum: PlannedSum, centredSum: bigint, n: bigint): bigint {
  * result, exactly (BigInt and {@link Rational}), and refuses values no rows
  * within the declared bounds could give.
  *
+ * A differentially private plan's result has the same shape; it is
+ * post-processing of the noisy statistics (noisy-release.ts): values the
+ * noise pushed out of the possible range are clamped back into it (a
+ * negative variance to 0, |r| ≤ 1, a count to [0, n], a mean to the bounds)
+ * rather than refused; only values beyond the noise's tail bound are.
+ * `describeNoise` says how noisy the result is.
+ *
  * @throws MpcError `INVALID_ARGUMENT` when the number of values does not match the plan,
- *   `RESULT_OUT_OF_RANGE` for impossible values, `RESULT_UNDEFINED` for a regression on a constant x
+ *   `RESULT_OUT_OF_RANGE` for impossible values, `RESULT_UNDEFINED` for an exact regression on a constant x
  * @example
- * const plan = planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n });
+ * const plan = planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n, epsilonMilli: 0 });
  * decodeResult(plan, openedValues) // "62390.000000"
  */
 export function decodeResult(plan: Plan, values: bigint[]): AlgorithmResult {
   if (values.length !== openedCount(plan)) {
     throw invalid(`${plan.algorithm} opens ${openedCount(plan)} value(s), got ${values.length}`);
   }
+  if (plan.dp !== undefined && plan.algorithm !== "count@1") return decodeNoisyResult(plan as NoisyPlan, values);
   switch (plan.algorithm) {
     case "count@1":
       checkRowCount(plan, signed(values[0]));

@@ -35,20 +35,50 @@ export class Rational {
   isZero(): boolean {
     return this.num === 0n;
   }
+  /** −1, 0 or 1 as this is below, equal to or above `o`. */
+  compare(o: Rational): -1 | 0 | 1 {
+    const d = this.num * o.den - o.num * this.den;
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  }
+  /** This, moved into [lo, hi] (lo ≤ hi). */
+  clamp(lo: Rational, hi: Rational): Rational {
+    if (this.compare(lo) < 0) return lo;
+    if (this.compare(hi) > 0) return hi;
+    return this;
+  }
 
-  /** Decimal with `digits` fractional digits, rounded half away from zero. */
-  toDecimal(digits: number): string {
+  /**
+   * Decimal with `digits` fractional digits: rounded half away from zero
+   * ("nearest", the default), toward −∞ ("down") or toward +∞ ("up", as the
+   * ends of an interval are, so that rounding never narrows it).
+   */
+  toDecimal(digits: number, rounding: "nearest" | "down" | "up" = "nearest"): string {
     const scale = 10n ** BigInt(digits);
+    if (rounding !== "nearest") {
+      const n = this.num * scale;
+      // BigInt division truncates toward zero; floor and ceiling adjust it.
+      let units = n / this.den;
+      if (rounding === "down" && n < 0n && units * this.den !== n) units -= 1n;
+      if (rounding === "up" && n > 0n && units * this.den !== n) units += 1n;
+      return formatUnits(units, digits);
+    }
     const negative = this.num < 0n;
     const magnitude = negative ? -this.num : this.num;
     const units = (2n * magnitude * scale + this.den) / (2n * this.den);
     return formatUnits(negative && units !== 0n ? -units : units, digits);
   }
 
-  /** √this as a decimal with `digits` fractional digits (rounded down); this must be ≥ 0. */
-  sqrtDecimal(digits: number): string {
+  /** √this as a decimal with `digits` fractional digits, rounded down (default) or up; this must be ≥ 0. */
+  sqrtDecimal(digits: number, rounding: "down" | "up" = "down"): string {
     if (this.num < 0n) throw new RangeError("square root of a negative number");
     const scale = 10n ** BigInt(2 * digits);
+    if (rounding === "up") {
+      // ⌈√(a/b)⌉ at the scale: the smallest u with u² ≥ a·scale/b.
+      const target = new Rational(this.num * scale, this.den);
+      let u = isqrt((this.num * scale) / this.den);
+      while (new Rational(u * u).compare(target) < 0) u += 1n;
+      return formatUnits(u, digits);
+    }
     return formatUnits(isqrt((this.num * scale) / this.den), digits);
   }
 }

@@ -2,12 +2,14 @@ import { ringSum } from "../ring.ts";
 import { lessThan } from "../protocol/compare.ts";
 import { addPublic, addShares, subShares } from "../protocol/linear.ts";
 import { multiply, multiplyMany } from "../protocol/multiply.ts";
+import { drawPairwiseNoise } from "../protocol/noise.ts";
 import type { Party } from "../protocol/party.ts";
 import { reshareArith } from "../protocol/reshare.ts";
-import type { ArithShare } from "../protocol/shares.ts";
+import { concatShares, type ArithShare } from "../protocol/shares.ts";
 import { wideSums } from "../protocol/wide-sum.ts";
 import { MpcError } from "../errors.ts";
-import { openedCount, type ColumnRef, type Plan } from "./catalog.ts";
+import { openedCount, type ColumnRef, type Plan } from "./plan.ts";
+import { noiseScales } from "./privacy-plan.ts";
 import type { PlannedSum } from "./sum-plan.ts";
 import { countBelow, countEqual } from "./threshold-counts.ts";
 
@@ -64,9 +66,11 @@ function input(inputs: PlanInputs, column: ColumnRef | string): ArithShare {
  * centred (x − c, a local addPublic); the products of two-factor sums go out
  * in one multiplication round; a "ring" sum is summed locally, a "wide" sum's
  * chunk sums are lifted to normalised limbs, all wide sums in one batch
- * ({@link wideSums}).
+ * ({@link wideSums}). With `noise` (DP mode, one element per sum) a ring sum
+ * gets its noise added locally; a wide sum lifts it as one more chunk, so the
+ * opened limbs are those of the noisy sum.
  */
-async function plannedSums(party: Party, sums: readonly PlannedSum[], inputs: PlanInputs): Promise<ArithShare[]> {
+async function plannedSums(party: Party, sums: readonly PlannedSum[], inputs: PlanInputs, noise?: ArithShare): Promise<ArithShare[]> {
   const centred = new Map<string, ArithShare>();
   const factor = (f: PlannedSum["factors"][number]): ArithShare => {
     const key = `${f.column}\u0000${f.centre}`;
@@ -85,8 +89,10 @@ async function plannedSums(party: Party, sums: readonly PlannedSum[], inputs: Pl
   const wide: ArithShare[] = [];
   const out: (ArithShare | number)[] = sums.map((s, k) => {
     const acc = s.accumulation;
-    if (acc.kind === "ring") return total(summands[k]);
-    wide.push(chunkTotals(summands[k], acc.chunkRows, acc.chunks));
+    const noiseOf = noise === undefined ? undefined : slice(noise, k, k + 1);
+    if (acc.kind === "ring") return noiseOf === undefined ? total(summands[k]) : addShares(party, total(summands[k]), noiseOf);
+    const chunks = chunkTotals(summands[k], acc.chunkRows, acc.chunks);
+    wide.push(noiseOf === undefined ? chunks : concatShares([chunks, noiseOf]));
     return wide.length - 1;
   });
   const limbs = await wideSums(party, wide);
@@ -123,14 +129,53 @@ function concat(x: BigUint64Array, y: BigUint64Array): BigUint64Array {
 }
 
 /**
+ * Bucket counts of a column between public edges, noised (DP mode): the
+ * counts #{x < e_j} by comparison, then each bucket as a local difference of
+ * two of them (the last is n minus the count below the last edge), plus its
+ * noise. Opening buckets rather than the cumulative counts is what makes the
+ * L1 sensitivity 2 (a replaced row moves one bucket down and one up).
+ */
+async function noisyBuckets(party: Party, x: ArithShare, edges: readonly bigint[], count: ArithShare, noise: ArithShare): Promise<ArithShare> {
+  const below = edges.length === 0 ? [] : await countBelow(party, x, edges);
+  const buckets = [...below, count].map((upTo, j) => (j === 0 ? upTo : subShares(party, upTo, below[j - 1])));
+  return addShares(party, stack(buckets), noise);
+}
+
+/** The shared count of rows comparing true with the public threshold, before any noise. */
+async function countIf(party: Party, plan: Plan & { algorithm: "count-if@1" }, x: ArithShare, count: ArithShare): Promise<ArithShare> {
+  const t = plan.threshold;
+  // Values are integers in units of the scale, so x ≤ t ⟺ x < t + 1.
+  switch (plan.op) {
+    case "lt":
+      return (await countBelow(party, x, [t]))[0];
+    case "le":
+      return (await countBelow(party, x, [t + 1n]))[0];
+    case "ge":
+    case "gt": {
+      const [below] = await countBelow(party, x, [plan.op === "ge" ? t : t + 1n]);
+      return subShares(party, count, below);
+    }
+    case "eq":
+      return countEqual(party, x, t);
+    case "ne":
+      return subShares(party, count, await countEqual(party, x, t));
+  }
+}
+
+/**
  * Runs a planned computation on this party's shares and returns the shares of
  * the values to open to the buyer (see each algorithm's `opened`), in order.
  * Every step is batched over whole columns (comparisons in blocks of bounded
  * size); nothing is opened here.
  *
+ * A differentially private plan (`plan.dp`) first draws the noise of every
+ * statistic it releases with {@link drawPairwiseNoise} (one reserved step, no
+ * message, no round) and adds it to the statistics before they are opened;
+ * the row count stays exact (it is public).
+ *
  * @throws MpcError `ROW_COUNT_MISMATCH` when the inputs do not have the plan's rows
  * @example
- * const out = await runPlan(party, planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n }), inputs);
+ * const out = await runPlan(party, planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n, epsilonMilli: 1000 }), inputs);
  */
 export async function runPlan(party: Party, plan: Plan, inputs: PlanInputs): Promise<ArithShare> {
   const n = BigInt(inputs.rowCount);
@@ -141,43 +186,34 @@ export async function runPlan(party: Party, plan: Plan, inputs: PlanInputs): Pro
     if (share.a.length !== inputs.rowCount) throw new MpcError("ROW_COUNT_MISMATCH", `a column share has ${share.a.length} rows, expected ${n}`);
   }
   const count = constant(party, [n]);
+  // Drawn before any other step, at the same point on every party: the noise depends on nothing but the job's keys.
+  const noise = plan.dp === undefined ? undefined : drawPairwiseNoise(party, noiseScales(plan.dp));
   const out = await (async (): Promise<ArithShare[]> => {
     switch (plan.algorithm) {
       case "count@1":
         return [count];
       case "sum@1":
-        return plannedSums(party, plan.sums, inputs);
+        return plannedSums(party, plan.sums, inputs, noise);
       case "mean@1":
       case "variance@1":
       case "stddev@1":
       case "covariance@1":
       case "regression@1":
-        return [...(await plannedSums(party, plan.sums, inputs)), count];
+        return [...(await plannedSums(party, plan.sums, inputs, noise)), count];
       case "min@1":
-        return [await extreme(party, input(inputs, plan.column), "min")];
-      case "max@1":
-        return [await extreme(party, input(inputs, plan.column), "max")];
-      case "histogram@1":
-        return [...(await countBelow(party, input(inputs, plan.column), plan.edges)), count];
-      case "count-if@1": {
+      case "max@1": {
         const x = input(inputs, plan.column);
-        const t = plan.threshold;
-        // Values are integers in units of the scale, so x ≤ t ⟺ x < t + 1.
-        switch (plan.op) {
-          case "lt":
-            return countBelow(party, x, [t]);
-          case "le":
-            return countBelow(party, x, [t + 1n]);
-          case "ge":
-          case "gt": {
-            const [below] = await countBelow(party, x, [plan.op === "ge" ? t : t + 1n]);
-            return [subShares(party, count, below)];
-          }
-          case "eq":
-            return [await countEqual(party, x, t)];
-          case "ne":
-            return [subShares(party, count, await countEqual(party, x, t))];
-        }
+        if (noise !== undefined && plan.edges !== undefined) return [await noisyBuckets(party, x, plan.edges, count, noise)];
+        return [await extreme(party, x, plan.algorithm === "min@1" ? "min" : "max")];
+      }
+      case "histogram@1": {
+        const x = input(inputs, plan.column);
+        if (noise !== undefined) return [await noisyBuckets(party, x, plan.edges, count, noise)];
+        return [...(await countBelow(party, x, plan.edges)), count];
+      }
+      case "count-if@1": {
+        const counted = await countIf(party, plan, input(inputs, plan.column), count);
+        return [noise === undefined ? counted : addShares(party, counted, noise)];
       }
     }
   })();

@@ -1,6 +1,7 @@
 import { MpcError } from "../errors.ts";
-import { isqrt } from "./rational.ts";
+import { isqrt, Rational } from "./rational.ts";
 import { boundText, centreOf, halfWidth, type ColumnBounds } from "./column-bounds.ts";
+import { noiseBound, TAIL_MULTIPLE, type DpRelease } from "./privacy-plan.ts";
 
 // The proof, made at planning time from public facts only (bounds, scales,
 // row count), that no opened sum can wrap the 64-bit ring — or the choice to
@@ -16,6 +17,12 @@ import { boundText, centreOf, halfWidth, type ColumnBounds } from "./column-boun
 //     normalised (high, low) pair is opened);
 //   - a row bound above 2^62 − 1 (a product) cannot be summed exactly at all:
 //     RANGE_TOO_WIDE, naming what would make it fit.
+//
+// A differentially private sum also carries its noise N_0 + N_1 + N_2, each
+// term bounded by ⌈64·t⌉ except with probability below e^{−63}
+// (privacy-plan.ts): the proof then holds for the rows' bound plus 3·⌈64·t⌉;
+// a widened sum lifts the noise as one more chunk (it must itself stay within
+// ±(2^62 − 1)); noise too large even for that is refused, naming the noise.
 
 /** Largest |Σ| a signed 64-bit ring element holds exactly. */
 export const RING_EXACT_LIMIT = (1n << 63n) - 1n;
@@ -47,12 +54,13 @@ export interface SumFactor {
 
 /** How the hosts accumulate one sum. */
 export type Accumulation =
-  /** One ring element; exact because |Σ| ≤ 2^63 − 1 is proven. */
+  /** One ring element; exact because |Σ| ≤ 2^63 − 1 is proven (noise included). */
   | { kind: "ring" }
   /**
    * Rows summed in `chunks` consecutive chunks of `chunkRows` (the last may be
    * shorter), each chunk sum exact, then lifted to 32-bit limbs and added
    * exactly; opens the canonical (high, low) limbs of Σ chunk sums + chunks·2^62.
+   * A noisy sum lifts its noise as one more chunk: Σ + N + (chunks + 1)·2^62.
    */
   | { kind: "wide"; chunkRows: number; chunks: number };
 
@@ -66,36 +74,58 @@ export interface PlannedSum {
   rowBound: bigint;
   /** Proven bound on |Σ| over all rows: rowCount · rowBound. */
   bound: bigint;
+  /**
+   * DP mode only: the bound on the sum's noise |N_0 + N_1 + N_2|, 3·⌈64·t⌉
+   * (holds except with probability below e^{−61}); the opened value lies
+   * within bound + noiseBound.
+   */
+  noiseBound?: bigint;
   accumulation: Accumulation;
 }
 
 /**
  * Plans one centred sum (one column) or sum of centred products (two
  * columns) over `rowCount` rows: proves it exact in the ring, or widens it.
+ * With `noise` (DP mode) the proof covers the rows' sum plus its noise.
  *
- * @throws MpcError `RANGE_TOO_WIDE` when a row's product may reach 2^62
+ * @throws MpcError `RANGE_TOO_WIDE` when a row's product may reach 2^62, or
+ *   when the noise cannot be held even by a widened sum
  * @example
  * planSum("mean@1", "Σx", [{ name: "salary", scale: 0, lo: 30000n, hi: 200000n }], 10n)
  * // { label: "Σx", factors: [{ column: "salary", centre: 115000n }], rowBound: 85000n, bound: 850000n, accumulation: { kind: "ring" } }
  */
-export function planSum(algorithm: string, label: string, columns: readonly BoundedColumn[], rowCount: bigint): PlannedSum {
+export function planSum(algorithm: string, label: string, columns: readonly BoundedColumn[], rowCount: bigint, noise?: DpRelease): PlannedSum {
   const factors = columns.map((c) => ({ column: c.name, centre: centreOf(c) }));
   const rowBound = columns.reduce((p, c) => p * halfWidth(c), 1n);
   if (rowBound > ROW_LIMIT) throw rangeTooWide(algorithm, label, columns, rowBound);
   const bound = rowCount * rowBound;
-  if (bound <= RING_EXACT_LIMIT) return { label, factors, rowBound, bound, accumulation: { kind: "ring" } };
+  const extra = noise === undefined ? 0n : noiseBound(noise);
+  const noisy = noise === undefined ? {} : { noiseBound: extra };
+  if (bound + extra <= RING_EXACT_LIMIT) return { label, factors, rowBound, bound, ...noisy, accumulation: { kind: "ring" } };
+  if (extra > ROW_LIMIT) throw noiseTooWide(algorithm, label, columns, noise!);
   // Each chunk's sum stays within ±(2^62 − 1): exact in the ring, and
   // non-negative once 2^62 is added.
   const chunkRows = ROW_LIMIT / rowBound;
   const chunks = (rowCount + chunkRows - 1n) / chunkRows;
-  if (chunks >= MAX_CHUNKS) {
+  if (chunks + (noise === undefined ? 0n : 1n) >= MAX_CHUNKS) {
     throw new MpcError(
       "RANGE_TOO_WIDE",
       `${algorithm}: ${label} over ${rowCount} rows would need ${chunks} exact chunks, more than ${MAX_CHUNKS}; narrow the bounds of ${names(columns)}`,
       { details: { algorithm, columns: columns.map((c) => c.name) } },
     );
   }
-  return { label, factors, rowBound, bound, accumulation: { kind: "wide", chunkRows: Number(chunkRows), chunks: Number(chunks) } };
+  return { label, factors, rowBound, bound, ...noisy, accumulation: { kind: "wide", chunkRows: Number(chunkRows), chunks: Number(chunks) } };
+}
+
+/**
+ * Elements a widened sum lifts: its chunks, plus one for its noise in DP mode.
+ *
+ * @example
+ * liftedChunks(plannedSum) // 3 for two chunks of rows and their noise
+ */
+export function liftedChunks(sum: PlannedSum): number {
+  if (sum.accumulation.kind !== "wide") throw new RangeError(`${sum.label} is not widened`);
+  return sum.accumulation.chunks + (sum.noiseBound === undefined ? 0 : 1);
 }
 
 /**
@@ -109,8 +139,9 @@ export function openedWidth(sum: PlannedSum): 1 | 2 {
 }
 
 /**
- * The buyer's side of one sum: the exact Σ of the centred summands from the
- * opened ring element(s), after checking it is possible under the bounds.
+ * The buyer's side of one sum: the exact Σ of the centred summands (plus its
+ * noise, in DP mode) from the opened ring element(s), after checking it is
+ * possible under the bounds.
  *
  * @throws MpcError `RESULT_OUT_OF_RANGE` for a value no row set within the bounds gives
  * @example
@@ -125,9 +156,13 @@ export function decodeSum(algorithm: string, sum: PlannedSum, values: readonly b
     const low = BigInt.asUintN(64, values[1]);
     // The hosts open normalised limbs: a low limb of 2^32 or more never comes from the protocol.
     if (low >= 1n << 32n || high >= 1n << 63n) throw impossible(algorithm, sum, `limbs (${high}, ${low}) are not normalised`);
-    exact = (high << 32n) + low - BigInt(sum.accumulation.chunks) * CHUNK_OFFSET;
+    exact = (high << 32n) + low - BigInt(liftedChunks(sum)) * CHUNK_OFFSET;
   }
-  if (exact > sum.bound || exact < -sum.bound) throw impossible(algorithm, sum, `${exact} exceeds the bound ${sum.bound} the public bounds allow`);
+  const limit = sum.bound + (sum.noiseBound ?? 0n);
+  if (exact > limit || exact < -limit) {
+    const allowance = sum.noiseBound === undefined ? "the public bounds allow" : "the public bounds and the noise's tail bound allow";
+    throw impossible(algorithm, sum, `${exact} exceeds the bound ${limit} ${allowance}`);
+  }
   return exact;
 }
 
@@ -136,6 +171,18 @@ function impossible(algorithm: string, sum: PlannedSum, why: string): MpcError {
     "RESULT_OUT_OF_RANGE",
     `${algorithm}: the opened ${sum.label} is impossible for rows within the declared bounds (${why}): a seller's value outside its bounds, or a faulty host`,
     { details: { algorithm, sum: sum.label } },
+  );
+}
+
+function noiseTooWide(algorithm: string, label: string, columns: readonly BoundedColumn[], noise: DpRelease): MpcError {
+  const t = new Rational(noise.scale.num, noise.scale.den);
+  const epsilon = new Rational(noise.epsilon.num, noise.epsilon.den);
+  return new MpcError(
+    "RANGE_TOO_WIDE",
+    `${algorithm}: the noise of ${label} (discrete Laplace of scale ${t.toDecimal(3)} units = sensitivity ${noise.sensitivity} / ε ${epsilon.toDecimal(6)}, ` +
+      `three terms each proven within ${TAIL_MULTIPLE}·scale) may reach ${noiseBound(noise)} units, but noise must stay below 2^62 units to be summed exactly even when widened; ` +
+      `spend more ε on this request or narrow the bounds of ${names(columns)}`,
+    { details: { algorithm, columns: [...new Set(columns.map((c) => c.name))], noiseBound: noiseBound(noise).toString() } },
   );
 }
 

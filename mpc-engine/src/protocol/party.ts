@@ -35,6 +35,8 @@ export const PRF_TAG = {
   ZERO_ARITH: 1,
   ZERO_XOR: 2,
   TRUNCATION_MASK: 3,
+  /** The differential-privacy noise a pair of parties draws together (noise.ts). */
+  NOISE: 4,
 } as const;
 
 /**

@@ -43,6 +43,14 @@ async function freePort(): Promise<number> {
 
 export const STATUS = { None: 0n, Pending: 1n, Fulfilled: 2n, Failed: 3n, Refunded: 4n } as const;
 
+/**
+ * The relay's tests buy differentially private answers (the relay carries
+ * them as any other): ε 1 per request, out of a budget large enough for every
+ * request the tests send.
+ */
+export const RELAY_TEST_EPSILON = 1000;
+export const RELAY_TEST_BUDGET = 1_000_000;
+
 export interface TestChain {
   rpcUrl: string;
   provider: JsonRpcProvider;
@@ -122,7 +130,7 @@ export async function startTestChain(): Promise<TestChain> {
     const schema = JSON.stringify({ columns: [{ name: "cost", scale: 0 }] });
     const commitments = [0, 1, 2].map((i) => keccak256(toUtf8Bytes(`share ${i}`)));
     await (
-      await registry.registerDataset("relay-test", schema, 10n, parseEther("2"), commitments, { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0n }, BigInt(addresses.minStake))
+      await registry.registerDataset("relay-test", schema, 10n, parseEther("2"), commitments, { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0n, budget: RELAY_TEST_BUDGET, exactAlgorithms: [] }, BigInt(addresses.minStake))
     ).wait();
     const datasetId = (await registry.datasetId(seller.address, "relay-test")) as string;
     await (await (token.connect(buyer) as Contract).approve(addresses.algorithms["sum@1"], MaxUint256)).wait();
@@ -141,7 +149,7 @@ export async function startTestChain(): Promise<TestChain> {
       hostSigners,
       datasetId,
       async request() {
-        const tx = await market.requestComputation([datasetId], JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), MaxUint256, { gasLimit: 600_000n });
+        const tx = await market.requestComputation([datasetId], JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), MaxUint256, RELAY_TEST_EPSILON, { gasLimit: 600_000n });
         const receipt = (await tx.wait())!;
         const log = receipt.logs.find((l: { topics: readonly string[] }) => l.topics[0] === requestTopic)!;
         const parsed = operatorInterface.parseLog(log)!;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { AbiCoder, Contract, ContractFactory, Interface, keccak256, MaxUint256, parseEther, toQuantity, toUtf8Bytes, Transaction, Wallet, zeroPadValue } from "ethers";
+import { AbiCoder, Contract, ContractFactory, Interface, JsonRpcSigner, keccak256, MaxUint256, parseEther, toQuantity, toUtf8Bytes, Transaction, Wallet, zeroPadValue } from "ethers";
 import { encode } from "cbor-x";
 import { algorithmId, jobIdOf, loadArtifact } from "@scmpc/contracts";
 import { pino } from "pino";
@@ -17,7 +17,7 @@ import { operatorInterface } from "../src/relay/oracle-request.ts";
 import { createRelay } from "../src/relay/relay.ts";
 import type { Relay, RelayOptions } from "../src/relay/relay.ts";
 import { openRelayStore } from "../src/relay/relay-store.ts";
-import { devKey, relayEnv, startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
+import { devKey, RELAY_TEST_BUDGET, RELAY_TEST_EPSILON, relayEnv, startFakeBridge, startTestChain, STATUS } from "./relay-fixture.ts";
 import type { FakeBridge, TestChain } from "./relay-fixture.ts";
 
 // The relay's filter, its judgement of a mined fulfilment, its gas limit, its
@@ -112,14 +112,14 @@ describe("relay: serves only the market, judges by the consumer, sizes gas, neve
     const registry = new Contract(chain.addresses.registry, loadArtifact("DatasetRegistry").abi, seller);
     const schema = JSON.stringify({ columns: [{ name: "cost", scale: 0 }] });
     const commitments = [0, 1, 2].map((i) => keccak256(toUtf8Bytes(`${name} share ${i}`)));
-    await (await registry.registerDataset(name, schema, 10n, parseEther("2"), commitments, { allowedAlgorithms: [algorithmId(algorithm)], minRows: 0n }, BigInt(chain.addresses.minStake))).wait();
+    await (await registry.registerDataset(name, schema, 10n, parseEther("2"), commitments, { allowedAlgorithms: [algorithmId(algorithm)], minRows: 0n, budget: RELAY_TEST_BUDGET, exactAlgorithms: [] }, BigInt(chain.addresses.minStake))).wait();
     return (await registry.datasetId(seller.address, name)) as string;
   }
 
   /** A buyer's request to `consumer` over `datasetIds` (sorted here, as the contract requires); its requestId. */
   async function requestFrom(consumer: Contract, datasetIds: string[]): Promise<string> {
     const sorted = [...datasetIds].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-    const tx = await (consumer.connect(chain.buyer) as Contract).requestComputation(sorted, JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), MaxUint256, { gasLimit: 1_500_000n });
+    const tx = await (consumer.connect(chain.buyer) as Contract).requestComputation(sorted, JSON.stringify({ column: "cost" }), keccak256(toUtf8Bytes("buyer key")), MaxUint256, RELAY_TEST_EPSILON, { gasLimit: 1_500_000n });
     const receipt = await tx.wait();
     const log = receipt.logs.find((l: { topics: readonly string[] }) => l.topics[0] === REQUEST_TOPIC)!;
     return operatorInterface.parseLog(log)!.args.requestId as string;
@@ -194,6 +194,19 @@ describe("relay: serves only the market, judges by the consumer, sizes gas, neve
       BigInt(chain.addresses.requestTimeout),
     )) as Contract;
     await freeConsumer.waitForDeployment();
+    // The registry lets only the factory's computations sell (spend budget). The relay's own filter
+    // must hold even so: the factory authorizes this one in the registry (as the node lets a test act
+    // as any account) without listing it as an algorithm of the market.
+    const factoryAddress = chain.addresses.factory;
+    await chain.provider.send("hardhat_impersonateAccount", [factoryAddress]);
+    await chain.provider.send("hardhat_setBalance", [factoryAddress, "0x56BC75E2D63100000"]);
+    try {
+      const asFactory = new JsonRpcSigner(chain.provider, factoryAddress);
+      const registry = new Contract(chain.addresses.registry, loadArtifact("DatasetRegistry").abi, asFactory);
+      await (await registry.authorizeComputation(await freeConsumer.getAddress())).wait();
+    } finally {
+      await chain.provider.send("hardhat_stopImpersonatingAccount", [factoryAddress]);
+    }
     const token = new Contract(chain.addresses.paymentToken, loadArtifact("DevPaymentToken").abi, chain.buyer);
     await (await token.approve(await freeConsumer.getAddress(), MaxUint256)).wait();
 

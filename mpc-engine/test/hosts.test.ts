@@ -275,7 +275,7 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     const responses = await Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", request)));
     const values = await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey });
     const rowCount = datasetIds.reduce((n, id) => n + cluster.chain.datasets.get(id)!.rowCount, 0n);
-    return decodeResult(planComputation(algorithm, JSON.stringify(params), { columns: schema }, { rowCount }), values);
+    return decodeResult(planComputation(algorithm, JSON.stringify(params), { columns: schema }, { rowCount, epsilonMilli: 0 }), values);
   };
 
   before(async () => {

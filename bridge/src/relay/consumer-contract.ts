@@ -9,7 +9,7 @@ import type { Log, Provider } from "ethers";
  */
 export const CONSUMER_ABI = [
   "function jobId() view returns (bytes32)",
-  "function getRequest(bytes32 requestId) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash))",
+  "function getRequest(bytes32 requestId) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash, uint32 epsilon))",
   "function fulfill(bytes32 requestId, bytes payload)",
   "event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result)",
   "event ComputationFailed(bytes32 indexed requestId, uint8 reason)",

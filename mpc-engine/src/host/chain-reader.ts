@@ -73,8 +73,8 @@ const REGISTRY_ABI = [
 ];
 const CONSUMER_ABI = [
   "function algorithm() view returns (string)",
-  "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash))",
-  "event ComputationRequested(bytes32 indexed requestId, address indexed buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint256 fee, uint64 deadline)",
+  "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash, uint32 epsilon))",
+  "event ComputationRequested(bytes32 indexed requestId, address indexed buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint256 fee, uint64 deadline, uint32 epsilon)",
   "event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result)",
 ];
 
@@ -85,13 +85,15 @@ export interface RequestedComputation {
   params: string;
   /** Lowercase 0x bytes32. */
   buyerKey: string;
+  /** The privacy budget the request spends on each dataset, in milli-ε; 0 asks for an exact answer. */
+  epsilonMilli: number;
 }
 
 /**
  * Reads a request from its per-algorithm contract (any ethers `Contract` with
  * `getRequest` and the `ComputationRequested` event in its ABI) together with
  * what was asked: the contract keeps only the request's block, and the event
- * there names the datasets, params and buyer key. `requested` is undefined
+ * there names the datasets, params, buyer key and ε. `requested` is undefined
  * for an unknown request, or if the event is missing. Errors of the calls are
  * the caller's to classify.
  *
@@ -123,6 +125,7 @@ export async function readRequest(
       datasetIds: (event.args.datasetIds as string[]).map((id) => id.toLowerCase()),
       params: String(event.args.params),
       buyerKey: String(event.args.buyerKey).toLowerCase(),
+      epsilonMilli: Number(event.args.epsilon),
     },
   };
 }

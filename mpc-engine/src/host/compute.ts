@@ -63,6 +63,8 @@ interface ParsedCompute {
   datasetIds: string[];
   params: string;
   buyerKey: string;
+  /** The request's ε per dataset in milli-ε, as the chain recorded it (0: exact). */
+  epsilonMilli: number;
   consumer: string;
 }
 
@@ -140,15 +142,15 @@ export function createComputeService(deps: {
     if (request.buyer === ZeroAddress || request.requested === undefined) {
       throw new MpcError("REQUEST_NOT_FOUND", `request ${requestId} is unknown to consumer ${consumer}`);
     }
-    const { datasetIds, params, buyerKey } = request.requested;
+    const { datasetIds, params, buyerKey, epsilonMilli } = request.requested;
     const datasets = await Promise.all(datasetIds.map((id) => chain.getDataset(id)));
     datasets.forEach((dataset, k) => {
       if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${datasetIds[k]} is not registered on-chain`);
     });
-    const inputsHash = jobInputsHash({ algorithm, datasetIds, params, buyerKey, commitments: datasets.map((d) => d.commitments) });
+    const inputsHash = jobInputsHash({ algorithm, datasetIds, params, buyerKey, epsilonMilli, commitments: datasets.map((d) => d.commitments) });
     const jobId = jobIdOf({ chainId, consumer, requestId }, inputsHash);
     return {
-      job: { requestId, algorithm, datasetIds, params, buyerKey, consumer },
+      job: { requestId, algorithm, datasetIds, params, buyerKey, epsilonMilli, consumer },
       jobId,
       request,
       datasets,
@@ -216,9 +218,12 @@ export function createComputeService(deps: {
     if (new Set(datasets.map((d) => d.schemaHash)).size > 1) {
       throw new MpcError("SCHEMA_MISMATCH", "the datasets of one request must share one schema");
     }
-    // Planned from on-chain facts (the schema's bounds, the rows of every dataset), as the buyer did before paying.
+    // Planned from on-chain facts (the schema's bounds, the rows of every dataset, the ε the
+    // contract charged to every dataset's budget), as the buyer did before paying. The
+    // contract only records ε 0 for datasets whose sellers allow this algorithm's exact answers.
     const columns = shares[0].columns.map(({ name, scale, lo, hi }) => ({ name, scale, lo, hi }));
-    return { shares, plan: planComputation(job.algorithm, job.params, { columns }, { rowCount: totalRows }) };
+    const plan = planComputation(job.algorithm, job.params, { columns }, { rowCount: totalRows, epsilonMilli: job.epsilonMilli });
+    return { shares, plan };
   };
 
   /**
@@ -463,7 +468,8 @@ export function createComputeService(deps: {
   };
 }
 
-function parse(request: ComputeRequest): ParsedCompute {
+/** What the bridge asks; the ε comes from the chain alone. */
+function parse(request: ComputeRequest): Omit<ParsedCompute, "epsilonMilli"> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.requestId, 32)) throw invalid("request_id must be a 0x-prefixed bytes32 hex string");
   if (!(request.algorithm in ALGORITHMS)) {

@@ -13,22 +13,24 @@ export interface JobInputs {
   params: string;
   /** Lowercase 0x bytes32 X25519 key of the buyer. */
   buyerKey: string;
+  /** The request's privacy budget per dataset in milli-ε (0: exact); it decides the noise added. */
+  epsilonMilli: number;
   /** Per dataset, its on-chain commitments of hosts 0, 1 and 2 (the shares computed over). */
   commitments: readonly (readonly [string, string, string])[];
 }
 
 /**
  * keccak256 of everything a job computes over: a job whose algorithm,
- * datasets, parameters, buyer key or shares differ has another hash.
+ * datasets, parameters, buyer key, ε or shares differ has another hash.
  *
  * @example
- * const inputsHash = jobInputsHash({ algorithm: "sum@1", datasetIds: [id], params, buyerKey, commitments: [dataset.commitments] });
+ * const inputsHash = jobInputsHash({ algorithm: "sum@1", datasetIds: [id], params, buyerKey, epsilonMilli: 1000, commitments: [dataset.commitments] });
  */
 export function jobInputsHash(inputs: JobInputs): string {
   return keccak256(
     AbiCoder.defaultAbiCoder().encode(
-      ["string", "bytes32[]", "string", "bytes32", "bytes32[3][]"],
-      [inputs.algorithm, inputs.datasetIds, inputs.params, inputs.buyerKey, inputs.commitments],
+      ["string", "bytes32[]", "string", "bytes32", "uint32", "bytes32[3][]"],
+      [inputs.algorithm, inputs.datasetIds, inputs.params, inputs.buyerKey, inputs.epsilonMilli, inputs.commitments],
     ),
   );
 }

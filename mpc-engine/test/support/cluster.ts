@@ -80,7 +80,7 @@ export class FakeChain implements ChainReader {
   setRequest(
     consumer: string,
     requestId: string,
-    request: { buyer: string; datasetIds: string[]; params: string; buyerKey: string; price: bigint; status: number; deadline?: bigint },
+    request: { buyer: string; datasetIds: string[]; params: string; buyerKey: string; price: bigint; status: number; deadline?: bigint; epsilonMilli?: number },
   ): void {
     this.requests.set(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`, {
       buyer: request.buyer,
@@ -93,6 +93,8 @@ export class FakeChain implements ChainReader {
         datasetIds: request.datasetIds.map((id) => id.toLowerCase()),
         params: request.params,
         buyerKey: request.buyerKey.toLowerCase(),
+        // Exact unless the test asks for noise.
+        epsilonMilli: request.epsilonMilli ?? 0,
       },
       resultHash: ZeroHash,
     });

@@ -2,15 +2,34 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Contract, hexlify, keccak256, toUtf8Bytes } from "ethers";
 import type { Signer } from "ethers";
-import { loadArtifact } from "@scmpc/contracts";
-import { decodeResult, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
-import type { AlgorithmResult, DatasetSchema } from "@scmpc/mpc-engine";
+import { formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
+import { decodeResult, describeNoise, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
+import type { AlgorithmResult, DatasetSchema, NoiseDescription } from "@scmpc/mpc-engine";
 import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
 import { fetchReleaseKeys } from "./key-release.ts";
 import type { StackState } from "./state.ts";
 
 /** On-chain request status, as `AlgorithmComputation.RequestStatus`. */
 const STATUS = ["None", "Pending", "Fulfilled", "Failed", "Refunded"] as const;
+
+/** ε a buyer spends per dataset when naming none. */
+export const DEFAULT_REQUEST_EPSILON = "1";
+
+/** How a differentially private answer was noised, and what it cost. */
+export interface PrivacyReport {
+  /** "discrete Laplace"; "none" for count, whose row count is public and released exactly. */
+  mechanism: NoiseDescription["mechanism"];
+  /** ε this request spent on each dataset, as a decimal. */
+  epsilon: string;
+  /** Scale of the noise on the answer, in its units (one per value for a regression). */
+  noiseScale: NoiseDescription["noiseScale"];
+  /** 95% interval of the answer (one per bucket for a histogram, per value for a regression). */
+  interval95: NoiseDescription["interval95"];
+  /** Whether the interval is the noise's own quantiles ("exact") or a bootstrap ("approximate"). */
+  interval: NoiseDescription["interval"];
+  /** ε left in each dataset's budget after this request, by dataset id. */
+  budgetLeft: Record<string, string>;
+}
 
 /** A computation bought and decrypted. */
 export interface PurchasedResult {
@@ -27,6 +46,8 @@ export interface PurchasedResult {
   txHash: string;
   /** The hosts whose release keys opened the result (at least two of 0, 1, 2). */
   keysReleasedBy: number[];
+  /** How the answer was noised; absent for an exact answer. */
+  dp?: PrivacyReport;
 }
 
 /** Why the contract failed a request (`ComputationFailed.reason`). */
@@ -94,6 +115,14 @@ export async function buyComputation(options: {
   params: string;
   /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
   keyDir: string;
+  /**
+   * ε spent on each dataset, as a decimal (at most three decimals, at most
+   * 65.535). Default 1; for `count`, whose row count is public, the least
+   * the contract takes (0.001), or an exact answer where every seller allows it.
+   */
+  epsilon?: string;
+  /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
+  exact?: boolean;
   timeoutMs?: number;
 }): Promise<PurchasedResult> {
   const { state, buyer, params } = options;
@@ -111,17 +140,21 @@ export async function buyComputation(options: {
   const market = new Contract(marketAddress, loadArtifact("AlgorithmComputation").abi, buyer);
   const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
 
+  if (options.exact && options.epsilon !== undefined) throw new Error("ask for either an exact answer or one spending ε, not both");
+  const algorithmId: string = await market.algorithmId();
   let price = 0n;
   let schemaHash: string | undefined;
   let rows = 0n;
   const commitments: [string, string, string][] = [];
+  const exactAllowed: boolean[] = [];
   for (const id of datasetIds) {
     if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${id} is registered`);
     const dataset = await registry.getDataset(id);
     if (!dataset.active) throw new Error(`dataset ${id} is not for sale at the moment (its seller paused it)`);
-    if (!(await registry.isAlgorithmAllowed(id, await market.algorithmId()))) {
+    if (!(await registry.isAlgorithmAllowed(id, algorithmId))) {
       throw new Error(`the seller of dataset ${id} does not allow ${algorithm}`);
     }
+    exactAllowed.push(await registry.isExactAllowed(id, algorithmId));
     if (schemaHash !== undefined && dataset.schemaHash !== schemaHash) throw new Error(`dataset ${id} has a different schema from the others`);
     schemaHash = dataset.schemaHash;
     // A seller's minimum is a rule about its own dataset: other datasets in the request do not count.
@@ -132,9 +165,29 @@ export async function buyComputation(options: {
     rows += dataset.rowCount as bigint;
     commitments.push([dataset.commitments[0], dataset.commitments[1], dataset.commitments[2]].map((c: string) => c.toLowerCase()) as [string, string, string]);
   }
+  const epsilonMilli = requestEpsilon(algorithm, options, exactAllowed.every(Boolean));
+  if (epsilonMilli === 0) {
+    const refused = datasetIds.filter((_, k) => !exactAllowed[k]);
+    if (refused.length > 0) {
+      throw new Error(
+        `the seller of dataset ${refused.join(", ")} does not allow exact answers to ${algorithm}; ask for a differentially private one (--epsilon)`,
+      );
+    }
+  } else {
+    // The contract would revert; saying which dataset ran out, before paying, is kinder.
+    for (const id of datasetIds) {
+      const budget = await registry.budgetOf(id);
+      if (BigInt(budget.remaining) < BigInt(epsilonMilli)) {
+        throw new Error(
+          `dataset ${id} has ε ${formatEpsilon(budget.remaining)} of its privacy budget (ε ${formatEpsilon(budget.total)}) left; ` +
+            `this request would spend ε ${formatEpsilon(epsilonMilli)}`,
+        );
+      }
+    }
+  }
   const schema = await datasetSchema(registry, datasetIds[0], schemaHash!);
   // Validating here, before paying, turns a typo into an error instead of a refund.
-  const plan = planComputation(algorithm, params, schema, { rowCount: rows });
+  const plan = planComputation(algorithm, params, schema, { rowCount: rows, epsilonMilli });
 
   const fee: bigint = await market.operatorFee();
   const total = price + fee;
@@ -146,7 +199,7 @@ export async function buyComputation(options: {
 
   const keys = generateBuyerKeyPair();
   // The price seen here is the most this purchase pays: a seller raising it in between makes the request revert.
-  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total);
+  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli);
   const receipt = await tx.wait();
   const requested = receipt.logs
     .map((log: { topics: string[]; data: string }) => {
@@ -162,7 +215,7 @@ export async function buyComputation(options: {
   // The job the hosts must answer, derived from the chain as each host derives it.
   const jobId = jobIdOf(
     { chainId: (await buyer.provider!.getNetwork()).chainId, consumer: marketAddress, requestId },
-    jobInputsHash({ algorithm, datasetIds, params, buyerKey: hexlify(keys.publicKey).toLowerCase(), commitments }),
+    jobInputsHash({ algorithm, datasetIds, params, buyerKey: hexlify(keys.publicKey).toLowerCase(), epsilonMilli, commitments }),
   );
   await mkdir(options.keyDir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(options.keyDir, `${requestId}.key`), hexlify(keys.privateKey) + "\n", { mode: 0o600 });
@@ -186,6 +239,7 @@ export async function buyComputation(options: {
         throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
       }
       const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result, releaseKeys: released.keys, jobId });
+      const noise = describeNoise(plan, values);
       return {
         requestId,
         algorithm,
@@ -196,6 +250,7 @@ export async function buyComputation(options: {
         fee: fee.toString(),
         txHash: tx.hash,
         keysReleasedBy: released.from,
+        ...(noise && { dp: await privacyReport(registry, datasetIds, epsilonMilli, noise) }),
       };
     }
     if (status === "Failed") {
@@ -213,6 +268,37 @@ export async function buyComputation(options: {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * The ε a purchase spends per dataset, in milli-ε (0: exact).
+ *
+ * @example
+ * requestEpsilon("mean@1", { epsilon: "0.5" }, false) // 500
+ */
+function requestEpsilon(algorithm: string, options: { epsilon?: string; exact?: boolean }, everyDatasetAllowsExact: boolean): number {
+  if (options.exact) return 0;
+  if (options.epsilon === undefined && algorithm === "count@1") {
+    // The row count is public on-chain: a count's answer is exact whatever it spends.
+    return everyDatasetAllowsExact ? 0 : 1;
+  }
+  const milli = toMilliEpsilon(options.epsilon ?? DEFAULT_REQUEST_EPSILON, MAX_REQUEST_EPSILON);
+  if (milli === 0) throw new Error("ε must be above 0 (at least 0.001); for an exact answer, where the sellers allow one, ask for it (--exact)");
+  return milli;
+}
+
+async function privacyReport(registry: Contract, datasetIds: string[], epsilonMilli: number, noise: NoiseDescription): Promise<PrivacyReport> {
+  const budgetLeft: Record<string, string> = {};
+  for (const id of datasetIds) budgetLeft[id] = formatEpsilon((await registry.budgetOf(id)).remaining);
+  return {
+    mechanism: noise.mechanism,
+    // What the chain deducted (a count's answer is exact but its request still spent ε).
+    epsilon: formatEpsilon(epsilonMilli),
+    noiseScale: noise.noiseScale,
+    interval95: noise.interval95,
+    interval: noise.interval,
+    budgetLeft,
+  };
 }
 
 /**

@@ -6,7 +6,9 @@ import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
 import { ALGORITHMS } from "@scmpc/mpc-engine";
 import { runTlsCommand, TLS_USAGE, TlsUsageError } from "@scmpc/mpc-engine/tls";
-import { buyComputation, refundRequest, resolveAlgorithm } from "./buyer.ts";
+import { buyComputation, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "./buyer.ts";
+import type { PurchasedResult } from "./buyer.ts";
+import { DEFAULT_BUDGET_EPSILON, listingLines, setDatasetPolicy, showDataset } from "./dataset-policy.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
 import { startLocalStack } from "./stack.ts";
 import { readState, stateDir } from "./state.ts";
@@ -21,11 +23,16 @@ Operators
 
 Sellers
   scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
-        [--bounds <col>=<lo>:<hi>[,...]] [--allow sum,mean,...] [--min-rows <n>] [--stake <amount>] [--json]
+        [--bounds <col>=<lo>:<hi>[,...]] [--allow sum,mean,...] [--exact sum,...] [--budget <ε>]
+        [--min-rows <n>] [--stake <amount>] [--json]
                                              share the columns to the 3 hosts and register the dataset
-                                             (defaults: every algorithm allowed, at least ${DEFAULT_MIN_ROWS} rows,
-                                             the registry's minimum stake; bounds derived from the data, rounded
-                                             outward to one significant digit — bounds are public, on-chain)
+                                             (defaults: every algorithm allowed, with differential privacy only —
+                                             --exact lists those whose exact answers you allow; a total privacy
+                                             budget of ε ${DEFAULT_BUDGET_EPSILON}; at least ${DEFAULT_MIN_ROWS} rows; the registry's minimum stake;
+                                             bounds derived from the data, rounded outward to one significant
+                                             digit — bounds are public, on-chain)
+  scmpc seller policy --dataset <id> [--allow <alg,...>] [--exact <alg,...>|none] [--budget <ε>] [--min-rows <n>] [--json]
+                                             change a dataset's policy (what is not given stays)
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
   scmpc seller price --dataset <id> --price <amount>
@@ -34,7 +41,10 @@ Sellers
   scmpc seller withdraw-stake --dataset <id>
 
 Buyers
-  scmpc buyer request <algorithm> --dataset <id> [--dataset <id2> ...] <parameters> [--json]
+  scmpc market show <dataset> [--json]       a dataset's schema, bounds, policy, price and privacy budget left
+  scmpc buyer request <algorithm> --dataset <id> [--dataset <id2> ...] <parameters> [--epsilon <ε> | --exact] [--json]
+        (a differentially private answer spending ε ${DEFAULT_REQUEST_EPSILON} of each dataset's budget unless --epsilon
+        says otherwise; --exact where every seller allows exact answers; count spends the least ε, 0.001)
         count                                (no parameters)
         sum | mean | variance | stddev | min | max     --column <col>
         histogram                            --column <col> --edges <e1,e2,...>
@@ -44,7 +54,9 @@ Buyers
   scmpc buyer refund --request <id>          take back the price of a request past its deadline
   scmpc buyer balance [--json]               refunds credited and not yet withdrawn
   scmpc buyer withdraw
-  scmpc algorithms [--json]                  the algorithms, their parameters and what each reveals
+  scmpc algorithms [--json]                  the algorithms, their parameters, their noise and what each reveals
+
+Datasets are named by id or by <seller address>/<name>.
 
 Options
   --account <role|index>   a local development account (roles: deployer, relay, seller, buyer, seller2, buyer2)
@@ -156,6 +168,42 @@ function boundsFromFlags(flags: readonly string[]): Record<string, { lo: string;
   return bounds;
 }
 
+/** `sum,mean@1` → `["sum@1", "mean@1"]`; undefined stays undefined. */
+function algorithmList(flag: string | undefined): string[] | undefined {
+  if (flag === undefined) return undefined;
+  try {
+    return flag.split(",").map((a) => a.trim()).filter((a) => a !== "").map(resolveAlgorithm);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function intervalText(interval: unknown): string {
+  if (Array.isArray(interval) && typeof interval[0] === "string") return `[${interval[0]}, ${interval[1]}]`;
+  if (Array.isArray(interval)) return interval.map(intervalText).join(" ");
+  return Object.entries(interval as Record<string, unknown>).map(([k, v]) => `${k} ${intervalText(v)}`).join(", ");
+}
+
+/** A purchase for the terminal: the answer, then how noisy it is and what it cost the datasets' budgets. */
+function purchaseLines(bought: PurchasedResult): string[] {
+  const shown = typeof bought.result === "string" ? bought.result : JSON.stringify(bought.result);
+  const lines = [`${bought.algorithm} ${bought.params} = ${shown}   (request ${bought.requestId})`];
+  const { dp } = bought;
+  if (dp === undefined) lines.push("exact answer (the sellers allow it): no noise, no privacy budget spent");
+  else {
+    const scale = typeof dp.noiseScale === "string" ? dp.noiseScale : Object.entries(dp.noiseScale).map(([k, v]) => `${k} ${v}`).join(", ");
+    lines.push(
+      dp.mechanism === "none"
+        ? "differentially private mode: the row count is public, so it is exact (no noise)"
+        : `differentially private: ${dp.mechanism} noise, scale ${scale}, drawn inside the MPC (no host knows it)`,
+      `95% interval ${intervalText(dp.interval95)} (${dp.interval}): the true answer lies in it with probability ≥ 95%`,
+      `ε ${dp.epsilon} spent per dataset; left: ${Object.entries(dp.budgetLeft).map(([id, left]) => `${id} ε ${left}`).join(", ")}`,
+    );
+  }
+  lines.push(`keys released by hosts ${bought.keysReleasedBy.join(", ")} (the result became readable once the chain showed the sellers paid)`);
+  return lines;
+}
+
 /** Builds an algorithm's JSON parameters from the command-line flags. */
 function paramsFromFlags(algorithm: string, values: Record<string, unknown>): string {
   if (typeof values.params === "string") return values.params;
@@ -204,6 +252,8 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
   }
   let parsed;
   try {
+    // A buyer's --exact is a switch; a seller's lists algorithms.
+    const exactFlag = argv[0] === "buyer" ? ({ type: "boolean" } as const) : ({ type: "string" } as const);
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -221,6 +271,9 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         threshold: { type: "string" },
         params: { type: "string" },
         stake: { type: "string" },
+        epsilon: { type: "string" },
+        exact: exactFlag,
+        budget: { type: "string" },
         bounds: { type: "string", multiple: true },
         request: { type: "string" },
         account: { type: "string" },
@@ -248,7 +301,10 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       if (json) out.log(JSON.stringify(Object.values(ALGORITHMS).map((a) => ({ ...a, chainlinkExternalJobId: jobUuidOf(a.name) }))));
       else {
         for (const a of Object.values(ALGORITHMS)) {
-          out.log(`${a.name.padEnd(14)} ${a.summary}\n${"".padEnd(15)}params:  ${a.params}\n${"".padEnd(15)}reveals: ${a.leakage}`);
+          out.log(
+            `${a.name.padEnd(14)} ${a.summary}\n${"".padEnd(15)}params:  ${a.params}\n${"".padEnd(15)}noise:   ${a.dp}\n` +
+              `${"".padEnd(15)}exact:   ${a.leakage}`,
+          );
         }
       }
       return 0;
@@ -273,7 +329,9 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           name: values.name,
           columns,
           price: values.price,
-          allow: values.allow?.split(",").map((a) => resolveAlgorithm(a.trim())),
+          allow: algorithmList(values.allow),
+          exact: algorithmList(values.exact as string | undefined),
+          budget: values.budget,
           minRows: minRows === undefined ? undefined : Number(minRows),
           stake: values.stake,
           bounds,
@@ -292,6 +350,10 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           }
           out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${columns.map((c) => `"${c}"`).join(", ")} shared to 3 hosts and registered`);
           out.log(`dataset id ${ds.datasetId}`);
+          out.log(
+            `privacy budget ε ${ds.budget}; exact answers allowed for ${ds.exactAlgorithms.length > 0 ? ds.exactAlgorithms.join(", ") : "no algorithm"} ` +
+              `(every other answer is differentially private)`,
+          );
         }
         return 0;
       } finally {
@@ -313,6 +375,54 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
         out.log(await manageDataset({ state, seller: signer, datasetId: values.dataset[0], action }));
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "seller" && command === "policy") {
+      const dataset = values.dataset?.[0];
+      if (!dataset) throw new UsageError("seller policy needs --dataset");
+      const minRows = values["min-rows"];
+      if (minRows !== undefined && !/^\d+$/.test(minRows)) throw new UsageError(`--min-rows must be a non-negative integer; got "${minRows}"`);
+      const exact = values.exact as string | undefined;
+      if (values.allow === undefined && exact === undefined && values.budget === undefined && minRows === undefined) {
+        throw new UsageError("seller policy needs at least one of --allow, --exact, --budget, --min-rows");
+      }
+      const { state, provider, signer } = await contextFor("seller", values.account);
+      try {
+        const policy = await setDatasetPolicy({
+          state,
+          seller: signer,
+          dataset,
+          allow: algorithmList(values.allow),
+          exact: exact?.trim() === "none" ? [] : algorithmList(exact),
+          budget: values.budget,
+          minRows: minRows === undefined ? undefined : Number(minRows),
+        });
+        if (json) out.log(JSON.stringify(policy));
+        else {
+          out.log(`policy of ${policy.id} set:`);
+          out.log(`  allowed  ${policy.allowedAlgorithms.join(", ") || "none"}`);
+          out.log(`  exact    ${policy.exactAlgorithms.join(", ") || "none"}`);
+          out.log(`  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left`);
+          out.log(`  min rows ${policy.minRows}`);
+        }
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "market" && command === "show") {
+      const [dataset] = rest;
+      if (!dataset) throw new UsageError("market show needs a dataset (its id or <seller address>/<name>)");
+      const { state, provider } = await contextFor("buyer", values.account);
+      try {
+        const listing = await showDataset({ state, runner: provider, dataset });
+        if (json) out.log(JSON.stringify(listing));
+        else for (const line of listingLines(listing)) out.log(line);
         return 0;
       } finally {
         provider.destroy();
@@ -354,13 +464,11 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           datasetIds: values.dataset,
           params,
           keyDir: path.join(dir, "buyer-keys"),
+          epsilon: values.epsilon,
+          exact: values.exact === true,
         });
         if (json) out.log(JSON.stringify(bought));
-        else {
-          const shown = typeof bought.result === "string" ? bought.result : JSON.stringify(bought.result);
-          out.log(`${bought.algorithm} ${bought.params} = ${shown}   (request ${bought.requestId})`);
-          out.log(`keys released by hosts ${bought.keysReleasedBy.join(", ")} (the result became readable once the chain showed the sellers paid)`);
-        }
+        else for (const line of purchaseLines(bought)) out.log(line);
         return 0;
       } finally {
         provider.destroy();

@@ -44,7 +44,7 @@ const REQUEST_GAS_LIMIT = 400_000n;
  * (`performance.now()`) its transaction was sent. For load and crash tests.
  *
  * @example
- * const sent = await requestMany({ state, buyer, algorithm: "sum@1", datasetIds: [id], params, buyerKey, count: 100 });
+ * const sent = await requestMany({ state, buyer, algorithm: "sum@1", datasetIds: [id], params, buyerKey, epsilonMilli: 0, count: 100 });
  */
 export async function requestMany(options: {
   state: StackState;
@@ -53,6 +53,8 @@ export async function requestMany(options: {
   datasetIds: string[];
   params: string;
   buyerKey: string;
+  /** ε each request spends per dataset, in milli-ε; 0 asks for exact answers (the sellers must allow them). */
+  epsilonMilli: number;
   count: number;
 }): Promise<{ requestId: string; sentAt: number }[]> {
   const buyer = new NonceManager(options.buyer);
@@ -64,7 +66,7 @@ export async function requestMany(options: {
   const sends: Promise<ContractTransactionResponse>[] = [];
   for (let i = 0; i < options.count; i++) {
     sentAt.push(performance.now());
-    sends.push(market.getFunction("requestComputation")(options.datasetIds, options.params, options.buyerKey, MaxUint256, { gasLimit: REQUEST_GAS_LIMIT }));
+    sends.push(market.getFunction("requestComputation")(options.datasetIds, options.params, options.buyerKey, MaxUint256, options.epsilonMilli, { gasLimit: REQUEST_GAS_LIMIT }));
   }
   const receipts = await Promise.all((await Promise.all(sends)).map((tx) => tx.wait()));
   return receipts.map((receipt, i) => {

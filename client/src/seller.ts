@@ -1,9 +1,10 @@
 import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Provider, Signer } from "ethers";
-import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
+import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 import { readCsvColumns, type DeclaredBounds } from "./csv-column.ts";
+import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, PAYMENT_DECIMALS } from "./dataset-policy.ts";
 import { uploadShare } from "./host-upload.ts";
 import type { StackState } from "./state.ts";
 
@@ -27,7 +28,11 @@ export interface UploadedDataset {
   /** Exact plaintext sum of each column, for the seller's own records and the demo. */
   plaintextSums: Record<string, string>;
   allowedAlgorithms: string[];
+  /** Allowed algorithms whose exact answers (no noise, no budget) the seller allows. */
+  exactAlgorithms: string[];
   minRows: number;
+  /** Total privacy budget, ε (decimal). */
+  budget: string;
   /** Locked while listed, in token units (decimal string). */
   stake: string;
   txHash: string;
@@ -123,8 +128,7 @@ export async function pendingHostChanges(state: StackState, runner: Signer | Pro
   return lines;
 }
 
-/** Decimals of the market's payment token. */
-export const PAYMENT_DECIMALS = 18;
+export { PAYMENT_DECIMALS } from "./dataset-policy.ts";
 
 /** Default minimum number of rows a result may aggregate: no statistic over a handful of people. */
 export const DEFAULT_MIN_ROWS = 10;
@@ -157,6 +161,10 @@ export async function uploadDataset(options: {
   allow?: string[];
   /** Fewest rows a result may aggregate; default {@link DEFAULT_MIN_ROWS}. */
   minRows?: number;
+  /** Total privacy budget as ε (decimal); default {@link DEFAULT_BUDGET_EPSILON}. */
+  budget?: string;
+  /** Allowed algorithms whose exact answers the seller allows (no noise, no budget); default none. */
+  exact?: string[];
   /** Stake to lock while the dataset is listed (decimal token units); default: the registry's minimum. */
   stake?: string;
 }): Promise<UploadedDataset> {
@@ -169,8 +177,9 @@ export async function uploadDataset(options: {
     throw new Error(`--price must be a decimal amount of the payment token; got "${options.price}"`);
   }
   const allow = options.allow ?? [...MARKET_ALGORITHMS];
-  const unknown = allow.filter((a) => !(MARKET_ALGORITHMS as readonly string[]).includes(a));
-  if (unknown.length > 0) throw new Error(`--allow names unknown algorithm(s) ${unknown.join(", ")}; known: ${MARKET_ALGORITHMS.join(", ")}`);
+  const exact = options.exact ?? [];
+  checkAlgorithms(allow, exact);
+  const budget = budgetMilli(options.budget ?? DEFAULT_BUDGET_EPSILON);
   const minRows = options.minRows ?? DEFAULT_MIN_ROWS;
   if (!Number.isInteger(minRows) || minRows < 0) throw new Error(`--min-rows must be a non-negative integer; got ${minRows}`);
 
@@ -206,7 +215,7 @@ export async function uploadDataset(options: {
 
   const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi }));
   const schema = schemaText(schemaColumns);
-  const policy = { allowedAlgorithms: allow.map(algorithmId), minRows };
+  const policy = { allowedAlgorithms: allow.map(algorithmId), minRows, budget, exactAlgorithms: exact.map(algorithmId) };
   if (stake > 0n && (await token.allowance(sellerAddress, state.contracts.registry)) < stake) {
     await (await token.approve(state.contracts.registry, stake)).wait();
   }
@@ -222,7 +231,9 @@ export async function uploadDataset(options: {
     commitments,
     plaintextSums: Object.fromEntries(columns.map((c) => [c.name, c.plaintextSum])),
     allowedAlgorithms: allow,
+    exactAlgorithms: exact,
     minRows,
+    budget: formatEpsilon(budget),
     stake: stake.toString(),
     txHash: tx.hash,
   };

@@ -1,0 +1,207 @@
+import { Contract, formatUnits, isAddress } from "ethers";
+import type { Provider, Signer } from "ethers";
+import { algorithmId, DEFAULT_PRIVACY_BUDGET, formatEpsilon, loadArtifact, MARKET_ALGORITHMS, toMilliEpsilon } from "@scmpc/contracts";
+import type { SchemaColumn } from "@scmpc/mpc-engine";
+import { datasetSchema } from "./buyer.ts";
+import type { StackState } from "./state.ts";
+
+/** Decimals of the market's payment token (mUSD). */
+export const PAYMENT_DECIMALS = 18;
+
+/** A dataset's total privacy budget when its seller names none, as ε. */
+export const DEFAULT_BUDGET_EPSILON = formatEpsilon(DEFAULT_PRIVACY_BUDGET);
+
+/** A dataset's policy as the registry holds it, in words. */
+export interface DatasetPolicy {
+  /** Algorithms buyers may run, `name@version` (with noise, unless also in `exactAlgorithms`). */
+  allowedAlgorithms: string[];
+  /** Allowed algorithms whose exact answers (no noise, no budget) the seller allows. */
+  exactAlgorithms: string[];
+  /** Fewest of this dataset's rows a result may aggregate. */
+  minRows: number;
+  /** The privacy budget as ε decimals: total = spent + remaining. */
+  budget: { total: string; spent: string; remaining: string };
+}
+
+/** What a buyer sees of a listed dataset before paying. */
+export interface DatasetListing {
+  id: string;
+  /** The permanent address `<seller>/<name>`. */
+  address: string;
+  seller: string;
+  name: string;
+  /** False while its seller has paused sales or after deregistration. */
+  active: boolean;
+  rowCount: number;
+  /** Price per computation, mUSD (decimal). */
+  price: string;
+  /** Stake its seller locked, mUSD (decimal). */
+  stake: string;
+  /** Columns with their fixed-point scales and public bounds. */
+  schema: SchemaColumn[];
+  policy: DatasetPolicy;
+}
+
+const NAMES = new Map<string, string>(MARKET_ALGORITHMS.map((name) => [algorithmId(name), name]));
+
+/** An algorithm's name from its policy id (the id itself for one this market does not sell). */
+function algorithmName(id: string): string {
+  return NAMES.get(id.toLowerCase()) ?? id;
+}
+
+/**
+ * Checks the algorithm lists of a policy: every name one the market sells,
+ * every exact one also allowed.
+ *
+ * @throws Error naming the offending algorithm and flag
+ * @example
+ * checkAlgorithms(["sum@1", "mean@1"], ["sum@1"]); // fine
+ */
+export function checkAlgorithms(allow: readonly string[], exact: readonly string[]): void {
+  for (const [flag, list] of [["--allow", allow], ["--exact", exact]] as const) {
+    const unknown = list.filter((a) => !(MARKET_ALGORITHMS as readonly string[]).includes(a));
+    if (unknown.length > 0) throw new Error(`${flag} names unknown algorithm(s) ${unknown.join(", ")}; known: ${MARKET_ALGORITHMS.join(", ")}`);
+  }
+  const stray = exact.filter((a) => !allow.includes(a));
+  if (stray.length > 0) {
+    throw new Error(`--exact names ${stray.join(", ")}, which the policy does not allow at all (add it to --allow, or leave it out of --exact)`);
+  }
+}
+
+/**
+ * Parses a total privacy budget written as ε ("10", "2.5") into milli-ε.
+ *
+ * @example
+ * budgetMilli("2.5") // 2500
+ */
+export function budgetMilli(epsilon: string): number {
+  try {
+    return toMilliEpsilon(epsilon);
+  } catch (err) {
+    throw new Error(`--budget: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Resolves a dataset named by id (`0x` + 64 hex digits) or permanent address
+ * (`<seller>/<name>`) to its id.
+ *
+ * @example
+ * await resolveDatasetId(registry, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8/salaries")
+ */
+export async function resolveDatasetId(registry: Contract, dataset: string): Promise<string> {
+  if (/^0x[0-9a-fA-F]{64}$/.test(dataset)) return dataset.toLowerCase();
+  const slash = dataset.indexOf("/");
+  if (slash > 0 && isAddress(dataset.slice(0, slash)) && slash < dataset.length - 1) {
+    return ((await registry.datasetId(dataset.slice(0, slash), dataset.slice(slash + 1))) as string).toLowerCase();
+  }
+  throw new Error(`a dataset is named by its 0x-prefixed 32-byte id or by <seller address>/<name>; got "${dataset}"`);
+}
+
+/** Reads a registered dataset's policy and budget. */
+export async function readPolicy(registry: Contract, id: string): Promise<DatasetPolicy> {
+  const [dataset, allowed, exact, budget] = await Promise.all([
+    registry.getDataset(id),
+    registry.getAllowedAlgorithms(id),
+    registry.getExactAlgorithms(id),
+    registry.budgetOf(id),
+  ]);
+  return {
+    allowedAlgorithms: (allowed as string[]).map(algorithmName),
+    exactAlgorithms: (exact as string[]).map(algorithmName),
+    minRows: Number(dataset.minRows),
+    budget: { total: formatEpsilon(budget.total), spent: formatEpsilon(budget.spent), remaining: formatEpsilon(budget.remaining) },
+  };
+}
+
+/**
+ * A dataset as a buyer sees it before paying: seller, schema and bounds,
+ * policy, price and the privacy budget left.
+ *
+ * @example
+ * const listing = await showDataset({ state, runner: provider, dataset: "0x…" });
+ */
+export async function showDataset(options: { state: StackState; runner: Signer | Provider; dataset: string }): Promise<DatasetListing> {
+  const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.runner);
+  const id = await resolveDatasetId(registry, options.dataset);
+  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
+  const dataset = await registry.getDataset(id);
+  const [schema, policy] = await Promise.all([datasetSchema(registry, id, dataset.schemaHash), readPolicy(registry, id)]);
+  return {
+    id,
+    address: `${dataset.seller}/${dataset.name}`,
+    seller: dataset.seller,
+    name: dataset.name,
+    active: dataset.active,
+    rowCount: Number(dataset.rowCount),
+    price: formatUnits(dataset.price as bigint, PAYMENT_DECIMALS),
+    stake: formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS),
+    schema: schema.columns,
+    policy,
+  };
+}
+
+/**
+ * Changes one of the seller's dataset policies; what is not given stays as
+ * it is. The budget cannot go below what requests have already spent.
+ *
+ * @example
+ * await setDatasetPolicy({ state, seller, dataset: id, exact: ["sum@1"], budget: "20" });
+ */
+export async function setDatasetPolicy(options: {
+  state: StackState;
+  seller: Signer;
+  dataset: string;
+  allow?: string[];
+  exact?: string[];
+  minRows?: number;
+  /** New total budget as ε. */
+  budget?: string;
+}): Promise<DatasetPolicy & { id: string; txHash: string }> {
+  const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.seller);
+  const id = await resolveDatasetId(registry, options.dataset);
+  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
+  const dataset = await registry.getDataset(id);
+  const me = await options.seller.getAddress();
+  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  if (dataset.stakeReleaseTime !== 0n) throw new Error(`dataset ${id} is deregistered; its policy can no longer change`);
+  const current = await readPolicy(registry, id);
+  const allow = options.allow ?? current.allowedAlgorithms;
+  // Narrowing --allow narrows the exact list with it unless --exact is given.
+  const exact = options.exact ?? current.exactAlgorithms.filter((a) => allow.includes(a));
+  checkAlgorithms(allow, exact);
+  const minRows = options.minRows ?? current.minRows;
+  if (!Number.isInteger(minRows) || minRows < 0) throw new Error(`--min-rows must be a non-negative integer; got ${minRows}`);
+  if (BigInt(minRows) > (dataset.rowCount as bigint)) {
+    throw new Error(`--min-rows ${minRows} is above the dataset's ${dataset.rowCount} rows: no computation could run over it alone`);
+  }
+  const budget = options.budget === undefined ? toMilliEpsilon(current.budget.total) : budgetMilli(options.budget);
+  const spent = toMilliEpsilon(current.budget.spent);
+  if (budget < spent) {
+    throw new Error(`--budget ${formatEpsilon(budget)} is below the ε ${current.budget.spent} requests have already spent from dataset ${id}`);
+  }
+  const tx = await registry.setPolicy(id, { allowedAlgorithms: allow.map(algorithmId), minRows, budget, exactAlgorithms: exact.map(algorithmId) });
+  await tx.wait();
+  return { id, ...(await readPolicy(registry, id)), txHash: tx.hash };
+}
+
+/**
+ * The listing as lines of text for the terminal.
+ *
+ * @example
+ * for (const line of listingLines(listing)) console.log(line);
+ */
+export function listingLines(listing: DatasetListing): string[] {
+  const { policy } = listing;
+  const noisy = policy.allowedAlgorithms.filter((a) => !policy.exactAlgorithms.includes(a));
+  return [
+    `dataset ${listing.address}${listing.active ? "" : " (not for sale at the moment)"}`,
+    `  id       ${listing.id}`,
+    `  rows     ${listing.rowCount} (at least ${policy.minRows} of them in any result)`,
+    `  columns  ${listing.schema.map((c) => `${c.name} [${c.lo}, ${c.hi}]`).join(", ")}   (bounds are public)`,
+    `  price    ${listing.price} mUSD per computation, plus the operators' fee; seller's stake ${listing.stake} mUSD`,
+    `  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left (${policy.budget.spent} spent)`,
+    `  noisy    ${noisy.length > 0 ? noisy.join(", ") : "none"}   (differentially private; each request spends the ε it names)`,
+    `  exact    ${policy.exactAlgorithms.length > 0 ? policy.exactAlgorithms.join(", ") : "none"}   (the seller allows exact answers: no noise, no budget)`,
+  ];
+}

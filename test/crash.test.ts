@@ -62,7 +62,7 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
 
   it("fulfils every acknowledged request exactly once, with the right result", async () => {
     const seller = resolveSigner({ defaultRole: "seller" }, provider);
-    const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "crash-salaries", columns: ["salary"], price: "2" });
+    const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "crash-salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
     const market = new Contract(stack.state.contracts.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider);
     const keys = generateBuyerKeyPair();
     const params = JSON.stringify({ column: "salary" });
@@ -74,6 +74,8 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
       datasetIds: [dataset.datasetId],
       params,
       buyerKey: hexlify(keys.publicKey),
+      // Exact mode (the seller allows exact sums): every answer is checked against the plaintext sum.
+      epsilonMilli: 0,
       count: REQUESTS,
     });
     const requestIds = sent.map((s) => s.requestId);
@@ -98,7 +100,7 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
     const giveUpAt = Date.now() + 180_000;
     while ((await pendingNow()) > 0 && Date.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 250));
 
-    const plan = planComputation("sum@1", params, { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount) });
+    const plan = planComputation("sum@1", params, { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount), epsilonMilli: 0 });
     for (const requestId of requestIds) {
       const request = await market.getRequest(requestId);
       assert.equal(request.status, STATUS_FULFILLED, `request ${requestId} ended with status ${request.status}`);

@@ -15,7 +15,9 @@ import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
 // End to end: `scmpc up` starts the real stack as processes on free loopback
 // ports (Hardhat node, Chainlink Operator and LinkToken, three MPC hosts over
 // gRPC, bridge, relay); the seller and buyer commands run as separate CLI
-// processes against it, as a user would run them.
+// processes against it, as a user would run them. Each test says its mode:
+// exact (the seller allows exact answers of the algorithms it checks, the
+// buyer asks for them) or differentially private (the default).
 const ROOT = path.resolve(fileURLToPath(import.meta.url), "../..");
 const CLI = path.join(ROOT, "client", "bin", "scmpc.js");
 const SAMPLE = path.join(ROOT, "client", "samples", "salaries.csv");
@@ -30,7 +32,7 @@ async function plainColumn(file: string, column: string): Promise<bigint[]> {
 }
 const run = promisify(execFile);
 
-describe("end to end: seller shares → contract → relay → bridge → 3 MPC hosts → contract → buyer", { timeout: 300_000 }, () => {
+describe("end to end: seller shares → contract → relay → bridge → 3 MPC hosts → contract → buyer", { timeout: 600_000 }, () => {
   let home: string;
   let up: ChildProcess;
   let upOutput = "";
@@ -83,14 +85,17 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
 
   let datasetId: string;
 
-  it("a seller shares and registers a column; a buyer buys its sum and decrypts the plaintext sum", async () => {
-    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "25", "--json"));
+  it("exact mode: a seller shares and registers a column; a buyer buys its sum and decrypts the plaintext sum", async () => {
+    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "25", "--exact", "sum", "--json"));
     datasetId = uploaded.datasetId;
     assert.match(datasetId, /^0x[0-9a-f]{64}$/);
     assert.equal(uploaded.rowCount, 10);
 
-    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", datasetId, "--column", "salary", "--json"));
+    assert.deepEqual(uploaded.exactAlgorithms, ["sum@1"]);
+    assert.equal(uploaded.budget, "10");
+    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", datasetId, "--column", "salary", "--exact", "--json"));
     assert.equal(bought.algorithm, "sum@1");
+    assert.equal(bought.dp, undefined, "an exact answer carries no noise description");
     assert.match(bought.requestId, /^0x[0-9a-f]{64}$/);
     assert.equal(bought.result, "623900");
     assert.equal(bought.result, uploaded.plaintextSums.salary);
@@ -99,9 +104,9 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.equal(balance.withdrawable, parseUnits("25", 18).toString());
   });
 
-  it("sums a decimal column in fixed point and credits a second sale", async () => {
-    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "bonuses", "--column", "bonus", "--price", "1.5", "--json"));
-    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", uploaded.datasetId, "--column", "bonus", "--json"));
+  it("exact mode: sums a decimal column in fixed point and credits a second sale", async () => {
+    const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "bonuses", "--column", "bonus", "--price", "1.5", "--exact", "sum", "--json"));
+    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", uploaded.datasetId, "--column", "bonus", "--exact", "--json"));
     assert.equal(bought.result, "40852.25");
     const balance = JSON.parse(await scmpc("seller", "balance", "--json"));
     assert.equal(balance.withdrawable, parseUnits("26.5", 18).toString());
@@ -123,17 +128,21 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", datasetId, "--column", "bonus"), /no column "bonus"/);
   });
 
-  it("sells the statistics library over two sellers' datasets of one schema, crediting both sellers", async () => {
-    // Datasets sold together share one schema, bounds included: both sellers declare the same.
+  it("exact mode: sells the statistics library over two sellers' datasets of one schema, crediting both sellers", async () => {
+    // Datasets sold together share one schema, bounds included: both sellers declare the same,
+    // and both allow exact answers of the algorithms checked here digit for digit.
     const bounds = ["--bounds", "salary=0:200000,bonus=0:10000"];
-    const a = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "pay-2025", "--column", "salary,bonus", ...bounds, "--price", "2", "--json"));
+    const exact = ["--exact", "mean,stddev,max,min,count-if,histogram,regression"];
+    const a = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "pay-2025", "--column", "salary,bonus", ...bounds, ...exact, "--price", "2", "--json"));
     const b = JSON.parse(
-      await scmpc("seller", "upload", SAMPLE_B, "--name", "pay-2025-b", "--column", "salary", "--column", "bonus", ...bounds, "--price", "3", "--account", "seller2", "--json"),
+      await scmpc(
+        "seller", "upload", SAMPLE_B, "--name", "pay-2025-b", "--column", "salary", "--column", "bonus", ...bounds, ...exact, "--price", "3", "--account", "seller2", "--json",
+      ),
     );
     assert.deepEqual(a.columns, [{ name: "salary", scale: 0, lo: "0", hi: "200000" }, { name: "bonus", scale: 2, lo: "0.00", hi: "10000.00" }]);
     assert.deepEqual(b.columns, a.columns);
     const both = ["--dataset", a.datasetId, "--dataset", b.datasetId];
-    const buy = async (...args: string[]) => JSON.parse(await scmpc("buyer", "request", ...args, "--json")).result;
+    const buy = async (...args: string[]) => JSON.parse(await scmpc("buyer", "request", ...args, "--exact", "--json")).result;
     const salary = [...(await plainColumn(SAMPLE, "salary")), ...(await plainColumn(SAMPLE_B, "salary"))];
     const bonus = [...(await plainColumn(SAMPLE, "bonus")), ...(await plainColumn(SAMPLE_B, "bonus"))];
     const n = BigInt(salary.length);
@@ -166,12 +175,19 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.equal(balanceB.withdrawable, parseUnits("21", 18).toString());
   });
 
-  it("enforces the seller's policy before the buyer pays", async () => {
-    const only = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "sum-only", "--column", "salary", "--price", "1", "--allow", "sum", "--json"));
+  it("exact mode: enforces the seller's policy before the buyer pays", async () => {
+    const only = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "sum-only", "--column", "salary", "--price", "1", "--allow", "sum", "--exact", "sum", "--json"));
     assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", only.datasetId, "--column", "salary"), /does not allow mean@1/);
-    // The sum it allows: the same output as ever, and one line on the key release that made it readable.
-    const bought = await scmpc("buyer", "request", "sum", "--dataset", only.datasetId, "--column", "salary");
-    assert.match(bought, /^sum@1 \{"column":"salary"\} = 623900 {3}\(request 0x[0-9a-f]{64}\)\nkeys released by hosts 0, 1, 2 /);
+    // The sum it allows: the answer, that it is exact, and one line on the key release that made it readable.
+    const bought = await scmpc("buyer", "request", "sum", "--dataset", only.datasetId, "--column", "salary", "--exact");
+    assert.match(
+      bought,
+      /^sum@1 \{"column":"salary"\} = 623900 {3}\(request 0x[0-9a-f]{64}\)\nexact answer \(the sellers allow it\): no noise, no privacy budget spent\nkeys released by hosts 0, 1, 2 /,
+    );
+    assert.match(
+      await scmpcFails("seller", "upload", SAMPLE, "--name", "exact-not-allowed", "--column", "salary", "--price", "1", "--allow", "sum", "--exact", "mean"),
+      /--exact names mean@1, which the policy does not allow at all/,
+    );
     const strict = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "strict", "--column", "salary", "--price", "1", "--min-rows", "10", "--json"));
     assert.equal(strict.minRows, 10);
     assert.match(
@@ -193,7 +209,58 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.match(await scmpcFails("seller", "withdraw-stake", "--dataset", ds.datasetId), /unlocks at/);
   });
 
-  it("refunds the buyer when the hosts refuse the job (no shares behind the registration)", async () => {
+  it("differentially private mode (the default): a noisy sum with its 95% interval, ε spent from the on-chain budget and refused once spent", async () => {
+    const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "dp-salaries", "--column", "salary", "--bounds", "salary=0:200000", "--price", "1", "--budget", "3", "--json"));
+    assert.deepEqual(ds.exactAlgorithms, []);
+    assert.equal(ds.budget, "3");
+    const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--epsilon", "2", "--json"));
+    assert.equal(bought.dp.mechanism, "discrete Laplace");
+    assert.equal(bought.dp.epsilon, "2");
+    // Δ = hi − lo = 200000 for a replaced row: each of the three noise terms has scale Δ/ε = 100000.
+    assert.equal(bought.dp.noiseScale, "100000");
+    assert.deepEqual(bought.dp.budgetLeft, { [ds.datasetId]: "1" });
+    const [lo, hi] = bought.dp.interval95.map(Number);
+    assert.ok(lo <= Number(bought.result) && Number(bought.result) <= hi, `${bought.result} in [${lo}, ${hi}]`);
+    // What a noisy answer can be: the possible range of a sum of 10 rows in [0, 200000].
+    assert.ok(Number(bought.result) >= 0 && Number(bought.result) <= 2_000_000, bought.result);
+
+    // No exact answer the seller did not allow; no request beyond what is left (refused before paying).
+    assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact"), /does not allow exact answers to sum@1/);
+    const tokens = JSON.parse(await scmpc("buyer", "balance", "--json"));
+    assert.match(
+      await scmpcFails("buyer", "request", "mean", "--dataset", ds.datasetId, "--column", "salary", "--epsilon", "1.5"),
+      /has ε 1 of its privacy budget \(ε 3\) left; this request would spend ε 1\.5/,
+    );
+    assert.deepEqual(JSON.parse(await scmpc("buyer", "balance", "--json")), tokens);
+    assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--epsilon", "0.0001"), /at most three decimals/);
+
+    // What any buyer reads before paying.
+    const shown = JSON.parse(await scmpc("market", "show", ds.datasetId, "--json"));
+    assert.deepEqual(shown.policy.budget, { total: "3", spent: "2", remaining: "1" });
+    assert.deepEqual(shown.schema, [{ name: "salary", scale: 0, lo: "0", hi: "200000" }]);
+    assert.equal(shown.price, "1.0");
+    const text = await scmpc("market", "show", `${ds.address}`);
+    assert.match(text, /budget {3}ε 1 of 3 left \(2 spent\)/);
+    assert.match(text, /exact {4}none/);
+
+    // The seller raises the budget and allows exact sums: the exact answer spends nothing.
+    const policy = JSON.parse(await scmpc("seller", "policy", "--dataset", ds.datasetId, "--budget", "5", "--exact", "sum", "--json"));
+    assert.deepEqual(policy.budget, { total: "5", spent: "2", remaining: "3" });
+    assert.deepEqual(policy.exactAlgorithms, ["sum@1"]);
+    assert.match(await scmpcFails("seller", "policy", "--dataset", ds.datasetId, "--budget", "1"), /below the ε 2 requests have already spent/);
+    assert.match(await scmpcFails("seller", "policy", "--dataset", ds.datasetId, "--budget", "9", "--account", "seller2"), /belongs to/);
+    const exact = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact", "--json"));
+    assert.equal(exact.result, "623900");
+    assert.equal(exact.dp, undefined);
+    // The terminal's account of a noisy answer: its noise, interval, ε spent and budget left.
+    const noisy = await scmpc("buyer", "request", "mean", "--dataset", ds.datasetId, "--column", "salary");
+    assert.match(noisy, /^mean@1 \{"column":"salary"\} = -?[0-9.]+ {3}\(request 0x[0-9a-f]{64}\)\n/);
+    assert.match(noisy, /\ndifferentially private: discrete Laplace noise, scale [0-9.]+, drawn inside the MPC \(no host knows it\)\n/);
+    assert.match(noisy, /\n95% interval \[[0-9.-]+, [0-9.-]+\] \(exact\): the true answer lies in it with probability ≥ 95%\n/);
+    assert.match(noisy, new RegExp(`\\nε 1 spent per dataset; left: ${ds.datasetId} ε 2\\n`));
+  });
+
+  it("refunds the buyer, and gives the ε back, when the hosts refuse the job (no shares behind the registration; differentially private mode)", async () => {
     // A dataset registered on-chain whose shares never reached the hosts: the
     // hosts refuse, the bridge reports the error, the relay posts an empty
     // result, and the contract refunds the escrowed price.
@@ -207,7 +274,7 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
       await (await token.approve(state.contracts.registry, stake)).wait();
       const schema = JSON.stringify({ columns: [{ name: "salary", scale: 0, lo: "0", hi: "200000" }] });
       const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
-      const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0 };
+      const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 0, budget: 10_000, exactAlgorithms: [] };
       await (await registry.registerDataset("ghost", schema, 10, parseUnits("4", 18), commitments, policy, stake)).wait();
       const ghostId = await registry.datasetId(await seller2.getAddress(), "ghost");
 
@@ -222,6 +289,8 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
       assert.equal(BigInt(after.withdrawable) - BigInt(before.withdrawable), parseUnits("4", 18) + fee);
       assert.equal(BigInt(after.withdrawable), parseUnits("4", 18) + fee, "only this refund is owed to the buyer");
       assert.match(await scmpc("buyer", "withdraw"), new RegExp(`withdrew ${formatUnits(parseUnits("4", 18) + fee, 18).replace(".", "\\.")} mUSD`));
+      // The failed request's ε went back to the dataset's budget.
+      assert.deepEqual(JSON.parse(await scmpc("market", "show", ghostId, "--json")).policy.budget, { total: "10", spent: "0", remaining: "10" });
     } finally {
       provider.destroy();
     }

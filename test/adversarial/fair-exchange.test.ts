@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { AbiCoder, Interface, keccak256, toQuantity, Wallet, zeroPadValue } from "ethers";
+import { AbiCoder, Contract, Interface, keccak256, toQuantity, Wallet, zeroPadValue } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { decryptOutputShare, isMpcError, unpackResult } from "@scmpc/mpc-engine";
 import { devPrivateKey, DEV_ROLES } from "../../client/src/accounts.ts";
@@ -14,6 +14,8 @@ import { askForKeys, logOf, relayCounts, request, sellSalaries, startMarket, STA
 // failed or late.
 const OPERATOR = new Interface(loadArtifact("Operator").abi);
 const PARAMS = JSON.stringify({ column: "salary" });
+// Differentially private mode: each purchase spends ε 1 of the dataset's budget, which a refund or failure must give back.
+const EPSILON_MILLI = 1000;
 
 describe("adversarial: a result is readable only once the sellers are paid", { timeout: 900_000 }, () => {
   let market: Market;
@@ -32,6 +34,11 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
 
   const statusOf = async (p: Purchase) => (await market.computation("sum@1").getRequest(p.requestId)).status as bigint;
   const withdrawable = (who: string) => market.computation("sum@1").withdrawable(who) as Promise<bigint>;
+  /** The dataset's privacy budget left, milli-ε. */
+  const budgetLeft = async (): Promise<bigint> => {
+    const registry = new Contract(market.stack.state.contracts.registry, loadArtifact("DatasetRegistry").abi, market.provider);
+    return (await registry.budgetOf(datasetId)).remaining as bigint;
+  };
 
   /** Every host refuses its key, naming the request's state; the buyer's own key opens none of the wrapped envelopes. */
   async function unreadable(p: Purchase, result: string, state: RegExp): Promise<void> {
@@ -83,10 +90,11 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
 
   it("a refund raced against a pending fulfilment (both in one block): refunded, and the result in the calldata stays unreadable", async () => {
     const relayAddress = new Wallet(devPrivateKey(DEV_ROLES.relay)).address;
+    const budgetBefore = await budgetLeft();
     await market.rpc("evm_setAutomine", [false]);
     let purchase: Purchase;
     try {
-      purchase = await request(market, "sum@1", [datasetId], PARAMS, { mine: true });
+      purchase = await request(market, "sum@1", [datasetId], PARAMS, { mine: true, epsilonMilli: EPSILON_MILLI });
       // The relay answers: its fulfilment waits in the mempool.
       await waitFor("the relay's fulfilment in the mempool", async () =>
         (await market.provider.getTransactionCount(relayAddress, "pending")) > (await market.provider.getTransactionCount(relayAddress, "latest")),
@@ -101,6 +109,7 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
     }
     assert.equal(await statusOf(purchase), STATUS.Refunded);
     assert.equal(await withdrawable(await market.buyer.getAddress()), purchase.price + purchase.fee);
+    assert.equal(await budgetLeft(), budgetBefore, "the refund gave the ε back");
     const block = await market.provider.getBlock(purchase.receipt.blockNumber + 1, true);
     const fulfilment = block!.prefetchedTransactions.find((t) => t.from === relayAddress && t.to?.toLowerCase() === market.stack.state.contracts.operator.toLowerCase());
     assert.ok(fulfilment, "the relay's fulfilment was mined with the refund");
@@ -116,11 +125,13 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
 
   it("a fulfilment landing after the deadline fails (reason 6) or, after a refund, changes nothing: unreadable either way", async () => {
     await stopService(market, "relay");
+    const budgetBefore = await budgetLeft();
     try {
-      const late = await request(market, "sum@1", [datasetId], PARAMS);
-      const refunded = await request(market, "sum@1", [datasetId], PARAMS);
+      const late = await request(market, "sum@1", [datasetId], PARAMS, { epsilonMilli: EPSILON_MILLI });
+      const refunded = await request(market, "sum@1", [datasetId], PARAMS, { epsilonMilli: EPSILON_MILLI });
       // The hosts computed and signed in time (the bridge answers now), but the fulfilments are held back.
       const [latePayload, refundedPayload] = [await bridgeAnswer(late), await bridgeAnswer(refunded)];
+      assert.equal(await budgetLeft(), budgetBefore - 2n * BigInt(EPSILON_MILLI), "each pending request holds its ε");
       await market.rpc("evm_increaseTime", [Number(timeout) + 1]);
       await market.rpc("evm_mine");
       await (await market.computation("sum@1").refund(refunded.requestId)).wait();
@@ -135,6 +146,8 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
       // The late one is refunded by the failure; the refunded one is not paid twice.
       assert.equal(await withdrawable(await market.buyer.getAddress()), buyerBefore + late.price + late.fee);
 
+      // Failed and refunded alike gave their ε back, once (the refunded one's fulfilment changed nothing).
+      assert.equal(await budgetLeft(), budgetBefore);
       await unreadable(late, await resultInCalldata(lateTx), /is Failed on-chain/);
       await unreadable(refunded, await resultInCalldata(afterTx), /is Refunded on-chain/);
     } finally {
@@ -146,7 +159,7 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
     await stopService(market, "relay");
     let purchase: Purchase;
     try {
-      purchase = await request(market, "sum@1", [datasetId], PARAMS);
+      purchase = await request(market, "sum@1", [datasetId], PARAMS, { epsilonMilli: EPSILON_MILLI });
       // Make the consumer's callback revert for this request, as a broken consumer would: its
       // ChainlinkClient forgets the request (the record of which Operator may answer it).
       const consumer = purchase.consumer;

@@ -51,7 +51,16 @@ describe("adversarial: a host killed at a random round of a job", { timeout: 1_8
     const lines = ["x,y", ...Array.from({ length: ROWS }, () => `${Math.floor(rand() * 100_000)},${(rand() * 500).toFixed(2)}`)];
     const csv = path.join(market.stack.dir, "crash.csv");
     await writeFile(csv, lines.join("\n") + "\n");
-    dataset = await uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: csv, name: "crash", columns: ["x", "y"], price: "1" });
+    // Exact mode: a crashed run must give exactly the uncrashed run's answer, which fresh noise would hide.
+    dataset = await uploadDataset({
+      state: market.stack.state,
+      seller: market.seller,
+      csvPath: csv,
+      name: "crash",
+      columns: ["x", "y"],
+      price: "1",
+      exact: [...new Set(JOBS.map((job) => job.algorithm))],
+    });
     for (const job of JOBS) {
       const bought = await buyComputation({
         state: market.stack.state,
@@ -60,6 +69,7 @@ describe("adversarial: a host killed at a random round of a job", { timeout: 1_8
         datasetIds: [dataset.datasetId],
         params: JSON.stringify(job.params),
         keyDir: path.join(market.stack.dir, "buyer-keys"),
+        exact: true,
       });
       expected.set(job.algorithm, bought.result);
     }
@@ -92,7 +102,7 @@ describe("adversarial: a host killed at a random round of a job", { timeout: 1_8
       const job = JOBS[Math.floor(rand() * JOBS.length)];
       const name = `host-${host}`;
       const logBefore = (await logOf(market, name)).length;
-      const purchase = await request(market, job.algorithm, [dataset.datasetId], JSON.stringify(job.params));
+      const purchase = await request(market, job.algorithm, [dataset.datasetId], JSON.stringify(job.params), { epsilonMilli: 0 });
       // The round to kill at: drawn from the rounds this algorithm runs (learnt from its uncrashed run's log), at least the first.
       const target = 1 + Math.floor(rand() * (roundsOf.get(job.algorithm) ?? 8));
       const rounds = await waitFor(`host ${host} to run round ${target} of ${purchase.requestId}`, async () => {
@@ -126,7 +136,7 @@ describe("adversarial: a host killed at a random round of a job", { timeout: 1_8
         result,
         buyerPrivateKey: purchase.keys.privateKey,
       });
-      const plan = planComputation(job.algorithm, JSON.stringify(job.params), { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount) });
+      const plan = planComputation(job.algorithm, JSON.stringify(job.params), { columns: dataset.columns }, { rowCount: BigInt(dataset.rowCount), epsilonMilli: 0 });
       assert.deepEqual(decodeResult(plan, values), expected.get(job.algorithm), `run ${run}: ${job.algorithm} after host ${host} was killed at round ${rounds} (seed ${seed})`);
     }
     // Exactly one fulfilment transaction per request, whatever was retried.

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { Contract, JsonRpcProvider, NonceManager } from "ethers";
-import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
+import { algorithmId, DEFAULT_PRIVACY_BUDGET, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
 import { schemaText } from "@scmpc/mpc-engine";
 import { resolveSigner } from "../../client/src/accounts.ts";
 import { buyComputation } from "../../client/src/buyer.ts";
@@ -32,17 +32,18 @@ describe("adversarial: a request id that repeats on a reset chain", { timeout: 6
       datasetIds: [datasetId],
       params: JSON.stringify({ column: "salary" }),
       keyDir: path.join(s.dir, "buyer-keys"),
+      exact: true,
     });
 
   it("computes the new request afresh under a new job id, and the buyer reads its own result", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "scmpc-reset-"));
     dirs.push(dir);
 
-    // The old chain: a sale and a purchase.
+    // The old chain: a sale and a purchase, in exact mode (the seller allows exact sums) so both answers are checked.
     stack = await startLocalStack({ dir });
     let provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
     const seller = new NonceManager(resolveSigner({ defaultRole: "seller" }, provider));
-    const dataset: UploadedDataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "salaries", columns: ["salary"], price: "2" });
+    const dataset: UploadedDataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
     const first = await buySum(stack, dataset.datasetId, provider);
     assert.equal(first.result, dataset.plaintextSums.salary);
     provider.destroy();
@@ -57,7 +58,12 @@ describe("adversarial: a request id that repeats on a reset chain", { timeout: 6
     const token = new Contract(stack.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, owner);
     const stake: bigint = await registry.minStake();
     await (await token.approve(stack.state.contracts.registry, stake)).wait();
-    const policy = { allowedAlgorithms: MARKET_ALGORITHMS.map(algorithmId), minRows: DEFAULT_MIN_ROWS };
+    const policy = {
+      allowedAlgorithms: MARKET_ALGORITHMS.map(algorithmId),
+      minRows: DEFAULT_MIN_ROWS,
+      budget: DEFAULT_PRIVACY_BUDGET,
+      exactAlgorithms: [algorithmId("sum@1")],
+    };
     await (await registry.registerDataset("salaries", schemaText(dataset.columns), dataset.rowCount, 2n * 10n ** 18n, dataset.commitments, policy, stake)).wait();
 
     const second = await buySum(stack, dataset.datasetId, provider);

@@ -22,7 +22,8 @@ describe("adversarial: strangers on the public ports", { timeout: 600_000 }, () 
 
   before(async () => {
     market = await startMarket();
-    const dataset = await sellSalaries(market, "salaries");
+    // Exact mode (the seller allows exact sums): the purchase the stranger races must give the plaintext sum.
+    const dataset = await sellSalaries(market, "salaries", { exact: ["sum@1"] });
     datasetId = dataset.datasetId;
     plaintextSum = dataset.plaintextSums.salary;
   });
@@ -74,6 +75,7 @@ describe("adversarial: strangers on the public ports", { timeout: 600_000 }, () 
         datasetIds: [datasetId],
         params: JSON.stringify({ column: "salary" }),
         keyDir: `${market.stack.dir}/buyer-keys`,
+        exact: true,
       });
       assert.equal(bought.result, plaintextSum);
       assert.deepEqual(bought.keysReleasedBy, [0, 1, 2]);

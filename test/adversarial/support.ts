@@ -62,9 +62,13 @@ export async function startMarket(options: { logLevel?: string } = {}): Promise<
   };
 }
 
-/** The seller lists the sample salaries (10 rows) under `name`. */
-export function sellSalaries(market: Market, name: string, price = "2"): Promise<UploadedDataset> {
-  return uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: SAMPLE, name, columns: ["salary"], price });
+/**
+ * The seller lists the sample salaries (10 rows) under `name`, allowing
+ * exact answers of the algorithms in `exact` (default none: every answer
+ * differentially private).
+ */
+export function sellSalaries(market: Market, name: string, options: { price?: string; exact?: string[] } = {}): Promise<UploadedDataset> {
+  return uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: SAMPLE, name, columns: ["salary"], price: options.price ?? "2", exact: options.exact });
 }
 
 /** A purchase sent straight to the contract (no waiting): its id, key pair and receipt. */
@@ -79,15 +83,16 @@ export interface Purchase {
 
 /**
  * The buyer approves and requests `algorithm` over `datasetIds`, as the CLI
- * does, without waiting for the result. With automine off, pass `mine` to
- * mine the request's block.
+ * does, without waiting for the result, spending `epsilonMilli` of each
+ * dataset's budget (0: an exact answer, which the sellers must allow). With
+ * automine off, pass `mine` to mine the request's block.
  */
 export async function request(
   market: Market,
   algorithm: string,
   datasetIds: string[],
   params: string,
-  options: { mine?: boolean } = {},
+  options: { epsilonMilli: number; mine?: boolean },
 ): Promise<Purchase> {
   const computation = market.computation(algorithm);
   const registry = new Contract(market.stack.state.contracts.registry, loadArtifact("DatasetRegistry").abi, market.provider);
@@ -99,7 +104,7 @@ export async function request(
   const approved = await token.approve(await computation.getAddress(), price + fee);
   if (options.mine) await market.rpc("evm_mine");
   await approved.wait();
-  const sent = await computation.requestComputation(datasetIds, params, hexlify(keys.publicKey), price + fee, { gasLimit: 600_000n });
+  const sent = await computation.requestComputation(datasetIds, params, hexlify(keys.publicKey), price + fee, options.epsilonMilli, { gasLimit: 600_000n });
   if (options.mine) await market.rpc("evm_mine");
   const receipt = (await sent.wait()) as TransactionReceipt;
   const event = receipt.logs.map((l) => computation.interface.parseLog(l)).find((p) => p?.name === "ComputationRequested");

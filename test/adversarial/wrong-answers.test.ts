@@ -18,7 +18,8 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
   let scale12: UploadedDataset;
   let wide: UploadedDataset;
 
-  const buy = (algorithm: string, dataset: UploadedDataset, column: string) =>
+  // Exact mode (the sellers allow exact answers of these) unless ε is given: wrong digits must show.
+  const buy = (algorithm: string, dataset: UploadedDataset, column: string, epsilon?: string) =>
     buyComputation({
       state: market.stack.state,
       buyer: market.buyer,
@@ -26,7 +27,9 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
       datasetIds: [dataset.datasetId],
       params: JSON.stringify({ column }),
       keyDir: path.join(market.stack.dir, "buyer-keys"),
+      ...(epsilon === undefined ? { exact: true } : { epsilon }),
     });
+  const EXACT = ["sum@1", "mean@1", "variance@1"];
 
   before(async () => {
     market = await startMarket();
@@ -35,7 +38,7 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     const values = ["4000000", "4000000", "4000000", "4000000", "4000000.000000000001", "4000000", "4000000", "4000000", "4000000", "4000000"];
     const csv12 = path.join(market.stack.dir, "scale12.csv");
     await writeFile(csv12, ["v", ...values].join("\n") + "\n");
-    scale12 = await uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: csv12, name: "scale12", columns: ["v"], price: "1" });
+    scale12 = await uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: csv12, name: "scale12", columns: ["v"], price: "1", exact: EXACT });
     // The same values under bounds declared wide (±4·10^6): even centred, twelve of them need the widened sum.
     const csvWide = path.join(market.stack.dir, "wide.csv");
     await writeFile(csvWide, ["v", ...Array.from({ length: 12 }, () => "4000000.000000000001")].join("\n") + "\n");
@@ -46,6 +49,7 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
       name: "wide",
       columns: ["v"],
       price: "1",
+      exact: EXACT,
       bounds: { v: { lo: "-4000000", hi: "4000000.000000000001" } },
     });
   });
@@ -59,6 +63,19 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     assert.equal((await buy("mean@1", scale12, "v")).result, "4000000.000000000000100000");
     // Sums that even centring cannot keep in 64 bits are widened, and exact.
     assert.equal((await buy("sum@1", wide, "v")).result, "48000000.000000000012");
+  });
+
+  it("differentially private mode: the scale-12 mean, noised in 2^64 wide arithmetic, has the true mean inside its 95% interval", async () => {
+    const bought = await buy("mean@1", scale12, "v", "1");
+    assert.ok(bought.dp, "a noisy answer says how it was noised");
+    const [lo, hi] = bought.dp.interval95 as [string, string];
+    // Decimals compared exactly, at 30 fractional digits.
+    const at = (text: string) => {
+      const [whole, fraction = ""] = text.split(".");
+      return BigInt(whole + fraction.padEnd(30, "0"));
+    };
+    assert.ok(at(lo) <= at("4000000.000000000000100000") && at("4000000.000000000000100000") <= at(hi), `[${lo}, ${hi}]`);
+    assert.equal(bought.dp.epsilon, "1");
   });
 
   it("refuses, before the buyer pays, a statistic the bounds cannot prove free of overflow", async () => {

@@ -63,14 +63,17 @@ function published(name: string, containerPort: number): number {
 function mounts(name: string): Map<string, string> {
   return new Map((services[name].volumes ?? []).map((v) => [v.split(":")[0], v.split(":")[1]]));
 }
-/** The dev scenario: a seller lists the sample table, a buyer buys its sum; the decrypted sum equals the plaintext one. */
+/**
+ * The dev scenario, in exact mode: a seller lists the sample table allowing
+ * exact sums, a buyer buys the exact sum; the decrypted sum equals the plaintext one.
+ */
 async function sellAndBuySum(state: StackState, keyDir: string): Promise<void> {
   const provider = new JsonRpcProvider(state.rpcUrl, state.chainId, { staticNetwork: true });
   try {
     const seller = resolveSigner({ defaultRole: "seller" }, provider);
     const buyer = resolveSigner({ defaultRole: "buyer" }, provider);
-    const dataset = await uploadDataset({ state, seller, csvPath: SAMPLE, name: `salaries-${Date.now()}`, columns: ["salary"], price: "25" });
-    const bought = await buyComputation({ state, buyer, algorithm: "sum", datasetIds: [dataset.datasetId], params: JSON.stringify({ column: "salary" }), keyDir });
+    const dataset = await uploadDataset({ state, seller, csvPath: SAMPLE, name: `salaries-${Date.now()}`, columns: ["salary"], price: "25", exact: ["sum@1"] });
+    const bought = await buyComputation({ state, buyer, algorithm: "sum", datasetIds: [dataset.datasetId], params: JSON.stringify({ column: "salary" }), keyDir, exact: true });
     assert.equal(bought.result, dataset.plaintextSums.salary);
   } finally {
     provider.destroy();

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Contract, NonceManager, parseUnits } from "ethers";
-import { algorithmId, loadArtifact } from "@scmpc/contracts";
+import { algorithmId, DEFAULT_PRIVACY_BUDGET, loadArtifact } from "@scmpc/contracts";
 import { isMpcError, schemaText } from "@scmpc/mpc-engine";
 import { resolveSigner } from "../../client/src/accounts.ts";
 import { buyComputation } from "../../client/src/buyer.ts";
@@ -65,17 +65,30 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     assert.equal((await buy("sum@1", wide, "v")).result, "48000000.000000000012");
   });
 
-  it("differentially private mode: the scale-12 mean, noised in 2^64 wide arithmetic, has the true mean inside its 95% interval", async () => {
-    const bought = await buy("mean@1", scale12, "v", "1");
+  it("differentially private mode: noise too large to sum exactly is refused before paying; with more ε the scale-12 mean carries it in widened arithmetic", async () => {
+    const token = new Contract(market.stack.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, market.provider);
+    const buyer = await market.buyer.getAddress();
+    const balance: bigint = await token.balanceOf(buyer);
+    const head = await market.provider.getBlockNumber();
+    // At ε 1 the noise of Σx (bounds 10^5 wide at scale 12: 10^17 units per term) could pass 2^62 units.
+    await assert.rejects(buy("mean@1", scale12, "v", "1"), (err: unknown) => {
+      assert.ok(isMpcError(err, "RANGE_TOO_WIDE"), String(err));
+      assert.match((err as Error).message, /noise of Σx .* spend more ε on this request or narrow the bounds of "v"/);
+      return true;
+    });
+    assert.equal(await token.balanceOf(buyer), balance, "nothing was paid");
+    assert.equal(await market.provider.getBlockNumber(), head, "nothing was sent");
+
+    const bought = await buy("mean@1", scale12, "v", "8");
     assert.ok(bought.dp, "a noisy answer says how it was noised");
-    const [lo, hi] = bought.dp.interval95 as [string, string];
-    // Decimals compared exactly, at 30 fractional digits.
-    const at = (text: string) => {
-      const [whole, fraction = ""] = text.split(".");
-      return BigInt(whole + fraction.padEnd(30, "0"));
-    };
-    assert.ok(at(lo) <= at("4000000.000000000000100000") && at("4000000.000000000000100000") <= at(hi), `[${lo}, ${hi}]`);
-    assert.equal(bought.dp.epsilon, "1");
+    assert.equal(bought.dp.epsilon, "8");
+    const [lo, hi] = (bought.dp.interval95 as [string, string]).map(Number);
+    const answer = Number(bought.result);
+    assert.ok(lo <= answer && answer <= hi, `${answer} in [${lo}, ${hi}]`);
+    // Three noise terms of scale t pass 20·t together with probability below 10^-6: a wrapped or
+    // mis-scaled sum would land far outside.
+    const t = Number(bought.dp.noiseScale);
+    assert.ok(t > 0 && Math.abs(answer - 4_000_000) <= 20 * t, `answer ${answer}, noise scale ${t}`);
   });
 
   it("refuses, before the buyer pays, a statistic the bounds cannot prove free of overflow", async () => {
@@ -103,7 +116,7 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     await (await token.approve(market.stack.state.contracts.registry, stake)).wait();
     const schema = schemaText([{ name: "v", scale: 0, lo: "0", hi: "100" }]);
     const commitments = [1, 2, 3].map((i) => `0x${String(i).repeat(64)}`);
-    const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 10 };
+    const policy = { allowedAlgorithms: [algorithmId("sum@1")], minRows: 10, budget: DEFAULT_PRIVACY_BUDGET, exactAlgorithms: [] };
     await assert.rejects(registry.registerDataset.staticCall("tiny", schema, 3, parseUnits("1", 18), commitments, policy, stake), (err: unknown) => {
       assert.equal((err as { revert?: { name: string; args: unknown[] } }).revert?.name, "DatasetRegistry__FewerRowsThanMinimum");
       assert.deepEqual([...(err as { revert: { args: unknown[] } }).revert.args], [3n, 10n]);

@@ -28,6 +28,7 @@ import {
   fulfil,
   fulfillmentDigest,
   networkHelpers,
+  marketWithTestRegistry,
   oracleRequestOf,
   signResult,
   signedPayload,
@@ -93,33 +94,6 @@ async function requestedWithoutHosts() {
   return { sum, operator, relay, buyer, oracleRequest, requestId: oracleRequest.requestId };
 }
 
-/**
- * The fixture market plus an AlgorithmComputation over the test registry `SellerlessRegistry`,
- * which lists whatever terms a test gives it (terms the real registry refuses, too), funded
- * with LINK for a few requests; the buyer approved it without limit.
- */
-async function marketWithTestRegistry() {
-  const market = await deployMarket();
-  const { addresses, deployer, buyer, paymentToken, linkToken } = market;
-  const testRegistry = await ethers.deployContract("SellerlessRegistry");
-  const computation = await ethers.deployContract("AlgorithmComputation", [
-    addresses.linkToken,
-    addresses.operator,
-    jobIdOf("sum@1"),
-    DEFAULT_LINK_FEE,
-    addresses.paymentToken,
-    await testRegistry.getAddress(),
-    addresses.hostRegistry,
-    "sum@1",
-    OPERATOR_FEE,
-    3600n,
-  ]);
-  const address = await computation.getAddress();
-  await (await linkToken.connect(deployer).grantMintRole(deployer.address)).wait();
-  await (await linkToken.connect(deployer).mint(address, 10n * DEFAULT_LINK_FEE)).wait();
-  await (await paymentToken.connect(buyer).approve(address, ethers.MaxUint256)).wait();
-  return { ...market, testRegistry, computation };
-}
 
 /**
  * The same market, built by the same accounts in the same order, on a chain of its own:

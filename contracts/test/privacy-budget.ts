@@ -27,6 +27,7 @@ import {
   ethers,
   fulfil,
   networkHelpers,
+  marketWithTestRegistry,
   oracleRequestOf,
   signResult,
   signedPayload,
@@ -327,25 +328,8 @@ describe("privacy budget", function () {
   describe("a registry that fails the computation", function () {
     /** A computation over the test registry `SellerlessRegistry` (which counts what is spent per dataset index). */
     async function overTestRegistry() {
-      const market = await deployMarket();
-      const { addresses, deployer, buyer, paymentToken, linkToken } = market;
-      const testRegistry = await ethers.deployContract("SellerlessRegistry");
-      const computation = await ethers.deployContract("AlgorithmComputation", [
-        addresses.linkToken,
-        addresses.operator,
-        jobIdOf("sum@1"),
-        DEFAULT_LINK_FEE,
-        addresses.paymentToken,
-        await testRegistry.getAddress(),
-        addresses.hostRegistry,
-        "sum@1",
-        OPERATOR_FEE,
-        3600n,
-      ]);
-      const address = await computation.getAddress();
-      await (await linkToken.connect(deployer).grantMintRole(deployer.address)).wait();
-      await (await linkToken.connect(deployer).mint(address, 10n * DEFAULT_LINK_FEE)).wait();
-      await (await paymentToken.connect(buyer).approve(address, ethers.MaxUint256)).wait();
+      const market = await marketWithTestRegistry();
+      const { buyer, testRegistry, computation } = market;
       const oracleRequest = await oracleRequestOf(
         market,
         await computation.connect(buyer).requestComputation([ethers.id("any dataset")], PARAMS, BUYER_KEY, 1n + OPERATOR_FEE, EPSILON),

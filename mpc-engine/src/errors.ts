@@ -42,6 +42,8 @@ export type MpcErrorCode =
   | "KEY_NOT_RELEASED"
   | "QUOTA_EXCEEDED"
   | "UPLOAD_TOO_LARGE"
+  // Queries: the buyer's SQL text, parsed and checked against a schema.
+  | "QUERY_INVALID"
   // Host: infrastructure and protocol.
   | "CHAIN_UNAVAILABLE"
   | "STORE_CORRUPT"

@@ -39,6 +39,7 @@ const STATUS: Record<MpcErrorCode, grpc.status> = {
   KEY_NOT_RELEASED: grpc.status.FAILED_PRECONDITION,
   QUOTA_EXCEEDED: grpc.status.RESOURCE_EXHAUSTED,
   UPLOAD_TOO_LARGE: grpc.status.RESOURCE_EXHAUSTED,
+  QUERY_INVALID: grpc.status.INVALID_ARGUMENT,
   CHAIN_UNAVAILABLE: grpc.status.UNAVAILABLE,
   STORE_CORRUPT: grpc.status.DATA_LOSS,
   STORE_IO: grpc.status.INTERNAL,

@@ -176,9 +176,9 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @notice Emitted when an unanswered request is refunded after its deadline.
   /// @param requestId The request refunded.
   event ComputationRefunded(bytes32 indexed requestId);
-  /// @notice Emitted when a Failed or Refunded request could not give its privacy budget
-  /// back because the registry refused (it never should): the budget stays spent, which
-  /// costs the sellers budget but never privacy. The buyer is refunded all the same.
+  /// @notice Emitted when a Failed request could not give its privacy budget back because
+  /// the registry refused (it never should): the budget stays spent, which costs the sellers
+  /// budget but never privacy. The buyer is refunded all the same. (A refund instead reverts.)
   /// @param requestId The request settled.
   event PrivacyBudgetRestoreFailed(bytes32 indexed requestId);
   /// @notice Emitted when `amount` becomes withdrawable by `account`: a seller's payout, a
@@ -411,8 +411,10 @@ contract AlgorithmComputation is ChainlinkClient {
   /// `block.timestamp` is past the request's deadline, while it is still Pending.
   /// @dev Credits the buyer the price and fee (withdraw with `withdraw()`) and gives the
   /// request's privacy budget back to its datasets (the registry's `restoreBudget`, called
-  /// last; should it fail, `PrivacyBudgetRestoreFailed` and the refund stands). A
-  /// fulfilment arriving later changes nothing; the LINK paid for the request is not reclaimed.
+  /// last and not caught: if it fails — a caller's gas limit too low for it included — the
+  /// whole refund reverts and the request stays refundable, so nobody can refund a request
+  /// and burn its budget). A fulfilment arriving later changes nothing; the LINK paid for
+  /// the request is not reclaimed.
   /// @param requestId The request to refund.
   function refund(bytes32 requestId) external {
     RequestRecord storage request = s_requests[requestId];
@@ -423,7 +425,7 @@ contract AlgorithmComputation is ChainlinkClient {
     if (block.timestamp <= request.deadline) revert AlgorithmComputation__NotExpired(requestId, request.deadline);
     _setStatus(request, RequestStatus.Refunded);
     emit ComputationRefunded(requestId);
-    _settleUnpaid(requestId, request);
+    _settleUnpaid(requestId, request, true);
   }
 
   /// @notice Splits the accrued operators' fees equally between the three hosts' operators
@@ -654,18 +656,24 @@ contract AlgorithmComputation is ChainlinkClient {
   function _fail(bytes32 requestId, RequestRecord storage request, uint8 reason) private {
     _setStatus(request, RequestStatus.Failed);
     emit ComputationFailed(requestId, reason);
-    _settleUnpaid(requestId, request);
+    _settleUnpaid(requestId, request, false);
   }
 
   /// @dev For a request just marked Failed or Refunded: credits the buyer the price and fee,
-  /// then gives the request's ε back to its datasets. The registry call comes last and is
-  /// caught: `fulfill` must not revert, nor may a refund be held up by the registry. The
+  /// then gives the request's ε back to its datasets. The registry call comes last. In
+  /// `fulfill` (`mustRestore` false) it is caught, because `fulfill` must not revert; the
+  /// Operator forwards enough gas for it. In `refund` (`mustRestore` true) it is not: a
+  /// caller choosing a gas limit that starves it would otherwise burn the budget. The
   /// status changed before, so a request gives its budget back at most once.
-  function _settleUnpaid(bytes32 requestId, RequestRecord storage request) private {
+  function _settleUnpaid(bytes32 requestId, RequestRecord storage request, bool mustRestore) private {
     (uint32[] memory datasetIndexes, , uint256 price) = _escrow(requestId, _count(request));
     _credit(request.buyer, requestId, price + i_operatorFee);
     uint32 epsilon = request.epsilon;
     if (epsilon == 0) return;
+    if (mustRestore) {
+      i_registry.restoreBudget(datasetIndexes, epsilon);
+      return;
+    }
     try i_registry.restoreBudget(datasetIndexes, epsilon) {
       // The registry emitted `PrivacyBudgetRestored` per dataset.
       return;

@@ -325,6 +325,34 @@ describe("privacy budget", function () {
     });
   });
 
+  describe("a stranger who refunds with too little gas", function () {
+    it("cannot burn a 20-dataset request's ε: a refund whose restore runs out of gas reverts whole", async function () {
+      const market = await loadFixture(deployMarket);
+      const { registry, sum, buyer, seller, stranger, paymentToken } = market;
+      for (let i = 0; i < 20; i++) {
+        const who = i % 2 === 0 ? seller : stranger;
+        await (await registry.connect(who).registerDataset(`part-${i}`, SCHEMA, 10n, 1n, COMMITMENTS, POLICY, STAKE)).wait();
+      }
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(await registry.datasetId((i % 2 === 0 ? seller : stranger).address, `part-${i}`));
+      ids.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      await (await paymentToken.connect(buyer).approve(await sum.getAddress(), ethers.MaxUint256)).wait();
+      const { requestId } = await oracleRequestOf(market, await sum.connect(buyer).requestComputation(ids, PARAMS, BUYER_KEY, ethers.MaxUint256, EPSILON));
+      await time.increase(DEFAULT_REQUEST_TIMEOUT + 1);
+      const needed = await sum.connect(stranger).refund.estimateGas(requestId);
+      // Gas limits just short of what the whole refund needs: enough for all but the registry's restore.
+      for (const short of [1_000n, 2_000n, 5_000n, 20_000n]) {
+        await expect(sum.connect(stranger).refund(requestId, { gasLimit: needed - short })).to.be.revert(ethers);
+        expect((await sum.getRequest(requestId)).status).to.equal(1n, `refund at ${needed - short} gas`);
+        for (const id of ids) expect((await registry.budgetOf(id)).remaining).to.equal(BUDGET - EPSILON);
+      }
+      const tx = await sum.connect(stranger).refund(requestId, { gasLimit: needed });
+      await expect(tx).to.emit(sum, "ComputationRefunded").withArgs(requestId);
+      await expect(tx).to.not.emit(sum, "PrivacyBudgetRestoreFailed");
+      for (const id of ids) expect((await registry.budgetOf(id)).remaining).to.equal(BUDGET);
+    });
+  });
+
   describe("a registry that fails the computation", function () {
     /** A computation over the test registry `SellerlessRegistry` (which counts what is spent per dataset index). */
     async function overTestRegistry() {
@@ -365,15 +393,15 @@ describe("privacy budget", function () {
       expect(await testRegistry.spentOf(1)).to.equal(EPSILON);
     });
 
-    it("still refunds when the registry refuses to give ε back", async function () {
+    it("does not refund while the registry refuses to give ε back: the request stays Pending and refundable", async function () {
       const market = await loadFixture(overTestRegistry);
       const { testRegistry, computation, buyer, requestId } = market;
       await (await testRegistry.breakRestore()).wait();
       await time.increase(DEFAULT_REQUEST_TIMEOUT + 1);
-      const tx = computation.refund(requestId);
-      await expect(tx).to.emit(computation, "ComputationRefunded").withArgs(requestId);
-      await expect(tx).to.emit(computation, "PrivacyBudgetRestoreFailed").withArgs(requestId);
-      expect(await computation.withdrawable(buyer.address)).to.equal(1n + OPERATOR_FEE);
+      await expect(computation.refund(requestId)).to.be.revert(ethers);
+      expect((await computation.getRequest(requestId)).status).to.equal(1n);
+      expect(await computation.withdrawable(buyer.address)).to.equal(0n);
+      expect(await testRegistry.spentOf(1)).to.equal(EPSILON);
     });
   });
 

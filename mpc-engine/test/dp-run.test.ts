@@ -187,6 +187,37 @@ describe("DP plans on the three-party harness", () => {
     assert.deepEqual(await count(1000), await count(0));
   });
 
+  it("the noise the hosts add has the variance of three discrete Laplace terms of the plan's scale (sum: t = 100; count-if: t = 1)", async (t) => {
+    // A mechanism adding too little noise (one of the three terms missing: ratio 2/3; a wrong scale) would still cover most
+    // intervals; its variance would not. Fixed seeds: the same draws every run.
+    const column: DatasetSchema = { columns: [{ name: "v", scale: 0, lo: "0", hi: "100" }] };
+    const values = Array.from({ length: 20 }, (_, i) => BigInt((i * 37) % 101));
+    const shared = share({ v: values });
+    const signed = (v: bigint) => BigInt.asIntN(64, v);
+    const dlapVariance = (scale: number) => {
+      const p = Math.exp(-1 / scale);
+      return (2 * p) / (1 - p) ** 2;
+    };
+    for (const [algorithm, params, scale] of [
+      ["sum@1", '{"column":"v"}', 100],
+      ["count-if@1", '{"column":"v","op":"lt","threshold":"50"}', 1],
+    ] as const) {
+      const exact = (await run(planComputation(algorithm, params, column, { rowCount: 20n, epsilonMilli: 0 }), shared)).values;
+      const plan = planComputation(algorithm, params, column, { rowCount: 20n, epsilonMilli: 1000 });
+      const draws: number[] = [];
+      for (let r = 0; r < 200; r++) {
+        const { values: opened } = await run(plan, shared, { seeds: seedsFor(`variance/${algorithm}/${r}`) });
+        assert.equal(opened.length, exact.length);
+        draws.push(Number(signed(opened[0]) - signed(exact[0])));
+      }
+      const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+      const variance = draws.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws.length - 1);
+      const ratio = variance / (3 * dlapVariance(scale));
+      t.diagnostic(`${algorithm}: noise variance ${variance.toFixed(2)} over 200 runs, ${ratio.toFixed(3)} of 3·Var DLap(${scale})`);
+      assert.ok(ratio > 0.75 && ratio < 1.3, `${algorithm}: variance ratio ${ratio}`);
+    }
+  });
+
   it("the DP mean of a 200,000-row column at ε = 1 lies in its stated 95% interval in at least 90 of 100 repetitions", async (t) => {
     const n = 200_000;
     const column: DatasetSchema = { columns: [{ name: "v", scale: 0, lo: "0", hi: "100000" }] };

@@ -327,10 +327,17 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     assert.equal(await run("covariance@1", { x: "x", y: "y" }, both()), cxy.toDecimal(7));
   });
 
-  it("enforces the seller's policy: a disallowed algorithm, a dataset below its own minimum rows", async () => {
-    const [first] = both();
+  it("enforces the seller's policy: a disallowed algorithm, an exact answer not allowed, a dataset below its own minimum rows", async () => {
+    const [first, second] = both();
     cluster.chain.refused.add(`${first}/${keccak256(toUtf8Bytes("max@1"))}`);
     await assert.rejects(run("max@1", { column: "x" }, both()), rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /does not allow max@1/));
+    // A request recorded with ε 0 (exact) over a dataset whose seller did not opt in: refused by the hosts too.
+    cluster.chain.inexact.add(`${second}/${keccak256(toUtf8Bytes("sum@1"))}`);
+    await assert.rejects(
+      run("sum@1", { column: "x" }, both()),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", new RegExp(`dataset ${second}: its seller does not allow exact answers to sum@1`)),
+    );
+    cluster.chain.inexact.clear();
     // Seller 2 requires 3 rows of its own; its 2 rows do not qualify however many rows seller 1's dataset adds.
     register(uploads[1], seller2, b.x.length, 3n);
     await assert.rejects(

@@ -56,6 +56,8 @@ export interface ChainReader {
   getDataset(datasetId: string): Promise<OnChainDataset>;
   /** Whether the dataset's seller allows the algorithm (keccak256 of its name). */
   isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean>;
+  /** Whether the dataset's seller allows exact answers (no noise, no budget) of the algorithm. */
+  isExactAllowed(datasetId: string, algorithmId: string): Promise<boolean>;
   /** The algorithm (`name@version`) a per-algorithm contract sells. */
   algorithmOf(consumer: string): Promise<string>;
   /** Request record held by `consumer`, with what was asked; buyer is the zero address if unknown. */
@@ -69,6 +71,7 @@ export interface ChainReader {
 const REGISTRY_ABI = [
   "function isRegistered(bytes32) view returns (bool)",
   "function isAlgorithmAllowed(bytes32, bytes32) view returns (bool)",
+  "function isExactAllowed(bytes32, bytes32) view returns (bool)",
   "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows, uint256 stake, uint64 stakeReleaseTime))",
 ];
 const CONSUMER_ABI = [
@@ -200,6 +203,11 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
     isAlgorithmAllowed(datasetId, algorithmId) {
       return read(`registry.isAlgorithmAllowed(${datasetId})`, async () =>
         Boolean(await registry().getFunction("isAlgorithmAllowed").staticCall(datasetId, algorithmId)),
+      );
+    },
+    isExactAllowed(datasetId, algorithmId) {
+      return read(`registry.isExactAllowed(${datasetId})`, async () =>
+        Boolean(await registry().getFunction("isExactAllowed").staticCall(datasetId, algorithmId)),
       );
     },
     algorithmOf(consumer) {

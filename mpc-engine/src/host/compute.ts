@@ -211,6 +211,9 @@ export function createComputeService(deps: {
       if (!(await chain.isAlgorithmAllowed(id, algorithmId))) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${job.algorithm}`);
       }
+      if (job.epsilonMilli === 0 && !(await chain.isExactAllowed(id, algorithmId))) {
+        throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow exact answers to ${job.algorithm} (the request spends no ε)`);
+      }
       if (dataset.rowCount < dataset.minRows) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller requires at least ${dataset.minRows} rows of its own in a result; it holds ${dataset.rowCount}`);
       }
@@ -219,8 +222,8 @@ export function createComputeService(deps: {
       throw new MpcError("SCHEMA_MISMATCH", "the datasets of one request must share one schema");
     }
     // Planned from on-chain facts (the schema's bounds, the rows of every dataset, the ε the
-    // contract charged to every dataset's budget), as the buyer did before paying. The
-    // contract only records ε 0 for datasets whose sellers allow this algorithm's exact answers.
+    // contract charged to every dataset's budget), as the buyer did before paying; ε 0 only
+    // where every seller allows exact answers (checked above, as the contract did).
     const columns = shares[0].columns.map(({ name, scale, lo, hi }) => ({ name, scale, lo, hi }));
     const plan = planComputation(job.algorithm, job.params, { columns }, { rowCount: totalRows, epsilonMilli: job.epsilonMilli });
     return { shares, plan };

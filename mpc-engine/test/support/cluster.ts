@@ -41,6 +41,8 @@ export class FakeChain implements ChainReader {
   readonly requests = new Map<string, OnChainRequest>();
   /** `${datasetId}/${algorithmId}` pairs the sellers do NOT allow (everything else is allowed). */
   readonly refused = new Set<string>();
+  /** `${datasetId}/${algorithmId}` pairs whose exact answers the sellers do NOT allow (everything else is allowed). */
+  readonly inexact = new Set<string>();
   /** The algorithm each consumer contract sells; the test consumer sells whatever the request names unless set. */
   readonly algorithms = new Map<string, string>();
   async getDataset(datasetId: string): Promise<OnChainDataset> {
@@ -53,6 +55,9 @@ export class FakeChain implements ChainReader {
   }
   async isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean> {
     return !this.refused.has(`${datasetId.toLowerCase()}/${algorithmId}`);
+  }
+  async isExactAllowed(datasetId: string, algorithmId: string): Promise<boolean> {
+    return !this.inexact.has(`${datasetId.toLowerCase()}/${algorithmId}`);
   }
   async algorithmOf(consumer: string): Promise<string> {
     return this.algorithms.get(consumer.toLowerCase()) ?? "sum@1";

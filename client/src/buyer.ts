@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Contract, hexlify, keccak256, toUtf8Bytes } from "ethers";
+import { Contract, hexlify, keccak256 } from "ethers";
 import type { Signer } from "ethers";
 import { formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
 import { decodeResult, describeNoise, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
-import type { AlgorithmResult, DatasetSchema, NoiseDescription } from "@scmpc/mpc-engine";
+import type { AlgorithmResult, NoiseDescription } from "@scmpc/mpc-engine";
 import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
+import { datasetSchema, resolveDatasetId } from "./dataset-policy.ts";
 import { fetchReleaseKeys } from "./key-release.ts";
 import type { StackState } from "./state.ts";
 
@@ -87,15 +88,6 @@ export function resolveAlgorithm(name: string): string {
   return versioned;
 }
 
-/** Reads a dataset's schema from its registration event, checked against the on-chain schema hash. */
-export async function datasetSchema(registry: Contract, datasetId: string, schemaHash: string): Promise<DatasetSchema> {
-  const logs = await registry.queryFilter(registry.filters.DatasetRegistered(datasetId));
-  const text = logs
-    .map((log) => (log as unknown as { args: { schema: string } }).args.schema)
-    .find((candidate) => keccak256(toUtf8Bytes(candidate)) === schemaHash);
-  if (text === undefined) throw new Error(`the schema of dataset ${datasetId} is not on-chain`);
-  return JSON.parse(text) as DatasetSchema;
-}
 
 /**
  * Buys one computation: checks the datasets and the parameters, approves and
@@ -130,13 +122,11 @@ export async function buyComputation(options: {
   const marketAddress = state.contracts.algorithms[algorithm];
   if (!marketAddress) throw new Error(`this market has no contract for ${algorithm}`);
   if (options.datasetIds.length === 0) throw new Error("name at least one --dataset");
-  for (const id of options.datasetIds) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw new Error(`--dataset must be a 0x-prefixed 32-byte dataset id; got "${id}"`);
-  }
-  // The contract wants strictly ascending ids.
-  const datasetIds = [...new Set(options.datasetIds.map((id) => id.toLowerCase()))].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, buyer);
+  const named = await Promise.all(options.datasetIds.map((dataset) => resolveDatasetId(registry, dataset)));
+  // The contract wants strictly ascending ids.
+  const datasetIds = [...new Set(named)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+
   const market = new Contract(marketAddress, loadArtifact("AlgorithmComputation").abi, buyer);
   const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
 

@@ -168,6 +168,46 @@ function boundsFromFlags(flags: readonly string[]): Record<string, { lo: string;
   return bounds;
 }
 
+/** The CLI's options but `--exact`, whose kind depends on the command group. */
+const OPTIONS = {
+  name: { type: "string" },
+  column: { type: "string", multiple: true },
+  price: { type: "string" },
+  allow: { type: "string" },
+  "min-rows": { type: "string" },
+  dataset: { type: "string", multiple: true },
+  x: { type: "string" },
+  y: { type: "string" },
+  edges: { type: "string" },
+  op: { type: "string" },
+  threshold: { type: "string" },
+  params: { type: "string" },
+  stake: { type: "string" },
+  epsilon: { type: "string" },
+  budget: { type: "string" },
+  bounds: { type: "string", multiple: true },
+  request: { type: "string" },
+  account: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Options that take a value: the token after one of them is not a positional. */
+const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === "string").map(([name]) => `--${name}`));
+
+/**
+ * The command group (`buyer`, `seller`, ...): the first positional argument,
+ * wherever options put it (`--account buyer2 buyer request ...`).
+ */
+function commandGroup(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith("-")) return token;
+    if (VALUE_OPTIONS.has(token)) i++;
+  }
+  return undefined;
+}
+
 /** `sum,mean@1` → `["sum@1", "mean@1"]`; undefined stays undefined. */
 function algorithmList(flag: string | undefined): string[] | undefined {
   if (flag === undefined) return undefined;
@@ -253,33 +293,11 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
   let parsed;
   try {
     // A buyer's --exact is a switch; a seller's lists algorithms.
-    const exactFlag = argv[0] === "buyer" ? ({ type: "boolean" } as const) : ({ type: "string" } as const);
+    const exactFlag = commandGroup(argv) === "buyer" ? ({ type: "boolean" } as const) : ({ type: "string" } as const);
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        name: { type: "string" },
-        column: { type: "string", multiple: true },
-        price: { type: "string" },
-        allow: { type: "string" },
-        "min-rows": { type: "string" },
-        dataset: { type: "string", multiple: true },
-        x: { type: "string" },
-        y: { type: "string" },
-        edges: { type: "string" },
-        op: { type: "string" },
-        threshold: { type: "string" },
-        params: { type: "string" },
-        stake: { type: "string" },
-        epsilon: { type: "string" },
-        exact: exactFlag,
-        budget: { type: "string" },
-        bounds: { type: "string", multiple: true },
-        request: { type: "string" },
-        account: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
+      options: { ...OPTIONS, exact: exactFlag },
     });
   } catch (err) {
     out.error(`${(err as Error).message}\n\n${USAGE}`);
@@ -320,6 +338,8 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       const bounds = boundsFromFlags(values.bounds ?? []);
       const stray = Object.keys(bounds).filter((c) => !columns.includes(c));
       if (stray.length > 0) throw new UsageError(`--bounds names ${stray.map((c) => `"${c}"`).join(", ")}, not among the --column(s) shared`);
+      const allow = algorithmList(values.allow);
+      const exact = algorithmList(values.exact as string | undefined);
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
         const ds = await uploadDataset({
@@ -329,8 +349,8 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           name: values.name,
           columns,
           price: values.price,
-          allow: algorithmList(values.allow),
-          exact: algorithmList(values.exact as string | undefined),
+          allow,
+          exact,
           budget: values.budget,
           minRows: minRows === undefined ? undefined : Number(minRows),
           stake: values.stake,
@@ -390,14 +410,16 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       if (values.allow === undefined && exact === undefined && values.budget === undefined && minRows === undefined) {
         throw new UsageError("seller policy needs at least one of --allow, --exact, --budget, --min-rows");
       }
+      const allow = algorithmList(values.allow);
+      const exactList = exact?.trim() === "none" ? [] : algorithmList(exact);
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
         const policy = await setDatasetPolicy({
           state,
           seller: signer,
           dataset,
-          allow: algorithmList(values.allow),
-          exact: exact?.trim() === "none" ? [] : algorithmList(exact),
+          allow,
+          exact: exactList,
           budget: values.budget,
           minRows: minRows === undefined ? undefined : Number(minRows),
         });

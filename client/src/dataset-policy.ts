@@ -1,8 +1,7 @@
-import { Contract, formatUnits, isAddress } from "ethers";
+import { Contract, formatUnits, isAddress, keccak256, toUtf8Bytes } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { algorithmId, DEFAULT_PRIVACY_BUDGET, formatEpsilon, loadArtifact, MARKET_ALGORITHMS, toMilliEpsilon } from "@scmpc/contracts";
-import type { SchemaColumn } from "@scmpc/mpc-engine";
-import { datasetSchema } from "./buyer.ts";
+import type { DatasetSchema, SchemaColumn } from "@scmpc/mpc-engine";
 import type { StackState } from "./state.ts";
 
 /** Decimals of the market's payment token (mUSD). */
@@ -96,6 +95,16 @@ export async function resolveDatasetId(registry: Contract, dataset: string): Pro
     return ((await registry.datasetId(dataset.slice(0, slash), dataset.slice(slash + 1))) as string).toLowerCase();
   }
   throw new Error(`a dataset is named by its 0x-prefixed 32-byte id or by <seller address>/<name>; got "${dataset}"`);
+}
+
+/** Reads a dataset's schema from its registration event, checked against the on-chain schema hash. */
+export async function datasetSchema(registry: Contract, datasetId: string, schemaHash: string): Promise<DatasetSchema> {
+  const logs = await registry.queryFilter(registry.filters.DatasetRegistered(datasetId));
+  const text = logs
+    .map((log) => (log as unknown as { args: { schema: string } }).args.schema)
+    .find((candidate) => keccak256(toUtf8Bytes(candidate)) === schemaHash);
+  if (text === undefined) throw new Error(`the schema of dataset ${datasetId} is not on-chain`);
+  return JSON.parse(text) as DatasetSchema;
 }
 
 /** Reads a registered dataset's policy and budget. */

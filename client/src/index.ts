@@ -1,6 +1,7 @@
 export { manageDataset, pendingHostChanges, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
 export type { UploadedDataset } from "./seller.ts";
-export { buyComputation, ComputationFailedError, datasetSchema, refundRequest, resolveAlgorithm } from "./buyer.ts";
+export { buyComputation, ComputationFailedError, refundRequest, resolveAlgorithm } from "./buyer.ts";
+export { datasetSchema } from "./dataset-policy.ts";
 export type { PurchasedResult } from "./buyer.ts";
 export { startLocalStack } from "./stack.ts";
 export type { LocalStack } from "./stack.ts";

@@ -4,7 +4,7 @@ import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@sc
 import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 import { readCsvColumns, type DeclaredBounds } from "./csv-column.ts";
-import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, PAYMENT_DECIMALS } from "./dataset-policy.ts";
+import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, PAYMENT_DECIMALS, resolveDatasetId } from "./dataset-policy.ts";
 import { uploadShare } from "./host-upload.ts";
 import type { StackState } from "./state.ts";
 
@@ -253,9 +253,9 @@ export async function manageDataset(options: {
   datasetId: string;
   action: { kind: "price"; price: string } | { kind: "active"; active: boolean } | { kind: "deregister" } | { kind: "withdraw-stake" };
 }): Promise<string> {
-  const { state, seller, datasetId, action } = options;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(datasetId)) throw new Error(`--dataset must be a 0x-prefixed 32-byte dataset id; got "${datasetId}"`);
+  const { state, seller, action } = options;
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
+  const datasetId = await resolveDatasetId(registry, options.datasetId);
   if (!(await registry.isRegistered(datasetId))) throw new Error(`no dataset ${datasetId} is registered`);
   const dataset = await registry.getDataset(datasetId);
   const me = await seller.getAddress();

@@ -25,3 +25,31 @@ describe("scmpc seller upload --bounds", () => {
     }
   });
 });
+
+describe("scmpc --exact", () => {
+  const call = async (...args: string[]) => {
+    const errors: string[] = [];
+    const code = await main(args, { log: () => undefined, error: (line: string) => errors.push(line) });
+    return { code, errors };
+  };
+
+  it("is a buyer's switch and a seller's list, wherever options put the command group", async () => {
+    // A seller's --exact takes algorithms: an unknown one is a usage error naming it.
+    const seller = await call("--account", "seller2", "seller", "policy", "--dataset", `0x${"ab".repeat(32)}`, "--exact", "nonsense");
+    assert.equal(seller.code, 2);
+    assert.match(seller.errors[0], /unknown algorithm "nonsense"/);
+    // A buyer's --exact takes nothing: after --account, the group is still "buyer", so the
+    // algorithm after --exact stays a positional and parsing succeeds (the command then fails
+    // for want of a running stack, not of its arguments).
+    const home = process.env.SCMPC_HOME;
+    process.env.SCMPC_HOME = "/nonexistent-scmpc-home";
+    try {
+      const buyer = await call("--account", "buyer2", "buyer", "request", "--exact", "sum", "--dataset", `0x${"ab".repeat(32)}`, "--column", "salary");
+      assert.equal(buyer.code, 1, buyer.errors.join("\n"));
+      assert.doesNotMatch(buyer.errors[0], /--exact|Unknown option|argument/);
+    } finally {
+      if (home === undefined) delete process.env.SCMPC_HOME;
+      else process.env.SCMPC_HOME = home;
+    }
+  });
+});

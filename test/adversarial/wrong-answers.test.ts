@@ -82,9 +82,7 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     const bought = await buy("mean@1", scale12, "v", "8");
     assert.ok(bought.dp, "a noisy answer says how it was noised");
     assert.equal(bought.dp.epsilon, "8");
-    const [lo, hi] = (bought.dp.interval95 as [string, string]).map(Number);
     const answer = Number(bought.result);
-    assert.ok(lo <= answer && answer <= hi, `${answer} in [${lo}, ${hi}]`);
     // Three noise terms of scale t pass 20·t together with probability below 10^-6: a wrapped or
     // mis-scaled sum would land far outside.
     const t = Number(bought.dp.noiseScale);

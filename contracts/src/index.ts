@@ -28,5 +28,5 @@ export type { ContractsErrorCode } from "./errors.ts";
 export { algorithmId, jobIdOf, jobUuidOf, MARKET_ALGORITHMS } from "./algorithms.ts";
 export type { MarketAlgorithm } from "./algorithms.ts";
 export { DEFAULT_PRIVACY_BUDGET, MAX_REQUEST_EPSILON, MILLI_EPSILON_PER_EPSILON, formatEpsilon, toMilliEpsilon } from "./privacy-budget.ts";
-export { fundAlgorithmsWithLink, marketWiring } from "./operations.ts";
-export type { FundedAlgorithm, MarketWiring, WiredAlgorithm } from "./operations.ts";
+export { fundAlgorithmsWithLink } from "./operations.ts";
+export type { FundedAlgorithm } from "./operations.ts";

@@ -1,5 +1,5 @@
 import { Contract } from "ethers";
-import type { ContractRunner, Signer } from "ethers";
+import type { Signer } from "ethers";
 import { loadArtifact } from "./artifacts.ts";
 import { ContractsError } from "./errors.ts";
 
@@ -43,53 +43,4 @@ export async function fundAlgorithmsWithLink(factoryAddress: string, funder: Sig
     funded.push({ name, address, link: balance, requests: fee === 0n ? 0n : balance / fee });
   }
   return funded;
-}
-
-/** One algorithm contract as {@link marketWiring} found it. */
-export interface WiredAlgorithm {
-  name: string;
-  address: string;
-  /** Whether the registry lets it spend and give back datasets' privacy budget. */
-  authorized: boolean;
-}
-
-/** How a market's DatasetRegistry and AlgorithmFactory are tied together. */
-export interface MarketWiring {
-  /** The DatasetRegistry the factory's computations use. */
-  registry: string;
-  /** The factory the registry names (zero address: none yet, so nothing can be bought). */
-  registryFactory: string;
-  /** Every algorithm the factory lists. */
-  algorithms: WiredAlgorithm[];
-  /** The registry names this factory and authorizes every one of its algorithms. */
-  ok: boolean;
-}
-
-/**
- * Reads whether a market's registry trusts exactly its factory's computations:
- * the registry must name the factory (`algorithmFactory`) and list every
- * algorithm the factory created as a computation (`isComputation`). A
- * deployment by the Ignition modules is wired this way; this checks one.
- *
- * @param factoryAddress - The market's AlgorithmFactory.
- * @param runner - A provider or signer to read with.
- * @returns The wiring and whether it is complete.
- * @example
- * ```ts
- * const { ok, algorithms } = await marketWiring(addresses.factory, provider);
- * ```
- */
-export async function marketWiring(factoryAddress: string, runner: ContractRunner): Promise<MarketWiring> {
-  const factory = new Contract(factoryAddress, loadArtifact("AlgorithmFactory").abi, runner);
-  const registryAddress = (await factory.getFunction("registry")()) as string;
-  const registry = new Contract(registryAddress, loadArtifact("DatasetRegistry").abi, runner);
-  const registryFactory = (await registry.getFunction("algorithmFactory")()) as string;
-  const count = Number(await factory.getFunction("algorithmCount")());
-  const algorithms: WiredAlgorithm[] = [];
-  for (let i = 0; i < count; i++) {
-    const [name, address] = (await factory.getFunction("algorithmAt")(i)) as [string, string];
-    algorithms.push({ name, address, authorized: (await registry.getFunction("isComputation")(address)) as boolean });
-  }
-  const ok = registryFactory.toLowerCase() === factoryAddress.toLowerCase() && algorithms.every((a) => a.authorized);
-  return { registry: registryAddress, registryFactory, algorithms, ok };
 }

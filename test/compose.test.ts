@@ -72,7 +72,7 @@ async function sellAndBuySum(state: StackState, keyDir: string): Promise<void> {
   try {
     const seller = resolveSigner({ defaultRole: "seller" }, provider);
     const buyer = resolveSigner({ defaultRole: "buyer" }, provider);
-    const dataset = await uploadDataset({ state, seller, csvPath: SAMPLE, name: `salaries-${Date.now()}`, columns: ["salary"], price: "25", exact: ["sum@1"] });
+    const dataset = await uploadDataset({ state, seller, file: SAMPLE, name: `salaries-${Date.now()}`, columns: ["salary"], price: "25", exact: ["sum@1"] });
     const bought = await buyComputation({ state, buyer, algorithm: "sum", datasetIds: [dataset.datasetId], params: JSON.stringify({ column: "salary" }), keyDir, exact: true });
     assert.equal(bought.result, dataset.plaintextSums.salary);
   } finally {

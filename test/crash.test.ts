@@ -62,7 +62,7 @@ describe("crash safety: kill -9 of the bridge and of the relay mid-job", { timeo
 
   it("fulfils every acknowledged request exactly once, with the right result", async () => {
     const seller = resolveSigner({ defaultRole: "seller" }, provider);
-    const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "crash-salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
+    const dataset = await uploadDataset({ state: stack.state, seller, file: SAMPLE, name: "crash-salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
     const market = new Contract(stack.state.contracts.algorithms["sum@1"], loadArtifact("AlgorithmComputation").abi, provider);
     const keys = generateBuyerKeyPair();
     const params = JSON.stringify({ column: "salary" });

@@ -121,11 +121,76 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   it("refuses bad input with an error naming the problem", async () => {
     const broken = path.join(home, "broken.csv");
     await writeFile(broken, "id,salary\n1,100\n2,abc\n");
-    assert.match(await scmpcFails("seller", "upload", broken, "--name", "broken", "--column", "salary", "--price", "1"), /line 3, column "salary": "abc" is not a decimal number/);
+    // A declared type is held: a cell that does not fit it stops the upload (untyped, "abc" would make the column a category).
+    assert.match(
+      await scmpcFails("seller", "upload", broken, "--name", "broken", "--column", "salary", "--type", "salary=int", "--price", "1"),
+      /^error: .*broken\.csv line 3, column "salary": "abc" is not an integer\n$/,
+    );
+    assert.match(await scmpcFails("seller", "upload", path.join(home, "absent.json"), "--name", "absent", "--price", "1"), /cannot read .*absent\.json/);
     assert.match(await scmpcFails("seller", "upload", SAMPLE, "--name", "x", "--column", "age", "--price", "1"), /no column "age"/);
     assert.match(await scmpcFails("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "1"), /already registered/);
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", `0x${"ab".repeat(32)}`, "--column", "salary"), /no dataset/);
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", datasetId, "--column", "bonus"), /no column "bonus"/);
+  });
+
+  it("exact mode: a seller shares every column of a typed table with blank cells; buyers see the types and buy over bool and numeric columns", async () => {
+    const staff = path.join(home, "staff.csv");
+    await writeFile(
+      staff,
+      [
+        "dept,hired,remote,salary",
+        "eng,2019-03-01,true,72000",
+        "ops,,false,",
+        "sales,2021-07-15,TRUE,55000",
+        ",2024-12-31,false,91000",
+        "eng,2020-01-10,,64000",
+        "ops,2022-05-05,true,48000",
+        "eng,2023-02-20,false,83000",
+        "sales,2019-11-30,true,",
+        "ops,2020-06-01,false,61000",
+        "eng,2021-09-09,true,77000",
+      ].join("\n") + "\n",
+    );
+    const flags = ["--categories", "dept=eng,ops,sales", "--bounds", "salary=0:200000,hired=2019-01-01:2024-12-31", "--price", "1", "--exact", "sum,count-if"];
+    const uploaded = JSON.parse(await scmpc("seller", "upload", staff, "--name", "staff", ...flags, "--json"));
+    assert.equal(uploaded.rowCount, 10);
+    assert.deepEqual(uploaded.columns, [
+      { name: "dept", scale: 0, lo: "0", hi: "2", type: "category", categories: ["eng", "ops", "sales"] },
+      { name: "hired", scale: 0, lo: "17897", hi: "20088", type: "date" },
+      { name: "remote", scale: 0, lo: "0", hi: "1", type: "bool" },
+      { name: "salary", scale: 0, lo: "0", hi: "200000" },
+    ]);
+    assert.deepEqual(
+      uploaded.columnSummaries.map((c: { name: string; type: string; categories?: number; missing: number }) => [c.name, c.type, c.categories, c.missing]),
+      [["dept", "category", 3, 1], ["hired", "date", undefined, 1], ["remote", "bool", undefined, 1], ["salary", "int", undefined, 2]],
+    );
+
+    // What a buyer reads before paying: each column's type and public domain, from the on-chain schema.
+    const shown = await scmpc("market", "show", uploaded.address);
+    assert.match(shown, /\n {4}dept {4}category \{eng, ops, sales\}\n/);
+    assert.match(shown, /\n {4}hired {3}date 2019-01-01\.\.2024-12-31\n/);
+    assert.match(shown, /\n {4}remote {2}bool\n/);
+    assert.match(shown, /\n {4}salary {2}int \[0, 200000\]\n/);
+
+    // The hosts held the validity bits and the missing salaries as lo = 0: the exact sum is that of the present salaries.
+    const sum = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", uploaded.datasetId, "--column", "salary", "--exact", "--json"));
+    assert.equal(sum.result, "551000");
+    assert.equal(sum.result, uploaded.plaintextSums.salary);
+    const remote = JSON.parse(
+      await scmpc("buyer", "request", "count-if", "--dataset", uploaded.datasetId, "--column", "remote", "--op", "eq", "--threshold", "1", "--exact", "--json"),
+    );
+    assert.equal(remote.result, "5");
+    // A category column is refused by the named algorithms before anything is paid.
+    assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", uploaded.datasetId, "--column", "dept"), /"column" names column "dept", a category column/);
+
+    // The terminal's account of an upload: one line per column, with the seller's own count of missing cells.
+    const text = await scmpc("seller", "upload", staff, "--name", "staff-2", "--column", "dept,remote", "--categories", "dept=eng,ops,sales", "--price", "1");
+    assert.match(text, /: 10 rows of 2 columns shared to 3 hosts and registered\n/);
+    assert.match(text, /\n {2}dept {4}category \{eng, ops, sales\}, 3 categories; 1 missing\n/);
+    assert.match(text, /\n {2}remote {2}bool; 1 missing\n/);
+    assert.match(text, /each host holds only shares of which cells are missing/);
+    // Two sales of one mUSD each, taken back so the later balances count only their own sales.
+    assert.match(await scmpc("seller", "withdraw"), /withdrew 2\.0 mUSD/);
   });
 
   it("exact mode: sells the statistics library over two sellers' datasets of one schema, crediting both sellers", async () => {

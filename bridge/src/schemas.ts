@@ -18,8 +18,8 @@ export const ComputationData = Type.Object(
     algorithm: Type.String({ minLength: 1, maxLength: 64 }),
     /** Comma-separated 0x-hex dataset ids, as the per-algorithm contract writes them. */
     datasetIds: Type.String({ pattern: "^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64}){0,19}$" }),
-    /** The algorithm's parameters (JSON text), checked on-chain against the request. */
-    params: Type.String({ minLength: 1, maxLength: 8192 }),
+    /** The algorithm's parameters (JSON text, a query's SQL for query@1), checked on-chain against the request. */
+    params: Type.String({ minLength: 1, maxLength: 32768 }),
     buyerKey: Hex32,
     consumer: Address,
   },

@@ -63,7 +63,7 @@ let exitCode = 1;
 try {
   const seller = resolveSigner({ defaultRole: "seller" }, provider);
   // Exact mode: the seller allows exact sums (1000 requests would exhaust any privacy budget), so each answer can be checked.
-  const dataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "bench-salaries", columns: [COLUMN], price: "1", exact: [ALGORITHM] });
+  const dataset = await uploadDataset({ state: stack.state, seller, file: SAMPLE, name: "bench-salaries", columns: [COLUMN], price: "1", exact: [ALGORITHM] });
   const expected = dataset.plaintextSums[COLUMN];
 
   const marketAddress = stack.state.contracts.algorithms[ALGORITHM];

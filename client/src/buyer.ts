@@ -2,9 +2,24 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Contract, hexlify, keccak256 } from "ethers";
 import type { Signer } from "ethers";
-import { formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
-import { decodeResult, describeNoise, generateBuyerKeyPair, openResult, planComputation, ALGORITHMS as LIBRARY } from "@scmpc/mpc-engine";
-import type { AlgorithmResult, NoiseDescription } from "@scmpc/mpc-engine";
+import { algorithmId as policyId, formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
+import {
+  datasetRefId,
+  decodeJob,
+  describeNoise,
+  generateBuyerKeyPair,
+  jobAlgorithms,
+  describeQueryNoise,
+  openResult,
+  planJob,
+  queryFunctions,
+  queryParams,
+  QUERY_ALGORITHM,
+  QUERY_RESTRICTED_ENTRY,
+  queryAggregateEntry,
+} from "@scmpc/mpc-engine";
+import type { AlgorithmResult, JobPlan, JobResult, NoiseDescription, QueryResult, StatisticNoise } from "@scmpc/mpc-engine";
+import { parseQuery } from "@scmpc/mpc-engine/query";
 import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
 import { datasetSchema, resolveDatasetId } from "./dataset-policy.ts";
 import { fetchReleaseKeys } from "./key-release.ts";
@@ -16,7 +31,7 @@ const STATUS = ["None", "Pending", "Fulfilled", "Failed", "Refunded"] as const;
 /** ε a buyer spends per dataset when naming none. */
 export const DEFAULT_REQUEST_EPSILON = "1";
 
-/** How a differentially private answer was noised, and what it cost. */
+/** How a differentially private answer of a named algorithm was noised, and what it cost. */
 export interface PrivacyReport {
   /** "discrete Laplace"; "none" for count, whose row count is public and released exactly. */
   mechanism: NoiseDescription["mechanism"];
@@ -29,6 +44,22 @@ export interface PrivacyReport {
   /** Whether the interval is the noise's own quantiles ("exact") or a bootstrap ("approximate"). */
   interval: NoiseDescription["interval"];
   /** ε left in each dataset's budget after this request, by dataset id. */
+  budgetLeft: Record<string, string>;
+}
+
+/**
+ * The noise of a query's answer: how the request's ε was split among the
+ * statistics the hosts opened (all groups of a statistic share one release),
+ * each statistic's noise scale and the half-width of its noise's exact 95%
+ * interval, in the statistic's own units (a count's rows; a sum's units of
+ * 10^-scale of its column, centred on the bounds' midpoint).
+ */
+export interface QueryPrivacyReport {
+  mechanism: string;
+  epsilon: string;
+  split: StatisticNoise[];
+  /** Per cell of the answer table, its 95% interval (null for group labels): exact for counts, a parametric bootstrap otherwise. */
+  interval95: ([string, string] | null)[][];
   budgetLeft: Record<string, string>;
 }
 
@@ -50,6 +81,15 @@ export interface PurchasedResult {
   /** How the answer was noised; absent for an exact answer. */
   dp?: PrivacyReport;
 }
+
+/** A query bought and decrypted: its answer table, and in DP mode how its ε was split. */
+export interface PurchasedQuery extends Omit<PurchasedResult, "result" | "dp"> {
+  result: QueryResult;
+  dp?: QueryPrivacyReport;
+}
+
+/** What {@link purchase} returns for any job. */
+type Purchase = Omit<PurchasedResult, "result" | "dp"> & { job: JobResult; dp?: PrivacyReport | QueryPrivacyReport };
 
 /** Why the contract failed a request (`ComputationFailed.reason`). */
 const FAILURE_REASONS: Record<number, string> = {
@@ -82,10 +122,34 @@ export class ComputationFailedError extends Error {
  */
 export function resolveAlgorithm(name: string): string {
   const versioned = name.includes("@") ? name : `${name}@1`;
-  if (!(versioned in LIBRARY)) {
-    throw new Error(`unknown algorithm "${name}"; the market sells: ${Object.keys(LIBRARY).map((a) => a.replace(/@\d+$/, "")).join(", ")}`);
+  if (!jobAlgorithms().includes(versioned)) {
+    throw new Error(`unknown algorithm "${name}"; the market sells: ${jobAlgorithms().map((a) => a.replace(/@\d+$/, "")).join(", ")}`);
   }
   return versioned;
+}
+
+/**
+ * Buys the answer to a query (`query@1`): the datasets are those its FROM
+ * names (ids or `<seller>/<name>` addresses), the SQL text goes on-chain as
+ * the request's params and every host parses and plans it again from there.
+ *
+ * @example
+ * const { result } = await buyQuery({ state, buyer, sql: 'SELECT dept, avg(salary) FROM "0x…" GROUP BY dept', keyDir, epsilon: "1" });
+ */
+export async function buyQuery(options: {
+  state: StackState;
+  buyer: Signer;
+  sql: string;
+  keyDir: string;
+  epsilon?: string;
+  exact?: boolean;
+  timeoutMs?: number;
+}): Promise<PurchasedQuery> {
+  const query = parseQuery(options.sql);
+  const datasetIds = query.from.map(datasetRefId);
+  const { job, dp, ...rest } = await purchase({ ...options, algorithm: QUERY_ALGORITHM, datasetIds, params: queryParams(options.sql) });
+  if (job.kind !== "query") throw new Error("a query was answered as a named algorithm");
+  return { ...rest, result: job.result, ...(dp && { dp: dp as QueryPrivacyReport }) };
 }
 
 
@@ -117,6 +181,32 @@ export async function buyComputation(options: {
   exact?: boolean;
   timeoutMs?: number;
 }): Promise<PurchasedResult> {
+  if (resolveAlgorithm(options.algorithm) === QUERY_ALGORITHM) throw new Error("a query is bought with buyQuery (scmpc buyer query)");
+  const { job, dp, ...rest } = await purchase(options);
+  if (job.kind !== "algorithm") throw new Error("a named algorithm was answered as a query");
+  return { ...rest, result: job.result, ...(dp && { dp: dp as PrivacyReport }) };
+}
+
+/** Buys any job (a named algorithm or a query): see {@link buyComputation}. */
+async function purchase(options: {
+  state: StackState;
+  buyer: Signer;
+  algorithm: string;
+  datasetIds: string[];
+  /** The algorithm's parameters as JSON text. */
+  params: string;
+  /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
+  keyDir: string;
+  /**
+   * ε spent on each dataset, as a decimal (at most three decimals, at most
+   * 65.535). Default 1; for `count`, whose row count is public, the least
+   * the contract takes (0.001), or an exact answer where every seller allows it.
+   */
+  epsilon?: string;
+  /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
+  exact?: boolean;
+  timeoutMs?: number;
+}): Promise<Purchase> {
   const { state, buyer, params } = options;
   const algorithm = resolveAlgorithm(options.algorithm);
   const marketAddress = state.contracts.algorithms[algorithm];
@@ -145,6 +235,14 @@ export async function buyComputation(options: {
       throw new Error(`the seller of dataset ${id} does not allow ${algorithm}`);
     }
     exactAllowed.push(await registry.isExactAllowed(id, algorithmId));
+    if (algorithm === QUERY_ALGORITHM && (await registry.isAlgorithmAllowed(id, policyId(QUERY_RESTRICTED_ENTRY)))) {
+      // The seller sells queries with some aggregates only.
+      for (const fn of queryFunctions(parseQuery(JSON.parse(params).sql))) {
+        if (!(await registry.isAlgorithmAllowed(id, policyId(queryAggregateEntry(fn))))) {
+          throw new Error(`the seller of dataset ${id} does not allow ${fn}() in queries`);
+        }
+      }
+    }
     if (schemaHash !== undefined && dataset.schemaHash !== schemaHash) throw new Error(`dataset ${id} has a different schema from the others`);
     schemaHash = dataset.schemaHash;
     // A seller's minimum is a rule about its own dataset: other datasets in the request do not count.
@@ -177,7 +275,7 @@ export async function buyComputation(options: {
   }
   const schema = await datasetSchema(registry, datasetIds[0], schemaHash!);
   // Validating here, before paying, turns a typo into an error instead of a refund.
-  const plan = planComputation(algorithm, params, schema, { rowCount: rows, epsilonMilli });
+  const plan = planJob(algorithm, params, schema, { rowCount: rows, epsilonMilli, datasetIds });
 
   const fee: bigint = await market.operatorFee();
   const total = price + fee;
@@ -229,18 +327,19 @@ export async function buyComputation(options: {
         throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
       }
       const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result, releaseKeys: released.keys, jobId });
-      const noise = describeNoise(plan, values);
+      const decoded = decodeJob(plan, values);
+      const dp = await privacyOf(registry, datasetIds, epsilonMilli, plan, values);
       return {
         requestId,
         algorithm,
         datasetIds,
         params,
-        result: decodeResult(plan, values),
+        job: decoded,
         price: price.toString(),
         fee: fee.toString(),
         txHash: tx.hash,
         keysReleasedBy: released.from,
-        ...(noise && { dp: await privacyReport(registry, datasetIds, epsilonMilli, noise) }),
+        ...(dp && { dp }),
       };
     }
     if (status === "Failed") {
@@ -275,6 +374,19 @@ function requestEpsilon(algorithm: string, options: { epsilon?: string; exact?: 
   const milli = toMilliEpsilon(options.epsilon ?? DEFAULT_REQUEST_EPSILON, MAX_REQUEST_EPSILON);
   if (milli === 0) throw new Error("ε must be above 0 (at least 0.001); for an exact answer, where the sellers allow one, ask for it (--exact)");
   return milli;
+}
+
+/** The privacy report of a job's answer; undefined for an exact one. */
+async function privacyOf(registry: Contract, datasetIds: string[], epsilonMilli: number, plan: JobPlan, values: bigint[]): Promise<PrivacyReport | QueryPrivacyReport | undefined> {
+  if (plan.kind === "algorithm") {
+    const noise = describeNoise(plan.plan, values);
+    return noise && privacyReport(registry, datasetIds, epsilonMilli, noise);
+  }
+  const noise = describeQueryNoise(plan.plan, values);
+  if (noise === undefined) return undefined;
+  const budgetLeft: Record<string, string> = {};
+  for (const id of datasetIds) budgetLeft[id] = formatEpsilon((await registry.budgetOf(id)).remaining);
+  return { mechanism: noise.mechanism, epsilon: formatEpsilon(epsilonMilli), split: noise.split, interval95: noise.intervals, budgetLeft };
 }
 
 async function privacyReport(registry: Contract, datasetIds: string[], epsilonMilli: number, noise: NoiseDescription): Promise<PrivacyReport> {

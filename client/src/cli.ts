@@ -4,12 +4,15 @@ import { Contract, formatUnits, JsonRpcProvider } from "ethers";
 import { jobUuidOf, loadArtifact } from "@scmpc/contracts";
 import { resolveSigner } from "./accounts.ts";
 import type { DevRole } from "./accounts.ts";
-import { ALGORITHMS } from "@scmpc/mpc-engine";
+import { ALGORITHMS, QUERY_ALGORITHM, QUERY_RESTRICTED_ENTRY, queryAggregateEntry } from "@scmpc/mpc-engine";
+import { AGGREGATE_FUNCTIONS } from "@scmpc/mpc-engine/query";
 import { runTlsCommand, TLS_USAGE, TlsUsageError } from "@scmpc/mpc-engine/tls";
-import { buyComputation, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "./buyer.ts";
-import type { PurchasedResult } from "./buyer.ts";
+import { parseTypeSpec, type TypeSpec } from "@scmpc/tables";
+import { buyComputation, buyQuery, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "./buyer.ts";
+import type { PurchasedQuery, PurchasedResult } from "./buyer.ts";
 import { DEFAULT_BUDGET_EPSILON, listingLines, setDatasetPolicy, showDataset } from "./dataset-policy.ts";
-import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset } from "./seller.ts";
+import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset, type UploadedDataset } from "./seller.ts";
+import { describeColumn } from "./column-description.ts";
 import { startLocalStack } from "./stack.ts";
 import { readState, stateDir } from "./state.ts";
 
@@ -22,15 +25,19 @@ Operators
   scmpc tls show --dir <dir>                 its fingerprints
 
 Sellers
-  scmpc seller upload <file.csv> --name <name> --column <col> [--column <col2> ...] --price <amount>
-        [--bounds <col>=<lo>:<hi>[,...]] [--allow sum,mean,...] [--exact sum,...] [--budget <ε>]
-        [--min-rows <n>] [--stake <amount>] [--json]
-                                             share the columns to the 3 hosts and register the dataset
-                                             (defaults: every algorithm allowed, with differential privacy only —
+  scmpc seller upload <file.csv|.json|.ndjson|.parquet> --name <name> --price <amount>
+        [--column <col> ...] [--type <col>=int|decimal[:<places>]|category|bool|date ...]
+        [--categories <col>=<v1>,<v2>,... ...] [--bounds <col>=<lo>:<hi>[,...]]
+        [--allow sum,mean,...] [--exact sum,...] [--budget <ε>] [--min-rows <n>] [--stake <amount>] [--json]
+                                             share the table to the 3 hosts and register the dataset
+                                             (defaults: every column, types inferred from the data; missing
+                                             cells — empty, NA, null — are shared with a secret validity bit;
+                                             every algorithm allowed, with differential privacy only —
                                              --exact lists those whose exact answers you allow; a total privacy
                                              budget of ε ${DEFAULT_BUDGET_EPSILON}; at least ${DEFAULT_MIN_ROWS} rows; the registry's minimum stake;
                                              bounds derived from the data, rounded outward to one significant
-                                             digit — bounds are public, on-chain)
+                                             digit; category dictionaries the distinct values — types, bounds and
+                                             dictionaries are public, on-chain)
   scmpc seller policy --dataset <id> [--allow <alg,...>] [--exact <alg,...>|none] [--budget <ε>] [--min-rows <n>] [--json]
                                              change a dataset's policy (what is not given stays)
   scmpc seller balance [--json]              payments credited and not yet withdrawn
@@ -51,6 +58,11 @@ Buyers
         count-if                             --column <col> --op lt|le|gt|ge|eq|ne --threshold <t>
         covariance | regression              --x <col> --y <col>
         (or --params '<json>' for any of them)
+  scmpc buyer query "<SQL>" [--epsilon <ε> | --exact] [--json]
+        SELECT <aggregates>[, <category columns>] FROM "<dataset>"[, "<dataset2>" ...] [WHERE <predicate>] [GROUP BY <columns>]
+        aggregates: count(*), count(col), sum, avg, var, stddev, min, max, median, quantile(col, p),
+        histogram(col, e1, e2, ...), corr(x, y), covar(x, y); predicates: = <> < <= > >= BETWEEN IN IS [NOT] NULL
+        under AND/OR/NOT, with public constants; datasets by "0x<id>" or "<seller>/<name>" (several: their union)
   scmpc buyer refund --request <id>          take back the price of a request past its deadline
   scmpc buyer balance [--json]               refunds credited and not yet withdrawn
   scmpc buyer withdraw
@@ -168,10 +180,67 @@ function boundsFromFlags(flags: readonly string[]): Record<string, { lo: string;
   return bounds;
 }
 
+/**
+ * Parses `--type` flags: each `col=<type>` (`int`, `decimal`,
+ * `decimal:<places>`, `category`, `bool`, `date`), several per flag
+ * separated by commas.
+ */
+function typesFromFlags(flags: readonly string[]): Record<string, TypeSpec> {
+  const types: Record<string, TypeSpec> = {};
+  for (const spec of flags.flatMap((f) => f.split(",")).map((s) => s.trim()).filter((s) => s !== "")) {
+    const match = /^([^=]+)=(.+)$/.exec(spec);
+    if (!match) throw new UsageError(`--type takes <column>=<type> (e.g. hired=date, price=decimal:2); got "${spec}"`);
+    const [column, text] = [match[1].trim(), match[2].trim()];
+    if (Object.hasOwn(types, column)) throw new UsageError(`--type gives column "${column}" twice`);
+    try {
+      types[column] = parseTypeSpec(text);
+    } catch (err) {
+      throw new UsageError(`--type ${column}: ${(err as Error).message}`);
+    }
+  }
+  return types;
+}
+
+/**
+ * Parses `--categories` flags: each `col=v1,v2,...`, one column per flag
+ * (the commas separate its values), fixing that column's public dictionary.
+ */
+function categoriesFromFlags(flags: readonly string[]): Record<string, string[]> {
+  const categories: Record<string, string[]> = {};
+  for (const flag of flags) {
+    const at = flag.indexOf("=");
+    const column = flag.slice(0, Math.max(at, 0)).trim();
+    const values = flag.slice(at + 1).split(",").map((v) => v.trim());
+    if (at <= 0 || column === "" || values.some((v) => v === "")) {
+      throw new UsageError(`--categories takes <column>=<v1>,<v2>,... with no empty value (e.g. dept=eng,ops,sales); got "${flag}"`);
+    }
+    if (Object.hasOwn(categories, column)) throw new UsageError(`--categories gives column "${column}" twice`);
+    categories[column] = values;
+  }
+  return categories;
+}
+
+/** One line per shared column: its type and public domain, whether derived, and the seller's own count of missing cells. */
+function uploadedColumnLines(ds: UploadedDataset): string[] {
+  const width = Math.max(...ds.columns.map((c) => c.name.length));
+  const lines = ds.columns.map((column, k) => {
+    const summary = ds.columnSummaries[k];
+    const derived = summary.boundsDerived ? " (bounds derived)" : summary.dictionaryDerived ? " (dictionary from the data)" : "";
+    const count = summary.categories === undefined ? "" : `, ${summary.categories} categor${summary.categories === 1 ? "y" : "ies"}`;
+    return `  ${column.name.padEnd(width)}  ${describeColumn(column)}${count}${derived}; ${summary.missing} missing`;
+  });
+  if (ds.columnSummaries.some((c) => c.missing > 0)) {
+    lines.push("  (missing counts are your own record: each host holds only shares of which cells are missing)");
+  }
+  return lines;
+}
+
 /** The CLI's options but `--exact`, whose kind depends on the command group. */
 const OPTIONS = {
   name: { type: "string" },
   column: { type: "string", multiple: true },
+  type: { type: "string", multiple: true },
+  categories: { type: "string", multiple: true },
   price: { type: "string" },
   allow: { type: "string" },
   "min-rows": { type: "string" },
@@ -209,10 +278,23 @@ function commandGroup(argv: readonly string[]): string | undefined {
 }
 
 /** `sum,mean@1` → `["sum@1", "mean@1"]`; undefined stays undefined. */
+/**
+ * An algorithm list flag: names ("mean", "sum@1"), and `query` (every
+ * aggregate) or, last, `query:<fn>,<fn>,...` (queries using only those
+ * aggregate functions): `--allow mean,sum,query:avg,count`.
+ */
 function algorithmList(flag: string | undefined): string[] | undefined {
   if (flag === undefined) return undefined;
   try {
-    return flag.split(",").map((a) => a.trim()).filter((a) => a !== "").map(resolveAlgorithm);
+    const at = flag.indexOf("query:");
+    const named = (at < 0 ? flag : flag.slice(0, at)).split(",").map((a) => a.trim()).filter((a) => a !== "").map(resolveAlgorithm);
+    if (at < 0) return named;
+    const fns = flag.slice(at + "query:".length).split(",").map((a) => a.trim()).filter((a) => a !== "");
+    const unknown = fns.filter((fn) => !(AGGREGATE_FUNCTIONS as readonly string[]).includes(fn));
+    if (fns.length === 0 || unknown.length > 0) {
+      throw new Error(`query:<fn>,... takes aggregate functions (${AGGREGATE_FUNCTIONS.join(", ")}); got ${unknown.join(", ") || "none"}`);
+    }
+    return [...new Set([...named, QUERY_ALGORITHM, QUERY_RESTRICTED_ENTRY, ...fns.map(queryAggregateEntry)])];
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -239,6 +321,29 @@ function purchaseLines(bought: PurchasedResult): string[] {
       `95% interval ${intervalText(dp.interval95)} (${dp.interval}): the true answer lies in it with probability ≥ 95%`,
       `ε ${dp.epsilon} spent per dataset; left: ${Object.entries(dp.budgetLeft).map(([id, left]) => `${id} ε ${left}`).join(", ")}`,
     );
+  }
+  lines.push(`keys released by hosts ${bought.keysReleasedBy.join(", ")} (the result became readable once the chain showed the sellers paid)`);
+  return lines;
+}
+
+/** A query's answer for the terminal: the table aligned (numbers right, text left), then its noise and cost. */
+export function queryLines(bought: PurchasedQuery): string[] {
+  let { columns } = bought.result;
+  const { rows } = bought.result;
+  const intervals = bought.dp?.interval95;
+  // Under DP each value is followed by its 95% interval.
+  const cells = rows.map((row, g) => row.map((v, j) => (v === null ? "NULL" : intervals?.[g]?.[j] ? `${v} [${intervals[g][j]![0]}, ${intervals[g][j]![1]}]` : v)));
+  const numeric = columns.map((_, j) => rows.every((row) => row[j] === null || /^-?\d+(\.\d+)?$/.test(row[j]!)));
+  if (intervals) columns = columns.map((name, j) => (rows.some((row, g) => row[j] !== null && intervals[g]?.[j]) ? `${name} [95% interval]` : name));
+  const widths = columns.map((name, j) => Math.max(name.length, ...cells.map((row) => row[j].length)));
+  const line = (values: string[]) => values.map((v, j) => (numeric[j] ? v.padStart(widths[j]) : v.padEnd(widths[j]))).join("  ").trimEnd();
+  const lines = [line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line), `(${rows.length} row${rows.length === 1 ? "" : "s"}; request ${bought.requestId})`];
+  const { dp } = bought;
+  if (dp === undefined) lines.push("exact answer (the sellers allow it): no noise, no privacy budget spent");
+  else {
+    lines.push(`differentially private: ${dp.mechanism} noise drawn inside the MPC (no host knows it) on every statistic opened; ε ${dp.epsilon} spent per dataset, split:`);
+    for (const s of dp.split) lines.push(`  ${s.statistic}: ε ${s.epsilon}, noise scale ${s.noiseScale}, |noise| ≤ ${s.noise95} with 95% probability`);
+    lines.push(`ε left: ${Object.entries(dp.budgetLeft).map(([id, left]) => `${id} ε ${left}`).join(", ")}`);
   }
   lines.push(`keys released by hosts ${bought.keysReleasedBy.join(", ")} (the result became readable once the chain showed the sellers paid)`);
   return lines;
@@ -330,14 +435,22 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
 
     if (group === "seller" && command === "upload") {
       const [file] = rest;
-      if (!file) throw new UsageError("seller upload needs a CSV file");
-      const columns = (values.column ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
-      if (!values.name || columns.length === 0 || !values.price) throw new UsageError("seller upload needs --name, --column and --price");
+      if (!file) throw new UsageError("seller upload needs a table file (.csv, .json, .ndjson or .parquet)");
+      const picked = (values.column ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
+      // Without --column, every column of the table is shared.
+      const columns = picked.length > 0 ? picked : undefined;
+      if (!values.name || !values.price) throw new UsageError("seller upload needs --name and --price");
       const minRows = values["min-rows"];
       if (minRows !== undefined && !/^\d+$/.test(minRows)) throw new UsageError(`--min-rows must be a non-negative integer; got "${minRows}"`);
       const bounds = boundsFromFlags(values.bounds ?? []);
-      const stray = Object.keys(bounds).filter((c) => !columns.includes(c));
-      if (stray.length > 0) throw new UsageError(`--bounds names ${stray.map((c) => `"${c}"`).join(", ")}, not among the --column(s) shared`);
+      const types = typesFromFlags(values.type ?? []);
+      const categories = categoriesFromFlags(values.categories ?? []);
+      if (columns !== undefined) {
+        for (const [flag, given] of [["--bounds", bounds], ["--type", types], ["--categories", categories]] as const) {
+          const stray = Object.keys(given).filter((c) => !columns.includes(c));
+          if (stray.length > 0) throw new UsageError(`${flag} names ${stray.map((c) => `"${c}"`).join(", ")}, not among the --column(s) shared`);
+        }
+      }
       const allow = algorithmList(values.allow);
       const exact = algorithmList(values.exact as string | undefined);
       const { state, provider, signer } = await contextFor("seller", values.account);
@@ -345,9 +458,11 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         const ds = await uploadDataset({
           state,
           seller: signer,
-          csvPath: file,
+          file,
           name: values.name,
           columns,
+          types,
+          categories,
           price: values.price,
           allow,
           exact,
@@ -360,15 +475,25 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
         for (const line of ds.pendingHostChanges) out.error(`warning: ${line}`);
         if (json) out.log(JSON.stringify(ds));
         else {
-          // Derived bounds reveal each column's rough range to every buyer: say so, once per column.
+          // Derived bounds and dictionaries reveal each column's rough range, or its values, to every buyer: say so, once per column.
           for (const name of ds.derivedBounds) {
             const c = ds.columns.find((col) => col.name === name)!;
+            const shown = c.type === "date" ? describeColumn(c).slice("date ".length) : `[${c.lo}, ${c.hi}]`;
             out.log(
-              `column "${name}": bounds [${c.lo}, ${c.hi}] derived from the data; bounds are public and published on-chain with the schema ` +
+              `column "${name}": bounds ${shown} derived from the data; bounds are public and published on-chain with the schema ` +
                 `(choose them with --bounds ${name}=<lo>:<hi>)`,
             );
           }
-          out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${columns.map((c) => `"${c}"`).join(", ")} shared to 3 hosts and registered`);
+          for (const summary of ds.columnSummaries.filter((c) => c.dictionaryDerived)) {
+            const present = ds.rowCount - summary.missing;
+            const distinct = present > 1 && summary.categories === present ? "; every value is distinct, so the dictionary lists each row's value" : "";
+            out.log(
+              `column "${summary.name}": category dictionary of ${summary.categories} values read from the data; it is public and published on-chain ` +
+                `with the schema${distinct} (fix it with --categories ${summary.name}=<v1>,<v2>,…, or leave the column out with --column)`,
+            );
+          }
+          out.log(`dataset ${ds.address}: ${ds.rowCount} rows of ${ds.columns.length} column${ds.columns.length === 1 ? "" : "s"} shared to 3 hosts and registered`);
+          for (const line of uploadedColumnLines(ds)) out.log(line);
           out.log(`dataset id ${ds.datasetId}`);
           out.log(
             `privacy budget ε ${ds.budget}; exact answers allowed for ${ds.exactAlgorithms.length > 0 ? ds.exactAlgorithms.join(", ") : "no algorithm"} ` +
@@ -465,6 +590,21 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
 
     if ((group === "seller" || group === "buyer") && command === "balance") return await balance(group, values.account, json, out);
     if ((group === "seller" || group === "buyer") && command === "withdraw") return await withdraw(group, values.account, out);
+
+    if (group === "buyer" && command === "query") {
+      const [sql, ...extra] = rest;
+      if (!sql) throw new UsageError('buyer query needs the query, in quotes: scmpc buyer query "SELECT ..."');
+      if (extra.length > 0) throw new UsageError(`buyer query takes one query in quotes; also got ${extra.map((e) => JSON.stringify(e)).join(" ")}`);
+      const { dir, state, provider, signer } = await contextFor("buyer", values.account);
+      try {
+        const bought = await buyQuery({ state, buyer: signer, sql, keyDir: path.join(dir, "buyer-keys"), epsilon: values.epsilon, exact: values.exact === true });
+        if (json) out.log(JSON.stringify(bought));
+        else for (const line of queryLines(bought)) out.log(line);
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
 
     if (group === "buyer" && command === "request") {
       const [name] = rest;

@@ -4,7 +4,7 @@ import { TableInputError, parseTable, type DeclaredBounds, type TableColumn } fr
 export { MAX_SCALE, deriveBounds, formatScaled } from "@scmpc/tables";
 export type { DeclaredBounds } from "@scmpc/tables";
 
-/** One numeric column of a seller's CSV, encoded for sharing. */
+/** One complete numeric column of a CSV, encoded for sharing (`readSellerTable` reads whole typed tables). */
 export interface CsvColumn {
   name: string;
   rowCount: number;
@@ -50,8 +50,9 @@ export async function readCsvColumn(file: string, column: string, options: { bou
  * `bounds` (every value must lie within them, else nothing is read), or
  * bounds derived from the data by {@link deriveBounds}.
  *
- * A missing value (an empty cell, `NA`, `null`) stops the read: the hosts do
- * not carry validity bits yet, so upload takes complete columns only.
+ * A missing value (an empty cell, `NA`, `null`) stops the read: this reads
+ * complete numeric columns. A table with other types or missing values is
+ * read with `readSellerTable` (seller-table.ts), which `uploadDataset` uses.
  *
  * @example
  * const [x, y] = await readCsvColumns("salaries.csv", ["salary", "bonus"], { bounds: { salary: { lo: "0", hi: "200000" } } });
@@ -84,7 +85,7 @@ export async function readCsvColumns(
     const d = err.details;
     if (d?.missingValue) {
       throw new CsvInputError(
-        `${d.file} ${d.at}, column "${d.column}": "${d.value}" is not a decimal number; missing values (empty, NA, null) are not yet supported for upload`,
+        `${d.file} ${d.at}, column "${d.column}": "${d.value}" is not a decimal number; readCsvColumns reads complete columns (readSellerTable takes missing values: empty, NA, null)`,
         { cause: err },
       );
     }

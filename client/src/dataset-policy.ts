@@ -1,7 +1,9 @@
 import { Contract, formatUnits, isAddress, keccak256, toUtf8Bytes } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { algorithmId, DEFAULT_PRIVACY_BUDGET, formatEpsilon, loadArtifact, MARKET_ALGORITHMS, toMilliEpsilon } from "@scmpc/contracts";
-import type { DatasetSchema, SchemaColumn } from "@scmpc/mpc-engine";
+import { parseSchemaText, QUERY_RESTRICTED_ENTRY, queryAggregateEntry, type DatasetSchema, type SchemaColumn } from "@scmpc/mpc-engine";
+import { AGGREGATE_FUNCTIONS } from "@scmpc/mpc-engine/query";
+import { describeColumn } from "./column-description.ts";
 import type { StackState } from "./state.ts";
 
 /** Decimals of the market's payment token (mUSD). */
@@ -36,12 +38,14 @@ export interface DatasetListing {
   price: string;
   /** Stake its seller locked, mUSD (decimal). */
   stake: string;
-  /** Columns with their fixed-point scales and public bounds. */
+  /** Columns with their fixed-point scales, public bounds, and the type and dictionary of category, bool and date columns. */
   schema: SchemaColumn[];
   policy: DatasetPolicy;
 }
 
-const NAMES = new Map<string, string>(MARKET_ALGORITHMS.map((name) => [algorithmId(name), name]));
+/** Every name a policy may list: the algorithms, and the entries restricting queries to some aggregate functions. */
+const POLICY_NAMES: readonly string[] = [...MARKET_ALGORITHMS, QUERY_RESTRICTED_ENTRY, ...AGGREGATE_FUNCTIONS.map(queryAggregateEntry)];
+const NAMES = new Map<string, string>(POLICY_NAMES.map((name) => [algorithmId(name), name]));
 
 /** An algorithm's name from its policy id (the id itself for one this market does not sell). */
 function algorithmName(id: string): string {
@@ -58,7 +62,7 @@ function algorithmName(id: string): string {
  */
 export function checkAlgorithms(allow: readonly string[], exact: readonly string[]): void {
   for (const [flag, list] of [["--allow", allow], ["--exact", exact]] as const) {
-    const unknown = list.filter((a) => !(MARKET_ALGORITHMS as readonly string[]).includes(a));
+    const unknown = list.filter((a) => !POLICY_NAMES.includes(a));
     if (unknown.length > 0) throw new Error(`${flag} names unknown algorithm(s) ${unknown.join(", ")}; known: ${MARKET_ALGORITHMS.join(", ")}`);
   }
   const stray = exact.filter((a) => !allow.includes(a));
@@ -97,14 +101,26 @@ export async function resolveDatasetId(registry: Contract, dataset: string): Pro
   throw new Error(`a dataset is named by its 0x-prefixed 32-byte id or by <seller address>/<name>; got "${dataset}"`);
 }
 
-/** Reads a dataset's schema from its registration event, checked against the on-chain schema hash. */
+/**
+ * Reads a dataset's schema from its registration event, checked against the
+ * on-chain schema hash, and parses it: names, scales, bounds, and the type
+ * and dictionary of category, bool and date columns.
+ *
+ * @throws Error when the schema is not on-chain or is malformed (naming the column)
+ * @example
+ * const { columns } = await datasetSchema(registry, id, dataset.schemaHash);
+ */
 export async function datasetSchema(registry: Contract, datasetId: string, schemaHash: string): Promise<DatasetSchema> {
   const logs = await registry.queryFilter(registry.filters.DatasetRegistered(datasetId));
   const text = logs
     .map((log) => (log as unknown as { args: { schema: string } }).args.schema)
     .find((candidate) => keccak256(toUtf8Bytes(candidate)) === schemaHash);
   if (text === undefined) throw new Error(`the schema of dataset ${datasetId} is not on-chain`);
-  return JSON.parse(text) as DatasetSchema;
+  try {
+    return parseSchemaText(text);
+  } catch (err) {
+    throw new Error(`the on-chain schema of dataset ${datasetId} is malformed: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Reads a registered dataset's policy and budget. */
@@ -203,11 +219,13 @@ export async function setDatasetPolicy(options: {
 export function listingLines(listing: DatasetListing): string[] {
   const { policy } = listing;
   const noisy = policy.allowedAlgorithms.filter((a) => !policy.exactAlgorithms.includes(a));
+  const width = Math.max(...listing.schema.map((c) => c.name.length));
   return [
     `dataset ${listing.address}${listing.active ? "" : " (not for sale at the moment)"}`,
     `  id       ${listing.id}`,
     `  rows     ${listing.rowCount} (at least ${policy.minRows} of them in any result)`,
-    `  columns  ${listing.schema.map((c) => `${c.name} [${c.lo}, ${c.hi}]`).join(", ")}   (bounds are public)`,
+    "  columns  (types, bounds and category dictionaries are public; any cell may be missing)",
+    ...listing.schema.map((c) => `    ${c.name.padEnd(width)}  ${describeColumn(c)}`),
     `  price    ${listing.price} mUSD per computation, plus the operators' fee; seller's stake ${listing.stake} mUSD`,
     `  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left (${policy.budget.spent} spent)`,
     `  noisy    ${noisy.length > 0 ? noisy.join(", ") : "none"}   (differentially private; each request spends the ε it names)`,

@@ -29,7 +29,7 @@ try {
   const dataset = await uploadDataset({
     state: stack.state,
     seller,
-    csvPath: SAMPLE,
+    file: SAMPLE,
     name: "salaries",
     columns: ["salary"],
     bounds: { salary: { lo: "0", hi: "200000" } },

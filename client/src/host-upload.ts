@@ -3,13 +3,14 @@ import { loadMpcV1 } from "@scmpc/protos";
 import { hostApiChannelOptions, hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 
-/** Deadline of one share upload; a 1M-row column is 16 MB per host. */
+/** Deadline of one share upload; a 1M-row column is 32 MB per host (values and validity). */
 const UPLOAD_TIMEOUT_MS = 120_000;
 
 /**
- * Uploads one host's share over gRPC — over TLS to the host's pinned
- * certificate when `tls` is given — and resolves once the host has durably
- * stored it. The error names the host and what it answered.
+ * Uploads one host's share — each column's value and validity components,
+ * with its schema — over gRPC (over TLS to the host's pinned certificate
+ * when `tls` is given) and resolves once the host has durably stored it. The
+ * error names the host and what it answered.
  *
  * @example
  * await uploadShare("127.0.0.1:7001", request, { ca, fingerprints });

@@ -1,6 +1,6 @@
 export { manageDataset, pendingHostChanges, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
-export type { UploadedDataset } from "./seller.ts";
-export { buyComputation, ComputationFailedError, refundRequest, resolveAlgorithm } from "./buyer.ts";
+export type { ColumnToShare, UploadedColumn, UploadedDataset } from "./seller.ts";
+export { buyComputation, buyQuery, ComputationFailedError, refundRequest, resolveAlgorithm, type PurchasedQuery, type QueryPrivacyReport } from "./buyer.ts";
 export { datasetSchema } from "./dataset-policy.ts";
 export type { PurchasedResult } from "./buyer.ts";
 export { startLocalStack } from "./stack.ts";
@@ -9,6 +9,7 @@ export { readState, writeState, stateDir } from "./state.ts";
 export type { StackState } from "./state.ts";
 export { resolveSigner, devPrivateKey, DEV_ROLES } from "./accounts.ts";
 export { readCsvColumn, readCsvColumns, CsvInputError, formatScaled } from "./csv-column.ts";
+export { readSellerTable, type SellerColumn, type SellerTable, type SellerTableOptions } from "./seller-table.ts";
 export { main } from "./cli.ts";
 export { freePort } from "./processes.ts";
 export { fetchReleaseKeys, openFulfilledResult, type ReleasedKeys } from "./key-release.ts";

@@ -1,12 +1,31 @@
 import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
-import { schemaText, shareColumn, shareCommitment, uploadDigest } from "@scmpc/mpc-engine";
+import { schemaText, shareColumn, shareCommitment, uploadDigest, type ColumnKind, type ColumnShareBytes, type SchemaColumn } from "@scmpc/mpc-engine";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
-import { readCsvColumns, type DeclaredBounds } from "./csv-column.ts";
+import type { DeclaredBounds, TypeSpec } from "@scmpc/tables";
 import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, PAYMENT_DECIMALS, resolveDatasetId } from "./dataset-policy.ts";
 import { uploadShare } from "./host-upload.ts";
+import { readSellerTable } from "./seller-table.ts";
 import type { StackState } from "./state.ts";
+
+/** One shared column as the seller's upload reports it: its public schema and the seller's own count of missing cells. */
+export interface UploadedColumn {
+  name: string;
+  type: ColumnKind;
+  scale: number;
+  /** Public bounds, as the schema publishes them (a date's are day counts). */
+  lo: string;
+  hi: string;
+  /** True when the bounds were derived from the data because none were declared. */
+  boundsDerived: boolean;
+  /** A category column's number of categories (its dictionary is public, in the schema). */
+  categories?: number;
+  /** True for a category column whose dictionary was read from the data (not fixed with `categories`). */
+  dictionaryDerived?: boolean;
+  /** Missing cells in the seller's table: the seller's own record; the hosts hold only shares of which cells are missing. */
+  missing: number;
+}
 
 /** What a seller gets back from {@link uploadDataset}. */
 export interface UploadedDataset {
@@ -14,8 +33,14 @@ export interface UploadedDataset {
   /** The permanent address `<seller>/<name>`. */
   address: string;
   rowCount: number;
-  /** The public schema: column names, fixed-point scales and bounds (canonical decimals, published on-chain). */
-  columns: { name: string; scale: number; lo: string; hi: string }[];
+  /**
+   * The public schema as published on-chain: column names, fixed-point
+   * scales, bounds (canonical decimals), and the type and dictionary of
+   * category, bool and date columns.
+   */
+  columns: SchemaColumn[];
+  /** Per column: type, bounds (and whether derived), number of categories, missing cells. */
+  columnSummaries: UploadedColumn[];
   /** Columns whose bounds were derived from the data because the seller gave none. */
   derivedBounds: string[];
   /**
@@ -25,7 +50,7 @@ export interface UploadedDataset {
    */
   pendingHostChanges: string[];
   commitments: string[];
-  /** Exact plaintext sum of each column, for the seller's own records and the demo. */
+  /** Exact plaintext sum of the present values of each column but a category's, for the seller's own records and the demo. */
   plaintextSums: Record<string, string>;
   allowedAlgorithms: string[];
   /** Allowed algorithms whose exact answers (no noise, no budget) the seller allows. */
@@ -38,11 +63,25 @@ export interface UploadedDataset {
   txHash: string;
 }
 
+/** One column to share: its public schema, its values and (default: every cell present) its validity bits. */
+export type ColumnToShare = SchemaColumn & {
+  /** Ring elements, one per row; a missing cell's value must lie within the bounds (the seller's client uses `lo`). */
+  values: BigUint64Array;
+  /** One bit per row, 1 present and 0 missing; every cell present when absent. */
+  valid?: Uint8Array;
+};
+
+/** Little-endian u64 bytes of a ring vector, viewed (not copied). */
+function ringBytes(v: BigUint64Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
 /**
- * Splits each column into three replicated shares and uploads each host's
- * share (signed by the seller) straight to that host, all three at once.
- * Resolves to the three share commitments once every host has stored its
- * share durably.
+ * Splits each column's values and validity vector into three replicated
+ * shares and uploads each host's share (signed by the seller) straight to
+ * that host, all three at once. Resolves to the three share commitments
+ * (which bind values, validity, bounds, types and dictionaries) once every
+ * host has stored its share durably.
  *
  * @example
  * const commitments = await shareAndUpload({ state, seller, datasetId, name: "salaries", columns });
@@ -52,26 +91,39 @@ export async function shareAndUpload(options: {
   seller: Signer;
   datasetId: string;
   name: string;
-  /** Each column's name, scale, public bounds (canonical decimals at its scale) and encoded values. */
-  columns: readonly { name: string; scale: number; lo: string; hi: string; values: BigUint64Array }[];
+  /** Each column's schema (name, scale, public bounds, type, dictionary), encoded values and validity. */
+  columns: readonly ColumnToShare[];
 }): Promise<string[]> {
   const { state, seller, datasetId, name, columns } = options;
   const sellerAddress = await seller.getAddress();
   const hostTls = await trustedHosts(state, seller);
   const rowCount = columns[0].values.length;
   const shared = columns.map((column) => shareColumn(column.values));
+  // Validity is as secret as the values: which cells are missing can say as much as what they hold.
+  const sharedValid = columns.map((column) => {
+    const valid = column.valid;
+    if (valid !== undefined && valid.length !== rowCount) throw new Error(`column "${column.name}" has ${valid.length} validity bits for ${rowCount} rows`);
+    const bits = new BigUint64Array(rowCount).fill(1n);
+    if (valid !== undefined) for (let row = 0; row < rowCount; row++) if (valid[row] === 0) bits[row] = 0n;
+    return shareColumn(bits);
+  });
   const commitments: string[] = [];
   await Promise.all(
     [0, 1, 2].map(async (hostIndex) => {
-      const columnShares = columns.map((column, c) => {
+      const columnShares = columns.map((column, c): ColumnShareBytes & { a: Buffer; b: Buffer; validA: Buffer; validB: Buffer } => {
         const share = shared[c][hostIndex];
+        const valid = sharedValid[c][hostIndex];
         return {
           name: column.name,
           scale: column.scale,
           lo: column.lo,
           hi: column.hi,
-          a: Buffer.from(share.a.buffer, share.a.byteOffset, share.a.byteLength),
-          b: Buffer.from(share.b.buffer, share.b.byteOffset, share.b.byteLength),
+          ...(column.type === undefined ? {} : { type: column.type }),
+          ...(column.type === "category" ? { categories: [...(column.categories ?? [])] } : {}),
+          a: ringBytes(share.a),
+          b: ringBytes(share.b),
+          validA: ringBytes(valid.a),
+          validB: ringBytes(valid.b),
         };
       });
       const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
@@ -134,25 +186,37 @@ export { PAYMENT_DECIMALS } from "./dataset-policy.ts";
 export const DEFAULT_MIN_ROWS = 10;
 
 /**
- * Shares numeric CSV columns locally, uploads each share straight to its MPC
- * host, then registers the dataset on-chain with the commitments of the three
- * shares, the schema and the seller's policy. Nothing but the shares leaves
- * the seller's machine, and the chain sees only commitments.
+ * Reads a seller's table (CSV, JSON, NDJSON or Parquet, by extension; every
+ * column unless `columns` picks some), types it, shares every value and
+ * every cell's validity bit locally, uploads each share straight to its MPC
+ * host, then registers the dataset on-chain with the commitments of the
+ * three shares, the schema and the seller's policy. Nothing but the shares
+ * leaves the seller's machine, and the chain sees only commitments and the
+ * public schema (names, types, bounds, category dictionaries). A missing
+ * cell is shared as the column's `lo` with validity 0: no host learns which
+ * cells are missing.
  *
+ * @throws TableInputError (`TABLE_INVALID`) when the table is unusable, naming file, line, column and value; nothing is uploaded
  * @example
- * const ds = await uploadDataset({ state, seller, csvPath: "salaries.csv", name: "salaries", columns: ["salary"], price: "10", bounds: { salary: { lo: "0", hi: "200000" } } });
+ * const ds = await uploadDataset({ state, seller, file: "salaries.csv", name: "salaries", columns: ["salary"], price: "10", bounds: { salary: { lo: "0", hi: "200000" } } });
  */
 export async function uploadDataset(options: {
   state: StackState;
   seller: Signer;
-  csvPath: string;
+  /** The table: `.csv`, `.json`, `.ndjson`/`.jsonl` or `.parquet`. */
+  file: string;
   name: string;
-  columns: string[];
+  /** Columns to share, in this order; default every column of the table. */
+  columns?: string[];
+  /** Declared column types (`int`, `decimal`, `decimal:<places>`, `category`, `bool`, `date`); the others are inferred from the data. */
+  types?: Readonly<Record<string, TypeSpec | string>>;
+  /** Fixed dictionaries of category columns (public, in the schema); without one a category's dictionary is its distinct values, sorted. */
+  categories?: Readonly<Record<string, readonly string[]>>;
   /**
    * Public bounds per column (every value must lie within them, else nothing
    * is uploaded); a column without them gets bounds derived from its data,
-   * rounded outward to one significant digit. Either way they are published
-   * on-chain in the schema.
+   * rounded outward to one significant digit (a date's to a decade). Either
+   * way they are published on-chain in the schema.
    */
   bounds?: Readonly<Record<string, DeclaredBounds>>;
   /** Price per computation in payment-token units (decimal string). */
@@ -206,14 +270,14 @@ export async function uploadDataset(options: {
     throw new Error(`listing a dataset locks a stake of ${formatUnits(stake, PAYMENT_DECIMALS)} but ${sellerAddress} holds ${formatUnits(held, PAYMENT_DECIMALS)}`);
   }
 
-  const columns = await readCsvColumns(options.csvPath, options.columns, { bounds: options.bounds });
-  const rowCount = columns[0].rowCount;
+  const table = await readSellerTable(options.file, { columns: options.columns, types: options.types, categories: options.categories, bounds: options.bounds });
+  const { rowCount, columns } = table;
   if (rowCount < minRows) {
-    throw new Error(`${options.csvPath} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
+    throw new Error(`${options.file} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
   }
-  const commitments = await shareAndUpload({ state, seller, datasetId, name, columns });
+  const commitments = await shareAndUpload({ state, seller, datasetId, name, columns: columns.map((c) => ({ ...c.schema, values: c.values, valid: c.valid })) });
 
-  const schemaColumns = columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi }));
+  const schemaColumns = columns.map((c) => c.schema);
   const schema = schemaText(schemaColumns);
   const policy = { allowedAlgorithms: allow.map(algorithmId), minRows, budget, exactAlgorithms: exact.map(algorithmId) };
   if (stake > 0n && (await token.allowance(sellerAddress, state.contracts.registry)) < stake) {
@@ -226,10 +290,20 @@ export async function uploadDataset(options: {
     address: `${sellerAddress}/${name}`,
     rowCount,
     columns: schemaColumns,
-    derivedBounds: columns.filter((c) => c.boundsDerived).map((c) => c.name),
+    columnSummaries: columns.map((c) => ({
+      name: c.schema.name,
+      type: c.kind,
+      scale: c.schema.scale,
+      lo: c.schema.lo,
+      hi: c.schema.hi,
+      boundsDerived: c.boundsDerived,
+      ...(c.kind === "category" ? { categories: c.schema.categories!.length, dictionaryDerived: c.dictionaryDerived } : {}),
+      missing: c.missing,
+    })),
+    derivedBounds: columns.filter((c) => c.boundsDerived).map((c) => c.schema.name),
     pendingHostChanges: await pendingHostChanges(state, seller),
     commitments,
-    plaintextSums: Object.fromEntries(columns.map((c) => [c.name, c.plaintextSum])),
+    plaintextSums: Object.fromEntries(columns.filter((c) => c.kind !== "category").map((c) => [c.schema.name, c.plaintextSum])),
     allowedAlgorithms: allow,
     exactAlgorithms: exact,
     minRows,

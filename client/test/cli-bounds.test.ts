@@ -26,6 +26,45 @@ describe("scmpc seller upload --bounds", () => {
   });
 });
 
+describe("scmpc seller upload --type and --categories", () => {
+  const upload = async (...flags: string[]) => {
+    const errors: string[] = [];
+    const code = await main(["seller", "upload", "missing.csv", "--name", "n", "--price", "1", ...flags], { log: () => undefined, error: (line: string) => errors.push(line) });
+    return { code, errors };
+  };
+
+  it("refuses a malformed, repeated or stray type or dictionary as a usage error", async () => {
+    for (const [flags, message] of [
+      [["--type", "hired"], /--type takes <column>=<type> \(e\.g\. hired=date, price=decimal:2\); got "hired"/],
+      [["--type", "hired=datetime"], /--type hired: type "datetime" is not one of int, decimal, decimal:<places> \(0 to 12\), category, bool, date/],
+      [["--type", "a=int,a=bool"], /--type gives column "a" twice/],
+      [["--categories", "dept"], /--categories takes <column>=<v1>,<v2>,\.\.\. with no empty value/],
+      [["--categories", "dept=eng,,ops"], /with no empty value \(e\.g\. dept=eng,ops,sales\); got "dept=eng,,ops"/],
+      [["--categories", "dept=a", "--categories", "dept=b"], /--categories gives column "dept" twice/],
+      [["--column", "a", "--type", "b=int"], /--type names "b", not among the --column\(s\) shared/],
+      [["--column", "a", "--categories", "b=x,y"], /--categories names "b", not among the --column\(s\) shared/],
+    ] as const) {
+      const { code, errors } = await upload(...flags);
+      assert.equal(code, 2, flags.join(" "));
+      assert.match(errors[0], message);
+    }
+  });
+
+  it("takes every column without --column: the command goes on to read the stack and the table", async () => {
+    const home = process.env.SCMPC_HOME;
+    process.env.SCMPC_HOME = "/nonexistent-scmpc-home";
+    try {
+      const { code, errors } = await upload("--type", "hired=date,price=decimal:2", "--categories", "dept=eng,ops,sales");
+      // Parsed: it fails for want of a running stack, not of its arguments.
+      assert.equal(code, 1, errors.join("\n"));
+      assert.doesNotMatch(errors[0], /--column|--type|--categories|Unknown option/);
+    } finally {
+      if (home === undefined) delete process.env.SCMPC_HOME;
+      else process.env.SCMPC_HOME = home;
+    }
+  });
+});
+
 describe("scmpc --exact", () => {
   const call = async (...args: string[]) => {
     const errors: string[] = [];

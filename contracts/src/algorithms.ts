@@ -21,6 +21,7 @@ export const MARKET_ALGORITHMS = [
   "count-if@1",
   "covariance@1",
   "regression@1",
+  "query@1",
 ] as const;
 export type MarketAlgorithm = (typeof MARKET_ALGORITHMS)[number];
 

@@ -17,6 +17,7 @@ import { createPeerMailbox } from "../src/host/peer-mailbox.ts";
 import { planComputation } from "../src/algorithms/catalog.ts";
 import { rerandomize, runPlan } from "../src/algorithms/run.ts";
 import { lessThanBit } from "../src/protocol/compare.ts";
+import { allPresentForTesting } from "../src/protocol/local-harness.ts";
 import { multiply } from "../src/protocol/multiply.ts";
 import { setupParty } from "../src/protocol/party.ts";
 import { loadPeerTls } from "../src/tls/peer-tls.ts";
@@ -85,7 +86,10 @@ async function prepare(command: Command): Promise<void> {
       messagesNow: () => party.messagesSent,
       requestId: command.requestId,
       run: async () => {
-        const out = await rerandomize(party, await runPlan(party, plan, { columns: new Map([[schema.columns[0].name, column]]), rowCount: command.rows }));
+        const name = schema.columns[0].name;
+        // Every cell present: the named algorithms read the values only.
+        const valid = new Map([[name, allPresentForTesting(setup.index, command.rows)]]);
+        const out = await rerandomize(party, await runPlan(party, plan, { columns: new Map([[name, column]]), valid, rowCount: command.rows }));
         return Array.from(out.a, (a, k) => [a.toString(), out.b[k].toString()]);
       },
       bytesBefore: () => before,

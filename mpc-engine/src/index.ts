@@ -42,20 +42,27 @@ export {
   COMPARABLE_LIMIT,
   COMPARATORS,
   EXTRA_DIGITS,
+  MAX_CATEGORIES,
   MAX_HISTOGRAM_EDGES,
   MAX_ROWS,
+  SCHEMA_TYPES,
+  checkSchemaColumn,
+  columnKind,
   decodeResult,
   openedCount,
+  parseSchemaText,
   planComputation,
   productScale,
   schemaText,
   type AlgorithmDeclaration,
   type AlgorithmResult,
+  type ColumnKind,
   type ColumnRef,
   type Comparator,
   type DatasetSchema,
   type Plan,
   type SchemaColumn,
+  type SchemaType,
 } from "./algorithms/catalog.ts";
 export {
   BOOTSTRAP_DRAWS,
@@ -81,3 +88,23 @@ export {
   type SumFactor,
 } from "./algorithms/sum-plan.ts";
 export { Rational, isqrt } from "./algorithms/rational.ts";
+export {
+  QUERY_ALGORITHM,
+  QUERY_RESTRICTED_ENTRY,
+  queryAggregateEntry,
+  datasetRefId,
+  decodeJob,
+  jobAlgorithms,
+  jobColumns,
+  jobOpenedCount,
+  planJob,
+  queryFunctions,
+  queryParams,
+  querySchema,
+  querySql,
+  runJob,
+  type JobPlan,
+  type JobResult,
+} from "./plan/job-plan.ts";
+export { decodeQuery, planQuery, queryOpenedCount, type QueryPlan, type QueryResult } from "./plan/index.ts";
+export { describeQueryNoise, QUERY_BOOTSTRAP_DRAWS, type QueryNoise, type StatisticNoise } from "./plan/describe-query-noise.ts";

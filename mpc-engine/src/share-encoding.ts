@@ -1,15 +1,20 @@
 import { endianness } from "node:os";
 import { AbiCoder, getBytes, isHexString, keccak256, solidityPackedKeccak256 } from "ethers";
 import { createKeccak } from "hash-wasm";
+import type { SchemaType } from "./algorithms/plan.ts";
 import { MpcError } from "./errors.ts";
 
-// Commitments hash whole columns (16 MB per million rows and host); the
+// Commitments hash whole columns (32 MB per million rows and host); the
 // WebAssembly Keccak is ~15x faster than the pure-JS one and gives the same
 // keccak256. One instance serves every (synchronous) use.
 const keccakStream = await createKeccak(256);
 
-/** Domain tag of the canonical share encoding (v2: each column carries its public bounds). */
-export const SHARE_DOMAIN = "scmpc-share-v2";
+/**
+ * Domain tag of the canonical share encoding (v2: each column carries its
+ * public bounds; v3: its type, a category's dictionary and the shares of
+ * every cell's validity bit).
+ */
+export const SHARE_DOMAIN = "scmpc-share-v3";
 /** Domain tag of the upload digest the seller signs. */
 export const UPLOAD_DOMAIN = "scmpc-upload-v1";
 
@@ -24,10 +29,21 @@ export interface ColumnShareBytes {
   lo: string;
   /** Public upper bound of every value: a canonical decimal at the column's scale. */
   hi: string;
+  /** The column's type as the schema names it; absent for int and decimal. */
+  type?: SchemaType;
+  /** A category column's public dictionary (index i stands for categories[i]); absent otherwise. */
+  categories?: string[];
   /** Component x_i: rowCount little-endian u64. */
   a: Uint8Array;
   /** Component x_{i+1}: rowCount little-endian u64. */
   b: Uint8Array;
+  /**
+   * Component v_i of the validity vector v (1 present, 0 missing; a missing
+   * cell's value is shared as the column's `lo`): rowCount little-endian u64.
+   */
+  validA: Uint8Array;
+  /** Component v_{i+1} of the validity vector: rowCount little-endian u64. */
+  validB: Uint8Array;
 }
 
 /** Everything a share commitment binds. */
@@ -89,15 +105,18 @@ export function datasetIdOf(seller: string, name: string): string {
  * little-endian, every variable-length field length-prefixed):
  *
  * ```
- * u32 len | "scmpc-share-v2" | datasetId (32) | hostIndex (u8) | rowCount (u64) |
+ * u32 len | "scmpc-share-v3" | datasetId (32) | hostIndex (u8) | rowCount (u64) |
  * u32 columnCount | per column: u32 len | name (UTF-8) | u32 scale |
  *                               u32 len | lo (UTF-8) | u32 len | hi (UTF-8) |
- *                               u64 len | a | u64 len | b
+ *                               u32 len | type (UTF-8; "" for int and decimal) |
+ *                               u32 categoryCount | per category: u32 len | category (UTF-8) |
+ *                               u64 len | a | u64 len | b | u64 len | validA | u64 len | validB
  * ```
  *
- * The bounds are in the commitment so that the schema the hosts rebuild from
- * their shares (and check against the on-chain schema hash) is the one the
- * seller signed.
+ * Bounds, type and dictionary are in the commitment so that the schema the
+ * hosts rebuild from their shares (and check against the on-chain schema
+ * hash) is the one the seller signed; the validity shares so that no host
+ * can swap which cells count as missing.
  *
  * @throws MpcError `ENCODING_INVALID` on a malformed field
  * @example
@@ -125,11 +144,27 @@ function shareParts(input: ShareCommitmentInput): Uint8Array[] {
     if (typeof column.lo !== "string" || typeof column.hi !== "string") {
       throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has no bounds lo and hi`);
     }
+    if (column.type !== undefined && typeof column.type !== "string") {
+      throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has a type that is not text`);
+    }
+    const categories = column.categories ?? [];
+    if (!Array.isArray(categories) || categories.some((c) => typeof c !== "string")) {
+      throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has categories that are not a list of text`);
+    }
+    if (!(column.validA instanceof Uint8Array) || !(column.validB instanceof Uint8Array)) {
+      throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has no validity shares validA and validB`);
+    }
     const name = Buffer.from(column.name, "utf8");
     const lo = Buffer.from(column.lo, "utf8");
     const hi = Buffer.from(column.hi, "utf8");
-    parts.push(u32(name.length), name, u32(column.scale), u32(lo.length), lo, u32(hi.length), hi);
-    parts.push(u64(BigInt(column.a.length)), column.a, u64(BigInt(column.b.length)), column.b);
+    const type = Buffer.from(column.type ?? "", "utf8");
+    parts.push(u32(name.length), name, u32(column.scale), u32(lo.length), lo, u32(hi.length), hi, u32(type.length), type);
+    parts.push(u32(categories.length));
+    for (const category of categories) {
+      const text = Buffer.from(category, "utf8");
+      parts.push(u32(text.length), text);
+    }
+    for (const component of [column.a, column.b, column.validA, column.validB]) parts.push(u64(BigInt(component.length)), component);
   }
   return parts;
 }
@@ -139,7 +174,7 @@ function shareParts(input: ShareCommitmentInput): Uint8Array[] {
  * registers the three commitments on-chain; each host recomputes its own.
  *
  * @example
- * const c = shareCommitment({ datasetId, hostIndex: 1, rowCount: 2n, columns: [{ name: "age", scale: 0, lo: "0", hi: "150", a, b }] });
+ * const c = shareCommitment({ datasetId, hostIndex: 1, rowCount: 2n, columns: [{ name: "age", scale: 0, lo: "0", hi: "150", a, b, validA, validB }] });
  */
 export function shareCommitment(input: ShareCommitmentInput): string {
   keccakStream.init();

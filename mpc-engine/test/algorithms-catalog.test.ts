@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeResult, openedCount, planComputation, Rational, isqrt, ALGORITHMS } from "../src/index.ts";
+import {
+  checkSchemaColumn,
+  columnKind,
+  decodeResult,
+  openedCount,
+  parseSchemaText,
+  planComputation,
+  schemaText,
+  Rational,
+  isqrt,
+  ALGORITHMS,
+  MAX_CATEGORIES,
+} from "../src/index.ts";
 import type { DatasetSchema } from "../src/index.ts";
 
 // The buyer's side of the algorithm library: parameter validation and the
@@ -65,6 +77,81 @@ describe("algorithm catalog: parameters", () => {
     assert.throws(bad({ lo: "0.00", hi: "46116860184273879.04" }), /outside ±\(2\^62 − 1\)/);
     assert.throws(bad({ lo: "0.001", hi: "2.00" }), /not a decimal at scale 2/);
     assert.equal(planComputation("sum@1", '{"column":"v"}', { columns: [{ name: "v", scale: 2, lo: "-46116860184273879.03", hi: "46116860184273879.03" }] }, rows).algorithm, "sum@1");
+  });
+});
+
+describe("typed schemas: category, bool and date columns", () => {
+  const typed: DatasetSchema = {
+    columns: [
+      { name: "salary", scale: 0, lo: "30000", hi: "200000" },
+      { name: "dept", scale: 0, lo: "0", hi: "2", type: "category", categories: ["eng", "ops", "sales"] },
+      { name: "remote", scale: 0, lo: "0", hi: "1", type: "bool" },
+      { name: "hired", scale: 0, lo: "17897", hi: "20088", type: "date" },
+    ],
+  };
+
+  it("writes type only where a column has one and categories only for a category, after name, scale, lo, hi", () => {
+    // A numeric schema's text, and so its on-chain hash, is what it was before columns had types.
+    assert.equal(
+      schemaText([{ name: "salary", scale: 0, lo: "30000", hi: "200000" }, { name: "bonus", scale: 2, lo: "0.00", hi: "10000.00" }]),
+      '{"columns":[{"name":"salary","scale":0,"lo":"30000","hi":"200000"},{"name":"bonus","scale":2,"lo":"0.00","hi":"10000.00"}]}',
+    );
+    assert.equal(
+      schemaText(typed.columns),
+      '{"columns":[{"name":"salary","scale":0,"lo":"30000","hi":"200000"},' +
+        '{"name":"dept","scale":0,"lo":"0","hi":"2","type":"category","categories":["eng","ops","sales"]},' +
+        '{"name":"remote","scale":0,"lo":"0","hi":"1","type":"bool"},' +
+        '{"name":"hired","scale":0,"lo":"17897","hi":"20088","type":"date"}]}',
+    );
+    // Whatever else an object carries (share bytes, a stray dictionary on a bool) stays out of the text.
+    assert.equal(
+      schemaText([{ name: "remote", scale: 0, lo: "0", hi: "1", type: "bool", categories: ["x"], a: new Uint8Array(8) } as DatasetSchema["columns"][number]]),
+      '{"columns":[{"name":"remote","scale":0,"lo":"0","hi":"1","type":"bool"}]}',
+    );
+    assert.deepEqual(parseSchemaText(schemaText(typed.columns)), typed);
+    assert.deepEqual(typed.columns.map(columnKind), ["int", "category", "bool", "date"]);
+  });
+
+  it("refuses a named algorithm over a category column, naming it; bool and date columns are numbers", () => {
+    const plan = (algorithm: string, params: object) => planComputation(algorithm, JSON.stringify(params), typed, rows);
+    for (const [algorithm, params] of [["mean@1", { column: "dept" }], ["histogram@1", { column: "dept", edges: ["1"] }], ["covariance@1", { x: "salary", y: "dept" }]] as const) {
+      assert.throws(
+        () => plan(algorithm, params),
+        (err: Error & { code?: string }) => err.code === "INVALID_ARGUMENT" && /names column "dept", a category column/.test(err.message),
+      );
+    }
+    assert.deepEqual(plan("count-if@1", { column: "remote", op: "eq", threshold: "1" }), {
+      algorithm: "count-if@1",
+      rowCount: 50n,
+      column: { name: "remote", scale: 0, lo: 0n, hi: 1n },
+      op: "eq",
+      threshold: 1n,
+    });
+    assert.equal(plan("max@1", { column: "hired" }).algorithm, "max@1");
+    assert.equal(plan("count@1", {}).algorithm, "count@1");
+  });
+
+  it("reads a schema text, refusing types, dictionaries and bounds that disagree, naming the column", () => {
+    const text = (column: object) => JSON.stringify({ columns: [column] });
+    for (const [column, why] of [
+      [{ name: "d", scale: 0, lo: "0", hi: "1", type: "text" }, /column "d": type "text" is not one of category, bool, date/],
+      [{ name: "d", scale: 0, lo: "0", hi: "1", type: "category" }, /column "d": a category column has 1 to 256 categories; got 0/],
+      [{ name: "d", scale: 0, lo: "0", hi: "1", type: "category", categories: ["a", "b", "c"] }, /column "d": a category column of 3 categories has scale 0 and bounds 0 and 2/],
+      [{ name: "d", scale: 0, lo: "0", hi: "0", type: "category", categories: [1] }, /column "d": category 0 must be non-empty text/],
+      [{ name: "d", scale: 0, lo: "0", hi: "1", categories: ["a", "b"] }, /column "d": only a category column has categories/],
+      [{ name: "d", scale: 0, lo: "-1", hi: "1", type: "bool" }, /column "d": a bool column has scale 0 and bounds 0 and 1/],
+      [{ name: "d", scale: 2, lo: "0.00", hi: "1.00", type: "date" }, /column "d": a date column has scale 0/],
+      [{ name: "d", scale: 19, lo: "0", hi: "1" }, /column "d" has scale 19; expected an integer from 0 to 18/],
+      [{ name: "d", scale: 1.5, lo: "0", hi: "1" }, /column "d" has scale 1.5/],
+      [{ name: "", scale: 0, lo: "0", hi: "1" }, /column 0 has no name/],
+    ] as const) {
+      assert.throws(() => parseSchemaText(text(column)), (err: Error & { code?: string }) => err.code === "INVALID_ARGUMENT" && why.test(err.message), JSON.stringify(column));
+    }
+    assert.throws(() => parseSchemaText("{"), /schema: not valid JSON/);
+    assert.throws(() => parseSchemaText('{"columns":[]}'), /at least one column/);
+    const twice = { name: "a", scale: 0, lo: "0", hi: "1" };
+    assert.throws(() => parseSchemaText(JSON.stringify({ columns: [twice, twice] })), /column "a" appears twice/);
+    assert.equal(checkSchemaColumn({ name: "d", scale: 0, lo: "0", hi: "255", type: "category", categories: Array.from({ length: MAX_CATEGORIES }, (_, i) => `v${i}`) }).hi, 255n);
   });
 });
 

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { decodeResult, describeNoise, planComputation, Rational, type DatasetSchema, type NoiseDescription, type Plan } from "../src/index.ts";
 import { rerandomize, runPlan } from "../src/algorithms/run.ts";
-import { createLocalNetwork, runThreeParties, shareArithForTesting, type LocalNetwork } from "../src/protocol/local-harness.ts";
+import { allPresentForTesting, createLocalNetwork, runThreeParties, shareArithForTesting, type LocalNetwork } from "../src/protocol/local-harness.ts";
 import { PRF_TAG, type Party, type PartyIndex } from "../src/protocol/party.ts";
 import type { ArithShare } from "../src/protocol/shares.ts";
 
@@ -40,7 +40,8 @@ async function run(plan: Plan, shared: Shared, options: RunOptions = {}): Promis
     async (p) => {
       const party = options.wrap ? options.wrap(p) : p;
       const mine = new Map(Object.entries(shared).map(([name, s]) => [name, s[party.index]]));
-      return rerandomize(party, await runPlan(party, plan, { columns: mine, rowCount: Number(plan.rowCount) }));
+      const valid = new Map(Object.keys(shared).map((name) => [name, allPresentForTesting(party.index, Number(plan.rowCount))]));
+      return rerandomize(party, await runPlan(party, plan, { columns: mine, valid, rowCount: Number(plan.rowCount) }));
     },
     { seeds: options.seeds, network: options.network },
   );

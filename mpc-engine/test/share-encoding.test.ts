@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AbiCoder, getBytes, keccak256, Wallet, verifyMessage } from "ethers";
 import {
+  SHARE_DOMAIN,
   datasetIdOf,
   decodeRingVector,
   encodeRingVector,
@@ -17,20 +18,97 @@ const base = (): ShareCommitmentInput => ({
   hostIndex: 1,
   rowCount: 2n,
   columns: [
-    { name: "age", scale: 0, lo: "0", hi: "150", a: Buffer.from("0102030405060708090a0b0c0d0e0f10", "hex"), b: Buffer.alloc(16, 7) },
-    { name: "salary", scale: 2, lo: "0.00", hi: "200000.00", a: Buffer.alloc(16, 1), b: Buffer.alloc(16, 2) },
+    {
+      name: "age",
+      scale: 0,
+      lo: "0",
+      hi: "150",
+      a: Buffer.from("0102030405060708090a0b0c0d0e0f10", "hex"),
+      b: Buffer.alloc(16, 7),
+      validA: Buffer.alloc(16, 3),
+      validB: Buffer.alloc(16, 4),
+    },
+    { name: "salary", scale: 2, lo: "0.00", hi: "200000.00", a: Buffer.alloc(16, 1), b: Buffer.alloc(16, 2), validA: Buffer.alloc(16, 5), validB: Buffer.alloc(16, 6) },
+    {
+      name: "dept",
+      scale: 0,
+      lo: "0",
+      hi: "2",
+      type: "category",
+      categories: ["eng", "ops", "sales"],
+      a: Buffer.alloc(16, 8),
+      b: Buffer.alloc(16, 9),
+      validA: Buffer.alloc(16, 10),
+      validB: Buffer.alloc(16, 11),
+    },
   ],
 });
+
+const COMPONENTS = ["a", "b", "validA", "validB"] as const;
+
+/** Little-endian u32 and u64, and a u32-length-prefixed UTF-8 text, as the encoding writes them. */
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const u64 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+const text = (t: string) => Buffer.concat([u32(Buffer.byteLength(t)), Buffer.from(t, "utf8")]);
 
 describe("share encoding and commitments", () => {
   it("is deterministic", () => {
     assert.equal(shareCommitment(base()), shareCommitment(base()));
   });
 
-  it("changes when any single byte of any component changes", () => {
+  it("lays out v3 as documented: after hi, type, the dictionary, then a, b, validA, validB, each length-prefixed", () => {
+    const input = base();
+    const column = (c: ShareCommitmentInput["columns"][number]) =>
+      Buffer.concat([
+        text(c.name),
+        u32(c.scale),
+        text(c.lo),
+        text(c.hi),
+        text(c.type ?? ""),
+        u32(c.categories?.length ?? 0),
+        ...(c.categories ?? []).map(text),
+        ...COMPONENTS.flatMap((part) => [u64(c[part].length), Buffer.from(c[part])]),
+      ]);
+    const expected = Buffer.concat([
+      text("scmpc-share-v3"),
+      Buffer.from("ab".repeat(32), "hex"),
+      Buffer.of(1),
+      u64(2),
+      u32(3),
+      ...input.columns.map(column),
+    ]);
+    assert.deepEqual(encodeShare(input), expected);
+    // The category column's schema part byte for byte, up to the length of its component a.
+    assert.equal(
+      encodeShare({ ...input, columns: [input.columns[2]] }).subarray(63, 63 + 69).toString("hex"),
+      [
+        "04000000" + "64657074", // "dept"
+        "00000000", // scale 0
+        "01000000" + "30", // lo "0"
+        "01000000" + "32", // hi "2"
+        "08000000" + "63617465676f7279", // "category"
+        "03000000", // three categories
+        "03000000" + "656e67", // "eng"
+        "03000000" + "6f7073", // "ops"
+        "05000000" + "73616c6573", // "sales"
+        "1000000000000000", // a: 16 bytes
+      ].join(""),
+    );
+    assert.equal(SHARE_DOMAIN, "scmpc-share-v3");
+  });
+
+  it("changes when any single byte of any component, validity included, changes", () => {
     const reference = shareCommitment(base());
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1 }), fc.constantFrom("a" as const, "b" as const), fc.integer({ min: 0, max: 15 }), (col, part, byte) => {
+      fc.property(fc.integer({ min: 0, max: 2 }), fc.constantFrom(...COMPONENTS), fc.integer({ min: 0, max: 15 }), (col, part, byte) => {
         const input = base();
         input.columns[col][part][byte] ^= 0x01;
         assert.notEqual(shareCommitment(input), reference);
@@ -38,7 +116,7 @@ describe("share encoding and commitments", () => {
     );
   });
 
-  it("binds datasetId, hostIndex, rowCount, names, scales and bounds", () => {
+  it("binds datasetId, hostIndex, rowCount, names, scales, bounds, types and dictionaries", () => {
     const reference = shareCommitment(base());
     const variants: Array<(i: ShareCommitmentInput) => void> = [
       (i) => (i.datasetId = "0x" + "ac".repeat(32)),
@@ -48,6 +126,15 @@ describe("share encoding and commitments", () => {
       (i) => (i.columns[1].scale = 3),
       (i) => (i.columns[0].lo = "1"),
       (i) => (i.columns[1].hi = "200000.01"),
+      (i) => (i.columns[0].type = "date"),
+      (i) => (i.columns[2].type = undefined),
+      (i) => (i.columns[2].categories = ["eng", "sales", "ops"]),
+      (i) => (i.columns[2].categories = ["eng", "ops", "sale"]),
+      (i) => (i.columns[2].categories = ["eng", "ops"]),
+      // The validity components of two columns swapped, or a column's own validA and validB.
+      (i) => ([i.columns[0].validA, i.columns[1].validA] = [i.columns[1].validA, i.columns[0].validA]),
+      (i) => ([i.columns[0].validA, i.columns[0].validB] = [i.columns[0].validB, i.columns[0].validA]),
+      (i) => ([i.columns[0].a, i.columns[0].validA] = [i.columns[0].validA, i.columns[0].a]),
     ];
     for (const mutate of variants) {
       const input = base();
@@ -73,13 +160,31 @@ describe("share encoding and commitments", () => {
     hi.columns[0].lo = "15";
     hi.columns[0].hi = "0";
     assert.notEqual(shareCommitment(lo), shareCommitment(hi));
+    // Likewise between the type and the dictionary, and between categories.
+    const joined = base();
+    const split = base();
+    joined.columns[2].categories = ["engops", "sales"];
+    split.columns[2].categories = ["eng", "opssales"];
+    assert.notEqual(shareCommitment(joined), shareCommitment(split));
+    const typeThenCategory = base();
+    const categoryOnly = base();
+    typeThenCategory.columns[2].categories = ["eng"];
+    categoryOnly.columns[2].type = undefined;
+    categoryOnly.columns[2].categories = ["category", "eng"];
+    assert.notEqual(shareCommitment(typeThenCategory), shareCommitment(categoryOnly));
   });
 
-  it("is domain-separated as v2 and refuses a column without bounds", () => {
-    assert.equal(encodeShare(base()).subarray(4, 18).toString("utf8"), "scmpc-share-v2");
+  it("is domain-separated as v3 and refuses a column without bounds or without validity shares", () => {
+    assert.equal(encodeShare(base()).subarray(4, 18).toString("utf8"), "scmpc-share-v3");
     const input = base();
     delete (input.columns[0] as { lo?: string }).lo;
     assert.throws(() => shareCommitment(input), (err: Error & { code?: string }) => err.code === "ENCODING_INVALID" && /no bounds/.test(err.message));
+    const noValidity = base();
+    delete (noValidity.columns[1] as { validB?: Uint8Array }).validB;
+    assert.throws(
+      () => shareCommitment(noValidity),
+      (err: Error & { code?: string }) => err.code === "ENCODING_INVALID" && /column "salary" has no validity shares/.test(err.message),
+    );
   });
 
   it("upload digest is keccak256(abi.encode(tag, datasetId, uint8 hostIndex, commitment)) and recovers the signer", async () => {

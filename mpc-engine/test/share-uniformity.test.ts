@@ -131,13 +131,29 @@ function occurrences(bytes: Uint8Array, value: bigint): number {
   return n;
 }
 
-/** Stores host 0's share in a real share store and returns the payload bytes of the file it wrote. */
+/**
+ * Stores host 0's share in a real share store, with its share of the
+ * column's validity (every cell present: itself a constant column), and
+ * returns the payload bytes of the file it wrote.
+ */
 async function storedPayload(share: { a: BigUint64Array; b: BigUint64Array }): Promise<Uint8Array> {
   const dataDir = await mkdtemp(join(tmpdir(), "scmpc-uniformity-"));
   dirs.push(dataDir);
   const datasetId = "0x" + "ab".repeat(32);
+  const [valid] = shareColumn(constantColumn(1n));
   // The bounds are schema metadata; the store does not look at the values.
-  const columns = [{ name: "v", scale: 0, lo: "-100", hi: "100", a: encodeRingVector(share.a), b: encodeRingVector(share.b) }];
+  const columns = [
+    {
+      name: "v",
+      scale: 0,
+      lo: "-100",
+      hi: "100",
+      a: encodeRingVector(share.a),
+      b: encodeRingVector(share.b),
+      validA: encodeRingVector(valid.a),
+      validB: encodeRingVector(valid.b),
+    },
+  ];
   const rowCount = BigInt(share.a.length);
   await createShareStore({ dataDir, hostIndex: 0 }).put({
     datasetId,
@@ -150,9 +166,9 @@ async function storedPayload(share: { a: BigUint64Array; b: BigUint64Array }): P
     columns,
   });
   const file = await readFile(join(dataDir, "datasets", `${datasetId}.share`));
-  // File layout (share-store.ts): magic(8) | u32 LE header length | header JSON | column a | column b.
+  // File layout (share-store.ts): magic(8) | u32 LE header length | header JSON | column a | column b | validA | validB.
   const payload = file.subarray(12 + file.readUInt32LE(8));
-  assert.equal(payload.length, 16 * share.a.length, "the stored payload is exactly the two components");
+  assert.equal(payload.length, 32 * share.a.length, "the stored payload is exactly the four components");
   return payload;
 }
 
@@ -192,7 +208,7 @@ describe("a host's share of a constant column looks uniform", () => {
         assertUniform(bytesOf(shares[2].a), "x2");
       });
 
-      it("the bytes host 0's share store writes pass the same tests and never contain the value", async () => {
+      it("the bytes host 0's share store writes, validity shares included, pass the same tests and never contain the value", async () => {
         const payload = await storedPayload(host0);
         assertUniform(payload, "host 0's stored bytes");
         assert.equal(occurrences(payload, value), 0);

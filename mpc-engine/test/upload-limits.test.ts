@@ -14,8 +14,8 @@ import { buildUploads, callUnary, FakeChain, schemaHashOf, startCluster, type Cl
 // Uploads are the one part of the Host API open to anyone: a stranger with
 // fresh keys must not be able to fill a host's disk.
 const column = (rows: number) => ({ name: "v", scale: 0, values: new BigUint64Array(rows).fill(7n) });
-/** Bytes one host stores for a one-column share of `rows` rows: two 8-byte components per row. */
-const shareBytes = (rows: number) => rows * 16;
+/** Bytes one host stores for a one-column share of `rows` rows: four 8-byte components per row (value and validity, two each). */
+const shareBytes = (rows: number) => rows * 32;
 
 describe("bounded uploads", () => {
   const clusters: Cluster[] = [];
@@ -80,7 +80,7 @@ describe("bounded uploads", () => {
     const forged = await buildUploads(seller, "forged", column(10));
     for (const u of [kept, dropped, forged]) {
       const r = u.requests[0];
-      await store.put({ datasetId: u.datasetId, seller: seller.address, name: r.name, hostIndex: 0, rowCount: 10n, commitment: r.commitment, signature: r.signature, columns: r.columns });
+      await store.put({ datasetId: u.datasetId, seller: seller.address, name: r.name, hostIndex: 0, rowCount: 10n, commitment: r.commitment, signature: r.signature, columns: u.shares[0] });
     }
     const listed = (u: typeof kept, commitments: [string, string, string]) =>
       chain.datasets.set(u.datasetId, {
@@ -108,7 +108,7 @@ describe("bounded uploads", () => {
     // While the chain cannot be read, nothing is deleted.
     const late = await buildUploads(seller, "late", column(10));
     const r = late.requests[0];
-    await store.put({ datasetId: late.datasetId, seller: seller.address, name: r.name, hostIndex: 0, rowCount: 10n, commitment: r.commitment, signature: r.signature, columns: r.columns });
+    await store.put({ datasetId: late.datasetId, seller: seller.address, name: r.name, hostIndex: 0, rowCount: 10n, commitment: r.commitment, signature: r.signature, columns: late.shares[0] });
     chain.getDataset = async () => {
       throw new Error("chain down");
     };

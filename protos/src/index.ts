@@ -14,7 +14,7 @@ const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_ROOT],
 };
 
-/** gRPC message size limit for uploads: a 1M-row column is 16 MB per host. */
+/** gRPC message size limit for uploads: a 1M-row column is 32 MB per host (values and validity). */
 export const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
 
 /**

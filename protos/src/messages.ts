@@ -10,6 +10,14 @@ export interface ColumnShare {
   lo: string;
   /** Public upper bound: a canonical decimal at the column's scale. */
   hi: string;
+  /** "category", "bool" or "date"; "" (or absent when sending) for an int or decimal column. */
+  type?: string;
+  /** A category column's public dictionary; empty (or absent when sending) otherwise. */
+  categories?: string[];
+  /** Component v_i of the validity vector (1 present, 0 missing). */
+  validA: Buffer;
+  /** Component v_{i+1} of the validity vector. */
+  validB: Buffer;
 }
 
 export interface UploadSharesRequest {

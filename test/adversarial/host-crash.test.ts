@@ -55,7 +55,7 @@ describe("adversarial: a host killed at a random round of a job", { timeout: 1_8
     dataset = await uploadDataset({
       state: market.stack.state,
       seller: market.seller,
-      csvPath: csv,
+      file: csv,
       name: "crash",
       columns: ["x", "y"],
       price: "1",

@@ -73,7 +73,7 @@ describe("adversarial: rebuilding rows from paid histograms", { timeout: 900_000
   before(async () => {
     market = await startMarket();
     const sell = (name: string, exactAlgorithms: string[]) =>
-      uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: SAMPLE, name, columns: ["salary"], price: "1", exact: exactAlgorithms });
+      uploadDataset({ state: market.stack.state, seller: market.seller, file: SAMPLE, name, columns: ["salary"], price: "1", exact: exactAlgorithms });
     exact = await sell("salaries-exact", ["histogram@1"]);
     dp = await sell("salaries-dp", []);
   });

@@ -43,7 +43,7 @@ describe("adversarial: a request id that repeats on a reset chain", { timeout: 6
     stack = await startLocalStack({ dir });
     let provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
     const seller = new NonceManager(resolveSigner({ defaultRole: "seller" }, provider));
-    const dataset: UploadedDataset = await uploadDataset({ state: stack.state, seller, csvPath: SAMPLE, name: "salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
+    const dataset: UploadedDataset = await uploadDataset({ state: stack.state, seller, file: SAMPLE, name: "salaries", columns: ["salary"], price: "2", exact: ["sum@1"] });
     const first = await buySum(stack, dataset.datasetId, provider);
     assert.equal(first.result, dataset.plaintextSums.salary);
     provider.destroy();

@@ -68,7 +68,7 @@ export async function startMarket(options: { logLevel?: string } = {}): Promise<
  * differentially private).
  */
 export function sellSalaries(market: Market, name: string, options: { price?: string; exact?: string[] } = {}): Promise<UploadedDataset> {
-  return uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: SAMPLE, name, columns: ["salary"], price: options.price ?? "2", exact: options.exact });
+  return uploadDataset({ state: market.stack.state, seller: market.seller, file: SAMPLE, name, columns: ["salary"], price: options.price ?? "2", exact: options.exact });
 }
 
 /** A purchase sent straight to the contract (no waiting): its id, key pair and receipt. */

@@ -38,14 +38,14 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     const values = ["4000000", "4000000", "4000000", "4000000", "4000000.000000000001", "4000000", "4000000", "4000000", "4000000", "4000000"];
     const csv12 = path.join(market.stack.dir, "scale12.csv");
     await writeFile(csv12, ["v", ...values].join("\n") + "\n");
-    scale12 = await uploadDataset({ state: market.stack.state, seller: market.seller, csvPath: csv12, name: "scale12", columns: ["v"], price: "1", exact: EXACT });
+    scale12 = await uploadDataset({ state: market.stack.state, seller: market.seller, file: csv12, name: "scale12", columns: ["v"], price: "1", exact: EXACT });
     // The same values under bounds declared wide (±4·10^6): even centred, twelve of them need the widened sum.
     const csvWide = path.join(market.stack.dir, "wide.csv");
     await writeFile(csvWide, ["v", ...Array.from({ length: 12 }, () => "4000000.000000000001")].join("\n") + "\n");
     wide = await uploadDataset({
       state: market.stack.state,
       seller: market.seller,
-      csvPath: csvWide,
+      file: csvWide,
       name: "wide",
       columns: ["v"],
       price: "1",
@@ -124,7 +124,7 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     const csv = path.join(market.stack.dir, "tiny.csv");
     await writeFile(csv, "v\n1\n2\n3\n");
     await assert.rejects(
-      uploadDataset({ state: market.stack.state, seller: victim, csvPath: csv, name: "tiny", columns: ["v"], price: "1", minRows: 10 }),
+      uploadDataset({ state: market.stack.state, seller: victim, file: csv, name: "tiny", columns: ["v"], price: "1", minRows: 10 }),
       /3 rows but the policy's minimum is 10/,
     );
   });

@@ -1,6 +1,7 @@
 import { MpcError } from "../errors.ts";
 import { encodeFixedPoint } from "../fixed-point.ts";
-import { boundText, COMPARABLE_LIMIT, parseColumnBounds } from "./column-bounds.ts";
+import { boundText, COMPARABLE_LIMIT } from "./column-bounds.ts";
+import { checkSchemaColumn } from "./column-types.ts";
 import { decodeNoisyResult, type NoisyPlan } from "./noisy-release.ts";
 import { checkRowCount, impossible, openedSums, signed } from "./opened-values.ts";
 import {
@@ -20,9 +21,11 @@ import { Rational } from "./rational.ts";
 import { planSum, type PlannedSum } from "./sum-plan.ts";
 
 export { COMPARABLE_LIMIT } from "./column-bounds.ts";
+export { checkSchemaColumn, columnKind, parseSchemaText, MAX_CATEGORIES, type ColumnKind } from "./column-types.ts";
 export {
   COMPARATORS,
   EXTRA_DIGITS,
+  SCHEMA_TYPES,
   openedCount,
   productScale,
   type AlgorithmResult,
@@ -31,6 +34,7 @@ export {
   type DatasetSchema,
   type Plan,
   type SchemaColumn,
+  type SchemaType,
 } from "./plan.ts";
 
 /** Most bucket edges of `histogram@1`: the result must fit the on-chain result limit. */
@@ -196,9 +200,13 @@ function columnOf(schema: DatasetSchema, params: Record<string, unknown>, key: s
   }
   let bounds;
   try {
-    bounds = parseColumnBounds(column);
+    bounds = checkSchemaColumn(column);
   } catch (err) {
     throw new MpcError("INVALID_ARGUMENT", `schema: ${(err as Error).message}`, { cause: err });
+  }
+  // Bool (0/1) and date (day counts) columns are numbers; a category's indexes are not.
+  if (column.type === "category") {
+    throw invalid(`"${key}" names column ${JSON.stringify(name)}, a category column: the named algorithms read numeric, bool and date columns only`);
   }
   return { name: column.name, scale: column.scale, ...bounds };
 }
@@ -478,13 +486,25 @@ function populationCovariance(sx: bigint, sy: bigint, sxy: bigint, n: bigint, sc
 /**
  * The canonical schema text a seller publishes on-chain (its keccak256 is the
  * dataset's schema hash); hosts rebuild it from the shares they hold (names,
- * scales and bounds travel with every upload) to check that the shares match
- * the declared schema. Key order: name, scale, lo, hi.
+ * scales, bounds, types and dictionaries travel with every upload) to check
+ * that the shares match the declared schema. Key order: name, scale, lo, hi,
+ * then `type` only when the column has one (not for int and decimal, so a
+ * numeric schema's text is unchanged), then `categories` only for a category
+ * column.
  *
  * @example
- * schemaText([{ name: "salary", scale: 0, lo: "30000", hi: "200000" }])
- * // '{"columns":[{"name":"salary","scale":0,"lo":"30000","hi":"200000"}]}'
+ * schemaText([{ name: "salary", scale: 0, lo: "30000", hi: "200000" }, { name: "dept", scale: 0, lo: "0", hi: "1", type: "category", categories: ["eng", "ops"] }])
+ * // '{"columns":[{"name":"salary","scale":0,"lo":"30000","hi":"200000"},{"name":"dept","scale":0,"lo":"0","hi":"1","type":"category","categories":["eng","ops"]}]}'
  */
 export function schemaText(columns: readonly SchemaColumn[]): string {
-  return JSON.stringify({ columns: columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi })) });
+  return JSON.stringify({
+    columns: columns.map((c) => ({
+      name: c.name,
+      scale: c.scale,
+      lo: c.lo,
+      hi: c.hi,
+      ...(c.type === undefined ? {} : { type: c.type }),
+      ...(c.type === "category" ? { categories: [...(c.categories ?? [])] } : {}),
+    })),
+  });
 }

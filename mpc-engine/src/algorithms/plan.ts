@@ -7,16 +7,31 @@ import { openedWidth, type PlannedSum } from "./sum-plan.ts";
 // (catalog.ts) on the buyer's side before paying and on every host before
 // computing, from the same on-chain facts.
 
+/** Column types the schema names; an int or decimal column names none (scale 0 is int, above 0 decimal). */
+export const SCHEMA_TYPES = ["category", "bool", "date"] as const;
+export type SchemaType = (typeof SCHEMA_TYPES)[number];
+
 /**
  * One column of a dataset's public schema, as published on-chain: name,
  * fixed-point scale (decimal places) and public bounds, canonical decimals at
  * that scale (`lo` ≤ every value ≤ `hi`).
+ *
+ * `type` is absent for int and decimal columns, so that a numeric schema's
+ * text (and its on-chain hash) is what it was before columns had types. A
+ * `category` column holds indexes into its public dictionary `categories`
+ * (index i stands for categories[i]; scale 0, bounds 0 and k − 1); a `bool`
+ * column holds 0 or 1; a `date` column days since 1970-01-01. Every cell
+ * also has a secret validity bit (1 present, 0 missing) that the schema does
+ * not mention: the hosts hold it next to the value shares.
  */
 export interface SchemaColumn {
   name: string;
   scale: number;
   lo: string;
   hi: string;
+  type?: SchemaType;
+  /** A category column's public dictionary; absent for every other type. */
+  categories?: string[];
 }
 
 /** A dataset's public schema, as published on-chain (see `schemaText`). */

@@ -16,6 +16,13 @@ import { countBelow, countEqual } from "./threshold-counts.ts";
 /** One party's inputs to a computation: its share of each column, rows of all datasets concatenated. */
 export interface PlanInputs {
   columns: ReadonlyMap<string, ArithShare>;
+  /**
+   * Its share of the validity vector of the same columns (1 where the cell
+   * is present, 0 where it is missing), concatenated like the values. The
+   * named algorithms read the values only: a missing cell counts as the
+   * column's `lo`, the value it is shared as.
+   */
+  valid: ReadonlyMap<string, ArithShare>;
   rowCount: number;
 }
 

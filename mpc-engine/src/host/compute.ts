@@ -8,8 +8,9 @@ import type {
   SignResultRequest,
   SignResultResponse,
 } from "@scmpc/protos";
-import { ALGORITHMS, planComputation, schemaText, type Plan } from "../algorithms/catalog.ts";
-import { rerandomize, runPlan } from "../algorithms/run.ts";
+import { schemaText } from "../algorithms/catalog.ts";
+import { rerandomize } from "../algorithms/run.ts";
+import { jobAlgorithms, jobColumns, planJob, queryAggregateEntry, queryFunctions, QUERY_RESTRICTED_ENTRY, runJob, type JobPlan } from "../plan/job-plan.ts";
 import { MpcError } from "../errors.ts";
 import { encryptOutputShare, unpackResult, type OutputSharePair } from "../output-envelope.ts";
 import { setupParty } from "../protocol/party.ts";
@@ -177,7 +178,7 @@ export function createComputeService(deps: {
    * algorithm, holds at least its own minimum rows, and has the schema and
    * commitment of the share held here. Returns the shares and the plan.
    */
-  const prepare = async (located: LocatedJob): Promise<{ shares: StoredShare[]; plan: Plan }> => {
+  const prepare = async (located: LocatedJob): Promise<{ shares: StoredShare[]; plan: JobPlan }> => {
     const { job, datasets } = located;
     const shares: StoredShare[] = [];
     for (const datasetId of job.datasetIds) {
@@ -224,8 +225,26 @@ export function createComputeService(deps: {
     // Planned from on-chain facts (the schema's bounds, the rows of every dataset, the ε the
     // contract charged to every dataset's budget), as the buyer did before paying; ε 0 only
     // where every seller allows exact answers (checked above, as the contract did).
-    const columns = shares[0].columns.map(({ name, scale, lo, hi }) => ({ name, scale, lo, hi }));
-    const plan = planComputation(job.algorithm, job.params, { columns }, { rowCount: totalRows, epsilonMilli: job.epsilonMilli });
+    const columns = shares[0].columns.map(({ name, scale, lo, hi, type, categories }) => ({
+      name,
+      scale,
+      lo,
+      hi,
+      ...(type === undefined ? {} : { type }),
+      ...(categories === undefined ? {} : { categories: [...categories] }),
+    }));
+    const plan = planJob(job.algorithm, job.params, { columns }, { rowCount: totalRows, epsilonMilli: job.epsilonMilli, datasetIds: job.datasetIds });
+    if (plan.kind === "query") {
+      // Sellers may sell queries with some aggregate functions only.
+      for (const id of job.datasetIds) {
+        if (!(await chain.isAlgorithmAllowed(id, keccak256(toUtf8Bytes(QUERY_RESTRICTED_ENTRY))))) continue;
+        for (const fn of queryFunctions(plan.query)) {
+          if (!(await chain.isAlgorithmAllowed(id, keccak256(toUtf8Bytes(queryAggregateEntry(fn)))))) {
+            throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${fn}() in queries`);
+          }
+        }
+      }
+    }
     return { shares, plan };
   };
 
@@ -251,7 +270,8 @@ export function createComputeService(deps: {
       randomSeed: requestSeed(deps.hostSecret(), getBytes(located.jobId)),
     });
     const rowCount = shares.reduce((n, s) => n + Number(s.rowCount), 0);
-    const opened = await rerandomize(party, await runPlan(party, plan, { columns: columnInputs(plan, shares), rowCount }));
+    const { columns, valid } = columnInputs(jobColumns(plan), shares);
+    const opened = await rerandomize(party, await runJob(party, plan, { values: columns, valid, rowCount }));
     return Array.from(opened.a, (a, k) => [a, opened.b[k]] as const);
   };
 
@@ -475,10 +495,10 @@ export function createComputeService(deps: {
 function parse(request: ComputeRequest): Omit<ParsedCompute, "epsilonMilli"> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.requestId, 32)) throw invalid("request_id must be a 0x-prefixed bytes32 hex string");
-  if (!(request.algorithm in ALGORITHMS)) {
+  if (!jobAlgorithms().includes(request.algorithm)) {
     throw new MpcError(
       "ALGORITHM_UNSUPPORTED",
-      `algorithm ${JSON.stringify(request.algorithm)} is not supported (supported: ${Object.keys(ALGORITHMS).join(", ")})`,
+      `algorithm ${JSON.stringify(request.algorithm)} is not supported (supported: ${jobAlgorithms().join(", ")})`,
     );
   }
   if (request.datasetIds.length === 0 || request.datasetIds.length > MAX_DATASETS) {
@@ -502,20 +522,24 @@ function parse(request: ComputeRequest): Omit<ParsedCompute, "epsilonMilli"> {
   };
 }
 
-/** This host's share of each column the plan reads, the datasets' rows concatenated in request order. */
-function columnInputs(plan: Plan, shares: readonly StoredShare[]): Map<string, ArithShare> {
-  const names = "column" in plan ? [plan.column.name] : "x" in plan ? [...new Set([plan.x.name, plan.y.name])] : [];
-  const inputs = new Map<string, ArithShare>();
+/**
+ * This host's share of each column the plan reads, and of the same columns'
+ * validity vectors, the datasets' rows concatenated in request order.
+ */
+function columnInputs(names: readonly string[], shares: readonly StoredShare[]): { columns: Map<string, ArithShare>; valid: Map<string, ArithShare> } {
+  const columns = new Map<string, ArithShare>();
+  const valid = new Map<string, ArithShare>();
+  const joined = (parts: ArithShare[]): ArithShare => (parts.length === 1 ? parts[0] : concatShares(parts));
   for (const name of names) {
     const parts = shares.map((share) => {
       const column = share.columns.find((c) => c.name === name);
       if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${share.datasetId} has no column ${JSON.stringify(name)}`);
       return column;
     });
-    const decoded = parts.map((c) => ({ a: decodeRingVector(c.a), b: decodeRingVector(c.b) }));
-    inputs.set(name, decoded.length === 1 ? decoded[0] : concatShares(decoded));
+    columns.set(name, joined(parts.map((c) => ({ a: decodeRingVector(c.a), b: decodeRingVector(c.b) }))));
+    valid.set(name, joined(parts.map((c) => ({ a: decodeRingVector(c.validA), b: decodeRingVector(c.validB) }))));
   }
-  return inputs;
+  return { columns, valid };
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {

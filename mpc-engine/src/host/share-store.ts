@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpcError } from "../errors.ts";
+import type { SchemaType } from "../algorithms/plan.ts";
 import { shareCommitment, type ColumnShareBytes } from "../share-encoding.ts";
 
 /** A host's stored share of one dataset, with the seller's upload authorisation. */
@@ -54,14 +55,21 @@ export interface StoredUsage {
   /** The seller's address, as the signature recovered it. */
   seller: string;
   commitment: string;
-  /** Bytes of the share's columns. */
+  /** Bytes of the share's columns: value and validity components. */
   bytes: number;
   /** When it was stored (unix ms). */
   storedAt: number;
   registered: boolean;
 }
 
-const MAGIC = Buffer.from("SCMPCSH1", "ascii");
+// SCMPCSH2: per column a, b, validA, validB, and the column's type and
+// dictionary in the header. SCMPCSH1 (a and b only) files still count in the
+// store's usage while on disk but no longer load: they cannot match a v3
+// commitment.
+const MAGIC = Buffer.from("SCMPCSH2", "ascii");
+const MAGIC_V1 = Buffer.from("SCMPCSH1", "ascii");
+/** Ring vectors stored per column: a, b, validA, validB. */
+const COMPONENTS = 4;
 /** Default memory for verified shares kept between jobs: 1 GiB (about 64M rows of one column). */
 const DEFAULT_CACHE_BYTES = 1 << 30;
 const DATASET_ID = /^0x[0-9a-f]{64}$/;
@@ -74,13 +82,19 @@ interface FileHeader {
   rowCount: string;
   commitment: string;
   signature: string;
-  /** Each column's name, scale and public bounds (part of the commitment, so of the on-chain schema). */
-  columns: Array<{ name: string; scale: number; lo: string; hi: string }>;
+  /** Each column's name, scale, public bounds, type and dictionary (part of the commitment, so of the on-chain schema). */
+  columns: Array<{ name: string; scale: number; lo: string; hi: string; type?: SchemaType; categories?: string[] }>;
+}
+
+/** Bytes of a share's columns: values and validity, both components each. */
+function shareBytes(share: StoredShare): number {
+  return share.columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0);
 }
 
 /**
  * Opens the share store under `<dataDir>/datasets`, one file per dataset:
- * `SCMPCSH1 | u32 headerLength | header JSON | per column a then b`.
+ * `SCMPCSH2 | u32 headerLength | header JSON | per column a, b, validA, validB`
+ * (each rowCount little-endian u64).
  *
  * @example
  * const store = createShareStore({ dataDir: "/var/lib/scmpc", hostIndex: 0 });
@@ -97,7 +111,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
   let cached = 0;
   const remember = (share: StoredShare): void => {
     const key = share.datasetId.toLowerCase();
-    const bytes = share.columns.reduce((n, c) => n + c.a.length + c.b.length, 0);
+    const bytes = shareBytes(share);
     if (bytes > cacheBudget || cache.has(key)) return;
     cache.set(key, { share, bytes });
     cached += bytes;
@@ -136,8 +150,8 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         const id = /^(0x[0-9a-f]{64})\.share$/.exec(name)?.[1];
         if (id === undefined) continue;
         const file = join(dir, name);
-        const [header, info] = await Promise.all([readHeader(file), stat(file)]);
-        const bytes = header.columns.length * 2 * Number(header.rowCount) * 8;
+        const [{ header, components }, info] = await Promise.all([readHeader(file), stat(file)]);
+        const bytes = header.columns.length * components * Number(header.rowCount) * 8;
         entries.set(id, { datasetId: id, seller: header.seller, commitment: header.commitment, bytes, storedAt: info.mtimeMs, registered: names.includes(`${id}.registered`) });
       }
       return entries;
@@ -202,7 +216,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       }
       await writeDurably(dir, file, encodeFile(share));
       remember(share);
-      const bytes = share.columns.reduce((n, c) => n + c.a.length + c.b.length, 0);
+      const bytes = shareBytes(share);
       (await readIndex()).set(share.datasetId.toLowerCase(), {
         datasetId: share.datasetId.toLowerCase(),
         seller: share.seller,
@@ -277,17 +291,27 @@ function encodeFile(share: StoredShare): Buffer {
     rowCount: share.rowCount.toString(),
     commitment: share.commitment.toLowerCase(),
     signature: share.signature,
-    columns: share.columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi })),
+    columns: share.columns.map((c) => ({
+      name: c.name,
+      scale: c.scale,
+      lo: c.lo,
+      hi: c.hi,
+      ...(c.type === undefined ? {} : { type: c.type }),
+      ...(c.categories === undefined ? {} : { categories: [...c.categories] }),
+    })),
   };
   const json = Buffer.from(JSON.stringify(header), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
-  return Buffer.concat([MAGIC, length, json, ...share.columns.flatMap((c) => [c.a, c.b])]);
+  return Buffer.concat([MAGIC, length, json, ...share.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])]);
 }
 
 function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
   const corrupt = (why: string, cause?: unknown): MpcError =>
     new MpcError("STORE_CORRUPT", `stored share of dataset ${datasetId} is corrupt: ${why}`, { cause, details: { datasetId } });
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(MAGIC_V1)) {
+    throw corrupt("stored in the SCMPCSH1 format, without validity shares; it cannot match a scmpc-share-v3 commitment, so its seller must share the table again as a new dataset");
+  }
   if (bytes.length < 12 || !bytes.subarray(0, 8).equals(MAGIC)) throw corrupt("bad magic");
   const headerLength = bytes.readUInt32LE(8);
   let header: FileHeader;
@@ -299,14 +323,23 @@ function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
   const rowCount = BigInt(header.rowCount);
   const columnBytes = Number(rowCount) * 8;
   let offset = 12 + headerLength;
-  if (bytes.length !== offset + header.columns.length * 2 * columnBytes) throw corrupt("wrong length");
+  if (bytes.length !== offset + header.columns.length * COMPONENTS * columnBytes) throw corrupt("wrong length");
   const columns: ColumnShareBytes[] = header.columns.map((c) => {
-    // Shares stored before columns carried bounds cannot match a v2 commitment.
-    if (typeof c.lo !== "string" || typeof c.hi !== "string") throw corrupt(`column ${JSON.stringify(c.name)} has no bounds (stored in the v1 format)`);
-    const a = bytes.subarray(offset, offset + columnBytes);
-    const b = bytes.subarray(offset + columnBytes, offset + 2 * columnBytes);
-    offset += 2 * columnBytes;
-    return { name: c.name, scale: c.scale, lo: c.lo, hi: c.hi, a, b };
+    if (typeof c.lo !== "string" || typeof c.hi !== "string") throw corrupt(`column ${JSON.stringify(c.name)} has no bounds`);
+    const [a, b, validA, validB] = Array.from({ length: COMPONENTS }, (_, k) => bytes.subarray(offset + k * columnBytes, offset + (k + 1) * columnBytes));
+    offset += COMPONENTS * columnBytes;
+    return {
+      name: c.name,
+      scale: c.scale,
+      lo: c.lo,
+      hi: c.hi,
+      ...(c.type === undefined ? {} : { type: c.type }),
+      ...(c.categories === undefined ? {} : { categories: c.categories }),
+      a,
+      b,
+      validA,
+      validB,
+    };
   });
   const share: StoredShare = { ...header, rowCount, columns };
   const recomputed = shareCommitment({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount, columns });
@@ -314,16 +347,22 @@ function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
   return share;
 }
 
-/** Reads only a share file's header (owner, size), not its columns. */
-async function readHeader(file: string): Promise<FileHeader> {
+/**
+ * Reads only a share file's header (owner, size), not its columns, and how
+ * many ring vectors it stores per column (an SCMPCSH1 file two, a current one
+ * four): an old file counts against its seller's quota while it is on disk.
+ */
+async function readHeader(file: string): Promise<{ header: FileHeader; components: number }> {
   const handle = await open(file, "r");
   try {
     const prefix = Buffer.alloc(12);
     await handle.read(prefix, 0, 12, 0);
-    if (!prefix.subarray(0, 8).equals(MAGIC)) throw new Error(`${file} is not a share file`);
+    const magic = prefix.subarray(0, 8);
+    const components = magic.equals(MAGIC) ? COMPONENTS : magic.equals(MAGIC_V1) ? 2 : undefined;
+    if (components === undefined) throw new Error(`${file} is not a share file`);
     const header = Buffer.alloc(prefix.readUInt32LE(8));
     await handle.read(header, 0, header.length, 12);
-    return JSON.parse(header.toString("utf8")) as FileHeader;
+    return { header: JSON.parse(header.toString("utf8")) as FileHeader, components };
   } finally {
     await handle.close();
   }

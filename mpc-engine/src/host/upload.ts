@@ -1,16 +1,18 @@
 import { getAddress, getBytes, isAddress, isHexString, verifyMessage } from "ethers";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { parseColumnBounds } from "../algorithms/column-bounds.ts";
+import { checkSchemaColumn } from "../algorithms/column-types.ts";
+import type { SchemaType } from "../algorithms/plan.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
-import { datasetIdOf, shareCommitment, uploadDigest } from "../share-encoding.ts";
+import { datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
 import type { ShareStore } from "./share-store.ts";
 
 /**
  * Handles UploadShares: validates the request (shape, this host's index,
- * column lengths and public bounds, the commitment recomputed from the bytes, the seller's
- * signature and that datasetId = keccak256(seller, name)), stores the share
- * durably, then answers.
+ * each column's public bounds, type and category dictionary, the lengths of
+ * its value and validity components, the commitment recomputed from the
+ * bytes, the seller's signature and that datasetId = keccak256(seller,
+ * name)), stores the share durably, then answers.
  *
  * Uploads are open to anyone with an Ethereum key, so they are bounded: the
  * message size by the gRPC server, each seller's stored bytes by
@@ -40,19 +42,37 @@ export async function handleUpload(
   const rowCount = BigInt(request.rowCount);
   if (request.columns.length === 0) throw invalid("at least one column is required");
   const names = new Set<string>();
+  const columns: ColumnShareBytes[] = [];
   for (const column of request.columns) {
     const label = JSON.stringify(column.name);
     if (column.name === "") throw invalid("column names must not be empty");
     if (names.has(column.name)) throw invalid(`column ${label} appears twice`);
     names.add(column.name);
     if (column.scale > MAX_SCALE) throw invalid(`column ${label} scale ${column.scale} exceeds ${MAX_SCALE}`);
-    // The bounds become part of the on-chain schema the hosts plan with: malformed ones are refused here.
-    parseColumnBounds(column);
-    for (const part of ["a", "b"] as const) {
-      if (BigInt(column[part].length) !== rowCount * 8n) {
-        throw invalid(`column ${label} component ${part} has ${column[part].length} bytes, expected row_count*8 = ${rowCount * 8n}`);
+    // proto3 sends an int or decimal column's type as "" and a non-category's dictionary as [].
+    const type = column.type === undefined || column.type === "" ? undefined : column.type;
+    const categories = column.categories === undefined || column.categories.length === 0 ? undefined : [...column.categories];
+    // Bounds, type and dictionary become part of the on-chain schema the hosts plan with: malformed ones are refused here.
+    checkSchemaColumn({ name: column.name, scale: column.scale, lo: column.lo, hi: column.hi, type, categories });
+    const components = { a: column.a, b: column.b, valid_a: column.validA, valid_b: column.validB };
+    for (const [part, bytes] of Object.entries(components)) {
+      const length = bytes?.length ?? 0;
+      if (BigInt(length) !== rowCount * 8n) {
+        throw invalid(`column ${label} component ${part} has ${length} bytes, expected row_count*8 = ${rowCount * 8n}`);
       }
     }
+    columns.push({
+      name: column.name,
+      scale: column.scale,
+      lo: column.lo,
+      hi: column.hi,
+      ...(type === undefined ? {} : { type: type as SchemaType }),
+      ...(categories === undefined ? {} : { categories }),
+      a: column.a,
+      b: column.b,
+      validA: column.validA,
+      validB: column.validB,
+    });
   }
   if (!isHexString(request.commitment, 32)) throw invalid("commitment must be a 0x-prefixed bytes32 hex string");
   const datasetId = request.datasetId.toLowerCase();
@@ -72,12 +92,11 @@ export async function handleUpload(
     throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
   }
 
-  const columns = request.columns.map((c) => ({ name: c.name, scale: c.scale, lo: c.lo, hi: c.hi, a: c.a, b: c.b }));
   const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
   if (recomputed !== commitment) {
     throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed})`);
   }
-  await checkQuota(deps, { datasetId, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length, 0) });
+  await checkQuota(deps, { datasetId, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0) });
 
   await deps.store.put({
     datasetId,

@@ -167,6 +167,21 @@ export function shareArithForTesting(values: BigUint64Array): [ArithShare, Arith
 }
 
 /**
+ * TEST ONLY: party `index`'s share of a validity vector of `rows` ones (every
+ * cell present), as the replicated sharing of a public constant: x_0 = 1,
+ * x_1 = x_2 = 0, so party 0 holds (1, 0), party 1 (0, 0), party 2 (0, 1).
+ *
+ * @example
+ * const valid = new Map([["x", allPresentForTesting(party.index, rows)]]);
+ */
+export function allPresentForTesting(index: number, rows: number): ArithShare {
+  const ones = new BigUint64Array(rows).fill(1n);
+  if (index === 0) return { a: ones, b: new BigUint64Array(rows) };
+  if (index === 2) return { a: new BigUint64Array(rows), b: ones };
+  return { a: new BigUint64Array(rows), b: new BigUint64Array(rows) };
+}
+
+/**
  * TEST ONLY: splits plaintext words into three replicated XOR shares.
  *
  * @example

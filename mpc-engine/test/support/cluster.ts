@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareCommitment, uploadDigest } from "../../src/index.ts";
+import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareCommitment, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
 import { signBridgeCall } from "../../src/host/bridge-auth.ts";
 import type { BridgeMethod } from "../../src/host/bridge-auth.ts";
 import {
@@ -275,38 +275,53 @@ export function withBounds<C extends { name: string; scale: number; lo?: string;
   return { ...column, lo: column.lo ?? boundText(-(1n << 40n), column.scale), hi: column.hi ?? boundText(1n << 40n, column.scale) };
 }
 
+/** A test column's schema: name, scale, bounds (default as {@link withBounds}), and a type and dictionary where it has them. */
+type TestSchemaColumn = { name: string; scale: number; lo?: string; hi?: string; type?: SchemaType; categories?: string[] };
+
 /** The on-chain schema hash of a dataset, as the seller publishes it (default bounds as {@link withBounds}). */
-export function schemaHashOf(columns: { name: string; scale: number; lo?: string; hi?: string }[]): string {
+export function schemaHashOf(columns: TestSchemaColumn[]): string {
   return keccak256(toUtf8Bytes(schemaText(columns.map(withBounds))));
 }
 
-type TestColumn = { name: string; scale: number; lo?: string; hi?: string; values: BigUint64Array };
+/** A test column to share: `valid` holds one 0 (missing) or 1 (present) per row; every cell is present where it is not given. */
+type TestColumn = TestSchemaColumn & { values: BigUint64Array; valid?: ArrayLike<number> };
 
-/** Seller side: shares one column (or several, row-aligned) and builds the three signed upload requests. */
+/**
+ * Seller side: shares one column (or several, row-aligned), values and
+ * validity, and builds the three signed upload requests (`shares[i]`: host
+ * i's columns as a share store holds them).
+ */
 export async function buildUploads(
   seller: Signer & { address: string },
   name: string,
   column: TestColumn | TestColumn[],
-): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[] }> {
+): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[]; shares: ColumnShareBytes[][] }> {
   const columns = (Array.isArray(column) ? column : [column]).map(withBounds);
   const datasetId = datasetIdOf(seller.address, name);
   const shares = columns.map((c) => shareColumn(c.values));
+  const validShares = columns.map((c) => shareColumn(BigUint64Array.from({ length: c.values.length }, (_, i) => BigInt(c.valid?.[i] ?? 1))));
   const rowCount = String(columns[0].values.length);
   const requests: UploadSharesRequest[] = [];
+  const hostShares: ColumnShareBytes[][] = [];
   for (const hostIndex of [0, 1, 2]) {
-    const columnShares = columns.map((c, k) => ({
+    const columnShares = columns.map((c, k): ColumnShareBytes & { a: Buffer; b: Buffer; validA: Buffer; validB: Buffer } => ({
       name: c.name,
       scale: c.scale,
       lo: c.lo,
       hi: c.hi,
+      ...(c.type === undefined ? {} : { type: c.type }),
+      ...(c.categories === undefined ? {} : { categories: c.categories }),
       a: encodeRingVector(shares[k][hostIndex].a),
       b: encodeRingVector(shares[k][hostIndex].b),
+      validA: encodeRingVector(validShares[k][hostIndex].a),
+      validB: encodeRingVector(validShares[k][hostIndex].b),
     }));
     const commitment = shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
     const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
     requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: columnShares, commitment, signature });
+    hostShares.push(columnShares);
   }
-  return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests };
+  return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests, shares: hostShares };
 }
 
 /**

@@ -1,0 +1,218 @@
+import { MpcError } from "../errors.ts";
+import { noiseScales } from "../algorithms/privacy-plan.ts";
+import { openedWidth } from "../algorithms/sum-plan.ts";
+import { addShares } from "../protocol/linear.ts";
+import { drawPairwiseNoise } from "../protocol/noise.ts";
+import type { Party } from "../protocol/party.ts";
+import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
+import { wideSums } from "../protocol/wide-sum.ts";
+import { aggregateBlock, validMasks, type AggregateBlock } from "./aggregate.ts";
+import { concatBits, publicBits, rows, validityBits } from "./bits.ts";
+import { filterRows } from "./filter.ts";
+import { groupRows } from "./group.ts";
+import { selectRanks, type Selection } from "./order-statistic.ts";
+import { bitWidth, decompose, lessThanPublic, testLevels } from "./public-tests.ts";
+import type { FilterNode, PlanColumn, QueryPlan, RowTest, Statistic } from "./query-plan.ts";
+
+// Operators `scan`, `noise` and `open`, and the loop that runs the others
+// over blocks of rows (query-plan.ts lists them). Scan reads each column's
+// value and validity shares, the datasets' rows concatenated (no rounds).
+// Noise: in DP mode every opened statistic gets three discrete Laplace terms
+// drawn by the pairs of hosts before the first round (protocol/noise.ts; no
+// message). Open: the statistics, in plan order, go to the re-randomisation
+// and the buyer — nothing else leaves the MPC.
+
+/** One party's inputs to a query: value and validity (0/1) shares of every column the plan reads, rows of all datasets concatenated. */
+export interface QueryInputs {
+  values: ReadonlyMap<string, ArithShare>;
+  valid: ReadonlyMap<string, ArithShare>;
+  rowCount: number;
+}
+
+/** Words of the widest per-row vector one block may hold per component (bounds a host's working memory). */
+export const QUERY_BLOCK_WORDS = 1 << 18;
+
+/**
+ * Number of ring values a query plan opens: per statistic and group, 1 for a
+ * count, 1 or 2 for a sum (ring or widened), a count per bucket, 2 for an
+ * order statistic (value, count).
+ *
+ * @example
+ * queryOpenedCount(plan) // 3
+ */
+export function queryOpenedCount(plan: QueryPlan): number {
+  return plan.statistics.reduce((n, s) => n + plan.groups * perGroup(s), 0);
+}
+
+function perGroup(s: Statistic): number {
+  switch (s.kind) {
+    case "count":
+      return 1;
+    case "sum":
+      return openedWidth(s.sums[0]);
+    case "buckets":
+      return s.edges.length + 1;
+    case "select":
+      return 2;
+  }
+}
+
+/** The public constants each column is tested against, within its bounds (others are decided publicly). */
+export function testConstants(plan: QueryPlan): Map<string, bigint[]> {
+  const columns = new Map(plan.columns.map((c) => [c.name, c]));
+  const out = new Map<string, Set<bigint>>();
+  const add = (column: string, t: bigint): void => {
+    const c = columns.get(column)!;
+    if (t <= c.lo || t > c.hi) return;
+    if (!out.has(column)) out.set(column, new Set());
+    out.get(column)!.add(t);
+  };
+  const visitTest = (test: RowTest): void => {
+    if (test.kind === "lt") add(test.column, test.t);
+    else if (test.kind === "not") visitTest(test.arg);
+    else if (test.kind === "xor") test.args.forEach(visitTest);
+  };
+  const visit = (node: FilterNode): void => {
+    if (node.kind === "test") visitTest(node.test);
+    else if (node.kind === "not") visit(node.arg);
+    else if (node.kind === "and" || node.kind === "or") node.args.forEach(visit);
+  };
+  if (plan.filter) visit(plan.filter);
+  for (const g of plan.groupBy) for (let j = 1; j < g.labels.length - 1; j++) add(g.column, BigInt(j));
+  for (const s of plan.statistics) if (s.kind === "buckets") s.edges.forEach((e) => add(s.column, e));
+  return new Map([...out].map(([c, ts]) => [c, [...ts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))]));
+}
+
+/**
+ * Runs a query plan on this party's shares and returns the shares of the
+ * statistics to open, in plan order (statistic, then group, then element).
+ * Rows go through filter, group and aggregate in blocks whose widest vector
+ * holds at most {@link QUERY_BLOCK_WORDS} words; order statistics run over
+ * all rows after the last block.
+ *
+ * @throws MpcError `COLUMN_NOT_FOUND` or `ROW_COUNT_MISMATCH` for inputs that do not fit the plan
+ * @example
+ * const opened = await runQuery(party, plan, { values, valid, rowCount: 1000 });
+ */
+export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInputs): Promise<ArithShare> {
+  const n = inputs.rowCount;
+  if (BigInt(n) !== plan.rowCount) throw new MpcError("ROW_COUNT_MISMATCH", `the query was planned for ${plan.rowCount} rows; the inputs have ${n}`);
+  const columns = new Map<string, PlanColumn>(plan.columns.map((c) => [c.name, c]));
+  for (const c of plan.columns) {
+    for (const [what, map] of [["value", inputs.values], ["validity", inputs.valid]] as const) {
+      const share = map.get(c.name);
+      if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
+      if (share.a.length !== n || share.b.length !== n) throw new MpcError("ROW_COUNT_MISMATCH", `the ${what} share of column "${c.name}" has ${share.a.length} rows, expected ${n}`);
+    }
+  }
+  // Drawn before any other step, at the same point on every party.
+  const noise = plan.dp === undefined ? undefined : drawPairwiseNoise(party, noiseScales(plan.dp));
+
+  const constants = testConstants(plan);
+  const selects = plan.statistics.filter((s): s is Statistic & { kind: "select" } => s.kind === "select");
+  const decomposed = [...new Set([...constants.keys(), ...selects.map((s) => s.column)])];
+  const levels = Math.max(1, ...decomposed.map((name) => testLevels(bitWidth(columns.get(name)!.lo, columns.get(name)!.hi))));
+  const testCount = [...constants.values()].reduce((k, ts) => k + ts.length, 0);
+  const maskCount = plan.groups * (plan.statistics.length + plan.statistics.reduce((k, s) => k + (s.kind === "buckets" ? s.edges.length + 1 : 0), 0));
+  const blockRows = Math.max(1, Math.min(n, Math.floor(QUERY_BLOCK_WORDS / Math.max(1, testCount * 2, maskCount, decomposed.length))));
+
+  const accumulators: ArithShare[][] = plan.statistics.map((s) =>
+    Array.from({ length: plan.groups }, () => {
+      const size = s.kind === "sum" && s.sums[0].accumulation.kind === "wide" ? s.sums[0].accumulation.chunks : s.kind === "buckets" ? s.edges.length + 1 : 1;
+      return { a: new BigUint64Array(size), b: new BigUint64Array(size) };
+    }),
+  );
+  const selectionParts = selects.map(() => Array.from({ length: plan.groups }, () => ({ bits: [] as BoolShare[], masks: [] as BoolShare[] })));
+
+  for (let start = 0; start < n; start += blockRows) {
+    const end = Math.min(n, start + blockRows);
+    const size = end - start;
+    const value = (name: string): ArithShare => rows(inputs.values.get(name)!, start, end);
+    const validCache = new Map<string, BoolShare>();
+    const valid = (name: string): BoolShare => {
+      let v = validCache.get(name);
+      if (v === undefined) validCache.set(name, (v = validityBits(party, rows(inputs.valid.get(name)!, start, end))));
+      return v;
+    };
+    const bitsList = await decompose(party, decomposed.map((name) => ({ x: value(name), lo: columns.get(name)!.lo })));
+    const bitsOf = new Map(decomposed.map((name, k) => [name, bitsList[k]]));
+    const tests = [...constants].flatMap(([name, ts]) => ts.map((t) => ({ name, t, bits: bitsOf.get(name)!, offset: t - columns.get(name)!.lo })));
+    const testBits = await lessThanPublic(party, tests.map((x) => ({ bits: x.bits, t: x.offset })), levels);
+    const bank = new Map(tests.map((x, k) => [`${x.name}\u0000${x.t}`, testBits[k]]));
+    const lt = (name: string, t: bigint): BoolShare => {
+      const c = columns.get(name)!;
+      if (t <= c.lo) return publicBits(party, size, false);
+      if (t > c.hi) return publicBits(party, size, true);
+      const bits = bank.get(`${name}\u0000${t}`);
+      if (bits === undefined) throw new MpcError("INTERNAL", `no test of "${name}" against ${t} was planned`);
+      return bits;
+    };
+    const pass = plan.filter === undefined ? undefined : await filterRows(party, plan.filter, lt, valid, size);
+    const groups = await groupRows(party, plan.groupBy, lt, valid, pass, size);
+    const block: AggregateBlock = { start, n: size, groups, value, valid, lt, columns };
+    const masks = await validMasks(party, block, plan.statistics.map((s) => s.valid));
+    const totals = await aggregateBlock(party, plan.statistics, block, masks);
+    plan.statistics.forEach((s, k) => {
+      if (s.kind === "select") return;
+      totals[k].forEach((part, g) => {
+        const acc = accumulators[k][g];
+        const at = s.kind === "sum" && s.sums[0].accumulation.kind === "wide" ? Math.floor(start / s.sums[0].accumulation.chunkRows) : 0;
+        for (let e = 0; e < part.a.length; e++) {
+          acc.a[at + e] += part.a[e];
+          acc.b[at + e] += part.b[e];
+        }
+      });
+    });
+    selects.forEach((s, k) => {
+      const m = masks.get(s.valid.join("\u0000"))!;
+      for (let g = 0; g < plan.groups; g++) {
+        selectionParts[k][g].bits.push(bitsOf.get(s.column)!);
+        selectionParts[k][g].masks.push(m[g]);
+      }
+    });
+  }
+
+  const selections: Selection[] = selects.flatMap((s, k) =>
+    selectionParts[k].map((p) => ({
+      bits: concatBits(p.bits),
+      mask: concatBits(p.masks),
+      width: bitWidth(columns.get(s.column)!.lo, columns.get(s.column)!.hi),
+      rank: s.rank,
+    })),
+  );
+  const selected = await selectRanks(party, selections);
+
+  // Noise, widening and the order of the opened values.
+  let noiseAt = 0;
+  const noiseOf = (count: number): ArithShare | undefined => {
+    if (noise === undefined) return undefined;
+    const part = { a: noise.a.subarray(noiseAt, noiseAt + count), b: noise.b.subarray(noiseAt, noiseAt + count) };
+    noiseAt += count;
+    return part;
+  };
+  const wide: ArithShare[] = [];
+  const pieces: (ArithShare | number)[] = [];
+  let selectAt = 0;
+  plan.statistics.forEach((s, k) => {
+    for (let g = 0; g < plan.groups; g++) {
+      const acc = accumulators[k][g];
+      if (s.kind === "select") {
+        pieces.push(selected[selectAt++]);
+        continue;
+      }
+      const noisy = noiseOf(s.kind === "buckets" ? s.edges.length + 1 : 1);
+      if (s.kind === "sum" && s.sums[0].accumulation.kind === "wide") {
+        wide.push(noisy === undefined ? acc : concatShares([acc, noisy]));
+        pieces.push(wide.length - 1);
+        continue;
+      }
+      pieces.push(noisy === undefined ? acc : addShares(party, acc, noisy));
+    }
+  });
+  const limbs = await wideSums(party, wide);
+  const result = concatShares(pieces.map((p) => (typeof p === "number" ? limbs[p] : p)));
+  if (result.a.length !== queryOpenedCount(plan)) {
+    throw new MpcError("INTERNAL", `the query produced ${result.a.length} values, expected ${queryOpenedCount(plan)}`);
+  }
+  return result;
+}

@@ -69,7 +69,7 @@ export interface PurchasedResult {
   algorithm: string;
   datasetIds: string[];
   params: string;
-  /** The decoded result: a decimal string, or named decimals (histogram, regression). */
+  /** The decoded result: a decimal string, or named values (histogram, regression, correlation, ttest). */
   result: AlgorithmResult;
   /** Paid to the sellers (token units, decimal string). */
   price: string;
@@ -86,6 +86,27 @@ export interface PurchasedResult {
 export interface PurchasedQuery extends Omit<PurchasedResult, "result" | "dp"> {
   result: QueryResult;
   dp?: QueryPrivacyReport;
+}
+
+/** What a purchase is asked for: see {@link buyComputation}. */
+export interface PurchaseOptions {
+  state: StackState;
+  buyer: Signer;
+  algorithm: string;
+  datasetIds: string[];
+  /** The algorithm's parameters as JSON text. */
+  params: string;
+  /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
+  keyDir: string;
+  /**
+   * ε spent on each dataset, as a decimal (at most three decimals, at most
+   * 65.535). Default 1; for `count`, whose row count is public, the least
+   * the contract takes (0.001), or an exact answer where every seller allows it.
+   */
+  epsilon?: string;
+  /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
+  exact?: boolean;
+  timeoutMs?: number;
 }
 
 /** What {@link purchase} returns for any job. */
@@ -162,25 +183,7 @@ export async function buyQuery(options: {
  * @example
  * const { result } = await buyComputation({ state, buyer, algorithm: "mean@1", datasetIds: [id], params: '{"column":"salary"}', keyDir });
  */
-export async function buyComputation(options: {
-  state: StackState;
-  buyer: Signer;
-  algorithm: string;
-  datasetIds: string[];
-  /** The algorithm's parameters as JSON text. */
-  params: string;
-  /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
-  keyDir: string;
-  /**
-   * ε spent on each dataset, as a decimal (at most three decimals, at most
-   * 65.535). Default 1; for `count`, whose row count is public, the least
-   * the contract takes (0.001), or an exact answer where every seller allows it.
-   */
-  epsilon?: string;
-  /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
-  exact?: boolean;
-  timeoutMs?: number;
-}): Promise<PurchasedResult> {
+export async function buyComputation(options: PurchaseOptions): Promise<PurchasedResult> {
   if (resolveAlgorithm(options.algorithm) === QUERY_ALGORITHM) throw new Error("a query is bought with buyQuery (scmpc buyer query)");
   const { job, dp, ...rest } = await purchase(options);
   if (job.kind !== "algorithm") throw new Error("a named algorithm was answered as a query");
@@ -188,25 +191,7 @@ export async function buyComputation(options: {
 }
 
 /** Buys any job (a named algorithm or a query): see {@link buyComputation}. */
-async function purchase(options: {
-  state: StackState;
-  buyer: Signer;
-  algorithm: string;
-  datasetIds: string[];
-  /** The algorithm's parameters as JSON text. */
-  params: string;
-  /** Where the buyer's per-request private key is kept (so a result can be decrypted again). */
-  keyDir: string;
-  /**
-   * ε spent on each dataset, as a decimal (at most three decimals, at most
-   * 65.535). Default 1; for `count`, whose row count is public, the least
-   * the contract takes (0.001), or an exact answer where every seller allows it.
-   */
-  epsilon?: string;
-  /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
-  exact?: boolean;
-  timeoutMs?: number;
-}): Promise<Purchase> {
+async function purchase(options: PurchaseOptions): Promise<Purchase> {
   const { state, buyer, params } = options;
   const algorithm = resolveAlgorithm(options.algorithm);
   const marketAddress = state.contracts.algorithms[algorithm];

@@ -57,6 +57,9 @@ Buyers
         histogram                            --column <col> --edges <e1,e2,...>
         count-if                             --column <col> --op lt|le|gt|ge|eq|ne --threshold <t>
         covariance | regression              --x <col> --y <col>
+        regression (multiple, up to 10 x)    --x <col1,col2,...> --y <col>
+        correlation                          --columns <col1,col2,...>   (2 to 10)
+        ttest                                --column <numeric> --by <category|bool> --groups <g1,g2>
         (or --params '<json>' for any of them)
   scmpc buyer query "<SQL>" [--epsilon <ε> | --exact] [--json]
         SELECT <aggregates>[, <category columns>] FROM "<dataset>"[, "<dataset2>" ...] [WHERE <predicate>] [GROUP BY <columns>]
@@ -247,6 +250,9 @@ const OPTIONS = {
   dataset: { type: "string", multiple: true },
   x: { type: "string" },
   y: { type: "string" },
+  columns: { type: "string" },
+  by: { type: "string" },
+  groups: { type: "string" },
   edges: { type: "string" },
   op: { type: "string" },
   threshold: { type: "string" },
@@ -349,8 +355,20 @@ export function queryLines(bought: PurchasedQuery): string[] {
   return lines;
 }
 
-/** Builds an algorithm's JSON parameters from the command-line flags. */
-function paramsFromFlags(algorithm: string, values: Record<string, unknown>): string {
+/** `a, b,c` → `["a", "b", "c"]`. */
+function commaList(text: string): string[] {
+  return text.split(",").map((v) => v.trim()).filter((v) => v !== "");
+}
+
+/**
+ * Builds an algorithm's JSON parameters from the command-line flags
+ * (`--params` verbatim when given).
+ *
+ * @throws UsageError when a flag the algorithm needs is missing
+ * @example
+ * paramsFromFlags("regression@1", { x: "age,tenure", y: "salary" }) // '{"x":["age","tenure"],"y":"salary"}'
+ */
+export function paramsFromFlags(algorithm: string, values: Record<string, unknown>): string {
   if (typeof values.params === "string") return values.params;
   const column = (values.column as string[] | undefined)?.[0];
   switch (algorithm) {
@@ -365,9 +383,20 @@ function paramsFromFlags(algorithm: string, values: Record<string, unknown>): st
       }
       return JSON.stringify({ column, op: values.op, threshold: values.threshold });
     case "covariance@1":
-    case "regression@1":
       if (typeof values.x !== "string" || typeof values.y !== "string") throw new UsageError(`${algorithm} needs --x and --y`);
       return JSON.stringify({ x: values.x, y: values.y });
+    case "regression@1": {
+      if (typeof values.x !== "string" || typeof values.y !== "string") throw new UsageError(`${algorithm} needs --x and --y`);
+      // A comma list is a multiple regression; one name the simple one.
+      const xs = commaList(values.x);
+      return JSON.stringify({ x: xs.length > 1 ? xs : values.x.trim(), y: values.y });
+    }
+    case "correlation@1":
+      if (typeof values.columns !== "string") throw new UsageError("correlation needs --columns <col1,col2,...>");
+      return JSON.stringify({ columns: commaList(values.columns) });
+    case "ttest@1":
+      if (!column || typeof values.by !== "string" || typeof values.groups !== "string") throw new UsageError("ttest needs --column, --by and --groups <g1,g2>");
+      return JSON.stringify({ column, by: values.by, groups: commaList(values.groups) });
     default:
       if (!column) throw new UsageError(`${algorithm} needs --column`);
       return JSON.stringify({ column });

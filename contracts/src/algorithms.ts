@@ -22,6 +22,8 @@ export const MARKET_ALGORITHMS = [
   "covariance@1",
   "regression@1",
   "query@1",
+  "correlation@1",
+  "ttest@1",
 ] as const;
 export type MarketAlgorithm = (typeof MARKET_ALGORITHMS)[number];
 

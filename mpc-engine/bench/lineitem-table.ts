@@ -78,7 +78,7 @@ function plainColumn(seed: string, rows: number, spec: ColumnSpec): PlainColumn 
  * The plaintext table of `rows` rows for a seed, by column name.
  *
  * @example
- * lineitemPlain("seed", 1000).get("price")!.values[0] // 4512345 (45123.45)
+ * lineitemPlain("seed", 1000).get("price")!.values.length // 1000 (prices in cents)
  */
 export function lineitemPlain(seed: string, rows: number): Map<string, PlainColumn> {
   return new Map(SPECS.map((s) => [s.column.name, plainColumn(seed, rows, s)]));

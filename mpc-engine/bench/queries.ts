@@ -16,7 +16,7 @@
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -303,6 +303,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), "scmpc-bench-queries-"));
 const workers: ChildProcess[] = [];
 const stopOnSignal = (signal: NodeJS.Signals): void => {
   for (const w of workers) w.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
   process.kill(process.pid, signal);
 };
 process.once("SIGINT", stopOnSignal);
@@ -328,26 +329,17 @@ try {
     const r = await runOne(query, table, parties, opts.rows, true);
     results.push(r);
     say(
-      `${query.label} over ${rowsText} rows: ${fmt(r.ms)} ms (target ≤ ${fmt(query.targetMs)} ms) — answer checked; per party ` +
-        `${r.messages} messages, ${fmt(r.bytes / 2 ** 20)} MiB sent, CPU ${r.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" / ")} s, peak RSS ${r.peakMiB.map((m) => m.toFixed(0)).join(" / ")} MiB`,
+      `${query.label} over ${rowsText} rows: ${fmt(r.ms)} ms (target ≤ ${fmt(query.targetMs)} ms) — answer checked; ` +
+        `party 0 sent ${r.messages} messages, ${fmt(r.bytes / 2 ** 20)} MiB; CPU of the parties ${r.cpuMs.map((c) => (c / 1000).toFixed(1)).join(" / ")} s, ` +
+        `peak RSS ${r.peakMiB.map((m) => m.toFixed(0)).join(" / ")} MiB`,
     );
   }
   const peak = Math.max(...results.flatMap((r) => r.peakMiB));
   say(`peak RSS of any party over ${rowsText} rows × ${LINEITEM_SCHEMA.columns.length} columns: ${fmt(peak)} MiB (target ≤ ${fmt(PEAK_RSS_TARGET_MIB)} MiB)`);
   if (opts.json) {
-    const figure = (key: string): number | null => {
-      const r = results.find((x) => x.query.key === key);
-      return r === undefined ? null : Math.round(r.ms);
-    };
-    console.log(
-      JSON.stringify({
-        q6_1m_ms: figure("q6"),
-        group_avg_1m_ms: figure("group_avg"),
-        histogram64_1m_ms: figure("histogram64"),
-        median_1m_ms: figure("median"),
-        peak_rss_mb: Math.round(peak),
-      }),
-    );
+    // Every figure, null for a query left out by --only.
+    const figures = Object.fromEntries(QUERIES.map((q) => [q.figure, results.find((r) => r.query === q)?.ms ?? null]));
+    console.log(JSON.stringify({ ...figures, peak_rss_mb: peak }, (_, v: unknown) => (typeof v === "number" ? Math.round(v) : v)));
   }
 } finally {
   await stopParties(workers);

@@ -92,8 +92,8 @@ const ENGINE_SRC = "/mpc-engine/src/";
 
 /**
  * Where a message is sent from: the innermost operator (src/plan/) on the
- * stack, V8's async stack trace included, and the protocol primitive
- * (src/protocol/) under it.
+ * stack, V8's async stack trace included, and the outermost protocol
+ * primitive (src/protocol/) under it.
  */
 function sender(): string {
   const limit = Error.stackTraceLimit;
@@ -111,7 +111,8 @@ function sender(): string {
       operator = name;
       break;
     }
-    if (name.startsWith("protocol/") && !name.startsWith("protocol/party.ts")) primitive ??= name;
+    // The outermost primitive under the operator (a2b rather than the reshare inside it).
+    if (name.startsWith("protocol/") && !name.startsWith("protocol/party.ts")) primitive = name;
   }
   return `${operator ?? "(no operator)"}${primitive ? ` ← ${primitive}` : ""}`;
 }

@@ -52,7 +52,6 @@ export {
   openedCount,
   parseSchemaText,
   planComputation,
-  productScale,
   schemaText,
   type AlgorithmDeclaration,
   type AlgorithmResult,

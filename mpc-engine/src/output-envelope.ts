@@ -11,7 +11,7 @@ import {
 } from "node:crypto";
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
 import { MpcError } from "./errors.ts";
-import { unwrapEnvelope } from "./release-key.ts";
+import { unwrapEnvelope, WRAPPED_HEADER_BYTES } from "./release-key.ts";
 
 /** Envelope format version. */
 export const ENVELOPE_VERSION = 1;
@@ -135,6 +135,30 @@ export function decryptOutputShare(input: {
   }
   return pairs;
 }
+
+/** The longest result the market's contracts accept (`AlgorithmComputation.MAX_RESULT_LENGTH`); a longer one fails the request. */
+export const MAX_RESULT_LENGTH = 4096;
+
+/**
+ * Bytes of the packed on-chain result of a job that opens `values` ring
+ * values: abi.encode(bytes32, bytes, bytes, bytes) of three wrapped
+ * envelopes, each the wrapping header, the envelope header and 16 bytes per
+ * value (the host's two u64 components).
+ *
+ * @example
+ * packedResultLength(2) // 704
+ */
+export function packedResultLength(values: number): number {
+  const wrapped = WRAPPED_HEADER_BYTES + HEADER_BYTES + 16 * values;
+  return 4 * 32 + 3 * (32 + 32 * Math.ceil(wrapped / 32));
+}
+
+/** Most ring values one job may open so that its result fits {@link MAX_RESULT_LENGTH} (72). */
+export const MAX_OPENED_VALUES = (() => {
+  let v = 0;
+  while (packedResultLength(v + 1) <= MAX_RESULT_LENGTH) v++;
+  return v;
+})();
 
 /**
  * Packs the job id and the three hosts' wrapped envelopes (ordered by host

@@ -34,23 +34,30 @@ describe("algorithm catalog: parameters", () => {
       assert.match(a.name, /^[a-z-]+@\d+$/);
       assert.ok(a.leakage.length > 10 && a.output.length > 5 && a.opened.length > 0, a.name);
     }
-    assert.equal(Object.keys(ALGORITHMS).length, 11);
+    assert.equal(Object.keys(ALGORITHMS).length, 13);
   });
 
   it("resolves columns and encodes thresholds and edges at the column's scale", () => {
-    const bonus = { name: "bonus", scale: 2, lo: 0n, hi: 1000000n };
-    const salary = { name: "salary", scale: 0, lo: -1000000n, hi: 1000000n };
+    // mean@1 is avg(bonus): the centred sum and the count of present values.
     const mean = planFor("mean@1", '{"column":"bonus"}');
-    assert.deepEqual(mean, {
-      algorithm: "mean@1",
-      rowCount: 50n,
-      column: bonus,
-      sums: [{ label: "Σx", factors: [{ column: "bonus", centre: 500000n }], rowBound: 500000n, bound: 25000000n, accumulation: { kind: "ring" } }],
-    });
+    assert.equal(mean.algorithm, "mean@1");
+    assert.deepEqual(mean.query.columns, [{ name: "bonus", type: "decimal", scale: 2, lo: 0n, hi: 1000000n }]);
+    assert.deepEqual(mean.query.statistics, [
+      {
+        kind: "sum",
+        key: "Σ(bonus−c)[bonus]",
+        valid: ["bonus"],
+        sums: [{ label: "Σ(bonus−c)", factors: [{ column: "bonus", centre: 500000n }], rowBound: 500000n, bound: 25000000n, accumulation: { kind: "ring" } }],
+      },
+      { kind: "count", key: "count[bonus]", valid: ["bonus"] },
+    ]);
+    // count-if@1 is count(*) under WHERE: x ≥ −1.50 is ¬[x < −150 units], decided publicly below the bounds.
     const ci = planFor("count-if@1", '{"column":"bonus","op":"ge","threshold":"-1.5"}');
-    assert.deepEqual(ci, { algorithm: "count-if@1", rowCount: 50n, column: bonus, op: "ge", threshold: -150n });
+    assert.deepEqual(ci.query.filter, { kind: "test", column: "bonus", test: { kind: "not", arg: { kind: "const", value: false } } });
+    const inside = planFor("count-if@1", '{"column":"bonus","op":"lt","threshold":"12.34"}');
+    assert.deepEqual(inside.query.filter, { kind: "test", column: "bonus", test: { kind: "lt", column: "bonus", t: 1234n } });
     const h = planFor("histogram@1", '{"column":"salary","edges":["10","20"]}');
-    assert.deepEqual(h, { algorithm: "histogram@1", rowCount: 50n, column: salary, edges: [10n, 20n] });
+    assert.deepEqual(h.query.statistics, [{ kind: "buckets", key: "hist[salary](10,20)", valid: ["salary"], column: "salary", edges: [10n, 20n] }]);
   });
 
   it("names what is wrong with bad parameters", () => {
@@ -120,12 +127,11 @@ describe("typed schemas: category, bool and date columns", () => {
         (err: Error & { code?: string }) => err.code === "INVALID_ARGUMENT" && /names column "dept", a category column/.test(err.message),
       );
     }
-    assert.deepEqual(plan("count-if@1", { column: "remote", op: "eq", threshold: "1" }), {
-      algorithm: "count-if@1",
-      rowCount: 50n,
-      column: { name: "remote", scale: 0, lo: 0n, hi: 1n },
-      op: "eq",
-      threshold: 1n,
+    // A bool column is 0/1 to the named algorithms: [x = 1] is lt(2) ⊕ lt(1), lt(2) public (above the bounds).
+    assert.deepEqual(plan("count-if@1", { column: "remote", op: "eq", threshold: "1" }).query.filter, {
+      kind: "test",
+      column: "remote",
+      test: { kind: "xor", args: [{ kind: "const", value: true }, { kind: "lt", column: "remote", t: 1n }] },
     });
     assert.equal(plan("max@1", { column: "hired" }).algorithm, "max@1");
     assert.equal(plan("count@1", {}).algorithm, "count@1");
@@ -159,13 +165,18 @@ describe("algorithm catalog: decoding opened statistics", () => {
   const plan = (algorithm: string, params: object, rowCount = 50n) => planFor(algorithm, JSON.stringify(params), rowCount);
 
   it("decodes sums, counts and extremes, negatives included", () => {
-    // bonus is centred on 5000.00: the hosts open Σ(x − c) and the buyer adds n·c back.
-    assert.equal(decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(12345n - 2n * 500000n)]), "123.45");
-    assert.equal(decodeResult(plan("sum@1", { column: "salary" }, 2n), [ring(-12345n)]), "-12345");
+    // bonus is centred on 5000.00: the hosts open Σ(x − c) and the count of present values; the buyer adds count·c back.
+    assert.equal(decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(12345n - 2n * 500000n), 2n]), "123.45");
+    assert.equal(decodeResult(plan("sum@1", { column: "bonus" }, 3n), [ring(12345n - 2n * 500000n), 2n]), "123.45", "one cell missing");
+    assert.equal(decodeResult(plan("sum@1", { column: "salary" }, 2n), [ring(-12345n), 2n]), "-12345");
     // Bonuses are within [0, 10000.00]: a negative sum of two never comes from such rows.
-    assert.throws(() => decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(-12345n - 2n * 500000n)]), /impossible/);
+    assert.throws(() => decodeResult(plan("sum@1", { column: "bonus" }, 2n), [ring(-12345n - 2n * 500000n), 2n]), /impossible/);
+    assert.throws(() => decodeResult(plan("sum@1", { column: "bonus" }, 2n), [0n, 3n]), /a count of 3 out of 2 rows/);
+    assert.throws(() => decodeResult(plan("mean@1", { column: "bonus" }, 2n), [0n, 0n]), (err: Error & { code?: string }) => err.code === "RESULT_UNDEFINED");
     assert.equal(decodeResult(plan("count@1", {}, 7n), [7n]), "7");
-    assert.equal(decodeResult(plan("max@1", { column: "salary" }), [ring(-3n)]), "-3");
+    assert.throws(() => decodeResult(plan("count@1", {}, 7n), [6n]), /counted 6 rows/);
+    // max opens the selected value minus lo, and the count of present values.
+    assert.equal(decodeResult(plan("max@1", { column: "salary" }), [ring(-3n + 1000000n), 50n]), "-3");
   });
 
   it("computes mean and population variance exactly from Σx, Σx², n", () => {
@@ -180,13 +191,16 @@ describe("algorithm catalog: decoding opened statistics", () => {
         assert.equal(decodeResult(plan("mean@1", { column: "salary" }, n), [ring(s), n]), mean.toDecimal(6));
         assert.equal(decodeResult(plan("variance@1", { column: "salary" }, n), [ring(s), ring(q), n]), variance.toDecimal(6));
         assert.equal(decodeResult(plan("stddev@1", { column: "salary" }, n), [ring(s), ring(q), n]), variance.sqrtDecimal(6));
+        // The same values with one more (missing) row in the table: the answer is over the present ones.
+        assert.equal(decodeResult(plan("mean@1", { column: "salary" }, n + 1n), [ring(s), n]), mean.toDecimal(6));
       }),
     );
   });
 
-  it("turns cumulative counts into bucket counts", () => {
+  it("reads bucket counts between the edges", () => {
     const p = plan("histogram@1", { column: "bonus", edges: ["1000", "5000.5"] }, 10n);
-    assert.deepEqual(decodeResult(p, [2n, 7n, 10n]), { edges: ["1000.00", "5000.50"], counts: ["2", "5", "3"] });
+    assert.deepEqual(decodeResult(p, [2n, 5n, 3n]), { edges: ["1000.00", "5000.50"], counts: ["2", "5", "3"] });
+    assert.throws(() => decodeResult(p, [2n, 11n, 3n]), /a count of 11 out of 10 rows/);
   });
 
   it("fits a regression line exactly on collinear data", () => {
@@ -194,11 +208,13 @@ describe("algorithm catalog: decoding opened statistics", () => {
     const xs = [1n, 2n, 3n, 4n, 5n];
     const ys = xs.map((x) => 3n * x - 2n);
     const sum = (v: bigint[]) => v.reduce((a, b) => a + b, 0n);
-    const values = [sum(xs), sum(ys), sum(xs.map((x) => x * x)), sum(xs.map((x, i) => x * ys[i])), sum(ys.map((y) => y * y)), 5n];
-    const p = planFor("regression@1", '{"x":"salary","y":"salary"}', 5n);
+    // Opened: Σx, Σy, Σxy, Σx², Σy² (salary is centred on 0), then the count of rows with both present.
+    const values = [sum(xs), sum(ys), sum(xs.map((x, i) => x * ys[i])), sum(xs.map((x) => x * x)), sum(ys.map((y) => y * y)), 5n];
+    const two: DatasetSchema = { columns: [...schema.columns, { name: "other", scale: 0, lo: "-1000000", hi: "1000000" }] };
+    const p = planComputation("regression@1", '{"x":"salary","y":"other"}', two, { rowCount: 5n, epsilonMilli: 0 });
     assert.deepEqual(decodeResult(p, values.map(ring)), { slope: "3.000000", intercept: "-2.000000", r2: "1.000000" });
-    const cov = planFor("covariance@1", '{"x":"salary","y":"salary"}', 5n);
-    assert.equal(decodeResult(cov, [values[0], values[1], values[3], 5n].map(ring)), "6.000000");
+    const cov = planComputation("covariance@1", '{"x":"salary","y":"other"}', two, { rowCount: 5n, epsilonMilli: 0 });
+    assert.equal(decodeResult(cov, [values[0], values[1], values[2], 5n].map(ring)), "6.000000");
   });
 
   it("refuses a result with the wrong number of values", () => {

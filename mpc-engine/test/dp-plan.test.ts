@@ -18,23 +18,27 @@ const schema: DatasetSchema = {
 const plan = (algorithm: string, params: object, epsilonMilli: number, rowCount = 1000n): Plan =>
   planComputation(algorithm, JSON.stringify(params), schema, { rowCount, epsilonMilli });
 
-/** The releases of a plan as [statistics, sensitivity, ε, t]. */
-function releases(p: Plan): [string[], bigint, string, string][] {
+/** The releases of a plan as [statistic, elements, sensitivity, ε, t]. */
+function releases(p: Plan): [string, number, bigint, string, string][] {
   assert.ok(p.dp, `${p.algorithm} is private`);
   assert.equal(p.dp.mechanism, "discrete Laplace");
-  return p.dp.releases.map((r) => [r.statistics, r.sensitivity, `${r.epsilon.num}/${r.epsilon.den}`, `${r.scale.num}/${r.scale.den}`]);
+  const keys = p.query.statistics.map((s) => s.key);
+  return (p.query.releases ?? []).flatMap((r, k) => (r === undefined ? [] : [[keys[k], r.statistics.length, r.sensitivity, `${r.epsilon.num}/${r.epsilon.den}`, `${r.scale.num}/${r.scale.den}`]]));
+}
+
+/** The planned sum of a plan's first statistic. */
+function firstSum(p: Plan) {
+  const s = p.query.statistics[0];
+  assert.equal(s.kind, "sum");
+  return (s as Extract<typeof s, { kind: "sum" }>).sums[0];
 }
 
 describe("DP planning: sensitivities, ε splits and noise scales", () => {
-  it("needs epsilonMilli, a non-negative integer; 0 plans exactly as before", () => {
+  it("needs epsilonMilli, a non-negative integer; 0 plans exactly", () => {
     const exact = plan("mean@1", { column: "x" }, 0);
     assert.equal(exact.dp, undefined);
-    assert.deepEqual(exact, {
-      algorithm: "mean@1",
-      rowCount: 1000n,
-      column: { name: "x", scale: 2, lo: 0n, hi: 100000n },
-      sums: [{ label: "Σx", factors: [{ column: "x", centre: 50000n }], rowBound: 50000n, bound: 50000000n, accumulation: { kind: "ring" } }],
-    });
+    assert.equal(exact.query.releases, undefined);
+    assert.deepEqual(firstSum(exact), { label: "Σ(x−c)", factors: [{ column: "x", centre: 50000n }], rowBound: 50000n, bound: 50000000n, accumulation: { kind: "ring" } });
     for (const bad of [undefined, -1, 0.5, Number.NaN, "1000"]) {
       assert.throws(
         () => planComputation("mean@1", '{"column":"x"}', schema, { rowCount: 10n, epsilonMilli: bad as number }),
@@ -44,61 +48,70 @@ describe("DP planning: sensitivities, ε splits and noise scales", () => {
     }
   });
 
-  it("sum, mean: Δ = hi − lo, all of ε", () => {
-    assert.deepEqual(releases(plan("sum@1", { column: "x" }, 1000)), [[["Σx"], 100000n, "1/1", "100000/1"]]);
-    // ε = 0.3: t = 100000/0.3, exactly.
-    assert.deepEqual(releases(plan("mean@1", { column: "x" }, 300)), [[["Σx"], 100000n, "3/10", "1000000/3"]]);
+  it("sum, mean: Σ(x − c) (Δ = hi − lo) and the count of present values (Δ = 1), ε/2 each", () => {
+    assert.deepEqual(releases(plan("sum@1", { column: "x" }, 1000)), [
+      ["Σ(x−c)[x]", 1, 100000n, "1/2", "200000/1"],
+      ["count[x]", 1, 1n, "1/2", "2/1"],
+    ]);
+    // ε = 0.3: t = 100000/0.15, exactly.
+    assert.deepEqual(releases(plan("mean@1", { column: "x" }, 300)), [
+      ["Σ(x−c)[x]", 1, 100000n, "3/20", "2000000/3"],
+      ["count[x]", 1, 1n, "3/20", "20/3"],
+    ]);
     const p = plan("sum@1", { column: "x" }, 1000);
-    assert.ok(p.algorithm === "sum@1" && p.dp);
     // The tail bound of each term, ⌈64·t⌉, and the sum's proof with three of them.
-    assert.equal(p.dp.releases[0].termBound, 6_400_000n);
-    assert.equal(p.sums[0].noiseBound, 19_200_000n);
+    assert.equal(p.query.releases![0]!.termBound, 12_800_000n);
+    assert.equal(firstSum(p).noiseBound, 38_400_000n);
   });
 
-  it("variance and stddev: Σx (Δ = hi − lo) and Σx² (Δ = W²), ε/2 each", () => {
+  it("variance and stddev: Σ(x − c) (Δ = hi − lo), Σ(x − c)² (Δ = W²) and the count, ε/3 each", () => {
     for (const algorithm of ["variance@1", "stddev@1"]) {
       assert.deepEqual(releases(plan(algorithm, { column: "x" }, 1000)), [
-        [["Σx"], 100000n, "1/2", "200000/1"],
-        [["Σx²"], 2_500_000_000n, "1/2", "5000000000/1"],
+        ["Σ(x−c)[x]", 1, 100000n, "1/3", "300000/1"],
+        ["Σ(x−c)²[x]", 1, 2_500_000_000n, "1/3", "7500000000/1"],
+        ["count[x]", 1, 1n, "1/3", "3/1"],
       ]);
     }
   });
 
-  it("covariance: Σx, Σy, Σxy (Δ = 2·Wx·Wy), ε/3 each; regression: five sums, ε/5 each", () => {
+  it("covariance: Σx, Σy, Σxy (Δ = 2·Wx·Wy) and the count of rows with both, ε/4 each; regression: five sums and the count, ε/6 each", () => {
     assert.deepEqual(releases(plan("covariance@1", { x: "x", y: "y" }, 1000)), [
-      [["Σx"], 100000n, "1/3", "300000/1"],
-      [["Σy"], 1000n, "1/3", "3000/1"],
-      [["Σxy"], 50_000_000n, "1/3", "150000000/1"],
+      ["Σ(x−c)[x,y]", 1, 100000n, "1/4", "400000/1"],
+      ["Σ(y−c)[x,y]", 1, 1000n, "1/4", "4000/1"],
+      ["Σ(x−c)(y−c)[x,y]", 1, 50_000_000n, "1/4", "200000000/1"],
+      ["count[x,y]", 1, 1n, "1/4", "4/1"],
     ]);
     assert.deepEqual(releases(plan("regression@1", { x: "x", y: "y" }, 2000)), [
-      [["Σx"], 100000n, "2/5", "250000/1"],
-      [["Σy"], 1000n, "2/5", "2500/1"],
-      [["Σx²"], 2_500_000_000n, "2/5", "6250000000/1"],
-      [["Σxy"], 50_000_000n, "2/5", "125000000/1"],
-      [["Σy²"], 250_000n, "2/5", "625000/1"],
+      ["Σ(x−c)[x,y]", 1, 100000n, "1/3", "300000/1"],
+      ["Σ(y−c)[x,y]", 1, 1000n, "1/3", "3000/1"],
+      ["Σ(x−c)(y−c)[x,y]", 1, 50_000_000n, "1/3", "150000000/1"],
+      ["Σ(x−c)²[x,y]", 1, 2_500_000_000n, "1/3", "7500000000/1"],
+      ["Σ(y−c)²[x,y]", 1, 250_000n, "1/3", "750000/1"],
+      ["count[x,y]", 1, 1n, "1/3", "3/1"],
     ]);
   });
 
   it("count-if: Δ = 1; histogram: bucket counts with L1 sensitivity 2, all of ε", () => {
-    assert.deepEqual(releases(plan("count-if@1", { column: "y", op: "ge", threshold: "7" }, 250)), [[["count"], 1n, "1/4", "4/1"]]);
+    assert.deepEqual(releases(plan("count-if@1", { column: "y", op: "ge", threshold: "7" }, 250)), [["count[]", 1, 1n, "1/4", "4/1"]]);
     const h = plan("histogram@1", { column: "y", edges: ["-10", "0", "10"] }, 1000);
-    assert.deepEqual(releases(h), [[["bucket 0", "bucket 1", "bucket 2", "bucket 3"], 2n, "1/1", "2/1"]]);
-    // Noisy buckets replace the cumulative counts and n: the same number of opened values.
+    assert.deepEqual(releases(h), [["hist[y](-10,0,10)", 4, 2n, "1/1", "2/1"]]);
     assert.equal(openedCount(h), 4);
   });
 
   it("min and max: a noisy histogram over 32 public bins spanning the bounds", () => {
     for (const algorithm of ["min@1", "max@1"]) {
       const p = plan(algorithm, { column: "x" }, 1000);
-      assert.ok((p.algorithm === "min@1" || p.algorithm === "max@1") && p.edges);
-      assert.equal(p.edges.length, 31);
-      assert.equal(p.edges[0], 3125n); // 100001 values in 32 bins
+      const bins = p.query.statistics[0];
+      assert.ok(bins.kind === "buckets");
+      assert.equal(bins.edges.length, 31);
+      assert.equal(bins.edges[0], 3125n); // 100001 values in 32 bins
       assert.equal(openedCount(p), 32);
-      assert.deepEqual(releases(p)[0].slice(1), [2n, "1/1", "2/1"]);
+      assert.deepEqual(releases(p)[0].slice(1), [32, 2n, "1/1", "2/1"]);
       // Fewer values than 32 bins: one bin per value.
       const narrow = planComputation(algorithm, '{"column":"v"}', { columns: [{ name: "v", scale: 0, lo: "3", hi: "7" }] }, { rowCount: 5n, epsilonMilli: 1000 });
-      assert.ok(narrow.algorithm === algorithm && "edges" in narrow);
-      assert.deepEqual(narrow.edges, [4n, 5n, 6n, 7n]);
+      const narrowBins = narrow.query.statistics[0];
+      assert.ok(narrowBins.kind === "buckets");
+      assert.deepEqual(narrowBins.edges, [4n, 5n, 6n, 7n]);
     }
   });
 
@@ -140,7 +153,7 @@ describe("DP planning: sensitivities, ε splits and noise scales", () => {
     }
     assert.match(ALGORITHMS["count@1"].dp, /public/);
     assert.match(ALGORITHMS["histogram@1"].dp, /sensitivity 2/);
-    assert.match(ALGORITHMS["regression@1"].dp, /ε\/5/);
+    assert.match(ALGORITHMS["regression@1"].dp, /ε\/6/);
   });
 });
 
@@ -151,11 +164,10 @@ describe("DP planning: the no-wrap proof includes the noise", () => {
 
   it("a sum exact in the ring is widened once its noise no longer fits beside it", () => {
     const exact = sumPlan(60n, 0);
-    assert.ok(exact.algorithm === "sum@1" && exact.sums[0].accumulation.kind === "ring");
-    // ε = 30: t = 2^58/30, three terms of ⌈64t⌉ ≈ 1.8·10^18 on top of 8.6·10^18.
-    const noisy = sumPlan(60n, 30_000);
-    assert.ok(noisy.algorithm === "sum@1");
-    const s = noisy.sums[0];
+    assert.equal(firstSum(exact).accumulation.kind, "ring");
+    // ε = 60 (30 for the sum): t = 2^58/30, three terms of ⌈64t⌉ ≈ 1.8·10^18 on top of 8.6·10^18.
+    const noisy = sumPlan(60n, 60_000);
+    const s = firstSum(noisy);
     assert.equal(s.accumulation.kind, "wide");
     assert.ok(s.bound <= RING_EXACT_LIMIT && s.bound + s.noiseBound! > RING_EXACT_LIMIT);
     assert.ok(s.noiseBound! <= ROW_LIMIT, "the noise fits one lifted chunk");
@@ -164,7 +176,7 @@ describe("DP planning: the no-wrap proof includes the noise", () => {
   it("refuses noise that not even a widened sum holds, naming the noise", () => {
     assert.throws(
       () => sumPlan(60n, 1000),
-      (err: unknown) => isMpcError(err, "RANGE_TOO_WIDE") && /noise of Σx/.test(err.message) && /more ε/.test(err.message),
+      (err: unknown) => isMpcError(err, "RANGE_TOO_WIDE") && /noise of Σ\(v−c\)/.test(err.message) && /more ε/.test(err.message),
     );
     // The same bounds in exact mode are fine.
     assert.equal(sumPlan(60n, 0).algorithm, "sum@1");
@@ -190,8 +202,7 @@ describe("DP planning: the no-wrap proof includes the noise", () => {
             // Refused only when the noise cannot be one lifted chunk, or the chunks are too many.
             return;
           }
-          assert.ok(p.algorithm === "mean@1");
-          const sum = p.sums[0];
+          const sum = firstSum(p);
           const noise = sum.noiseBound!;
           if (sum.accumulation.kind === "ring") assert.ok(sum.bound + noise <= RING_EXACT_LIMIT);
           else assert.ok(noise <= ROW_LIMIT && sum.rowBound * BigInt(sum.accumulation.chunkRows) <= ROW_LIMIT);

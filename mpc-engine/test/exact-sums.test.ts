@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { boundText, isMpcError, planComputation, Rational } from "../src/index.ts";
-import type { AlgorithmResult, DatasetSchema, Plan, SchemaColumn } from "../src/index.ts";
+import type { AlgorithmResult, DatasetSchema, Plan, PlannedSum, SchemaColumn } from "../src/index.ts";
 import { runPlanOnShares } from "./support/plans.ts";
 
 // No silent wrong answer: every algorithm, run by three parties on secret
@@ -88,6 +88,18 @@ function covarianceOf(xs: readonly bigint[], sx: number, ys: readonly bigint[], 
 
 const runs = { numRuns: 40 };
 
+/** The planned sums of a plan, in the order it opens them. */
+function sumsOf(plan: Plan): PlannedSum[] {
+  return plan.query.statistics.flatMap((s) => (s.kind === "sum" ? s.sums : []));
+}
+
+/** The plan with its first sum changed (to run a broken mechanism on purpose). */
+function withSum(plan: Plan, change: (sum: PlannedSum) => PlannedSum): Plan {
+  const [first, ...rest] = plan.query.statistics;
+  if (first.kind !== "sum") throw new Error("the plan's first statistic is not a sum");
+  return { ...plan, query: { ...plan.query, statistics: [{ ...first, sums: [change(first.sums[0])] }, ...rest] } };
+}
+
 describe("no silent wrong answer: exact or refused before payment", () => {
   it("count, sum, mean, min, max: always exact, over any bounds and scale", async () => {
     let widened = 0;
@@ -97,7 +109,7 @@ describe("no silent wrong answer: exact or refused before payment", () => {
         const n = BigInt(xs.length);
         const plan = planComputation("sum@1", '{"column":"x"}', schema, { rowCount: n, epsilonMilli: 0 });
         // The rule: one ring element exactly when n·W < 2^63.
-        const kind = plan.algorithm === "sum@1" ? plan.sums[0].accumulation.kind : undefined;
+        const kind = sumsOf(plan)[0].accumulation.kind;
         assert.equal(kind, n * halfWidthOf(c) < 1n << 63n ? "ring" : "wide");
         if (kind === "wide") widened++;
         const s = c.scale;
@@ -228,17 +240,13 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
   });
 
   it("the old mechanism (no centre, one 64-bit sum) gives the wrong answer the property above flags", async () => {
-    if (plan.algorithm !== "sum@1") throw new Error("unreachable");
-    const old: Plan = {
-      ...plan,
-      // Un-centred and un-widened, with no bound to check the opened value against: as before bounds existed.
-      sums: [{ ...plan.sums[0], factors: [{ column: "x", centre: 0n }], bound: 1n << 63n, accumulation: { kind: "ring" } }],
-    };
+    // Un-centred and un-widened, with no bound to check the opened value against: as before bounds existed.
+    const old = withSum(plan, (s) => ({ ...s, factors: [{ column: "x", centre: 0n }], bound: 1n << 63n, accumulation: { kind: "ring" } }));
     const wrong = await runPlanOnShares(old, { x: xs });
     assert.equal(wrong, "3106511.852580896769");
     assert.notEqual(wrong, Rational.scaled(sum(xs), 12).toDecimal(12));
     // With the planned bound kept, even the broken mechanism's value is refused as impossible rather than sold.
-    const unwidened: Plan = { ...old, sums: [{ ...old.sums[0], bound: plan.sums[0].bound }] } as Plan;
+    const unwidened = withSum(old, (s) => ({ ...s, bound: sumsOf(plan)[0].bound }));
     await assert.rejects(runPlanOnShares(unwidened, { x: xs }), (err: unknown) => isMpcError(err, "RESULT_OUT_OF_RANGE"));
   });
 
@@ -246,7 +254,7 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
     // Bounds around zero: centring gains nothing, 10 rows of 4·10^18 units need the widened sum.
     const wide = { columns: [{ name: "x", scale: 12, lo: "-4100000.000000000000", hi: "4100000.000000000000" }] };
     const widePlan = planComputation("mean@1", '{"column":"x"}', wide, { rowCount: 10n, epsilonMilli: 0 });
-    assert.equal(widePlan.algorithm === "mean@1" && widePlan.sums[0].accumulation.kind, "wide");
+    assert.equal(sumsOf(widePlan)[0].accumulation.kind, "wide");
     assert.equal(await runPlanOnShares(widePlan, { x: xs }), "4000000.000000000000100000");
     const negative = xs.map((x) => -x);
     assert.equal(await mpc(wide, { x: negative }, "sum@1", { column: "x" }), "-40000000.000000000001");
@@ -259,7 +267,8 @@ describe("the seller's column of ten values near 4,000,000 at scale 12", () => {
     const xs = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? w : i % 3 === 1 ? -w : BigInt(i) * 1000003n));
     const ys = xs.map((x, i) => (i % 2 === 0 ? x : -w + BigInt(i)));
     const plan = planComputation("regression@1", '{"x":"x","y":"y"}', schema, { rowCount: 40n, epsilonMilli: 0 });
-    assert.deepEqual(plan.algorithm === "regression@1" && plan.sums.map((s) => s.accumulation.kind), ["ring", "ring", "wide", "wide", "wide"]);
+    // Σx, Σy, then Σxy, Σx², Σy²: a row of each product fits 2^62, forty do not fit 2^63.
+    assert.deepEqual(sumsOf(plan).map((s) => s.accumulation.kind), ["ring", "ring", "wide", "wide", "wide"]);
     assert.equal(await mpc(schema, { x: xs }, "variance@1", { column: "x" }), varianceOf(xs, 0).toDecimal(6));
     const vx = varianceOf(xs, 0);
     const cov = covarianceOf(xs, 0, ys, 3);
@@ -286,7 +295,7 @@ describe("planning refusals name what would fit", () => {
       () => planComputation("variance@1", '{"column":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 }),
       (err: unknown) =>
         isMpcError(err, "RANGE_TOO_WIDE") &&
-        /^variance@1: Σx² needs products of up to 111 bits per row over "x" \(scale 12/.test(err.message) &&
+        /^variance@1: Σ\(x−c\)² needs products of up to 111 bits per row over "x" \(scale 12/.test(err.message) &&
         /within ±0\.002147483647 of their centre/.test(err.message) &&
         /"x" at scale 4/.test(err.message),
     );
@@ -294,9 +303,9 @@ describe("planning refusals name what would fit", () => {
       () => planComputation("covariance@1", '{"x":"x","y":"y"}', schema, { rowCount: 10n, epsilonMilli: 0 }),
       (err: unknown) =>
         isMpcError(err, "RANGE_TOO_WIDE") &&
-        /^covariance@1: Σxy needs products of up to \d+ bits per row over "x" .* and "y" /.test(err.message) &&
+        /^covariance@1: Σ\(x−c\)\(y−c\) needs products of up to \d+ bits per row over "x" .* and "y" /.test(err.message) &&
         /fewer decimals alone cannot/.test(err.message),
     );
-    assert.throws(() => planComputation("regression@1", '{"x":"y","y":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 }), /RANGE_TOO_WIDE|regression@1: Σx² needs/);
+    assert.throws(() => planComputation("regression@1", '{"x":"y","y":"x"}', schema, { rowCount: 10n, epsilonMilli: 0 }), /regression@1: Σ\(y−c\)\(x−c\) needs/);
   });
 });

@@ -118,11 +118,13 @@ describe("three hosts holding a typed table with missing values", () => {
   });
 
   it("checks the typed schema against the chain and computes over bool and date columns", async () => {
-    // remote: true in rows 0, 2, 3; row 4 is missing and counts as its lo, 0.
+    // remote: true in rows 0, 2, 3; row 4 is missing and never compares true.
     assert.equal(await answer("count-if@1", { column: "remote", op: "eq", threshold: "1" }), "3");
+    assert.equal(await answer("count-if@1", { column: "remote", op: "ne", threshold: "1" }), "2");
     assert.equal(await answer("max@1", { column: "hired" }), "20000");
-    // The named algorithms read every row: a missing amount counts as its lo, -100.
-    assert.equal(await answer("sum@1", { column: "amount" }), String(10 - 100 + 30 + 40 - 100 + 5));
+    // Missing cells are skipped as SQL skips NULL (they are shared as lo, -100, which the validity bits mask out).
+    assert.equal(await answer("sum@1", { column: "amount" }), String(10 + 30 + 40 + 5));
+    assert.equal(await answer("mean@1", { column: "amount" }), "21.250000");
   });
 
   it("refuses a named algorithm over a category column, naming it", async () => {

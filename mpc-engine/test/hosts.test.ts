@@ -29,6 +29,11 @@ function rejectsWith(status: grpc.status, code: string, pattern?: RegExp): (err:
   };
 }
 
+/** What sum@1 opens over a complete column: the sum (the column is centred on 0) and the count of present values. */
+function opened(values: BigUint64Array): bigint[] {
+  return [ringSum(values), BigInt(values.length)];
+}
+
 describe("three hosts computing sum@1", () => {
   let cluster: Cluster;
   const seller = Wallet.createRandom();
@@ -81,7 +86,7 @@ describe("three hosts computing sum@1", () => {
     // A repeated Compute returns the cached response, not a second run.
     const again = await cluster.asBridge<ComputeResponse>(2, "Compute", computeRequest(requestId));
     assert.deepEqual(again.encryptedOutput, responses[2].encryptedOutput);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), opened(values));
   });
 
   it("joins a concurrent duplicate Compute to the running job", async () => {
@@ -90,7 +95,7 @@ describe("three hosts computing sum@1", () => {
     const calls = [0, 1, 2, 0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", computeRequest(requestId)));
     const responses = await Promise.all(calls);
     for (const i of [0, 1, 2]) assert.deepEqual(responses[i + 3].encryptedOutput, responses[i].encryptedOutput);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: responses.slice(0, 3), buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: responses.slice(0, 3), buyerPrivateKey: buyer.privateKey }), opened(values));
   });
 
   it("re-randomises output shares: host outputs are not the per-component sums", async () => {
@@ -464,7 +469,7 @@ describe("hosts signing, guarding and releasing a result", () => {
       rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED"),
     );
     const responses = await computeAll(request);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses, buyerPrivateKey: buyer.privateKey }), opened(values));
     await assert.rejects(
       strangerCall(0, "SignResult", { requestId: request.requestId, result: getBytes(packed(responses)), consumer: CONSUMER }, stranger),
       rejectsWith(grpc.status.UNAUTHENTICATED, "BRIDGE_UNAUTHENTICATED"),
@@ -546,7 +551,7 @@ describe("hosts signing, guarding and releasing a result", () => {
       cluster.asBridge(0, "SignResult", { requestId: request.requestId, result: getBytes(packed(first)), consumer: CONSUMER }),
       rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /is job/),
     );
-    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: second, buyerPrivateKey: other.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: second, buyerPrivateKey: other.privateKey }), opened(values));
     // The same request mined again in another block (a reorganisation) stays the same job: its stored answer serves it.
     cluster.chain.setRequest(CONSUMER, request.requestId, { buyer: seller.address, datasetIds: [upload.datasetId], params, buyerKey: again.buyerKey, price: 1n, status: 1 });
     const remined = await computeAll(again);
@@ -567,7 +572,7 @@ describe("hosts signing, guarding and releasing a result", () => {
     assert.deepEqual(again.encryptedOutput, responses[1].encryptedOutput);
     const after = await cluster.asBridge<{ signature: string }>(1, "SignResult", { requestId, result: getBytes(result), consumer: CONSUMER });
     assert.equal(after.signature, before.signature);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey }), opened(values));
   });
 
   it("lets a host that lost a job mid-run finish it: the peers that finished replay their messages", async () => {
@@ -584,6 +589,6 @@ describe("hosts signing, guarding and releasing a result", () => {
     assert.deepEqual(retried[1].encryptedOutput, responses[1].encryptedOutput);
     assert.deepEqual(retried[2].encryptedOutput, responses[2].encryptedOutput);
     assert.notDeepEqual(retried[0].encryptedOutput, responses[0].encryptedOutput);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: retried, buyerPrivateKey: buyer.privateKey }), [ringSum(values)]);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId: request.requestId, responses: retried, buyerPrivateKey: buyer.privateKey }), opened(values));
   });
 });

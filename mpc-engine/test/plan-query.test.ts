@@ -56,13 +56,24 @@ describe("queries on secret shares through the plan IR (exact mode)", () => {
     await check(`SELECT cat, flag, count(*), min(a) FROM ${ID} WHERE a <> 5 GROUP BY cat, flag`, fixed);
   });
 
+  it("a contingency table: count(*) per pair of categories, GROUP BY two columns, NULL groups included", async () => {
+    await check(`SELECT cat, flag, count(*) FROM ${ID} GROUP BY cat, flag`, fixed);
+    await fc.assert(
+      fc.asyncProperty(table, async (rows) => {
+        await check(`SELECT flag, cat, count(*) FROM ${ID} GROUP BY flag, cat`, rows);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it("order statistics and histograms", async () => {
     await check(`SELECT min(a), max(a), median(b), quantile(a, 0.25), min(d), max(d) FROM ${ID}`, fixed);
     await check(`SELECT histogram(a, -10, 0, 10), histogram(d, '2022-01-15') FROM ${ID} WHERE flag = TRUE`, fixed);
   });
 
-  it("covariance and correlation over the rows where both are present", async () => {
-    await check(`SELECT covar(a, b), corr(a, b) FROM ${ID}`, fixed);
+  it("covariance, correlation and regression over the rows where both are present", async () => {
+    await check(`SELECT covar(a, b), corr(a, b), regr_slope(b, a), regr_intercept(b, a), regr_r2(b, a) FROM ${ID}`, fixed);
+    await check(`SELECT cat, regr_slope(a, b), regr_r2(a, b) FROM ${ID} GROUP BY cat`, fixed);
   });
 
   it("random tables with NULLs and categories, every query shape", async () => {
@@ -73,6 +84,7 @@ describe("queries on secret shares through the plan IR (exact mode)", () => {
       (k: number) => `SELECT var(a), stddev(b), covar(a, b), corr(a, b) FROM ${ID} WHERE a BETWEEN ${-k} AND ${k + 3}`,
       (k: number) => `SELECT histogram(a, ${k - 20}, ${k}), quantile(b, 0.75), count(d) FROM ${ID} WHERE d NOT BETWEEN '2022-01-01' AND '2022-02-${10 + Math.abs(k % 15)}'`,
       (k: number) => `SELECT cat, flag, count(a), sum(a * a) FROM ${ID} WHERE cat NOT IN ('x') OR a = ${k} GROUP BY cat, flag`,
+      (k: number) => `SELECT regr_slope(b, a), regr_intercept(b, a), regr_r2(a, b) FROM ${ID} WHERE a > ${k}`,
     ];
     await fc.assert(
       fc.asyncProperty(table, fc.integer({ min: 0, max: shapes.length - 1 }), fc.integer({ min: -30, max: 30 }), async (rows, shape, k) => {

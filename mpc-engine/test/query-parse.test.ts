@@ -286,7 +286,7 @@ describe("query language: refusals", () => {
     [`SELECT count(*) ${FROM} UNION SELECT count(*) FROM "${ID2}"`, "UNION is not supported: list several datasets in FROM to read their union"],
     [
       `SELECT lower(x) ${FROM}`,
-      "function lower() is not supported; aggregates: count, sum, avg, var, stddev, min, max, median, quantile, histogram, corr, covar",
+      "function lower() is not supported; aggregates: count, sum, avg, var, stddev, min, max, median, quantile, histogram, corr, covar, regr_slope, regr_intercept, regr_r2",
     ],
     [`SELECT pg_catalog.sum(x) ${FROM}`, /^function pg_catalog\.sum\(\) is not supported/],
     [`SELECT string_agg(x, ',') ${FROM}`, /^function string_agg\(\) is not supported/],

@@ -70,18 +70,18 @@ describe("adversarial: no silent wrong answer, no padded minimum", { timeout: 60
     const buyer = await market.buyer.getAddress();
     const balance: bigint = await token.balanceOf(buyer);
     const head = await market.provider.getBlockNumber();
-    // At ε 1 the noise of Σx (bounds 10^5 wide at scale 12: 10^17 units per term) could pass 2^62 units.
+    // At ε 1 (ε/2 on the sum, the rest on the count of present values) the noise of Σ(v − c) (bounds 10^5 wide at scale 12: 10^17 units per term) could pass 2^62 units.
     await assert.rejects(buy("mean@1", scale12, "v", "1"), (err: unknown) => {
       assert.ok(isMpcError(err, "RANGE_TOO_WIDE"), String(err));
-      assert.match((err as Error).message, /noise of Σx .* spend more ε on this request or narrow the bounds of "v"/);
+      assert.match((err as Error).message, /noise of Σ\(v−c\) .* spend more ε on this request or narrow the bounds of "v"/);
       return true;
     });
     assert.equal(await token.balanceOf(buyer), balance, "nothing was paid");
     assert.equal(await market.provider.getBlockNumber(), head, "nothing was sent");
 
-    const bought = await buy("mean@1", scale12, "v", "8");
+    const bought = await buy("mean@1", scale12, "v", "10");
     assert.ok(bought.dp, "a noisy answer says how it was noised");
-    assert.equal(bought.dp.epsilon, "8");
+    assert.equal(bought.dp.epsilon, "10");
     const answer = Number(bought.result);
     // Three noise terms of scale t pass 20·t together with probability below 10^-6: a wrapped or
     // mis-scaled sum would land far outside.

@@ -1,11 +1,11 @@
+import type { QueryPlan } from "../plan/query-plan.ts";
+import { queryOpenedCount } from "../plan/run-query.ts";
 import type { DpPlan } from "./privacy-plan.ts";
-import { openedWidth, type PlannedSum } from "./sum-plan.ts";
 
-// The plan a computation runs from: which algorithm, on which columns, with
-// which public parameters, how every opened sum is accumulated, and — in DP
-// mode — the noise of every opened statistic. Built by `planComputation`
-// (catalog.ts) on the buyer's side before paying and on every host before
-// computing, from the same on-chain facts.
+// The plan a named algorithm's computation runs from: the algorithm as a
+// query of the plan IR. Built by `planComputation` (catalog.ts) on the
+// buyer's side before paying and on every host before computing, from the
+// same on-chain facts.
 
 /** Column types the schema names; an int or decimal column names none (scale 0 is int, above 0 decimal). */
 export const SCHEMA_TYPES = ["category", "bool", "date"] as const;
@@ -51,65 +51,43 @@ export interface ColumnRef {
 export const COMPARATORS = ["lt", "le", "gt", "ge", "eq", "ne"] as const;
 export type Comparator = (typeof COMPARATORS)[number];
 
-/**
- * A validated computation: the algorithm, the columns it reads (resolved
- * against the schema), its public parameters encoded at the column's scale,
- * the total row count it was planned for, and — for the algorithms that open
- * sums — how each sum is accumulated so that it cannot wrap the ring (see
- * `planComputation`). Sums are opened in the order of `sums`.
- *
- * `dp` is present exactly in differentially private mode (the buyer spent
- * ε > 0): every statistic the plan opens, except the public row count, is
- * released with noise drawn inside the MPC, as `dp.releases` states. min@1
- * and max@1 then carry `edges`, the interior edges of the public bins of the
- * noisy histogram that answers them.
- */
-export type Plan = { rowCount: bigint; dp?: DpPlan } & (
-  | { algorithm: "count@1" }
-  | { algorithm: "sum@1" | "mean@1" | "variance@1" | "stddev@1"; column: ColumnRef; sums: PlannedSum[] }
-  | { algorithm: "min@1" | "max@1"; column: ColumnRef; edges?: bigint[] }
-  | { algorithm: "histogram@1"; column: ColumnRef; edges: bigint[] }
-  | { algorithm: "count-if@1"; column: ColumnRef; op: Comparator; threshold: bigint }
-  | { algorithm: "covariance@1" | "regression@1"; x: ColumnRef; y: ColumnRef; sums: PlannedSum[] }
-);
+/** The named algorithms. */
+export type AlgorithmName =
+  | "count@1"
+  | "sum@1"
+  | "mean@1"
+  | "variance@1"
+  | "stddev@1"
+  | "min@1"
+  | "max@1"
+  | "histogram@1"
+  | "count-if@1"
+  | "covariance@1"
+  | "regression@1"
+  | "correlation@1"
+  | "ttest@1";
 
-/** What the buyer gets: a decimal string, or named decimals for multi-valued results. */
-export type AlgorithmResult = string | Record<string, string | string[]>;
+/**
+ * A validated computation of a named algorithm: the algorithm, the total row
+ * count it was planned for, and the algorithm as a query of the plan IR — the
+ * one code path every answer runs through (mpc-engine/src/plan). `dp` is the
+ * query plan's, present exactly in differentially private mode.
+ */
+export interface Plan {
+  algorithm: AlgorithmName;
+  rowCount: bigint;
+  query: QueryPlan;
+  dp?: DpPlan;
+}
+
+/** A value inside a multi-valued result: a decimal (or name), null where undefined, a list or named values. */
+export type ResultValue = string | null | ResultValue[] | { [name: string]: ResultValue };
+
+/** What the buyer gets: a decimal string, or named values for multi-valued results (histogram, regression, correlation, t-test). */
+export type AlgorithmResult = string | { [name: string]: ResultValue };
 
 /** Fractional digits added to a column's scale when a result is a quotient (mean, variance...). */
 export const EXTRA_DIGITS = 6;
-
-/**
- * Scale (decimal places) of the hosts' sums of products of two columns: the
- * products are summed exactly, without truncation, so the scales add up.
- *
- * @example
- * productScale({ scale: 2, ... }, { scale: 0, ... }) // 2
- */
-export function productScale(x: ColumnRef, y: ColumnRef): number {
-  return x.scale + y.scale;
-}
-
-/**
- * Whether a plan opens the (public) row count after its other values: the
- * quotients need it; a DP histogram opens bucket counts instead.
- *
- * @example
- * opensRowCount(meanPlan) // true
- */
-export function opensRowCount(plan: Plan): boolean {
-  switch (plan.algorithm) {
-    case "sum@1":
-    case "min@1":
-    case "max@1":
-    case "count-if@1":
-      return false;
-    case "histogram@1":
-      return plan.dp === undefined;
-    default:
-      return true;
-  }
-}
 
 /**
  * Number of ring values the hosts open to the buyer for a plan.
@@ -118,19 +96,5 @@ export function opensRowCount(plan: Plan): boolean {
  * openedCount(planComputation("mean@1", '{"column":"salary"}', schema, { rowCount: 10n, epsilonMilli: 0 })) // 2
  */
 export function openedCount(plan: Plan): number {
-  const n = opensRowCount(plan) ? 1 : 0;
-  switch (plan.algorithm) {
-    case "count@1":
-    case "count-if@1":
-      return 1;
-    case "min@1":
-    case "max@1":
-      // Exact: the extreme itself. DP: one noisy count per public bin.
-      return plan.edges === undefined ? 1 : plan.edges.length + 1;
-    case "histogram@1":
-      // Exact: #{x < e_j} per edge and n. DP: the noisy count of each bucket.
-      return plan.edges.length + 1;
-    default:
-      return plan.sums.reduce((k, s) => k + openedWidth(s), 0) + n;
-  }
+  return queryOpenedCount(plan.query);
 }

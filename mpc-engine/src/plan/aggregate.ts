@@ -11,8 +11,8 @@ import type { PlanColumn, Statistic } from "./query-plan.ts";
 // Operator `aggregate`: masked counts, sums and bucket counts of one block of
 // rows, per group. A statistic counts the rows of a group whose cells of its
 // `valid` columns are all present (SQL's NULL skipping): m = g ∧ v_S
-// (one round for every group and statistic; a second for statistics on two
-// columns, whose v_S = v_x ∧ v_y), bucket masks m ∧ [e_(b−1) ≤ x < e_b] from
+// (one round for every group and statistic; before it, ⌈log₂ k⌉ rounds for
+// statistics on k ≥ 2 columns, v_S = v_x ∧ v_y ∧ ..., one for two), bucket masks m ∧ [e_(b−1) ≤ x < e_b] from
 // the column's tests (one round), all converted to 0/1 arithmetic shares in
 // one b2a (2 rounds, 2 words per row and mask). count = Σm (local); a sum
 // Σ m·s of its summand s — x − c, or a product of two (centred) columns
@@ -35,13 +35,28 @@ export interface AggregateBlock {
   columns: ReadonlyMap<string, PlanColumn>;
 }
 
-/** The mask of each group restricted to rows with every `valid` column present, in one or two rounds for all. */
+/**
+ * The mask of each group restricted to rows with every `valid` column
+ * present: one round for all when no set has more than one column, else
+ * ⌈log₂ k⌉ more for the largest set of k columns (a balanced AND tree, every
+ * set's pairs batched into each round).
+ */
 export async function validMasks(party: Party, block: AggregateBlock, sets: readonly string[][]): Promise<Map<string, BoolShare[]>> {
   const out = new Map<string, BoolShare[]>();
   const keyOf = (s: readonly string[]): string => s.join("\u0000");
-  const pairs = [...new Map(sets.filter((s) => s.length >= 2).map((s) => [keyOf(s), s])).values()];
-  const both = pairs.length === 0 ? [] : await andMany(party, pairs.map((s) => [block.valid(s[0]), block.valid(s[1])] as const));
-  const validOf = new Map<string, BoolShare>(pairs.map((s, k) => [keyOf(s), both[k]]));
+  const several = [...new Map(sets.filter((s) => s.length >= 2).map((s) => [keyOf(s), s])).values()];
+  // Each set's layer of partial ANDs, halved each round until one remains.
+  let layers: BoolShare[][] = several.map((s) => s.map((c) => block.valid(c)));
+  while (layers.some((l) => l.length > 1)) {
+    const pairs = layers.flatMap((l) => Array.from({ length: Math.floor(l.length / 2) }, (_, i) => [l[2 * i], l[2 * i + 1]] as const));
+    const anded = await andMany(party, pairs);
+    let at = 0;
+    layers = layers.map((l) => {
+      const next = Array.from({ length: Math.floor(l.length / 2) }, () => anded[at++]);
+      return l.length % 2 === 1 ? [...next, l[l.length - 1]] : next;
+    });
+  }
+  const validOf = new Map<string, BoolShare>(several.map((s, k) => [keyOf(s), layers[k][0]]));
   const distinct = [...new Map(sets.map((s) => [keyOf(s), s])).values()];
   const wanted = distinct.filter((s) => s.length > 0);
   const masked = wanted.length === 0 ? [] : await andMany(party, wanted.flatMap((s) => block.groups.map((g) => [g, validOf.get(keyOf(s)) ?? block.valid(s[0])] as const)));

@@ -1,6 +1,6 @@
 import { andPublic, xorPublic, xorShares } from "../protocol/linear.ts";
 import type { Party } from "../protocol/party.ts";
-import { shareLength, type ArithShare, type BoolShare } from "../protocol/shares.ts";
+import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
 
 // Row bits as the plan's operators pass them: boolean shares with the bit in
 // bit 0 of each word and every other bit 0, one word per row.
@@ -35,17 +35,9 @@ export function validityBits(party: Party, valid: ArithShare): BoolShare {
   return { a: party.kernels.andScalar(valid.a, 1n), b: party.kernels.andScalar(valid.b, 1n) };
 }
 
-/** Several equal-length (or any-length) shares as one vector. */
+/** Several bit vectors as one (both components copied once). */
 export function concatBits(parts: readonly BoolShare[]): BoolShare {
-  const n = parts.reduce((s, p) => s + shareLength(p), 0);
-  const out = { a: new BigUint64Array(n), b: new BigUint64Array(n) };
-  let at = 0;
-  for (const p of parts) {
-    out.a.set(p.a, at);
-    out.b.set(p.b, at);
-    at += p.a.length;
-  }
-  return out;
+  return concatShares(parts);
 }
 
 /** Splits a vector back into `count` consecutive parts of `n` elements (views, no copy). */

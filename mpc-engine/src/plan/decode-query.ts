@@ -4,8 +4,10 @@ import { boundText } from "../algorithms/column-bounds.ts";
 import { EXTRA_DIGITS } from "../algorithms/plan.ts";
 import { Rational } from "../algorithms/rational.ts";
 import { noiseQuantile } from "../algorithms/noise-tail.ts";
+import { noiseBound } from "../algorithms/privacy-plan.ts";
 import { decodeSum, openedWidth } from "../algorithms/sum-plan.ts";
-import type { OutputItem, PlanColumn, QueryPlan } from "./query-plan.ts";
+import { leastSquares } from "./least-squares.ts";
+import { linearRegressionCells, type LinearRegressionItem, type OutputItem, type PlanColumn, type QueryPlan } from "./query-plan.ts";
 import { queryOpenedCount } from "./run-query.ts";
 
 // The buyer's side of a query: the opened statistics turned into the answer
@@ -50,14 +52,21 @@ export type OpenedStatistic = { kind: "count"; value: bigint } | { kind: "sum"; 
 export function openStatistics(plan: QueryPlan, values: readonly bigint[]): OpenedStatistic[][] {
   if (values.length !== queryOpenedCount(plan)) throw new MpcError("INVALID_ARGUMENT", `the query opens ${queryOpenedCount(plan)} values, got ${values.length}`);
   const n = plan.rowCount;
-  const noisy = plan.dp !== undefined;
   let at = 0;
-  return plan.statistics.map((s) =>
-    Array.from({ length: plan.groups }, (): OpenedStatistic => {
+  return plan.statistics.map((s, k) => {
+    // A noisy count lies within [0, n] widened by its noise's tail bound (three terms, see privacy-plan.ts).
+    const release = plan.releases?.[k];
+    const slack = release === undefined ? 0n : noiseBound(release);
+    const checkCount = (v: bigint): void => {
+      if (v < -slack || v > n + slack) {
+        throw impossible(`a count of ${v} out of ${n} rows${release === undefined ? "" : ", beyond what the noise's tail bound allows"}`);
+      }
+    };
+    return Array.from({ length: plan.groups }, (): OpenedStatistic => {
       switch (s.kind) {
         case "count": {
           const v = signed(values[at++]);
-          if (!noisy && (v < 0n || v > n)) throw impossible(`a count of ${v} out of ${n} rows`);
+          checkCount(v);
           return { kind: "count", value: v };
         }
         case "sum": {
@@ -69,7 +78,7 @@ export function openStatistics(plan: QueryPlan, values: readonly bigint[]): Open
         case "buckets": {
           const vs = values.slice(at, at + s.edges.length + 1).map(signed);
           at += s.edges.length + 1;
-          if (!noisy && vs.some((v) => v < 0n || v > n)) throw impossible("a bucket count out of range");
+          vs.forEach(checkCount);
           return { kind: "buckets", values: vs };
         }
         case "select": {
@@ -79,13 +88,15 @@ export function openStatistics(plan: QueryPlan, values: readonly bigint[]): Open
           return { kind: "select", value, count };
         }
       }
-    }),
-  );
+    });
+  });
 }
 
 /** The answer table from the opened statistics (post-processing only: noisy statistics are clamped into their possible ranges). */
 export function queryTable(plan: QueryPlan, opened: OpenedStatistic[][]): QueryResult {
-  const columns = plan.output.flatMap((item) => (item.kind === "histogram" ? bucketNames(plan, item) : [item.name]));
+  const columns = plan.output.flatMap((item) =>
+    item.kind === "histogram" ? bucketNames(plan, item) : item.kind === "linear_regression" ? linearRegressionCells(item.x.map((c) => c.name)).map((cell) => `${item.name} ${cell}`) : [item.name],
+  );
   const rows = Array.from({ length: plan.groups }, (_, g) => plan.output.flatMap((item) => cells(plan, item, g, opened)));
   return { columns, rows };
 }
@@ -138,12 +149,17 @@ function cells(plan: QueryPlan, item: OutputItem, g: number, opened: OpenedStati
   switch (item.kind) {
     case "group":
       return [groupLabel(plan, g, item.group)];
-    case "count":
-      return [item.public ? n.toString() : count(item.count).toString()];
+    case "count": {
+      if (!item.public) return [count(item.count).toString()];
+      const counted = (opened[item.count][g] as { value: bigint }).value;
+      if (counted !== n) throw impossible(`the hosts counted ${counted} rows, the chain ${n}`);
+      return [n.toString()];
+    }
     case "sum":
     case "avg": {
       const c = count(item.count);
-      if (c === 0n) return [null];
+      // SQL's sum of no rows is NULL; a noisy count of 0 still gives a (clamped) noisy sum.
+      if (c === 0n && (item.kind === "avg" || !noisy)) return [null];
       const { column } = item;
       let total = item.centred ? sum(item.sum) + centre(item.sum) * c : sum(item.sum);
       if (noisy) {
@@ -192,6 +208,38 @@ function cells(plan: QueryPlan, item: OutputItem, g: number, opened: OpenedStati
       const magnitude = r2.sqrtDecimal(EXTRA_DIGITS);
       return [cov.compare(zero) < 0 && magnitude !== Rational.scaled(0n, 0).toDecimal(EXTRA_DIGITS) ? `-${magnitude}` : magnitude];
     }
+    case "regr_slope":
+    case "regr_intercept":
+    case "regr_r2": {
+      const c = count(item.count);
+      if (c === 0n) return [null];
+      const { x, y } = item;
+      const [sx, sy, sxy, sxx, syy] = item.sums.map(sum);
+      const zero = new Rational(0n);
+      const cxy = covariance(sx, sy, sxy, c, x.scale, y.scale, x.scale + y.scale);
+      let vx = covariance(sx, sx, sxx, c, x.scale, x.scale, 2 * x.scale);
+      let vy = covariance(sy, sy, syy, c, y.scale, y.scale, 2 * y.scale);
+      if (!noisy && (vx.compare(zero) < 0 || vy.compare(zero) < 0 || cxy.mul(cxy).compare(vx.mul(vy)) > 0)) throw impossible("variances or a correlation out of range");
+      if (noisy) {
+        vx = vx.compare(zero) < 0 ? zero : vx;
+        vy = vy.compare(zero) < 0 ? zero : vy;
+      }
+      const digits = Math.max(x.scale, y.scale) + EXTRA_DIGITS;
+      // A constant x has no slope (SQL's NULL); a constant y lies exactly on its horizontal line.
+      if (vx.isZero()) return [null];
+      const slope = cxy.div(vx);
+      if (item.kind === "regr_slope") return [slope.toDecimal(digits)];
+      if (item.kind === "regr_intercept") {
+        const meanX = Rational.scaled(sx + centre(item.sums[0]) * c, x.scale).div(new Rational(c));
+        const meanY = Rational.scaled(sy + centre(item.sums[1]) * c, y.scale).div(new Rational(c));
+        return [meanY.sub(slope.mul(meanX)).toDecimal(digits)];
+      }
+      if (vy.isZero()) return [noisy ? "0.000000" : "1.000000"];
+      const r2 = cxy.mul(cxy).div(vx.mul(vy));
+      return [r2.clamp(zero, new Rational(1n)).toDecimal(EXTRA_DIGITS)];
+    }
+    case "linear_regression":
+      return regressionCells(plan, item, g, opened);
     case "histogram": {
       const b = opened[item.buckets][g] as { values: bigint[] };
       return b.values.map((v) => (noisy ? clamp(v, 0n, n) : v).toString());
@@ -208,6 +256,83 @@ function cells(plan: QueryPlan, item: OutputItem, g: number, opened: OpenedStati
       return [noisyQuantile(plan, item, (o as { values: bigint[] }).values)];
     }
   }
+}
+
+/**
+ * A regression's cells (see {@link linearRegressionCells}) from its opened
+ * statistics, by exact least squares: all NULL where there is no fit
+ * (no rows, a singular XᵀX, a noisy XᵀX not positive definite), standard
+ * errors NULL where n ≤ k + 1. Exact plans refuse impossible statistics.
+ */
+function regressionCells(plan: QueryPlan, item: LinearRegressionItem, g: number, opened: OpenedStatistic[][]): (string | null)[] {
+  const noisy = plan.dp !== undefined;
+  const k = item.x.length;
+  let n = (opened[item.count][g] as { value: bigint }).value;
+  if (noisy) n = clamp(n, 0n, plan.rowCount);
+  const value = (at: number, scale: number): Rational => Rational.scaled((opened[at][g] as { value: bigint }).value, scale);
+  const centre = (at: number, column: PlanColumn): Rational => {
+    const s = plan.statistics[at];
+    return Rational.scaled(s.kind === "sum" ? s.sums[0].factors[0].centre : 0n, column.scale);
+  };
+  const sxx: Rational[][] = Array.from({ length: k }, () => []);
+  let at = 0;
+  for (let i = 0; i < k; i++) {
+    for (let j = i; j < k; j++) {
+      sxx[i][j] = sxx[j][i] = value(item.sxx[at++], item.x[i].scale + item.x[j].scale);
+    }
+  }
+  const fit = leastSquares(
+    {
+      n,
+      sx: item.x.map((x, i) => value(item.sx[i], x.scale)),
+      cx: item.x.map((x, i) => centre(item.sx[i], x)),
+      sy: value(item.sy, item.y.scale),
+      cy: centre(item.sy, item.y),
+      sxx,
+      sxy: item.x.map((x, i) => value(item.sxy[i], x.scale + item.y.scale)),
+      syy: value(item.syy, 2 * item.y.scale),
+    },
+    noisy,
+  );
+  const cells = 2 * k + 4;
+  if ("failure" in fit) {
+    if (fit.failure === "impossible") throw impossible(fit.why);
+    return [...Array.from({ length: cells - 1 }, () => null), n.toString()];
+  }
+  const digits = Math.max(item.y.scale, ...item.x.map((x) => x.scale)) + EXTRA_DIGITS;
+  const errors = fit.variances === null ? Array.from({ length: k + 1 }, () => null) : fit.variances.map((v) => v.sqrtDecimal(digits));
+  return [...fit.coefficients.map((b) => b.toDecimal(digits)), fit.intercept.toDecimal(digits), ...errors, fit.r2.toDecimal(EXTRA_DIGITS), n.toString()];
+}
+
+/**
+ * A var or stddev item's group as exact moments: the count of present values,
+ * the mean and the population variance, post-processed as the item's cell is
+ * (DP: count clamped to [0, n], mean to [lo, hi], variance to
+ * [0, (hi − lo)²/4]); mean and variance null where the count is 0. For the
+ * buyer's side of tests that need more than the printed digits.
+ *
+ * @throws MpcError `RESULT_OUT_OF_RANGE` for an impossible exact variance
+ */
+export function groupMoments(plan: QueryPlan, item: OutputItem, g: number, opened: OpenedStatistic[][]): { n: bigint; mean: Rational | null; variance: Rational | null } {
+  if (item.kind !== "var" && item.kind !== "stddev") throw new MpcError("INVALID_ARGUMENT", `groupMoments reads a var or stddev item, not ${item.kind}`);
+  const noisy = plan.dp !== undefined;
+  let c = (opened[item.count][g] as { value: bigint }).value;
+  if (noisy) c = clamp(c, 0n, plan.rowCount);
+  if (c === 0n) return { n: c, mean: null, variance: null };
+  const { column } = item;
+  const s = column.scale;
+  const [sx, sxx] = item.sums.map((k) => (opened[k][g] as { value: bigint }).value);
+  const stat = plan.statistics[item.sums[0]];
+  const centre = stat.kind === "sum" ? stat.sums[0].factors[0].centre : 0n;
+  let mean = Rational.scaled(sx + centre * c, s).div(new Rational(c));
+  let variance = covariance(sx, sx, sxx, c, s, s, 2 * s);
+  if (!noisy && variance.compare(new Rational(0n)) < 0) throw impossible("a negative variance");
+  if (noisy) {
+    const w = Rational.scaled(column.hi - column.lo, s);
+    mean = mean.clamp(Rational.scaled(column.lo, s), Rational.scaled(column.hi, s));
+    variance = variance.clamp(new Rational(0n), w.mul(w).div(new Rational(4n)));
+  }
+  return { n: c, mean, variance };
 }
 
 /** ±c·max|x|·max|y|: the range of a sum of c products of two columns. */

@@ -1,4 +1,5 @@
 import { MpcError } from "../errors.ts";
+import { MAX_OPENED_VALUES, MAX_RESULT_LENGTH } from "../output-envelope.ts";
 import { datasetIdOf } from "../share-encoding.ts";
 import { ALGORITHMS, decodeResult, openedCount, planComputation, type AlgorithmResult, type DatasetSchema, type Plan } from "../algorithms/catalog.ts";
 import { columnKind } from "../algorithms/column-types.ts";
@@ -139,14 +140,21 @@ export function planJob(algorithm: string, paramsText: string, schema: DatasetSc
       );
     }
   }
-  return { kind: "query", algorithm: QUERY_ALGORITHM, query, plan: planQuery(query, querySchema(schema), options) };
+  const plan = planQuery(query, querySchema(schema), options);
+  // Refused before payment: a longer result would fail on-chain after the hosts had computed it.
+  const opened = queryOpenedCount(plan);
+  if (opened > MAX_OPENED_VALUES) {
+    throw new MpcError(
+      "QUERY_INVALID",
+      `the query would open ${opened} values (statistics × groups); an on-chain result holds at most ${MAX_OPENED_VALUES} (${MAX_RESULT_LENGTH} bytes): ask for fewer aggregates, groups or histogram edges`,
+    );
+  }
+  return { kind: "query", algorithm: QUERY_ALGORITHM, query, plan };
 }
 
 /** The columns a job reads. */
 export function jobColumns(job: JobPlan): string[] {
-  if (job.kind === "query") return job.plan.columns.map((c) => c.name);
-  const plan = job.plan;
-  return "column" in plan ? [plan.column.name] : "x" in plan ? [...new Set([plan.x.name, plan.y.name])] : [];
+  return (job.kind === "query" ? job.plan : job.plan.query).columns.map((c) => c.name);
 }
 
 /** Number of ring values a job opens. */

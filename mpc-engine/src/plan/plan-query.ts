@@ -4,16 +4,15 @@ import { encodeFixedPoint } from "../fixed-point.ts";
 import { parseColumnBounds, halfWidth } from "../algorithms/column-bounds.ts";
 import { binEdges, dpPlan, planRelease, type DpRelease } from "../algorithms/privacy-plan.ts";
 import { planSum, type PlannedSum } from "../algorithms/sum-plan.ts";
-import { MAX_ROWS } from "../algorithms/catalog.ts";
 import { checkQuery, type QuerySchema } from "../query/check-query.ts";
 import { formatAggregate } from "../query/format-query.ts";
 import type { AggregateItem, Literal, Predicate, Query } from "../query/query-ast.ts";
 import { QueryError } from "../query/query-error.ts";
-import type { FilterNode, GroupColumn, OutputItem, PlanColumn, QueryPlan, Rank, RowTest, Statistic } from "./query-plan.ts";
+import { MAX_ROWS, type FilterNode, type GroupColumn, type OutputItem, type PlanColumn, type QueryPlan, type Rank, type RowTest, type Statistic } from "./query-plan.ts";
 
 /** What a statistic is before its sum is planned (the DP release it gets is known only once all are collected). */
 type Pending =
-  | { kind: "count"; key: string; valid: string[] }
+  | { kind: "count"; key: string; valid: string[]; public?: true }
   | { kind: "sum"; key: string; valid: string[]; label: string; columns: PlanColumn[]; centred: boolean; sensitivity: bigint }
   | { kind: "buckets"; key: string; valid: string[]; column: string; edges: bigint[] }
   | { kind: "select"; key: string; valid: string[]; column: string; rank: Rank };
@@ -35,7 +34,7 @@ type Pending =
  * @example
  * planQuery(parseQuery(`SELECT avg(salary) FROM "0x…" WHERE dept = 'eng'`), schema, { rowCount: 1000n, epsilonMilli: 1000 })
  */
-export function planQuery(query: Query, schema: QuerySchema, options: { rowCount: bigint; epsilonMilli: number }): QueryPlan {
+export function planQuery(query: Query, schema: QuerySchema, options: { rowCount: bigint; epsilonMilli: number; name?: string }): QueryPlan {
   const { rowCount, epsilonMilli } = options;
   if (typeof rowCount !== "bigint" || rowCount < 1n || rowCount > MAX_ROWS) {
     throw new MpcError("INVALID_ARGUMENT", `the plan needs the total row count, a bigint from 1 to ${MAX_ROWS}; got ${String(rowCount)}`);
@@ -96,7 +95,8 @@ export function planQuery(query: Query, schema: QuerySchema, options: { rowCount
   function planAggregate(item: AggregateItem, name: string): OutputItem {
     switch (item.fn) {
       case "count": {
-        if (item.column === undefined && filter === undefined && !grouped) return { kind: "count", name, count: -1, public: true };
+        // The row count is public on-chain: opened exactly, without noise, spending nothing.
+        if (item.column === undefined && filter === undefined && !grouped) return { kind: "count", name, count: add({ kind: "count", key: "rows", valid: [], public: true }), public: true };
         return { kind: "count", name, count: count(item.column === undefined ? [] : [item.column]) };
       }
       case "sum":
@@ -129,6 +129,36 @@ export function planQuery(query: Query, schema: QuerySchema, options: { rowCount
         const sums = [sum(valid, [x], true), sum(valid, [y], true), sum(valid, [x, y], true)];
         if (item.fn === "corr") sums.push(sum(valid, [x, x], true), sum(valid, [y, y], true));
         return { kind: item.fn, name, sums, count: count(valid), x, y };
+      }
+      case "regr_slope":
+      case "regr_intercept":
+      case "regr_r2": {
+        const x = column(item.x);
+        const y = column(item.y);
+        const valid = unique([x.name, y.name]);
+        // Σx, Σy, Σxy, Σx², Σy² over the rows where both are present: one set for the three.
+        const sums = [sum(valid, [x], true), sum(valid, [y], true), sum(valid, [x, y], true), sum(valid, [x, x], true), sum(valid, [y, y], true)];
+        return { kind: item.fn, name, sums, count: count(valid), x, y };
+      }
+      case "linear_regression": {
+        const y = column(item.y);
+        const xs = item.x.map(column);
+        // Listwise: every statistic over the rows where y and every x are present, so that they describe one set of rows.
+        const valid = unique([...item.x, item.y]);
+        const sxx: number[] = [];
+        xs.forEach((xi, i) => xs.slice(i).forEach((xj) => sxx.push(sum(valid, [xi, xj], true))));
+        return {
+          kind: "linear_regression",
+          name,
+          x: xs,
+          y,
+          count: count(valid),
+          sx: xs.map((x) => sum(valid, [x], true)),
+          sy: sum(valid, [y], true),
+          sxx,
+          sxy: xs.map((x) => sum(valid, [x, y], true)),
+          syy: sum(valid, [y, y], true),
+        };
       }
       case "histogram": {
         const x = column(item.column);
@@ -167,13 +197,15 @@ export function planQuery(query: Query, schema: QuerySchema, options: { rowCount
     return Array.from({ length: groups * per }, (_, j) => `${p.key} group ${Math.floor(j / per)}${per > 1 ? ` bucket ${j % per}` : ""}`);
   };
   const sensitivityOf = (p: Pending): bigint => (p.kind === "count" ? (grouped ? 2n : 1n) : p.kind === "sum" ? p.sensitivity : 2n);
+  const noised = pending.filter((p) => !(p.kind === "count" && p.public)).length;
   for (const p of pending) {
-    releases.push(private_ ? planRelease(labelsOf(p), sensitivityOf(p), epsilonMilli, pending.length) : undefined);
+    const open = p.kind === "count" && p.public;
+    releases.push(private_ && !open ? planRelease(labelsOf(p), sensitivityOf(p), epsilonMilli, noised) : undefined);
   }
   const statistics: Statistic[] = pending.map((p, k) => {
     if (p.kind !== "sum") return p;
     const bounded = p.columns.map((c) => (p.centred ? { name: c.name, scale: c.scale, lo: c.lo, hi: c.hi } : { name: c.name, scale: c.scale, lo: -maxAbs(c), hi: maxAbs(c) }));
-    const planned: PlannedSum = planSum("query", p.label, bounded, rowCount, releases[k]);
+    const planned: PlannedSum = planSum(options.name ?? "query", p.label, bounded, rowCount, releases[k]);
     return { kind: "sum", key: p.key, valid: p.valid, sums: [planned] };
   });
   const plan: QueryPlan = { text: query.text, rowCount, columns: [...columns.values()], ...(filter ? { filter } : {}), groupBy, groups, statistics, output };

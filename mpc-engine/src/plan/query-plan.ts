@@ -21,6 +21,9 @@ import type { QueryColumnType } from "../query/check-query.ts";
 // Each operator's module states its cost (rounds, words per row) and what it
 // opens; only `open` opens anything, and only `statistics`.
 
+/** Most rows one computation may aggregate: the hosts index rows with JavaScript numbers. */
+export const MAX_ROWS = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A column the plan reads, with its public facts; bounds in units of 10^-scale. */
 export interface PlanColumn {
   name: string;
@@ -62,7 +65,7 @@ export interface GroupColumn {
  * whose cells must all be present for a row to count (SQL's NULL skipping).
  */
 export type Statistic =
-  | { kind: "count"; key: string; valid: string[] }
+  | { kind: "count"; key: string; valid: string[]; public?: true }
   | { kind: "sum"; key: string; valid: string[]; sums: PlannedSum[] }
   | { kind: "buckets"; key: string; valid: string[]; column: string; edges: bigint[] }
   | { kind: "select"; key: string; valid: string[]; column: string; rank: Rank };
@@ -81,12 +84,46 @@ export interface Rank {
 /** How a SELECT item's value is formed from statistics (decode-query.ts). */
 export type OutputItem =
   | { kind: "group"; name: string; group: number }
-  | { kind: "count"; name: string; count: number; public?: boolean }
+  | { kind: "count"; name: string; count: number; public?: true }
   | { kind: "sum" | "avg"; name: string; sum: number; count: number; scale: number; centred: boolean; column: PlanColumn }
   | { kind: "var" | "stddev"; name: string; sums: [number, number]; count: number; column: PlanColumn }
   | { kind: "covar" | "corr"; name: string; sums: number[]; count: number; x: PlanColumn; y: PlanColumn }
+  | { kind: "regr_slope" | "regr_intercept" | "regr_r2"; name: string; sums: number[]; count: number; x: PlanColumn; y: PlanColumn }
   | { kind: "histogram"; name: string; buckets: number; column: PlanColumn }
+  | LinearRegressionItem
   | { kind: "quantile"; name: string; select: number; column: PlanColumn; p: { a: bigint; b: bigint }; which: "min" | "max" | "quantile" };
+
+/**
+ * Least squares of y on x_1..x_k over the rows where y and every x are present
+ * (listwise): the count and the centred sums Σ(x_i−c_i), Σ(y−c),
+ * Σ(x_i−c_i)(x_j−c_j) for i ≤ j (row-major upper triangle: (0,0), (0,1), ...,
+ * (1,1), ...), Σ(x_i−c_i)(y−c) and Σ(y−c)², as statistic indexes. Its cells
+ * are named by {@link linearRegressionCells}.
+ */
+export interface LinearRegressionItem {
+  kind: "linear_regression";
+  name: string;
+  x: PlanColumn[];
+  y: PlanColumn;
+  count: number;
+  sx: number[];
+  sy: number;
+  sxx: number[];
+  sxy: number[];
+  syy: number;
+}
+
+/**
+ * The cells of a {@link LinearRegressionItem}, in order: one coefficient per
+ * x, the intercept, one standard error per x, the intercept's, r², and the
+ * number of rows used.
+ *
+ * @example
+ * linearRegressionCells(["age", "tenure"]) // ["coefficient(age)", "coefficient(tenure)", "intercept", "se(age)", "se(tenure)", "se(intercept)", "r2", "n"]
+ */
+export function linearRegressionCells(x: readonly string[]): string[] {
+  return [...x.map((c) => `coefficient(${c})`), "intercept", ...x.map((c) => `se(${c})`), "se(intercept)", "r2", "n"];
+}
 
 /** A planned query. */
 export interface QueryPlan {
@@ -103,6 +140,6 @@ export interface QueryPlan {
   output: OutputItem[];
   /** Present exactly in DP mode: one release per statistic (all groups together). */
   dp?: DpPlan;
-  /** DP mode: the release of each statistic (undefined where the statistic is public). */
+  /** DP mode: the release of each statistic (undefined for a public one: the row count). */
   releases?: (DpRelease | undefined)[];
 }

@@ -200,7 +200,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
         pieces.push(selected[selectAt++]);
         continue;
       }
-      const noisy = noiseOf(s.kind === "buckets" ? s.edges.length + 1 : 1);
+      const noisy = plan.releases?.[k] === undefined ? undefined : noiseOf(s.kind === "buckets" ? s.edges.length + 1 : 1);
       if (s.kind === "sum" && s.sums[0].accumulation.kind === "wide") {
         wide.push(noisy === undefined ? acc : concatShares([acc, noisy]));
         pieces.push(wide.length - 1);

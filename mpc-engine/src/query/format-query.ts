@@ -97,6 +97,12 @@ export function formatAggregate(aggregate: Aggregate): string {
     case "corr":
     case "covar":
       return `${aggregate.fn}(${column(aggregate.x)}, ${column(aggregate.y)})`;
+    case "regr_slope":
+    case "regr_intercept":
+    case "regr_r2":
+      return `${aggregate.fn}(${column(aggregate.y)}, ${column(aggregate.x)})`;
+    case "linear_regression":
+      return `linear_regression(${[aggregate.y, ...aggregate.x].map(column).join(", ")})`;
     default:
       return `${aggregate.fn}(${column(aggregate.column)})`;
   }

@@ -185,6 +185,12 @@ class QueryReader {
       case "covar":
         arity(2);
         return { kind: "aggregate", fn, x: readColumnArg(fn, args[0]), y: readColumnArg(fn, args[1]) };
+      case "regr_slope":
+      case "regr_intercept":
+      case "regr_r2":
+        // SQL's order: the dependent variable first.
+        arity(2);
+        return { kind: "aggregate", fn, y: readColumnArg(fn, args[0]), x: readColumnArg(fn, args[1]) };
     }
   }
 

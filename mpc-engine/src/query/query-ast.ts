@@ -18,6 +18,9 @@ export const AGGREGATE_FUNCTIONS = [
   "histogram",
   "corr",
   "covar",
+  "regr_slope",
+  "regr_intercept",
+  "regr_r2",
 ] as const;
 
 /** One of {@link AGGREGATE_FUNCTIONS}. */
@@ -47,7 +50,16 @@ export type Aggregate =
   | { fn: "var" | "stddev" | "min" | "max" | "median"; column: string }
   | { fn: "quantile"; column: string; p: string }
   | { fn: "histogram"; column: string; edges: (NumberLiteral | StringLiteral)[] }
-  | { fn: "corr" | "covar"; x: string; y: string };
+  | { fn: "corr" | "covar"; x: string; y: string }
+  | { fn: "regr_slope" | "regr_intercept" | "regr_r2"; y: string; x: string }
+  | LinearRegressionAggregate;
+
+/**
+ * Least squares of y on several columns at once (the named algorithm
+ * `regression@1` with a list of x): not written in SQL — the parser never
+ * produces it — but planned and decoded by the same plan IR as every query.
+ */
+export type LinearRegressionAggregate = { fn: "linear_regression"; y: string; x: string[] };
 
 /** An aggregate in the SELECT list, with its optional `AS` alias. */
 export type AggregateItem = Aggregate & { kind: "aggregate"; alias?: string };
@@ -110,6 +122,12 @@ export function aggregateColumns(aggregate: Aggregate): string[] {
     case "corr":
     case "covar":
       return [aggregate.x, aggregate.y];
+    case "regr_slope":
+    case "regr_intercept":
+    case "regr_r2":
+      return [aggregate.y, aggregate.x];
+    case "linear_regression":
+      return [aggregate.y, ...aggregate.x];
     default:
       return [aggregate.column];
   }

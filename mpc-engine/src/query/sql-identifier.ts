@@ -17,6 +17,7 @@ const KEYWORDS = new Set(
     "session_user", "set", "show", "similar", "some", "system_user", "table", "then", "time", "timestamp",
     "true", "truncate", "union", "unique", "update", "user", "using", "values", "when", "where", "window", "with",
     "count", "sum", "avg", "var", "stddev", "min", "max", "median", "quantile", "histogram", "corr", "covar",
+    "regr_slope", "regr_intercept", "regr_r2",
   ],
 );
 

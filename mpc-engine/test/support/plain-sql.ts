@@ -126,6 +126,28 @@ function aggregate(a: Aggregate, rows: PlainRow[], columns: Map<string, QueryCol
       const magnitude = cov.mul(cov).div(vx.mul(vy)).sqrtDecimal(EXTRA);
       return [cov.compare(new Rational(0n)) < 0 && /[1-9]/.test(magnitude) ? `-${magnitude}` : magnitude];
     }
+    case "regr_slope":
+    case "regr_intercept":
+    case "regr_r2": {
+      const pairs = rows.filter((r) => r[a.x] !== null && r[a.y] !== null);
+      if (pairs.length === 0) return [null];
+      const xs = pairs.map((r) => r[a.x]!);
+      const ys = pairs.map((r) => r[a.y]!);
+      const sx = columns.get(a.x)!.scale;
+      const sy = columns.get(a.y)!.scale;
+      const vx = covariance(xs, xs, sx, sx);
+      if (vx.isZero()) return [null];
+      const slope = covariance(xs, ys, sx, sy).div(vx);
+      const digits = Math.max(sx, sy) + EXTRA;
+      if (a.fn === "regr_slope") return [slope.toDecimal(digits)];
+      if (a.fn === "regr_intercept") return [mean(ys).mul(Rational.scaled(1n, sy)).sub(slope.mul(mean(xs).mul(Rational.scaled(1n, sx)))).toDecimal(digits)];
+      const vy = covariance(ys, ys, sy, sy);
+      if (vy.isZero()) return ["1.000000"];
+      const cov = covariance(xs, ys, sx, sy);
+      return [cov.mul(cov).div(vx.mul(vy)).toDecimal(EXTRA)];
+    }
+    case "linear_regression":
+      return plainRegression(a.y, a.x, rows, columns);
     case "min":
     case "max":
     case "median":
@@ -152,6 +174,61 @@ function aggregate(a: Aggregate, rows: PlainRow[], columns: Map<string, QueryCol
       );
     }
   }
+}
+
+/**
+ * Least squares the textbook way: the design matrix [1, x_1..x_k] of the rows
+ * where y and every x are present, (XᵀX)⁻¹ by Gauss–Jordan with row exchanges,
+ * residuals summed row by row. Cells: coefficients, intercept, standard
+ * errors (x's, then the intercept's), r², n.
+ */
+function plainRegression(yName: string, xNames: string[], rows: PlainRow[], columns: Map<string, QueryColumn>): (string | null)[] {
+  const used = rows.filter((r) => r[yName] !== null && xNames.every((x) => r[x] !== null));
+  const k = xNames.length;
+  const n = used.length;
+  const none = (): (string | null)[] => [...Array.from({ length: 2 * k + 3 }, () => null), String(n)];
+  if (n === 0) return none();
+  const value = (r: PlainRow, name: string) => Rational.scaled(r[name]!, columns.get(name)!.scale);
+  const design = used.map((r) => [new Rational(1n), ...xNames.map((x) => value(r, x))]);
+  const ys = used.map((r) => value(r, yName));
+  const m = k + 1;
+  const zero = new Rational(0n);
+  const xtx = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => design.reduce((s, row) => s.add(row[i].mul(row[j])), zero)));
+  const xty = Array.from({ length: m }, (_, i) => design.reduce((s, row, t) => s.add(row[i].mul(ys[t])), zero));
+  const a = xtx.map((row) => [...row]);
+  const inv = xtx.map((_, i) => xtx.map((__, j) => new Rational(i === j ? 1n : 0n)));
+  for (let p = 0; p < m; p++) {
+    const q = a.findIndex((row, i) => i >= p && !row[p].isZero());
+    if (q < 0) return none();
+    [a[p], a[q]] = [a[q], a[p]];
+    [inv[p], inv[q]] = [inv[q], inv[p]];
+    const pivot = a[p][p];
+    a[p] = a[p].map((v) => v.div(pivot));
+    inv[p] = inv[p].map((v) => v.div(pivot));
+    for (let i = 0; i < m; i++) {
+      if (i === p) continue;
+      const f = a[i][p];
+      a[i] = a[i].map((v, j) => v.sub(f.mul(a[p][j])));
+      inv[i] = inv[i].map((v, j) => v.sub(f.mul(inv[p][j])));
+    }
+  }
+  const beta = inv.map((row) => row.reduce((s, v, j) => s.add(v.mul(xty[j])), zero));
+  const fitted = design.map((row) => row.reduce((s, v, j) => s.add(v.mul(beta[j])), zero));
+  const rss = ys.reduce((s, y, t) => s.add(y.sub(fitted[t]).mul(y.sub(fitted[t]))), zero);
+  const ybar = ys.reduce((s, y) => s.add(y), zero).div(new Rational(BigInt(n)));
+  const tss = ys.reduce((s, y) => s.add(y.sub(ybar).mul(y.sub(ybar))), zero);
+  const digits = Math.max(columns.get(yName)!.scale, ...xNames.map((x) => columns.get(x)!.scale)) + EXTRA;
+  const r2 = tss.isZero() ? new Rational(1n) : new Rational(1n).sub(rss.div(tss));
+  const dof = BigInt(n - k - 1);
+  const se = (j: number): string | null => (dof <= 0n ? null : rss.div(new Rational(dof)).mul(inv[j][j]).sqrtDecimal(digits));
+  return [
+    ...beta.slice(1).map((b) => b.toDecimal(digits)),
+    beta[0].toDecimal(digits),
+    ...xNames.map((_, i) => se(i + 1)),
+    se(0),
+    r2.toDecimal(EXTRA),
+    String(n),
+  ];
 }
 
 function fraction(p: string): [bigint, bigint] {

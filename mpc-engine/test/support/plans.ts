@@ -19,6 +19,15 @@ export async function runPlanOnShares(
   columns: Record<string, readonly bigint[]>,
   valid: Record<string, readonly (0 | 1)[]> = {},
 ): Promise<AlgorithmResult> {
+  return decodeResult(plan, await openPlanOnShares(plan, columns, valid));
+}
+
+/** As {@link runPlanOnShares}, but returns the opened ring values, before decoding (for describeNoise). */
+export async function openPlanOnShares(
+  plan: Plan,
+  columns: Record<string, readonly bigint[]>,
+  valid: Record<string, readonly (0 | 1)[]> = {},
+): Promise<bigint[]> {
   const rowCount = Number(plan.rowCount);
   const shareOf = (v: readonly bigint[]) => shareArithForTesting(BigUint64Array.from(v, ring));
   const shared = Object.fromEntries(Object.entries(columns).map(([name, v]) => [name, shareOf(v)]));
@@ -34,5 +43,5 @@ export async function runPlanOnShares(
     for (let i = 0; i < 3; i++) assert.equal(outputs[i].b[k], outputs[(i + 1) % 3].a[k], "replicated components agree");
     return ring(outputs[0].a[k] + outputs[1].a[k] + outputs[2].a[k]);
   });
-  return decodeResult(plan, values);
+  return values;
 }

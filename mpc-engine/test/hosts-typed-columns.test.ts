@@ -2,9 +2,20 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { hexlify, Wallet } from "ethers";
+import { hexlify, keccak256, toUtf8Bytes, Wallet } from "ethers";
 import type { ColumnShare, ComputeResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { decodeResult, decodeRingVector, generateBuyerKeyPair, planComputation, reconstruct, type SchemaColumn } from "../src/index.ts";
+import {
+  decodeJob,
+  decodeResult,
+  decodeRingVector,
+  generateBuyerKeyPair,
+  planComputation,
+  planJob,
+  QUERY_ALGORITHM,
+  queryAggregateEntry,
+  reconstruct,
+  type SchemaColumn,
+} from "../src/index.ts";
 import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
 
@@ -130,6 +141,30 @@ describe("three hosts holding a typed table with missing values", () => {
   it("refuses a named algorithm over a category column, naming it", async () => {
     const { responses } = await run("mean@1", { column: "dept" });
     await assert.rejects(responses(), rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /"column" names column "dept", a category column/));
+  });
+
+  it("answers a query@1 request by re-planning the SQL from the chain, and refuses one the seller's policy or the request does not cover", async () => {
+    const from = `"${upload.datasetId.toLowerCase()}"`;
+    const sql = (text: string) => ({ sql: text });
+    // A buyer who skips the client's checks and asks the contract directly: the hosts re-check.
+    const restricted = `${upload.datasetId.toLowerCase()}/${keccak256(toUtf8Bytes(queryAggregateEntry("avg")))}`;
+    cluster.chain.refused.add(restricted);
+    try {
+      const avg = await run(QUERY_ALGORITHM, sql(`SELECT avg(amount) FROM ${from}`));
+      await assert.rejects(avg.responses(), rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /does not allow avg\(\) in queries/));
+      const params = sql(`SELECT dept, count(*), count(amount) FROM ${from} GROUP BY dept`);
+      const { request, responses } = await run(QUERY_ALGORITHM, params);
+      const values = await settleAndOpen(cluster, { requestId: request.requestId, responses: await responses(), buyerPrivateKey: buyer.privateKey });
+      const plan = planJob(QUERY_ALGORITHM, JSON.stringify(params), { columns: schema }, { rowCount: 6n, epsilonMilli: 0, datasetIds: [upload.datasetId] });
+      const answer = decodeJob(plan, values);
+      assert.equal(answer.kind, "query");
+      assert.equal(answer.result.rows.reduce((n: number, row) => n + Number(row[1]), 0), 6, "every row in some group");
+    } finally {
+      cluster.chain.refused.delete(restricted);
+    }
+    // FROM must name the request's datasets: a query text over another dataset is refused, not run over this one.
+    const other = await run(QUERY_ALGORITHM, sql(`SELECT count(*) FROM "0x${"ab".repeat(32)}"`));
+    await assert.rejects(other.responses(), rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /FROM must name exactly the request's datasets/));
   });
 
   it("refuses to compute when the on-chain schema names other types or categories than the stored shares", async () => {

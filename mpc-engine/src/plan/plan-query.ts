@@ -97,6 +97,8 @@ export function planQuery(query: Query, schema: QuerySchema, options: { rowCount
       case "count": {
         // The row count is public on-chain: opened exactly, without noise, spending nothing.
         if (item.column === undefined && filter === undefined && !grouped) return { kind: "count", name, count: add({ kind: "count", key: "rows", valid: [], public: true }), public: true };
+        // count(col) reads the column's validity: the hosts load it with the column.
+        if (item.column !== undefined) column(item.column);
         return { kind: "count", name, count: count(item.column === undefined ? [] : [item.column]) };
       }
       case "sum":
@@ -282,7 +284,8 @@ function compileFilter(predicate: Predicate, column: (name: string) => PlanColum
     case "not":
       return { kind: "not", arg: compileFilter(predicate.arg, column) };
     case "null":
-      return { kind: "null", column: predicate.column, negated: predicate.negated };
+      // IS NULL reads the column's validity: the hosts load it with the column.
+      return { kind: "null", column: column(predicate.column).name, negated: predicate.negated };
     case "cmp": {
       const c = column(predicate.column);
       const t = literalUnits(c, predicate.value);

@@ -24,10 +24,10 @@ const cell = (lo: number, hi: number) => fc.option(fc.integer({ min: lo, max: hi
 const row = fc.record({ a: cell(-50, 50), b: cell(0, 1000), cat: cell(0, 2), flag: cell(0, 1), d: cell(19000, 19100) });
 const table = fc.array(row, { minLength: 1, maxLength: 24 });
 
-async function check(sql: string, rows: PlainRow[]): Promise<void> {
+async function check(sql: string, rows: PlainRow[], blockRows?: number): Promise<void> {
   const query = parseQuery(sql);
   const plan = planQuery(query, { columns: schema }, { rowCount: BigInt(rows.length), epsilonMilli: 0 });
-  const mpc = await runQueryOnShares(plan, names, rows);
+  const mpc = await runQueryOnShares(plan, names, rows, { blockRows });
   assert.deepEqual(mpc.rows, plainQuery(query, schema, rows), `${sql}\nrows: ${JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
 }
 
@@ -91,6 +91,20 @@ describe("queries on secret shares through the plan IR (exact mode)", () => {
         await check(shapes[shape](k), rows);
       }),
       { numRuns: 80 },
+    );
+    // Row bits are packed 64 to a word and rows run in blocks: tables over
+    // several words, blocks that end inside a word, counts across blocks.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(row, { minLength: 60, maxLength: 300 }),
+        fc.integer({ min: 0, max: shapes.length - 1 }),
+        fc.integer({ min: -30, max: 30 }),
+        fc.constantFrom(37, 64, 100, 1000),
+        async (rows, shape, k, blockRows) => {
+          await check(shapes[shape](k), rows, blockRows);
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

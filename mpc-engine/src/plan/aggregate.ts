@@ -1,24 +1,33 @@
 import { andMany } from "../protocol/and.ts";
 import { b2a } from "../protocol/b2a.ts";
+import { dotProducts } from "../protocol/dot-product.ts";
 import { addPublic } from "../protocol/linear.ts";
 import { multiplyMany } from "../protocol/multiply.ts";
 import type { Party } from "../protocol/party.ts";
 import type { ArithShare, BoolShare } from "../protocol/shares.ts";
-import { ringSum } from "../ring.ts";
-import { concatBits, notBits, splitParts, xorBits } from "./bits.ts";
+import { concatBits, notBits, splitParts, unpackShare, xorBits } from "./bits.ts";
+import { countBits } from "./count-bits.ts";
+import { bitWidth, type Planes } from "./public-tests.ts";
 import type { PlanColumn, Statistic } from "./query-plan.ts";
 
 // Operator `aggregate`: masked counts, sums and bucket counts of one block of
 // rows, per group. A statistic counts the rows of a group whose cells of its
 // `valid` columns are all present (SQL's NULL skipping): m = g ∧ v_S
 // (one round for every group and statistic; before it, ⌈log₂ k⌉ rounds for
-// statistics on k ≥ 2 columns, v_S = v_x ∧ v_y ∧ ..., one for two), bucket masks m ∧ [e_(b−1) ≤ x < e_b] from
-// the column's tests (one round), all converted to 0/1 arithmetic shares in
-// one b2a (2 rounds, 2 words per row and mask). count = Σm (local); a sum
-// Σ m·s of its summand s — x − c, or a product of two (centred) columns
-// computed once for all groups — is one multiplication round (one word per
-// row and group; two rounds for products). Totals are local sums of the
-// block, or chunk sums for a widened sum (see sum-plan.ts). Opens nothing.
+// statistics on k ≥ 2 columns, v_S = v_x ∧ v_y ∧ ..., one for two), bucket
+// masks m ∧ [e_(b−1) ≤ x < e_b] from the column's tests (one round); row
+// bits are packed (bits.ts), one bit per row per AND. count = Σm by the
+// carry-save count (count-bits.ts: about one bit per row, no conversion per
+// row). A sum of one column x of width w, accumulated in the ring, is read
+// from the column's bit planes d = x − lo: Σ m·(x − c) = Σ_j 2^j·#(m ∧ d_j)
+// + (lo − c)·#m (one AND round shared with the buckets, then the counts:
+// about 2w bits per row and group). Any other sum Σ m·s of its summand s —
+// a product of two (centred) columns computed once for all groups (one
+// round, one word per row), or a widened sum — converts the masks it needs
+// to 0/1 ring elements (b2a: 2 rounds, 2 words per row and mask) and takes
+// the inner product with s (one round, one element per group:
+// dot-product.ts), per global chunk for a widened sum (see sum-plan.ts).
+// Opens nothing.
 
 /** What one block contributes to each statistic, per group: the elements to add to its accumulator. */
 export type BlockTotals = ArithShare[][];
@@ -32,6 +41,8 @@ export interface AggregateBlock {
   value: (column: string) => ArithShare;
   valid: (column: string) => BoolShare;
   lt: (column: string, t: bigint) => BoolShare;
+  /** The bit planes of a decomposed column. */
+  planes: (column: string) => Planes;
   columns: ReadonlyMap<string, PlanColumn>;
 }
 
@@ -80,69 +91,143 @@ function centred(party: Party, x: ArithShare, centre: bigint): ArithShare {
 }
 
 /**
+ * The valid-column sets whose sums are all of one column each, accumulated
+ * in the ring, and cheaper from the columns' bit planes than from converted
+ * masks: 2 bits per row and bit of each summed column (an AND and a count)
+ * against 128 (a b2a of the mask) per group. Their columns are decomposed.
+ *
+ * @example
+ * bitSummedKeys(plan.statistics, columns) // Set { "price" }
+ */
+export function bitSummedKeys(statistics: readonly Statistic[], columns: ReadonlyMap<string, PlanColumn>): Set<string> {
+  const cost = new Map<string, number>();
+  for (const s of statistics) {
+    if (s.kind !== "sum") continue;
+    const key = s.valid.join("\u0000");
+    const single = s.sums[0].factors.length === 1 && s.sums[0].accumulation.kind === "ring";
+    const column = columns.get(s.sums[0].factors[0].column)!;
+    cost.set(key, single && cost.get(key) !== Infinity ? (cost.get(key) ?? 0) + 2 * bitWidth(column.lo, column.hi) : Infinity);
+  }
+  return new Set([...cost].filter(([, bits]) => bits <= 128).map(([key]) => key));
+}
+
+/**
  * One block's contribution to every count, sum and bucket statistic (order
- * statistics are selected after the last block), per group.
+ * statistics are selected after the last block), per group. The groups'
+ * masks have their tails clear.
  *
  * @example
  * const totals = await aggregateBlock(party, plan.statistics, block, masks);
  */
 export async function aggregateBlock(party: Party, statistics: readonly Statistic[], block: AggregateBlock, masks: Map<string, BoolShare[]>): Promise<BlockTotals> {
   const G = block.groups.length;
-  const maskOf = (s: Statistic): BoolShare[] => masks.get(s.valid.join("\u0000"))!;
+  const keyOf = (s: Statistic): string => s.valid.join("\u0000");
+  const maskOf = (s: Statistic): BoolShare[] => masks.get(keyOf(s))!;
 
-  // Bucket masks, one round.
+  // Bucket masks.
   const bucketPairs: (readonly [BoolShare, BoolShare])[] = [];
   for (const s of statistics) {
     if (s.kind !== "buckets") continue;
     const inBucket = bucketBits(party, block, s.column, s.edges);
     for (const m of maskOf(s)) for (const b of inBucket) bucketPairs.push([m, b]);
   }
-  const bucketMasks = bucketPairs.length === 0 ? [] : await andMany(party, bucketPairs);
 
-  // Every mask to convert, in one b2a.
-  const toConvert: BoolShare[] = [];
-  const slot = new Map<string, number>();
+  // Sums of one decomposed column: Σ m·(x − c) = Σ_j 2^j·#(m ∧ d_j) + (lo − c)·#m.
+  const byBits = bitSummedKeys(statistics, block.columns);
+  const bitSums = statistics.filter((s): s is Statistic & { kind: "sum" } => s.kind === "sum" && byBits.has(keyOf(s)));
+  const planePairs = bitSums.flatMap((s) => maskOf(s).flatMap((m) => block.planes(s.sums[0].factors[0].column).map((d) => [m, d] as const)));
+
+  // Bucket masks and masked planes, one round.
+  const anded = bucketPairs.length + planePairs.length === 0 ? [] : await andMany(party, [...bucketPairs, ...planePairs]);
+  const bucketMasks = anded.slice(0, bucketPairs.length);
+  const maskedPlanes = anded.slice(bucketPairs.length);
+
+  // Every count (of a statistic's rows, of a bucket's, of a masked plane's) in one carry-save count.
+  const toCount: BoolShare[] = [];
+  const countSlot = new Map<string, number>();
   for (const s of statistics) {
-    if (s.kind !== "count" && s.kind !== "sum") continue;
-    const key = s.valid.join("\u0000");
-    if (slot.has(key)) continue;
-    slot.set(key, toConvert.length);
-    toConvert.push(...maskOf(s));
+    if ((s.kind !== "count" && !bitSums.includes(s as Statistic & { kind: "sum" })) || countSlot.has(keyOf(s))) continue;
+    countSlot.set(keyOf(s), toCount.length);
+    toCount.push(...maskOf(s));
   }
-  const bucketAt = toConvert.length;
-  toConvert.push(...bucketMasks);
+  const bucketAt = toCount.length;
+  toCount.push(...bucketMasks);
+  const planesAt = toCount.length;
+  toCount.push(...maskedPlanes);
+  const counts = toCount.length === 0 ? undefined : await countBits(party, toCount);
+  const sumOf = new Map<Statistic, ArithShare[]>();
+  let planeIndex = planesAt;
+  for (const s of bitSums) {
+    const { column, centre } = s.sums[0].factors[0];
+    const width = block.planes(column).length;
+    const offset = BigInt.asUintN(64, block.columns.get(column)!.lo - centre);
+    sumOf.set(
+      s,
+      Array.from({ length: G }, (_, g) => {
+        const m = countSlot.get(keyOf(s))! + g;
+        const out = { a: BigUint64Array.of(counts!.a[m] * offset), b: BigUint64Array.of(counts!.b[m] * offset) };
+        for (let j = 0; j < width; j++, planeIndex++) {
+          out.a[0] += counts!.a[planeIndex] << BigInt(j);
+          out.b[0] += counts!.b[planeIndex] << BigInt(j);
+        }
+        return out;
+      }),
+    );
+  }
+
+  // Other sums: the masks they need as 0/1 ring elements, in one b2a.
+  const sums = statistics.filter((s): s is Statistic & { kind: "sum" } => s.kind === "sum" && !byBits.has(keyOf(s)));
+  const sumSlot = new Map<string, number>();
+  const toConvert: BoolShare[] = [];
+  for (const s of sums) {
+    if (sumSlot.has(keyOf(s))) continue;
+    sumSlot.set(keyOf(s), toConvert.length);
+    toConvert.push(...maskOf(s).map((m) => unpackShare(m, block.n)));
+  }
   const arith = toConvert.length === 0 ? [] : splitParts(await b2a(party, concatBits(toConvert)), toConvert.length, block.n);
 
-  // Summands: products of two columns once for all groups, then masked, one round each.
-  const sums = statistics.filter((s): s is Statistic & { kind: "sum" } => s.kind === "sum");
+  // Summands: products of two columns once for all groups, one round.
   const products = sums.filter((s) => s.sums[0].factors.length === 2);
   const factor = (f: { column: string; centre: bigint }): ArithShare => centred(party, block.value(f.column), f.centre);
   const productValues = products.length === 0 ? [] : await multiplyMany(party, products.map((s) => [factor(s.sums[0].factors[0]), factor(s.sums[0].factors[1])] as const));
-  const summandOf = new Map<Statistic, ArithShare>(sums.map((s) => [s, s.sums[0].factors.length === 2 ? productValues[products.indexOf(s)] : factor(s.sums[0].factors[0])]));
-  const maskedPairs = sums.flatMap((s) => {
-    const first = slot.get(s.valid.join("\u0000"))!;
-    return Array.from({ length: G }, (_, k) => [arith[first + k], summandOf.get(s)!] as const);
-  });
-  const masked = maskedPairs.length === 0 ? [] : await multiplyMany(party, maskedPairs);
+  const summandOf = (s: Statistic & { kind: "sum" }): ArithShare => (s.sums[0].factors.length === 2 ? productValues[products.indexOf(s)] : factor(s.sums[0].factors[0]));
 
+  // Masked sums as inner products, grouped by their segments (the whole block, or global chunks).
+  const segmented = new Map<string, { ends: number[]; items: { s: Statistic; g: number }[] }>();
+  for (const s of sums) {
+    const acc = s.sums[0].accumulation;
+    const ends = acc.kind === "ring" ? [block.n] : chunkEnds(block.start, block.n, acc.chunkRows);
+    const key = ends.join(",");
+    if (!segmented.has(key)) segmented.set(key, { ends, items: [] });
+    for (let g = 0; g < G; g++) segmented.get(key)!.items.push({ s, g });
+  }
+  for (const { ends, items } of segmented.values()) {
+    const dots = await dotProducts(
+      party,
+      items.map(({ s, g }) => [arith[sumSlot.get(keyOf(s))! + g], summandOf(s as Statistic & { kind: "sum" })] as const),
+      ends,
+    );
+    items.forEach(({ s }, i) => {
+      if (!sumOf.has(s)) sumOf.set(s, []);
+      sumOf.get(s)!.push(dots[i]);
+    });
+  }
+
+  const element = (x: ArithShare, at: number): ArithShare => ({ a: x.a.subarray(at, at + 1), b: x.b.subarray(at, at + 1) });
   let bucketIndex = bucketAt;
-  let sumIndex = 0;
   return statistics.map((s) => {
     switch (s.kind) {
       case "count": {
-        const first = slot.get(s.valid.join("\u0000"))!;
-        return Array.from({ length: G }, (_, k) => total(arith[first + k]));
+        const first = countSlot.get(keyOf(s))!;
+        return Array.from({ length: G }, (_, k) => element(counts!, first + k));
       }
       case "sum":
-        return Array.from({ length: G }, () => {
-          const m = masked[sumIndex++];
-          const acc = s.sums[0].accumulation;
-          return acc.kind === "ring" ? total(m) : chunkTotals(m, block.start, acc.chunkRows);
-        });
+        return sumOf.get(s)!;
       case "buckets":
         return Array.from({ length: G }, () => {
-          const counts = Array.from({ length: s.edges.length + 1 }, () => total(arith[bucketIndex++]));
-          return { a: BigUint64Array.from(counts, (c) => c.a[0]), b: BigUint64Array.from(counts, (c) => c.b[0]) };
+          const from = bucketIndex;
+          bucketIndex += s.edges.length + 1;
+          return { a: counts!.a.slice(from, bucketIndex), b: counts!.b.slice(from, bucketIndex) };
         });
       case "select":
         return [];
@@ -150,25 +235,12 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   });
 }
 
-function total(x: { a: BigUint64Array; b: BigUint64Array }): ArithShare {
-  return { a: BigUint64Array.of(ringSum(x.a)), b: BigUint64Array.of(ringSum(x.b)) };
-}
-
 /**
- * The block's sums per global chunk of `chunkRows` rows it touches: element 0
- * is the chunk holding the block's first row (the accumulator adds them at
- * ⌊start / chunkRows⌋ onwards).
+ * The end rows (within the block) of the global chunks of `chunkRows` rows
+ * the block touches: the accumulator adds them at ⌊start / chunkRows⌋ onwards.
  */
-function chunkTotals(x: ArithShare, start: number, chunkRows: number): ArithShare {
-  const n = x.a.length;
+function chunkEnds(start: number, n: number, chunkRows: number): number[] {
   const first = Math.floor(start / chunkRows);
   const last = Math.floor((start + n - 1) / chunkRows);
-  const out = { a: new BigUint64Array(last - first + 1), b: new BigUint64Array(last - first + 1) };
-  for (let c = first; c <= last; c++) {
-    const from = Math.max(0, c * chunkRows - start);
-    const to = Math.min(n, (c + 1) * chunkRows - start);
-    out.a[c - first] = ringSum(x.a.subarray(from, to));
-    out.b[c - first] = ringSum(x.b.subarray(from, to));
-  }
-  return out;
+  return Array.from({ length: last - first + 1 }, (_, k) => Math.min(n, (first + k + 1) * chunkRows - start));
 }

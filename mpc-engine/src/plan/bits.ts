@@ -2,18 +2,30 @@ import { andPublic, xorPublic, xorShares } from "../protocol/linear.ts";
 import type { Party } from "../protocol/party.ts";
 import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
 
-// Row bits as the plan's operators pass them: boolean shares with the bit in
-// bit 0 of each word and every other bit 0, one word per row.
+// Row bits as the plan's operators pass them: a boolean share whose words
+// hold 64 rows each (row r is bit r mod 64 of word ⌊r/64⌋), so one AND of a
+// word is 64 rows' ANDs and a round sends one bit per row, not one word.
+// The bits of a block's last word beyond its rows (its tail) are whatever
+// the operations leave there; operators that count rows clear them first
+// ({@link clearTail}). Packing and unpacking are local (each party moves
+// the bits of its own components).
 
-/** A public bit for `n` rows: component w_0 carries it (parties 0 and 2), so the share is a sharing of that constant. */
-export function publicBits(party: Party, n: number, value: boolean): BoolShare {
-  const zero = { a: new BigUint64Array(n), b: new BigUint64Array(n) };
-  return value ? xorPublic(party, zero, 1n) : zero;
+const ALL = (1n << 64n) - 1n;
+
+/** Words holding `rows` row bits. */
+export function wordsFor(rows: number): number {
+  return (rows + 63) >>> 6;
 }
 
-/** ¬x for bits in bit 0: local. */
+/** A public bit for every row of `words` words: component w_0 carries it (parties 0 and 2). */
+export function publicBits(party: Party, words: number, value: boolean): BoolShare {
+  const zero = { a: new BigUint64Array(words), b: new BigUint64Array(words) };
+  return value ? xorPublic(party, zero, ALL) : zero;
+}
+
+/** ¬x: local. */
 export function notBits(party: Party, x: BoolShare): BoolShare {
-  return xorPublic(party, x, 1n);
+  return xorPublic(party, x, ALL);
 }
 
 /** x ⊕ y: local. */
@@ -21,21 +33,82 @@ export function xorBits(party: Party, x: BoolShare, y: BoolShare): BoolShare {
   return xorShares(party, x, y);
 }
 
-/** Keeps bit 0 of each word: local. */
-export function bit0(party: Party, x: BoolShare): BoolShare {
-  return andPublic(party, x, 1n);
+/** The same bits with every bit beyond row `rows` zero: local (the last word ANDed with a public mask). */
+export function clearTail(party: Party, x: BoolShare, rows: number): BoolShare {
+  const words = x.a.length;
+  const spare = words * 64 - rows;
+  if (spare === 0) return x;
+  const out = { a: x.a.slice(), b: x.b.slice() };
+  const last = andPublic(party, { a: x.a.subarray(words - 1), b: x.b.subarray(words - 1) }, ALL >> BigInt(spare));
+  out.a[words - 1] = last.a[0];
+  out.b[words - 1] = last.b[0];
+  return out;
 }
 
 /**
- * The validity bit of an arithmetic share of 0/1 as a boolean share, with no
- * message: bit 0 of x0 + x1 + x2 is x0 ⊕ x1 ⊕ x2 in bit 0 (no carry enters
- * the lowest bit), so each component's lowest bit is a boolean component.
+ * Bits 0 … width − 1 of each element of `v` as `width` packed planes (plane j
+ * holds bit j of every row); bits beyond the rows are 0. Local.
  */
-export function validityBits(party: Party, valid: ArithShare): BoolShare {
-  return { a: party.kernels.andScalar(valid.a, 1n), b: party.kernels.andScalar(valid.b, 1n) };
+export function packPlanes(v: BigUint64Array, width: number): BigUint64Array[] {
+  const n = v.length;
+  const words = wordsFor(n);
+  const planes = Array.from({ length: width }, () => new BigUint64Array(words));
+  const out = planes.map((p) => new Int32Array(p.buffer, p.byteOffset, 2 * words));
+  const src = new Int32Array(v.buffer, v.byteOffset, 2 * n);
+  const acc = new Int32Array(width);
+  const low = Math.min(width, 32);
+  for (let base = 0, k = 0; base < n; base += 32, k++) {
+    acc.fill(0);
+    const end = Math.min(32, n - base);
+    for (let i = 0; i < end; i++) {
+      const lo = src[2 * (base + i)];
+      for (let j = 0; j < low; j++) acc[j] |= ((lo >>> j) & 1) << i;
+      if (width > 32) {
+        const hi = src[2 * (base + i) + 1];
+        for (let j = 32; j < width; j++) acc[j] |= ((hi >>> (j - 32)) & 1) << i;
+      }
+    }
+    for (let j = 0; j < width; j++) out[j][k] = acc[j];
+  }
+  return planes;
 }
 
-/** Several bit vectors as one (both components copied once). */
+/** The packed bits of `rows` rows as one element per row holding 0 or 1 (bit 0). Local. */
+export function unpackBits(plane: BigUint64Array, rows: number): BigUint64Array {
+  const out = new BigUint64Array(rows);
+  const dst = new Int32Array(out.buffer, out.byteOffset, 2 * rows);
+  const src = new Int32Array(plane.buffer, plane.byteOffset, 2 * plane.length);
+  for (let r = 0; r < rows; r++) dst[2 * r] = (src[r >>> 5] >>> (r & 31)) & 1;
+  return out;
+}
+
+/** Both components of a packed share unpacked: one element per row, the bit in bit 0. */
+export function unpackShare(x: BoolShare, rows: number): BoolShare {
+  return { a: unpackBits(x.a, rows), b: unpackBits(x.b, rows) };
+}
+
+/**
+ * The validity bits of an arithmetic share of 0/1, packed, with no message:
+ * bit 0 of x0 + x1 + x2 is x0 ⊕ x1 ⊕ x2 in bit 0 (no carry enters the
+ * lowest bit), so each component's lowest bit is a boolean component.
+ */
+export function validityBits(valid: ArithShare): BoolShare {
+  return { a: packPlanes(valid.a, 1)[0], b: packPlanes(valid.b, 1)[0] };
+}
+
+/**
+ * A shared bit (bit 0 of element `at`) copied to every row of `words` words:
+ * each component's bit repeated in every position, which is linear over XOR,
+ * so local.
+ */
+export function spreadBit(x: BoolShare, at: number, words: number): BoolShare {
+  return {
+    a: new BigUint64Array(words).fill((x.a[at] & 1n) === 1n ? ALL : 0n),
+    b: new BigUint64Array(words).fill((x.b[at] & 1n) === 1n ? ALL : 0n),
+  };
+}
+
+/** Several vectors as one (both components copied once). */
 export function concatBits(parts: readonly BoolShare[]): BoolShare {
   return concatShares(parts);
 }
@@ -48,9 +121,4 @@ export function splitParts<T extends { a: BigUint64Array; b: BigUint64Array }>(x
 /** A block of rows [start, end) of a share (views, no copy). */
 export function rows<T extends { a: BigUint64Array; b: BigUint64Array }>(x: T, start: number, end: number): { a: BigUint64Array; b: BigUint64Array } {
   return { a: x.a.subarray(start, end), b: x.b.subarray(start, end) };
-}
-
-/** A broadcast of a scalar share (one element) to `n` rows: each component repeated, still a sharing of the same value per row. */
-export function broadcast(x: { a: BigUint64Array; b: BigUint64Array }, at: number, n: number): { a: BigUint64Array; b: BigUint64Array } {
-  return { a: new BigUint64Array(n).fill(x.a[at]), b: new BigUint64Array(n).fill(x.b[at]) };
 }

@@ -11,35 +11,35 @@ import type { FilterNode, RowTest } from "./query-plan.ts";
 // T = ¬v, F = v; NOT swaps T and F; AND: T = ∧T, F = ∨F; OR: T = ∨T, F = ∧F
 // (x ∨ y = x ⊕ y ⊕ (x ∧ y)). The row passes when T.
 // Cost: one round for all leaves, then one round per AND/OR operand beyond
-// the first (both bits of a node in the same round); one word per row per
-// AND. Opens nothing.
+// the first (both bits of a node in the same round); one bit per row per
+// AND (bits packed, bits.ts). Opens nothing.
 
 /** Evaluates a row test from the block's test bits (`lt` keyed by column and constant); local. */
-export function evaluateTest(party: Party, test: RowTest, lt: (column: string, t: bigint) => BoolShare, n: number): BoolShare {
+export function evaluateTest(party: Party, test: RowTest, lt: (column: string, t: bigint) => BoolShare, words: number): BoolShare {
   switch (test.kind) {
     case "lt":
       return lt(test.column, test.t);
     case "const":
-      return publicBits(party, n, test.value);
+      return publicBits(party, words, test.value);
     case "not":
-      return notBits(party, evaluateTest(party, test.arg, lt, n));
+      return notBits(party, evaluateTest(party, test.arg, lt, words));
     case "xor":
-      return test.args.map((a) => evaluateTest(party, a, lt, n)).reduce((x, y) => xorBits(party, x, y), publicBits(party, n, false));
+      return test.args.map((a) => evaluateTest(party, a, lt, words)).reduce((x, y) => xorBits(party, x, y), publicBits(party, words, false));
   }
 }
 
 /**
- * The rows that pass WHERE, as bits in bit 0.
+ * The rows that pass WHERE, as packed row bits (`words` words).
  *
  * @example
- * const pass = await filterRows(party, plan.filter, lt, valid, n);
+ * const pass = await filterRows(party, plan.filter, lt, valid, words);
  */
 export async function filterRows(
   party: Party,
   filter: FilterNode,
   lt: (column: string, t: bigint) => BoolShare,
   valid: (column: string) => BoolShare,
-  n: number,
+  words: number,
 ): Promise<BoolShare> {
   // All comparison leaves in one round.
   const leaves: (FilterNode & { kind: "test" })[] = [];
@@ -49,7 +49,7 @@ export async function filterRows(
     else if (node.kind === "and" || node.kind === "or") node.args.forEach(collect);
   };
   collect(filter);
-  const leafTrue = leaves.length === 0 ? [] : await andMany(party, leaves.map((l) => [evaluateTest(party, l.test, lt, n), valid(l.column)] as const));
+  const leafTrue = leaves.length === 0 ? [] : await andMany(party, leaves.map((l) => [evaluateTest(party, l.test, lt, words), valid(l.column)] as const));
   const truth = new Map(leaves.map((l, k) => [l, leafTrue[k]]));
 
   const evaluate = async (node: FilterNode): Promise<{ t: BoolShare; f: BoolShare }> => {

@@ -9,8 +9,8 @@ import type { GroupColumn } from "./query-plan.ts";
 // whether or not any row falls in it. A key bit [x = j] is lt(j + 1) ⊕ lt(j)
 // from the column's tests (local), ANDed with the cell's validity; the NULL
 // key is ¬v. Several GROUP BY columns: the product of their keys, one round
-// per further column; then each group ∧ the filter, one round. One word per
-// row per group and round. Opens nothing (not even which groups are empty).
+// per further column; then each group ∧ the filter, one round. One bit per
+// row per group and round (bits packed, bits.ts). Opens nothing (not even which groups are empty).
 
 /**
  * The mask of each group (rows passing the filter whose keys are the
@@ -18,7 +18,7 @@ import type { GroupColumn } from "./query-plan.ts";
  * slowest.
  *
  * @example
- * const masks = await groupRows(party, plan.groupBy, lt, valid, pass, n);
+ * const masks = await groupRows(party, plan.groupBy, lt, valid, pass, words);
  */
 export async function groupRows(
   party: Party,
@@ -26,13 +26,13 @@ export async function groupRows(
   lt: (column: string, t: bigint) => BoolShare,
   valid: (column: string) => BoolShare,
   pass: BoolShare | undefined,
-  n: number,
+  words: number,
 ): Promise<BoolShare[]> {
-  if (groupBy.length === 0) return [pass ?? publicBits(party, n, true)];
+  if (groupBy.length === 0) return [pass ?? publicBits(party, words, true)];
   const keysOf = async (g: GroupColumn): Promise<BoolShare[]> => {
     const k = g.labels.length - 1;
     // lt(0) is false and lt(k) true for every value within the dictionary's bounds [0, k − 1].
-    const below = (j: number): BoolShare => (j <= 0 ? publicBits(party, n, false) : j >= k ? publicBits(party, n, true) : lt(g.column, BigInt(j)));
+    const below = (j: number): BoolShare => (j <= 0 ? publicBits(party, words, false) : j >= k ? publicBits(party, words, true) : lt(g.column, BigInt(j)));
     const v = valid(g.column);
     const present = await andMany(party, Array.from({ length: k }, (_, j) => [xorBits(party, below(j + 1), below(j)), v] as const));
     return [...present, notBits(party, v)];

@@ -6,12 +6,12 @@ import { drawPairwiseNoise } from "../protocol/noise.ts";
 import type { Party } from "../protocol/party.ts";
 import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
 import { wideSums } from "../protocol/wide-sum.ts";
-import { aggregateBlock, validMasks, type AggregateBlock } from "./aggregate.ts";
-import { concatBits, publicBits, rows, validityBits } from "./bits.ts";
+import { aggregateBlock, bitSummedKeys, validMasks, type AggregateBlock } from "./aggregate.ts";
+import { clearTail, concatBits, publicBits, rows, validityBits, wordsFor } from "./bits.ts";
 import { filterRows } from "./filter.ts";
 import { groupRows } from "./group.ts";
 import { selectRanks, type Selection } from "./order-statistic.ts";
-import { bitWidth, decompose, lessThanPublic, testLevels } from "./public-tests.ts";
+import { bitWidth, decompose, lessThanPublic, type Planes } from "./public-tests.ts";
 import type { FilterNode, PlanColumn, QueryPlan, RowTest, Statistic } from "./query-plan.ts";
 
 // Operators `scan`, `noise` and `open`, and the loop that runs the others
@@ -29,8 +29,11 @@ export interface QueryInputs {
   rowCount: number;
 }
 
-/** Words of the widest per-row vector one block may hold per component (bounds a host's working memory). */
-export const QUERY_BLOCK_WORDS = 1 << 18;
+/** Rows of a block's per-row vectors, summed over the vectors it converts (bounds a host's working memory). */
+export const QUERY_BLOCK_WORDS = 1 << 20;
+
+/** Words of a block's packed row bits, summed over the planes it holds at once. */
+export const QUERY_BLOCK_PLANE_WORDS = 1 << 22;
 
 /**
  * Number of ring values a query plan opens: per statistic and group, 1 for a
@@ -86,15 +89,17 @@ export function testConstants(plan: QueryPlan): Map<string, bigint[]> {
 /**
  * Runs a query plan on this party's shares and returns the shares of the
  * statistics to open, in plan order (statistic, then group, then element).
- * Rows go through filter, group and aggregate in blocks whose widest vector
- * holds at most {@link QUERY_BLOCK_WORDS} words; order statistics run over
- * all rows after the last block.
+ * Rows go through filter, group and aggregate in blocks (a multiple of 64
+ * rows, sized so that the per-row vectors stay within
+ * {@link QUERY_BLOCK_WORDS} and the packed row bits within
+ * {@link QUERY_BLOCK_PLANE_WORDS} words; `blockRows` fixes it); order
+ * statistics run over all rows after the last block.
  *
  * @throws MpcError `COLUMN_NOT_FOUND` or `ROW_COUNT_MISMATCH` for inputs that do not fit the plan
  * @example
  * const opened = await runQuery(party, plan, { values, valid, rowCount: 1000 });
  */
-export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInputs): Promise<ArithShare> {
+export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInputs, options: { blockRows?: number } = {}): Promise<ArithShare> {
   const n = inputs.rowCount;
   if (BigInt(n) !== plan.rowCount) throw new MpcError("ROW_COUNT_MISMATCH", `the query was planned for ${plan.rowCount} rows; the inputs have ${n}`);
   const columns = new Map<string, PlanColumn>(plan.columns.map((c) => [c.name, c]));
@@ -110,11 +115,19 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
 
   const constants = testConstants(plan);
   const selects = plan.statistics.filter((s): s is Statistic & { kind: "select" } => s.kind === "select");
-  const decomposed = [...new Set([...constants.keys(), ...selects.map((s) => s.column)])];
-  const levels = Math.max(1, ...decomposed.map((name) => testLevels(bitWidth(columns.get(name)!.lo, columns.get(name)!.hi))));
-  const testCount = [...constants.values()].reduce((k, ts) => k + ts.length, 0);
-  const maskCount = plan.groups * (plan.statistics.length + plan.statistics.reduce((k, s) => k + (s.kind === "buckets" ? s.edges.length + 1 : 0), 0));
-  const blockRows = Math.max(1, Math.min(n, Math.floor(QUERY_BLOCK_WORDS / Math.max(1, testCount * 2, maskCount, decomposed.length))));
+  const bitSummed = bitSummedKeys(plan.statistics, columns);
+  const summedColumns = plan.statistics.flatMap((s) => (s.kind === "sum" && bitSummed.has(s.valid.join("\u0000")) ? [s.sums[0].factors[0].column] : []));
+  const decomposed = [...new Set([...constants.keys(), ...selects.map((s) => s.column), ...summedColumns])];
+  const widthOf = (name: string): number => bitWidth(columns.get(name)!.lo, columns.get(name)!.hi);
+  const planeCount =
+    decomposed.reduce((k, name) => k + 3 * widthOf(name), 0) +
+    [...constants].reduce((k, [name, ts]) => k + 2 * ts.length * widthOf(name), 0) +
+    plan.groups * (plan.statistics.length + plan.statistics.reduce((k, s) => k + (s.kind === "buckets" ? s.edges.length + 1 : 0), 0)) +
+    plan.groups * summedColumns.reduce((k, name) => k + widthOf(name), 0);
+  const rowVectors = 4 + 3 * plan.groups * plan.statistics.filter((s) => s.kind === "sum").length;
+  const blockRows =
+    options.blockRows ?? Math.max(64, Math.min(n, 64 * Math.floor(Math.min(QUERY_BLOCK_WORDS / rowVectors, (64 * QUERY_BLOCK_PLANE_WORDS) / Math.max(1, planeCount)) / 64)));
+  if (!Number.isInteger(blockRows) || blockRows < 1) throw new RangeError(`block of ${blockRows} rows`);
 
   const accumulators: ArithShare[][] = plan.statistics.map((s) =>
     Array.from({ length: plan.groups }, () => {
@@ -122,34 +135,41 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
       return { a: new BigUint64Array(size), b: new BigUint64Array(size) };
     }),
   );
-  const selectionParts = selects.map(() => Array.from({ length: plan.groups }, () => ({ bits: [] as BoolShare[], masks: [] as BoolShare[] })));
+  const selectionParts = selects.map(() => Array.from({ length: plan.groups }, () => ({ planes: [] as Planes[], masks: [] as BoolShare[] })));
 
   for (let start = 0; start < n; start += blockRows) {
     const end = Math.min(n, start + blockRows);
     const size = end - start;
+    const words = wordsFor(size);
     const value = (name: string): ArithShare => rows(inputs.values.get(name)!, start, end);
     const validCache = new Map<string, BoolShare>();
     const valid = (name: string): BoolShare => {
       let v = validCache.get(name);
-      if (v === undefined) validCache.set(name, (v = validityBits(party, rows(inputs.valid.get(name)!, start, end))));
+      if (v === undefined) validCache.set(name, (v = validityBits(rows(inputs.valid.get(name)!, start, end))));
       return v;
     };
-    const bitsList = await decompose(party, decomposed.map((name) => ({ x: value(name), lo: columns.get(name)!.lo })));
-    const bitsOf = new Map(decomposed.map((name, k) => [name, bitsList[k]]));
-    const tests = [...constants].flatMap(([name, ts]) => ts.map((t) => ({ name, t, bits: bitsOf.get(name)!, offset: t - columns.get(name)!.lo })));
-    const testBits = await lessThanPublic(party, tests.map((x) => ({ bits: x.bits, t: x.offset })), levels);
+    const planesList = await decompose(party, decomposed.map((name) => ({ x: value(name), lo: columns.get(name)!.lo, width: widthOf(name) })));
+    const planesOf = new Map(decomposed.map((name, k) => [name, planesList[k]]));
+    const tests = [...constants].flatMap(([name, ts]) => ts.map((t) => ({ name, t, planes: planesOf.get(name)!, offset: t - columns.get(name)!.lo })));
+    const testBits = await lessThanPublic(party, tests.map((x) => ({ planes: x.planes, t: x.offset })));
     const bank = new Map(tests.map((x, k) => [`${x.name}\u0000${x.t}`, testBits[k]]));
     const lt = (name: string, t: bigint): BoolShare => {
       const c = columns.get(name)!;
-      if (t <= c.lo) return publicBits(party, size, false);
-      if (t > c.hi) return publicBits(party, size, true);
+      if (t <= c.lo) return publicBits(party, words, false);
+      if (t > c.hi) return publicBits(party, words, true);
       const bits = bank.get(`${name}\u0000${t}`);
       if (bits === undefined) throw new MpcError("INTERNAL", `no test of "${name}" against ${t} was planned`);
       return bits;
     };
-    const pass = plan.filter === undefined ? undefined : await filterRows(party, plan.filter, lt, valid, size);
-    const groups = await groupRows(party, plan.groupBy, lt, valid, pass, size);
-    const block: AggregateBlock = { start, n: size, groups, value, valid, lt, columns };
+    const pass = plan.filter === undefined ? undefined : await filterRows(party, plan.filter, lt, valid, words);
+    // Counting reads whole words: the groups' bits beyond the block's rows are cleared once here.
+    const groups = (await groupRows(party, plan.groupBy, lt, valid, pass, words)).map((g) => clearTail(party, g, size));
+    const planes = (name: string): Planes => {
+      const p = planesOf.get(name);
+      if (p === undefined) throw new MpcError("INTERNAL", `column "${name}" was not decomposed`);
+      return p;
+    };
+    const block: AggregateBlock = { start, n: size, groups, value, valid, lt, planes, columns };
     const masks = await validMasks(party, block, plan.statistics.map((s) => s.valid));
     const totals = await aggregateBlock(party, plan.statistics, block, masks);
     plan.statistics.forEach((s, k) => {
@@ -166,7 +186,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
     selects.forEach((s, k) => {
       const m = masks.get(s.valid.join("\u0000"))!;
       for (let g = 0; g < plan.groups; g++) {
-        selectionParts[k][g].bits.push(bitsOf.get(s.column)!);
+        selectionParts[k][g].planes.push(planesOf.get(s.column)!);
         selectionParts[k][g].masks.push(m[g]);
       }
     });
@@ -174,9 +194,8 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
 
   const selections: Selection[] = selects.flatMap((s, k) =>
     selectionParts[k].map((p) => ({
-      bits: concatBits(p.bits),
+      planes: Array.from({ length: widthOf(s.column) }, (_, j) => concatBits(p.planes.map((block) => block[j]))),
       mask: concatBits(p.masks),
-      width: bitWidth(columns.get(s.column)!.lo, columns.get(s.column)!.hi),
       rank: s.rank,
     })),
   );

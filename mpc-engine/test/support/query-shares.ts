@@ -20,7 +20,7 @@ export async function runQueryOnShares(
   plan: QueryPlan,
   names: readonly string[],
   rows: readonly PlainRow[],
-  options: { fill?: Record<string, bigint>; seeds?: readonly [Uint8Array, Uint8Array, Uint8Array] } = {},
+  options: { fill?: Record<string, bigint>; seeds?: readonly [Uint8Array, Uint8Array, Uint8Array]; blockRows?: number } = {},
 ): Promise<QueryResult & { opened: bigint[] }> {
   const fill = options.fill ?? {};
   // Only the columns the plan reads, as the hosts load them.
@@ -30,7 +30,7 @@ export async function runQueryOnShares(
   const valid = Object.fromEntries(names.map((name) => [name, shareOf(rows.map((r) => (r[name] === null ? 0n : 1n)))]));
   const outputs = await runThreeParties(async (party) => {
     const mine = (shares: Record<string, ArithShare[]>) => new Map<string, ArithShare>(Object.entries(shares).map(([name, s]) => [name, s[party.index]]));
-    return rerandomize(party, await runQuery(party, plan, { values: mine(values), valid: mine(valid), rowCount: rows.length }));
+    return rerandomize(party, await runQuery(party, plan, { values: mine(values), valid: mine(valid), rowCount: rows.length }, { blockRows: options.blockRows }));
   }, options.seeds ? { seeds: options.seeds } : {});
   const opened = Array.from(outputs[0].a, (_, k) => {
     for (let i = 0; i < 3; i++) assert.equal(outputs[i].b[k], outputs[(i + 1) % 3].a[k], "replicated components agree");

@@ -3,8 +3,7 @@ import { b2a } from "../protocol/b2a.ts";
 import type { Party } from "../protocol/party.ts";
 import { andPublic, shiftRight } from "../protocol/linear.ts";
 import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
-import { ringSum } from "../ring.ts";
-import { unpackShare, xorBits } from "./bits.ts";
+import { xorBits } from "./bits.ts";
 
 // Operator `count`: the number of set bits of packed row-bit vectors, as
 // arithmetic shares, without converting each row. A carry-save (Wallace)
@@ -35,71 +34,113 @@ function slice(x: Share, from: number, to: number): Share {
  * const counts = await countBits(party, [mask, bucketMask]);
  */
 export async function countBits(party: Party, vectors: readonly BoolShare[]): Promise<ArithShare> {
-  // weights[v][k]: words of weight 2^k still to add, for vector v; only
-  // their lowest `lanes` bits can be set.
-  let weights: Share[][] = vectors.map((v) => [v]);
+  // Vectors of one length reduce alike: each such set is held word-major
+  // (word i of vector v at i·V + v), so every operation of a round is one
+  // kernel call per weight, whatever the number of vectors.
+  const sets = new Map<number, number[]>();
+  vectors.forEach((v, k) => {
+    if (!sets.has(v.a.length)) sets.set(v.a.length, []);
+    sets.get(v.a.length)!.push(k);
+  });
+  const out = { a: new BigUint64Array(vectors.length), b: new BigUint64Array(vectors.length) };
+  const states = [...sets.values()].map((members) => ({ members, weights: [wordMajor(members.map((k) => vectors[k]))] }));
   let lanes = 64;
   for (;;) {
-    weights = await reduce(party, weights);
-    const left = weights.reduce((k, ws) => k + ws.reduce((m, x) => m + x.a.length, 0), 0) * lanes;
+    await reduce(party, states);
+    const left = states.reduce((n, st) => n + st.weights.reduce((m, x) => m + x.a.length, 0), 0) * lanes;
     if (lanes === 1 || left <= FOLD_BELOW) break;
     // Fold: the high half of each word's lanes onto the low half (local), then reduce again.
     lanes /= 2;
     const low = (1n << BigInt(lanes)) - 1n;
-    weights = weights.map((ws) => ws.map((x) => concatShares([andPublic(party, x, low), shiftRight(party, x, lanes)])));
+    for (const st of states) st.weights = st.weights.map((x) => concatShares([andPublic(party, x, low), shiftRight(party, x, lanes)]));
   }
   // Each weight's remaining lanes as 0/1 ring elements, all in one b2a.
   const pieces: Share[] = [];
-  const layout: { v: number; k: number; length: number }[] = [];
-  weights.forEach((ws, v) =>
-    ws.forEach((x, k) => {
-      if (x.a.length === 0) return;
-      const length = lanes * x.a.length;
-      // Lanes 0 … lanes − 1 of each word.
-      for (let i = 0; i < x.a.length; i++) pieces.push(lanes === 1 ? slice(x, i, i + 1) : unpackShare(slice(x, i, i + 1), lanes));
-      layout.push({ v, k, length });
-    }),
-  );
-  const out = { a: new BigUint64Array(vectors.length), b: new BigUint64Array(vectors.length) };
+  for (const st of states) for (const x of st.weights) if (x.a.length > 0) pieces.push(lanes === 1 ? x : { a: unpackLanes(x.a, lanes), b: unpackLanes(x.b, lanes) });
   if (pieces.length === 0) return out;
   const arith = await b2a(party, concatShares(pieces));
   let at = 0;
-  for (const { v, k, length } of layout) {
-    const weight = 1n << BigInt(k);
-    out.a[v] += ringSum(arith.a.subarray(at, at + length)) * weight;
-    out.b[v] += ringSum(arith.b.subarray(at, at + length)) * weight;
-    at += length;
+  for (const { members, weights } of states) {
+    const V = members.length;
+    weights.forEach((x, k) => {
+      const perWord = lanes;
+      const count = x.a.length * perWord;
+      // Element e holds a lane of word-major entry ⌊e / lanes⌋, which is vector ⌊e / lanes⌋ mod V.
+      const sumA = new Array<bigint>(V).fill(0n);
+      const sumB = new Array<bigint>(V).fill(0n);
+      for (let e = 0; e < count; e++) {
+        const v = Math.floor(e / perWord) % V;
+        sumA[v] += arith.a[at + e];
+        sumB[v] += arith.b[at + e];
+      }
+      at += count;
+      members.forEach((vector, v) => {
+        out.a[vector] += sumA[v] << BigInt(k);
+        out.b[vector] += sumB[v] << BigInt(k);
+      });
+    });
   }
   return out;
 }
 
-/** Carry-save rounds until every weight of every vector holds at most two words. */
-async function reduce(party: Party, start: Share[][]): Promise<Share[][]> {
-  let weights = start;
+/** Vectors of one length W as one word-major vector of W·V words. */
+function wordMajor(vectors: readonly Share[]): Share {
+  const V = vectors.length;
+  const W = vectors[0].a.length;
+  if (V === 1) return vectors[0];
+  const out = { a: new BigUint64Array(W * V), b: new BigUint64Array(W * V) };
+  vectors.forEach((x, v) => {
+    for (let i = 0; i < W; i++) {
+      out.a[i * V + v] = x.a[i];
+      out.b[i * V + v] = x.b[i];
+    }
+  });
+  return out;
+}
+
+/** The lowest `lanes` bits of each word, one element (0 or 1) each, word by word. */
+function unpackLanes(x: BigUint64Array, lanes: number): BigUint64Array {
+  const out = new BigUint64Array(x.length * lanes);
+  const dst = new Int32Array(out.buffer, out.byteOffset, 2 * out.length);
+  const src = new Int32Array(x.buffer, x.byteOffset, 2 * x.length);
+  for (let i = 0; i < x.length; i++) {
+    for (let l = 0; l < lanes; l++) dst[2 * (i * lanes + l)] = (src[2 * i + (l >>> 5)] >>> (l & 31)) & 1;
+  }
+  return out;
+}
+
+/**
+ * Carry-save rounds until every weight of every set holds at most two words
+ * per vector; all sets in the same rounds.
+ */
+async function reduce(party: Party, states: { members: number[]; weights: Share[] }[]): Promise<void> {
   for (;;) {
     const pairs: (readonly [Share, Share])[] = [];
-    const steps: { v: number; k: number; sum: Share; c: Share; rest: Share }[] = [];
-    weights.forEach((ws, v) =>
-      ws.forEach((x, k) => {
-        const m = Math.floor(x.a.length / 3);
-        if (m === 0 || x.a.length <= 2) return;
-        const a = slice(x, 0, m);
-        const b = slice(x, m, 2 * m);
-        const c = slice(x, 2 * m, 3 * m);
-        pairs.push([xorBits(party, a, c), xorBits(party, b, c)]);
-        steps.push({ v, k, sum: xorBits(party, xorBits(party, a, b), c), c, rest: slice(x, 3 * m, x.a.length) });
-      }),
-    );
-    if (pairs.length === 0) break;
+    const steps: { st: (typeof states)[number]; k: number; sum: Share; c: Share; rest: Share }[] = [];
+    for (const st of states) {
+      const V = st.members.length;
+      st.weights.forEach((x, k) => {
+        const words = x.a.length / V;
+        const m = Math.floor(words / 3);
+        if (m === 0) return;
+        const a = slice(x, 0, m * V);
+        const b = slice(x, m * V, 2 * m * V);
+        const c = slice(x, 2 * m * V, 3 * m * V);
+        const ac = xorBits(party, a, c);
+        pairs.push([ac, xorBits(party, b, c)]);
+        steps.push({ st, k, sum: xorBits(party, ac, b), c, rest: slice(x, 3 * m * V, x.a.length) });
+      });
+    }
+    if (pairs.length === 0) return;
     const products = await andMany(party, pairs);
-    const next: Share[][][] = weights.map((ws) => ws.map((x) => [x]));
-    steps.forEach(({ v, k, sum, c, rest }, i) => {
-      next[v][k] = next[v][k].filter((x) => x !== weights[v][k]);
-      next[v][k].push(sum, rest);
-      if (next[v][k + 1] === undefined) next[v][k + 1] = [];
-      next[v][k + 1].push(xorBits(party, products[i], c));
+    const next = new Map(states.map((st) => [st, st.weights.map((x) => [x])]));
+    steps.forEach(({ st, k, sum, c, rest }, i) => {
+      const ws = next.get(st)!;
+      ws[k] = ws[k].filter((x) => x !== st.weights[k]);
+      ws[k].push(sum, rest);
+      if (ws[k + 1] === undefined) ws[k + 1] = [];
+      ws[k + 1].push(xorBits(party, products[i], c));
     });
-    weights = next.map((ws) => ws.map((parts) => concatShares(parts.filter((p) => p.a.length > 0))));
+    for (const st of states) st.weights = next.get(st)!.map((parts) => concatShares(parts.filter((p) => p.a.length > 0)));
   }
-  return weights;
 }

@@ -124,7 +124,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
     [...constants].reduce((k, [name, ts]) => k + 2 * ts.length * widthOf(name), 0) +
     plan.groups * (plan.statistics.length + plan.statistics.reduce((k, s) => k + (s.kind === "buckets" ? s.edges.length + 1 : 0), 0)) +
     plan.groups * summedColumns.reduce((k, name) => k + widthOf(name), 0);
-  const rowVectors = 4 + 3 * plan.groups * plan.statistics.filter((s) => s.kind === "sum").length;
+  const rowVectors = 4 + 3 * plan.groups * plan.statistics.filter((s) => s.kind === "sum" && !bitSummed.has(s.valid.join("\u0000"))).length;
   const blockRows =
     options.blockRows ?? Math.max(64, Math.min(n, 64 * Math.floor(Math.min(QUERY_BLOCK_WORDS / rowVectors, (64 * QUERY_BLOCK_PLANE_WORDS) / Math.max(1, planeCount)) / 64)));
   if (!Number.isInteger(blockRows) || blockRows < 1) throw new RangeError(`block of ${blockRows} rows`);

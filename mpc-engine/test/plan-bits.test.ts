@@ -83,9 +83,15 @@ describe("packed row bits", () => {
           });
           // Shared with random bits beyond the rows, cleared by clearTail as the plan does.
           const shared = vectors.map((v) => shareBoolForTesting(v.map((w, i) => (i === v.length - 1 ? w | (rows % 64 === 0 ? 0n : ~0n << BigInt(rows % 64)) & ((1n << 64n) - 1n) : w))));
-          const out = await runThreeParties((party) => countBits(party, shared.map((s) => clearTail(party, s[party.index], rows))));
+          // Each vector alone, and the first three as planes of weights 1, 2, 4.
+          const out = await runThreeParties((party) => {
+            const cleared = shared.map((s) => clearTail(party, s[party.index], rows));
+            return countBits(party, [...cleared, cleared.slice(0, 3)]);
+          });
           const counts = reconstruct(out);
-          vectors.forEach((v, k) => assert.equal(counts[k], BigInt([...v].reduce((n, w) => n + w.toString(2).replaceAll("0", "").length, 0)), `vector ${k}`));
+          const popcount = (v: BigUint64Array): bigint => BigInt([...v].reduce((n, w) => n + w.toString(2).replaceAll("0", "").length, 0));
+          vectors.forEach((v, k) => assert.equal(counts[k], popcount(v), `vector ${k}`));
+          assert.equal(counts[vectors.length], vectors.slice(0, 3).reduce((n, v, j) => n + (popcount(v) << BigInt(j)), 0n), "weighted planes");
         },
       ),
       { numRuns: 25 },

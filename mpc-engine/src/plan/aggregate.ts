@@ -6,7 +6,7 @@ import { multiplyMany } from "../protocol/multiply.ts";
 import type { Party } from "../protocol/party.ts";
 import type { ArithShare, BoolShare } from "../protocol/shares.ts";
 import { concatBits, notBits, splitParts, unpackShare, xorBits } from "./bits.ts";
-import { countBits } from "./count-bits.ts";
+import { countBits, type Counted } from "./count-bits.ts";
 import { bitWidth, type Planes } from "./public-tests.ts";
 import type { PlanColumn, Statistic } from "./query-plan.ts";
 
@@ -142,8 +142,8 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   const bucketMasks = anded.slice(0, bucketPairs.length);
   const maskedPlanes = anded.slice(bucketPairs.length);
 
-  // Every count (of a statistic's rows, of a bucket's, of a masked plane's) in one carry-save count.
-  const toCount: BoolShare[] = [];
+  // Every count (of a statistic's rows, of a bucket's, of a sum's masked planes) in one carry-save count.
+  const toCount: Counted[] = [];
   const countSlot = new Map<string, number>();
   for (const s of statistics) {
     if ((s.kind !== "count" && !bitSums.includes(s as Statistic & { kind: "sum" })) || countSlot.has(keyOf(s))) continue;
@@ -153,24 +153,23 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   const bucketAt = toCount.length;
   toCount.push(...bucketMasks);
   const planesAt = toCount.length;
-  toCount.push(...maskedPlanes);
+  let at = 0;
+  for (const s of bitSums) {
+    const width = block.planes(s.sums[0].factors[0].column).length;
+    for (let g = 0; g < G; g++, at += width) toCount.push(maskedPlanes.slice(at, at + width));
+  }
   const counts = toCount.length === 0 ? undefined : await countBits(party, toCount);
   const sumOf = new Map<Statistic, ArithShare[]>();
   let planeIndex = planesAt;
   for (const s of bitSums) {
     const { column, centre } = s.sums[0].factors[0];
-    const width = block.planes(column).length;
     const offset = BigInt.asUintN(64, block.columns.get(column)!.lo - centre);
     sumOf.set(
       s,
       Array.from({ length: G }, (_, g) => {
         const m = countSlot.get(keyOf(s))! + g;
-        const out = { a: BigUint64Array.of(counts!.a[m] * offset), b: BigUint64Array.of(counts!.b[m] * offset) };
-        for (let j = 0; j < width; j++, planeIndex++) {
-          out.a[0] += counts!.a[planeIndex] << BigInt(j);
-          out.b[0] += counts!.b[planeIndex] << BigInt(j);
-        }
-        return out;
+        const weighted = planeIndex++;
+        return { a: BigUint64Array.of(counts!.a[m] * offset + counts!.a[weighted]), b: BigUint64Array.of(counts!.b[m] * offset + counts!.b[weighted]) };
       }),
     );
   }

@@ -55,22 +55,31 @@ export function packPlanes(v: BigUint64Array, width: number): BigUint64Array[] {
   const planes = Array.from({ length: width }, () => new BigUint64Array(words));
   const out = planes.map((p) => new Int32Array(p.buffer, p.byteOffset, 2 * words));
   const src = new Int32Array(v.buffer, v.byteOffset, 2 * n);
-  const acc = new Int32Array(width);
-  const low = Math.min(width, 32);
-  for (let base = 0, k = 0; base < n; base += 32, k++) {
-    acc.fill(0);
-    const end = Math.min(32, n - base);
-    for (let i = 0; i < end; i++) {
-      const lo = src[2 * (base + i)];
-      for (let j = 0; j < low; j++) acc[j] |= ((lo >>> j) & 1) << i;
-      if (width > 32) {
-        const hi = src[2 * (base + i) + 1];
-        for (let j = 32; j < width; j++) acc[j] |= ((hi >>> (j - 32)) & 1) << i;
-      }
+  // 32 rows at a time: their low (then high) 32-bit halves as a 32 × 32 bit
+  // matrix, transposed so that word j holds bit j of the 32 rows.
+  const block = new Int32Array(32);
+  for (let half = 0; half < 2 && 32 * half < width; half++) {
+    for (let base = 0, k = 0; base < n; base += 32, k++) {
+      const end = Math.min(32, n - base);
+      for (let i = 0; i < end; i++) block[i] = src[2 * (base + i) + half];
+      block.fill(0, end);
+      transpose32(block);
+      for (let j = 32 * half; j < Math.min(width, 32 * half + 32); j++) out[j][k] = block[j - 32 * half];
     }
-    for (let j = 0; j < width; j++) out[j][k] = acc[j];
   }
   return planes;
+}
+
+/** Transposes a 32 × 32 bit matrix in place: bit j of word i ↔ bit i of word j (five swaps of blocks). */
+function transpose32(a: Int32Array): void {
+  let m = 0x0000ffff;
+  for (let j = 16; j !== 0; j >>>= 1, m ^= m << j) {
+    for (let k = 0; k < 32; k = (k + j + 1) & ~j) {
+      const t = ((a[k] >>> j) ^ a[k + j]) & m;
+      a[k] ^= t << j;
+      a[k + j] ^= t;
+    }
+  }
 }
 
 /** The packed bits of `rows` rows as one element per row holding 0 or 1 (bit 0). Local. */

@@ -27,49 +27,60 @@ function slice(x: Share, from: number, to: number): Share {
   return { a: x.a.subarray(from, to), b: x.b.subarray(from, to) };
 }
 
+/** A vector to count: one packed bit vector, or planes where plane j counts 2^j. */
+export type Counted = BoolShare | readonly BoolShare[];
+
 /**
- * The count of set bits of each vector, one arithmetic element per vector.
+ * The count of set bits of each vector, one arithmetic element per vector;
+ * for a list of planes, Σ_j 2^j·#(plane j) (every plane of one length).
  *
  * @example
- * const counts = await countBits(party, [mask, bucketMask]);
+ * const counts = await countBits(party, [mask, bucketMask, [maskedBit0, maskedBit1]]);
  */
-export async function countBits(party: Party, vectors: readonly BoolShare[]): Promise<ArithShare> {
-  // Vectors of one length reduce alike: each such set is held word-major
-  // (word i of vector v at i·V + v), so every operation of a round is one
-  // kernel call per weight, whatever the number of vectors.
-  const sets = new Map<number, number[]>();
-  vectors.forEach((v, k) => {
-    if (!sets.has(v.a.length)) sets.set(v.a.length, []);
-    sets.get(v.a.length)!.push(k);
+export async function countBits(party: Party, vectors: readonly Counted[]): Promise<ArithShare> {
+  // Vectors of one length and plane count reduce alike: each such set is
+  // held word-major (word i of vector v at i·V + v), so every operation of a
+  // round is one kernel call per segment, whatever the number of vectors.
+  const planesOf = (x: Counted): readonly BoolShare[] => ("a" in x ? [x as BoolShare] : (x as readonly BoolShare[]));
+  const sets = new Map<string, number[]>();
+  vectors.forEach((x, k) => {
+    const planes = planesOf(x);
+    const key = `${planes[0].a.length}:${planes.length}`;
+    if (!sets.has(key)) sets.set(key, []);
+    sets.get(key)!.push(k);
   });
   const out = { a: new BigUint64Array(vectors.length), b: new BigUint64Array(vectors.length) };
-  const states = [...sets.values()].map((members) => ({ members, weights: [wordMajor(members.map((k) => vectors[k]))] }));
+  const states: State[] = [...sets.values()].map((members) => ({
+    members,
+    weights: planesOf(vectors[members[0]]).map((_, j) => [wordMajor(members.map((k) => planesOf(vectors[k])[j]))]),
+  }));
   let lanes = 64;
   for (;;) {
     await reduce(party, states);
-    const left = states.reduce((n, st) => n + st.weights.reduce((m, x) => m + x.a.length, 0), 0) * lanes;
+    for (const st of states) st.weights = st.weights.map((segments) => (segments.length <= 1 ? segments : [concatShares(segments)]));
+    const left = states.reduce((n, st) => n + st.weights.reduce((m, segments) => m + (segments[0]?.a.length ?? 0), 0), 0) * lanes;
     if (lanes === 1 || left <= FOLD_BELOW) break;
     // Fold: the high half of each word's lanes onto the low half (local), then reduce again.
     lanes /= 2;
     const low = (1n << BigInt(lanes)) - 1n;
-    for (const st of states) st.weights = st.weights.map((x) => concatShares([andPublic(party, x, low), shiftRight(party, x, lanes)]));
+    for (const st of states) st.weights = st.weights.map((segments) => segments.map((x) => concatShares([andPublic(party, x, low), shiftRight(party, x, lanes)])));
   }
   // Each weight's remaining lanes as 0/1 ring elements, all in one b2a.
   const pieces: Share[] = [];
-  for (const st of states) for (const x of st.weights) if (x.a.length > 0) pieces.push(lanes === 1 ? x : { a: unpackLanes(x.a, lanes), b: unpackLanes(x.b, lanes) });
+  for (const st of states) for (const [x] of st.weights) if (x !== undefined && x.a.length > 0) pieces.push(lanes === 1 ? x : { a: unpackLanes(x.a, lanes), b: unpackLanes(x.b, lanes) });
   if (pieces.length === 0) return out;
   const arith = await b2a(party, concatShares(pieces));
   let at = 0;
   for (const { members, weights } of states) {
     const V = members.length;
-    weights.forEach((x, k) => {
-      const perWord = lanes;
-      const count = x.a.length * perWord;
+    weights.forEach(([x], k) => {
+      if (x === undefined) return;
+      const count = x.a.length * lanes;
       // Element e holds a lane of word-major entry ⌊e / lanes⌋, which is vector ⌊e / lanes⌋ mod V.
       const sumA = new Array<bigint>(V).fill(0n);
       const sumB = new Array<bigint>(V).fill(0n);
       for (let e = 0; e < count; e++) {
-        const v = Math.floor(e / perWord) % V;
+        const v = Math.floor(e / lanes) % V;
         sumA[v] += arith.a[at + e];
         sumB[v] += arith.b[at + e];
       }
@@ -81,6 +92,12 @@ export async function countBits(party: Party, vectors: readonly BoolShare[]): Pr
     });
   }
   return out;
+}
+
+/** Vectors of one set: `weights[k]` lists segments of words of weight 2^k, word-major over the members. */
+interface State {
+  members: number[];
+  weights: Share[][];
 }
 
 /** Vectors of one length W as one word-major vector of W·V words. */
@@ -111,36 +128,52 @@ function unpackLanes(x: BigUint64Array, lanes: number): BigUint64Array {
 
 /**
  * Carry-save rounds until every weight of every set holds at most two words
- * per vector; all sets in the same rounds.
+ * per vector; all sets in the same rounds. Each segment of three words or
+ * more is reduced where it lies (no copy of the large ones); segments of one
+ * or two words are gathered into one first.
  */
-async function reduce(party: Party, states: { members: number[]; weights: Share[] }[]): Promise<void> {
+async function reduce(party: Party, states: State[]): Promise<void> {
+  const k = party.kernels;
   for (;;) {
     const pairs: (readonly [Share, Share])[] = [];
-    const steps: { st: (typeof states)[number]; k: number; sum: Share; c: Share; rest: Share }[] = [];
+    const steps: { st: State; w: number; ac: Share; b: Share; c: Share }[] = [];
     for (const st of states) {
       const V = st.members.length;
-      st.weights.forEach((x, k) => {
-        const words = x.a.length / V;
-        const m = Math.floor(words / 3);
-        if (m === 0) return;
-        const a = slice(x, 0, m * V);
-        const b = slice(x, m * V, 2 * m * V);
-        const c = slice(x, 2 * m * V, 3 * m * V);
-        const ac = xorBits(party, a, c);
-        pairs.push([ac, xorBits(party, b, c)]);
-        steps.push({ st, k, sum: xorBits(party, ac, b), c, rest: slice(x, 3 * m * V, x.a.length) });
+      st.weights = st.weights.map((segments, w) => {
+        const small = segments.filter((x) => x.a.length < 3 * V);
+        const kept: Share[] = segments.filter((x) => x.a.length >= 3 * V);
+        if (small.length > 1) kept.push(concatShares(small));
+        else kept.push(...small);
+        const stay: Share[] = [];
+        for (const x of kept) {
+          const m = Math.floor(x.a.length / V / 3) * V;
+          if (m === 0) {
+            stay.push(x);
+            continue;
+          }
+          const a = slice(x, 0, m);
+          const b = slice(x, m, 2 * m);
+          const c = slice(x, 2 * m, 3 * m);
+          const ac = xorBits(party, a, c);
+          pairs.push([ac, xorBits(party, b, c)]);
+          steps.push({ st, w, ac, b, c });
+          if (x.a.length > 3 * m) stay.push(slice(x, 3 * m, x.a.length));
+        }
+        return stay;
       });
     }
     if (pairs.length === 0) return;
     const products = await andMany(party, pairs);
-    const next = new Map(states.map((st) => [st, st.weights.map((x) => [x])]));
-    steps.forEach(({ st, k, sum, c, rest }, i) => {
-      const ws = next.get(st)!;
-      ws[k] = ws[k].filter((x) => x !== st.weights[k]);
-      ws[k].push(sum, rest);
-      if (ws[k + 1] === undefined) ws[k + 1] = [];
-      ws[k + 1].push(xorBits(party, products[i], c));
+    steps.forEach(({ st, w, ac, b, c }, i) => {
+      // sum = a ⊕ b ⊕ c into ac, carry = MAJ into the product's own buffer.
+      k.xor(ac.a, b.a, ac.a);
+      k.xor(ac.b, b.b, ac.b);
+      const carry = products[i];
+      k.xor(carry.a, c.a, carry.a);
+      k.xor(carry.b, c.b, carry.b);
+      st.weights[w].push(ac);
+      if (st.weights[w + 1] === undefined) st.weights[w + 1] = [];
+      st.weights[w + 1].push(carry);
     });
-    for (const st of states) st.weights = next.get(st)!.map((parts) => concatShares(parts.filter((p) => p.a.length > 0)));
   }
 }

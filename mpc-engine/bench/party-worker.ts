@@ -1,6 +1,8 @@
 // One party of the primitives benchmark, as its own process: the Peer
 // service (mutual TLS, pinned certificates) and the channel to the two other
 // parties, exactly as a host runs them, driven over IPC by bench.ts.
+// First: the hosts' garbage-collector setting, so the figures are theirs.
+import "../src/gc-tuning.ts";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";

@@ -4,6 +4,8 @@
 // them), driven over IPC by bench/queries.ts. It derives its share of the
 // benchmark table from a seed (bench/lineitem-table.ts), plans each SQL
 // query itself as a host does, and runs it on a "go".
+// First: the hosts' garbage-collector setting, so the figures are theirs.
+import "../src/gc-tuning.ts";
 import { Session } from "node:inspector/promises";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";

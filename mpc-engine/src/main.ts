@@ -1,5 +1,7 @@
 // Entry point of one MPC host process: configuration from the environment,
 // start, graceful close on SIGTERM/SIGINT.
+// First: the garbage-collector setting must precede the allocations it is for.
+import "./gc-tuning.ts";
 import { pino } from "pino";
 import { isMpcError } from "./errors.ts";
 import { loadHostConfig } from "./host/config.ts";

@@ -7,6 +7,7 @@ import type { Party } from "../protocol/party.ts";
 import type { ArithShare, BoolShare } from "../protocol/shares.ts";
 import { concatBits, notBits, splitParts, unpackShare, xorBits } from "./bits.ts";
 import { countBits, type Counted } from "./count-bits.ts";
+import { ringSum } from "../ring.ts";
 import { bitWidth, type Planes } from "./public-tests.ts";
 import type { PlanColumn, Statistic } from "./query-plan.ts";
 
@@ -27,7 +28,10 @@ import type { PlanColumn, Statistic } from "./query-plan.ts";
 // to 0/1 ring elements (b2a: 2 rounds, 2 words per row and mask) and takes
 // the inner product with s (one round, one element per group:
 // dot-product.ts), per global chunk for a widened sum (see sum-plan.ts).
-// Opens nothing.
+// With neither WHERE nor GROUP BY the masks need no bits: a statistic's mask
+// is the product of its columns' arithmetic validity shares (none for one
+// column, one multiplication round per level of a balanced tree for more),
+// a count its local sum and a sum one inner product. Opens nothing.
 
 /** What one block contributes to each statistic, per group: the elements to add to its accumulator. */
 export type BlockTotals = ArithShare[][];
@@ -43,6 +47,12 @@ export interface AggregateBlock {
   lt: (column: string, t: bigint) => BoolShare;
   /** The bit planes of a decomposed column. */
   planes: (column: string) => Planes;
+  /**
+   * With neither WHERE nor GROUP BY: a column's validity as the seller's
+   * arithmetic 0/1 shares (then a count of present values is local and a sum
+   * one inner product, with no conversion of bits).
+   */
+  validArith?: (column: string) => ArithShare;
   columns: ReadonlyMap<string, PlanColumn>;
 }
 
@@ -99,8 +109,10 @@ function centred(party: Party, x: ArithShare, centre: bigint): ArithShare {
  * @example
  * bitSummedKeys(plan.statistics, columns) // Set { "price" }
  */
-export function bitSummedKeys(statistics: readonly Statistic[], columns: ReadonlyMap<string, PlanColumn>): Set<string> {
+export function bitSummedKeys(statistics: readonly Statistic[], columns: ReadonlyMap<string, PlanColumn>, allRows: boolean): Set<string> {
   const cost = new Map<string, number>();
+  // Over all rows the masks are arithmetic already (see AggregateBlock.validArith).
+  if (allRows) return new Set();
   for (const s of statistics) {
     if (s.kind !== "sum") continue;
     const key = s.valid.join("\u0000");
@@ -133,7 +145,8 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   }
 
   // Sums of one decomposed column: Σ m·(x − c) = Σ_j 2^j·#(m ∧ d_j) + (lo − c)·#m.
-  const byBits = bitSummedKeys(statistics, block.columns);
+  const arithmetic = block.validArith !== undefined;
+  const byBits = bitSummedKeys(statistics, block.columns, arithmetic);
   const bitSums = statistics.filter((s): s is Statistic & { kind: "sum" } => s.kind === "sum" && byBits.has(keyOf(s)));
   const planePairs = bitSums.flatMap((s) => maskOf(s).flatMap((m) => block.planes(s.sums[0].factors[0].column).map((d) => [m, d] as const)));
 
@@ -146,7 +159,7 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   const toCount: Counted[] = [];
   const countSlot = new Map<string, number>();
   for (const s of statistics) {
-    if ((s.kind !== "count" && !bitSums.includes(s as Statistic & { kind: "sum" })) || countSlot.has(keyOf(s))) continue;
+    if ((s.kind !== "count" && !bitSums.includes(s as Statistic & { kind: "sum" })) || countSlot.has(keyOf(s)) || (arithmetic && s.kind === "count")) continue;
     countSlot.set(keyOf(s), toCount.length);
     toCount.push(...maskOf(s));
   }
@@ -174,16 +187,21 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
     );
   }
 
-  // Other sums: the masks they need as 0/1 ring elements, in one b2a.
+  // Other sums: the masks they need as 0/1 ring elements, in one b2a; over
+  // all rows the products of the columns' arithmetic validity instead.
   const sums = statistics.filter((s): s is Statistic & { kind: "sum" } => s.kind === "sum" && !byBits.has(keyOf(s)));
+  const arithmeticMask = arithmetic
+    ? await validityProducts(party, block, statistics.filter((s) => s.kind === "count" || s.kind === "sum").map((s) => s.valid))
+    : undefined;
   const sumSlot = new Map<string, number>();
   const toConvert: BoolShare[] = [];
-  for (const s of sums) {
+  for (const s of arithmetic ? [] : sums) {
     if (sumSlot.has(keyOf(s))) continue;
     sumSlot.set(keyOf(s), toConvert.length);
     toConvert.push(...maskOf(s).map((m) => unpackShare(m, block.n)));
   }
   const arith = toConvert.length === 0 ? [] : splitParts(await b2a(party, concatBits(toConvert)), toConvert.length, block.n);
+  const maskFor = (s: Statistic, g: number): ArithShare => arithmeticMask?.get(keyOf(s)) ?? arith[sumSlot.get(keyOf(s))! + g];
 
   // Summands: products of two columns once for all groups, one round.
   const products = sums.filter((s) => s.sums[0].factors.length === 2);
@@ -203,7 +221,7 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   for (const { ends, items } of segmented.values()) {
     const dots = await dotProducts(
       party,
-      items.map(({ s, g }) => [arith[sumSlot.get(keyOf(s))! + g], summandOf(s as Statistic & { kind: "sum" })] as const),
+      items.map(({ s, g }) => [maskFor(s, g), summandOf(s as Statistic & { kind: "sum" })] as const),
       ends,
     );
     items.forEach(({ s }, i) => {
@@ -217,6 +235,8 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   return statistics.map((s) => {
     switch (s.kind) {
       case "count": {
+        const local = arithmeticMask?.get(keyOf(s));
+        if (local !== undefined) return [{ a: BigUint64Array.of(ringSum(local.a)), b: BigUint64Array.of(ringSum(local.b)) }];
         const first = countSlot.get(keyOf(s))!;
         return Array.from({ length: G }, (_, k) => element(counts!, first + k));
       }
@@ -232,6 +252,32 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
         return [];
     }
   });
+}
+
+/**
+ * Over all rows: the mask of each valid-column set as an arithmetic 0/1
+ * share, the product of the columns' validity shares (a balanced tree, one
+ * multiplication round per level, every set in the same rounds; none for a
+ * single column); the empty set is the public 1.
+ */
+async function validityProducts(party: Party, block: AggregateBlock, sets: readonly string[][]): Promise<Map<string, ArithShare>> {
+  const distinct = [...new Map(sets.map((s) => [s.join("\u0000"), s])).values()];
+  let layers: ArithShare[][] = distinct.map((set) => set.map((c) => block.validArith!(c)));
+  while (layers.some((l) => l.length > 1)) {
+    const pairs = layers.flatMap((l) => Array.from({ length: Math.floor(l.length / 2) }, (_, i) => [l[2 * i], l[2 * i + 1]] as const));
+    const products = await multiplyMany(party, pairs);
+    let at = 0;
+    layers = layers.map((l) => {
+      const next = Array.from({ length: Math.floor(l.length / 2) }, () => products[at++]);
+      return l.length % 2 === 1 ? [...next, l[l.length - 1]] : next;
+    });
+  }
+  const ones = (): ArithShare => {
+    const one = new BigUint64Array(block.n).fill(1n);
+    const zero = new BigUint64Array(block.n);
+    return { a: party.index === 0 ? one : zero, b: party.index === 2 ? one : zero };
+  };
+  return new Map(distinct.map((set, k) => [set.join("\u0000"), layers[k][0] ?? ones()]));
 }
 
 /**

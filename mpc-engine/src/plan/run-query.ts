@@ -115,7 +115,8 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
 
   const constants = testConstants(plan);
   const selects = plan.statistics.filter((s): s is Statistic & { kind: "select" } => s.kind === "select");
-  const bitSummed = bitSummedKeys(plan.statistics, columns);
+  const allRows = plan.filter === undefined && plan.groupBy.length === 0;
+  const bitSummed = bitSummedKeys(plan.statistics, columns, allRows);
   const summedColumns = plan.statistics.flatMap((s) => (s.kind === "sum" && bitSummed.has(s.valid.join("\u0000")) ? [s.sums[0].factors[0].column] : []));
   const decomposed = [...new Set([...constants.keys(), ...selects.map((s) => s.column), ...summedColumns])];
   const widthOf = (name: string): number => bitWidth(columns.get(name)!.lo, columns.get(name)!.hi);
@@ -169,7 +170,8 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
       if (p === undefined) throw new MpcError("INTERNAL", `column "${name}" was not decomposed`);
       return p;
     };
-    const block: AggregateBlock = { start, n: size, groups, value, valid, lt, planes, columns };
+    const validArith = allRows ? (name: string): ArithShare => rows(inputs.valid.get(name)!, start, end) : undefined;
+    const block: AggregateBlock = { start, n: size, groups, value, valid, lt, planes, validArith, columns };
     const masks = await validMasks(party, block, plan.statistics.map((s) => s.valid));
     const totals = await aggregateBlock(party, plan.statistics, block, masks);
     plan.statistics.forEach((s, k) => {

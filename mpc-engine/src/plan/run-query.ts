@@ -172,7 +172,9 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
     };
     const validArith = allRows ? (name: string): ArithShare => rows(inputs.valid.get(name)!, start, end) : undefined;
     const block: AggregateBlock = { start, n: size, groups, value, valid, lt, planes, validArith, columns };
-    const masks = await validMasks(party, block, plan.statistics.map((s) => s.valid));
+    // Over all rows, counts and sums take arithmetic masks: only buckets and order statistics need these bits.
+    const bitMasked = plan.statistics.filter((s) => !allRows || s.kind === "buckets" || s.kind === "select");
+    const masks = await validMasks(party, block, bitMasked.map((s) => s.valid));
     const totals = await aggregateBlock(party, plan.statistics, block, masks);
     plan.statistics.forEach((s, k) => {
       if (s.kind === "select") return;

@@ -66,18 +66,11 @@ export async function validMasks(party: Party, block: AggregateBlock, sets: read
   const out = new Map<string, BoolShare[]>();
   const keyOf = (s: readonly string[]): string => s.join("\u0000");
   const several = [...new Map(sets.filter((s) => s.length >= 2).map((s) => [keyOf(s), s])).values()];
-  // Each set's layer of partial ANDs, halved each round until one remains.
-  let layers: BoolShare[][] = several.map((s) => s.map((c) => block.valid(c)));
-  while (layers.some((l) => l.length > 1)) {
-    const pairs = layers.flatMap((l) => Array.from({ length: Math.floor(l.length / 2) }, (_, i) => [l[2 * i], l[2 * i + 1]] as const));
-    const anded = await andMany(party, pairs);
-    let at = 0;
-    layers = layers.map((l) => {
-      const next = Array.from({ length: Math.floor(l.length / 2) }, () => anded[at++]);
-      return l.length % 2 === 1 ? [...next, l[l.length - 1]] : next;
-    });
-  }
-  const validOf = new Map<string, BoolShare>(several.map((s, k) => [keyOf(s), layers[k][0]]));
+  const anded = await balancedProducts(
+    several.map((s) => s.map((c) => block.valid(c))),
+    (pairs) => andMany(party, pairs),
+  );
+  const validOf = new Map<string, BoolShare>(several.map((s, k) => [keyOf(s), anded[k]!]));
   const distinct = [...new Map(sets.map((s) => [keyOf(s), s])).values()];
   const wanted = distinct.filter((s) => s.length > 0);
   const masked = wanted.length === 0 ? [] : await andMany(party, wanted.flatMap((s) => block.groups.map((g) => [g, validOf.get(keyOf(s)) ?? block.valid(s[0])] as const)));
@@ -255,6 +248,24 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
 }
 
 /**
+ * The product of each list (undefined for an empty one) by a balanced tree:
+ * every list's pairs of a level in one call of `round`, ⌈log₂ k⌉ rounds for
+ * the longest list of k.
+ */
+async function balancedProducts<T>(lists: readonly T[][], round: (pairs: (readonly [T, T])[]) => Promise<T[]>): Promise<(T | undefined)[]> {
+  let layers = lists;
+  while (layers.some((l) => l.length > 1)) {
+    const products = await round(layers.flatMap((l) => Array.from({ length: Math.floor(l.length / 2) }, (_, i) => [l[2 * i], l[2 * i + 1]] as const)));
+    let at = 0;
+    layers = layers.map((l) => {
+      const next = Array.from({ length: Math.floor(l.length / 2) }, () => products[at++]);
+      return l.length % 2 === 1 ? [...next, l[l.length - 1]] : next;
+    });
+  }
+  return layers.map((l) => l[0]);
+}
+
+/**
  * Over all rows: the mask of each valid-column set as an arithmetic 0/1
  * share, the product of the columns' validity shares (a balanced tree, one
  * multiplication round per level, every set in the same rounds; none for a
@@ -262,22 +273,16 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
  */
 async function validityProducts(party: Party, block: AggregateBlock, sets: readonly string[][]): Promise<Map<string, ArithShare>> {
   const distinct = [...new Map(sets.map((s) => [s.join("\u0000"), s])).values()];
-  let layers: ArithShare[][] = distinct.map((set) => set.map((c) => block.validArith!(c)));
-  while (layers.some((l) => l.length > 1)) {
-    const pairs = layers.flatMap((l) => Array.from({ length: Math.floor(l.length / 2) }, (_, i) => [l[2 * i], l[2 * i + 1]] as const));
-    const products = await multiplyMany(party, pairs);
-    let at = 0;
-    layers = layers.map((l) => {
-      const next = Array.from({ length: Math.floor(l.length / 2) }, () => products[at++]);
-      return l.length % 2 === 1 ? [...next, l[l.length - 1]] : next;
-    });
-  }
+  const products = await balancedProducts(
+    distinct.map((set) => set.map((c) => block.validArith!(c))),
+    (pairs) => multiplyMany(party, pairs),
+  );
   const ones = (): ArithShare => {
     const one = new BigUint64Array(block.n).fill(1n);
     const zero = new BigUint64Array(block.n);
     return { a: party.index === 0 ? one : zero, b: party.index === 2 ? one : zero };
   };
-  return new Map(distinct.map((set, k) => [set.join("\u0000"), layers[k][0] ?? ones()]));
+  return new Map(distinct.map((set, k) => [set.join("\u0000"), products[k] ?? ones()]));
 }
 
 /**

@@ -243,11 +243,21 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   it("exact mode: enforces the seller's policy before the buyer pays", async () => {
     const only = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "sum-only", "--column", "salary", "--price", "1", "--allow", "sum", "--exact", "sum", "--json"));
     assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", only.datasetId, "--column", "salary"), /does not allow mean@1/);
+    // A helper shares the revenue (Enigma's assisting nodes): a quarter of the sale below goes to buyer2's account.
+    const helper = new Wallet(devPrivateKey(DEV_ROLES.buyer2)).address;
+    const helperBefore = BigInt(JSON.parse(await scmpc("seller", "balance", "--account", "buyer2", "--json")).withdrawable);
+    assert.match(await scmpc("seller", "payouts", "--dataset", "sum-only", "--to", `${helper}=25%`), new RegExp(`the seller 75%\n  ${helper}  25%`));
+    assert.equal(JSON.parse(await scmpc("market", "show", only.datasetId, "--json")).payouts[0].share, "25%");
+    assert.match(await scmpcFails("seller", "payouts", "--dataset", only.datasetId, "--to", `${helper}=25%`, "--account", "seller2"), /belongs to/);
     // The sum it allows: the answer, that it is exact, and one line on the key release that made it readable.
     const bought = await scmpc("buyer", "request", "sum", "--dataset", only.datasetId, "--column", "salary", "--exact");
     assert.match(
       bought,
       /^sum@1 \{"column":"salary"\} = 623900 {3}\(request 0x[0-9a-f]{64}\)\nexact answer \(the sellers allow it\): no noise, no privacy budget spent\nkeys released by hosts 0, 1, 2 /,
+    );
+    assert.equal(
+      BigInt(JSON.parse(await scmpc("seller", "balance", "--account", "buyer2", "--json")).withdrawable) - helperBefore,
+      parseUnits("0.25", 18),
     );
     assert.match(
       await scmpcFails("seller", "upload", SAMPLE, "--name", "exact-not-allowed", "--column", "salary", "--price", "1", "--allow", "sum", "--exact", "mean"),
@@ -264,8 +274,12 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   it("lets a seller reprice, pause and deregister a dataset; the stake stays locked through the cooldown", async () => {
     const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "lifecycle", "--column", "salary", "--price", "1", "--stake", "12", "--json"));
     assert.equal(ds.stake, parseUnits("12", 18).toString());
-    assert.match(await scmpc("seller", "price", "--dataset", ds.datasetId, "--price", "3.5"), /set to 3\.5 mUSD/);
-    assert.match(await scmpc("seller", "pause", "--dataset", ds.datasetId), /paused/);
+    // The seller's own dataset by its name alone.
+    assert.match(await scmpc("seller", "price", "--dataset", "lifecycle", "--price", "3.5"), /set to 3\.5 mUSD/);
+    assert.match(await scmpc("seller", "pause", "--dataset", "lifecycle"), /paused/);
+    assert.equal(JSON.parse(await scmpc("market", "show", "lifecycle", "--account", "seller", "--json")).id, ds.datasetId);
+    // Another account's name alone is its own namespace: seller2 has no "lifecycle".
+    assert.match(await scmpcFails("seller", "price", "--dataset", "lifecycle", "--price", "1", "--account", "seller2"), /no dataset 0x[0-9a-f]{64} is registered/);
     assert.match(await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary"), /not for sale at the moment/);
     assert.match(await scmpc("seller", "resume", "--dataset", ds.datasetId), /resumed/);
     assert.match(await scmpcFails("seller", "price", "--dataset", ds.datasetId, "--price", "1", "--account", "seller2"), /belongs to/);

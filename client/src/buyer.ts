@@ -198,7 +198,8 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
   if (!marketAddress) throw new Error(`this market has no contract for ${algorithm}`);
   if (options.datasetIds.length === 0) throw new Error("name at least one --dataset");
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, buyer);
-  const named = await Promise.all(options.datasetIds.map((dataset) => resolveDatasetId(registry, dataset)));
+  const me = await buyer.getAddress();
+  const named = await Promise.all(options.datasetIds.map((dataset) => resolveDatasetId(registry, dataset, me)));
   // The contract wants strictly ascending ids.
   const datasetIds = [...new Set(named)].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
 

@@ -11,6 +11,7 @@ import { parseTypeSpec, type TypeSpec } from "@scmpc/tables";
 import { buyComputation, buyQuery, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "./buyer.ts";
 import type { PurchasedQuery, PurchasedResult } from "./buyer.ts";
 import { DEFAULT_BUDGET_EPSILON, listingLines, setDatasetPolicy, showDataset } from "./dataset-policy.ts";
+import { MAX_PAYEES, parsePayees, setPayees } from "./payouts.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset, type UploadedDataset } from "./seller.ts";
 import { describeColumn } from "./column-description.ts";
 import { startLocalStack } from "./stack.ts";
@@ -43,6 +44,11 @@ Sellers
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
   scmpc seller price --dataset <id> --price <amount>
+  scmpc seller payouts --dataset <id> [--to <address>=<percent>,...|none] [--json]
+                                             who shares the dataset's revenue (Enigma's assisting nodes): each
+                                             payee's share of every payment, the seller keeping the rest; at most
+                                             ${MAX_PAYEES} payees, credited when a request is paid for (payees withdraw with
+                                             seller withdraw --account ...); without --to, shows them
   scmpc seller pause|resume --dataset <id>
   scmpc seller deregister --dataset <id>     stop selling for good; the stake unlocks after the cooldown
   scmpc seller withdraw-stake --dataset <id>
@@ -71,7 +77,8 @@ Buyers
   scmpc buyer withdraw
   scmpc algorithms [--json]                  the algorithms, their parameters, their noise and what each reveals
 
-Datasets are named by id or by <seller address>/<name>.
+Datasets are named by id, by <seller address>/<name>, or by <name> alone for a dataset of the
+account the command runs as.
 
 Options
   --account <role|index>   a local development account (roles: deployer, relay, seller, buyer, seller2, buyer2)
@@ -262,6 +269,7 @@ const OPTIONS = {
   budget: { type: "string" },
   bounds: { type: "string", multiple: true },
   request: { type: "string" },
+  to: { type: "string" },
   account: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -555,6 +563,30 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       }
     }
 
+    if (group === "seller" && command === "payouts") {
+      const dataset = values.dataset?.[0];
+      if (!dataset) throw new UsageError("seller payouts needs --dataset");
+      const { state, provider, signer } = await contextFor("seller", values.account);
+      try {
+        if (values.to === undefined) {
+          const listing = await showDataset({ state, runner: signer, dataset });
+          if (json) out.log(JSON.stringify({ id: listing.id, payees: listing.payouts }));
+          else if (listing.payouts.length === 0) out.log(`${listing.id}: no payees; the seller is paid everything`);
+          else for (const p of listing.payouts) out.log(`${p.account}  ${p.share}`);
+          return 0;
+        }
+        const set = await setPayees({ state, seller: signer, dataset, payees: parsePayees(values.to) });
+        if (json) out.log(JSON.stringify(set));
+        else {
+          out.log(`payouts of ${set.id} set: the seller ${set.sellerShare}`);
+          for (const p of set.payees) out.log(`  ${p.account}  ${p.share}`);
+        }
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
     if (group === "seller" && command === "policy") {
       const dataset = values.dataset?.[0];
       if (!dataset) throw new UsageError("seller policy needs --dataset");
@@ -593,10 +625,10 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
 
     if (group === "market" && command === "show") {
       const [dataset] = rest;
-      if (!dataset) throw new UsageError("market show needs a dataset (its id or <seller address>/<name>)");
-      const { state, provider } = await contextFor("buyer", values.account);
+      if (!dataset) throw new UsageError("market show needs a dataset (its id, <seller address>/<name>, or the name of one of your own)");
+      const { state, provider, signer } = await contextFor("buyer", values.account);
       try {
-        const listing = await showDataset({ state, runner: provider, dataset });
+        const listing = await showDataset({ state, runner: signer, dataset });
         if (json) out.log(JSON.stringify(listing));
         else for (const line of listingLines(listing)) out.log(line);
         return 0;

@@ -12,6 +12,16 @@ export const PAYMENT_DECIMALS = 18;
 /** A dataset's total privacy budget when its seller names none, as ε. */
 export const DEFAULT_BUDGET_EPSILON = formatEpsilon(DEFAULT_PRIVACY_BUDGET);
 
+/** Basis points in the whole of a payment (payout shares). */
+export const BPS_WHOLE = 10_000;
+
+/** One payee: an account and its share as a percentage with up to two decimals. */
+export interface Payee {
+  account: string;
+  /** e.g. "12.5%". */
+  share: string;
+}
+
 /** A dataset's policy as the registry holds it, in words. */
 export interface DatasetPolicy {
   /** Algorithms buyers may run, `name@version` (with noise, unless also in `exactAlgorithms`). */
@@ -41,6 +51,8 @@ export interface DatasetListing {
   /** Columns with their fixed-point scales, public bounds, and the type and dictionary of category, bool and date columns. */
   schema: SchemaColumn[];
   policy: DatasetPolicy;
+  /** Accounts sharing its revenue besides the seller (the seller keeps the rest). */
+  payouts: Payee[];
 }
 
 /** Every name a policy may list: the algorithms, and the entries restricting queries to some aggregate functions. */
@@ -86,19 +98,32 @@ export function budgetMilli(epsilon: string): number {
 }
 
 /**
- * Resolves a dataset named by id (`0x` + 64 hex digits) or permanent address
- * (`<seller>/<name>`) to its id.
+ * Resolves a dataset named by id (`0x` + 64 hex digits), by permanent
+ * address (`<seller>/<name>`), or by `<name>` alone for a dataset of
+ * `owner` (the account running the command) to its id.
  *
  * @example
  * await resolveDatasetId(registry, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8/salaries")
+ * await resolveDatasetId(registry, "salaries", await seller.getAddress())
  */
-export async function resolveDatasetId(registry: Contract, dataset: string): Promise<string> {
+export async function resolveDatasetId(registry: Contract, dataset: string, owner?: string): Promise<string> {
   if (/^0x[0-9a-fA-F]{64}$/.test(dataset)) return dataset.toLowerCase();
   const slash = dataset.indexOf("/");
   if (slash > 0 && isAddress(dataset.slice(0, slash)) && slash < dataset.length - 1) {
     return ((await registry.datasetId(dataset.slice(0, slash), dataset.slice(slash + 1))) as string).toLowerCase();
   }
-  throw new Error(`a dataset is named by its 0x-prefixed 32-byte id or by <seller address>/<name>; got "${dataset}"`);
+  // A name alone: not an id-like or address-like text, so a typo in either is not read as a name.
+  if (owner !== undefined && dataset.length > 0 && slash < 0 && !/^0x/i.test(dataset)) {
+    return ((await registry.datasetId(owner, dataset)) as string).toLowerCase();
+  }
+  throw new Error(
+    `a dataset is named by its 0x-prefixed 32-byte id, by <seller address>/<name>${owner === undefined ? "" : ", or by the name of one of your own datasets"}; got "${dataset}"`,
+  );
+}
+
+/** The address of a command's account, if it has one (a read-only command runs on a provider). */
+async function ownerOf(runner: Signer | Provider): Promise<string | undefined> {
+  return "getAddress" in runner && typeof runner.getAddress === "function" ? runner.getAddress() : undefined;
 }
 
 /**
@@ -148,10 +173,10 @@ export async function readPolicy(registry: Contract, id: string): Promise<Datase
  */
 export async function showDataset(options: { state: StackState; runner: Signer | Provider; dataset: string }): Promise<DatasetListing> {
   const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.runner);
-  const id = await resolveDatasetId(registry, options.dataset);
+  const id = await resolveDatasetId(registry, options.dataset, await ownerOf(options.runner));
   if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
   const dataset = await registry.getDataset(id);
-  const [schema, policy] = await Promise.all([datasetSchema(registry, id, dataset.schemaHash), readPolicy(registry, id)]);
+  const [schema, policy, payouts] = await Promise.all([datasetSchema(registry, id, dataset.schemaHash), readPolicy(registry, id), readPayees(registry, id)]);
   return {
     id,
     address: `${dataset.seller}/${dataset.name}`,
@@ -163,6 +188,7 @@ export async function showDataset(options: { state: StackState; runner: Signer |
     stake: formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS),
     schema: schema.columns,
     policy,
+    payouts,
   };
 }
 
@@ -184,7 +210,7 @@ export async function setDatasetPolicy(options: {
   budget?: string;
 }): Promise<DatasetPolicy & { id: string; txHash: string }> {
   const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.seller);
-  const id = await resolveDatasetId(registry, options.dataset);
+  const id = await resolveDatasetId(registry, options.dataset, await options.seller.getAddress());
   if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
   const dataset = await registry.getDataset(id);
   const me = await options.seller.getAddress();
@@ -230,5 +256,22 @@ export function listingLines(listing: DatasetListing): string[] {
     `  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left (${policy.budget.spent} spent)`,
     `  noisy    ${noisy.length > 0 ? noisy.join(", ") : "none"}   (differentially private; each request spends the ε it names)`,
     `  exact    ${policy.exactAlgorithms.length > 0 ? policy.exactAlgorithms.join(", ") : "none"}   (the seller allows exact answers: no noise, no budget)`,
+    ...(listing.payouts.length === 0 ? [] : [`  payouts  ${listing.payouts.map((p) => `${p.account} ${p.share}`).join(", ")}; the seller the rest`]),
   ];
+}
+
+/** Basis points as a percentage text. */
+export function formatShare(bps: number): string {
+  return `${(bps / 100).toFixed(2).replace(/\.?0+$/, "")}%`;
+}
+
+/**
+ * A dataset's payees, as the registry lists them.
+ *
+ * @example
+ * const payees = await readPayees(registry, id); // [{ account: "0x7099…", share: "10%" }]
+ */
+export async function readPayees(registry: Contract, datasetId: string): Promise<Payee[]> {
+  const [accounts, shares] = (await registry.payoutsOf(datasetId)) as [string[], bigint[]];
+  return accounts.map((account, i) => ({ account, share: formatShare(Number(shares[i])) }));
 }

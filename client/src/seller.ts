@@ -329,7 +329,7 @@ export async function manageDataset(options: {
 }): Promise<string> {
   const { state, seller, action } = options;
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
-  const datasetId = await resolveDatasetId(registry, options.datasetId);
+  const datasetId = await resolveDatasetId(registry, options.datasetId, await seller.getAddress());
   if (!(await registry.isRegistered(datasetId))) throw new Error(`no dataset ${datasetId} is registered`);
   const dataset = await registry.getDataset(datasetId);
   const me = await seller.getAddress();

@@ -23,6 +23,7 @@ describe("market show: a typed schema", () => {
       { name: "remote", scale: 0, lo: "0", hi: "1", type: "bool" },
     ],
     policy: { allowedAlgorithms: ["sum@1"], exactAlgorithms: [], minRows: 10, budget: { total: "10", spent: "0", remaining: "10" } },
+    payouts: [],
   };
 
   it("prints one line per column: its type, then its bounds, dates or dictionary", () => {
@@ -36,6 +37,12 @@ describe("market show: a typed schema", () => {
       "    hired   date 2019-01-01..2024-12-31",
       "    remote  bool",
     ]);
+  });
+
+  it("names the payees sharing the revenue, and only when there are some", () => {
+    assert.ok(!listingLines(listing).some((line) => line.startsWith("  payouts")));
+    const shared = listingLines({ ...listing, payouts: [{ account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", share: "12.5%" }] });
+    assert.equal(shared.at(-1), "  payouts  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC 12.5%; the seller the rest");
   });
 
   it("cuts a long dictionary short, saying how many categories there are", () => {

@@ -222,6 +222,8 @@ contract AlgorithmComputation is ChainlinkClient {
   uint8 private constant STATUS_BITS = 3;
   uint8 private constant STATUS_MASK = 7;
   uint256 private constant HOST_COUNT = 3;
+  /// @dev The whole of a payment in basis points, as the registry's payout shares count it.
+  uint256 private constant BPS_WHOLE = 10_000;
 
   DatasetRegistry private immutable i_registry;
   HostRegistry private immutable i_hostRegistry;
@@ -390,9 +392,11 @@ contract AlgorithmComputation is ChainlinkClient {
     }
 
     (uint32[] memory datasetIndexes, uint256[] memory amounts, ) = _escrow(requestId, _count(request));
-    address[] memory sellers;
-    try i_registry.datasetSellers(datasetIndexes) returns (address[] memory found) {
-      sellers = found;
+    address[][] memory accounts;
+    uint16[][] memory shares;
+    try i_registry.datasetPayouts(datasetIndexes) returns (address[][] memory foundAccounts, uint16[][] memory foundShares) {
+      accounts = foundAccounts;
+      shares = foundShares;
     } catch {
       return _fail(requestId, request, FAILED_SELLERS_UNREADABLE);
     }
@@ -403,7 +407,7 @@ contract AlgorithmComputation is ChainlinkClient {
     emit ComputationFulfilled(requestId, resultHash, result);
     uint256 count = amounts.length;
     for (uint256 i = 0; i < count; ++i) {
-      _credit(sellers[i], requestId, amounts[i]);
+      _creditSplit(accounts[i], shares[i], requestId, amounts[i]);
     }
   }
 
@@ -680,6 +684,22 @@ contract AlgorithmComputation is ChainlinkClient {
     } catch {
       emit PrivacyBudgetRestoreFailed(requestId);
     }
+  }
+
+  /// @dev Credits one dataset's price to its seller (`accounts[0]`) and payees by their
+  /// basis points; rounding leaves the remainder with the seller. Storage only: safe inside
+  /// `fulfill` (at most `MAX_PAYEES` + 1 accounts per dataset, bounded by the registry).
+  function _creditSplit(address[] memory accounts, uint16[] memory shares, bytes32 requestId, uint256 amount) private {
+    uint256 n = accounts.length;
+    uint256 rest = amount;
+    for (uint256 j = 1; j < n; ++j) {
+      uint256 part = (amount * shares[j]) / BPS_WHOLE;
+      // The registry keeps the shares within the whole; never underflow in `fulfill` regardless.
+      if (part > rest) part = rest;
+      rest -= part;
+      _credit(accounts[j], requestId, part);
+    }
+    _credit(accounts[0], requestId, rest);
   }
 
   /// @dev Adds to a pull-payment balance. Storage only: safe inside `fulfill`.

@@ -142,6 +142,12 @@ contract DatasetRegistry {
     bytes32[3] commitments;
   }
 
+  /// @dev One payee of a dataset's revenue: an account and its share in basis points.
+  struct Payee {
+    address account;
+    uint16 share;
+  }
+
   /// @dev The seller's answer for one algorithm over one dataset, one slot read per request.
   /// `schemaIndex` copies the dataset's (set at registration, never changed) so that a request
   /// needs no third read; it is 0 for an algorithm the seller does not allow.
@@ -153,6 +159,10 @@ contract DatasetRegistry {
 
   /// @notice A constructor argument (or the factory) was the zero address.
   error DatasetRegistry__ZeroAddress();
+  /// @notice A payout list is malformed: `accounts` and `shares` differ in length, name more
+  /// than MAX_PAYEES, name the zero address, the seller or an account twice, give a share of
+  /// 0, or add up to more than the whole (BPS_WHOLE).
+  error DatasetRegistry__BadPayouts(uint256 index);
   /// @notice A dataset with this id (same seller, same name) already exists.
   error DatasetRegistry__AlreadyRegistered(bytes32 datasetId);
   /// @notice The dataset name must not be empty.
@@ -256,6 +266,11 @@ contract DatasetRegistry {
   /// @param datasetId The dataset.
   /// @param price The new price of one computation, in the payment token.
   event DatasetPriceUpdated(bytes32 indexed datasetId, uint256 price);
+  /// @notice The seller named who shares a dataset's revenue (empty: the seller keeps it all).
+  /// @param datasetId The dataset.
+  /// @param accounts The payees besides the seller.
+  /// @param shares Each payee's share of every payment for the dataset, in basis points.
+  event DatasetPayoutsSet(bytes32 indexed datasetId, address[] accounts, uint16[] shares);
   /// @notice Emitted when a seller withdraws a dataset from sale for good.
   /// @param datasetId The dataset.
   /// @param stakeReleaseTime When the stake becomes withdrawable (unix seconds).
@@ -273,6 +288,11 @@ contract DatasetRegistry {
   /// @param computation The `AlgorithmComputation`.
   event ComputationAuthorized(address indexed computation);
 
+  /// @notice The most accounts besides the seller that may share a dataset's revenue.
+  uint256 public constant MAX_PAYEES = 8;
+  /// @notice The whole of a payment, in basis points.
+  uint16 public constant BPS_WHOLE = 10_000;
+
   IERC20 private immutable i_paymentToken;
   uint256 private immutable i_minStake;
   uint64 private immutable i_stakeCooldown;
@@ -289,6 +309,8 @@ contract DatasetRegistry {
   mapping(bytes32 datasetId => mapping(bytes32 algorithmId => Listing)) private s_listings;
   address private s_factory;
   mapping(address computation => bool) private s_computations;
+  /// @dev Payees of each dataset's revenue besides its seller, and their basis points.
+  mapping(bytes32 datasetId => Payee[]) private s_payees;
 
   /// @param paymentToken_ The ERC-20 stakes are paid in (the market's payment token).
   /// @param minStake_ The smallest stake a dataset may be registered with (may be zero).
@@ -428,6 +450,38 @@ contract DatasetRegistry {
     _checkPrice(price);
     dataset.terms.price = uint96(price);
     emit DatasetPriceUpdated(id, price);
+  }
+
+  /// @notice Names the accounts that share the revenue of one of the caller's datasets
+  /// (Enigma's assisting nodes) and their shares, replacing any earlier list; the seller
+  /// keeps the rest. Every payment for the dataset settled after this call (at a request's
+  /// fulfilment) is split so; an empty list gives the seller everything again.
+  /// @dev At most MAX_PAYEES payees, each a distinct nonzero account other than the seller,
+  /// with a share of 1 to BPS_WHOLE basis points, the shares adding up to at most
+  /// BPS_WHOLE; otherwise `DatasetRegistry__BadPayouts` with the offending index. Allowed
+  /// after deregistration too (requests in flight still settle).
+  /// @param id The dataset.
+  /// @param accounts The payees.
+  /// @param shares Each payee's share in basis points (10000 is everything).
+  function setPayouts(bytes32 id, address[] calldata accounts, uint16[] calldata shares) external {
+    DatasetRecord storage dataset = _getDataset(id);
+    if (dataset.seller != msg.sender) revert DatasetRegistry__NotSeller(id, msg.sender);
+    uint256 count = accounts.length;
+    if (shares.length != count || count > MAX_PAYEES) revert DatasetRegistry__BadPayouts(count);
+    Payee[] storage payees = s_payees[id];
+    delete s_payees[id];
+    uint256 total = 0;
+    for (uint256 i = 0; i < count; ++i) {
+      address account = accounts[i];
+      if (account == address(0) || account == msg.sender || shares[i] == 0) revert DatasetRegistry__BadPayouts(i);
+      for (uint256 j = 0; j < i; ++j) {
+        if (accounts[j] == account) revert DatasetRegistry__BadPayouts(i);
+      }
+      total += shares[i];
+      if (total > BPS_WHOLE) revert DatasetRegistry__BadPayouts(i);
+      payees.push(Payee({account: account, share: shares[i]}));
+    }
+    emit DatasetPayoutsSet(id, accounts, shares);
   }
 
   /// @notice Withdraws one of the caller's datasets from sale for good and starts the
@@ -595,6 +649,52 @@ contract DatasetRegistry {
     total = record.budgetTotal;
     remaining = record.terms.budgetRemaining;
     spent = total - remaining;
+  }
+
+  /// @notice Who is paid for each dataset with the given indexes, in the same order: its
+  /// seller first, with the basis points the payees leave it, then its payees (`setPayouts`).
+  /// @dev Reverts with `DatasetRegistry__UnknownDatasetIndex` for 0 or an index not yet assigned.
+  /// @param datasetIndexes Dataset indexes.
+  /// @return accounts Per dataset, the seller and the payees.
+  /// @return shares Per dataset, each account's share in basis points (adding up to BPS_WHOLE).
+  function datasetPayouts(
+    uint32[] calldata datasetIndexes
+  ) external view returns (address[][] memory accounts, uint16[][] memory shares) {
+    uint256 count = datasetIndexes.length;
+    accounts = new address[][](count);
+    shares = new uint16[][](count);
+    for (uint256 i = 0; i < count; ++i) {
+      bytes32 id = _datasetIdOf(datasetIndexes[i]);
+      Payee[] storage payees = s_payees[id];
+      uint256 n = payees.length;
+      accounts[i] = new address[](n + 1);
+      shares[i] = new uint16[](n + 1);
+      accounts[i][0] = s_datasets[id].seller;
+      uint256 rest = BPS_WHOLE;
+      for (uint256 j = 0; j < n; ++j) {
+        Payee memory payee = payees[j];
+        accounts[i][j + 1] = payee.account;
+        shares[i][j + 1] = payee.share;
+        rest -= payee.share;
+      }
+      shares[i][0] = uint16(rest);
+    }
+  }
+
+  /// @notice A dataset's payees besides its seller (`setPayouts`).
+  /// @param id The dataset.
+  /// @return accounts The payees.
+  /// @return shares Their shares in basis points.
+  function payoutsOf(bytes32 id) external view returns (address[] memory accounts, uint16[] memory shares) {
+    _getDataset(id);
+    Payee[] storage payees = s_payees[id];
+    uint256 n = payees.length;
+    accounts = new address[](n);
+    shares = new uint16[](n);
+    for (uint256 j = 0; j < n; ++j) {
+      accounts[j] = payees[j].account;
+      shares[j] = payees[j].share;
+    }
   }
 
   /// @notice The sellers of the datasets with the given indexes (see `getSaleTerms`), in the same order.

@@ -583,6 +583,33 @@ describe("AlgorithmComputation", function () {
         .withArgs(seller.address);
     });
 
+    it("splits a dataset's price between its seller and the payees named at fulfilment, rounding to the seller", async function () {
+      const market = await loadFixture(requested);
+      const { sum, registry, seller, buyer, stranger, datasetId, requestId, oracleRequest } = market;
+      // Named after the request was made: payouts are read when the request is paid for.
+      await (await registry.connect(seller).setPayouts(datasetId, [stranger.address, buyer.address], [3333, 1])).wait();
+      const tx = await fulfil(market, oracleRequest, await signedPayload(sum, requestId, RESULT));
+      await expect(tx).to.emit(sum, "ComputationFulfilled");
+      const toStranger = (PRICE * 3333n) / 10_000n;
+      const toBuyer = PRICE / 10_000n;
+      await expect(tx).to.emit(sum, "PaymentCredited").withArgs(stranger.address, requestId, toStranger);
+      await expect(tx).to.emit(sum, "PaymentCredited").withArgs(buyer.address, requestId, toBuyer);
+      await expect(tx).to.emit(sum, "PaymentCredited").withArgs(seller.address, requestId, PRICE - toStranger - toBuyer);
+      expect(await sum.withdrawable(stranger.address)).to.equal(toStranger);
+      expect(await sum.withdrawable(seller.address) + (await sum.withdrawable(stranger.address)) + (await sum.withdrawable(buyer.address))).to.equal(PRICE);
+    });
+
+    it("fulfils a request whose dataset has the most payees, every one credited", async function () {
+      const market = await loadFixture(requested);
+      const { sum, registry, seller, datasetId, requestId, oracleRequest } = market;
+      const payees = Array.from({ length: 8 }, (_, i) => ethers.getAddress(`0x${(i + 0x1001).toString(16).padStart(40, "0")}`));
+      await (await registry.connect(seller).setPayouts(datasetId, payees, Array(8).fill(1250))).wait();
+      const tx = await fulfil(market, oracleRequest, await signedPayload(sum, requestId, RESULT));
+      await expect(tx).to.emit(sum, "ComputationFulfilled");
+      for (const payee of payees) expect(await sum.withdrawable(payee)).to.equal(PRICE / 8n);
+      expect(await sum.withdrawable(seller.address)).to.equal(0n);
+    });
+
     it("decodes a payload with decodePayload", async function () {
       const { sum, requestId } = await loadFixture(requested);
       const signatures = await signResult(sum, requestId, RESULT);

@@ -458,6 +458,60 @@ describe("DatasetRegistry", function () {
     });
   });
 
+  describe("payouts to helpers", function () {
+    it("lets the seller name payees of a dataset's revenue, replace them and clear them", async function () {
+      const { registry, seller, buyer, stranger, datasetId } = await loadFixture(deployMarketWithDataset);
+      expect(await registry.MAX_PAYEES()).to.equal(8n);
+      expect(await registry.BPS_WHOLE()).to.equal(10_000n);
+      const [payees, shares] = await registry.payoutsOf(datasetId);
+      expect([...payees, ...shares]).to.deep.equal([]);
+      const [[alone], [whole]] = await registry.datasetPayouts([1]);
+      expect([[...alone], [...whole]]).to.deep.equal([[seller.address], [10_000n]]);
+
+      await expect(registry.connect(seller).setPayouts(datasetId, [buyer.address, stranger.address], [1000, 2500]))
+        .to.emit(registry, "DatasetPayoutsSet")
+        .withArgs(datasetId, [buyer.address, stranger.address], [1000, 2500]);
+      const [accounts, bps] = await registry.datasetPayouts([1]);
+      expect([...accounts[0]]).to.deep.equal([seller.address, buyer.address, stranger.address]);
+      expect([...bps[0]]).to.deep.equal([6500n, 1000n, 2500n]);
+
+      // Replaced, not appended; the whole may go to payees.
+      await (await registry.connect(seller).setPayouts(datasetId, [stranger.address], [10_000])).wait();
+      const [replaced, replacedShares] = await registry.payoutsOf(datasetId);
+      expect([...replaced, ...replacedShares]).to.deep.equal([stranger.address, 10_000n]);
+      expect([...(await registry.datasetPayouts([1]))[1][0]]).to.deep.equal([0n, 10_000n]);
+
+      // Cleared: the seller keeps everything again.
+      await (await registry.connect(seller).setPayouts(datasetId, [], [])).wait();
+      expect([...(await registry.datasetPayouts([1]))[0][0]]).to.deep.equal([seller.address]);
+    });
+
+    it("refuses payouts from anyone but the seller, and malformed lists with the offending index", async function () {
+      const { registry, seller, buyer, stranger, datasetId } = await loadFixture(deployMarketWithDataset);
+      await expect(registry.connect(stranger).setPayouts(datasetId, [buyer.address], [100]))
+        .to.be.revertedWithCustomError(registry, "DatasetRegistry__NotSeller")
+        .withArgs(datasetId, stranger.address);
+      await expect(registry.connect(seller).setPayouts(ethers.id("nobody's"), [], [])).to.be.revertedWithCustomError(registry, "DatasetRegistry__UnknownDataset");
+      const bad = async (accounts: string[], shares: number[], index: number) =>
+        expect(registry.connect(seller).setPayouts(datasetId, accounts, shares)).to.be.revertedWithCustomError(registry, "DatasetRegistry__BadPayouts").withArgs(index);
+      await bad([buyer.address], [], 1);
+      await bad([ethers.ZeroAddress], [100], 0);
+      await bad([buyer.address, seller.address], [100, 100], 1);
+      await bad([buyer.address, stranger.address, buyer.address], [100, 100, 100], 2);
+      await bad([buyer.address, stranger.address], [100, 0], 1);
+      await bad([buyer.address, stranger.address], [9000, 1001], 1);
+      const nine = Array.from({ length: 9 }, (_, i) => ethers.getAddress(`0x${(i + 1).toString(16).padStart(40, "0")}`));
+      await bad(nine, Array(9).fill(100), 9);
+      // Eight is the most.
+      await expect(registry.connect(seller).setPayouts(datasetId, nine.slice(0, 8), Array(8).fill(1250))).to.emit(registry, "DatasetPayoutsSet");
+    });
+
+    it("still lets the seller change payouts after deregistration, for requests in flight", async function () {
+      const { registry, seller, buyer, datasetId } = await deregistered();
+      await expect(registry.connect(seller).setPayouts(datasetId, [buyer.address], [500])).to.emit(registry, "DatasetPayoutsSet");
+    });
+  });
+
   describe("deregistration and stake", function () {
     it("deregisters for good: inactive, release time set, no more changes", async function () {
       const { registry, seller, datasetId, tx, releaseTime } = await loadFixture(deregistered);

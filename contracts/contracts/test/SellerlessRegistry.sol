@@ -10,12 +10,12 @@ import {SaleTermsWord} from "../SaleTermsWord.sol";
 /// the real `DatasetRegistry` refuses to list (fewer rows than the dataset's own minimum,
 /// say). It lets anyone spend and give back budget, and counts, per dataset index, what was
 /// spent (`spentOf`). Once `breakSellers` is called it cannot say who its sellers are:
-/// `datasetSellers` reverts; once `breakRestore` is called `restoreBudget` reverts. It shows
+/// `datasetSellers` and `datasetPayouts` revert; once `breakRestore` is called `restoreBudget` reverts. It shows
 /// that `AlgorithmComputation` enforces its sellers' rules itself, whatever a registry
 /// lists, and that `fulfill` still never reverts when the registry fails it.
 /// @dev FOR TESTS ONLY: anyone may set any dataset's terms.
 contract SellerlessRegistry {
-  /// @notice `datasetSellers` was called after `breakSellers`, or `restoreBudget` after `breakRestore`.
+  /// @notice `datasetSellers` or `datasetPayouts` was called after `breakSellers`, or `restoreBudget` after `breakRestore`.
   error SellerlessRegistry__Broken();
 
   /// @notice Emitted when a test gives a dataset terms of its own.
@@ -42,7 +42,7 @@ contract SellerlessRegistry {
   mapping(bytes32 datasetId => bool) private s_hasTerms;
   mapping(uint32 datasetIndex => uint256) private s_spent;
 
-  /// @notice Makes every later `datasetSellers` call revert.
+  /// @notice Makes every later `datasetSellers` and `datasetPayouts` call revert.
   function breakSellers() external {
     s_sellersBroken = true;
     emit Broken(true, s_restoreBroken);
@@ -97,6 +97,25 @@ contract SellerlessRegistry {
     if (s_sellersBroken) revert SellerlessRegistry__Broken();
     sellers = new address[](datasetIndexes.length);
     for (uint256 i = 0; i < datasetIndexes.length; ++i) sellers[i] = address(this);
+  }
+
+  /// @notice This contract's own address, with the whole share, for every index, until
+  /// `breakSellers`.
+  /// @param datasetIndexes Dataset indexes.
+  /// @return accounts One account per dataset.
+  /// @return shares Its share: all of it.
+  function datasetPayouts(
+    uint32[] calldata datasetIndexes
+  ) external view returns (address[][] memory accounts, uint16[][] memory shares) {
+    if (s_sellersBroken) revert SellerlessRegistry__Broken();
+    accounts = new address[][](datasetIndexes.length);
+    shares = new uint16[][](datasetIndexes.length);
+    for (uint256 i = 0; i < datasetIndexes.length; ++i) {
+      accounts[i] = new address[](1);
+      accounts[i][0] = address(this);
+      shares[i] = new uint16[](1);
+      shares[i][0] = 10_000;
+    }
   }
 
   /// @notice The budget spent on a dataset index and not given back (milli-ε).

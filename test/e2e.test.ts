@@ -11,6 +11,7 @@ import { Contract, formatUnits, JsonRpcProvider, NonceManager, parseUnits, Walle
 import { algorithmId, loadArtifact } from "@scmpc/contracts";
 import { Rational } from "@scmpc/mpc-engine";
 import { devPrivateKey, DEV_ROLES } from "../client/src/accounts.ts";
+import { rankOf } from "../client/src/market-list.ts";
 
 // End to end: `scmpc up` starts the real stack as processes on free loopback
 // ports (Hardhat node, Chainlink Operator and LinkToken, three MPC hosts over
@@ -286,6 +287,40 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.match(await scmpcFails("seller", "withdraw-stake", "--dataset", ds.datasetId), /still listed: deregister it first/);
     assert.match(await scmpc("seller", "deregister", "--dataset", ds.datasetId), /deregistered; its stake unlocks at/);
     assert.match(await scmpcFails("seller", "withdraw-stake", "--dataset", ds.datasetId), /unlocks at/);
+  });
+
+  it("lists the market by a rank anyone can recompute from the chain, by price and by age", async () => {
+    const entries = JSON.parse(await scmpc("market", "list", "--json")) as {
+      id: string; address: string; name: string; price: string; rank: number; budgetLeft: string; subscription: null; stake: string; active: boolean;
+      facts: { paidComputations: number; subscribers: number; penalties: number; ageDays: number }; allowedAlgorithms: string[];
+    }[];
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    // Deregistered datasets are not for sale and not listed.
+    assert.ok(!byName.has("lifecycle"));
+    for (const e of entries) {
+      assert.match(e.id, /^0x[0-9a-f]{64}$/);
+      assert.equal(e.address.split("/")[1], e.name);
+      assert.equal(e.subscription, null);
+      assert.match(e.budgetLeft, /^[0-9.]+$/);
+      // The rank is the documented function of on-chain facts.
+      assert.equal(e.rank, rankOf({ ...e.facts, stake: Number(e.stake) }));
+    }
+    // Sorted by rank; the dataset sold seven times ranks above an unsold one with the same stake.
+    assert.deepEqual(entries.map((e) => e.rank), [...entries.map((e) => e.rank)].sort((x, y) => y - x));
+    assert.ok(byName.get("pay-2025")!.facts.paidComputations >= 7);
+    assert.equal(byName.get("strict")!.facts.paidComputations, 0);
+    assert.ok(byName.get("pay-2025")!.rank > byName.get("strict")!.rank);
+
+    const byPrice = JSON.parse(await scmpc("market", "list", "--sort", "price", "--json")) as { price: string }[];
+    assert.deepEqual(byPrice.map((e) => Number(e.price)), byPrice.map((e) => Number(e.price)).sort((x, y) => x - y));
+    const newest = JSON.parse(await scmpc("market", "list", "--sort", "new", "--json")) as { registeredAt: string }[];
+    assert.deepEqual(newest.map((e) => e.registeredAt), [...newest.map((e) => e.registeredAt)].sort().reverse());
+    // Only the datasets that allow the algorithm.
+    const means = JSON.parse(await scmpc("market", "list", "--algorithm", "mean", "--json")) as { name: string; allowedAlgorithms: string[] }[];
+    assert.ok(means.length > 0 && means.every((e) => e.allowedAlgorithms.includes("mean@1")));
+    assert.ok(!means.some((e) => e.name === "sum-only"));
+    assert.match(await scmpc("market", "list"), /^rank {2}dataset/);
+    assert.match(await scmpcFails("market", "list", "--sort", "popular"), /--sort is rank, price or new/);
   });
 
   it("differentially private mode (the default): a noisy sum with its 95% interval, ε spent from the on-chain budget and refused once spent", async () => {

@@ -11,6 +11,7 @@ import { parseTypeSpec, type TypeSpec } from "@scmpc/tables";
 import { buyComputation, buyQuery, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "./buyer.ts";
 import type { PurchasedQuery, PurchasedResult } from "./buyer.ts";
 import { DEFAULT_BUDGET_EPSILON, listingLines, setDatasetPolicy, showDataset } from "./dataset-policy.ts";
+import { listMarket, marketLines, RANK_WINDOW_DAYS } from "./market-list.ts";
 import { MAX_PAYEES, parsePayees, setPayees } from "./payouts.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset, type UploadedDataset } from "./seller.ts";
 import { describeColumn } from "./column-description.ts";
@@ -54,6 +55,10 @@ Sellers
   scmpc seller withdraw-stake --dataset <id>
 
 Buyers
+  scmpc market list [--sort rank|price|new] [--algorithm <alg>] [--json]
+                                             the datasets for sale, by rank (a public metric of on-chain facts:
+                                             paid computations in the last ${RANK_WINDOW_DAYS} days, stake, age; see the README),
+                                             price or newest; --algorithm keeps those allowing it
   scmpc market show <dataset> [--json]       a dataset's schema, bounds, policy, price and privacy budget left
   scmpc buyer request <algorithm> --dataset <id> [--dataset <id2> ...] <parameters> [--epsilon <ε> | --exact] [--json]
         (a differentially private answer spending ε ${DEFAULT_REQUEST_EPSILON} of each dataset's budget unless --epsilon
@@ -270,6 +275,8 @@ const OPTIONS = {
   bounds: { type: "string", multiple: true },
   request: { type: "string" },
   to: { type: "string" },
+  sort: { type: "string" },
+  algorithm: { type: "string" },
   account: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -617,6 +624,21 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
           out.log(`  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left`);
           out.log(`  min rows ${policy.minRows}`);
         }
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "market" && command === "list") {
+      const sort = values.sort ?? "rank";
+      if (sort !== "rank" && sort !== "price" && sort !== "new") throw new UsageError(`--sort is rank, price or new; got "${sort}"`);
+      const algorithm = values.algorithm === undefined ? undefined : resolveAlgorithm(values.algorithm);
+      const { state, provider } = await contextFor("buyer", values.account);
+      try {
+        const entries = await listMarket({ state, provider, sort, algorithm });
+        if (json) out.log(JSON.stringify(entries));
+        else for (const line of marketLines(entries)) out.log(line);
         return 0;
       } finally {
         provider.destroy();

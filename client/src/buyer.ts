@@ -235,7 +235,9 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     if ((dataset.rowCount as bigint) < (dataset.minRows as bigint)) {
       throw new Error(`dataset ${id} holds ${dataset.rowCount} rows but its seller requires at least ${dataset.minRows} of its own in a result`);
     }
-    price += dataset.price as bigint;
+    // A running subscription with quota left covers the dataset's price (the contract decides; this is the quote).
+    const [, quotaLeft] = await registry.subscriptionOf(id, me);
+    if ((quotaLeft as bigint) === 0n) price += dataset.price as bigint;
     rows += dataset.rowCount as bigint;
     commitments.push([dataset.commitments[0], dataset.commitments[1], dataset.commitments[2]].map((c: string) => c.toLowerCase()) as [string, string, string]);
   }
@@ -321,7 +323,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
         datasetIds,
         params,
         job: decoded,
-        price: price.toString(),
+        price: (requested.args.price as bigint).toString(),
         fee: fee.toString(),
         txHash: tx.hash,
         keysReleasedBy: released.from,

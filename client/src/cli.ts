@@ -13,6 +13,7 @@ import type { PurchasedQuery, PurchasedResult } from "./buyer.ts";
 import { DEFAULT_BUDGET_EPSILON, listingLines, setDatasetPolicy, showDataset } from "./dataset-policy.ts";
 import { listMarket, marketLines, RANK_WINDOW_DAYS } from "./market-list.ts";
 import { MAX_PAYEES, parsePayees, setPayees } from "./payouts.ts";
+import { listSubscriptions, offerSubscription, releaseEarnings, subscribe, unsubscribe } from "./subscriptions.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, PAYMENT_DECIMALS, uploadDataset, type UploadedDataset } from "./seller.ts";
 import { describeColumn } from "./column-description.ts";
 import { startLocalStack } from "./stack.ts";
@@ -45,6 +46,10 @@ Sellers
   scmpc seller balance [--json]              payments credited and not yet withdrawn
   scmpc seller withdraw                      withdraw them
   scmpc seller price --dataset <id> --price <amount>
+  scmpc seller subscription --dataset <id> --period <30d|12h|...|off> [--period-price <amount> --quota <n>] [--json]
+                                             offer period access: within the quota a subscriber's computations pay
+                                             no per-computation price (the operators' fee and ε still apply); the
+                                             period's price is earned pro rata to the second (seller withdraw)
   scmpc seller payouts --dataset <id> [--to <address>=<percent>,...|none] [--json]
                                              who shares the dataset's revenue (Enigma's assisting nodes): each
                                              payee's share of every payment, the seller keeping the rest; at most
@@ -77,6 +82,9 @@ Buyers
         aggregates: count(*), count(col), sum, avg, var, stddev, min, max, median, quantile(col, p),
         histogram(col, e1, e2, ...), corr(x, y), covar(x, y); predicates: = <> < <= > >= BETWEEN IN IS [NOT] NULL
         under AND/OR/NOT, with public constants; datasets by "0x<id>" or "<seller>/<name>" (several: their union)
+  scmpc buyer subscribe <dataset> [--periods <k>] [--json]   pay k periods (default 1), or renew from the end
+  scmpc buyer unsubscribe <dataset>          end with the current period; the periods not begun come back
+  scmpc buyer subscriptions [--json]         yours, with the computations left this period
   scmpc buyer refund --request <id>          take back the price of a request past its deadline
   scmpc buyer balance [--json]               refunds credited and not yet withdrawn
   scmpc buyer withdraw
@@ -153,6 +161,11 @@ async function balance(role: DevRole, account: string | undefined, json: boolean
       if (amount > 0n) perAlgorithm[name] = amount.toString();
       total += amount;
     }
+    const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
+    // A seller's subscription earnings count once released; a balance releases nothing, so it reads them as owed.
+    const income: bigint = await registry.incomeOf(address);
+    if (income > 0n) perAlgorithm.subscriptions = income.toString();
+    total += income;
     if (json) out.log(JSON.stringify({ account: address, withdrawable: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
     else out.log(`${address} can withdraw ${formatUnits(total, PAYMENT_DECIMALS)} mUSD`);
     return 0;
@@ -171,6 +184,14 @@ async function withdraw(role: DevRole, account: string | undefined, out: Out): P
       if (amount === 0n) continue;
       await (await contract.withdraw()).wait();
       total += amount;
+    }
+    // Subscription income (a seller's earnings, released first) and refunds (a subscriber's).
+    const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
+    if (role === "seller") await releaseEarnings(registry, address);
+    const income: bigint = await registry.incomeOf(address);
+    if (income > 0n) {
+      await (await registry.withdrawIncome()).wait();
+      total += income;
     }
     out.log(total === 0n ? `${address} has nothing to withdraw` : `withdrew ${formatUnits(total, PAYMENT_DECIMALS)} mUSD to ${address}`);
     return 0;
@@ -276,6 +297,10 @@ const OPTIONS = {
   request: { type: "string" },
   to: { type: "string" },
   sort: { type: "string" },
+  period: { type: "string" },
+  "period-price": { type: "string" },
+  quota: { type: "string" },
+  periods: { type: "string" },
   algorithm: { type: "string" },
   account: { type: "string" },
   json: { type: "boolean", default: false },
@@ -564,6 +589,51 @@ export async function main(argv: string[], out: Out = { log: console.log, error:
       const { state, provider, signer } = await contextFor("seller", values.account);
       try {
         out.log(await manageDataset({ state, seller: signer, datasetId: values.dataset[0], action }));
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "seller" && command === "subscription") {
+      const dataset = values.dataset?.[0];
+      if (!dataset) throw new UsageError("seller subscription needs --dataset");
+      if (!values.period) throw new UsageError("seller subscription needs --period (e.g. 30d), or --period off");
+      const quota = values.quota === undefined ? undefined : Number(values.quota);
+      const { state, provider, signer } = await contextFor("seller", values.account);
+      try {
+        const set = await offerSubscription({ state, seller: signer, dataset, period: values.period, periodPrice: values["period-price"], quota });
+        if (json) out.log(JSON.stringify(set));
+        else if (set.offer === null) out.log(`${set.id}: no subscriptions offered (running ones keep their terms)`);
+        else out.log(`${set.id}: subscriptions of ${set.offer.period} for ${set.offer.periodPrice} mUSD, ${set.offer.quota} computations per period without the per-computation price`);
+        return 0;
+      } finally {
+        provider.destroy();
+      }
+    }
+
+    if (group === "buyer" && (command === "subscribe" || command === "unsubscribe" || command === "subscriptions")) {
+      const { state, provider, signer } = await contextFor("buyer", values.account);
+      try {
+        if (command === "subscriptions") {
+          const subs = await listSubscriptions({ state, buyer: signer });
+          if (json) out.log(JSON.stringify(subs));
+          else if (subs.length === 0) out.log("no subscriptions");
+          else for (const s of subs) out.log(`${s.address}  ${s.active ? `running until ${s.end}, ${s.quotaLeft} of ${s.quota} computations left this period` : `ended ${s.end}`}`);
+          return 0;
+        }
+        const [dataset] = rest;
+        if (!dataset) throw new UsageError(`buyer ${command} needs a dataset (its id or <seller address>/<name>)`);
+        if (command === "subscribe") {
+          const periods = values.periods === undefined ? 1 : Number(values.periods);
+          const sub = await subscribe({ state, buyer: signer, dataset, periods });
+          if (json) out.log(JSON.stringify(sub));
+          else out.log(`subscribed to ${sub.address} until ${sub.end} for ${sub.paidNow} mUSD: ${sub.quotaLeft} of ${sub.quota} computations left this period without the per-computation price`);
+        } else {
+          const ended = await unsubscribe({ state, buyer: signer, dataset });
+          if (json) out.log(JSON.stringify(ended));
+          else out.log(`subscription to ${ended.id} ends ${ended.end}; ${ended.refund} mUSD for the periods not begun credited back (scmpc buyer withdraw)`);
+        }
         return 0;
       } finally {
         provider.destroy();

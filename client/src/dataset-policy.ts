@@ -22,6 +22,36 @@ export interface Payee {
   share: string;
 }
 
+/** Seconds per unit of a subscription period. */
+export const PERIOD_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400 };
+
+/** A period in seconds, in the largest unit that divides it. */
+export function formatPeriod(seconds: number): string {
+  for (const unit of ["w", "d", "h", "m"]) if (seconds % PERIOD_UNITS[unit] === 0) return `${seconds / PERIOD_UNITS[unit]}${unit}`;
+  return `${seconds}s`;
+}
+
+/** A dataset's offer, in words; null when there is none. */
+export interface SubscriptionOffer {
+  period: string;
+  /** Price of one period, mUSD (decimal). */
+  periodPrice: string;
+  /** Computations per period that pay no per-computation price. */
+  quota: number;
+}
+
+/**
+ * A dataset's subscription offer.
+ *
+ * @example
+ * await readOffer(registry, id) // { period: "30d", periodPrice: "40.0", quota: 10 }
+ */
+export async function readOffer(registry: Contract, id: string): Promise<SubscriptionOffer | null> {
+  const terms = await registry.subscriptionTermsOf(id);
+  if ((terms.period as bigint) === 0n) return null;
+  return { period: formatPeriod(Number(terms.period)), periodPrice: formatUnits(terms.price as bigint, PAYMENT_DECIMALS), quota: Number(terms.quota) };
+}
+
 /** A dataset's policy as the registry holds it, in words. */
 export interface DatasetPolicy {
   /** Algorithms buyers may run, `name@version` (with noise, unless also in `exactAlgorithms`). */
@@ -53,6 +83,8 @@ export interface DatasetListing {
   policy: DatasetPolicy;
   /** Accounts sharing its revenue besides the seller (the seller keeps the rest). */
   payouts: Payee[];
+  /** Its period access offer; null: none. */
+  subscription: SubscriptionOffer | null;
 }
 
 /** Every name a policy may list: the algorithms, and the entries restricting queries to some aggregate functions. */
@@ -176,7 +208,12 @@ export async function showDataset(options: { state: StackState; runner: Signer |
   const id = await resolveDatasetId(registry, options.dataset, await ownerOf(options.runner));
   if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
   const dataset = await registry.getDataset(id);
-  const [schema, policy, payouts] = await Promise.all([datasetSchema(registry, id, dataset.schemaHash), readPolicy(registry, id), readPayees(registry, id)]);
+  const [schema, policy, payouts, subscription] = await Promise.all([
+    datasetSchema(registry, id, dataset.schemaHash),
+    readPolicy(registry, id),
+    readPayees(registry, id),
+    readOffer(registry, id),
+  ]);
   return {
     id,
     address: `${dataset.seller}/${dataset.name}`,
@@ -189,6 +226,7 @@ export async function showDataset(options: { state: StackState; runner: Signer |
     schema: schema.columns,
     policy,
     payouts,
+    subscription,
   };
 }
 
@@ -256,6 +294,9 @@ export function listingLines(listing: DatasetListing): string[] {
     `  budget   ε ${policy.budget.remaining} of ${policy.budget.total} left (${policy.budget.spent} spent)`,
     `  noisy    ${noisy.length > 0 ? noisy.join(", ") : "none"}   (differentially private; each request spends the ε it names)`,
     `  exact    ${policy.exactAlgorithms.length > 0 ? policy.exactAlgorithms.join(", ") : "none"}   (the seller allows exact answers: no noise, no budget)`,
+    ...(listing.subscription === null
+      ? []
+      : [`  subscribe ${listing.subscription.periodPrice} mUSD per ${listing.subscription.period}, ${listing.subscription.quota} computations per period without the per-computation price`]),
     ...(listing.payouts.length === 0 ? [] : [`  payouts  ${listing.payouts.map((p) => `${p.account} ${p.share}`).join(", ")}; the seller the rest`]),
   ];
 }

@@ -1,14 +1,14 @@
 import { Contract, formatUnits, type Provider } from "ethers";
 import { formatEpsilon, loadArtifact } from "@scmpc/contracts";
 import { parseSchemaText } from "@scmpc/mpc-engine";
-import { PAYMENT_DECIMALS, readPolicy } from "./dataset-policy.ts";
+import { PAYMENT_DECIMALS, readOffer, readPolicy, type SubscriptionOffer } from "./dataset-policy.ts";
 import type { StackState } from "./state.ts";
 
 // The market listing and its ranking. The rank is a public metric computed
 // from on-chain facts only, so anyone can recompute it from the chain:
 //
 //   rank = 10·log2(1 + paid)        paid computations over the dataset in the last RANK_WINDOW_DAYS
-//        + 10·log2(1 + subscribers) active subscriptions (0 until the market sells subscriptions)
+//        + 10·log2(1 + subscribers) subscriptions running now
 //        +  5·log10(1 + stake)      the seller's locked stake, in mUSD
 //        +  5·min(age, 365) / 365   days since registration
 //        − 25·penalties             proven offences (0 until the market punishes them)
@@ -36,7 +36,7 @@ export interface MarketEntry {
   /** The privacy budget left, as ε. */
   budgetLeft: string;
   /** Period access terms; null: the seller offers none. */
-  subscription: null;
+  subscription: SubscriptionOffer | null;
   active: boolean;
   rowCount: number;
   columns: number;
@@ -95,6 +95,18 @@ export async function listMarket(options: { state: StackState; provider: Provide
     registered.set(datasetId.toLowerCase(), { time: (await event.getBlock()).timestamp, schema });
   }
 
+  // Running subscriptions per dataset, from the Subscribed events and each one's end.
+  const subscribers = new Map<string, number>();
+  const pairs = new Map<string, { id: string; buyer: string }>();
+  for (const event of await registry.queryFilter(registry.filters.Subscribed())) {
+    const { datasetId, buyer } = (event as unknown as { args: { datasetId: string; buyer: string } }).args;
+    pairs.set(`${datasetId.toLowerCase()}/${buyer}`, { id: datasetId.toLowerCase(), buyer });
+  }
+  for (const { id, buyer } of pairs.values()) {
+    const [sub] = await registry.subscriptionOf(id, buyer);
+    if (Number(sub.end) > now && Number(sub.start) <= now) subscribers.set(id, (subscribers.get(id) ?? 0) + 1);
+  }
+
   const count = Number(await registry.datasetCount());
   const entries: MarketEntry[] = [];
   for (let index = 1; index <= count; index++) {
@@ -107,7 +119,7 @@ export async function listMarket(options: { state: StackState; provider: Provide
     const registration = registered.get(id);
     const ageDays = registration === undefined ? 0 : Math.max(0, (now - registration.time) / 86_400);
     const stake = Number(formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS));
-    const facts = { paidComputations: paid.get(id) ?? 0, subscribers: 0, penalties: 0, ageDays: Math.floor(ageDays * 100) / 100 };
+    const facts = { paidComputations: paid.get(id) ?? 0, subscribers: subscribers.get(id) ?? 0, penalties: 0, ageDays: Math.floor(ageDays * 100) / 100 };
     entries.push({
       id,
       address: `${dataset.seller}/${dataset.name}`,
@@ -116,7 +128,7 @@ export async function listMarket(options: { state: StackState; provider: Provide
       price: formatUnits(dataset.price as bigint, PAYMENT_DECIMALS),
       rank: rankOf({ ...facts, stake }),
       budgetLeft: formatEpsilon(budget.remaining),
-      subscription: null,
+      subscription: await readOffer(registry, id),
       active: dataset.active,
       rowCount: Number(dataset.rowCount),
       columns: registration === undefined ? 0 : parseSchemaText(registration.schema).columns.length,

@@ -24,6 +24,7 @@ describe("market show: a typed schema", () => {
     ],
     policy: { allowedAlgorithms: ["sum@1"], exactAlgorithms: [], minRows: 10, budget: { total: "10", spent: "0", remaining: "10" } },
     payouts: [],
+    subscription: null,
   };
 
   it("prints one line per column: its type, then its bounds, dates or dictionary", () => {

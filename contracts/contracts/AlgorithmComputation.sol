@@ -599,7 +599,7 @@ contract AlgorithmComputation is ChainlinkClient {
       // solhint-disable-next-line gas-strict-inequalities
       if (datasetIds[i] <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
     }
-    uint256[] memory terms = i_registry.spendBudget(datasetIds, i_algorithmId, epsilon);
+    uint256[] memory terms = i_registry.spendBudget(datasetIds, i_algorithmId, epsilon, msg.sender);
     payouts = new uint128[](count);
     uint32 schema = terms[0].schemaIndex();
     for (uint256 i = 0; i < count; ++i) {

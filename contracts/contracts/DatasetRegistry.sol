@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {SaleTermsWord} from "./SaleTermsWord.sol";
+import {SubscriptionBook} from "./SubscriptionBook.sol";
 
 /// @title DatasetRegistry
 /// @notice Public catalogue of the datasets sellers have secret-shared to the three MPC hosts,
@@ -46,7 +47,7 @@ import {SaleTermsWord} from "./SaleTermsWord.sol";
 /// `DatasetRegistry__UnknownDataset`, so a consumer calling them needs no check of its own:
 /// the error bubbles up to its caller.
 /// Fee-on-transfer payment tokens are not supported: the stake is assumed to arrive in full.
-contract DatasetRegistry {
+contract DatasetRegistry is SubscriptionBook {
   using SafeERC20 for IERC20;
 
   /// @notice What a seller published about a dataset.
@@ -522,16 +523,19 @@ contract DatasetRegistry {
   /// `DatasetRegistry__BudgetExhausted(id, remaining, epsilon)` when a dataset has less left
   /// than `epsilon`: the whole request then reverts and nothing is spent. Budget is spent only
   /// on datasets that are active and allow the algorithm (the computation refuses the
-  /// others with errors of its own); `epsilon` 0 (an exact request) spends nothing. Makes no
-  /// external calls.
+  /// others with errors of its own); `epsilon` 0 (an exact request) spends nothing. A
+  /// dataset the buyer subscribes to, with quota left in the current period, uses one of it
+  /// and has price 0 in the returned terms. Makes no external calls.
   /// @param ids The request's dataset ids.
   /// @param algorithmId keccak256 of the computation's `name@version`.
   /// @param epsilon The budget the request spends on each dataset, in milli-ε.
+  /// @param buyer The account buying (its subscriptions count).
   /// @return terms Each dataset's `SaleTerms` as a `SaleTermsWord` (without the remaining budget).
   function spendBudget(
     bytes32[] calldata ids,
     bytes32 algorithmId,
-    uint32 epsilon
+    uint32 epsilon,
+    address buyer
   ) external returns (uint256[] memory terms) {
     if (!s_computations[msg.sender]) revert DatasetRegistry__NotComputation(msg.sender);
     uint256 count = ids.length;
@@ -552,9 +556,10 @@ contract DatasetRegistry {
         record.terms.budgetRemaining = remaining;
         emit PrivacyBudgetSpent(id, epsilon, remaining);
       }
+      bool subscribed = stored.active && listing.allowed && _useSubscription(id, buyer);
       terms[i] = SaleTermsWord.withFlags(
         SaleTermsWord.pack(
-          stored.price,
+          subscribed ? 0 : stored.price,
           stored.rowCount,
           stored.minRows,
           // An algorithm the seller does not allow has no listing: read the schema's index itself.
@@ -664,20 +669,7 @@ contract DatasetRegistry {
     accounts = new address[][](count);
     shares = new uint16[][](count);
     for (uint256 i = 0; i < count; ++i) {
-      bytes32 id = _datasetIdOf(datasetIndexes[i]);
-      Payee[] storage payees = s_payees[id];
-      uint256 n = payees.length;
-      accounts[i] = new address[](n + 1);
-      shares[i] = new uint16[](n + 1);
-      accounts[i][0] = s_datasets[id].seller;
-      uint256 rest = BPS_WHOLE;
-      for (uint256 j = 0; j < n; ++j) {
-        Payee memory payee = payees[j];
-        accounts[i][j + 1] = payee.account;
-        shares[i][j + 1] = payee.share;
-        rest -= payee.share;
-      }
-      shares[i][0] = uint16(rest);
+      (accounts[i], shares[i]) = _payouts(_datasetIdOf(datasetIndexes[i]));
     }
   }
 
@@ -804,6 +796,41 @@ contract DatasetRegistry {
   /// @return "DatasetRegistry 3.0.0".
   function typeAndVersion() external pure returns (string memory) {
     return "DatasetRegistry 3.0.0";
+  }
+
+  /// @dev The seller first, with the basis points the payees leave it, then the payees.
+  function _payouts(bytes32 id) internal view override returns (address[] memory accounts, uint16[] memory shares) {
+    Payee[] storage payees = s_payees[id];
+    uint256 n = payees.length;
+    accounts = new address[](n + 1);
+    shares = new uint16[](n + 1);
+    accounts[0] = s_datasets[id].seller;
+    uint256 rest = BPS_WHOLE;
+    for (uint256 j = 0; j < n; ++j) {
+      Payee memory payee = payees[j];
+      accounts[j + 1] = payee.account;
+      shares[j + 1] = payee.share;
+      rest -= payee.share;
+    }
+    shares[0] = uint16(rest);
+  }
+
+  function _paymentToken() internal view override returns (IERC20) {
+    return i_paymentToken;
+  }
+
+  function _checkListedSeller(bytes32 id) internal view override {
+    _getListedBySeller(id);
+  }
+
+  function _isForSale(bytes32 id) internal view override returns (bool) {
+    Terms memory terms = s_datasets[id].terms;
+    return terms.active && !terms.deregistered;
+  }
+
+  function _deregisteredAt(bytes32 id) internal view override returns (uint64) {
+    uint64 release = s_datasets[id].stakeReleaseTime;
+    return release == 0 ? 0 : release - i_stakeCooldown;
   }
 
   function _getDataset(bytes32 id) private view returns (DatasetRecord storage dataset) {

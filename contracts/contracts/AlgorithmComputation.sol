@@ -10,6 +10,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {DatasetRegistry} from "./DatasetRegistry.sol";
 import {SaleTermsWord} from "./SaleTermsWord.sol";
 import {HostRegistry} from "./HostRegistry.sol";
+import {PayoutSplit} from "./PayoutSplit.sol";
 
 /// @title AlgorithmComputation
 /// @notice Sells one MPC algorithm (e.g. "mean@1") over one or several registered datasets
@@ -222,8 +223,6 @@ contract AlgorithmComputation is ChainlinkClient {
   uint8 private constant STATUS_BITS = 3;
   uint8 private constant STATUS_MASK = 7;
   uint256 private constant HOST_COUNT = 3;
-  /// @dev The whole of a payment in basis points, as the registry's payout shares count it.
-  uint256 private constant BPS_WHOLE = 10_000;
 
   DatasetRegistry private immutable i_registry;
   HostRegistry private immutable i_hostRegistry;
@@ -690,16 +689,12 @@ contract AlgorithmComputation is ChainlinkClient {
   /// basis points; rounding leaves the remainder with the seller. Storage only: safe inside
   /// `fulfill` (at most `MAX_PAYEES` + 1 accounts per dataset, bounded by the registry).
   function _creditSplit(address[] memory accounts, uint16[] memory shares, bytes32 requestId, uint256 amount) private {
+    // Never reverts: the parts add up to `amount` whatever the shares.
+    uint256[] memory parts = PayoutSplit.split(amount, shares);
     uint256 n = accounts.length;
-    uint256 rest = amount;
-    for (uint256 j = 1; j < n; ++j) {
-      uint256 part = (amount * shares[j]) / BPS_WHOLE;
-      // The registry keeps the shares within the whole; never underflow in `fulfill` regardless.
-      if (part > rest) part = rest;
-      rest -= part;
-      _credit(accounts[j], requestId, part);
+    for (uint256 j = 0; j < n; ++j) {
+      _credit(accounts[j], requestId, parts[j]);
     }
-    _credit(accounts[0], requestId, rest);
   }
 
   /// @dev Adds to a pull-payment balance. Storage only: safe inside `fulfill`.

@@ -4,6 +4,8 @@ pragma solidity 0.8.19;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
+import {PayoutSplit} from "./PayoutSplit.sol";
+
 /// @title SubscriptionBook
 /// @notice Period access to datasets (Enigma's subscriptions): a seller offers a period
 /// (seconds), a price per period and a quota of computations per period; a buyer pays for
@@ -277,13 +279,10 @@ abstract contract SubscriptionBook {
     sub.released = uint128(earned);
     emit SubscriptionReleased(id, buyer, amount);
     (address[] memory accounts, uint16[] memory shares) = _payouts(id);
-    uint256 rest = amount;
-    for (uint256 j = 1; j < accounts.length; ++j) {
-      uint256 part = (amount * shares[j]) / 10_000;
-      rest -= part;
-      _creditIncome(accounts[j], id, part);
+    uint256[] memory parts = PayoutSplit.split(amount, shares);
+    for (uint256 j = 0; j < accounts.length; ++j) {
+      _creditIncome(accounts[j], id, parts[j]);
     }
-    _creditIncome(accounts[0], id, rest);
   }
 
   function _creditIncome(address account, bytes32 id, uint256 amount) private {

@@ -1,5 +1,5 @@
 import { Contract, formatUnits, type Provider } from "ethers";
-import { formatEpsilon, loadArtifact } from "@scmpc/contracts";
+import { loadArtifact } from "@scmpc/contracts";
 import { parseSchemaText } from "@scmpc/mpc-engine";
 import { PAYMENT_DECIMALS, readOffer, readPolicy, type SubscriptionOffer } from "./dataset-policy.ts";
 import type { StackState } from "./state.ts";
@@ -115,7 +115,6 @@ export async function listMarket(options: { state: StackState; provider: Provide
     if ((dataset.stakeReleaseTime as bigint) !== 0n) continue;
     const policy = await readPolicy(registry, id);
     if (options.algorithm !== undefined && !policy.allowedAlgorithms.includes(options.algorithm)) continue;
-    const budget = await registry.budgetOf(id);
     const registration = registered.get(id);
     const ageDays = registration === undefined ? 0 : Math.max(0, (now - registration.time) / 86_400);
     const stake = Number(formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS));
@@ -127,7 +126,7 @@ export async function listMarket(options: { state: StackState; provider: Provide
       seller: dataset.seller,
       price: formatUnits(dataset.price as bigint, PAYMENT_DECIMALS),
       rank: rankOf({ ...facts, stake }),
-      budgetLeft: formatEpsilon(budget.remaining),
+      budgetLeft: policy.budget.remaining,
       subscription: await readOffer(registry, id),
       active: dataset.active,
       rowCount: Number(dataset.rowCount),

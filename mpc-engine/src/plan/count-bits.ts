@@ -3,7 +3,7 @@ import { b2a } from "../protocol/b2a.ts";
 import type { Party } from "../protocol/party.ts";
 import { andPublic, shiftRight } from "../protocol/linear.ts";
 import { concatShares, type ArithShare, type BoolShare } from "../protocol/shares.ts";
-import { xorBits } from "./bits.ts";
+import { rows, xorBits } from "./bits.ts";
 
 // Operator `count`: the number of set bits of packed row-bit vectors, as
 // arithmetic shares, without converting each row. A carry-save (Wallace)
@@ -22,10 +22,6 @@ import { xorBits } from "./bits.ts";
 const FOLD_BELOW = 8192;
 
 type Share = { a: BigUint64Array; b: BigUint64Array };
-
-function slice(x: Share, from: number, to: number): Share {
-  return { a: x.a.subarray(from, to), b: x.b.subarray(from, to) };
-}
 
 /** A vector to count: one packed bit vector, or planes where plane j counts 2^j. */
 export type Counted = BoolShare | readonly BoolShare[];
@@ -151,13 +147,13 @@ async function reduce(party: Party, states: State[]): Promise<void> {
             stay.push(x);
             continue;
           }
-          const a = slice(x, 0, m);
-          const b = slice(x, m, 2 * m);
-          const c = slice(x, 2 * m, 3 * m);
+          const a = rows(x, 0, m);
+          const b = rows(x, m, 2 * m);
+          const c = rows(x, 2 * m, 3 * m);
           const ac = xorBits(party, a, c);
           pairs.push([ac, xorBits(party, b, c)]);
           steps.push({ st, w, ac, b, c });
-          if (x.a.length > 3 * m) stay.push(slice(x, 3 * m, x.a.length));
+          if (x.a.length > 3 * m) stay.push(rows(x, 3 * m, x.a.length));
         }
         return stay;
       });

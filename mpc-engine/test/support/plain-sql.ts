@@ -83,6 +83,12 @@ function covariance(xs: bigint[], ys: bigint[], sx: number, sy: number): Rationa
 
 function aggregate(a: Aggregate, rows: PlainRow[], columns: Map<string, QueryColumn>): (string | null)[] {
   const present = (name: string): bigint[] => rows.map((r) => r[name]).filter((v): v is bigint => v !== null);
+  // The rows where both columns are present (pairwise-complete, as SQL's two-argument aggregates), with their scales.
+  const presentPairs = (x: string, y: string): { xs: bigint[]; ys: bigint[]; sx: number; sy: number } | undefined => {
+    const pairs = rows.filter((r) => r[x] !== null && r[y] !== null);
+    if (pairs.length === 0) return undefined;
+    return { xs: pairs.map((r) => r[x]!), ys: pairs.map((r) => r[y]!), sx: columns.get(x)!.scale, sy: columns.get(y)!.scale };
+  };
   switch (a.fn) {
     case "count":
       return [String(a.column === undefined ? rows.length : present(a.column).length)];
@@ -112,12 +118,9 @@ function aggregate(a: Aggregate, rows: PlainRow[], columns: Map<string, QueryCol
     }
     case "covar":
     case "corr": {
-      const pairs = rows.filter((r) => r[a.x] !== null && r[a.y] !== null);
-      if (pairs.length === 0) return [null];
-      const xs = pairs.map((r) => r[a.x]!);
-      const ys = pairs.map((r) => r[a.y]!);
-      const sx = columns.get(a.x)!.scale;
-      const sy = columns.get(a.y)!.scale;
+      const both = presentPairs(a.x, a.y);
+      if (both === undefined) return [null];
+      const { xs, ys, sx, sy } = both;
       const cov = covariance(xs, ys, sx, sy);
       if (a.fn === "covar") return [cov.toDecimal(Math.max(sx, sy) + EXTRA)];
       const vx = covariance(xs, xs, sx, sx);
@@ -129,12 +132,9 @@ function aggregate(a: Aggregate, rows: PlainRow[], columns: Map<string, QueryCol
     case "regr_slope":
     case "regr_intercept":
     case "regr_r2": {
-      const pairs = rows.filter((r) => r[a.x] !== null && r[a.y] !== null);
-      if (pairs.length === 0) return [null];
-      const xs = pairs.map((r) => r[a.x]!);
-      const ys = pairs.map((r) => r[a.y]!);
-      const sx = columns.get(a.x)!.scale;
-      const sy = columns.get(a.y)!.scale;
+      const both = presentPairs(a.x, a.y);
+      if (both === undefined) return [null];
+      const { xs, ys, sx, sy } = both;
       const vx = covariance(xs, xs, sx, sx);
       if (vx.isZero()) return [null];
       const slope = covariance(xs, ys, sx, sy).div(vx);

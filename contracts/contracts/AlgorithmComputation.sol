@@ -136,6 +136,10 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__NothingToDistribute();
   /// @notice The account has no balance to withdraw.
   error AlgorithmComputation__NothingToWithdraw(address account);
+  /// @notice Only the registry's penalty court may fail a request for an offence.
+  error AlgorithmComputation__NotPenaltyCourt(address caller);
+  /// @notice The request does not read the dataset.
+  error AlgorithmComputation__NotInRequest(bytes32 requestId, bytes32 datasetId);
 
   /// @notice Emitted when a buyer's request is escrowed and sent to the Chainlink operator.
   /// @dev The hosts and the bridge check a job against this event's datasets, params and
@@ -170,9 +174,10 @@ contract AlgorithmComputation is ChainlinkClient {
   /// 3 a signature is missing, malformed or not by the host's registered signer,
   /// 4 the result is longer than MAX_RESULT_LENGTH (or the payload than MAX_PAYLOAD_LENGTH),
   /// 5 the dataset registry did not answer who the sellers are (it never should),
-  /// 6 the answer arrived after the request's deadline.
+  /// 6 the answer arrived after the request's deadline, 7 two hosts proved one of its
+  /// datasets missing or corrupt (`failForOffence`).
   /// @param requestId The request failed.
-  /// @param reason Why it failed: 1 to 6, as listed above.
+  /// @param reason Why it failed: 1 to 7, as listed above.
   event ComputationFailed(bytes32 indexed requestId, uint8 reason);
   /// @notice Emitted when an unanswered request is refunded after its deadline.
   /// @param requestId The request refunded.
@@ -218,6 +223,7 @@ contract AlgorithmComputation is ChainlinkClient {
   uint8 private constant FAILED_TOO_LONG = 4;
   uint8 private constant FAILED_SELLERS_UNREADABLE = 5;
   uint8 private constant FAILED_LATE = 6;
+  uint8 private constant FAILED_OFFENCE = 7;
   uint8 private constant PRICE_BITS = 96;
   uint256 private constant PAYOUT_BITS = 128;
   uint8 private constant STATUS_BITS = 3;
@@ -315,6 +321,41 @@ contract AlgorithmComputation is ChainlinkClient {
     uint256 maxTotalPrice,
     uint32 epsilon
   ) external returns (bytes32 requestId) {
+    return _request(datasetIds, params, buyerKey, maxTotalPrice, epsilon, false);
+  }
+
+  /// @notice Like `requestComputation`, using one of the caller's trial computations on
+  /// every dataset (each seller's offer: `DatasetRegistry.setTrialTerms`): no dataset's price
+  /// is escrowed, only the operators' fee; ε must be positive and within each trial's.
+  /// @dev Reverts with `TrialBook__NoTrial(datasetId, buyer)` when a dataset has no trial
+  /// left for the caller, `TrialBook__TrialEpsilon` when ε is 0 or above the trial's; then
+  /// nothing is used or escrowed. A failed or refunded trial request gives its ε back, not
+  /// the trial.
+  /// @param datasetIds The datasets to compute over, strictly ascending, same schema.
+  /// @param params The algorithm's parameters (JSON text), checked by the hosts.
+  /// @param buyerKey The buyer's public key; the hosts encrypt the result to it.
+  /// @param maxTotalPrice The most the buyer agrees to escrow (the operators' fee).
+  /// @param epsilon The privacy budget spent on each dataset, in milli-ε.
+  /// @return requestId The Chainlink request id.
+  function requestTrialComputation(
+    bytes32[] calldata datasetIds,
+    string calldata params,
+    bytes32 buyerKey,
+    uint256 maxTotalPrice,
+    uint32 epsilon
+  ) external returns (bytes32 requestId) {
+    return _request(datasetIds, params, buyerKey, maxTotalPrice, epsilon, true);
+  }
+
+  /// @dev Both ways of buying: `trial` says whether the buyer's trials pay for the datasets.
+  function _request(
+    bytes32[] calldata datasetIds,
+    string calldata params,
+    bytes32 buyerKey,
+    uint256 maxTotalPrice,
+    uint32 epsilon,
+    bool trial
+  ) private returns (bytes32 requestId) {
     // Checks. The registry spends the budget here, as part of checking it: it is the
     // market's own contract, makes no calls, and the whole request reverts if anything
     // below fails.
@@ -322,7 +363,7 @@ contract AlgorithmComputation is ChainlinkClient {
     if (count == 0 || count > MAX_DATASETS) revert AlgorithmComputation__DatasetCount(count, MAX_DATASETS);
     if (bytes(params).length == 0) revert AlgorithmComputation__EmptyParams();
     if (epsilon > MAX_EPSILON) revert AlgorithmComputation__EpsilonTooHigh(epsilon, MAX_EPSILON);
-    (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds, epsilon);
+    (uint128[] memory payouts, uint256 price) = _checkDatasets(datasetIds, epsilon, trial);
     if (price + i_operatorFee > maxTotalPrice) {
       revert AlgorithmComputation__PriceAboveMaximum(price + i_operatorFee, maxTotalPrice);
     }
@@ -429,6 +470,35 @@ contract AlgorithmComputation is ChainlinkClient {
     _setStatus(request, RequestStatus.Refunded);
     emit ComputationRefunded(requestId);
     _settleUnpaid(requestId, request, true);
+  }
+
+  /// @notice Called by the registry's penalty court once two hosts proved that a dataset of
+  /// this request was missing or corrupt when they were asked to compute: a Pending request
+  /// fails (reason 7) with the price and fee credited back and its budget restored; a request
+  /// already Failed or Refunded stays as it is (its buyer was refunded).
+  /// @dev Reverts with `AlgorithmComputation__NotPenaltyCourt` for any other caller,
+  /// `AlgorithmComputation__NotInRequest` when the request does not read the dataset, and
+  /// `AlgorithmComputation__NotPending` for a Fulfilled request (all three hosts computed it,
+  /// which contradicts the accusation) or an unknown one.
+  /// @param requestId The request.
+  /// @param datasetId The dataset found missing or corrupt.
+  /// @return buyer The request's buyer, who is owed the compensation.
+  function failForOffence(bytes32 requestId, bytes32 datasetId) external returns (address buyer) {
+    if (msg.sender != i_registry.penaltyCourt()) revert AlgorithmComputation__NotPenaltyCourt(msg.sender);
+    RequestRecord storage request = s_requests[requestId];
+    RequestStatus status = _status(request);
+    if (request.buyer == address(0) || status == RequestStatus.Fulfilled) {
+      revert AlgorithmComputation__NotPending(requestId, uint8(status));
+    }
+    uint32 index = i_registry.getSaleTerms(datasetId, i_algorithmId).datasetIndex;
+    (uint32[] memory indexes, , ) = _escrow(requestId, _count(request));
+    bool found;
+    for (uint256 i = 0; i < indexes.length; ++i) {
+      if (indexes[i] == index) found = true;
+    }
+    if (!found) revert AlgorithmComputation__NotInRequest(requestId, datasetId);
+    if (status == RequestStatus.Pending) _fail(requestId, request, FAILED_OFFENCE);
+    return request.buyer;
   }
 
   /// @notice Splits the accrued operators' fees equally between the three hosts' operators
@@ -590,7 +660,8 @@ contract AlgorithmComputation is ChainlinkClient {
   /// own rows of zeros, say) do not count towards it.
   function _checkDatasets(
     bytes32[] calldata datasetIds,
-    uint32 epsilon
+    uint32 epsilon,
+    bool trial
   ) private returns (uint128[] memory payouts, uint256 price) {
     uint256 count = datasetIds.length;
     for (uint256 i = 1; i < count; ++i) {
@@ -598,7 +669,7 @@ contract AlgorithmComputation is ChainlinkClient {
       // solhint-disable-next-line gas-strict-inequalities
       if (datasetIds[i] <= datasetIds[i - 1]) revert AlgorithmComputation__DatasetsNotAscending(i);
     }
-    uint256[] memory terms = i_registry.spendBudget(datasetIds, i_algorithmId, epsilon, msg.sender);
+    uint256[] memory terms = i_registry.spendBudget(datasetIds, i_algorithmId, epsilon, msg.sender, trial);
     payouts = new uint128[](count);
     uint32 schema = terms[0].schemaIndex();
     for (uint256 i = 0; i < count; ++i) {

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 import {SaleTermsWord} from "./SaleTermsWord.sol";
 import {SubscriptionBook} from "./SubscriptionBook.sol";
+import {TrialBook} from "./TrialBook.sol";
 
 /// @title DatasetRegistry
 /// @notice Public catalogue of the datasets sellers have secret-shared to the three MPC hosts,
@@ -47,7 +48,7 @@ import {SubscriptionBook} from "./SubscriptionBook.sol";
 /// `DatasetRegistry__UnknownDataset`, so a consumer calling them needs no check of its own:
 /// the error bubbles up to its caller.
 /// Fee-on-transfer payment tokens are not supported: the stake is assumed to arrive in full.
-contract DatasetRegistry is SubscriptionBook {
+contract DatasetRegistry is SubscriptionBook, TrialBook {
   using SafeERC20 for IERC20;
 
   /// @notice What a seller published about a dataset.
@@ -206,6 +207,10 @@ contract DatasetRegistry is SubscriptionBook {
   error DatasetRegistry__NotFactory(address caller);
   /// @notice Only a computation the factory deployed may spend or give back privacy budget.
   error DatasetRegistry__NotComputation(address caller);
+  /// @notice The penalty court is named once.
+  error DatasetRegistry__PenaltyCourtAlreadySet(address court);
+  /// @notice Only the penalty court may punish.
+  error DatasetRegistry__NotPenaltyCourt(address caller);
 
   /// @notice Emitted when a seller registers a dataset.
   /// @dev `schema` (JSON: column names and fixed-point scales) is published here rather
@@ -284,6 +289,16 @@ contract DatasetRegistry is SubscriptionBook {
   /// @notice Emitted once, when the deployer names the factory whose computations may spend budget.
   /// @param factory The `AlgorithmFactory`.
   event AlgorithmFactorySet(address factory);
+  /// @notice Emitted once, when the deployer names the penalty court.
+  /// @param court The `PenaltyCourt`.
+  event PenaltyCourtSet(address court);
+  /// @notice A dataset was punished for a proven offence: part of its stake slashed, the
+  /// dataset deregistered.
+  /// @param datasetId The dataset.
+  /// @param compensated The buyer let down, credited `compensation` (withdrawIncome).
+  /// @param slashed Taken from the stake.
+  /// @param compensation The part of `slashed` credited to `compensated`; the rest is burned.
+  event DatasetPunished(bytes32 indexed datasetId, address indexed compensated, uint256 slashed, uint256 compensation);
   /// @notice Emitted when the factory authorizes a computation it deployed to spend and give
   /// back privacy budget.
   /// @param computation The `AlgorithmComputation`.
@@ -293,6 +308,8 @@ contract DatasetRegistry is SubscriptionBook {
   uint256 public constant MAX_PAYEES = 8;
   /// @notice The whole of a payment, in basis points.
   uint16 public constant BPS_WHOLE = 10_000;
+  /// @notice Where slashed stake that compensates nobody goes: an address nobody holds the key of.
+  address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
 
   IERC20 private immutable i_paymentToken;
   uint256 private immutable i_minStake;
@@ -309,6 +326,7 @@ contract DatasetRegistry is SubscriptionBook {
   mapping(bytes32 datasetId => bytes32[]) private s_exactAlgorithms;
   mapping(bytes32 datasetId => mapping(bytes32 algorithmId => Listing)) private s_listings;
   address private s_factory;
+  address private s_penaltyCourt;
   mapping(address computation => bool) private s_computations;
   /// @dev Payees of each dataset's revenue besides its seller, and their basis points.
   mapping(bytes32 datasetId => Payee[]) private s_payees;
@@ -336,6 +354,39 @@ contract DatasetRegistry is SubscriptionBook {
     if (factory == address(0)) revert DatasetRegistry__ZeroAddress();
     s_factory = factory;
     emit AlgorithmFactorySet(factory);
+  }
+
+  /// @notice Names the `PenaltyCourt` that may slash stakes for proven offences; once, by
+  /// the account that deployed this registry, as part of the deployment.
+  /// @param court The court's address.
+  function setPenaltyCourt(address court) external {
+    if (msg.sender != i_deployer) revert DatasetRegistry__NotDeployer(msg.sender);
+    if (s_penaltyCourt != address(0)) revert DatasetRegistry__PenaltyCourtAlreadySet(s_penaltyCourt);
+    if (court == address(0)) revert DatasetRegistry__ZeroAddress();
+    s_penaltyCourt = court;
+    emit PenaltyCourtSet(court);
+  }
+
+  /// @notice Punishes a dataset for an offence the penalty court found proven: slashes
+  /// `slashBps` of its stake, credits `compensationBps` of that to `compensated` (a pull
+  /// payment, `withdrawIncome`), burns the rest (sent to `BURN_ADDRESS`, so no party gains
+  /// by an accusation), and deregisters the dataset if it is listed (sales stop for good,
+  /// the rest of the stake starts its cooldown, subscribers reclaim what was not earned).
+  /// Only the penalty court may call it.
+  /// @param id The dataset.
+  /// @param compensated The buyer let down.
+  /// @param slashBps Basis points of the stake slashed.
+  /// @param compensationBps Basis points of the slashed amount paid to `compensated`.
+  function punish(bytes32 id, address compensated, uint16 slashBps, uint16 compensationBps) external {
+    if (msg.sender != s_penaltyCourt) revert DatasetRegistry__NotPenaltyCourt(msg.sender);
+    DatasetRecord storage dataset = _getDataset(id);
+    uint256 slashed = (dataset.stake * slashBps) / BPS_WHOLE;
+    uint256 compensation = (slashed * compensationBps) / BPS_WHOLE;
+    dataset.stake -= slashed;
+    if (!dataset.terms.deregistered) _deregister(id, dataset);
+    emit DatasetPunished(id, compensated, slashed, compensation);
+    _creditIncome(compensated, id, compensation);
+    if (slashed > compensation) i_paymentToken.safeTransfer(BURN_ADDRESS, slashed - compensation);
   }
 
   /// @notice Lets a computation the factory just deployed spend and give back privacy budget;
@@ -491,12 +542,7 @@ contract DatasetRegistry is SubscriptionBook {
   /// (and give their budget back if they fail).
   /// @param id The dataset to deregister.
   function deregisterDataset(bytes32 id) external {
-    DatasetRecord storage dataset = _getListedBySeller(id);
-    uint64 releaseTime = uint64(block.timestamp) + i_stakeCooldown;
-    dataset.terms.active = false;
-    dataset.terms.deregistered = true;
-    dataset.stakeReleaseTime = releaseTime;
-    emit DatasetDeregistered(id, releaseTime);
+    _deregister(id, _getListedBySeller(id));
   }
 
   /// @notice Sends a deregistered dataset's stake back to its seller once the cooldown is over.
@@ -525,17 +571,22 @@ contract DatasetRegistry is SubscriptionBook {
   /// on datasets that are active and allow the algorithm (the computation refuses the
   /// others with errors of its own); `epsilon` 0 (an exact request) spends nothing. A
   /// dataset the buyer subscribes to, with quota left in the current period, uses one of it
-  /// and has price 0 in the returned terms. Makes no external calls.
+  /// and has price 0 in the returned terms. A trial request (`trial`) uses one of the buyer's
+  /// trial computations on every dataset instead (reverting with `TrialBook__NoTrial` or
+  /// `TrialBook__TrialEpsilon` when a dataset has none for it or ε is outside the trial's)
+  /// and has price 0 too; it leaves subscriptions alone. Makes no external calls.
   /// @param ids The request's dataset ids.
   /// @param algorithmId keccak256 of the computation's `name@version`.
   /// @param epsilon The budget the request spends on each dataset, in milli-ε.
-  /// @param buyer The account buying (its subscriptions count).
+  /// @param buyer The account buying (its subscriptions and trials count).
+  /// @param trial Whether the request uses the buyer's trials.
   /// @return terms Each dataset's `SaleTerms` as a `SaleTermsWord` (without the remaining budget).
   function spendBudget(
     bytes32[] calldata ids,
     bytes32 algorithmId,
     uint32 epsilon,
-    address buyer
+    address buyer,
+    bool trial
   ) external returns (uint256[] memory terms) {
     if (!s_computations[msg.sender]) revert DatasetRegistry__NotComputation(msg.sender);
     uint256 count = ids.length;
@@ -556,10 +607,18 @@ contract DatasetRegistry is SubscriptionBook {
         record.terms.budgetRemaining = remaining;
         emit PrivacyBudgetSpent(id, epsilon, remaining);
       }
-      bool subscribed = stored.active && listing.allowed && _useSubscription(id, buyer);
+      bool forSale = stored.active && listing.allowed;
+      bool free;
+      if (trial) {
+        // A request over a dataset not for sale reverts in the computation: no trial is used.
+        if (forSale) _useTrial(id, buyer, epsilon);
+        free = true;
+      } else {
+        free = forSale && _useSubscription(id, buyer);
+      }
       terms[i] = SaleTermsWord.withFlags(
         SaleTermsWord.pack(
-          subscribed ? 0 : stored.price,
+          free ? 0 : stored.price,
           stored.rowCount,
           stored.minRows,
           // An algorithm the seller does not allow has no listing: read the schema's index itself.
@@ -767,6 +826,12 @@ contract DatasetRegistry is SubscriptionBook {
     return s_factory;
   }
 
+  /// @notice The penalty court (zero until named).
+  /// @return The court's address.
+  function penaltyCourt() external view returns (address) {
+    return s_penaltyCourt;
+  }
+
   /// @notice Whether a contract may spend and give back privacy budget (the factory deployed it).
   /// @param computation The contract's address.
   /// @return True if the factory authorized it.
@@ -819,7 +884,7 @@ contract DatasetRegistry is SubscriptionBook {
     return i_paymentToken;
   }
 
-  function _checkListedSeller(bytes32 id) internal view override {
+  function _checkListedSeller(bytes32 id) internal view override(SubscriptionBook, TrialBook) {
     _getListedBySeller(id);
   }
 
@@ -831,6 +896,15 @@ contract DatasetRegistry is SubscriptionBook {
   function _deregisteredAt(bytes32 id) internal view override returns (uint64) {
     uint64 release = s_datasets[id].stakeReleaseTime;
     return release == 0 ? 0 : release - i_stakeCooldown;
+  }
+
+  /// @dev Stops sales of a dataset for good and starts its stake's cooldown.
+  function _deregister(bytes32 id, DatasetRecord storage dataset) private {
+    uint64 releaseTime = uint64(block.timestamp) + i_stakeCooldown;
+    dataset.terms.active = false;
+    dataset.terms.deregistered = true;
+    dataset.stakeReleaseTime = releaseTime;
+    emit DatasetDeregistered(id, releaseTime);
   }
 
   function _getDataset(bytes32 id) private view returns (DatasetRecord storage dataset) {

@@ -285,7 +285,8 @@ abstract contract SubscriptionBook {
     }
   }
 
-  function _creditIncome(address account, bytes32 id, uint256 amount) private {
+  /// @dev Credits an account a pull payment from a dataset (income, refunds, compensation).
+  function _creditIncome(address account, bytes32 id, uint256 amount) internal {
     if (amount == 0) return;
     s_income[account] += amount;
     emit IncomeCredited(account, id, amount);

@@ -31,6 +31,10 @@ export const MARKET_DEFAULTS = {
   operatorFee: parseEther("1"),
   /** Seconds between proposing a change of a registered host and applying it (HostRegistry). */
   hostChangeDelay: 2n * 24n * 3600n,
+  /** Basis points of a dataset's stake slashed when two hosts prove an offence (PenaltyCourt). */
+  slashBps: 5000n,
+  /** Basis points of the slashed amount paid to the buyer let down; the rest is burned. */
+  compensationBps: 5000n,
   /** LINK minted to each AlgorithmComputation by LocalMarket.ts: 1000 requests at the default fee. */
   linkFunding: parseEther("100"),
 } as const;
@@ -64,7 +68,7 @@ export function futureIdOf(algorithm: string): string {
  * Adds the market's own contracts to module `m`. Reads the parameters `host0`,
  * `host1`, `host2` (required unless `options.hosts` is false) and
  * `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`,
- * `hostChangeDelay` (optional, see {@link MARKET_DEFAULTS}). `deps` are addresses (module
+ * `hostChangeDelay`, `slashBps`, `compensationBps` (optional, see {@link MARKET_DEFAULTS}). `deps` are addresses (module
  * parameters) or futures of contracts of the same module.
  *
  * @returns The futures of every contract, algorithms keyed by {@link futureIdOf} their name.
@@ -88,6 +92,8 @@ export function buildMarketContracts(
   const stakeCooldown = m.getParameter("stakeCooldown", MARKET_DEFAULTS.stakeCooldown);
   const operatorFee = m.getParameter("operatorFee", MARKET_DEFAULTS.operatorFee);
   const hostChangeDelay = m.getParameter("hostChangeDelay", MARKET_DEFAULTS.hostChangeDelay);
+  const slashBps = m.getParameter("slashBps", MARKET_DEFAULTS.slashBps);
+  const compensationBps = m.getParameter("compensationBps", MARKET_DEFAULTS.compensationBps);
 
   const hostRegistry = m.contract("HostRegistry", [hostChangeDelay]);
   const hostsSet =
@@ -126,5 +132,9 @@ export function buildMarketContracts(
     const address = m.staticCall(factory, "getAlgorithm", [name], 0, { id: `address_${id}`, after: [created] });
     algorithms[id] = m.contractAt("AlgorithmComputation", address, { id: `AlgorithmComputation_${id}` });
   }
-  return { hostRegistry, registry, factory, algorithms, hostsSet, factorySet };
+  // Likewise the one court that may slash stakes for offences two hosts attest; deployed
+  // last, so that every address above stays what it was before the court existed.
+  const penaltyCourt = m.contract("PenaltyCourt", [registry, hostRegistry, slashBps, compensationBps], { after: [previous] });
+  const courtSet = m.call(registry, "setPenaltyCourt", [penaltyCourt]);
+  return { hostRegistry, registry, factory, penaltyCourt, algorithms, hostsSet, factorySet, courtSet };
 }

@@ -16,6 +16,7 @@ export type ContractName =
   | "DatasetRegistry"
   | "AlgorithmComputation"
   | "AlgorithmFactory"
+  | "PenaltyCourt"
   | "DevPaymentToken"
   | "Operator"
   | "LinkToken";
@@ -41,6 +42,7 @@ const ARTIFACT_PATHS: Record<ContractName, string> = {
   DatasetRegistry: "contracts/DatasetRegistry.sol/DatasetRegistry.json",
   AlgorithmComputation: "contracts/AlgorithmComputation.sol/AlgorithmComputation.json",
   AlgorithmFactory: "contracts/AlgorithmFactory.sol/AlgorithmFactory.json",
+  PenaltyCourt: "contracts/PenaltyCourt.sol/PenaltyCourt.json",
   DevPaymentToken: "contracts/DevPaymentToken.sol/DevPaymentToken.json",
   Operator: "@chainlink/contracts/src/v0.8/operatorforwarder/Operator.sol/Operator.json",
   LinkToken: "@chainlink/contracts/src/v0.8/shared/token/ERC677/LinkToken.sol/LinkToken.json",

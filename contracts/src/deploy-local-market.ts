@@ -34,6 +34,8 @@ export interface MarketAddresses {
   hostRegistry: string;
   /** The AlgorithmFactory that deployed (and lists) the AlgorithmComputation contracts. */
   factory: string;
+  /** The PenaltyCourt: slashes a dataset's stake on two hosts' attestations of an offence. */
+  penaltyCourt: string;
   /** One AlgorithmComputation contract per algorithm, by `name@version`. */
   algorithms: Record<string, string>;
   /** LINK paid per request, in juels, as a decimal string. */
@@ -464,6 +466,7 @@ export async function deployLocalMarket(opts: DeployLocalMarketOptions): Promise
     registry: addressOf(futures.registry),
     hostRegistry: addressOf(futures.hostRegistry),
     factory: addressOf(futures.factory),
+    penaltyCourt: addressOf(futures.penaltyCourt),
     algorithms,
     linkFee: linkFee.toString(),
     operatorFee: operatorFee.toString(),

@@ -447,7 +447,7 @@ describe("DatasetRegistry", function () {
     it("refuses spendBudget and restoreBudget from any other account", async function () {
       const { registry, stranger, seller, datasetId } = await loadFixture(deployMarketWithDataset);
       for (const who of [stranger, seller]) {
-        await expect(registry.connect(who).spendBudget([datasetId], algorithmId("sum@1"), EPSILON, who.address))
+        await expect(registry.connect(who).spendBudget([datasetId], algorithmId("sum@1"), EPSILON, who.address, false))
           .to.be.revertedWithCustomError(registry, "DatasetRegistry__NotComputation")
           .withArgs(who.address);
         await expect(registry.connect(who).restoreBudget([1], EPSILON))

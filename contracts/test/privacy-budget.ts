@@ -442,7 +442,7 @@ describe("privacy budget", function () {
       await expect(attacker.execute(market.addresses.registry, registry.interface.encodeFunctionData("restoreBudget", [indexes, EPSILON])))
         .to.be.revertedWithCustomError(attacker, "ReentrantReceiver__CallFailed")
         .withArgs(refused);
-      await expect(attacker.execute(market.addresses.registry, registry.interface.encodeFunctionData("spendBudget", [ids, SUM, EPSILON, attackerAddress])))
+      await expect(attacker.execute(market.addresses.registry, registry.interface.encodeFunctionData("spendBudget", [ids, SUM, EPSILON, attackerAddress, true])))
         .to.be.revertedWithCustomError(attacker, "ReentrantReceiver__CallFailed")
         .withArgs(refused);
       for (const id of ids) expect(await budget(market, id)).to.deep.equal([BUDGET, EPSILON, BUDGET - EPSILON]);

@@ -67,7 +67,7 @@ contract SellerlessRegistry {
   /// @param datasetIds The datasets.
   /// @param epsilon The budget spent on each (milli-ε).
   /// @return terms The terms, in the same order.
-  function spendBudget(bytes32[] calldata datasetIds, bytes32, uint32 epsilon, address) external returns (uint256[] memory terms) {
+  function spendBudget(bytes32[] calldata datasetIds, bytes32, uint32 epsilon, address, bool) external returns (uint256[] memory terms) {
     terms = new uint256[](datasetIds.length);
     for (uint256 i = 0; i < datasetIds.length; ++i) {
       DatasetRegistry.SaleTerms memory dataset = termsOf(datasetIds[i]);

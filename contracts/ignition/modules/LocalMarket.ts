@@ -60,7 +60,7 @@ export function buildLocalMarketModule(options: LocalMarketOptions = {}) {
     const operator = m.contract("Operator", [linkToken, deployer]);
     m.call(operator, "setAuthorizedSenders", [[relay]]);
 
-    const { hostRegistry, registry, factory, algorithms } = buildMarketContracts(
+    const { hostRegistry, registry, factory, penaltyCourt, algorithms } = buildMarketContracts(
       m,
       { linkToken, operator, paymentToken },
       options,
@@ -73,7 +73,7 @@ export function buildLocalMarketModule(options: LocalMarketOptions = {}) {
     (options.fund ?? []).forEach(({ address, amount }, i) => {
       m.call(paymentToken, "mint", [address, amount], { id: `fund_${i}` });
     });
-    return { paymentToken, linkToken, operator, hostRegistry, registry, factory, ...algorithms };
+    return { paymentToken, linkToken, operator, hostRegistry, registry, factory, penaltyCourt, ...algorithms };
   });
 }
 

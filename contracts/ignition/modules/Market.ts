@@ -6,7 +6,7 @@
  * - `linkToken`, `operator`, `paymentToken` (addresses, required);
  * - `host0`, `host1`, `host2` (required): `{ operator, signer, endpoint, tlsFingerprint }`;
  * - optional `linkFee`, `requestTimeout`, `minStake`, `stakeCooldown`, `operatorFee`,
- *   `hostChangeDelay` (bigints as "123n" strings), see MARKET_DEFAULTS.
+ *   `hostChangeDelay`, `slashBps`, `compensationBps` (bigints as "123n" strings), see MARKET_DEFAULTS.
  *
  * The deploying account owns HostRegistry and AlgorithmFactory. Each
  * AlgorithmComputation needs LINK (linkFee per request) before it can be used:
@@ -21,10 +21,10 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { buildMarketContracts } from "../market-contracts.ts";
 
 export default buildModule("Market", (m) => {
-  const { hostRegistry, registry, factory, algorithms } = buildMarketContracts(m, {
+  const { hostRegistry, registry, factory, penaltyCourt, algorithms } = buildMarketContracts(m, {
     linkToken: m.getParameter<string>("linkToken"),
     operator: m.getParameter<string>("operator"),
     paymentToken: m.getParameter<string>("paymentToken"),
   });
-  return { hostRegistry, registry, factory, ...algorithms };
+  return { hostRegistry, registry, factory, penaltyCourt, ...algorithms };
 });

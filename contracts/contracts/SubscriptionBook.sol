@@ -36,23 +36,27 @@ abstract contract SubscriptionBook {
   /// @param period Seconds per period, as bought.
   /// @param quota Computations per period, as bought.
   /// @param used Computations used in period `usedPeriod`.
+  /// @param usedPeriod The period `used` counts (its index from `start`).
   /// @param paid Paid in all and not refunded.
   /// @param released Earned and credited so far.
-  /// @param usedPeriod The period `used` counts (its index from `start`).
+  /// @dev What a covered request reads and writes is one slot (3 × 40 + 3 × 32 bits): a
+  /// request over a dataset costs its buyer one cold read whether it subscribes or not, and
+  /// a subscriber one write more. 40-bit times last until the year 36812.
   struct Subscription {
-    uint64 start;
-    uint64 end;
-    uint64 period;
+    uint40 start;
+    uint40 end;
+    uint40 period;
     uint32 quota;
     uint32 used;
+    uint32 usedPeriod;
     uint128 paid;
     uint128 released;
-    uint64 usedPeriod;
   }
 
   /// @notice The dataset offers no subscription.
   error SubscriptionBook__NotOffered(bytes32 datasetId);
-  /// @notice Periods must be at least one and an offer's period and quota positive (or all zero).
+  /// @notice Periods must be at least one, an offer's period and quota positive (or all zero),
+  /// a period at most 2^32 - 1 seconds, and a subscription end before the year 36812.
   error SubscriptionBook__BadTerms();
   /// @notice A renewal must be on the terms of the running subscription; wait until it ends.
   error SubscriptionBook__TermsChanged(bytes32 datasetId);
@@ -82,12 +86,6 @@ abstract contract SubscriptionBook {
   /// @param end The new end: the end of the current period.
   /// @param refund The price of the periods not begun, credited to the subscriber.
   event Unsubscribed(bytes32 indexed datasetId, address indexed buyer, uint64 end, uint256 refund);
-  /// @notice A subscriber's computation used one of the period's quota.
-  /// @param datasetId The dataset.
-  /// @param buyer The subscriber.
-  /// @param period The period's index from the subscription's start (0 up).
-  /// @param used Computations used in that period so far.
-  event SubscriptionUsed(bytes32 indexed datasetId, address indexed buyer, uint64 period, uint32 used);
   /// @notice The part of a subscription earned by the seller was credited.
   /// @param datasetId The dataset.
   /// @param buyer The subscriber.
@@ -120,7 +118,7 @@ abstract contract SubscriptionBook {
   /// @param quota Computations per period (0 exactly when period is 0).
   function setSubscriptionTerms(bytes32 id, uint64 period, uint96 price, uint32 quota) external {
     _checkListedSeller(id);
-    if ((period == 0) != (quota == 0)) revert SubscriptionBook__BadTerms();
+    if ((period == 0) != (quota == 0) || period > type(uint32).max) revert SubscriptionBook__BadTerms();
     s_subscriptionTerms[id] = SubscriptionTerms({period: period, price: price, quota: quota});
     emit SubscriptionTermsSet(id, period, price, quota);
   }
@@ -135,26 +133,27 @@ abstract contract SubscriptionBook {
     if (periods == 0) revert SubscriptionBook__BadTerms();
     Subscription storage sub = s_subscriptions[id][msg.sender];
     uint256 amount = uint256(terms.price) * periods;
-    uint64 length = terms.period * periods;
+    // At most (2^32 - 1)^2 seconds: the end is checked against 40 bits below.
+    uint256 length = uint256(terms.period) * periods;
     if (sub.end > block.timestamp) {
       if (sub.period != terms.period || sub.quota != terms.quota || uint256(sub.paid) * terms.period != uint256(terms.price) * (sub.end - sub.start)) {
         revert SubscriptionBook__TermsChanged(id);
       }
-      sub.end += length;
+      sub.end = _time(sub.end + length);
       sub.paid += uint128(amount);
     } else {
       // Whatever the ended one still held is the seller's.
       if (sub.paid > sub.released) _release(id, msg.sender, sub);
-      uint64 start = uint64(block.timestamp);
+      uint40 start = _time(block.timestamp);
       s_subscriptions[id][msg.sender] = Subscription({
         start: start,
-        end: start + length,
-        period: terms.period,
+        end: _time(start + length),
+        period: uint40(terms.period),
         quota: terms.quota,
         used: 0,
+        usedPeriod: 0,
         paid: uint128(amount),
-        released: 0,
-        usedPeriod: 0
+        released: 0
       });
     }
     emit Subscribed(id, msg.sender, sub.start, sub.end, amount);
@@ -167,7 +166,7 @@ abstract contract SubscriptionBook {
   function unsubscribe(bytes32 id) external {
     Subscription storage sub = s_subscriptions[id][msg.sender];
     if (!(sub.end > block.timestamp)) revert SubscriptionBook__NotSubscribed(id, msg.sender);
-    uint64 newEnd = sub.start + ((uint64(block.timestamp) - sub.start) / sub.period + 1) * sub.period;
+    uint40 newEnd = sub.start + ((uint40(block.timestamp) - sub.start) / sub.period + 1) * sub.period;
     uint256 refund = (uint256(sub.paid) * (sub.end - newEnd)) / (sub.end - sub.start);
     sub.paid -= uint128(refund);
     sub.end = newEnd;
@@ -196,7 +195,7 @@ abstract contract SubscriptionBook {
     uint256 refund = sub.paid - sub.released;
     if (refund == 0) revert SubscriptionBook__NothingDue();
     sub.paid = sub.released;
-    if (sub.end > cutoff) sub.end = cutoff > sub.start ? cutoff : sub.start;
+    if (sub.end > cutoff) sub.end = cutoff > sub.start ? uint40(cutoff) : sub.start;
     emit SubscriptionReclaimed(id, msg.sender, refund);
     _creditIncome(msg.sender, id, refund);
   }
@@ -231,7 +230,7 @@ abstract contract SubscriptionBook {
     sub = s_subscriptions[id][buyer];
     earned = _earned(id, sub);
     if (sub.end > block.timestamp && !(block.timestamp < sub.start)) {
-      uint64 current = (uint64(block.timestamp) - sub.start) / sub.period;
+      uint256 current = (block.timestamp - sub.start) / sub.period;
       quotaLeft = current == sub.usedPeriod ? sub.quota - sub.used : sub.quota;
     }
   }
@@ -246,16 +245,17 @@ abstract contract SubscriptionBook {
   /// @dev Uses one of the buyer's quota on the dataset if its subscription is running and
   /// has any left: true when the computation is covered (no per-computation price).
   function _useSubscription(bytes32 id, address buyer) internal returns (bool) {
+    // Fields of the first slot only: one cold read (a memory copy would read the second too).
     Subscription storage sub = s_subscriptions[id][buyer];
-    if (!(sub.end > block.timestamp) || block.timestamp < sub.start) return false;
-    uint64 current = (uint64(block.timestamp) - sub.start) / sub.period;
-    if (current != sub.usedPeriod) {
-      sub.usedPeriod = current;
-      sub.used = 0;
-    }
-    if (!(sub.used < sub.quota)) return false;
-    ++sub.used;
-    emit SubscriptionUsed(id, buyer, current, sub.used);
+    uint40 start = sub.start;
+    if (!(sub.end > block.timestamp) || block.timestamp < start) return false;
+    // Fewer than 2^32 periods fit before the end (checked when bought).
+    uint32 current = uint32((block.timestamp - start) / sub.period);
+    uint32 used = current == sub.usedPeriod ? sub.used : 0;
+    if (!(used < sub.quota)) return false;
+    // One write of the packed slot; what is used is readable with `subscriptionOf`.
+    sub.used = used + 1;
+    sub.usedPeriod = current;
     return true;
   }
 
@@ -263,12 +263,18 @@ abstract contract SubscriptionBook {
   /// elapsed, up to its end or the dataset's deregistration.
   function _earned(bytes32 id, Subscription memory sub) private view returns (uint256) {
     if (!(sub.end > sub.start)) return sub.paid;
-    uint64 until = uint64(block.timestamp);
-    uint64 cutoff = _deregisteredAt(id);
+    uint256 until = block.timestamp;
+    uint256 cutoff = _deregisteredAt(id);
     if (cutoff != 0 && cutoff < until) until = cutoff;
     if (until > sub.end) until = sub.end;
     if (!(until > sub.start)) return 0;
     return (uint256(sub.paid) * (until - sub.start)) / (sub.end - sub.start);
+  }
+
+  /// @dev A time as 40 bits; reverts past the year 36812.
+  function _time(uint256 t) private pure returns (uint40) {
+    if (t > type(uint40).max) revert SubscriptionBook__BadTerms();
+    return uint40(t);
   }
 
   /// @dev Credits the earned, unreleased part to the seller and payees.

@@ -16,7 +16,8 @@
  * Usage (from the repository root):
  *   npm run gas -w contracts              # human table on stdout
  *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner):
- *                                                  # { request, fulfill } by dataset count (ε 1), and the same under `exact`
+ *                                                  # { request, fulfill } by dataset count (ε 1), and the same under `exact`,
+ *                                                  # and `market`: subscribe, subscribedRequest, trialRequest, punish
  *   npm run gas -w contracts -- --breakdown  # also the opcode gas of the 20-dataset transactions
  *
  * @example
@@ -36,9 +37,11 @@ interface ModeFigures {
   fulfill: Record<string, number>;
 }
 
-/** What the gas script measures and prints: ε 1 requests, and exact ones. */
+/** What the gas script measures and prints: ε 1 requests, and exact ones, and the market's other transactions. */
 interface GasFigures extends ModeFigures {
   exact: ModeFigures;
+  /** Over one dataset, ε 1: a first subscription, a request it covers, a trial request, a punishment on two attestations. */
+  market: { subscribe: number; subscribedRequest: number; subscribedFulfill: number; trialRequest: number; punish: number };
 }
 
 /** Targets from the design review: first dataset, then each further one. */
@@ -133,12 +136,17 @@ async function requestAndFulfil(count: number, epsilon: number): Promise<{ reque
   const buyerKey = ethers.id(`buyer key ${count} ${epsilon}`);
   const quote = ids.reduce((total, id) => total + prices.get(id)!, operatorFee);
   const request = await mined(computation.connect(buyer).requestComputation(ids, PARAMS, buyerKey, quote, epsilon));
+  return { request, fulfill: await fulfilRequest(request, `gas ${count} ${epsilon}`) };
+}
+
+/** The relay's signed fulfilment of the request `request` sent; refuses to measure one that does not fulfil. */
+async function fulfilRequest(request: TransactionReceipt, seed: string): Promise<TransactionReceipt> {
   const oracleLog = request.logs
     .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
     .find((parsed) => parsed?.name === "OracleRequest");
   if (oracleLog == null) throw new Error("no OracleRequest event");
   const { requestId, payment, callbackAddr, callbackFunctionId, cancelExpiration } = oracleLog.args;
-  const payload = await signedPayload(hostSigners, scope, requestId, envelopeResult(`gas ${count} ${epsilon}`));
+  const payload = await signedPayload(hostSigners, scope, requestId, envelopeResult(seed));
   const fulfill = await mined(
     operator
       .connect(relay)
@@ -148,14 +156,14 @@ async function requestAndFulfil(count: number, epsilon: number): Promise<{ reque
   );
   // A failed fulfilment (bad signature, out of gas in the callback) would be cheaper: refuse to measure it.
   const settled = await computation.getRequest(requestId);
-  if (settled.status !== STATUS_FULFILLED) throw new Error(`request over ${count} datasets was not fulfilled (status ${settled.status})`);
-  return { request, fulfill };
+  if (settled.status !== STATUS_FULFILLED) throw new Error(`request ${requestId} was not fulfilled (status ${settled.status})`);
+  return fulfill;
 }
 
 // Warm-up: credit every seller once, put fees in the pot, spend some of every budget.
 await requestAndFulfil(SELLERS, EPSILON);
 
-const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} } };
+const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} }, market: { subscribe: 0, subscribedRequest: 0, subscribedFulfill: 0, trialRequest: 0, punish: 0 } };
 const receipts: Record<number, { request: TransactionReceipt; fulfill: TransactionReceipt }> = {};
 for (const count of DATASET_COUNTS) {
   const measured = await requestAndFulfil(count, EPSILON);
@@ -167,6 +175,35 @@ for (const count of DATASET_COUNTS) {
   const measured = await requestAndFulfil(count, 0);
   figures.exact.request[count] = Number(measured.request.gasUsed);
   figures.exact.fulfill[count] = Number(measured.fulfill.gasUsed);
+}
+
+// The market's other transactions, over the first dataset. Its seller offers a subscription
+// (quota 2 per 30 days) and trials (1 per buyer); the buyer subscribes, buys once covered,
+// and a second buyer takes a trial; then two hosts attest that a pending request's dataset
+// was missing and a stranger has it punished.
+{
+  const id = datasetIds[0];
+  const seller = sellers[sellerAddresses.findIndex((address, i) => ethers.solidityPackedKeccak256(["address", "string"], [address, `visits-${i}`]) === id)];
+  await mined(registry.connect(seller).setSubscriptionTerms(id, 30 * 86_400, ethers.parseEther("40"), 2));
+  await mined(registry.connect(seller).setTrialTerms(id, 1, EPSILON, 10));
+  await mined(paymentToken.connect(buyer).approve(addresses.registry, ethers.MaxUint256));
+  figures.market.subscribe = Number((await mined(registry.connect(buyer).subscribe(id, 1))).gasUsed);
+  const covered = await mined(computation.connect(buyer).requestComputation([id], PARAMS, ethers.id("covered"), operatorFee, EPSILON));
+  figures.market.subscribedRequest = Number(covered.gasUsed);
+  figures.market.subscribedFulfill = Number((await fulfilRequest(covered, "covered")).gasUsed);
+  const trialBuyer = await fundedAccount("trial buyer");
+  await mined(paymentToken.connect(buyer).transfer(await trialBuyer.getAddress(), operatorFee));
+  await mined(paymentToken.connect(trialBuyer).approve(computationAddress, ethers.MaxUint256));
+  figures.market.trialRequest = Number((await mined(computation.connect(trialBuyer).requestTrialComputation([id], PARAMS, ethers.id("trial"), operatorFee, EPSILON))).gasUsed);
+  const pending = await mined(computation.connect(buyer).requestComputation([id], PARAMS, ethers.id("let down"), prices.get(id)! + operatorFee, EPSILON));
+  const requestId = pending.logs
+    .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
+    .find((parsed) => parsed?.name === "OracleRequest")!.args.requestId as string;
+  const court = await ethers.getContractAt("PenaltyCourt", addresses.penaltyCourt);
+  const digest = await court.offenceDigest(computationAddress, requestId, id, 1);
+  const attestations = await Promise.all([0, 1].map(async (host) => ({ host, offence: 1, signature: await hostSigners[host].signMessage(ethers.getBytes(digest)) })));
+  const stranger = await fundedAccount("stranger");
+  figures.market.punish = Number((await mined(court.connect(stranger).punish(computationAddress, requestId, id, attestations))).gasUsed);
 }
 
 /** One step of EDR's struct-log trace. */
@@ -244,6 +281,14 @@ if (flags.json) {
   for (const row of table(figures)) console.log(row);
   console.log("\nExact requests (ε 0, no budget spent):");
   for (const row of table(figures.exact)) console.log(row);
+  const { market } = figures;
+  const fmt = (gas: number): string => gas.toLocaleString("en-US").padStart(9);
+  console.log("\nMarket mechanics, one dataset, ε 1:");
+  console.log(`  subscribe (first period)                 ${fmt(market.subscribe)}`);
+  console.log(`  requestComputation covered by it         ${fmt(market.subscribedRequest)}  (plain request ${figures.request[1].toLocaleString("en-US")})`);
+  console.log(`  its fulfilment (nothing to credit)       ${fmt(market.subscribedFulfill)}  (plain fulfilment ${figures.fulfill[1].toLocaleString("en-US")})`);
+  console.log(`  requestTrialComputation                  ${fmt(market.trialRequest)}`);
+  console.log(`  PenaltyCourt.punish (two attestations)   ${fmt(market.punish)}`);
   if (flags.breakdown) {
     for (const kind of ["request", "fulfill"] as const) {
       const one = new Map((await opcodeBreakdown(receipts[1][kind].hash)).byOp);

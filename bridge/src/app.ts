@@ -17,7 +17,7 @@ import type { BridgeMetrics } from "./metrics.ts";
 import type { RequestChecker } from "./onchain-request-check.ts";
 import { createCallbackDispatcher } from "./response-callback.ts";
 import type { CallbackOptions } from "./response-callback.ts";
-import { AdapterErrorBody, AdapterPending, AdapterRequest, AdapterSuccess, HealthAnswer, JobParams, JobStatus } from "./schemas.ts";
+import { AdapterErrorBody, AdapterPending, AdapterRequest, AdapterSuccess, HealthAnswer, JobParams, JobStatus, OffenceAnswer } from "./schemas.ts";
 
 /** What {@link buildApp} needs. */
 export interface BridgeDeps {
@@ -249,6 +249,27 @@ export function buildApp(deps: BridgeDeps): FastifyInstance {
         const job = store.get(request.params.requestId);
         if (!job) throw new NotFoundError(`no job for request ${request.params.requestId.toLowerCase()}`);
         return jobStatus(job, store);
+      },
+    );
+
+    // Public: attestations name a dataset and an offence, nothing of anyone's data, and
+    // the penalty court accepts them from anybody.
+    api.get(
+      "/offences/:requestId",
+      {
+        config: protectedRoute,
+        schema: {
+          summary: "Two hosts' signed attestations of a seller's offence at a request, for PenaltyCourt.punish",
+          params: JobParams,
+          response: { 200: OffenceAnswer, 400: AdapterErrorBody, 404: AdapterErrorBody, 429: AdapterErrorBody },
+        },
+      },
+      async (request) => {
+        const requestId = request.params.requestId.toLowerCase();
+        const job = store.get(requestId);
+        const attestations = job?.error?.attestations ?? [];
+        if (!job || attestations.length < 2) throw new NotFoundError(`no attested offence for request ${requestId}`);
+        return { requestId, consumer: job.consumer, attestations };
       },
     );
 

@@ -4,6 +4,8 @@
  * node shows to its operator. One place, {@link toAdapterErrorBody}, turns
  * them into the External Adapter error body.
  */
+import type { OffenceAttestation } from "@scmpc/mpc-engine/host";
+
 export class BridgeError extends Error {
   readonly code: string;
   readonly statusCode: number;
@@ -107,13 +109,52 @@ export class HostRefusedError extends BridgeError {
   readonly hostIndex: number;
   /** The gRPC status name of the failed call, when there was one (e.g. `FAILED_PRECONDITION`). */
   readonly grpcCode?: string;
+  /** The host's signed statement of a seller's offence, when it refused for one. */
+  readonly attestation?: OffenceAttestation;
 
-  constructor(hostIndex: number, message: string, options?: { cause?: unknown; grpcCode?: string }) {
+  constructor(hostIndex: number, message: string, options?: { cause?: unknown; grpcCode?: string; attestation?: OffenceAttestation }) {
     super("HOST_REFUSED", 422, `MPC host ${hostIndex} refused the job: ${message}`, options);
     this.name = "HostRefusedError";
     this.hostIndex = hostIndex;
     this.grpcCode = options?.grpcCode;
+    this.attestation = options?.attestation;
   }
+}
+
+/**
+ * Two or more hosts refused the job because a dataset's share was missing or
+ * did not match its on-chain commitment, and signed attestations of it: with
+ * two of them anyone may have the dataset punished (PenaltyCourt). The bridge
+ * keeps them with the failed job (`GET /offences/:requestId`).
+ */
+export class OffenceAttestedError extends BridgeError {
+  readonly attestations: readonly OffenceAttestation[];
+
+  constructor(attestations: readonly OffenceAttestation[], options?: { cause?: unknown }) {
+    const hosts = attestations.map((a) => a.host).join(" and ");
+    const what = attestations.map((a) => `dataset ${a.datasetId} ${a.offence === 1 ? "missing" : "not matching its commitment"} at host ${a.host}`).join("; ");
+    super("OFFENCE_ATTESTED", 422, `MPC hosts ${hosts} attest a seller's offence: ${what}`, options);
+    this.name = "OffenceAttestedError";
+    this.attestations = attestations;
+  }
+}
+
+/**
+ * The attestations of one dataset signed by at least two different hosts, from
+ * the hosts' refusals; empty when no dataset has two.
+ */
+export function attestedOffence(failures: readonly BridgeError[]): OffenceAttestation[] {
+  const byDataset = new Map<string, OffenceAttestation[]>();
+  for (const failure of failures) {
+    if (!(failure instanceof HostRefusedError)) continue;
+    const { attestation } = failure;
+    // A host speaks for itself only.
+    if (attestation === undefined || attestation.host !== failure.hostIndex) continue;
+    const list = byDataset.get(attestation.datasetId) ?? [];
+    if (!list.some((a) => a.host === attestation.host)) list.push(attestation);
+    byDataset.set(attestation.datasetId, list);
+  }
+  return [...byDataset.values()].find((list) => list.length >= 2) ?? [];
 }
 
 /**

@@ -1,10 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Signer } from "ethers";
 import { loadMpcV1 } from "@scmpc/protos";
-import { mpcErrorCodeOf, signBridgeCall } from "@scmpc/mpc-engine/host";
+import { mpcErrorCodeOf, offenceAttestationOf, signBridgeCall } from "@scmpc/mpc-engine/host";
 import { hostApiChannelOptions, hostApiCredentials, type HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { ComputeRequest, ComputeResponse, HealthResponse, SignResultRequest, SignResultResponse } from "@scmpc/protos";
-import { BridgeError, HostRefusedError, HostUnavailableError } from "./errors.ts";
+import { attestedOffence, BridgeError, HostRefusedError, HostUnavailableError, OffenceAttestedError } from "./errors.ts";
 
 /** Reachability of one MPC host, as `GET /health` reports it. */
 export interface HostHealth {
@@ -102,7 +102,7 @@ function toBridgeError(index: number, err: unknown): BridgeError {
   ) {
     return new HostUnavailableError(index, details, { cause: err, grpcCode });
   }
-  return new HostRefusedError(index, details, { cause: err, grpcCode });
+  return new HostRefusedError(index, details, { cause: err, grpcCode, attestation: offenceAttestationOf(err) });
 }
 
 /** Options of {@link createGrpcHostsClient}. */
@@ -156,6 +156,9 @@ export function createGrpcHostsClient(
         .map((outcome, index) => (outcome.status === "rejected" ? toBridgeError(index, outcome.reason) : undefined))
         .filter((e): e is BridgeError => e !== undefined);
       if (failures.length > 0) {
+        // Two hosts' proof of a seller's offence first: it is what the buyer can act on.
+        const attested = attestedOffence(failures);
+        if (attested.length >= 2) throw new OffenceAttestedError(attested);
         // A host that refused says why; report it before hosts that merely
         // gave up waiting for it.
         throw failures.find((e) => e instanceof HostRefusedError) ?? failures[0];

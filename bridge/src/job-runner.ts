@@ -1,7 +1,7 @@
 import { AbiCoder } from "ethers";
 import { packResult } from "@scmpc/mpc-engine";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { BridgeError, isRetryable, JobTimeoutError, RequestIdReusedError } from "./errors.ts";
+import { BridgeError, isRetryable, JobTimeoutError, OffenceAttestedError, RequestIdReusedError } from "./errors.ts";
 import type { HostsClient } from "./hosts-client.ts";
 import type { JobError, JobInputs, JobRow, JobStore } from "./job-store.ts";
 import type { BridgeMetrics } from "./metrics.ts";
@@ -75,7 +75,8 @@ function differences(job: JobInputs, data: ComputationData): string[] {
 
 function toJobError(err: unknown): JobError {
   if (err instanceof BridgeError) {
-    return { name: err.name, message: err.message, statusCode: err.statusCode, code: err.code, retryable: isRetryable(err) };
+    const attestations = err instanceof OffenceAttestedError ? { attestations: [...err.attestations] } : {};
+    return { name: err.name, message: err.message, statusCode: err.statusCode, code: err.code, retryable: isRetryable(err), ...attestations };
   }
   return { name: "InternalError", message: "internal error in the bridge; see its logs", statusCode: 500, code: "INTERNAL", retryable: true };
 }

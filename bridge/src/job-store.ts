@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import type { OffenceAttestation } from "@scmpc/mpc-engine/host";
 import { DatabaseSync } from "./sqlite.ts";
 
 /**
@@ -31,6 +32,8 @@ export interface JobError {
   statusCode: number;
   code: string;
   retryable: boolean;
+  /** Two hosts' signed attestations of a seller's offence (OFFENCE_ATTESTED only). */
+  attestations?: OffenceAttestation[];
 }
 
 /** One job row. */

@@ -110,3 +110,18 @@ export const JobStatus = Type.Object({
   ),
 });
 export type JobStatus = Static<typeof JobStatus>;
+
+/** `GET /offences/:requestId` answer: two hosts' signed attestations of a seller's offence at a request. */
+export const OffenceAnswer = Type.Object({
+  requestId: Hex32,
+  /** The request's computation contract (the PenaltyCourt's `computation`). */
+  consumer: Type.String(),
+  attestations: Type.Array(
+    Type.Object({
+      host: Type.Number(),
+      datasetId: Hex32,
+      offence: Type.Number({ description: "1 share missing, 2 share not matching its on-chain commitment" }),
+      signature: HexBytes,
+    }),
+  ),
+});

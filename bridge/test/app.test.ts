@@ -348,7 +348,7 @@ describe("bridge: GET /health, GET /metrics, OpenAPI", () => {
     assert.equal(spec.statusCode, 200);
     const doc = spec.json();
     assert.equal(doc.openapi, "3.0.3");
-    assert.deepEqual(Object.keys(doc.paths).sort(), ["/", "/health", "/jobs/{requestId}", "/metrics"]);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ["/", "/health", "/jobs/{requestId}", "/metrics", "/offences/{requestId}"]);
     assert.deepEqual(Object.keys(doc.paths["/"].post.responses).sort(), ["200", "400", "401", "409", "413", "415", "422", "429", "500", "502", "503", "504"]);
     assert.deepEqual(doc.paths["/"].post.security, [{ bearerAuth: [] }]);
     const ui = await app.inject({ method: "GET", url: "/docs/" });

@@ -51,6 +51,17 @@ function sampleShare(hostIndex: number, values = BigUint64Array.of(1n, 2n, 3n), 
 }
 
 describe("share store", () => {
+  it("a share deleted from the disk is missing, even while a copy of it is in memory", async () => {
+    const dataDir = await tempDir();
+    const share = sampleShare(0);
+    const store = createShareStore({ dataDir, hostIndex: 0 });
+    await store.put(share);
+    assert.ok(await store.get(share.datasetId), "cached after the upload");
+    await rm(join(dataDir, "datasets", `${share.datasetId}.share`));
+    assert.equal(await store.get(share.datasetId), undefined);
+    assert.equal(await store.get(share.datasetId), undefined);
+  });
+
   it("persists a share, validity, types and dictionaries included, that a new instance reads back, leaving no temp files", async () => {
     const dataDir = await tempDir();
     const share = sampleShare(1);

@@ -64,6 +64,8 @@ export interface ChainReader {
   getRequest(consumer: string, requestId: string): Promise<OnChainRequest>;
   /** The block of the request's `ComputationFulfilled` event and the result hash it carries, searched from `fromBlock`; undefined if none. */
   fulfilment(consumer: string, requestId: string, fromBlock: bigint): Promise<{ blockNumber: number; resultHash: string } | undefined>;
+  /** The registry's penalty court (the zero address while none is named); absent in readers that know none. */
+  penaltyCourt?(): Promise<string>;
   /** Releases connections. */
   close(): void;
 }
@@ -72,6 +74,7 @@ const REGISTRY_ABI = [
   "function isRegistered(bytes32) view returns (bool)",
   "function isAlgorithmAllowed(bytes32, bytes32) view returns (bool)",
   "function isExactAllowed(bytes32, bytes32) view returns (bool)",
+  "function penaltyCourt() view returns (address)",
   "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows, uint256 stake, uint64 stakeReleaseTime))",
 ];
 const CONSUMER_ABI = [
@@ -204,6 +207,9 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       return read(`registry.isAlgorithmAllowed(${datasetId})`, async () =>
         Boolean(await registry().getFunction("isAlgorithmAllowed").staticCall(datasetId, algorithmId)),
       );
+    },
+    penaltyCourt() {
+      return read("registry.penaltyCourt()", async () => String(await registry().getFunction("penaltyCourt").staticCall()));
     },
     isExactAllowed(datasetId, algorithmId) {
       return read(`registry.isExactAllowed(${datasetId})`, async () =>

@@ -26,6 +26,7 @@ import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
 import type { ShareStore, StoredShare } from "./share-store.ts";
 import { requestSeed } from "./request-seed.ts";
+import { courtAddress, offenceDigest, OFFENCE_COMMITMENT_MISMATCH, OFFENCE_SHARE_MISSING, type Offence, type OffenceAttestation } from "./offence.ts";
 
 /** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching, key release. */
 export interface ComputeService {
@@ -160,6 +161,27 @@ export function createComputeService(deps: {
     };
   };
 
+  /**
+   * This host's signed statement of a seller's offence at a request, for the
+   * registry's penalty court (see offence.ts), as `{ attestation }` to spread
+   * into an error's details; nothing while no court is named or the chain
+   * cannot say which: the refusal stands either way.
+   */
+  const attestation = async (located: LocatedJob, datasetId: string, offence: Offence): Promise<{ attestation?: OffenceAttestation }> => {
+    let court: string | undefined;
+    try {
+      court = courtAddress((await chain.penaltyCourt?.()) ?? ZeroAddress);
+    } catch (err) {
+      logger.warn({ err, datasetId }, "could not read the penalty court; the refusal carries no attestation");
+      return {};
+    }
+    if (court === undefined) return {};
+    const { consumer, requestId } = located.job;
+    const digest = offenceDigest({ chainId: located.chainId, court }, consumer, requestId, datasetId, offence);
+    logger.warn({ requestId, datasetId, offence }, "attesting a seller's offence for the penalty court");
+    return { attestation: { host: config.hostIndex, datasetId, offence, signature: await signer.signMessage(getBytes(digest)) } };
+  };
+
   /** Refuses work on a request whose deadline is too near for its answer to land in time. */
   const checkDeadline = (located: LocatedJob, what: string): void => {
     const left = Number(located.request.deadline) - located.chainTime;
@@ -183,7 +205,13 @@ export function createComputeService(deps: {
     const shares: StoredShare[] = [];
     for (const datasetId of job.datasetIds) {
       const share = await deps.store.get(datasetId);
-      if (!share) throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${datasetId}`);
+      if (!share) {
+        // The dataset is registered on-chain (located) and this host was never given its share:
+        // the seller's offence, which this host signs for the penalty court.
+        throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${datasetId}`, {
+          details: { datasetId, ...(await attestation(located, datasetId, OFFENCE_SHARE_MISSING)) },
+        });
+      }
       shares.push(share);
     }
     const algorithmId = keccak256(toUtf8Bytes(job.algorithm));
@@ -197,7 +225,7 @@ export function createComputeService(deps: {
         throw new MpcError(
           "CHAIN_COMMITMENT_MISMATCH",
           `dataset ${id}: on-chain commitment for host ${config.hostIndex} is ${onChain} but the stored share's is ${share.commitment}; refusing to compute`,
-          { details: { datasetId: id, onChain, stored: share.commitment } },
+          { details: { datasetId: id, onChain, stored: share.commitment, ...(await attestation(located, id, OFFENCE_COMMITMENT_MISMATCH)) } },
         );
       }
       if (dataset.rowCount !== share.rowCount) {

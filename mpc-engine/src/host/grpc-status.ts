@@ -1,8 +1,20 @@
 import * as grpc from "@grpc/grpc-js";
+import { OFFENCE_METADATA, parseOffenceAttestation, type OffenceAttestation } from "./offence.ts";
 import { MpcError, type MpcErrorCode } from "../errors.ts";
 
 /** Metadata key carrying the stable {@link MpcErrorCode} of a failed call. */
 export const ERROR_CODE_METADATA = "scmpc-error-code";
+
+/**
+ * Client side: the offence attestation a host sent with its refusal, if any.
+ *
+ * @example
+ * const attestation = offenceAttestationOf(err);
+ */
+export function offenceAttestationOf(err: unknown): OffenceAttestation | undefined {
+  const value = (err as Partial<grpc.ServiceError> | undefined)?.metadata?.get?.(OFFENCE_METADATA)?.[0];
+  return typeof value === "string" ? parseOffenceAttestation(value) : undefined;
+}
 
 const STATUS: Record<MpcErrorCode, grpc.status> = {
   FIXED_POINT_MALFORMED: grpc.status.INVALID_ARGUMENT,
@@ -73,6 +85,9 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> & { cod
   const mpc = err instanceof MpcError ? err : new MpcError("INTERNAL", "internal error", { cause: err });
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_METADATA, mpc.code);
+  // A host's signed statement of a seller's offence travels with the refusal (see offence.ts).
+  const attestation = mpc.details.attestation;
+  if (attestation !== undefined) metadata.set(OFFENCE_METADATA, JSON.stringify(attestation));
   return { code: STATUS[mpc.code], details: `${mpc.code}: ${mpc.message}`, metadata };
 }
 

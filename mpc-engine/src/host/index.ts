@@ -14,7 +14,16 @@ export {
 } from "./chain-reader.ts";
 export { createShareStore, type ShareStore, type StoredShare, type PutResult } from "./share-store.ts";
 export { createPeerMailbox, type PeerMailbox, type MailboxMessage } from "./peer-mailbox.ts";
-export { ERROR_CODE_METADATA, toServiceError, mpcErrorCodeOf } from "./grpc-status.ts";
+export { ERROR_CODE_METADATA, toServiceError, mpcErrorCodeOf, offenceAttestationOf } from "./grpc-status.ts";
+export {
+  OFFENCE_COMMITMENT_MISMATCH,
+  OFFENCE_METADATA,
+  OFFENCE_SHARE_MISSING,
+  offenceDigest,
+  parseOffenceAttestation,
+  type Offence,
+  type OffenceAttestation,
+} from "./offence.ts";
 export { peerChannelCredentials, peerServerCredentials, hostServerCredentials } from "./credentials.ts";
 export { createPeerClients, type PeerClients } from "./peer-client.ts";
 export {

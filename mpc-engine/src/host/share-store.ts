@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MpcError } from "../errors.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
@@ -177,8 +177,14 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     const file = fileOf(datasetId);
     const hit = cache.get(datasetId.toLowerCase());
     if (hit) {
-      // Refresh its place in the least-recently-used order.
       cache.delete(datasetId.toLowerCase());
+      // A share gone from the disk is gone: the memory copy must not hide the loss
+      // (the host would otherwise compute until it restarts, then not).
+      if (!(await exists(file))) {
+        cached -= hit.bytes;
+        return undefined;
+      }
+      // Refresh its place in the least-recently-used order.
       cache.set(datasetId.toLowerCase(), hit);
       return hit.share;
     }
@@ -365,5 +371,16 @@ async function readHeader(file: string): Promise<{ header: FileHeader; component
     return { header: JSON.parse(header.toString("utf8")) as FileHeader, components };
   } finally {
     await handle.close();
+  }
+}
+
+/** Whether a file exists; other errors than its absence are the store's. */
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw new MpcError("STORE_IO", `cannot check ${file}`, { cause });
   }
 }

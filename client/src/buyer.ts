@@ -23,6 +23,7 @@ import { parseQuery } from "@scmpc/mpc-engine/query";
 import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
 import { datasetSchema, resolveDatasetId } from "./dataset-policy.ts";
 import { fetchReleaseKeys } from "./key-release.ts";
+import { fetchOffence } from "./penalties.ts";
 import type { StackState } from "./state.ts";
 
 /** On-chain request status, as `AlgorithmComputation.RequestStatus`. */
@@ -88,6 +89,16 @@ export interface PurchasedQuery extends Omit<PurchasedResult, "result" | "dp"> {
   dp?: QueryPrivacyReport;
 }
 
+/**
+ * How far a purchase has gone, for a progress display: the request on-chain
+ * (paid into escrow), its fulfilment by the hosts, their release keys in
+ * hand. Reported in that order.
+ */
+export type PurchaseProgress =
+  | { stage: "requested"; requestId: string; txHash: string }
+  | { stage: "fulfilled"; requestId: string }
+  | { stage: "keys released"; requestId: string; hosts: number[] };
+
 /** What a purchase is asked for: see {@link buyComputation}. */
 export interface PurchaseOptions {
   state: StackState;
@@ -106,7 +117,15 @@ export interface PurchaseOptions {
   epsilon?: string;
   /** Ask for the exact answer (no noise, no budget): every dataset's seller must allow it for this algorithm. */
   exact?: boolean;
+  /**
+   * Use one of the buyer's trial computations on every dataset (the sellers'
+   * `seller trial` offers): no dataset's price, only the operators' fee; ε
+   * positive and within each trial's (default: the smallest trial ε).
+   */
+  trial?: boolean;
   timeoutMs?: number;
+  /** Told as the purchase goes: requested, fulfilled, keys released. */
+  progress?: (event: PurchaseProgress) => void;
 }
 
 /** What {@link purchase} returns for any job. */
@@ -120,6 +139,7 @@ const FAILURE_REASONS: Record<number, string> = {
   4: "the result was too long",
   5: "the dataset registry could not name the sellers",
   6: "the answer arrived after the request's deadline",
+  7: "two MPC hosts proved a dataset's shares missing or corrupt, and its seller was punished",
 };
 
 /** The job ended without a result; the price and fee went back to the buyer's withdrawable balance. */
@@ -128,8 +148,9 @@ export class ComputationFailedError extends Error {
   constructor(
     readonly requestId: string,
     why: string,
+    hint?: string,
   ) {
-    super(`computation ${requestId} failed (${why}); the price was refunded to your withdrawable balance`);
+    super(`computation ${requestId} failed (${why}); the price was refunded to your withdrawable balance${hint === undefined ? "" : `. ${hint}`}`);
     this.name = "ComputationFailedError";
   }
 }
@@ -164,7 +185,9 @@ export async function buyQuery(options: {
   keyDir: string;
   epsilon?: string;
   exact?: boolean;
+  trial?: boolean;
   timeoutMs?: number;
+  progress?: (event: PurchaseProgress) => void;
 }): Promise<PurchasedQuery> {
   const query = parseQuery(options.sql);
   const datasetIds = query.from.map(datasetRefId);
@@ -207,12 +230,14 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
   const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, buyer);
 
   if (options.exact && options.epsilon !== undefined) throw new Error("ask for either an exact answer or one spending ε, not both");
+  if (options.trial && options.exact) throw new Error("a trial gives a differentially private answer only; drop --exact");
   const algorithmId: string = await market.algorithmId();
   let price = 0n;
   let schemaHash: string | undefined;
   let rows = 0n;
   const commitments: [string, string, string][] = [];
   const exactAllowed: boolean[] = [];
+  const trialEpsilon: number[] = [];
   for (const id of datasetIds) {
     if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${id} is registered`);
     const dataset = await registry.getDataset(id);
@@ -235,13 +260,32 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     if ((dataset.rowCount as bigint) < (dataset.minRows as bigint)) {
       throw new Error(`dataset ${id} holds ${dataset.rowCount} rows but its seller requires at least ${dataset.minRows} of its own in a result`);
     }
-    // A running subscription with quota left covers the dataset's price (the contract decides; this is the quote).
-    const [, quotaLeft] = await registry.subscriptionOf(id, me);
-    if ((quotaLeft as bigint) === 0n) price += dataset.price as bigint;
+    if (options.trial) {
+      // A trial covers the price; the contract decides, this says why before paying.
+      const left = Number(await registry.trialsLeft(id, me));
+      if (left === 0) {
+        const terms = await registry.trialTermsOf(id);
+        throw new Error(
+          Number(terms.perBuyer) === 0
+            ? `dataset ${id} offers no trial`
+            : `no trial left on dataset ${id} for ${me}: ${Number(terms.remaining) === 0 ? "its trial allowance is spent" : `each buyer gets ${terms.perBuyer}`}`,
+        );
+      }
+      trialEpsilon.push(Number((await registry.trialTermsOf(id)).epsilon));
+    } else {
+      // A running subscription with quota left covers the dataset's price (the contract decides; this is the quote).
+      const [, quotaLeft] = await registry.subscriptionOf(id, me);
+      if ((quotaLeft as bigint) === 0n) price += dataset.price as bigint;
+    }
     rows += dataset.rowCount as bigint;
     commitments.push([dataset.commitments[0], dataset.commitments[1], dataset.commitments[2]].map((c: string) => c.toLowerCase()) as [string, string, string]);
   }
-  const epsilonMilli = requestEpsilon(algorithm, options, exactAllowed.every(Boolean));
+  const trialMax = trialEpsilon.length === 0 ? undefined : Math.min(...trialEpsilon);
+  const epsilonMilli =
+    trialMax !== undefined && options.epsilon === undefined ? trialMax : requestEpsilon(algorithm, options, exactAllowed.every(Boolean) && !options.trial);
+  if (trialMax !== undefined && epsilonMilli > trialMax) {
+    throw new Error(`ε ${formatEpsilon(epsilonMilli)} is above the trial's ε ${formatEpsilon(trialMax)}: a trial computation spends at most that`);
+  }
   if (epsilonMilli === 0) {
     const refused = datasetIds.filter((_, k) => !exactAllowed[k]);
     if (refused.length > 0) {
@@ -275,7 +319,9 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
 
   const keys = generateBuyerKeyPair();
   // The price seen here is the most this purchase pays: a seller raising it in between makes the request revert.
-  const tx = await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli);
+  const tx = options.trial
+    ? await market.requestTrialComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli)
+    : await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli);
   const receipt = await tx.wait();
   const requested = receipt.logs
     .map((log: { topics: string[]; data: string }) => {
@@ -288,6 +334,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     .find((parsed: { name: string } | null) => parsed?.name === "ComputationRequested");
   if (!requested) throw new Error(`transaction ${tx.hash} emitted no ComputationRequested event`);
   const requestId: string = requested.args.requestId;
+  options.progress?.({ stage: "requested", requestId, txHash: tx.hash });
   // The job the hosts must answer, derived from the chain as each host derives it.
   const jobId = jobIdOf(
     { chainId: (await buyer.provider!.getNetwork()).chainId, consumer: marketAddress, requestId },
@@ -308,12 +355,14 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
       if (result === undefined || keccak256(result) !== request.resultHash) {
         throw new Error(`the ComputationFulfilled event of ${requestId} is missing or does not match the stored result hash`);
       }
+      options.progress?.({ stage: "fulfilled", requestId });
       // The envelopes on-chain are wrapped: each host releases its key now that the chain shows the sellers paid.
       const released = await fetchReleaseKeys({ hosts: state.hosts, tls: state.hostTls, requestId, consumer: marketAddress, jobId, timeoutMs: Math.max(10_000, waitUntil - Date.now()) });
       if (released.from.length < 2) {
         const why = Object.entries(released.refusals).map(([host, reason]) => `host ${host}: ${reason}`).join("; ");
         throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
       }
+      options.progress?.({ stage: "keys released", requestId, hosts: released.from });
       const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result, releaseKeys: released.keys, jobId });
       const decoded = decodeJob(plan, values);
       const dp = await privacyOf(registry, datasetIds, epsilonMilli, plan, values);
@@ -333,7 +382,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     if (status === "Failed") {
       const [event] = await market.queryFilter(market.filters.ComputationFailed(requestId));
       const reason = Number((event as unknown as { args: { reason: bigint } } | undefined)?.args.reason ?? 0);
-      throw new ComputationFailedError(requestId, FAILURE_REASONS[reason] ?? `reason ${reason}`);
+      throw new ComputationFailedError(requestId, FAILURE_REASONS[reason] ?? `reason ${reason}`, reason === 1 ? await offenceHint(state.bridgeUrl, requestId) : undefined);
     }
     if (status === "Refunded") throw new ComputationFailedError(requestId, "it passed its deadline and was refunded");
     if (Date.now() > waitUntil) {
@@ -344,6 +393,17 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
       );
     }
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** What to do when two hosts attested a seller's offence at a failed request; undefined when they did not (or the bridge cannot say). */
+async function offenceHint(bridgeUrl: string, requestId: string): Promise<string | undefined> {
+  try {
+    const { attestations } = await fetchOffence(bridgeUrl, requestId);
+    const hosts = attestations.map((a) => a.host).join(" and ");
+    return `MPC hosts ${hosts} attest that dataset ${attestations[0].datasetId}'s shares were missing or did not match its commitments: \`scmpc buyer punish --request ${requestId}\` has its seller's stake slashed, part of it to you`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -85,6 +85,8 @@ export interface DatasetListing {
   payouts: Payee[];
   /** Its period access offer; null: none. */
   subscription: SubscriptionOffer | null;
+  /** Free trial computations per buyer; null: the seller offers none. */
+  trial: TrialOffer | null;
 }
 
 /** Every name a policy may list: the algorithms, and the entries restricting queries to some aggregate functions. */
@@ -196,6 +198,28 @@ export async function readPolicy(registry: Contract, id: string): Promise<Datase
   };
 }
 
+/** A dataset's trial offer as the registry holds it; null when there is none. */
+export interface TrialOffer {
+  /** Free computations per buyer address. */
+  perBuyer: number;
+  /** The most ε one trial computation may spend. */
+  epsilon: string;
+  /** Trial computations left for all buyers together. */
+  remaining: number;
+}
+
+/**
+ * A dataset's trial offer, or null.
+ *
+ * @example
+ * const offer = await readTrial(registry, id);
+ */
+export async function readTrial(registry: Contract, id: string): Promise<TrialOffer | null> {
+  const terms = await registry.trialTermsOf(id);
+  if (Number(terms.perBuyer) === 0) return null;
+  return { perBuyer: Number(terms.perBuyer), epsilon: formatEpsilon(Number(terms.epsilon)), remaining: Number(terms.remaining) };
+}
+
 /**
  * A dataset as a buyer sees it before paying: seller, schema and bounds,
  * policy, price and the privacy budget left.
@@ -208,11 +232,12 @@ export async function showDataset(options: { state: StackState; runner: Signer |
   const id = await resolveDatasetId(registry, options.dataset, await ownerOf(options.runner));
   if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
   const dataset = await registry.getDataset(id);
-  const [schema, policy, payouts, subscription] = await Promise.all([
+  const [schema, policy, payouts, subscription, trial] = await Promise.all([
     datasetSchema(registry, id, dataset.schemaHash),
     readPolicy(registry, id),
     readPayees(registry, id),
     readOffer(registry, id),
+    readTrial(registry, id),
   ]);
   return {
     id,
@@ -227,6 +252,7 @@ export async function showDataset(options: { state: StackState; runner: Signer |
     policy,
     payouts,
     subscription,
+    trial,
   };
 }
 
@@ -297,6 +323,9 @@ export function listingLines(listing: DatasetListing): string[] {
     ...(listing.subscription === null
       ? []
       : [`  subscribe ${listing.subscription.periodPrice} mUSD per ${listing.subscription.period}, ${listing.subscription.quota} computations per period without the per-computation price`]),
+    ...(listing.trial === null
+      ? []
+      : [`  trial    ${listing.trial.perBuyer} free computation(s) per buyer at ε ${listing.trial.epsilon} at most, ${listing.trial.remaining} left in all (buyer request --trial)`]),
     ...(listing.payouts.length === 0 ? [] : [`  payouts  ${listing.payouts.map((p) => `${p.account} ${p.share}`).join(", ")}; the seller the rest`]),
   ];
 }

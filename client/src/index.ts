@@ -1,8 +1,8 @@
 export { manageDataset, pendingHostChanges, shareAndUpload, uploadDataset, DEFAULT_MIN_ROWS, PAYMENT_DECIMALS } from "./seller.ts";
-export type { ColumnToShare, UploadedColumn, UploadedDataset } from "./seller.ts";
+export type { ColumnToShare, ManagedDataset, UploadedColumn, UploadedDataset, UploadProgress } from "./seller.ts";
 export { buyComputation, buyQuery, ComputationFailedError, refundRequest, resolveAlgorithm, type PurchasedQuery, type QueryPrivacyReport } from "./buyer.ts";
 export { datasetSchema } from "./dataset-policy.ts";
-export type { PurchasedResult } from "./buyer.ts";
+export type { PurchasedResult, PurchaseProgress } from "./buyer.ts";
 export { startLocalStack } from "./stack.ts";
 export type { LocalStack } from "./stack.ts";
 export { readState, writeState, stateDir } from "./state.ts";

@@ -11,13 +11,16 @@ import type { StackState } from "./state.ts";
 //        + 10·log2(1 + subscribers) subscriptions running now
 //        +  5·log10(1 + stake)      the seller's locked stake, in mUSD
 //        +  5·min(age, 365) / 365   days since registration
-//        − 25·penalties             proven offences (0 until the market punishes them)
+//        − 25·penalties             proven offences of the seller (PenaltyCourt), on any of its datasets
 //
 // rounded to one decimal; a paused dataset keeps its rank but is listed as
 // not for sale, a deregistered one is not listed. Paid computations are
 // `ComputationFulfilled` events of the market's algorithm contracts, each
 // counted once per dataset its `ComputationRequested` named; registration
-// time is the block of `DatasetRegistered`. The client reads the events
+// time is the block of `DatasetRegistered`; penalties are the registry's
+// `DatasetPunished` events of datasets of the same seller (a punished dataset
+// itself is deregistered, so the penalty follows its seller to the datasets it
+// still lists, or lists anew). The client reads the events
 // itself (no indexer service): fine for a local chain and modest markets.
 
 /** Days of paid computations that count towards the rank. */
@@ -107,6 +110,14 @@ export async function listMarket(options: { state: StackState; provider: Provide
     if (Number(sub.end) > now && Number(sub.start) <= now) subscribers.set(id, (subscribers.get(id) ?? 0) + 1);
   }
 
+  // Proven offences per seller.
+  const penalties = new Map<string, number>();
+  for (const event of await registry.queryFilter(registry.filters.DatasetPunished())) {
+    const { datasetId } = (event as unknown as { args: { datasetId: string } }).args;
+    const seller = ((await registry.getDataset(datasetId)).seller as string).toLowerCase();
+    penalties.set(seller, (penalties.get(seller) ?? 0) + 1);
+  }
+
   const count = Number(await registry.datasetCount());
   const entries: MarketEntry[] = [];
   for (let index = 1; index <= count; index++) {
@@ -118,7 +129,7 @@ export async function listMarket(options: { state: StackState; provider: Provide
     const registration = registered.get(id);
     const ageDays = registration === undefined ? 0 : Math.max(0, (now - registration.time) / 86_400);
     const stake = Number(formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS));
-    const facts = { paidComputations: paid.get(id) ?? 0, subscribers: subscribers.get(id) ?? 0, penalties: 0, ageDays: Math.floor(ageDays * 100) / 100 };
+    const facts = { paidComputations: paid.get(id) ?? 0, subscribers: subscribers.get(id) ?? 0, penalties: penalties.get((dataset.seller as string).toLowerCase()) ?? 0, ageDays: Math.floor(ageDays * 100) / 100 };
     entries.push({
       id,
       address: `${dataset.seller}/${dataset.name}`,

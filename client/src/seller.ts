@@ -71,6 +71,18 @@ export type ColumnToShare = SchemaColumn & {
   valid?: Uint8Array;
 };
 
+/**
+ * How far an upload has gone, for a progress display: the table read, its
+ * shares made (with the bytes each host is to receive), each host's share
+ * stored, the registration sent. Reported in that order; `stored` once per
+ * host, in whatever order the hosts answer.
+ */
+export type UploadProgress =
+  | { stage: "read"; rows: number; columns: number }
+  | { stage: "shared"; rows: number; bytes: [number, number, number] }
+  | { stage: "stored"; host: number; bytes: number }
+  | { stage: "registering"; txHash: string };
+
 /** Little-endian u64 bytes of a ring vector, viewed (not copied). */
 function ringBytes(v: BigUint64Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -93,6 +105,8 @@ export async function shareAndUpload(options: {
   name: string;
   /** Each column's schema (name, scale, public bounds, type, dictionary), encoded values and validity. */
   columns: readonly ColumnToShare[];
+  /** Told when the shares are made and as each host stores its own. */
+  progress?: (event: UploadProgress) => void;
 }): Promise<string[]> {
   const { state, seller, datasetId, name, columns } = options;
   const sellerAddress = await seller.getAddress();
@@ -107,25 +121,30 @@ export async function shareAndUpload(options: {
     if (valid !== undefined) for (let row = 0; row < rowCount; row++) if (valid[row] === 0) bits[row] = 0n;
     return shareColumn(bits);
   });
+  // Every host's share is made before any is sent, so a progress display knows the bytes ahead.
+  const perHost = [0, 1, 2].map((hostIndex) =>
+    columns.map((column, c): ColumnShareBytes & { a: Buffer; b: Buffer; validA: Buffer; validB: Buffer } => {
+      const share = shared[c][hostIndex];
+      const valid = sharedValid[c][hostIndex];
+      return {
+        name: column.name,
+        scale: column.scale,
+        lo: column.lo,
+        hi: column.hi,
+        ...(column.type === undefined ? {} : { type: column.type }),
+        ...(column.type === "category" ? { categories: [...(column.categories ?? [])] } : {}),
+        a: ringBytes(share.a),
+        b: ringBytes(share.b),
+        validA: ringBytes(valid.a),
+        validB: ringBytes(valid.b),
+      };
+    }),
+  );
+  const bytes = perHost.map((columnShares) => columnShares.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0));
+  options.progress?.({ stage: "shared", rows: rowCount, bytes: [bytes[0], bytes[1], bytes[2]] });
   const commitments: string[] = [];
   await Promise.all(
-    [0, 1, 2].map(async (hostIndex) => {
-      const columnShares = columns.map((column, c): ColumnShareBytes & { a: Buffer; b: Buffer; validA: Buffer; validB: Buffer } => {
-        const share = shared[c][hostIndex];
-        const valid = sharedValid[c][hostIndex];
-        return {
-          name: column.name,
-          scale: column.scale,
-          lo: column.lo,
-          hi: column.hi,
-          ...(column.type === undefined ? {} : { type: column.type }),
-          ...(column.type === "category" ? { categories: [...(column.categories ?? [])] } : {}),
-          a: ringBytes(share.a),
-          b: ringBytes(share.b),
-          validA: ringBytes(valid.a),
-          validB: ringBytes(valid.b),
-        };
-      });
+    perHost.map(async (columnShares, hostIndex) => {
       const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
       commitments[hostIndex] = commitment;
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
@@ -139,6 +158,7 @@ export async function shareAndUpload(options: {
         commitment,
         signature,
       }, hostTls);
+      options.progress?.({ stage: "stored", host: hostIndex, bytes: bytes[hostIndex] });
     }),
   );
   return commitments;
@@ -231,6 +251,8 @@ export async function uploadDataset(options: {
   exact?: string[];
   /** Stake to lock while the dataset is listed (decimal token units); default: the registry's minimum. */
   stake?: string;
+  /** Told as the upload goes: table read, shares made, each host's share stored, registration sent. */
+  progress?: (event: UploadProgress) => void;
 }): Promise<UploadedDataset> {
   const { state, seller, name } = options;
   if (!name || name.includes("/")) throw new Error(`--name must be non-empty and contain no "/"; got "${name}"`);
@@ -272,10 +294,18 @@ export async function uploadDataset(options: {
 
   const table = await readSellerTable(options.file, { columns: options.columns, types: options.types, categories: options.categories, bounds: options.bounds });
   const { rowCount, columns } = table;
+  options.progress?.({ stage: "read", rows: rowCount, columns: columns.length });
   if (rowCount < minRows) {
     throw new Error(`${options.file} has ${rowCount} rows but the policy's minimum is ${minRows}: no computation could ever run over it alone; lower --min-rows`);
   }
-  const commitments = await shareAndUpload({ state, seller, datasetId, name, columns: columns.map((c) => ({ ...c.schema, values: c.values, valid: c.valid })) });
+  const commitments = await shareAndUpload({
+    state,
+    seller,
+    datasetId,
+    name,
+    columns: columns.map((c) => ({ ...c.schema, values: c.values, valid: c.valid })),
+    progress: options.progress,
+  });
 
   const schemaColumns = columns.map((c) => c.schema);
   const schema = schemaText(schemaColumns);
@@ -284,6 +314,7 @@ export async function uploadDataset(options: {
     await (await token.approve(state.contracts.registry, stake)).wait();
   }
   const tx = await registry.registerDataset(name, schema, rowCount, price, commitments, policy, stake);
+  options.progress?.({ stage: "registering", txHash: tx.hash });
   await tx.wait();
   return {
     datasetId,
@@ -313,20 +344,39 @@ export async function uploadDataset(options: {
   };
 }
 
+/** What {@link manageDataset} did: a sentence for the seller, and the new state for a script. */
+export interface ManagedDataset {
+  /** The dataset's id. */
+  id: string;
+  /** The seller acting. */
+  account: string;
+  action: "price" | "pause" | "resume" | "deregister" | "withdraw-stake";
+  /** What changed, in one sentence. */
+  message: string;
+  /** `price`: the new price per computation, in payment-token units (decimal string). */
+  price?: string;
+  /** `pause`, `resume`: whether the dataset is for sale now. */
+  active?: boolean;
+  /** `deregister`: when the stake unlocks (ISO 8601), null when the receipt did not say. */
+  stakeUnlocksAt?: string | null;
+  /** `deregister`: the stake locked until then; `withdraw-stake`: the stake withdrawn (decimal token units). */
+  stake?: string;
+}
+
 /**
  * A seller's actions on a listed dataset: change its price, pause or resume
  * sales, deregister it (its stake unlocks after the registry's cooldown),
  * take the stake back.
  *
  * @example
- * await manageDataset({ state, seller, datasetId, action: { kind: "price", price: "12.5" } });
+ * const { message } = await manageDataset({ state, seller, datasetId, action: { kind: "price", price: "12.5" } });
  */
 export async function manageDataset(options: {
   state: StackState;
   seller: Signer;
   datasetId: string;
   action: { kind: "price"; price: string } | { kind: "active"; active: boolean } | { kind: "deregister" } | { kind: "withdraw-stake" };
-}): Promise<string> {
+}): Promise<ManagedDataset> {
   const { state, seller, action } = options;
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
   const datasetId = await resolveDatasetId(registry, options.datasetId, await seller.getAddress());
@@ -334,6 +384,7 @@ export async function manageDataset(options: {
   const dataset = await registry.getDataset(datasetId);
   const me = await seller.getAddress();
   if (dataset.seller !== me) throw new Error(`dataset ${datasetId} belongs to ${dataset.seller}, not ${me}`);
+  const done = { id: datasetId, account: me };
   switch (action.kind) {
     case "price": {
       let price: bigint;
@@ -343,11 +394,16 @@ export async function manageDataset(options: {
         throw new Error(`--price must be a decimal amount of the payment token; got "${action.price}"`);
       }
       await (await registry.setPrice(datasetId, price)).wait();
-      return `price of ${datasetId} set to ${action.price} mUSD`;
+      return { ...done, action: "price", message: `price of ${datasetId} set to ${action.price} mUSD`, price: formatUnits(price, PAYMENT_DECIMALS) };
     }
     case "active":
       await (await registry.setDatasetActive(datasetId, action.active)).wait();
-      return `${datasetId} ${action.active ? "resumed" : "paused"}`;
+      return {
+        ...done,
+        action: action.active ? "resume" : "pause",
+        message: `${datasetId} ${action.active ? "resumed" : "paused"}`,
+        active: action.active,
+      };
     case "deregister": {
       const receipt = await (await registry.deregisterDataset(datasetId)).wait();
       const event = receipt.logs.map((l: { topics: string[]; data: string }) => {
@@ -357,8 +413,14 @@ export async function manageDataset(options: {
           return null;
         }
       }).find((p: { name: string } | null) => p?.name === "DatasetDeregistered");
-      const release = event ? new Date(Number(event.args.stakeReleaseTime) * 1000).toISOString() : "after the cooldown";
-      return `${datasetId} deregistered; its stake unlocks at ${release}`;
+      const unlocksAt = event ? new Date(Number(event.args.stakeReleaseTime) * 1000).toISOString() : null;
+      return {
+        ...done,
+        action: "deregister",
+        message: `${datasetId} deregistered; its stake unlocks at ${unlocksAt ?? "after the cooldown"}`,
+        stakeUnlocksAt: unlocksAt,
+        stake: formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS),
+      };
     }
     case "withdraw-stake": {
       const releaseTime = dataset.stakeReleaseTime as bigint;
@@ -368,7 +430,8 @@ export async function manageDataset(options: {
         throw new Error(`the stake of ${datasetId} unlocks at ${new Date(Number(releaseTime) * 1000).toISOString()}`);
       }
       await (await registry.withdrawStake(datasetId)).wait();
-      return `withdrew the stake of ${formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS)} mUSD of ${datasetId}`;
+      const stake = formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS);
+      return { ...done, action: "withdraw-stake", message: `withdrew the stake of ${stake} mUSD of ${datasetId}`, stake };
     }
   }
 }

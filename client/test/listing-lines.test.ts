@@ -25,6 +25,7 @@ describe("market show: a typed schema", () => {
     policy: { allowedAlgorithms: ["sum@1"], exactAlgorithms: [], minRows: 10, budget: { total: "10", spent: "0", remaining: "10" } },
     payouts: [],
     subscription: null,
+    trial: null,
   };
 
   it("prints one line per column: its type, then its bounds, dates or dictionary", () => {
@@ -44,6 +45,12 @@ describe("market show: a typed schema", () => {
     assert.ok(!listingLines(listing).some((line) => line.startsWith("  payouts")));
     const shared = listingLines({ ...listing, payouts: [{ account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", share: "12.5%" }] });
     assert.equal(shared.at(-1), "  payouts  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC 12.5%; the seller the rest");
+  });
+
+  it("offers the trial a seller grants, and nothing when there is none", () => {
+    assert.ok(!listingLines(listing).some((line) => line.startsWith("  trial")));
+    const offered = listingLines({ ...listing, trial: { perBuyer: 2, epsilon: "0.1", remaining: 40 } });
+    assert.ok(offered.includes("  trial    2 free computation(s) per buyer at ε 0.1 at most, 40 left in all (buyer request --trial)"), offered.join("\n"));
   });
 
   it("cuts a long dictionary short, saying how many categories there are", () => {

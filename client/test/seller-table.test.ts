@@ -119,6 +119,21 @@ describe("a seller's typed table with missing values", () => {
     await assert.rejects(readSellerTable(empty, { columns: ["c"], categories: { c: many } }), /empty\.csv column "c": a category column has 1 to 256 categories; got 257/);
   });
 
+  it("refuses a table naming two columns alike, naming the header and its columns, before anything is shared", async () => {
+    const twice = path.join(dir, "twice.csv");
+    await writeFile(twice, "v,w, v \n1,2,3\n");
+    for (const columns of [undefined, ["w"]]) {
+      await assert.rejects(readSellerTable(twice, { columns }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, "TABLE_INVALID");
+        assert.equal(err.message, `${twice}: duplicate column name "v" (columns 1 and 3); rename one`);
+        return true;
+      });
+    }
+    const json = path.join(dir, "twice.json");
+    await writeFile(json, '[{"v": 1, "v": 2}]');
+    await assert.rejects(readSellerTable(json), /twice\.json record 1: duplicate column name "v" \(keys 1 and 2 of the record/);
+  });
+
   describe("shared and uploaded to three hosts", () => {
     let cluster: Cluster;
     const seller = Wallet.createRandom();

@@ -1,6 +1,6 @@
 import { encodeColumn } from "./encode-column.ts";
 import { TableInputError } from "./errors.ts";
-import { noColumn, type RawTable } from "./raw-table.ts";
+import { duplicateColumn, noColumn, type RawTable } from "./raw-table.ts";
 import { readCsv } from "./read-csv.ts";
 import { readJson, readNdjson } from "./read-json.ts";
 import { readParquet } from "./read-parquet.ts";
@@ -51,11 +51,13 @@ export async function parseTable(source: TableSource, options: ParseOptions = {}
   }
 
   const raw = await readRaw(source, format, options.columns);
+  // Even among the columns not read: a header naming two alike is a faulty export, and which one was meant is a guess.
+  const duplicate = duplicateColumn(file, raw.names);
+  if (duplicate !== undefined) throw duplicate;
   const selected = options.columns ?? raw.names;
   for (const name of selected) {
     if (name === "") throw fail(`${file} has a column with no name; name it, or choose the columns to read`);
     if (!raw.names.includes(name)) throw noColumn(file, name, raw.names);
-    if (raw.names.indexOf(name) !== raw.names.lastIndexOf(name)) throw fail(`${file} has two columns named "${name}"`, name);
   }
   for (const [what, given] of [["types are", options.types], ["categories are", options.categories], ["bounds are", options.bounds]] as const) {
     const stray = Object.keys(given ?? {}).find((c) => !selected.includes(c));

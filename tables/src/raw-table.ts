@@ -63,3 +63,40 @@ export interface RawTable {
 export function noColumn(file: string, column: string, names: readonly string[]): TableInputError {
   return new TableInputError(`${file} has no column "${column}"; its columns are: ${names.join(", ")}`, { details: { file, column } });
 }
+
+/**
+ * The error for two columns of a source with one name once trimmed (a
+ * reader of the header cannot tell `v` from `v `), or undefined when every
+ * name is distinct. Unnamed columns are left out: a column with no name is
+ * refused only when it is read.
+ *
+ * @example
+ * duplicateColumn("a.csv", ["v", "w", "v"])?.message // 'a.csv: duplicate column name "v" (columns 1 and 3); rename one'
+ */
+export function duplicateColumn(file: string, names: readonly string[]): TableInputError | undefined {
+  const seen = new Map<string, number[]>();
+  for (const [i, name] of names.entries()) {
+    const key = name.trim();
+    if (key === "") continue;
+    const positions = seen.get(key);
+    if (positions === undefined) {
+      seen.set(key, [i]);
+      continue;
+    }
+    positions.push(i);
+  }
+  for (const [name, positions] of seen) {
+    if (positions.length < 2) continue;
+    const spellings = positions.map((i) => names[i]);
+    const spelled = spellings.every((s) => s === name) ? "" : `, spelled ${listed(spellings.map((s) => JSON.stringify(s)))}`;
+    return new TableInputError(`${file}: duplicate column name ${JSON.stringify(name)} (columns ${listed(positions.map((i) => String(i + 1)))}${spelled}); rename one`, {
+      details: { file, column: name },
+    });
+  }
+  return undefined;
+}
+
+/** `1 and 2`, `1, 2 and 4`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}

@@ -23,6 +23,8 @@ export function readJson(file: string, text: string): RawTable {
   data.forEach((record, i) => {
     if (!isRecord(record)) throw new TableInputError(`${file} record ${i + 1} is not an object`, { details: { file, at: `record ${i + 1}` } });
   });
+  const repeated = repeatedKey(text, 1);
+  if (repeated !== undefined) throw repeatedKeyError(file, `record ${repeated.record + 1}`, repeated);
   return tableOfRecords(file, data as Record<string, unknown>[], (row) => `record ${row + 1}`);
 }
 
@@ -48,10 +50,83 @@ export function readNdjson(file: string, text: string): RawTable {
       throw new TableInputError(`${file} ${at} is not valid JSON: ${(err as Error).message}`, { cause: err, details: { file, at } });
     }
     if (!isRecord(record)) throw new TableInputError(`${file} ${at} is not a JSON object`, { details: { file, at } });
+    const repeated = repeatedKey(body, 0);
+    if (repeated !== undefined) throw repeatedKeyError(file, at, repeated);
     records.push(record);
     lines.push(i + 1);
   });
   return tableOfRecords(file, records, (row) => `line ${lines[row]}`);
+}
+
+/** A key one record gives twice: JSON.parse keeps the last value and drops the other without a word. */
+interface RepeatedKey {
+  /** The record, from 0, among the objects at the depth asked for. */
+  record: number;
+  key: string;
+  /** Its first and second places among the record's keys, from 1. */
+  positions: [number, number];
+}
+
+/**
+ * The first key an object at `recordDepth` repeats (0: the text is one
+ * record; 1: the records are the elements of a top-level array), in JSON
+ * text that JSON.parse has accepted. Objects nested inside records are not
+ * looked at: a cell holding one is refused anyway.
+ *
+ * @example
+ * repeatedKey('[{"a": 1}, {"v": 1, "w": 2, "v": 3}]', 1) // { record: 1, key: "v", positions: [1, 3] }
+ */
+function repeatedKey(text: string, recordDepth: number): RepeatedKey | undefined {
+  const structural = /["{}[\]:,]/g;
+  // The rest of a string literal after its opening quote, escapes included (unrolled: no backtracking).
+  const stringRest = /[^"\\]*(?:\\.[^"\\]*)*"/y;
+  const open: { keys?: Map<string, number>; count: number; expectKey: boolean; object: boolean }[] = [];
+  let record = -1;
+  for (let match = structural.exec(text); match !== null; match = structural.exec(text)) {
+    const top = open[open.length - 1];
+    switch (match[0]) {
+      case '"': {
+        stringRest.lastIndex = structural.lastIndex;
+        if (stringRest.exec(text) === null) return undefined;
+        structural.lastIndex = stringRest.lastIndex;
+        if (top?.keys === undefined || !top.expectKey) break;
+        const key = JSON.parse(text.slice(match.index, stringRest.lastIndex)) as string;
+        top.count++;
+        const first = top.keys.get(key);
+        if (first !== undefined) return { record, key, positions: [first, top.count] };
+        top.keys.set(key, top.count);
+        break;
+      }
+      case "{": {
+        const isRecord = open.length === recordDepth;
+        if (isRecord) record++;
+        open.push({ ...(isRecord ? { keys: new Map() } : {}), count: 0, expectKey: true, object: true });
+        break;
+      }
+      case "[":
+        open.push({ count: 0, expectKey: false, object: false });
+        break;
+      case "}":
+      case "]":
+        open.pop();
+        break;
+      case ":":
+        if (top !== undefined) top.expectKey = false;
+        break;
+      case ",":
+        if (top?.object) top.expectKey = true;
+        break;
+    }
+  }
+  return undefined;
+}
+
+function repeatedKeyError(file: string, at: string, repeated: RepeatedKey): TableInputError {
+  const [first, second] = repeated.positions;
+  return new TableInputError(
+    `${file} ${at}: duplicate column name ${JSON.stringify(repeated.key)} (keys ${first} and ${second} of the record; JSON keeps only the last)`,
+    { details: { file, at, column: repeated.key } },
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from "hyparquet";
 import { TableInputError } from "./errors.ts";
 import { formatScaled, shortestDecimal } from "./fixed-point.ts";
-import { BadCell, DateCell, NumberCell, noColumn, type NativeType, type RawCell, type RawColumn, type RawTable } from "./raw-table.ts";
+import { BadCell, DateCell, NumberCell, duplicateColumn, noColumn, type NativeType, type RawCell, type RawColumn, type RawTable } from "./raw-table.ts";
 
 /** How one top-level Parquet column is read: its type, and how a value becomes a cell. */
 interface ParquetColumn {
@@ -36,6 +36,9 @@ export async function readParquet(file: string, bytes: Uint8Array, select: reado
   }
   const all = topLevelColumns(metadata.schema);
   const names = all.map((c) => c.name);
+  // Before reading rows: rows read as objects would merge two columns of one name.
+  const duplicate = duplicateColumn(file, names);
+  if (duplicate !== undefined) throw duplicate;
   const chosen = (select ?? names).map((name) => {
     const column = all.find((c) => c.name === name);
     if (column === undefined) throw noColumn(file, name, names);

@@ -51,6 +51,13 @@ describe("CSV", () => {
   it("refuses unnamed and twice-named columns it is asked to read", async () => {
     await rejects(parseTable(text("h.csv", ",x\n1,2\n")), /^h\.csv has a column with no name/);
     assert.equal((await parseTable(text("h.csv", ",x\n1,2\n"), { columns: ["x"] })).columns[0].plaintextSum, "2");
-    await rejects(parseTable(text("i.csv", "x,x\n1,2\n")), /^i\.csv has two columns named "x"$/);
+  });
+
+  it("refuses a header naming two columns alike once trimmed, naming the name and its columns, even among those not read", async () => {
+    await rejects(parseTable(text("i.csv", "v,v\n1,2\n")), /^i\.csv: duplicate column name "v" \(columns 1 and 2\); rename one$/);
+    await rejects(parseTable(text("j.csv", 'v,w,"v "\n1,2,3\n'), { columns: ["w"] }), /^j\.csv: duplicate column name "v" \(columns 1 and 3, spelled "v" and "v "\)/);
+    await rejects(parseTable(text("k.csv", "a,b,a,c,a\n1,2,3,4,5\n")), /duplicate column name "a" \(columns 1, 3 and 5\)/);
+    // Unnamed columns are not duplicates of each other: they are refused only when read.
+    assert.equal((await parseTable(text("l.csv", "x,,\n1,2,3\n"), { columns: ["x"] })).columns[0].plaintextSum, "1");
   });
 });

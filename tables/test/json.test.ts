@@ -41,6 +41,20 @@ describe("JSON", () => {
   });
 });
 
+describe("JSON keys repeated", () => {
+  it("refuses a record giving a key twice (JSON.parse would keep the last), naming the record, key and places", async () => {
+    await rejects(parseTable(text("a.json", '[{"v": 1}, {"w": 2, "v": 1, "v": 2}]')), /^a\.json record 2: duplicate column name "v" \(keys 2 and 3 of the record; JSON keeps only the last\)$/);
+    // Escapes spell the same key; strings holding quotes and braces are not structure.
+    await rejects(parseTable(text("b.json", '[{"\\u0076": 1, "x": "}{\\"", "v": 2}]')), /^b\.json record 1: duplicate column name "v" \(keys 1 and 3/);
+    await rejects(parseTable(text("c.ndjson", '{"v": 1}\n\n{"v": 1, "w": 2, "v": 3}\n')), /^c\.ndjson line 3: duplicate column name "v" \(keys 1 and 3/);
+  });
+
+  it("refuses keys of different records alike once trimmed, and leaves objects nested in a cell to the cell's own error", async () => {
+    await rejects(parseTable(text("d.json", '[{"v": 1}, {" v": 2}]')), /^d\.json: duplicate column name "v" \(columns 1 and 2, spelled "v" and " v"\)/);
+    await rejects(parseTable(text("e.json", '[{"v": {"a": 1, "a": 2}}]')), /^e\.json record 1, column "v": \{…\} is an object, not a single value$/);
+  });
+});
+
 describe("NDJSON and JSON Lines", () => {
   it("reads one record per line, skipping blank lines", async () => {
     for (const name of ["events.ndjson", "events.jsonl"]) {

@@ -58,6 +58,16 @@ describe("Parquet", () => {
     await rejects(parseTable(unsupported, { columns: ["m"] }), /^unsupported\.parquet has no column "m"; its columns are: n, at, tags$/);
   });
 
+  it("refuses two columns of one name before reading a row", async () => {
+    // The footer of mixed.parquet with "code" renamed "city" (same length, so the footer still parses).
+    const bytes = new Uint8Array(mixed.bytes);
+    const footerLength = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+    const footer = bytes.subarray(bytes.length - 8 - footerLength, bytes.length - 8);
+    const [from, to] = [new TextEncoder().encode("code"), new TextEncoder().encode("city")];
+    for (let i = 0; i + from.length <= footer.length; i++) if (from.every((b, k) => footer[i + k] === b)) footer.set(to, i);
+    await rejects(parseTable({ name: "renamed.parquet", bytes }, { columns: ["id"] }), /^renamed\.parquet: duplicate column name "city" \(columns 7 and 8\)/);
+  });
+
   it("refuses unsupported compression and files that are not Parquet", async () => {
     await rejects(parseTable(fixture("zstd.parquet")), /^zstd\.parquet cannot be read as Parquet: .*ZSTD.*Snappy-compressed and uncompressed files are read/);
     await rejects(parseTable(text("fake.parquet", "x\n1\n")), /^fake\.parquet is not a Parquet file: /);

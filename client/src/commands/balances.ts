@@ -1,0 +1,102 @@
+import type { Command } from "commander";
+import { Contract, formatUnits } from "ethers";
+import type { Signer } from "ethers";
+import { loadArtifact } from "@scmpc/contracts";
+import { PAYMENT_DECIMALS } from "../seller.ts";
+import type { StackState } from "../state.ts";
+import { releaseEarnings } from "../subscriptions.ts";
+import { act, connected, examples, type CliContext } from "./context.ts";
+
+// `seller balance|withdraw` and `buyer balance|withdraw`: one account's money
+// held by the market, credited per algorithm contract (a seller's payments, a
+// buyer's refunds) and by the registry (subscription income and refunds).
+
+/** Every algorithm contract of the market: payments and refunds are credited per contract. */
+function markets(state: StackState, signer: Signer) {
+  const abi = loadArtifact("AlgorithmComputation").abi;
+  return Object.entries(state.contracts.algorithms).map(([name, address]) => ({ name, contract: new Contract(address, abi, signer) }));
+}
+
+/**
+ * Adds `balance` and `withdraw` to a role's command group.
+ *
+ * @example
+ * addBalanceCommands(ctx, buyer, "buyer", { balance: "refunds credited and not yet withdrawn", withdraw: "withdraw the refunds credited" });
+ */
+export function addBalanceCommands(
+  ctx: CliContext,
+  group: Command,
+  role: "seller" | "buyer",
+  text: { balance: string; withdraw: string },
+): void {
+  const { out } = ctx;
+  group
+    .command("balance")
+    .summary(text.balance)
+    .description(
+      `${text.balance[0].toUpperCase()}${text.balance.slice(1)}: what the algorithm contracts and the registry hold for the account, ` +
+        "per contract (subscription income counts as owed even before it is released).",
+    )
+    .option("--json", "print one JSON object: account, withdrawable (token units), formatted (mUSD), byAlgorithm")
+    .addHelpText("after", examples(`scmpc ${role} balance`, `scmpc ${role} balance --account ${role}2 --json`))
+    .action(
+      act(ctx, async (command) => {
+        const { json } = command.opts<{ json?: boolean }>();
+        await connected(ctx, command, role, async ({ state, signer }) => {
+          const address = await signer.getAddress();
+          const perAlgorithm: Record<string, string> = {};
+          let total = 0n;
+          for (const { name, contract } of markets(state, signer)) {
+            const amount: bigint = await contract.withdrawable(address);
+            if (amount > 0n) perAlgorithm[name] = amount.toString();
+            total += amount;
+          }
+          const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
+          // A seller's subscription earnings count once released; a balance releases nothing, so it reads them as owed.
+          const income: bigint = await registry.incomeOf(address);
+          if (income > 0n) perAlgorithm.subscriptions = income.toString();
+          total += income;
+          if (json) out.log(JSON.stringify({ account: address, withdrawable: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
+          else out.log(`${address} can withdraw ${formatUnits(total, PAYMENT_DECIMALS)} mUSD`);
+        });
+      }),
+    );
+
+  group
+    .command("withdraw")
+    .summary(text.withdraw)
+    .description(
+      `${text.withdraw[0].toUpperCase()}${text.withdraw.slice(1)}: sends the account everything the algorithm contracts and the registry ` +
+        `hold for it${role === "seller" ? " (subscription earnings are released first)" : ""}.`,
+    )
+    .option("--json", "print one JSON object: account, withdrawn (token units), formatted (mUSD), byAlgorithm")
+    .addHelpText("after", examples(`scmpc ${role} withdraw`, `scmpc ${role} withdraw --json`))
+    .action(
+      act(ctx, async (command) => {
+        const { json } = command.opts<{ json?: boolean }>();
+        await connected(ctx, command, role, async ({ state, signer }) => {
+          const address = await signer.getAddress();
+          const perAlgorithm: Record<string, string> = {};
+          let total = 0n;
+          for (const { name, contract } of markets(state, signer)) {
+            const amount: bigint = await contract.withdrawable(address);
+            if (amount === 0n) continue;
+            await (await contract.withdraw()).wait();
+            perAlgorithm[name] = amount.toString();
+            total += amount;
+          }
+          // Subscription income (a seller's earnings, released first) and refunds (a subscriber's).
+          const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
+          if (role === "seller") await releaseEarnings(registry, address);
+          const income: bigint = await registry.incomeOf(address);
+          if (income > 0n) {
+            await (await registry.withdrawIncome()).wait();
+            perAlgorithm.subscriptions = income.toString();
+            total += income;
+          }
+          if (json) out.log(JSON.stringify({ account: address, withdrawn: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
+          else out.log(total === 0n ? `${address} has nothing to withdraw` : `withdrew ${formatUnits(total, PAYMENT_DECIMALS)} mUSD to ${address}`);
+        });
+      }),
+    );
+}

@@ -443,6 +443,59 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     }
   });
 
+  it("try before you buy: each buyer's free computations at a small ε, from a bounded allowance", async () => {
+    const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "try-me", "--column", "salary", "--bounds", "salary=0:200000", "--price", "3", "--json"));
+    const offer = JSON.parse(await scmpc("seller", "trial", "--dataset", "try-me", "--free", "1", "--epsilon", "0.2", "--allowance", "2", "--json"));
+    assert.deepEqual(offer.trial, { perBuyer: 1, epsilon: "0.2", remaining: 2 });
+    assert.deepEqual(JSON.parse(await scmpc("market", "show", ds.address, "--json")).trial, { perBuyer: 1, epsilon: "0.2", remaining: 2 });
+    assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", ds.datasetId, "--column", "salary", "--trial", "--epsilon", "0.5"), /ε 0\.5 is above the trial's ε 0\.2/);
+    const tried = JSON.parse(await scmpc("buyer", "request", "mean", "--dataset", ds.datasetId, "--column", "salary", "--trial", "--epsilon", "0.2", "--account", "buyer2", "--json"));
+    assert.equal(tried.price, "0");
+    assert.equal(tried.dp.epsilon, "0.2");
+    // One per buyer: the second trial of the same buyer is refused before paying anything.
+    assert.match(await scmpcFails("buyer", "request", "mean", "--dataset", ds.datasetId, "--column", "salary", "--trial", "--epsilon", "0.2", "--account", "buyer2"), /no trial left/);
+    // The allowance bounds all buyers together: after the second buyer's trial, a third address gets none.
+    assert.equal(JSON.parse(await scmpc("buyer", "request", "count", "--dataset", ds.datasetId, "--trial", "--epsilon", "0.2", "--json")).price, "0");
+    assert.match(await scmpcFails("buyer", "request", "count", "--dataset", ds.datasetId, "--trial", "--epsilon", "0.2", "--account", "seller2"), /no trial left/);
+    assert.deepEqual(JSON.parse(await scmpc("market", "show", ds.address, "--json")).policy.budget.spent, "0.4");
+  });
+
+  it("punishes a seller whose shares are gone from two hosts: the buyer refunded and compensated from the stake, the dataset deregistered and its seller ranked lower", async () => {
+    const kept = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "kept", "--column", "salary", "--price", "1", "--exact", "sum", "--account", "seller2", "--json"));
+    const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "vanishing", "--column", "salary", "--price", "4", "--exact", "sum", "--stake", "20", "--account", "seller2", "--json"));
+    const rankOf = async (id: string) => (JSON.parse(await scmpc("market", "list", "--json")) as { id: string; rank: number; facts: { penalties: number } }[]).find((e) => e.id === id);
+    const rankBefore = (await rankOf(kept.datasetId))!;
+    for (const host of [0, 1]) await rm(path.join(home, "hosts", String(host), "datasets", `${ds.datasetId}.share`));
+
+    const before = JSON.parse(await scmpc("buyer", "balance", "--json"));
+    const failed = await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact");
+    assert.match(failed, /failed \(the MPC hosts or the bridge reported an error\); the price was refunded/);
+    const requestId = /computation (0x[0-9a-f]{64}) failed/.exec(failed)![1];
+    // A stranger cannot punish with made-up attestations; the hosts' own are served by the bridge to anyone.
+    const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
+    const offences = await (await fetch(`${state.bridgeUrl}/offences/${requestId}`)).json();
+    assert.equal(offences.attestations.length, 2);
+    assert.deepEqual(offences.attestations.map((a: { host: number; offence: number }) => [a.host, a.offence]), [[0, 1], [1, 1]]);
+
+    const punished = JSON.parse(await scmpc("buyer", "punish", "--request", requestId, "--account", "buyer2", "--json"));
+    assert.equal(punished.datasetId, ds.datasetId);
+    assert.equal(punished.slashed, "10.0");
+    assert.equal(punished.compensation, "5.0");
+    const after = JSON.parse(await scmpc("buyer", "balance", "--json"));
+    // The price and fee came back when the request failed; the compensation is owed on top.
+    assert.equal(BigInt(after.withdrawable) - BigInt(before.withdrawable), parseUnits("4", 18) + parseUnits("1", 18) + parseUnits("5", 18));
+    assert.match(await scmpcFails("buyer", "punish", "--request", requestId), /already punished/);
+    const shown = JSON.parse(await scmpc("market", "show", ds.datasetId, "--json"));
+    assert.equal(shown.active, false);
+    assert.equal(shown.stake, "10.0");
+    assert.equal(await rankOf(ds.datasetId), undefined, "a punished dataset is no longer listed");
+    const rankAfter = (await rankOf(kept.datasetId))!;
+    assert.equal(rankAfter.facts.penalties, 1);
+    assert.ok(rankAfter.rank <= rankBefore.rank - 25, `the seller's other dataset ranks ${rankAfter.rank}, was ${rankBefore.rank}`);
+    // Nothing attested for a request whose shares were all there.
+    assert.match(await scmpcFails("buyer", "punish", "--request", `0x${"ab".repeat(32)}`), /no offence is attested for request/);
+  });
+
   it("scmpc up stops every process it started on SIGTERM", async () => {
     const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
     const pids = Object.values(state.pids) as number[];

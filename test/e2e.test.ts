@@ -332,8 +332,9 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.deepEqual(JSON.parse(await scmpc("market", "show", ds.datasetId, "--json")).subscription, { period: "30d", periodPrice: "5.0", quota: 1 });
     assert.match(await scmpcFails("seller", "subscription", "--dataset", "by-the-month", "--period", "1y"), /a period is a positive whole number/);
 
-    const sub = JSON.parse(await scmpc("buyer", "subscribe", ds.address, "--account", "buyer2", "--json"));
+    const sub = JSON.parse(await scmpc("buyer", "subscribe", ds.address, "--auto-renew", "--account", "buyer2", "--json"));
     assert.equal(sub.paidNow, "5.0");
+    assert.equal(sub.autoRenew, true);
     assert.equal(sub.quotaLeft, 1);
     const buy = async () => JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact", "--account", "buyer2", "--json"));
     const covered = await buy();
@@ -347,8 +348,15 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.equal(listed.facts.subscribers, 1);
     // Another buyer is not covered by it.
     assert.equal(JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact", "--json")).price, parseUnits("2", 18).toString());
-    // One period bought and begun: nothing to give back, the subscription runs to its end.
-    assert.match(await scmpc("buyer", "unsubscribe", ds.address, "--account", "buyer2"), /ends .*; 0\.0 mUSD for the periods not begun credited back/);
+    // The renewal reminder: nothing is due 30 days before the end; within 31 days it renews by one period from the end.
+    assert.deepEqual(JSON.parse(await scmpc("buyer", "renew", "--account", "buyer2", "--json")), { renewed: [], failed: [] });
+    const { renewed } = JSON.parse(await scmpc("buyer", "renew", "--within", "31d", "--account", "buyer2", "--json"));
+    assert.equal(renewed.length, 1);
+    assert.equal(renewed[0].paidNow, "5.0");
+    assert.equal(Date.parse(renewed[0].end) - Date.parse(sub.end), 30 * 86_400_000);
+    // The current period begun, the renewed one not: it comes back, and the reminder goes.
+    assert.match(await scmpc("buyer", "unsubscribe", ds.address, "--account", "buyer2"), /ends .*; 5\.0 mUSD for the periods not begun credited back/);
+    assert.deepEqual(JSON.parse(await scmpc("buyer", "renew", "--within", "400d", "--account", "buyer2", "--json")), { renewed: [], failed: [] });
     assert.match(await scmpcFails("buyer", "subscribe", ds.address, "--periods", "0"), /--periods must be a whole number, at least 1/);
   });
 

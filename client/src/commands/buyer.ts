@@ -5,6 +5,7 @@ import { buyComputation, buyQuery, DEFAULT_REQUEST_EPSILON, refundRequest, resol
 import type { PurchasedQuery, PurchasedResult } from "../buyer.ts";
 import { PAYMENT_DECIMALS } from "../seller.ts";
 import { punishRequest } from "../penalties.ts";
+import { DEFAULT_RENEW_WITHIN, dueRenewals, forgetRenewal, rememberRenewal, renewDue } from "../renewals.ts";
 import { listSubscriptions, subscribe, unsubscribe } from "../subscriptions.ts";
 import { addBalanceCommands } from "./balances.ts";
 import { act, collect, connected, DATASET_NAMING, examples, UsageError, type CliContext } from "./context.ts";
@@ -276,17 +277,49 @@ function addSubscriptions(ctx: CliContext, group: Command): void {
     )
     .argument("<dataset>", `the dataset: ${DATASET_NAMING}`)
     .option("--periods <k>", "periods to pay (default 1)")
-    .option("--json", "print the subscription as one JSON object (id, address, start, end, active, period, quota, quotaLeft, paid, earned, paidNow)")
-    .addHelpText("after", examples("scmpc buyer subscribe 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC/salaries --periods 2"))
+    .option("--auto-renew", "keep a renewal reminder in the state directory: buyer renew then renews it by as many periods in its last day (no daemon: you run or schedule buyer renew)")
+    .option("--json", "print the subscription as one JSON object (id, address, start, end, active, period, quota, quotaLeft, paid, earned, paidNow, autoRenew)")
+    .addHelpText("after", examples("scmpc buyer subscribe 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC/salaries --periods 2", "scmpc buyer subscribe <seller>/salaries --auto-renew"))
     .action(
       act(ctx, async (command) => {
         const [dataset] = command.args;
-        const o = command.opts<{ periods?: string; json?: boolean }>();
+        const o = command.opts<{ periods?: string; autoRenew?: boolean; json?: boolean }>();
         const periods = o.periods === undefined ? 1 : Number(o.periods);
-        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+        await connected(ctx, command, "buyer", async ({ dir, state, signer }) => {
           const sub = await subscribe({ state, buyer: signer, dataset, periods });
-          if (o.json) out.log(JSON.stringify(sub));
-          else out.log(`subscribed to ${sub.address} until ${sub.end} for ${sub.paidNow} mUSD: ${sub.quotaLeft} of ${sub.quota} computations left this period without the per-computation price`);
+          if (o.autoRenew) await rememberRenewal(dir, { account: await signer.getAddress(), datasetId: sub.id, periods });
+          if (o.json) out.log(JSON.stringify({ ...sub, autoRenew: o.autoRenew === true }));
+          else {
+            out.log(`subscribed to ${sub.address} until ${sub.end} for ${sub.paidNow} mUSD: ${sub.quotaLeft} of ${sub.quota} computations left this period without the per-computation price`);
+            if (o.autoRenew) out.log(`renewal reminder kept: \`scmpc buyer renew\` renews it by ${periods} period(s) once it ends within ${DEFAULT_RENEW_WITHIN}`);
+          }
+        });
+      }),
+    );
+
+  group
+    .command("renew")
+    .summary("renew the subscriptions you asked to keep running (--auto-renew) that end soon")
+    .description(
+      "Renew every subscription you took with --auto-renew that ends within --within (or has ended): each pays its periods " +
+        "again from its end, on its terms. Run it yourself or from a scheduler (cron); nothing runs in the background. A " +
+        "renewal the registry refuses (the offer changed or was withdrawn) is reported and the others still go through.",
+    )
+    .option("--within <length>", `how close to its end a subscription is renewed: s, m, h, d or w (default ${DEFAULT_RENEW_WITHIN})`)
+    .option("--json", "print one JSON object: renewed (subscriptions, with paidNow), failed (id, error)")
+    .addHelpText("after", examples("scmpc buyer renew", "scmpc buyer renew --within 3d --json"))
+    .action(
+      act(ctx, async (command) => {
+        const o = command.opts<{ within?: string; json?: boolean }>();
+        return connected(ctx, command, "buyer", async ({ dir, state, signer }) => {
+          const { renewed, failed } = await renewDue({ state, buyer: signer, dir, within: o.within });
+          if (o.json) out.log(JSON.stringify({ renewed, failed }));
+          else {
+            if (renewed.length === 0 && failed.length === 0) out.log(`nothing to renew within ${o.within ?? DEFAULT_RENEW_WITHIN}`);
+            for (const r of renewed) out.log(`renewed ${r.address} until ${r.end} for ${r.paidNow} mUSD`);
+            for (const f of failed) out.error(`could not renew ${f.id}: ${f.error}`);
+          }
+          return failed.length > 0 ? 1 : 0;
         });
       }),
     );
@@ -302,8 +335,9 @@ function addSubscriptions(ctx: CliContext, group: Command): void {
       act(ctx, async (command) => {
         const [dataset] = command.args;
         const { json } = command.opts<{ json?: boolean }>();
-        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+        await connected(ctx, command, "buyer", async ({ dir, state, signer }) => {
           const ended = await unsubscribe({ state, buyer: signer, dataset });
+          await forgetRenewal(dir, await signer.getAddress(), ended.id);
           if (json) out.log(JSON.stringify(ended));
           else out.log(`subscription to ${ended.id} ends ${ended.end}; ${ended.refund} mUSD for the periods not begun credited back (scmpc buyer withdraw)`);
         });
@@ -319,11 +353,16 @@ function addSubscriptions(ctx: CliContext, group: Command): void {
     .action(
       act(ctx, async (command) => {
         const { json } = command.opts<{ json?: boolean }>();
-        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+        await connected(ctx, command, "buyer", async ({ dir, state, signer }) => {
           const subs = await listSubscriptions({ state, buyer: signer });
+          const due = new Set((await dueRenewals({ state, buyer: signer, dir })).map((d) => d.datasetId));
           if (json) out.log(JSON.stringify(subs));
           else if (subs.length === 0) out.log("no subscriptions");
-          else for (const s of subs) out.log(`${s.address}  ${s.active ? `running until ${s.end}, ${s.quotaLeft} of ${s.quota} computations left this period` : `ended ${s.end}`}`);
+          else {
+            for (const s of subs) out.log(`${s.address}  ${s.active ? `running until ${s.end}, ${s.quotaLeft} of ${s.quota} computations left this period` : `ended ${s.end}`}`);
+            // The reminder: on stderr, so that what a script reads stays the list.
+            for (const s of subs) if (due.has(s.id.toLowerCase())) out.error(`reminder: ${s.address} ${s.active ? `ends ${s.end}` : "has ended"}; \`scmpc buyer renew\` renews it`);
+          }
         });
       }),
     );

@@ -132,6 +132,22 @@ export function budgetMilli(epsilon: string): number {
 }
 
 /**
+ * One of the seller's own datasets, named as any command names it: its id
+ * and its registry record.
+ *
+ * @throws Error when no such dataset is registered or another account sells it
+ * @example
+ * const { id, dataset } = await ownDataset(registry, "salaries", await seller.getAddress());
+ */
+export async function ownDataset(registry: Contract, name: string, me: string): Promise<{ id: string; dataset: Awaited<ReturnType<Contract["getDataset"]>> }> {
+  const id = await resolveDatasetId(registry, name, me);
+  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${name} is registered`);
+  const dataset = await registry.getDataset(id);
+  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  return { id, dataset };
+}
+
+/**
  * Resolves a dataset named by id (`0x` + 64 hex digits), by permanent
  * address (`<seller>/<name>`), or by `<name>` alone for a dataset of
  * `owner` (the account running the command) to its id.
@@ -274,11 +290,7 @@ export async function setDatasetPolicy(options: {
   budget?: string;
 }): Promise<DatasetPolicy & { id: string; txHash: string }> {
   const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.seller);
-  const id = await resolveDatasetId(registry, options.dataset, await options.seller.getAddress());
-  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
-  const dataset = await registry.getDataset(id);
-  const me = await options.seller.getAddress();
-  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  const { id, dataset } = await ownDataset(registry, options.dataset, await options.seller.getAddress());
   if (dataset.stakeReleaseTime !== 0n) throw new Error(`dataset ${id} is deregistered; its policy can no longer change`);
   const current = await readPolicy(registry, id);
   const allow = options.allow ?? current.allowedAlgorithms;

@@ -1,6 +1,6 @@
 import { Contract, getAddress, isAddress, type Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
-import { BPS_WHOLE, formatShare, readPayees, resolveDatasetId, type Payee } from "./dataset-policy.ts";
+import { BPS_WHOLE, formatShare, ownDataset, readPayees, type Payee } from "./dataset-policy.ts";
 import type { StackState } from "./state.ts";
 
 // Payouts to helpers (Enigma's assisting nodes): accounts a seller names to
@@ -58,10 +58,7 @@ export async function setPayees(options: {
 }): Promise<{ id: string; payees: Payee[]; sellerShare: string; txHash: string }> {
   const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.seller);
   const me = await options.seller.getAddress();
-  const id = await resolveDatasetId(registry, options.dataset, me);
-  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
-  const dataset = await registry.getDataset(id);
-  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  const { id } = await ownDataset(registry, options.dataset, me);
   if (options.payees.some((p) => p.account === me)) throw new Error("the seller is paid the rest already; name other accounts");
   const tx = await registry.setPayouts(
     id,

@@ -4,7 +4,7 @@ import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@sc
 import { schemaText, shareColumn, shareCommitment, uploadDigest, type ColumnKind, type ColumnShareBytes, type SchemaColumn } from "@scmpc/mpc-engine";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { DeclaredBounds, TypeSpec } from "@scmpc/tables";
-import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, PAYMENT_DECIMALS, resolveDatasetId } from "./dataset-policy.ts";
+import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, ownDataset, PAYMENT_DECIMALS } from "./dataset-policy.ts";
 import { uploadShare } from "./host-upload.ts";
 import { readSellerTable } from "./seller-table.ts";
 import type { StackState } from "./state.ts";
@@ -379,11 +379,8 @@ export async function manageDataset(options: {
 }): Promise<ManagedDataset> {
   const { state, seller, action } = options;
   const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
-  const datasetId = await resolveDatasetId(registry, options.datasetId, await seller.getAddress());
-  if (!(await registry.isRegistered(datasetId))) throw new Error(`no dataset ${datasetId} is registered`);
-  const dataset = await registry.getDataset(datasetId);
   const me = await seller.getAddress();
-  if (dataset.seller !== me) throw new Error(`dataset ${datasetId} belongs to ${dataset.seller}, not ${me}`);
+  const { id: datasetId, dataset } = await ownDataset(registry, options.datasetId, me);
   const done = { id: datasetId, account: me };
   switch (action.kind) {
     case "price": {

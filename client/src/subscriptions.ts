@@ -1,6 +1,6 @@
 import { Contract, formatUnits, parseUnits, type Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
-import { formatPeriod, PAYMENT_DECIMALS, PERIOD_UNITS, readOffer, resolveDatasetId, type SubscriptionOffer } from "./dataset-policy.ts";
+import { formatPeriod, PAYMENT_DECIMALS, ownDataset, PERIOD_UNITS, readOffer, resolveDatasetId, type SubscriptionOffer } from "./dataset-policy.ts";
 import type { StackState } from "./state.ts";
 
 // Subscriptions (the registry's SubscriptionBook): a seller offers period
@@ -60,11 +60,7 @@ export async function offerSubscription(options: {
   quota?: number;
 }): Promise<{ id: string; offer: SubscriptionOffer | null }> {
   const registry = registryOf(options.state, options.seller);
-  const me = await options.seller.getAddress();
-  const id = await resolveDatasetId(registry, options.dataset, me);
-  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
-  const dataset = await registry.getDataset(id);
-  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  const { id } = await ownDataset(registry, options.dataset, await options.seller.getAddress());
   if (options.period === "off") {
     await (await registry.setSubscriptionTerms(id, 0, 0, 0)).wait();
     return { id, offer: null };

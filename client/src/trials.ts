@@ -1,6 +1,6 @@
 import { Contract, type Signer } from "ethers";
 import { formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
-import { readTrial, resolveDatasetId, type TrialOffer } from "./dataset-policy.ts";
+import { ownDataset, readTrial, type TrialOffer } from "./dataset-policy.ts";
 import type { StackState } from "./state.ts";
 
 // Try before you buy (the registry's TrialBook): a seller grants every buyer
@@ -31,11 +31,7 @@ export async function offerTrial(options: {
   allowance?: number;
 }): Promise<{ id: string; offer: TrialOffer | null }> {
   const registry = new Contract(options.state.contracts.registry, loadArtifact("DatasetRegistry").abi, options.seller);
-  const me = await options.seller.getAddress();
-  const id = await resolveDatasetId(registry, options.dataset, me);
-  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
-  const dataset = await registry.getDataset(id);
-  if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
+  const { id } = await ownDataset(registry, options.dataset, await options.seller.getAddress());
   if (!Number.isInteger(options.free) || options.free < 0 || options.free > 0xffff) throw new Error(`--free must be a whole number of computations from 0 to 65535; got ${options.free}`);
   if (options.free === 0) {
     await (await registry.setTrialTerms(id, 0, 0, 0)).wait();

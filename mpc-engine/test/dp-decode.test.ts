@@ -24,6 +24,9 @@ describe("DP decoding: post-processing of the noisy statistics", () => {
     assert.equal(decodeResult(plan("sum@1", { column: "x" }), [ring(50_100n), 100n]), "100000");
     assert.equal(decodeResult(plan("sum@1", { column: "x" }), [ring(-100n), ring(-2n)]), "0", "a noisy count below 0 counts as 0");
     assert.equal(decodeResult(plan("mean@1", { column: "x" }), [ring(-50_100n), 100n]), "0.000000");
+    // A noisy count of present values at or below 0 (small data, small ε): the mean of one row, clamped into the bounds.
+    assert.equal(decodeResult(plan("mean@1", { column: "x" }), [ring(300n), ring(-5n)]), "800.000000");
+    assert.equal(decodeResult(plan("mean@1", { column: "x" }), [ring(900n), 0n]), "1000.000000");
     assert.equal(decodeResult(plan("count-if@1", { column: "x", op: "lt", threshold: "3" }), [ring(-4n)]), "0");
     assert.equal(decodeResult(plan("count-if@1", { column: "x", op: "lt", threshold: "3" }), [ring(103n)]), "100");
     assert.deepEqual(decodeResult(plan("histogram@1", { column: "x", edges: ["10", "20"] }), [ring(-3n), 40n, 70n].map(ring)), {

@@ -157,9 +157,13 @@ function cells(plan: QueryPlan, item: OutputItem, g: number, opened: OpenedStati
     }
     case "sum":
     case "avg": {
-      const c = count(item.count);
-      // SQL's sum of no rows is NULL; a noisy count of 0 still gives a (clamped) noisy sum.
-      if (c === 0n && (item.kind === "avg" || !noisy)) return [null];
+      let c = count(item.count);
+      // SQL's sum of no rows is NULL; a noisy count of 0 still gives a (clamped) noisy sum,
+      // and a noisy mean over at least one row: post-processing, which costs no ε, turns a
+      // paid-for answer that noise left without rows into a (very noisy) value within the
+      // bounds rather than into nothing.
+      if (c === 0n && !noisy) return [null];
+      if (c === 0n && item.kind === "avg") c = 1n;
       const { column } = item;
       let total = item.centred ? sum(item.sum) + centre(item.sum) * c : sum(item.sum);
       if (noisy) {

@@ -326,24 +326,26 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   it("sells period access: within the quota a subscriber's computations pay no price for the dataset, then the price again", async () => {
     const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "by-the-month", "--column", "salary", "--price", "2", "--exact", "sum", "--json"));
     assert.match(
-      await scmpc("seller", "subscription", "--dataset", "by-the-month", "--period", "30d", "--period-price", "5", "--quota", "1"),
-      /subscriptions of 30d for 5\.0 mUSD, 1 computations per period/,
+      await scmpc("seller", "subscription", "--dataset", "by-the-month", "--period", "30d", "--period-price", "5", "--quota", "2"),
+      /subscriptions of 30d for 5\.0 mUSD, 2 computations per period/,
     );
-    assert.deepEqual(JSON.parse(await scmpc("market", "show", ds.datasetId, "--json")).subscription, { period: "30d", periodPrice: "5.0", quota: 1 });
+    assert.deepEqual(JSON.parse(await scmpc("market", "show", ds.datasetId, "--json")).subscription, { period: "30d", periodPrice: "5.0", quota: 2 });
     assert.match(await scmpcFails("seller", "subscription", "--dataset", "by-the-month", "--period", "1y"), /a period is a positive whole number/);
 
     const sub = JSON.parse(await scmpc("buyer", "subscribe", ds.address, "--auto-renew", "--account", "buyer2", "--json"));
     assert.equal(sub.paidNow, "5.0");
     assert.equal(sub.autoRenew, true);
-    assert.equal(sub.quotaLeft, 1);
+    assert.equal(sub.quotaLeft, 2);
     const buy = async () => JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact", "--account", "buyer2", "--json"));
-    const covered = await buy();
-    assert.equal(covered.result, "623900");
-    assert.equal(covered.price, "0");
+    for (let i = 0; i < 2; i++) {
+      const covered = await buy();
+      assert.equal(covered.result, "623900");
+      assert.equal(covered.price, "0");
+    }
     // The quota of the period is used up: the next computation pays the price.
     assert.equal((await buy()).price, parseUnits("2", 18).toString());
     const [mine] = JSON.parse(await scmpc("buyer", "subscriptions", "--account", "buyer2", "--json"));
-    assert.deepEqual([mine.address, mine.active, mine.quotaLeft, mine.quota, mine.period], [ds.address, true, 0, 1, "30d"]);
+    assert.deepEqual([mine.address, mine.active, mine.quotaLeft, mine.quota, mine.period], [ds.address, true, 0, 2, "30d"]);
     const listed = (JSON.parse(await scmpc("market", "list", "--json")) as { id: string; facts: { subscribers: number } }[]).find((e) => e.id === ds.datasetId)!;
     assert.equal(listed.facts.subscribers, 1);
     // Another buyer is not covered by it.

@@ -137,6 +137,8 @@ describe("PenaltyCourt", function () {
       .withArgs(stranger.address);
     await expect(registry.connect(deployer).setPenaltyCourt(stranger.address)).to.be.revertedWithCustomError(registry, "DatasetRegistry__PenaltyCourtAlreadySet");
     expect(await registry.penaltyCourt()).to.equal(await market.court.getAddress());
+    const named = await registry.queryFilter(registry.filters.PenaltyCourtSet());
+    expect(named.map((e) => e.args.court)).to.deep.equal([await market.court.getAddress()]);
     await expect(ethers.deployContract("PenaltyCourt", [await registry.getAddress(), await market.hostRegistry.getAddress(), 10_001, 0])).to.be.revertedWithCustomError(
       market.court,
       "PenaltyCourt__BadShare",

@@ -141,7 +141,10 @@ export function budgetMilli(epsilon: string): number {
  */
 export async function ownDataset(registry: Contract, name: string, me: string): Promise<{ id: string; dataset: Awaited<ReturnType<Contract["getDataset"]>> }> {
   const id = await resolveDatasetId(registry, name, me);
-  if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${name} is registered`);
+  if (!(await registry.isRegistered(id))) {
+    // The id says which namespace a bare name was looked up in.
+    throw new Error(`no dataset ${id} is registered${id === name.toLowerCase() ? "" : ` (the id "${name}" names for ${me})`}`);
+  }
   const dataset = await registry.getDataset(id);
   if (dataset.seller !== me) throw new Error(`dataset ${id} belongs to ${dataset.seller}, not ${me}`);
   return { id, dataset };

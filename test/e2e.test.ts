@@ -486,6 +486,32 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     const offences = await (await fetch(`${state.bridgeUrl}/offences/${requestId}`)).json();
     assert.equal(offences.attestations.length, 2);
     assert.deepEqual(offences.attestations.map((a: { host: number; offence: number }) => [a.host, a.offence]), [[0, 1], [1, 1]]);
+    const provider = new JsonRpcProvider(state.rpcUrl, state.chainId, { staticNetwork: true });
+    try {
+      const stranger = new Wallet(devPrivateKey(DEV_ROLES.seller), provider);
+      const court = new Contract(state.contracts.penaltyCourt, loadArtifact("PenaltyCourt").abi, stranger);
+      const [real0, real1] = offences.attestations as { host: number; offence: number; signature: string }[];
+      const forgedDigest = await court.offenceDigest(offences.consumer, requestId, kept.datasetId, 1);
+      const forger = Wallet.createRandom();
+      const tries = [
+        // Host 1's statement replaced by a key that is not host 1's.
+        [real0, { ...real1, signature: await forger.signMessage(Buffer.from(forgedDigest.slice(2), "hex")) }],
+        // The hosts' real statements taken to another dataset of the seller.
+        [real0, real1],
+        // One host twice.
+        [real0, real0],
+      ];
+      for (const [k, attestations] of tries.entries()) {
+        const dataset = k === 1 ? kept.datasetId : ds.datasetId;
+        await assert.rejects(
+          court.punish.staticCall(offences.consumer, requestId, dataset, attestations.map(({ host, offence, signature }) => ({ host, offence, signature }))),
+          (err: { revert?: { name?: string } }) => err.revert?.name === "PenaltyCourt__BadAttestation",
+          `forgery ${k} was not refused as a bad attestation`,
+        );
+      }
+    } finally {
+      provider.destroy();
+    }
 
     const punished = JSON.parse(await scmpc("buyer", "punish", "--request", requestId, "--account", "buyer2", "--json"));
     assert.equal(punished.datasetId, ds.datasetId);

@@ -16,10 +16,13 @@ import {TrialBook} from "./TrialBook.sol";
 /// `keccak256(abi.encodePacked(seller, name))`, so a name is unique per seller and no
 /// seller can claim another seller's id. Datasets are never deleted (requests in flight
 /// keep pointing at them): a seller pauses or resumes sales with `setDatasetActive`, or
-/// leaves for good with `deregisterDataset`, which starts the stake's cooldown.
+/// leaves for good with `deregisterDataset`, which starts the stake's cooldown. A seller
+/// keeps a listed dataset current with `refreshDataset`: new shares (row count and
+/// commitments) as its next version (`versionOf`), everything else as it was.
 /// The stake is a bond: it stays locked while the dataset is listed and for
 /// `stakeCooldown` seconds after it is deregistered, so a seller cannot walk away with it
-/// while requests over the dataset may still be in flight. Nothing slashes it yet.
+/// while requests over the dataset may still be in flight; the penalty court slashes part of
+/// it for an offence two hosts attest (`punish`).
 ///
 /// Privacy budget. The market sells differentially private answers: a request names the ε
 /// it spends on every dataset it reads, in milli-ε (integers: ε = 1 is 1000). Each dataset
@@ -142,6 +145,8 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
     // slots 4 to 7
     string name;
     bytes32[3] commitments;
+    // slot 8: the dataset's version is `refreshes + 1`, so registering writes no extra slot.
+    uint32 refreshes;
   }
 
   /// @dev One payee of a dataset's revenue: an account and its share in basis points.
@@ -268,6 +273,27 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
   /// @param datasetId The dataset.
   /// @param active Whether buyers may now request computations.
   event DatasetActivationUpdated(bytes32 indexed datasetId, bool active);
+  /// @notice Emitted when a seller registers new shares as a dataset's next version
+  /// (`refreshDataset`), with what the previous version was.
+  /// @dev The `previous*` fields let the hosts serve every request the version it was bought
+  /// against with no per-request storage: a request's version is the `previousRowCount` and
+  /// `previousCommitments` of the first `DatasetRefreshed` of the dataset logged after the
+  /// request's `ComputationRequested` (later block, or later log in the same block), or the
+  /// dataset's current `rowCount` and `commitments` if there is none.
+  /// @param datasetId The dataset.
+  /// @param version The new version (the registration is version 1, the first refresh 2).
+  /// @param rowCount Number of rows of the new version.
+  /// @param commitments keccak256 of the new share bytes held by host 0, 1 and 2.
+  /// @param previousRowCount Number of rows of the version this one replaces.
+  /// @param previousCommitments The commitments of the version this one replaces.
+  event DatasetRefreshed(
+    bytes32 indexed datasetId,
+    uint32 version,
+    uint64 rowCount,
+    bytes32[3] commitments,
+    uint64 previousRowCount,
+    bytes32[3] previousCommitments
+  );
   /// @notice Emitted when a seller changes a dataset's price.
   /// @param datasetId The dataset.
   /// @param price The new price of one computation, in the payment token.
@@ -420,8 +446,6 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
   ) external returns (bytes32 id) {
     // Checks.
     if (bytes(name).length == 0) revert DatasetRegistry__EmptyName();
-    if (rowCount == 0) revert DatasetRegistry__NoRows();
-    _checkRows(rowCount);
     _checkPolicy(rowCount, policy, 0);
     _checkPrice(price);
     if (stake < i_minStake) revert DatasetRegistry__StakeTooLow(stake, i_minStake);
@@ -502,6 +526,35 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
     _checkPrice(price);
     dataset.terms.price = uint96(price);
     emit DatasetPriceUpdated(id, price);
+  }
+
+  /// @notice Registers new secret shares, already uploaded to the three hosts, as the next
+  /// version of one of the caller's listed datasets (paused ones too): its row count and the
+  /// hosts' commitments change, nothing else does.
+  /// @dev The schema, price, policy, privacy budget (spent and remaining), stake,
+  /// subscriptions and trials are unchanged. A refresh does not restore privacy budget: the
+  /// new rows may describe the same people, so what earlier answers revealed about them still
+  /// counts. Requests already sent are answered over the version they were bought against
+  /// (see `DatasetRefreshed`). Reverts with `DatasetRegistry__NoRows`,
+  /// `DatasetRegistry__TooManyRows` or `DatasetRegistry__FewerRowsThanMinimum` under the
+  /// rules of `registerDataset`. Makes no external calls.
+  /// @param id The dataset to refresh.
+  /// @param rowCount Number of rows of the new shares, at least one and at least the policy's minimum rows.
+  /// @param commitments keccak256 of the new share bytes held by host 0, 1 and 2.
+  /// @return version The dataset's new version (2 after the first refresh).
+  function refreshDataset(bytes32 id, uint64 rowCount, bytes32[3] calldata commitments) external returns (uint32 version) {
+    DatasetRecord storage dataset = _getListedBySeller(id);
+    Terms storage terms = dataset.terms;
+    _checkRowCount(rowCount, terms.minRows);
+
+    uint32 refreshes = dataset.refreshes + 1;
+    version = refreshes + 1;
+    // Logged before the overwrite: the previous version is what pins older requests.
+    emit DatasetRefreshed(id, version, rowCount, commitments, terms.rowCount, dataset.commitments);
+    dataset.refreshes = refreshes;
+    // Checked against 40 bits above, so the cast is exact.
+    terms.rowCount = uint40(rowCount);
+    dataset.commitments = commitments;
   }
 
   /// @notice Names the accounts that share the revenue of one of the caller's datasets
@@ -673,6 +726,14 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
         stake: record.stake,
         stakeReleaseTime: record.stakeReleaseTime
       });
+  }
+
+  /// @notice A dataset's version: 1 as registered, one more for each `refreshDataset`.
+  /// @dev Reverts with `DatasetRegistry__UnknownDataset` for an id nobody registered.
+  /// @param id The dataset id.
+  /// @return The version.
+  function versionOf(bytes32 id) external view returns (uint32) {
+    return _getDataset(id).refreshes + 1;
   }
 
   /// @notice What a buyer's request over a dataset with an algorithm needs to know: price,
@@ -858,9 +919,9 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
   }
 
   /// @notice The contract's type and version.
-  /// @return "DatasetRegistry 3.0.0".
+  /// @return "DatasetRegistry 3.1.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "DatasetRegistry 3.0.0";
+    return "DatasetRegistry 3.1.0";
   }
 
   /// @dev The seller first, with the basis points the payees leave it, then the payees.
@@ -940,12 +1001,11 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
     }
   }
 
-  /// @dev A policy's rules: minimum rows within 40 bits and within the dataset's rows (the
-  /// minimum is a per-dataset rule, so a dataset smaller than its own minimum could never be
-  /// sold), exact algorithms among the allowed ones, and a total budget covering `spent`.
+  /// @dev A policy's rules over a dataset of `rowCount` rows: the rows and the minimum as
+  /// `_checkRowCount` wants them, exact algorithms among the allowed ones, and a total budget
+  /// covering `spent`.
   function _checkPolicy(uint256 rowCount, Policy calldata policy, uint32 spent) private pure {
-    _checkRows(policy.minRows);
-    if (rowCount < policy.minRows) revert DatasetRegistry__FewerRowsThanMinimum(rowCount, policy.minRows);
+    _checkRowCount(rowCount, policy.minRows);
     if (policy.budget < spent) revert DatasetRegistry__BudgetBelowSpent(policy.budget, spent);
     uint256 exactCount = policy.exactAlgorithms.length;
     uint256 allowedCount = policy.allowedAlgorithms.length;
@@ -972,6 +1032,16 @@ contract DatasetRegistry is SubscriptionBook, TrialBook {
     s_allowedAlgorithms[id] = policy.allowedAlgorithms;
     s_exactAlgorithms[id] = policy.exactAlgorithms;
     emit DatasetPolicySet(id, policy.allowedAlgorithms, policy.minRows, policy.budget, policy.exactAlgorithms);
+  }
+
+  /// @dev A dataset's row count and its policy's minimum rows: at least one row, both within
+  /// 40 bits, and the rows at least the minimum (a dataset smaller than its own minimum could
+  /// never be sold). Checked in this order, so each error names the first rule broken.
+  function _checkRowCount(uint256 rowCount, uint256 minRows) private pure {
+    if (rowCount == 0) revert DatasetRegistry__NoRows();
+    _checkRows(rowCount);
+    _checkRows(minRows);
+    if (rowCount < minRows) revert DatasetRegistry__FewerRowsThanMinimum(rowCount, minRows);
   }
 
   function _checkRows(uint256 rows) private pure {

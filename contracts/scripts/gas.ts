@@ -17,7 +17,8 @@
  *   npm run gas -w contracts              # human table on stdout
  *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner):
  *                                                  # { request, fulfill } by dataset count (ε 1), and the same under `exact`,
- *                                                  # and `market`: subscribe, subscribedRequest, trialRequest, punish
+ *                                                  # and `market`: subscribe, subscribedRequest, trialRequest,
+ *                                                  # refresh, refreshAgain, punish
  *   npm run gas -w contracts -- --breakdown  # also the opcode gas of the 20-dataset transactions
  *
  * @example
@@ -40,8 +41,19 @@ interface ModeFigures {
 /** What the gas script measures and prints: ε 1 requests, and exact ones, and the market's other transactions. */
 interface GasFigures extends ModeFigures {
   exact: ModeFigures;
-  /** Over one dataset, ε 1: a first subscription, a request it covers, a trial request, a punishment on two attestations. */
-  market: { subscribe: number; subscribedRequest: number; subscribedFulfill: number; trialRequest: number; punish: number };
+  /**
+   * Over one dataset, ε 1: a first subscription, a request it covers, a trial request, the
+   * dataset's first refresh and a second one, a punishment on two attestations.
+   */
+  market: {
+    subscribe: number;
+    subscribedRequest: number;
+    subscribedFulfill: number;
+    trialRequest: number;
+    refresh: number;
+    refreshAgain: number;
+    punish: number;
+  };
 }
 
 /** Targets from the design review: first dataset, then each further one. */
@@ -163,7 +175,7 @@ async function fulfilRequest(request: TransactionReceipt, seed: string): Promise
 // Warm-up: credit every seller once, put fees in the pot, spend some of every budget.
 await requestAndFulfil(SELLERS, EPSILON);
 
-const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} }, market: { subscribe: 0, subscribedRequest: 0, subscribedFulfill: 0, trialRequest: 0, punish: 0 } };
+const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} }, market: { subscribe: 0, subscribedRequest: 0, subscribedFulfill: 0, trialRequest: 0, refresh: 0, refreshAgain: 0, punish: 0 } };
 const receipts: Record<number, { request: TransactionReceipt; fulfill: TransactionReceipt }> = {};
 for (const count of DATASET_COUNTS) {
   const measured = await requestAndFulfil(count, EPSILON);
@@ -179,8 +191,9 @@ for (const count of DATASET_COUNTS) {
 
 // The market's other transactions, over the first dataset. Its seller offers a subscription
 // (quota 2 per 30 days) and trials (1 per buyer); the buyer subscribes, buys once covered,
-// and a second buyer takes a trial; then two hosts attest that a pending request's dataset
-// was missing and a stranger has it punished.
+// and a second buyer takes a trial; the seller refreshes the dataset twice (new shares as
+// versions 2 and 3); then two hosts attest that a pending request's dataset was missing and
+// a stranger has it punished.
 {
   const id = datasetIds[0];
   const seller = sellers[sellerAddresses.findIndex((address, i) => ethers.solidityPackedKeccak256(["address", "string"], [address, `visits-${i}`]) === id)];
@@ -195,6 +208,11 @@ for (const count of DATASET_COUNTS) {
   await mined(paymentToken.connect(buyer).transfer(await trialBuyer.getAddress(), operatorFee));
   await mined(paymentToken.connect(trialBuyer).approve(computationAddress, ethers.MaxUint256));
   figures.market.trialRequest = Number((await mined(computation.connect(trialBuyer).requestTrialComputation([id], PARAMS, ethers.id("trial"), operatorFee, EPSILON))).gasUsed);
+  // The first refresh writes the version counter's slot for the first time; later ones overwrite it.
+  const refresh = (version: number, rows: bigint) =>
+    mined(registry.connect(seller).refreshDataset(id, rows, [0, 1, 2].map((h) => ethers.id(`version ${version} share ${h}`)) as [string, string, string]));
+  figures.market.refresh = Number((await refresh(2, 1200n)).gasUsed);
+  figures.market.refreshAgain = Number((await refresh(3, 1300n)).gasUsed);
   const pending = await mined(computation.connect(buyer).requestComputation([id], PARAMS, ethers.id("let down"), prices.get(id)! + operatorFee, EPSILON));
   const requestId = pending.logs
     .map((log) => (log.address === addresses.operator ? operator.interface.parseLog(log) : null))
@@ -288,6 +306,8 @@ if (flags.json) {
   console.log(`  requestComputation covered by it         ${fmt(market.subscribedRequest)}  (plain request ${figures.request[1].toLocaleString("en-US")})`);
   console.log(`  its fulfilment (nothing to credit)       ${fmt(market.subscribedFulfill)}  (plain fulfilment ${figures.fulfill[1].toLocaleString("en-US")})`);
   console.log(`  requestTrialComputation                  ${fmt(market.trialRequest)}`);
+  console.log(`  refreshDataset (first refresh)           ${fmt(market.refresh)}`);
+  console.log(`  refreshDataset (a second one)            ${fmt(market.refreshAgain)}`);
   console.log(`  PenaltyCourt.punish (two attestations)   ${fmt(market.punish)}`);
   if (flags.breakdown) {
     for (const kind of ["request", "fulfill"] as const) {

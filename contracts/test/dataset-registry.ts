@@ -38,7 +38,7 @@ describe("DatasetRegistry", function () {
     expect(await registry.paymentToken()).to.equal(addresses.paymentToken);
     expect(await registry.minStake()).to.equal(DEFAULT_MIN_STAKE);
     expect(await registry.stakeCooldown()).to.equal(BigInt(DEFAULT_STAKE_COOLDOWN));
-    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 3.0.0");
+    expect(await registry.typeAndVersion()).to.equal("DatasetRegistry 3.1.0");
   });
 
   it("rejects a zero payment token in the constructor", async function () {

@@ -3,6 +3,8 @@
 // renamed into place. This runs a real host process (src/main.ts configured
 // from the environment), uploads, SIGKILLs it right after the answer, starts
 // a new process on the same data directory and checks the share is there.
+// The chain is a stub JSON-RPC node that knows no dataset (an upload reads
+// the registry to check a registered dataset's schema).
 //
 // SIGKILL ends the process, not the machine: data still in the page cache
 // survives it, so this checks that the answer comes after the write and the
@@ -11,6 +13,8 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -32,6 +36,7 @@ const START_TIMEOUT_MS = 30_000;
 const children: ChildProcess[] = [];
 const clients: grpc.Client[] = [];
 const dirs: string[] = [];
+const stubs: { close(): Promise<void> }[] = [];
 
 after(async () => {
   for (const client of clients) client.close();
@@ -42,6 +47,7 @@ after(async () => {
       await exited;
     }
   }
+  for (const stub of stubs) await stub.close();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
@@ -55,7 +61,7 @@ interface HostProcess {
 }
 
 /** Starts host 0 as its own process on `dataDir`, with fresh loopback ports, and waits until Health answers. */
-async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<HostProcess> {
+async function startHostProcess(tls: TlsMaterial, dataDir: string, rpcUrl: string): Promise<HostProcess> {
   const [api, peer, peer1, peer2] = await freePorts(4);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
@@ -69,13 +75,14 @@ async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<Host
     SCMPC_HOST_TLS_KEY: tls.hosts[0].keyFile,
     SCMPC_HOST_PEER_FINGERPRINTS: tls.hosts.map((h) => h.fingerprint).join(","),
     SCMPC_HOST_DATA_DIR: dataDir,
-    // Uploads never touch the chain; nothing listens here.
-    SCMPC_RPC_URL: "http://127.0.0.1:1",
+    SCMPC_RPC_URL: rpcUrl,
     SCMPC_REGISTRY_ADDRESS: REGISTRY,
     SCMPC_ALGORITHM_CONTRACTS: CONSUMER,
     SCMPC_HOST_SIGNING_KEY: Wallet.createRandom().privateKey,
     SCMPC_HOST_BRIDGE_ADDRESS: Wallet.createRandom().address,
     SCMPC_LOG_LEVEL: "info",
+    // Room for exactly one version of the test's share: whether a second one fits tells whether the first is on disk.
+    SCMPC_HOST_SELLER_QUOTA_BYTES: String(ROWS * 32),
   };
   const child = spawn(process.execPath, ["--import", TSX_LOADER, MAIN], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
@@ -108,6 +115,37 @@ async function startHostProcess(tls: TlsMaterial, dataDir: string): Promise<Host
   return { child, client, exited, output: () => output };
 }
 
+/**
+ * A JSON-RPC node that knows no dataset: chain id 31337, and every eth_call
+ * answers 32 zero bytes (the registry's isRegistered: false). Counts the calls.
+ */
+async function startChainStub(): Promise<{ url: string; calls: () => number; close(): Promise<void> }> {
+  let calls = 0;
+  const answer = (request: { id: unknown; method: string }) => {
+    if (request.method === "eth_chainId") return { jsonrpc: "2.0", id: request.id, result: "0x7a69" };
+    if (request.method === "eth_call") {
+      calls++;
+      return { jsonrpc: "2.0", id: request.id, result: `0x${"00".repeat(32)}` };
+    }
+    return { jsonrpc: "2.0", id: request.id, error: { code: -32601, message: `method ${request.method} not served by the stub` } };
+  };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      const parsed = JSON.parse(body) as { id: unknown; method: string } | { id: unknown; method: string }[];
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map(answer) : answer(parsed)));
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls: () => calls,
+    close: () => new Promise((closed) => server.close(() => closed())),
+  };
+}
+
 function randomColumn(rows: number): BigUint64Array {
   const values = new BigUint64Array(rows);
   new Uint8Array(values.buffer).set(randomBytes(values.byteLength));
@@ -127,26 +165,31 @@ describe("host process durability", { timeout: 60_000 }, () => {
     const upload = await buildUploads(seller, "durable", { name: "amount", scale: 0, values });
     const request = upload.requests[0];
 
-    const first = await startHostProcess(tls, dataDir);
+    const chain = await startChainStub();
+    stubs.push(chain);
+
+    const first = await startHostProcess(tls, dataDir, chain.url);
     const ack = await callUnary<UploadSharesResponse>(first.client, "uploadShares", request, 30_000);
     // Nothing between the acknowledgement and the kill.
     first.child.kill("SIGKILL");
     assert.deepEqual([ack.datasetId, ack.commitment, ack.hostIndex], [upload.datasetId, upload.commitments[0], 0]);
     assert.deepEqual(await first.exited, { code: null, signal: "SIGKILL" }, "the first host died by SIGKILL, not a graceful close");
+    assert.ok(chain.calls() > 0, "the upload read the registry");
 
-    const second = await startHostProcess(tls, dataDir);
-    // First a different sharing of the same dataset: refused only if the
-    // first share is on disk (were it lost, this upload would be stored).
+    const second = await startHostProcess(tls, dataDir, chain.url);
+    // First a different sharing of the same dataset (another version): the
+    // seller's quota has room for one, so it is refused only if the first
+    // share is on disk (were it lost, this upload would be stored).
     const reshared = await buildUploads(seller, "durable", { name: "amount", scale: 0, values });
     assert.notEqual(reshared.commitments[0], upload.commitments[0]);
     await assert.rejects(callUnary(second.client, "uploadShares", reshared.requests[0], 30_000), (err: unknown) => {
       const e = err as grpc.ServiceError;
-      assert.equal(e.code, grpc.status.ALREADY_EXISTS, `status ${e.code}: ${e.details}`);
-      assert.equal(mpcErrorCodeOf(e), "DATASET_CONFLICT", e.details);
-      assert.ok(e.details.includes(upload.commitments[0]), `the refusal names the stored commitment: ${e.details}`);
+      assert.equal(e.code, grpc.status.RESOURCE_EXHAUSTED, `status ${e.code}: ${e.details}`);
+      assert.equal(mpcErrorCodeOf(e), "QUOTA_EXCEEDED", e.details);
+      assert.ok(e.details.includes(`stores ${ROWS * 32} bytes`), `the refusal counts the stored share: ${e.details}`);
       return true;
     });
-    // Then the original request again: accepted, same commitment.
+    // Then the original request again: accepted (the same version takes no new room), same commitment.
     const again = await callUnary<UploadSharesResponse>(second.client, "uploadShares", request, 30_000);
     assert.deepEqual([again.datasetId, again.commitment, again.hostIndex], [upload.datasetId, upload.commitments[0], 0]);
 
@@ -156,13 +199,13 @@ describe("host process durability", { timeout: 60_000 }, () => {
     await second.exited;
     clearTimeout(stop);
 
-    const stored = await createShareStore({ dataDir, hostIndex: 0 }).get(upload.datasetId);
+    const stored = await createShareStore({ dataDir, hostIndex: 0 }).get(upload.datasetId, upload.commitments[0]);
     assert.ok(stored, "the store holds the dataset");
     assert.equal(stored.commitment, upload.commitments[0]);
     assert.equal(stored.rowCount, BigInt(ROWS));
     assert.equal(stored.seller, seller.address);
     assert.deepEqual(Buffer.from(stored.columns[0].a), Buffer.from(request.columns[0].a));
     assert.deepEqual(Buffer.from(stored.columns[0].b), Buffer.from(request.columns[0].b));
-    assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${upload.datasetId}.share`], "one share file, no temp files");
+    assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${upload.datasetId}.${upload.commitments[0].slice(2)}.share`], "one share file, no temp files");
   });
 });

@@ -1,6 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeRingVector, isMpcError, schemaText, shareColumn, shareCommitment, type ColumnShareBytes } from "../src/index.ts";
@@ -15,6 +15,11 @@ async function tempDir(): Promise<string> {
 after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
+
+/** Where a store keeps one version of a dataset: `<id>.<commitment hex>.share` and its markers. */
+function fileOf(dataDir: string, share: Pick<StoredShare, "datasetId" | "commitment">, suffix = ".share"): string {
+  return join(dataDir, "datasets", `${share.datasetId}.${share.commitment.slice(2)}${suffix}`);
+}
 
 function sampleShare(hostIndex: number, values = BigUint64Array.of(1n, 2n, 3n), valid = BigUint64Array.of(1n, 0n, 1n)): StoredShare {
   const share = shareColumn(values)[hostIndex];
@@ -57,9 +62,10 @@ describe("share store", () => {
     const store = createShareStore({ dataDir, hostIndex: 0 });
     await store.put(share);
     assert.ok(await store.get(share.datasetId), "cached after the upload");
-    await rm(join(dataDir, "datasets", `${share.datasetId}.share`));
+    await rm(fileOf(dataDir, share));
+    assert.equal(await store.get(share.datasetId, share.commitment), undefined);
     assert.equal(await store.get(share.datasetId), undefined);
-    assert.equal(await store.get(share.datasetId), undefined);
+    assert.equal(await store.get(share.datasetId, share.commitment), undefined);
   });
 
   it("persists a share, validity, types and dictionaries included, that a new instance reads back, leaving no temp files", async () => {
@@ -89,16 +95,16 @@ describe("share store", () => {
     // Every stored byte counts: two columns × four components × three rows × 8 bytes.
     assert.deepEqual((await store.usage()).map((u) => u.bytes), [2 * 4 * 3 * 8]);
     assert.deepEqual((await createShareStore({ dataDir, hostIndex: 1 }).usage()).map((u) => u.bytes), [2 * 4 * 3 * 8]);
-    const file = await readFile(join(dataDir, "datasets", `${share.datasetId}.share`));
+    const file = await readFile(fileOf(dataDir, share));
     assert.equal(file.subarray(0, 8).toString("ascii"), "SCMPCSH2");
-    assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${share.datasetId}.share`]);
+    assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${share.datasetId}.${share.commitment.slice(2)}.share`]);
   });
 
   it("reports a share stored in the earlier layout (no validity shares) as corrupt, saying why, and still counts its bytes", async () => {
     const dataDir = await tempDir();
     const share = sampleShare(0);
     await createShareStore({ dataDir, hostIndex: 0 }).put(share);
-    const file = join(dataDir, "datasets", `${share.datasetId}.share`);
+    const file = fileOf(dataDir, share);
     const bytes = await readFile(file);
     const headerEnd = 12 + bytes.readUInt32LE(8);
     // The SCMPCSH1 layout: magic, header, then a and b of each column only.
@@ -111,7 +117,7 @@ describe("share store", () => {
     await writeFile(file, v1);
     const reopened = createShareStore({ dataDir, hostIndex: 0 });
     assert.deepEqual((await reopened.usage()).map((u) => u.bytes), [2 * 2 * 3 * 8]);
-    await assert.rejects(reopened.get(share.datasetId), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /SCMPCSH1 format, without validity shares/.test(err.message));
+    await assert.rejects(reopened.get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /SCMPCSH1 format, without validity shares/.test(err.message));
   });
 
   it("returns undefined for an unknown dataset", async () => {
@@ -119,14 +125,119 @@ describe("share store", () => {
     assert.equal(await store.get("0x" + "99".repeat(32)), undefined);
   });
 
-  it("is idempotent for the same commitment and refuses a different one", async () => {
-    const store = createShareStore({ dataDir: await tempDir(), hostIndex: 0 });
-    const share = sampleShare(0);
-    assert.deepEqual(await store.put(share), { created: true });
-    assert.deepEqual(await store.put(share), { created: false });
-    const other = sampleShare(0, BigUint64Array.of(4n, 5n, 6n));
-    await assert.rejects(store.put(other), (err: unknown) => isMpcError(err, "DATASET_CONFLICT") && err.message.includes(share.commitment));
-    assert.equal((await store.get(share.datasetId))?.commitment, share.commitment);
+  it("is idempotent per version and keeps another version of the dataset beside it, each read back by its commitment", async () => {
+    const dataDir = await tempDir();
+    const store = createShareStore({ dataDir, hostIndex: 0 });
+    const first = sampleShare(0);
+    const second = sampleShare(0, BigUint64Array.of(4n, 5n, 6n), BigUint64Array.of(1n, 1n, 0n));
+    assert.notEqual(first.commitment, second.commitment);
+    assert.deepEqual(await store.put(first), { created: true });
+    assert.deepEqual(await store.put(first), { created: false });
+    assert.deepEqual(await store.put(second), { created: true });
+    assert.deepEqual(await store.put(second), { created: false });
+    for (const reader of [store, createShareStore({ dataDir, hostIndex: 0 })]) {
+      const [a, b] = [await reader.get(first.datasetId, first.commitment), await reader.get(second.datasetId, second.commitment.toUpperCase().replace("0X", "0x"))];
+      assert.deepEqual([a?.commitment, a?.rowCount], [first.commitment, 3n]);
+      assert.deepEqual([b?.commitment, b?.rowCount], [second.commitment, 3n]);
+      assert.deepEqual(Buffer.from(b!.columns[0].a), Buffer.from(second.columns[0].a));
+      assert.equal(await reader.get(first.datasetId, "0x" + "ab".repeat(32)), undefined, "a version not held");
+      assert.deepEqual(
+        (await reader.usage()).map((u) => [u.commitment, u.bytes, u.registered, u.supersededAt]).sort(),
+        [[first.commitment, 2 * 4 * 3 * 8, false, undefined], [second.commitment, 2 * 4 * 3 * 8, false, undefined]].sort(),
+      );
+    }
+    assert.deepEqual((await readdir(join(dataDir, "datasets"))).sort(), [first, second].map((s) => `${s.datasetId}.${s.commitment.slice(2)}.share`).sort());
+    await assert.rejects(store.get(first.datasetId, "0x1234"), (err: unknown) => isMpcError(err, "INVALID_ARGUMENT"));
+  });
+
+  it("without a commitment, gets the most recently stored version, and nothing in place of one lost from the disk", async () => {
+    const dataDir = await tempDir();
+    const store = createShareStore({ dataDir, hostIndex: 0 });
+    const first = sampleShare(0);
+    const second = sampleShare(0, BigUint64Array.of(4n, 5n, 6n));
+    await store.put(first);
+    assert.equal((await store.get(first.datasetId))?.commitment, first.commitment);
+    await store.put(second);
+    assert.equal((await store.get(first.datasetId))?.commitment, second.commitment);
+    // The time of storing survives a restart (the file's mtime).
+    await utimes(fileOf(dataDir, first), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    assert.equal((await createShareStore({ dataDir, hostIndex: 0 }).get(first.datasetId))?.commitment, second.commitment);
+    await rm(fileOf(dataDir, second));
+    assert.equal(await store.get(first.datasetId), undefined, "the newest version is gone; an older one is not offered in its place");
+    assert.equal((await store.get(first.datasetId, first.commitment))?.commitment, first.commitment);
+  });
+
+  it("marks a version registered and superseded durably, the first superseded time winning; registered again clears it; remove takes its files", async () => {
+    const dataDir = await tempDir();
+    const store = createShareStore({ dataDir, hostIndex: 0 });
+    const first = sampleShare(0);
+    const second = sampleShare(0, BigUint64Array.of(4n, 5n, 6n));
+    await store.put(first);
+    await store.put(second);
+    await store.markRegistered(first.datasetId, first.commitment);
+    await store.markSuperseded(first.datasetId, first.commitment, 1_700_000_000_000);
+    await store.markSuperseded(first.datasetId, first.commitment, 1_800_000_000_000);
+    const marks = async (s: typeof store) =>
+      Object.fromEntries((await s.usage()).map((u) => [u.commitment, [u.registered, u.supersededAt]]));
+    const expected = { [first.commitment]: [true, 1_700_000_000_000], [second.commitment]: [false, undefined] };
+    assert.deepEqual(await marks(store), expected);
+    assert.deepEqual(await marks(createShareStore({ dataDir, hostIndex: 0 })), expected, "the marks survive a restart");
+    assert.equal(await readFile(fileOf(dataDir, first, ".superseded"), "ascii"), "1700000000000");
+
+    // The seller refreshed back to this version: current again, no longer superseded.
+    await store.markRegistered(first.datasetId, first.commitment);
+    assert.deepEqual((await marks(createShareStore({ dataDir, hostIndex: 0 })))[first.commitment], [true, undefined]);
+
+    await store.markSuperseded(first.datasetId, first.commitment, 1_900_000_000_000);
+    await store.remove(first.datasetId, first.commitment);
+    assert.equal(await store.get(first.datasetId, first.commitment), undefined);
+    assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${second.datasetId}.${second.commitment.slice(2)}.share`]);
+    assert.deepEqual(Object.keys(await marks(createShareStore({ dataDir, hostIndex: 0 }))), [second.commitment]);
+    // Uploaded again, it starts afresh: no mark of the removed copy.
+    await store.put(first);
+    assert.deepEqual((await marks(createShareStore({ dataDir, hostIndex: 0 })))[first.commitment], [false, undefined]);
+  });
+
+  it("renames a data directory of the one-file-per-dataset layout on opening, losing nothing", async () => {
+    const dataDir = await tempDir();
+    const registered = sampleShare(0);
+    const unregistered = { ...sampleShare(0), datasetId: "0x" + "33".repeat(32) };
+    unregistered.commitment = shareCommitment({ ...unregistered, columns: unregistered.columns });
+    const writer = createShareStore({ dataDir, hostIndex: 0 });
+    for (const share of [registered, unregistered]) await writer.put(share);
+    // The earlier layout: the same file format, named by the dataset alone, and an empty marker.
+    const datasets = join(dataDir, "datasets");
+    for (const share of [registered, unregistered]) await rename(fileOf(dataDir, share), join(datasets, `${share.datasetId}.share`));
+    await writeFile(join(datasets, `${registered.datasetId}.registered`), "");
+
+    // The first access, whatever it is, finds the version by its commitment.
+    const store = createShareStore({ dataDir, hostIndex: 0 });
+    assert.equal((await store.get(registered.datasetId, registered.commitment))?.commitment, registered.commitment);
+    assert.equal((await store.get(unregistered.datasetId))?.commitment, unregistered.commitment);
+    assert.deepEqual(
+      (await store.usage()).map((u) => [u.datasetId, u.commitment, u.registered]).sort(),
+      [[registered.datasetId, registered.commitment, true], [unregistered.datasetId, unregistered.commitment, false]].sort(),
+    );
+    assert.deepEqual(
+      (await readdir(datasets)).sort(),
+      [
+        `${registered.datasetId}.${registered.commitment.slice(2)}.registered`,
+        `${registered.datasetId}.${registered.commitment.slice(2)}.share`,
+        `${unregistered.datasetId}.${unregistered.commitment.slice(2)}.share`,
+      ].sort(),
+    );
+  });
+
+  it("refuses a version file that holds another version than its name says", async () => {
+    const dataDir = await tempDir();
+    const first = sampleShare(0);
+    const second = sampleShare(0, BigUint64Array.of(4n, 5n, 6n));
+    await createShareStore({ dataDir, hostIndex: 0 }).put(first);
+    await rename(fileOf(dataDir, first), fileOf(dataDir, second));
+    await assert.rejects(
+      createShareStore({ dataDir, hostIndex: 0 }).get(second.datasetId, second.commitment),
+      (err: unknown) => isMpcError(err, "STORE_CORRUPT") && err.message.includes(`holds dataset ${first.datasetId} version ${first.commitment}`),
+    );
   });
 
   it("serialises concurrent uploads of one dataset: exactly one creates it", async () => {
@@ -146,10 +257,10 @@ describe("share store", () => {
     const store = createShareStore({ dataDir, hostIndex: 0 });
     const share = sampleShare(0);
     await store.put(share);
-    const file = join(dataDir, "datasets", `${share.datasetId}.share`);
+    const file = fileOf(dataDir, share);
     const bytes = await readFile(file);
     bytes[bytes.length - 1] ^= 1;
     await writeFile(file, bytes);
-    await assert.rejects(createShareStore({ dataDir, hostIndex: 0 }).get(share.datasetId), (err: unknown) => isMpcError(err, "STORE_CORRUPT"));
+    await assert.rejects(createShareStore({ dataDir, hostIndex: 0 }).get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT"));
   });
 });

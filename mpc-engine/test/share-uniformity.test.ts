@@ -155,17 +155,18 @@ async function storedPayload(share: { a: BigUint64Array; b: BigUint64Array }): P
     },
   ];
   const rowCount = BigInt(share.a.length);
+  const commitment = shareCommitment({ datasetId, hostIndex: 0, rowCount, columns });
   await createShareStore({ dataDir, hostIndex: 0 }).put({
     datasetId,
     seller: "0x" + "22".repeat(20),
     name: "constant",
     hostIndex: 0,
     rowCount,
-    commitment: shareCommitment({ datasetId, hostIndex: 0, rowCount, columns }),
+    commitment,
     signature: "0x",
     columns,
   });
-  const file = await readFile(join(dataDir, "datasets", `${datasetId}.share`));
+  const file = await readFile(join(dataDir, "datasets", `${datasetId}.${commitment.slice(2)}.share`));
   // File layout (share-store.ts): magic(8) | u32 LE header length | header JSON | column a | column b | validA | validB.
   const payload = file.subarray(12 + file.readUInt32LE(8));
   assert.equal(payload.length, 32 * share.a.length, "the stored payload is exactly the four components");

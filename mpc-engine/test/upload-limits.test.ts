@@ -69,7 +69,7 @@ describe("bounded uploads", () => {
     });
   });
 
-  it("deletes shares not registered on-chain in time and keeps the registered ones for good", async () => {
+  it("deletes shares not registered on-chain in time and keeps the registered ones", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "scmpc-sweep-"));
     dirs.push(dataDir);
     const store = createShareStore({ dataDir, hostIndex: 0 });
@@ -90,14 +90,15 @@ describe("bounded uploads", () => {
     // Registered, but with other shares than the ones this host holds: not this upload's registration.
     listed(forged, [`0x${"ee".repeat(32)}`, forged.commitments[1], forged.commitments[2]]);
     const ttlMs = 60_000;
-    const sweeper = createUnregisteredSweeper({ store, chain, hostIndex: 0, ttlMs, logger: pino({ level: "silent" }) });
+    const sweeper = createUnregisteredSweeper({ store, chain, hostIndex: 0, ttlMs, retentionMs: async () => 3_600_000, logger: pino({ level: "silent" }) });
+    const version = (u: typeof kept) => `${u.datasetId}:${u.commitments[0]}`;
 
     // Within the time limit nothing is deleted; the registered share is marked.
-    assert.deepEqual(await sweeper.sweep(Date.now()), { registered: [kept.datasetId], deleted: [] });
+    assert.deepEqual(await sweeper.sweep(Date.now()), { registered: [version(kept)], deleted: [], superseded: [], dropped: [] });
     // Past it, the unregistered ones go; the registered one stays however old it is.
     const later = await sweeper.sweep(Date.now() + ttlMs + 1);
-    assert.deepEqual(later.registered, []);
-    assert.deepEqual([...later.deleted].sort(), [dropped.datasetId, forged.datasetId].sort());
+    assert.deepEqual([later.registered, later.superseded, later.dropped], [[], [], []]);
+    assert.deepEqual([...later.deleted].sort(), [version(dropped), version(forged)].sort());
     assert.ok(await store.get(kept.datasetId));
     assert.equal(await store.get(dropped.datasetId), undefined);
     assert.deepEqual((await store.usage()).map((u) => [u.datasetId, u.registered]), [[kept.datasetId, true]]);
@@ -112,7 +113,7 @@ describe("bounded uploads", () => {
     chain.getDataset = async () => {
       throw new Error("chain down");
     };
-    assert.deepEqual(await sweeper.sweep(Date.now() + ttlMs + 1), { registered: [], deleted: [] });
+    assert.deepEqual(await sweeper.sweep(Date.now() + ttlMs + 1), { registered: [], deleted: [], superseded: [], dropped: [] });
     assert.ok(await store.get(late.datasetId));
   });
 });

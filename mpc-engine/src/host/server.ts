@@ -25,7 +25,7 @@ import { loadHostSecret } from "./host-secret.ts";
 import { createPeerClients } from "./peer-client.ts";
 import { createPeerMailbox } from "./peer-mailbox.ts";
 import { createShareStore } from "./share-store.ts";
-import { createUnregisteredSweeper } from "./unregistered-sweeper.ts";
+import { createUnregisteredSweeper, supersededRetention } from "./unregistered-sweeper.ts";
 import { handleUpload } from "./upload.ts";
 
 /** Version reported by Health. */
@@ -85,7 +85,14 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   });
 
   boots.onRestart((host, jobs) => compute.peerRestarted(host, jobs));
-  const sweeper = createUnregisteredSweeper({ store, chain, hostIndex: config.hostIndex, ttlMs: config.unregisteredTtlMs, logger });
+  const sweeper = createUnregisteredSweeper({
+    store,
+    chain,
+    hostIndex: config.hostIndex,
+    ttlMs: config.unregisteredTtlMs,
+    retentionMs: supersededRetention({ chain, consumers: config.algorithmContracts, logger }),
+    logger,
+  });
   const uploadLimits = { sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
 
   const server = new grpc.Server({
@@ -102,7 +109,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   // The bridge's signature is checked before anything else: a stranger's call never reaches a job.
   const bridgeOnly = { hostIndex: config.hostIndex, bridgeAddress: config.bridgeAddress };
   server.addService(Host.service, {
-    uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store, limits: uploadLimits })),
+    uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store, chain, limits: uploadLimits })),
     compute: unary(logger, "Compute", (req: ComputeRequest, metadata) => {
       verifyBridgeCall({ method: "Compute", request: req }, metadata, bridgeOnly);
       return compute.compute(req);

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { access, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { access, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { MpcError } from "../errors.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
 import { shareCommitment, type ColumnShareBytes } from "../share-encoding.ts";
 
-/** A host's stored share of one dataset, with the seller's upload authorisation. */
+/** A host's stored share of one version of a dataset, with the seller's upload authorisation. */
 export interface StoredShare {
   /** 0x-prefixed lowercase bytes32. */
   datasetId: string;
@@ -13,7 +13,7 @@ export interface StoredShare {
   name: string;
   hostIndex: number;
   rowCount: bigint;
-  /** 0x-prefixed keccak256 of the canonical share encoding. */
+  /** 0x-prefixed keccak256 of the canonical share encoding: names the version. */
   commitment: string;
   /** Seller's EIP-191 signature over the upload digest. */
   signature: string;
@@ -22,44 +22,67 @@ export interface StoredShare {
 
 /** Outcome of {@link ShareStore.put}. */
 export interface PutResult {
-  /** False when the identical share (same commitment) was already stored. */
+  /** False when the identical share (same dataset and commitment) was already stored. */
   created: boolean;
 }
 
-/** Durable per-dataset storage of this host's own shares. */
+/**
+ * Durable storage of this host's own shares, one per dataset version: a
+ * version is named by its commitment. A refreshed dataset has several
+ * versions side by side, because a pending request is computed over the
+ * version it paid for; the sweeper drops the superseded ones.
+ */
 export interface ShareStore {
   /**
    * Stores a share durably (temp file, fsync, rename, fsync directory) and
-   * resolves only afterwards. Idempotent for the same commitment.
+   * resolves only afterwards. Idempotent per (datasetId, commitment); another
+   * commitment of the same dataset is another version, stored beside it.
    *
-   * @throws MpcError `WRONG_HOST`, `DATASET_CONFLICT` or `STORE_IO`
+   * @throws MpcError `WRONG_HOST`, `INVALID_ARGUMENT`, `STORE_CORRUPT` (the
+   *   version already stored is damaged) or `STORE_IO`
    */
   put(share: StoredShare): Promise<PutResult>;
   /**
-   * Loads a share and re-checks its commitment (detects on-disk corruption).
+   * Loads a version and re-checks its commitment (detects on-disk corruption).
+   * With a commitment: that version, undefined if not held. Without: the most
+   * recently stored version, undefined if there is none or its file is gone
+   * (an older version is not offered in its place).
    *
-   * @throws MpcError `STORE_CORRUPT` or `STORE_IO`
+   * @throws MpcError `INVALID_ARGUMENT`, `STORE_CORRUPT` or `STORE_IO`
    */
-  get(datasetId: string): Promise<StoredShare | undefined>;
-  /** What the store holds, per dataset: who uploaded it, its size, when, and whether it was seen registered on-chain. */
+  get(datasetId: string, commitment?: string): Promise<StoredShare | undefined>;
+  /** What the store holds, one entry per version: who uploaded it, its size, when, and what the chain was seen to say of it. */
   usage(): Promise<StoredUsage[]>;
-  /** Records that the chain lists the dataset with this host's commitment: it is kept for good. */
-  markRegistered(datasetId: string): Promise<void>;
-  /** Deletes a share (one never registered on-chain in time). */
-  remove(datasetId: string): Promise<void>;
+  /**
+   * Records, durably, that the chain lists the version as its dataset's
+   * current one for this host: it is kept, and a superseded mark (the seller
+   * went back to it) is cleared.
+   */
+  markRegistered(datasetId: string, commitment: string): Promise<void>;
+  /**
+   * Records, durably, when (unix ms) the host first saw the version replaced
+   * on-chain by a refresh. The first call wins: later ones keep that time.
+   */
+  markSuperseded(datasetId: string, commitment: string, at: number): Promise<void>;
+  /** Deletes a version (one never registered on-chain in time, or superseded long enough ago). */
+  remove(datasetId: string, commitment: string): Promise<void>;
 }
 
-/** One stored share, as {@link ShareStore.usage} reports it. */
+/** One stored version, as {@link ShareStore.usage} reports it. */
 export interface StoredUsage {
   datasetId: string;
   /** The seller's address, as the signature recovered it. */
   seller: string;
+  /** 0x-prefixed lowercase; names the version. */
   commitment: string;
   /** Bytes of the share's columns: value and validity components. */
   bytes: number;
   /** When it was stored (unix ms). */
   storedAt: number;
+  /** Whether the chain was seen listing it as its dataset's current version. */
   registered: boolean;
+  /** When (unix ms) the host first saw a refresh replace it on-chain; absent while it is current or not registered. */
+  supersededAt?: number;
 }
 
 // SCMPCSH2: per column a, b, validA, validB, and the column's type and
@@ -73,6 +96,11 @@ const COMPONENTS = 4;
 /** Default memory for verified shares kept between jobs: 1 GiB (about 64M rows of one column). */
 const DEFAULT_CACHE_BYTES = 1 << 30;
 const DATASET_ID = /^0x[0-9a-f]{64}$/;
+const COMMITMENT = /^0x[0-9a-f]{64}$/;
+/** `<datasetId>.<commitment hex>.share`: one version. */
+const VERSION_FILE = /^(0x[0-9a-f]{64})\.([0-9a-f]{64})\.share$/;
+/** `<datasetId>.share`: the layout of one file per dataset, migrated on opening. */
+const LEGACY_FILE = /^(0x[0-9a-f]{64})\.share$/;
 
 interface FileHeader {
   datasetId: string;
@@ -91,29 +119,43 @@ function shareBytes(share: StoredShare): number {
   return share.columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0);
 }
 
+/** A version's file stem, `<datasetId>.<commitment hex without 0x>`, checked and lowercased. */
+function versionStem(datasetId: string, commitment: string): string {
+  const id = datasetId.toLowerCase();
+  const c = commitment.toLowerCase();
+  if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
+  if (!COMMITMENT.test(c)) throw new MpcError("INVALID_ARGUMENT", "commitment must be a 0x-prefixed bytes32 hex string");
+  return `${id}.${c.slice(2)}`;
+}
+
 /**
- * Opens the share store under `<dataDir>/datasets`, one file per dataset:
+ * Opens the share store under `<dataDir>/datasets`, one file per dataset
+ * version, `<datasetId>.<commitment hex>.share`:
  * `SCMPCSH2 | u32 headerLength | header JSON | per column a, b, validA, validB`
- * (each rowCount little-endian u64).
+ * (each rowCount little-endian u64). Beside it, `<stem>.registered` (empty)
+ * once the chain listed the version, and `<stem>.superseded` (decimal unix ms)
+ * once a refresh replaced it. Files of the one-file-per-dataset layout
+ * (`<datasetId>.share`, `<datasetId>.registered`) are renamed into this one
+ * when the store is first read.
  *
  * @example
  * const store = createShareStore({ dataDir: "/var/lib/scmpc", hostIndex: 0 });
  * await store.put(share);
+ * const pinned = await store.get(datasetId, commitment);
  */
 export function createShareStore(options: { dataDir: string; hostIndex: number; cacheBytes?: number }): ShareStore {
   const dir = join(options.dataDir, "datasets");
   const locks = new Map<string, Promise<unknown>>();
-  // A stored share never changes (a different share for a dataset is refused),
-  // so verified shares can stay in memory: jobs then skip the disk read and
-  // the commitment re-check. Least recently used go first past the budget.
+  // A stored version never changes (its name is its commitment), so verified
+  // shares can stay in memory: jobs then skip the disk read and the
+  // commitment re-check. Least recently used go first past the budget.
   const cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const cache = new Map<string, { share: StoredShare; bytes: number }>();
   let cached = 0;
-  const remember = (share: StoredShare): void => {
-    const key = share.datasetId.toLowerCase();
+  const remember = (stem: string, share: StoredShare): void => {
     const bytes = shareBytes(share);
-    if (bytes > cacheBudget || cache.has(key)) return;
-    cache.set(key, { share, bytes });
+    if (bytes > cacheBudget || cache.has(stem)) return;
+    cache.set(stem, { share, bytes });
     cached += bytes;
     for (const [oldest, entry] of cache) {
       if (cached <= cacheBudget) break;
@@ -121,38 +163,79 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       cached -= entry.bytes;
     }
   };
+  const forget = (stem: string): void => {
+    const hit = cache.get(stem);
+    if (hit === undefined) return;
+    cache.delete(stem);
+    cached -= hit.bytes;
+  };
   let ready: Promise<void> | undefined;
 
+  const pathOf = (stem: string, suffix: ".share" | ".registered" | ".superseded"): string => join(dir, `${stem}${suffix}`);
+
+  /**
+   * Renames the files of the one-file-per-dataset layout to their version's
+   * names (the commitment from the header), the marker first: a crash in
+   * between leaves the legacy share, migrated on the next opening, next to
+   * its marker already renamed. Says whether it renamed anything.
+   */
+  const migrateLegacy = async (): Promise<boolean> => {
+    let renamed = false;
+    for (const name of await readdir(dir)) {
+      const id = LEGACY_FILE.exec(name)?.[1];
+      if (id === undefined) continue;
+      const { header } = await readHeader(join(dir, name));
+      const commitment = String(header.commitment).toLowerCase();
+      if (!COMMITMENT.test(commitment)) throw new Error(`${name} names no commitment in its header`);
+      const stem = versionStem(id, commitment);
+      await rename(join(dir, `${id}.registered`), pathOf(stem, ".registered")).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+      await rename(join(dir, name), pathOf(stem, ".share"));
+      renamed = true;
+    }
+    return renamed;
+  };
+
+  // Before the first read or write: every version must be under its own name
+  // before any is looked up (a legacy share not found would read as lost).
   const ensureDir = (): Promise<void> =>
     (ready ??= (async () => {
       await mkdir(dir, { recursive: true });
       // Temp files left by a crash mid-write were never acknowledged: drop them.
       for (const entry of await readdir(dir)) if (entry.includes(".tmp-")) await rm(join(dir, entry), { force: true });
+      // A host upgraded over a data directory of the earlier layout loses nothing.
+      if (await migrateLegacy()) await syncDir(dir);
     })().catch((cause: unknown) => {
       ready = undefined;
       throw new MpcError("STORE_IO", `cannot prepare share store directory ${dir}`, { cause });
     }));
 
-  const fileOf = (datasetId: string, suffix = ".share"): string => {
-    const id = datasetId.toLowerCase();
-    if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
-    return join(dir, `${id}${suffix}`);
-  };
-
-  // Sizes and owners of the stored shares, read from the file headers once and kept up to date.
+  // Sizes, owners and marks of the stored versions, keyed by stem, read from
+  // the file headers and markers once and kept up to date.
   let index: Promise<Map<string, StoredUsage>> | undefined;
   const readIndex = (): Promise<Map<string, StoredUsage>> =>
     (index ??= (async () => {
       await ensureDir();
       const entries = new Map<string, StoredUsage>();
-      const names = await readdir(dir);
+      const names = new Set(await readdir(dir));
       for (const name of names) {
-        const id = /^(0x[0-9a-f]{64})\.share$/.exec(name)?.[1];
-        if (id === undefined) continue;
+        const match = VERSION_FILE.exec(name);
+        if (match === null) continue;
+        const stem = `${match[1]}.${match[2]}`;
         const file = join(dir, name);
         const [{ header, components }, info] = await Promise.all([readHeader(file), stat(file)]);
         const bytes = header.columns.length * components * Number(header.rowCount) * 8;
-        entries.set(id, { datasetId: id, seller: header.seller, commitment: header.commitment, bytes, storedAt: info.mtimeMs, registered: names.includes(`${id}.registered`) });
+        const entry: StoredUsage = {
+          datasetId: match[1],
+          seller: header.seller,
+          commitment: `0x${match[2]}`,
+          bytes,
+          storedAt: info.mtimeMs,
+          registered: names.has(`${stem}.registered`),
+        };
+        if (names.has(`${stem}.superseded`)) entry.supersededAt = await readSupersededAt(pathOf(stem, ".superseded"));
+        entries.set(stem, entry);
       }
       return entries;
     })().catch((cause: unknown) => {
@@ -160,7 +243,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       throw new MpcError("STORE_IO", `cannot read the share store index in ${dir}`, { cause });
     }));
 
-  // Serialise writers per dataset so check-then-write is atomic within the process.
+  // Serialise writers per version so check-then-write is atomic within the process.
   const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const previous = locks.get(key) ?? Promise.resolve();
     const run = previous.then(fn, fn);
@@ -173,11 +256,12 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     }
   };
 
-  const get = async (datasetId: string): Promise<StoredShare | undefined> => {
-    const file = fileOf(datasetId);
-    const hit = cache.get(datasetId.toLowerCase());
+  const getVersion = async (datasetId: string, commitment: string): Promise<StoredShare | undefined> => {
+    const stem = versionStem(datasetId, commitment);
+    const file = pathOf(stem, ".share");
+    const hit = cache.get(stem);
     if (hit) {
-      cache.delete(datasetId.toLowerCase());
+      cache.delete(stem);
       // A share gone from the disk is gone: the memory copy must not hide the loss
       // (the host would otherwise compute until it restarts, then not).
       if (!(await exists(file))) {
@@ -185,7 +269,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         return undefined;
       }
       // Refresh its place in the least-recently-used order.
-      cache.set(datasetId.toLowerCase(), hit);
+      cache.set(stem, hit);
       return hit.share;
     }
     await ensureDir();
@@ -194,40 +278,51 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       bytes = await readFile(file);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId}`, { cause });
+      throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${commitment}`, { cause });
     }
-    const share = decodeFile(bytes, datasetId);
-    remember(share);
+    const share = decodeFile(bytes, datasetId.toLowerCase(), commitment.toLowerCase());
+    remember(stem, share);
     return share;
   };
 
-  const put = (share: StoredShare): Promise<PutResult> => {
-    if (share.hostIndex !== options.hostIndex) {
-      return Promise.reject(
-        new MpcError("WRONG_HOST", `this is host ${options.hostIndex}; it stores only its own share, not host ${share.hostIndex}'s`, {
-          details: { hostIndex: options.hostIndex, requested: share.hostIndex },
-        }),
-      );
+  const get = async (datasetId: string, commitment?: string): Promise<StoredShare | undefined> => {
+    if (commitment !== undefined) return getVersion(datasetId, commitment);
+    const id = datasetId.toLowerCase();
+    if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
+    let latest: StoredUsage | undefined;
+    // Later entries win ties: the index lists versions in the order they were stored.
+    for (const entry of (await readIndex()).values()) {
+      if (entry.datasetId === id && (latest === undefined || entry.storedAt >= latest.storedAt)) latest = entry;
     }
-    const file = fileOf(share.datasetId);
-    return withLock(file, async () => {
-      const existing = await get(share.datasetId);
-      if (existing) {
-        if (existing.commitment.toLowerCase() === share.commitment.toLowerCase()) return { created: false };
-        throw new MpcError(
-          "DATASET_CONFLICT",
-          `dataset ${share.datasetId} is already stored with commitment ${existing.commitment}; a different share is refused`,
-          { details: { datasetId: share.datasetId, storedCommitment: existing.commitment } },
-        );
+    return latest === undefined ? undefined : getVersion(id, latest.commitment);
+  };
+
+  const put = async (share: StoredShare): Promise<PutResult> => {
+    if (share.hostIndex !== options.hostIndex) {
+      throw new MpcError("WRONG_HOST", `this is host ${options.hostIndex}; it stores only its own share, not host ${share.hostIndex}'s`, {
+        details: { hostIndex: options.hostIndex, requested: share.hostIndex },
+      });
+    }
+    const stem = versionStem(share.datasetId, share.commitment);
+    return withLock(stem, async () => {
+      if (await getVersion(share.datasetId, share.commitment)) return { created: false };
+      const entries = await readIndex();
+      // Whatever marks an earlier copy of this version had (one lost from the
+      // disk, or a crash between a removal's steps) are not this upload's.
+      try {
+        await rm(pathOf(stem, ".registered"), { force: true });
+        await rm(pathOf(stem, ".superseded"), { force: true });
+      } catch (cause) {
+        throw new MpcError("STORE_IO", `cannot clear the marks of dataset ${share.datasetId} version ${share.commitment}`, { cause });
       }
-      await writeDurably(dir, file, encodeFile(share));
-      remember(share);
-      const bytes = shareBytes(share);
-      (await readIndex()).set(share.datasetId.toLowerCase(), {
+      await writeDurably(dir, pathOf(stem, ".share"), encodeFile(share));
+      remember(stem, share);
+      entries.delete(stem);
+      entries.set(stem, {
         datasetId: share.datasetId.toLowerCase(),
         seller: share.seller,
         commitment: share.commitment.toLowerCase(),
-        bytes,
+        bytes: shareBytes(share),
         storedAt: Date.now(),
         registered: false,
       });
@@ -235,27 +330,77 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     });
   };
 
-  const markRegistered = async (datasetId: string): Promise<void> => {
-    const entry = (await readIndex()).get(datasetId.toLowerCase());
-    if (entry === undefined || entry.registered) return;
-    await writeFile(fileOf(datasetId, ".registered"), "");
-    entry.registered = true;
+  const markRegistered = async (datasetId: string, commitment: string): Promise<void> => {
+    const stem = versionStem(datasetId, commitment);
+    return withLock(stem, async () => {
+      const entry = (await readIndex()).get(stem);
+      if (entry === undefined) return;
+      if (!entry.registered) {
+        await writeDurably(dir, pathOf(stem, ".registered"), Buffer.alloc(0));
+        entry.registered = true;
+      }
+      if (entry.supersededAt !== undefined) {
+        await removeDurably(pathOf(stem, ".superseded"));
+        delete entry.supersededAt;
+      }
+    });
   };
 
-  const remove = (datasetId: string): Promise<void> =>
-    withLock(fileOf(datasetId), async () => {
-      const key = datasetId.toLowerCase();
-      const hit = cache.get(key);
-      if (hit) {
-        cache.delete(key);
-        cached -= hit.bytes;
-      }
-      (await readIndex()).delete(key);
-      await rm(fileOf(datasetId), { force: true });
-      await rm(fileOf(datasetId, ".registered"), { force: true });
+  const markSuperseded = async (datasetId: string, commitment: string, at: number): Promise<void> => {
+    const stem = versionStem(datasetId, commitment);
+    if (!Number.isSafeInteger(at) || at < 0) throw new MpcError("INVALID_ARGUMENT", `superseded time must be unix milliseconds, got ${at}`);
+    return withLock(stem, async () => {
+      const entry = (await readIndex()).get(stem);
+      if (entry === undefined || entry.supersededAt !== undefined) return;
+      await writeDurably(dir, pathOf(stem, ".superseded"), Buffer.from(String(at), "ascii"));
+      entry.supersededAt = at;
     });
+  };
 
-  return { put, get, usage: async () => [...(await readIndex()).values()], markRegistered, remove };
+  const remove = async (datasetId: string, commitment: string): Promise<void> => {
+    const stem = versionStem(datasetId, commitment);
+    return withLock(stem, async () => {
+      forget(stem);
+      (await readIndex()).delete(stem);
+      // Markers first: a crash in between leaves an unmarked share, which the
+      // sweeper treats as a fresh upload, never a marker that outlives its share.
+      try {
+        await rm(pathOf(stem, ".registered"), { force: true });
+        await rm(pathOf(stem, ".superseded"), { force: true });
+        await rm(pathOf(stem, ".share"), { force: true });
+      } catch (cause) {
+        throw new MpcError("STORE_IO", `cannot delete share of dataset ${datasetId} version ${commitment}`, { cause });
+      }
+    });
+  };
+
+  return { put, get, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
+}
+
+/** Reads a `.superseded` marker's unix ms; a marker that says nothing readable counts from its own mtime. */
+async function readSupersededAt(file: string): Promise<number> {
+  const at = Number((await readFile(file, "ascii")).trim());
+  return Number.isSafeInteger(at) && at >= 0 ? at : (await stat(file)).mtimeMs;
+}
+
+/** Flushes a directory's entries (renames, creations, deletions) to the disk. */
+async function syncDir(dir: string): Promise<void> {
+  const dirHandle = await open(dir, "r");
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/** Deletes a file and flushes its directory, so the deletion survives a crash. */
+async function removeDurably(file: string): Promise<void> {
+  try {
+    await rm(file, { force: true });
+    await syncDir(dirname(file));
+  } catch (cause) {
+    throw new MpcError("STORE_IO", `cannot delete ${file}`, { cause });
+  }
 }
 
 /**
@@ -276,12 +421,7 @@ export async function writeDurably(dir: string, file: string, bytes: Buffer): Pr
     }
     await rename(temp, file);
     // The rename is durable only once the directory entry is flushed.
-    const dirHandle = await open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await syncDir(dir);
   } catch (cause) {
     await rm(temp, { force: true }).catch(() => undefined);
     throw new MpcError("STORE_IO", `cannot write ${file}`, { cause });
@@ -312,9 +452,10 @@ function encodeFile(share: StoredShare): Buffer {
   return Buffer.concat([MAGIC, length, json, ...share.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])]);
 }
 
-function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
+/** Decodes a version's file and checks it is the version its name says, with the bytes its commitment says. */
+function decodeFile(bytes: Buffer, datasetId: string, commitment: string): StoredShare {
   const corrupt = (why: string, cause?: unknown): MpcError =>
-    new MpcError("STORE_CORRUPT", `stored share of dataset ${datasetId} is corrupt: ${why}`, { cause, details: { datasetId } });
+    new MpcError("STORE_CORRUPT", `stored share of dataset ${datasetId} version ${commitment} is corrupt: ${why}`, { cause, details: { datasetId, commitment } });
   if (bytes.length >= 8 && bytes.subarray(0, 8).equals(MAGIC_V1)) {
     throw corrupt("stored in the SCMPCSH1 format, without validity shares; it cannot match a scmpc-share-v3 commitment, so its seller must share the table again as a new dataset");
   }
@@ -348,6 +489,7 @@ function decodeFile(bytes: Buffer, datasetId: string): StoredShare {
     };
   });
   const share: StoredShare = { ...header, rowCount, columns };
+  if (share.datasetId !== datasetId || share.commitment !== commitment) throw corrupt(`it holds dataset ${share.datasetId} version ${share.commitment}`);
   const recomputed = shareCommitment({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount, columns });
   if (recomputed !== share.commitment) throw corrupt("content does not match its commitment");
   return share;

@@ -1,10 +1,12 @@
-import { getAddress, getBytes, isAddress, isHexString, verifyMessage } from "ethers";
+import { getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, verifyMessage, ZeroAddress } from "ethers";
 import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { schemaText } from "../algorithms/catalog.ts";
 import { checkSchemaColumn } from "../algorithms/column-types.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
 import { datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
+import type { ChainReader, OnChainDataset } from "./chain-reader.ts";
 import type { ShareStore } from "./share-store.ts";
 
 /**
@@ -20,14 +22,29 @@ import type { ShareStore } from "./share-store.ts";
  * on-chain by `limits.unregisteredMaxBytes` (the sweeper deletes those not
  * registered in time).
  *
+ * A share with another commitment for a dataset already stored is a new
+ * version of it (a refresh: the seller then calls `refreshDataset`), stored
+ * beside the others. With `chain`, a version of a dataset already registered
+ * on-chain must keep its schema: columns, scales, bounds, types and
+ * dictionaries hash to the on-chain `schemaHash`, or it is refused
+ * (`SCHEMA_CHANGED`); while the chain cannot be read the upload is refused
+ * as retryable (`CHAIN_UNAVAILABLE`).
+ *
  * @throws MpcError `INVALID_ARGUMENT`, `WRONG_HOST`, `COMMITMENT_MISMATCH`,
- *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `DATASET_CONFLICT`, `QUOTA_EXCEEDED` or `STORE_IO`
+ *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `SCHEMA_CHANGED`,
+ *   `CHAIN_UNAVAILABLE`, `QUOTA_EXCEEDED`, `STORE_CORRUPT` or `STORE_IO`
  * @example
- * const response = await handleUpload(request, { hostIndex: 0, store, limits: { sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
+ * const response = await handleUpload(request, { hostIndex: 0, store, chain, limits: { sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
  */
 export async function handleUpload(
   request: UploadSharesRequest,
-  deps: { hostIndex: number; store: ShareStore; limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number } },
+  deps: {
+    hostIndex: number;
+    store: ShareStore;
+    /** On-chain reads for the schema of a registered dataset; without it, any schema is taken. */
+    chain?: Pick<ChainReader, "getDataset">;
+    limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number };
+  },
 ): Promise<UploadSharesResponse> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.datasetId, 32)) throw invalid("dataset_id must be a 0x-prefixed bytes32 hex string");
@@ -92,11 +109,14 @@ export async function handleUpload(
     throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
   }
 
+  // After the signature, so a stranger cannot make the host read the chain; before the costly commitment hash.
+  if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);
+
   const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
   if (recomputed !== commitment) {
     throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed})`);
   }
-  await checkQuota(deps, { datasetId, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0) });
+  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0) });
 
   await deps.store.put({
     datasetId,
@@ -111,14 +131,37 @@ export async function handleUpload(
   return { datasetId, commitment, hostIndex: deps.hostIndex };
 }
 
+/**
+ * Refuses a new version of a registered dataset whose schema is not the
+ * on-chain one: buyers plan and pay against that schema, and a refresh
+ * changes only rows and commitments.
+ */
+async function checkSchemaKept(chain: Pick<ChainReader, "getDataset">, datasetId: string, columns: ColumnShareBytes[]): Promise<void> {
+  let dataset: OnChainDataset;
+  try {
+    dataset = await chain.getDataset(datasetId);
+  } catch (cause) {
+    throw new MpcError("CHAIN_UNAVAILABLE", `cannot read dataset ${datasetId} from the chain to check the upload's schema; try again`, { cause });
+  }
+  if (dataset.seller === ZeroAddress) return;
+  const schemaHash = keccak256(toUtf8Bytes(schemaText(columns)));
+  if (schemaHash !== dataset.schemaHash.toLowerCase()) {
+    throw new MpcError(
+      "SCHEMA_CHANGED",
+      `dataset ${datasetId} is registered with another schema; a new version must keep its columns, types and bounds (the upload's schema hashes to ${schemaHash}, the on-chain one is ${dataset.schemaHash}); register another dataset for a new schema`,
+      { details: { datasetId, onChain: dataset.schemaHash, uploaded: schemaHash } },
+    );
+  }
+}
+
 /** Refuses an upload that would take its seller past its quota, or the host past its room for unregistered uploads. */
 async function checkQuota(
   deps: { store: ShareStore; limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number } },
-  upload: { datasetId: string; seller: string; bytes: number },
+  upload: { datasetId: string; commitment: string; seller: string; bytes: number },
 ): Promise<void> {
   const usage = await deps.store.usage();
-  // The same share again is idempotent: it takes no new room.
-  if (usage.some((u) => u.datasetId === upload.datasetId)) return;
+  // The same version again is idempotent: it takes no new room. Another version of a dataset does.
+  if (usage.some((u) => u.datasetId === upload.datasetId && u.commitment === upload.commitment)) return;
   const sellers = usage.filter((u) => u.seller === upload.seller).reduce((n, u) => n + u.bytes, 0);
   if (sellers + upload.bytes > deps.limits.sellerQuotaBytes) {
     throw new MpcError(

@@ -2,11 +2,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet } from "ethers";
+import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet, ZeroAddress } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { loadMpcV1 } from "@scmpc/protos";
 import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, packResult, planComputation, Rational, ringSum, unwrapEnvelope } from "../src/index.ts";
-import { HOST_VERSION, mpcErrorCodeOf } from "../src/host/index.ts";
+import { HOST_VERSION, mpcErrorCodeOf, offenceAttestationOf } from "../src/host/index.ts";
 import { hostApiChannelOptions, hostApiCredentials } from "../src/tls/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
 
@@ -127,6 +127,55 @@ describe("three hosts computing sum@1", () => {
     }
   });
 
+  it("computes a request over the dataset version it bought, after a refresh; only the current version's loss is the seller's offence", async () => {
+    const v1 = cluster.chain.datasets.get(upload.datasetId)!;
+    const newer = randomColumn(3000);
+    const v2 = await buildUploads(seller, "payments", { name: "amount", scale: 0, values: newer });
+    await Promise.all(v2.requests.map((req, i) => callUnary(cluster.clients[i], "uploadShares", req)));
+    cluster.chain.datasets.set(upload.datasetId, { ...v1, rowCount: BigInt(newer.length), commitments: v2.commitments });
+    cluster.chain.court = Wallet.createRandom().address;
+    try {
+      const run = async () => {
+        const requestId = hexlify(randomBytes(32));
+        pendingRequest(requestId);
+        const responses = await Promise.all([0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", computeRequest(requestId))));
+        return settleAndOpen(cluster, { requestId, responses, buyerPrivateKey: buyer.privateKey });
+      };
+      // Bought before the refresh: the first version's rows, though the second is current.
+      cluster.chain.pinned.set(upload.datasetId, v1);
+      assert.deepEqual(await run(), opened(values));
+      cluster.chain.pinned.delete(upload.datasetId);
+      assert.deepEqual(await run(), opened(newer));
+
+      const gone = { ...v1, commitments: ["0x" + "ab".repeat(32), "0x" + "ab".repeat(32), "0x" + "ab".repeat(32)] as [string, string, string] };
+      const refusal = async (): Promise<grpc.ServiceError> => {
+        const requestId = hexlify(randomBytes(32));
+        pendingRequest(requestId);
+        try {
+          await cluster.asBridge(0, "Compute", computeRequest(requestId));
+        } catch (err) {
+          return err as grpc.ServiceError;
+        }
+        return assert.fail("a Compute over a version this host does not hold succeeded");
+      };
+      // A replaced version this host no longer holds: refused, and no attestation against the seller.
+      cluster.chain.pinned.set(upload.datasetId, gone);
+      const old = await refusal();
+      assert.equal(mpcErrorCodeOf(old), "CHAIN_COMMITMENT_MISMATCH", old.details);
+      assert.equal(offenceAttestationOf(old), undefined);
+      // The current version's share not held: the seller's offence, attested.
+      cluster.chain.pinned.delete(upload.datasetId);
+      cluster.chain.datasets.set(upload.datasetId, { ...gone, rowCount: v1.rowCount });
+      const current = await refusal();
+      assert.equal(mpcErrorCodeOf(current), "CHAIN_COMMITMENT_MISMATCH", current.details);
+      assert.equal(offenceAttestationOf(current)?.offence, 2);
+    } finally {
+      cluster.chain.pinned.delete(upload.datasetId);
+      cluster.chain.datasets.set(upload.datasetId, v1);
+      cluster.chain.court = ZeroAddress;
+    }
+  });
+
   it("refuses Compute from a consumer not on the allow-list, or not matching the on-chain request", async () => {
     const requestId = hexlify(randomBytes(32));
     pendingRequest(requestId, "other-column");
@@ -175,11 +224,14 @@ describe("three hosts computing sum@1", () => {
       callUnary(cluster.clients[0], "uploadShares", { ...req, seller: impostor.address }),
       rejectsWith(grpc.status.PERMISSION_DENIED, "SIGNATURE_INVALID"),
     );
-    // Same dataset, fresh sharing: a different commitment for an existing dataset.
+    // Same dataset, fresh sharing: a new version, stored beside the first (the registry's refresh makes it current);
+    // one with other columns than the registered schema is refused.
     const reshared = await buildUploads(seller, "payments", { name: "amount", scale: 0, values });
+    await callUnary(cluster.clients[0], "uploadShares", reshared.requests[0]);
+    const renamed = await buildUploads(seller, "payments", { name: "total", scale: 0, values });
     await assert.rejects(
-      callUnary(cluster.clients[0], "uploadShares", reshared.requests[0]),
-      rejectsWith(grpc.status.ALREADY_EXISTS, "DATASET_CONFLICT"),
+      callUnary(cluster.clients[0], "uploadShares", renamed.requests[0]),
+      rejectsWith(grpc.status.FAILED_PRECONDITION, "SCHEMA_CHANGED"),
     );
   });
 });

@@ -15,6 +15,18 @@ export interface OnChainDataset {
   active: boolean;
   /** Fewest rows a result over this dataset may aggregate. */
   minRows: bigint;
+  /**
+   * Set by {@link ChainReader.datasetAtRequest}: true when `rowCount` and
+   * `commitments` are a version the seller has since replaced (the one the
+   * request was bought against), false when they are the current version.
+   */
+  superseded?: boolean;
+}
+
+/** Where a request's `ComputationRequested` event sits on-chain: what was current there is what it bought. */
+export interface ChainPosition {
+  block: bigint;
+  logIndex: number;
 }
 
 /**
@@ -54,6 +66,21 @@ export interface ChainReader {
   head(): Promise<{ number: number; timestamp: number }>;
   /** Dataset record; seller is the zero address if unknown. */
   getDataset(datasetId: string): Promise<OnChainDataset>;
+  /**
+   * The dataset as a request at `at` bought it: the current record, with the
+   * row count and commitments of the version current at that position (a
+   * refresh since leaves them as they were; see {@link versionAtRequest}).
+   * Absent in readers that know no versions: the current record is used.
+   */
+  datasetAtRequest?(datasetId: string, at: ChainPosition): Promise<OnChainDataset>;
+  /**
+   * Whether a refresh of the dataset replaced a version holding `commitment`
+   * as host `hostIndex`'s (it was registered once: requests may have bought
+   * it). Absent in readers that know no versions.
+   */
+  wasReplaced?(datasetId: string, hostIndex: number, commitment: string): Promise<boolean>;
+  /** Seconds after a request of `consumer` until its buyer may take a refund; absent in readers that know none. */
+  requestTimeout?(consumer: string): Promise<bigint>;
   /** Whether the dataset's seller allows the algorithm (keccak256 of its name). */
   isAlgorithmAllowed(datasetId: string, algorithmId: string): Promise<boolean>;
   /** Whether the dataset's seller allows exact answers (no noise, no budget) of the algorithm. */
@@ -70,15 +97,21 @@ export interface ChainReader {
   close(): void;
 }
 
+/** The registry's event of a new version; its `previous*` fields are the version it replaced. */
+export const DATASET_REFRESHED_EVENT =
+  "event DatasetRefreshed(bytes32 indexed datasetId, uint32 version, uint64 rowCount, bytes32[3] commitments, uint64 previousRowCount, bytes32[3] previousCommitments)";
+
 const REGISTRY_ABI = [
   "function isRegistered(bytes32) view returns (bool)",
   "function isAlgorithmAllowed(bytes32, bytes32) view returns (bool)",
   "function isExactAllowed(bytes32, bytes32) view returns (bool)",
   "function penaltyCourt() view returns (address)",
   "function getDataset(bytes32) view returns (tuple(address seller, string name, bytes32 schemaHash, uint64 rowCount, uint256 price, bytes32[3] commitments, bool active, uint64 minRows, uint256 stake, uint64 stakeReleaseTime))",
+  DATASET_REFRESHED_EVENT,
 ];
 const CONSUMER_ABI = [
   "function algorithm() view returns (string)",
+  "function requestTimeout() view returns (uint64)",
   "function getRequest(bytes32) view returns (tuple(address buyer, uint8 status, uint64 deadline, uint256 price, uint256 fee, uint64 requestBlock, bytes32 resultHash, uint32 epsilon))",
   "event ComputationRequested(bytes32 indexed requestId, address indexed buyer, bytes32[] datasetIds, string params, bytes32 buyerKey, uint256 price, uint256 fee, uint64 deadline, uint32 epsilon)",
   "event ComputationFulfilled(bytes32 indexed requestId, bytes32 resultHash, bytes result)",
@@ -93,6 +126,8 @@ export interface RequestedComputation {
   buyerKey: string;
   /** The privacy budget the request spends on each dataset, in milli-ε; 0 asks for an exact answer. */
   epsilonMilli: number;
+  /** Where the event is: the datasets' versions current there are the ones bought (absent: the current ones). */
+  at?: ChainPosition;
 }
 
 /**
@@ -132,7 +167,40 @@ export async function readRequest(
       params: String(event.args.params),
       buyerKey: String(event.args.buyerKey).toLowerCase(),
       epsilonMilli: Number(event.args.epsilon),
+      at: { block: BigInt(event.blockNumber), logIndex: event.index },
     },
+  };
+}
+
+/**
+ * The version of a dataset that was current at a position on-chain (a
+ * request's event): the version replaced by the first `DatasetRefreshed`
+ * logged after that position, or undefined when none was logged since (the
+ * current version is the one). Needs the registry's logs only, no state of
+ * past blocks: any node serves it. `registry` is an ethers `Contract` with
+ * {@link DATASET_REFRESHED_EVENT} in its ABI. Errors are the caller's.
+ *
+ * @example
+ * const pinned = await versionAtRequest(registry, datasetId, requested.at);
+ * const commitments = pinned?.commitments ?? current.commitments;
+ */
+export async function versionAtRequest(
+  registry: Contract,
+  datasetId: string,
+  at: ChainPosition,
+): Promise<{ version: number; rowCount: bigint; commitments: [string, string, string] } | undefined> {
+  const logs = await registry.queryFilter(registry.filters.DatasetRefreshed(datasetId), Number(at.block));
+  const after = logs
+    .filter((e): e is EventLog => "args" in e && !e.removed)
+    .filter((e) => BigInt(e.blockNumber) > at.block || e.index > at.logIndex)
+    .sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index);
+  const first = after[0];
+  if (first === undefined) return undefined;
+  const previous = first.args.previousCommitments as string[];
+  return {
+    version: Number(first.args.version) - 1,
+    rowCount: first.args.previousRowCount as bigint,
+    commitments: [previous[0], previous[1], previous[2]].map((c) => c.toLowerCase()) as [string, string, string],
   };
 }
 
@@ -202,6 +270,21 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
           minRows: d.minRows as bigint,
         };
       });
+    },
+    async datasetAtRequest(datasetId, at) {
+      const current = await this.getDataset(datasetId);
+      if (current.seller === ZeroAddress) return current;
+      const pinned = await read(`registry DatasetRefreshed(${datasetId}) since block ${at.block}`, () => versionAtRequest(registry(), datasetId, at));
+      return pinned === undefined ? { ...current, superseded: false } : { ...current, rowCount: pinned.rowCount, commitments: pinned.commitments, superseded: true };
+    },
+    wasReplaced(datasetId, hostIndex, commitment) {
+      return read(`registry DatasetRefreshed(${datasetId})`, async () => {
+        const logs = await registry().queryFilter(registry().filters.DatasetRefreshed(datasetId), 0);
+        return logs.some((e) => "args" in e && !e.removed && String(e.args.previousCommitments[hostIndex]).toLowerCase() === commitment.toLowerCase());
+      });
+    },
+    requestTimeout(consumer) {
+      return read(`${consumer}.requestTimeout()`, async () => BigInt(await new Contract(consumer, CONSUMER_ABI, getProvider()).getFunction("requestTimeout").staticCall()));
     },
     isAlgorithmAllowed(datasetId, algorithmId) {
       return read(`registry.isAlgorithmAllowed(${datasetId})`, async () =>

@@ -144,8 +144,11 @@ export function createComputeService(deps: {
     if (request.buyer === ZeroAddress || request.requested === undefined) {
       throw new MpcError("REQUEST_NOT_FOUND", `request ${requestId} is unknown to consumer ${consumer}`);
     }
-    const { datasetIds, params, buyerKey, epsilonMilli } = request.requested;
-    const datasets = await Promise.all(datasetIds.map((id) => chain.getDataset(id)));
+    const { datasetIds, params, buyerKey, epsilonMilli, at } = request.requested;
+    // The version of each dataset the buyer paid for: a refresh after the request does not change its answer.
+    const datasets = await Promise.all(
+      datasetIds.map((id) => (at !== undefined && chain.datasetAtRequest ? chain.datasetAtRequest(id, at) : chain.getDataset(id))),
+    );
     datasets.forEach((dataset, k) => {
       if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${datasetIds[k]} is not registered on-chain`);
     });
@@ -203,13 +206,15 @@ export function createComputeService(deps: {
   const prepare = async (located: LocatedJob): Promise<{ shares: StoredShare[]; plan: JobPlan }> => {
     const { job, datasets } = located;
     const shares: StoredShare[] = [];
-    for (const datasetId of job.datasetIds) {
-      const share = await deps.store.get(datasetId);
+    for (const [k, datasetId] of job.datasetIds.entries()) {
+      const dataset = datasets[k];
+      const commitment = dataset.commitments[config.hostIndex].toLowerCase();
+      const share = (await deps.store.get(datasetId, commitment)) ?? (await deps.store.get(datasetId));
       if (!share) {
         // The dataset is registered on-chain (located) and this host was never given its share:
         // the seller's offence, which this host signs for the penalty court.
         throw new MpcError("DATASET_NOT_FOUND", `host ${config.hostIndex} holds no share of dataset ${datasetId}`, {
-          details: { datasetId, ...(await attestation(located, datasetId, OFFENCE_SHARE_MISSING)) },
+          details: { datasetId, ...(dataset.superseded ? {} : await attestation(located, datasetId, OFFENCE_SHARE_MISSING)) },
         });
       }
       shares.push(share);
@@ -225,7 +230,8 @@ export function createComputeService(deps: {
         throw new MpcError(
           "CHAIN_COMMITMENT_MISMATCH",
           `dataset ${id}: on-chain commitment for host ${config.hostIndex} is ${onChain} but the stored share's is ${share.commitment}; refusing to compute`,
-          { details: { datasetId: id, onChain, stored: share.commitment, ...(await attestation(located, id, OFFENCE_COMMITMENT_MISMATCH)) } },
+          // Sellers answer for the current version: a replaced one this host no longer holds is not an offence.
+          { details: { datasetId: id, onChain, stored: share.commitment, ...(dataset.superseded ? {} : await attestation(located, id, OFFENCE_COMMITMENT_MISMATCH)) } },
         );
       }
       if (dataset.rowCount !== share.rowCount) {

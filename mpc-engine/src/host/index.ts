@@ -5,12 +5,15 @@ export { createHost, HOST_VERSION, type HostDeps, type MpcHost } from "./server.
 export {
   createEthersChainReader,
   readRequest,
+  versionAtRequest,
+  DATASET_REFRESHED_EVENT,
   REQUEST_STATUS_PENDING,
   REQUEST_STATUS_FULFILLED,
   type RequestedComputation,
   type ChainReader,
   type OnChainDataset,
   type OnChainRequest,
+  type ChainPosition,
 } from "./chain-reader.ts";
 export { createShareStore, type ShareStore, type StoredShare, type PutResult } from "./share-store.ts";
 export { createPeerMailbox, type PeerMailbox, type MailboxMessage } from "./peer-mailbox.ts";

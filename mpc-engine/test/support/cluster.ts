@@ -45,6 +45,22 @@ export class FakeChain implements ChainReader {
   readonly inexact = new Set<string>();
   /** The algorithm each consumer contract sells; the test consumer sells whatever the request names unless set. */
   readonly algorithms = new Map<string, string>();
+  /** Per dataset, the version a request bought when a refresh has replaced it since (else the current one is). */
+  readonly pinned = new Map<string, OnChainDataset>();
+  /** `${datasetId}:${commitment}` of versions a refresh replaced (the previous commitments of `DatasetRefreshed`). */
+  readonly replaced = new Set<string>();
+  async wasReplaced(datasetId: string, _hostIndex: number, commitment: string): Promise<boolean> {
+    return this.replaced.has(`${datasetId.toLowerCase()}:${commitment.toLowerCase()}`);
+  }
+  /** The registry's penalty court (none while zero: refusals then carry no attestation). */
+  court: string = ZeroAddress;
+  async penaltyCourt(): Promise<string> {
+    return this.court;
+  }
+  async datasetAtRequest(datasetId: string): Promise<OnChainDataset> {
+    const pinned = this.pinned.get(datasetId.toLowerCase());
+    return pinned === undefined ? { ...(await this.getDataset(datasetId)), superseded: false } : { ...pinned, superseded: true };
+  }
   async getDataset(datasetId: string): Promise<OnChainDataset> {
     return (
       this.datasets.get(datasetId.toLowerCase()) ?? {
@@ -100,6 +116,7 @@ export class FakeChain implements ChainReader {
         buyerKey: request.buyerKey.toLowerCase(),
         // Exact unless the test asks for noise.
         epsilonMilli: request.epsilonMilli ?? 0,
+        at: { block: BigInt(this.blockNumber), logIndex: 0 },
       },
       resultHash: ZeroHash,
     });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +85,12 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
   });
 
   let datasetId: string;
+
+  /** A host's files of a dataset's shares, one per version it holds. */
+  const storedShares = async (host: number, id: string): Promise<string[]> => {
+    const dir = path.join(home, "hosts", String(host), "datasets");
+    return (await readdir(dir)).filter((f) => f.startsWith(`${id}.`) && f.endsWith(".share")).map((f) => path.join(dir, f));
+  };
 
   it("exact mode: a seller shares and registers a column; a buyer buys its sum and decrypts the plaintext sum", async () => {
     const uploaded = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "salaries", "--column", "salary", "--price", "25", "--exact", "sum", "--json"));
@@ -475,7 +481,7 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     const ds = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "vanishing", "--column", "salary", "--price", "4", "--exact", "sum", "--stake", "20", "--account", "seller2", "--json"));
     const rankOf = async (id: string) => (JSON.parse(await scmpc("market", "list", "--json")) as { id: string; rank: number; facts: { penalties: number } }[]).find((e) => e.id === id);
     const rankBefore = (await rankOf(kept.datasetId))!;
-    for (const host of [0, 1]) await rm(path.join(home, "hosts", String(host), "datasets", `${ds.datasetId}.share`));
+    for (const host of [0, 1]) for (const file of await storedShares(host, ds.datasetId)) await rm(file);
 
     const before = JSON.parse(await scmpc("buyer", "balance", "--json"));
     const failed = await scmpcFails("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact");
@@ -530,6 +536,114 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.ok(rankAfter.rank <= rankBefore.rank - 25, `the seller's other dataset ranks ${rankAfter.rank}, was ${rankBefore.rank}`);
     // Nothing attested for a request whose shares were all there.
     assert.match(await scmpcFails("buyer", "punish", "--request", `0x${"ab".repeat(32)}`), /no offence is attested for request/);
+  });
+
+  it("refreshes a dataset: a request keeps the version it bought, later ones compute over the new rows; a curation job registers a changed file once, across a restart", async () => {
+    const v1 = JSON.parse(await scmpc("seller", "upload", SAMPLE, "--name", "curated", "--column", "salary", "--price", "2", "--exact", "sum", "--json"));
+    const table = (await readFile(SAMPLE, "utf8")).trimEnd();
+    const v2File = path.join(home, "curated-v2.csv");
+    await writeFile(v2File, `${table}\nE011,sales,60000,100.00\nE012,support,45000,0.00\n`);
+    // The schema buyers were shown stays: a file without the column, or beyond its public bounds, is refused by name.
+    const renamed = path.join(home, "curated-renamed.csv");
+    await writeFile(renamed, table.replace("salary", "pay"));
+    assert.match(await scmpcFails("seller", "refresh", "curated", "--file", renamed), /must keep its registered schema: column "salary" is missing/);
+    const beyond = path.join(home, "curated-beyond.csv");
+    await writeFile(beyond, `${table}\nE011,sales,150000,0.00\n`);
+    assert.match(await scmpcFails("seller", "refresh", "curated", "--file", beyond), /150000/);
+
+    // A request and a refresh mined in one block, the request first: the hosts answer over the version it bought.
+    const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
+    const sumContract = String(state.contracts.algorithms["sum@1"]).toLowerCase();
+    const registryAddress = String(state.contracts.registry).toLowerCase();
+    const provider = new JsonRpcProvider(state.rpcUrl, state.chainId, { staticNetwork: true });
+    let refreshing: Promise<string> | undefined;
+    let miner: NodeJS.Timeout | undefined;
+    let held = false;
+    let minedTogether = false;
+    try {
+      await provider.send("evm_setAutomine", [false]);
+      let busy = false;
+      miner = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void (async () => {
+          const pending = (await provider.send("eth_getBlockByNumber", ["pending", true])) as { transactions: { to: string | null }[] };
+          const to = pending.transactions.map((t) => t.to?.toLowerCase());
+          if (to.length === 0) return;
+          if (!held && to.includes(sumContract) && refreshing === undefined) {
+            // The purchase is waiting in the pool: hold it there until the seller's refresh joins it.
+            held = true;
+            refreshing = scmpc("seller", "refresh", "curated", "--file", v2File, "--json");
+            refreshing.catch(() => undefined); // awaited below, after the purchase
+            return;
+          }
+          if (held && !to.includes(registryAddress)) return;
+          if (held) minedTogether = true;
+          held = false;
+          await provider.send("evm_mine", []);
+        })()
+          .catch(() => undefined)
+          .finally(() => (busy = false));
+      }, 100);
+      const bought = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", v1.datasetId, "--column", "salary", "--exact", "--json"));
+      assert.ok(refreshing, "the refresh was started while the request waited to be mined");
+      const refreshed = JSON.parse(await refreshing);
+      assert.equal(refreshed.version, 2);
+      assert.equal(refreshed.rowCount, 12);
+      assert.equal(refreshed.previousRowCount, 10);
+      assert.ok(minedTogether, "the request and the refresh were mined in one block");
+      const requestTx = await provider.getTransactionReceipt(bought.txHash);
+      const refreshTx = await provider.getTransactionReceipt(refreshed.txHash);
+      assert.equal(requestTx!.blockNumber, refreshTx!.blockNumber);
+      assert.ok(requestTx!.index < refreshTx!.index, "the request came first in the block");
+      assert.equal(bought.result, "623900", "the request is answered over the version it bought");
+    } finally {
+      clearInterval(miner);
+      await provider.send("evm_setAutomine", [true]);
+      provider.destroy();
+    }
+    const later = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", v1.address, "--column", "salary", "--exact", "--json"));
+    assert.equal(later.result, "728900", "a request after the refresh computes over the new rows");
+    // Each host keeps the replaced version beside the new one until no pending request can refer to it.
+    for (const host of [0, 1, 2]) assert.equal((await storedShares(host, v1.datasetId)).length, 2);
+
+    // The curation job: registers the file, then only when it changes; a restart does not register it again.
+    const v3File = path.join(home, "curated-v3.csv");
+    await writeFile(v3File, `${table}\nE011,sales,60000,100.00\nE012,support,45000,0.00\nE013,finance,50000,0.00\n`);
+    const curation = async (until: (events: { event: string; version?: number }[]) => boolean) => {
+      const job = spawn(process.execPath, [CLI, "seller", "refresh", v1.address, "--file", v3File, "--every", "2s", "--json"], { env: { ...process.env, SCMPC_HOME: home }, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      const exited = new Promise<number | null>((resolve) => job.once("exit", (code) => resolve(code)));
+      const events: { event: string; version?: number }[] = [];
+      let output = "";
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the curation job did not get there in time:\n${output}`)), 60_000);
+          job.stdout!.on("data", (chunk: Buffer) => {
+            output += chunk.toString();
+            events.splice(0, events.length, ...output.split("\n").filter(Boolean).map((line) => JSON.parse(line)));
+            if (until(events)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          job.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        });
+      } finally {
+        job.kill("SIGTERM");
+      }
+      assert.equal(await exited, 0, `the curation job stops cleanly on SIGTERM:\n${output}`);
+      return events;
+    };
+    const first = await curation((events) => events.some((e) => e.event === "unchanged"));
+    assert.deepEqual(
+      first.filter((e) => e.event === "refreshed").map((e) => e.version),
+      [3],
+      "one refresh, then the unchanged file is left alone",
+    );
+    const restarted = await curation((events) => events.some((e) => e.event === "unchanged"));
+    assert.equal(restarted.filter((e) => e.event === "refreshed").length, 0, "a restarted job does not register the same file again");
+    const curated = JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", v1.address, "--column", "salary", "--exact", "--json"));
+    assert.equal(curated.result, "778900");
   });
 
   it("scmpc up stops every process it started on SIGTERM", async () => {

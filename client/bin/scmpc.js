@@ -7,5 +7,10 @@ const require = createRequire(import.meta.url);
 require("../../scripts/check-node.cjs");
 const { register } = await import("tsx/esm/api");
 register();
+// Output piped into a reader that stops early (`scmpc market list | head`) ends the command quietly.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const { main } = await import("../src/cli.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Contract, hexlify, keccak256 } from "ethers";
-import type { Signer } from "ethers";
+import type { Log, LogDescription, Signer } from "ethers";
 import { algorithmId as policyId, formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
 import {
   datasetRefId,
@@ -20,7 +20,7 @@ import {
 } from "@scmpc/mpc-engine";
 import type { AlgorithmResult, JobPlan, JobResult, NoiseDescription, QueryResult, StatisticNoise } from "@scmpc/mpc-engine";
 import { parseQuery } from "@scmpc/mpc-engine/query";
-import { jobIdOf, jobInputsHash } from "@scmpc/mpc-engine/host";
+import { jobIdOf, jobInputsHash, versionAtRequest, type ChainPosition } from "@scmpc/mpc-engine/host";
 import { datasetSchema, resolveDatasetId } from "./dataset-policy.ts";
 import { fetchReleaseKeys } from "./key-release.ts";
 import { fetchOffence } from "./penalties.ts";
@@ -307,7 +307,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
   }
   const schema = await datasetSchema(registry, datasetIds[0], schemaHash!);
   // Validating here, before paying, turns a typo into an error instead of a refund.
-  const plan = planJob(algorithm, params, schema, { rowCount: rows, epsilonMilli, datasetIds });
+  let plan = planJob(algorithm, params, schema, { rowCount: rows, epsilonMilli, datasetIds });
 
   const fee: bigint = await market.operatorFee();
   const total = price + fee;
@@ -323,18 +323,29 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     ? await market.requestTrialComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli)
     : await market.requestComputation(datasetIds, params, hexlify(keys.publicKey), total, epsilonMilli);
   const receipt = await tx.wait();
-  const requested = receipt.logs
-    .map((log: { topics: string[]; data: string }) => {
+  let requestLog: { index: number } | undefined;
+  let requested: LogDescription | undefined;
+  for (const log of receipt.logs as Log[]) {
+    const parsed = (() => {
       try {
         return market.interface.parseLog(log);
       } catch {
         return null;
       }
-    })
-    .find((parsed: { name: string } | null) => parsed?.name === "ComputationRequested");
-  if (!requested) throw new Error(`transaction ${tx.hash} emitted no ComputationRequested event`);
+    })();
+    if (parsed?.name === "ComputationRequested") [requestLog, requested] = [log, parsed];
+  }
+  if (!requested || !requestLog) throw new Error(`transaction ${tx.hash} emitted no ComputationRequested event`);
   const requestId: string = requested.args.requestId;
   options.progress?.({ stage: "requested", requestId, txHash: tx.hash });
+  // The hosts compute over the versions current when the request was made: a seller's refresh
+  // between the quote and the request changes the rows and commitments the job is planned with.
+  const bought = await datasetsAtRequest(registry, datasetIds, { block: BigInt(receipt.blockNumber), logIndex: requestLog.index });
+  const boughtRows = bought.reduce((n, d) => n + d.rowCount, 0n);
+  if (boughtRows !== rows || bought.some((d, k) => d.commitments.some((c, h) => c !== commitments[k][h]))) {
+    commitments.splice(0, commitments.length, ...bought.map((d) => d.commitments));
+    plan = planJob(algorithm, params, schema, { rowCount: boughtRows, epsilonMilli, datasetIds });
+  }
   // The job the hosts must answer, derived from the chain as each host derives it.
   const jobId = jobIdOf(
     { chainId: (await buyer.provider!.getNetwork()).chainId, consumer: marketAddress, requestId },
@@ -477,4 +488,20 @@ export async function refundRequest(options: { state: StackState; buyer: Signer;
     return { algorithm, amount: (request.price as bigint) + (request.fee as bigint) };
   }
   throw new Error(`no algorithm contract of this market knows request ${requestId}`);
+}
+
+/**
+ * Each dataset's row count and commitments as a request at `at` bought them,
+ * as every host reads them: the version a later refresh replaced, or the
+ * current one.
+ */
+async function datasetsAtRequest(registry: Contract, datasetIds: string[], at: ChainPosition): Promise<{ rowCount: bigint; commitments: [string, string, string] }[]> {
+  return Promise.all(
+    datasetIds.map(async (id) => {
+      const pinned = await versionAtRequest(registry, id, at);
+      if (pinned !== undefined) return pinned;
+      const current = await registry.getDataset(id);
+      return { rowCount: current.rowCount as bigint, commitments: [...current.commitments].map((c: string) => c.toLowerCase()) as [string, string, string] };
+    }),
+  );
 }

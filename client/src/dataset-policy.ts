@@ -74,6 +74,8 @@ export interface DatasetListing {
   /** False while its seller has paused sales or after deregistration. */
   active: boolean;
   rowCount: number;
+  /** The version of its rows on sale: 1 at registration, one more at each `seller refresh`. */
+  version: number;
   /** Price per computation, mUSD (decimal). */
   price: string;
   /** Stake its seller locked, mUSD (decimal). */
@@ -251,7 +253,8 @@ export async function showDataset(options: { state: StackState; runner: Signer |
   const id = await resolveDatasetId(registry, options.dataset, await ownerOf(options.runner));
   if (!(await registry.isRegistered(id))) throw new Error(`no dataset ${options.dataset} is registered`);
   const dataset = await registry.getDataset(id);
-  const [schema, policy, payouts, subscription, trial] = await Promise.all([
+  const [version, schema, policy, payouts, subscription, trial] = await Promise.all([
+    registry.versionOf(id),
     datasetSchema(registry, id, dataset.schemaHash),
     readPolicy(registry, id),
     readPayees(registry, id),
@@ -265,6 +268,7 @@ export async function showDataset(options: { state: StackState; runner: Signer |
     name: dataset.name,
     active: dataset.active,
     rowCount: Number(dataset.rowCount),
+    version: Number(version),
     price: formatUnits(dataset.price as bigint, PAYMENT_DECIMALS),
     stake: formatUnits(dataset.stake as bigint, PAYMENT_DECIMALS),
     schema: schema.columns,
@@ -328,7 +332,7 @@ export function listingLines(listing: DatasetListing): string[] {
   return [
     `dataset ${listing.address}${listing.active ? "" : " (not for sale at the moment)"}`,
     `  id       ${listing.id}`,
-    `  rows     ${listing.rowCount} (at least ${policy.minRows} of them in any result)`,
+    `  rows     ${listing.rowCount} (at least ${policy.minRows} of them in any result)${listing.version > 1 ? `, version ${listing.version}` : ""}`,
     "  columns  (types, bounds and category dictionaries are public; any cell may be missing)",
     ...listing.schema.map((c) => `    ${c.name.padEnd(width)}  ${describeColumn(c)}`),
     `  price    ${listing.price} mUSD per computation, plus the operators' fee; seller's stake ${listing.stake} mUSD`,

@@ -52,6 +52,7 @@ describe("scmpc --help", () => {
         "tls create",
         "tls show",
         "seller upload",
+        "seller refresh",
         "seller policy",
         "seller balance",
         "seller withdraw",

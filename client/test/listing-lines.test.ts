@@ -13,6 +13,7 @@ describe("market show: a typed schema", () => {
     name: "staff",
     active: true,
     rowCount: 120,
+    version: 1,
     price: "2.0",
     stake: "10.0",
     schema: [
@@ -51,6 +52,11 @@ describe("market show: a typed schema", () => {
     assert.ok(!listingLines(listing).some((line) => line.startsWith("  trial")));
     const offered = listingLines({ ...listing, trial: { perBuyer: 2, epsilon: "0.1", remaining: 40 } });
     assert.ok(offered.includes("  trial    2 free computation(s) per buyer at ε 0.1 at most, 40 left in all (buyer request --trial)"), offered.join("\n"));
+  });
+
+  it("names the version of a refreshed dataset's rows, and none before its first refresh", () => {
+    assert.ok(listingLines(listing).includes("  rows     120 (at least 10 of them in any result)"), listingLines(listing).join("\n"));
+    assert.ok(listingLines({ ...listing, version: 3 }).includes("  rows     120 (at least 10 of them in any result), version 3"));
   });
 
   it("cuts a long dictionary short, saying how many categories there are", () => {

@@ -3,7 +3,8 @@ import { DEFAULT_BUDGET_EPSILON, setDatasetPolicy, showDataset } from "../datase
 import { describeColumn } from "../column-description.ts";
 import { MAX_PAYEES, parsePayees, setPayees } from "../payouts.ts";
 import { DEFAULT_MIN_ROWS, manageDataset, uploadDataset, type UploadedDataset } from "../seller.ts";
-import { offerSubscription } from "../subscriptions.ts";
+import { curate, curationLine, refreshDataset, type RefreshedDataset } from "../refresh.ts";
+import { offerSubscription, parsePeriod } from "../subscriptions.ts";
 import { DEFAULT_TRIAL_BUYERS, offerTrial } from "../trials.ts";
 import { addBalanceCommands } from "./balances.ts";
 import { act, collect, connected, DATASET_NAMING, examples, UsageError, type CliContext } from "./context.ts";
@@ -156,6 +157,65 @@ function addUpload(ctx: CliContext, group: Command): void {
           for (const line of ds.pendingHostChanges) out.error(`warning: ${line}`);
           if (o.json) out.log(JSON.stringify(ds));
           else for (const line of uploadLines(ds)) out.log(line);
+        });
+      }),
+    );
+}
+
+function addRefresh(ctx: CliContext, group: Command): void {
+  const { out } = ctx;
+  group
+    .command("refresh")
+    .summary("register a new version of a dataset from a new file")
+    .description(
+      "Share a new file of one of your datasets to the 3 MPC hosts and register it as the dataset's next version (row count " +
+        "and commitments). The file is read with the registered schema — its columns, types, bounds and dictionaries — and " +
+        "one that does not fit is refused naming what differs. Requests already made are computed over the version they " +
+        "bought; requests from now on (subscribers' too) use the new one. The privacy budget carries over.\n\n" +
+        "With --every the command runs as a curation job: every period it registers the file again if its content changed, " +
+        "logging each step on stdout, until stopped (Ctrl-C). It keeps its place in the state directory, so a restarted job " +
+        "waits out the period it was in and never registers the same content twice.",
+    )
+    .argument("<dataset>", `the dataset: ${DATASET_NAMING}`)
+    .requiredOption("--file <file>", "the new table: .csv, .json, .ndjson/.jsonl or .parquet, with the registered columns")
+    .option("--every <period>", "run as a curation job, looking at the file every period: a whole number of s, m, h, d or w (1h, 30m, ...)")
+    .option("--json", "print the new version as one JSON object (datasetId, address, version, rowCount, previousRowCount, commitments, txHash); with --every one JSON object per step")
+    .addHelpText("after", examples("scmpc seller refresh salaries --file salaries-2027.csv", "scmpc seller refresh salaries --file /srv/export/salaries.csv --every 1h"))
+    .action(
+      act(ctx, async (command) => {
+        const [dataset] = command.args;
+        const o = command.opts<{ file: string; every?: string; json?: boolean }>();
+        let everyS: number | undefined;
+        if (o.every !== undefined) {
+          try {
+            everyS = parsePeriod(o.every);
+          } catch (err) {
+            throw new UsageError(`--every: ${(err as Error).message}`);
+          }
+        }
+        await connected(ctx, command, "seller", async ({ dir, state, signer }) => {
+          if (everyS === undefined) {
+            const progress = o.json || ctx.progressStream === undefined ? undefined : uploadProgressBar(ctx.progressStream);
+            let done: RefreshedDataset;
+            try {
+              done = await refreshDataset({ state, seller: signer, dataset, file: o.file, progress: progress?.report });
+            } finally {
+              progress?.stop();
+            }
+            if (o.json) out.log(JSON.stringify(done));
+            else out.log(`${done.address} (${done.datasetId}): version ${done.version} registered, ${done.rowCount} rows (was ${done.previousRowCount}), transaction ${done.txHash}`);
+            return;
+          }
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          process.once("SIGINT", onSignal);
+          process.once("SIGTERM", onSignal);
+          try {
+            await curate({ state, seller: signer, dir, dataset, file: o.file, everyS, signal: stop.signal, log: (e) => out.log(o.json ? JSON.stringify(e) : curationLine(e)) });
+          } finally {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+          }
         });
       }),
     );
@@ -378,6 +438,7 @@ export function addSellerCommands(ctx: CliContext, program: Command): void {
     .description("A seller's commands: share a table and register it, then run its listing and collect what buyers pay. They act as the seller development account unless --account or SCMPC_PRIVATE_KEY says otherwise.")
     .addHelpText("after", examples("scmpc seller upload client/samples/salaries.csv --name salaries --column salary --price 25", "scmpc seller upload --help"));
   addUpload(ctx, group);
+  addRefresh(ctx, group);
   addPolicy(ctx, group);
   addBalanceCommands(ctx, group, "seller", { balance: "payments credited and not yet withdrawn", withdraw: "withdraw the payments credited" });
   addManage(ctx, group, "price");

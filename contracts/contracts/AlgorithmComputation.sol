@@ -19,6 +19,12 @@ import {PayoutSplit} from "./PayoutSplit.sol";
 /// the three hosts' signatures over it and credits every seller its dataset's price and the
 /// operators their fee, or fails the request and credits the buyer everything back. A
 /// request nobody answers by its deadline can be refunded. Payouts are pull payments.
+/// A buyer may prepay operators' fees (`prepayFees`): a request that escrows no dataset
+/// price (every dataset covered by the buyer's subscription, or a trial request) then uses
+/// one fee credit instead of calling the payment token at all, so that a covered request
+/// costs less gas than a plain one; a request with a price moves the token anyway and pays
+/// its fee with it, keeping the credits. Unused credits can be turned back into a
+/// withdrawable balance (`reclaimFeeCredits`).
 /// Answers are differentially private by default: a request names the ε (in milli-ε, 1000 =
 /// ε 1) it spends on every one of its datasets, and the registry deducts it from each
 /// dataset's privacy budget in the same transaction; a request with ε 0 asks for exact
@@ -38,9 +44,16 @@ import {PayoutSplit} from "./PayoutSplit.sol";
 /// (`datasetSellers`) and to datasets when its budget is given back (`restoreBudget`). So
 /// the escrow is also the list of datasets whose budget the request spent, and ε is at most
 /// MAX_EPSILON (16 bits). The operators' fee of a request is this contract's immutable
-/// `operatorFee`, so it is not stored per request; neither are the dataset ids, parameters
-/// and buyer key: they are in `ComputationRequested`, which `getRequest` locates by its
-/// block number. Block numbers are stored in 32 bits: chains past block 2^32 - 1 are not
+/// `operatorFee`, so it is not stored per request; nor is whether a fee credit paid it: a
+/// prepaid fee came in with `prepayFees` and is escrowed like any other, so fulfilment,
+/// failure and refund treat both alike (a failed or refunded request credits the buyer
+/// price + fee either way). Neither are the dataset ids, parameters and buyer key stored:
+/// they are in `ComputationRequested`, which `getRequest` locates by its block number.
+/// Storage per buyer: one slot of fee credits, counted in requests (each worth
+/// `operatorFee`). Using one emits no event, as using a subscription's quota does not: a
+/// request uses one exactly when its price is 0 and its buyer has any, so the count follows
+/// from `FeesPrepaid`, `FeeCreditsReclaimed` and `ComputationRequested` (and is
+/// `feeCreditsOf`). Block numbers are stored in 32 bits: chains past block 2^32 - 1 are not
 /// supported. What each algorithm's result reveals, and the noise it adds for a given ε,
 /// is declared by the MPC engine's algorithm library, under the same name.
 contract AlgorithmComputation is ChainlinkClient {
@@ -140,6 +153,12 @@ contract AlgorithmComputation is ChainlinkClient {
   error AlgorithmComputation__NotPenaltyCourt(address caller);
   /// @notice The request does not read the dataset.
   error AlgorithmComputation__NotInRequest(bytes32 requestId, bytes32 datasetId);
+  /// @notice At least one fee credit must be prepaid.
+  error AlgorithmComputation__ZeroCount();
+  /// @notice This algorithm's operators' fee is 0: there is nothing to prepay.
+  error AlgorithmComputation__NoOperatorFee();
+  /// @notice The buyer holds no fee credits to reclaim.
+  error AlgorithmComputation__NoFeeCredits(address buyer);
 
   /// @notice Emitted when a buyer's request is escrowed and sent to the Chainlink operator.
   /// @dev The hosts and the bridge check a job against this event's datasets, params and
@@ -188,10 +207,12 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param requestId The request settled.
   event PrivacyBudgetRestoreFailed(bytes32 indexed requestId);
   /// @notice Emitted when `amount` becomes withdrawable by `account`: a seller's payout, a
-  /// buyer's refund, or (with requestId 0) an operator's share of the fees. Not emitted for
-  /// zero amounts.
+  /// buyer's refund, or (with requestId 0) an operator's share of the fees or a buyer's
+  /// reclaimed fee credits (`FeeCreditsReclaimed` tells them apart). Not emitted for zero
+  /// amounts.
   /// @param account Who may withdraw the amount.
-  /// @param requestId The request paid for or refunded; 0 for an operator's share of the fees.
+  /// @param requestId The request paid for or refunded; 0 for an operator's share of the fees
+  /// or reclaimed fee credits.
   /// @param amount Payment tokens credited.
   event PaymentCredited(address indexed account, bytes32 indexed requestId, uint256 amount);
   /// @notice Emitted when accrued operators' fees are split; `amount` is the total credited.
@@ -201,6 +222,17 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @param account Who withdrew.
   /// @param amount Payment tokens sent.
   event PaymentWithdrawn(address indexed account, uint256 amount);
+  /// @notice Emitted when a buyer prepays the operators' fees of `count` requests.
+  /// @param buyer Who paid and holds the credits.
+  /// @param count Fee credits bought, each one request's `operatorFee`.
+  /// @param amount Payment tokens paid: `count × operatorFee`.
+  event FeesPrepaid(address indexed buyer, uint256 count, uint256 amount);
+  /// @notice Emitted when a buyer turns all its fee credits back into a withdrawable
+  /// balance (with the matching `PaymentCredited`, request id 0).
+  /// @param buyer Whose credits they were.
+  /// @param count Fee credits given up.
+  /// @param amount Payment tokens credited: `count × operatorFee`.
+  event FeeCreditsReclaimed(address indexed buyer, uint256 count, uint256 amount);
 
   /// @notice Results longer than this fail the request, so handling one can never run
   /// the callback out of gas (which would leave the request pending until its deadline).
@@ -247,6 +279,8 @@ contract AlgorithmComputation is ChainlinkClient {
   mapping(bytes32 requestId => uint256[MAX_DATASETS / 2]) private s_payouts;
   mapping(address account => uint256) private s_balances;
   uint256 private s_operatorFeesAccrued;
+  /// @dev Prepaid operators' fees per buyer, counted in requests (each worth `i_operatorFee`).
+  mapping(address buyer => uint256 count) private s_feeCredits;
 
   /// @param link The LINK token.
   /// @param operatorAddress The Chainlink Operator contract that runs the job.
@@ -300,7 +334,9 @@ contract AlgorithmComputation is ChainlinkClient {
   /// @notice Buys this algorithm over `datasetIds`: checks every dataset's policy, spends
   /// `epsilon` of each dataset's privacy budget, escrows the sum of their prices plus
   /// `operatorFee()` and sends the Chainlink request. The caller must first `approve` this
-  /// contract for that amount.
+  /// contract for that amount. When the sum of prices is 0 (every dataset covered by the
+  /// caller's subscription, or priced 0) and the caller holds a fee credit (`prepayFees`),
+  /// one credit pays the fee and no token moves; otherwise the caller's tokens pay it all.
   /// @dev An unknown dataset reverts with the registry's `DatasetRegistry__UnknownDataset`,
   /// a dataset with less budget left than `epsilon` with the registry's
   /// `DatasetRegistry__BudgetExhausted(datasetId, remaining, epsilon)`; either way nothing is
@@ -326,7 +362,8 @@ contract AlgorithmComputation is ChainlinkClient {
 
   /// @notice Like `requestComputation`, using one of the caller's trial computations on
   /// every dataset (each seller's offer: `DatasetRegistry.setTrialTerms`): no dataset's price
-  /// is escrowed, only the operators' fee; ε must be positive and within each trial's.
+  /// is escrowed, only the operators' fee, paid by one of the caller's fee credits if it
+  /// holds any (`prepayFees`), else by its tokens; ε must be positive and within each trial's.
   /// @dev Reverts with `TrialBook__NoTrial(datasetId, buyer)` when a dataset has no trial
   /// left for the caller, `TrialBook__TrialEpsilon` when ε is 0 or above the trial's; then
   /// nothing is used or escrowed. A failed or refunded trial request gives its ε back, not
@@ -372,8 +409,11 @@ contract AlgorithmComputation is ChainlinkClient {
     // are trusted contracts fixed at deployment.
     requestId = _sendRequest(datasetIds, params, buyerKey);
 
-    // Effects. The timeout is at most 2^32 - 1 seconds, so the deadline fits 40 bits for
-    // millennia; the count is at most MAX_DATASETS and ε at most MAX_EPSILON.
+    // Effects. A request with no price to move pays its fee with a credit if it can: then
+    // it calls the token not at all. The timeout is at most 2^32 - 1 seconds, so the
+    // deadline fits 40 bits for millennia; the count is at most MAX_DATASETS and ε at most
+    // MAX_EPSILON.
+    bool prepaid = price == 0 && _useFeeCredit();
     uint64 deadline = uint64(block.timestamp) + i_requestTimeout;
     s_requests[requestId] = RequestRecord({
       buyer: msg.sender,
@@ -387,7 +427,40 @@ contract AlgorithmComputation is ChainlinkClient {
 
     // Interactions: the payment token is arbitrary, so it is called last, once the
     // request is fully recorded. If the transfer fails the whole request reverts.
-    i_paymentToken.safeTransferFrom(msg.sender, address(this), price + i_operatorFee);
+    if (!prepaid) i_paymentToken.safeTransferFrom(msg.sender, address(this), price + i_operatorFee);
+  }
+
+  /// @notice Prepays the operators' fees of `count` future requests: pulls
+  /// `count × operatorFee()` from the caller (approve this contract first) and credits it
+  /// `count` fee credits. A request of the caller's that escrows no dataset price (covered
+  /// by its subscription to every dataset, or a trial request) uses one credit instead of
+  /// moving tokens; a request with a price pays by transfer and keeps the credits.
+  /// `reclaimFeeCredits` turns unused credits back into a withdrawable balance.
+  /// @dev Reverts with `AlgorithmComputation__ZeroCount` for a count of 0 and
+  /// `AlgorithmComputation__NoOperatorFee` when this algorithm's fee is 0 (a request then
+  /// moves nothing for its fee anyway). Checks, effects, interactions: the credits are
+  /// recorded before the token is called; if the transfer fails the whole call reverts.
+  /// @param count How many requests' fees to prepay.
+  function prepayFees(uint256 count) external {
+    if (count == 0) revert AlgorithmComputation__ZeroCount();
+    if (i_operatorFee == 0) revert AlgorithmComputation__NoOperatorFee();
+    uint256 amount = count * i_operatorFee;
+    s_feeCredits[msg.sender] += count;
+    emit FeesPrepaid(msg.sender, count, amount);
+    i_paymentToken.safeTransferFrom(msg.sender, address(this), amount);
+  }
+
+  /// @notice Turns all the caller's fee credits back into its withdrawable balance
+  /// (`count × operatorFee()`, withdrawn with `withdraw()`, like a refund).
+  /// @dev Reverts with `AlgorithmComputation__NoFeeCredits(buyer)` when it holds none.
+  /// Storage only: the tokens are already here (paid at `prepayFees`).
+  function reclaimFeeCredits() external {
+    uint256 count = s_feeCredits[msg.sender];
+    if (count == 0) revert AlgorithmComputation__NoFeeCredits(msg.sender);
+    uint256 amount = count * i_operatorFee;
+    s_feeCredits[msg.sender] = 0;
+    emit FeeCreditsReclaimed(msg.sender, count, amount);
+    _credit(msg.sender, bytes32(0), amount);
   }
 
   /// @notice Chainlink callback, called by the Chainlink Operator with the bridge's answer.
@@ -559,6 +632,13 @@ contract AlgorithmComputation is ChainlinkClient {
     return s_balances[account];
   }
 
+  /// @notice The operators' fees `buyer` has prepaid and not yet used or reclaimed.
+  /// @param buyer The buyer.
+  /// @return The number of fee credits, each one request's `operatorFee()`.
+  function feeCreditsOf(address buyer) external view returns (uint256) {
+    return s_feeCredits[buyer];
+  }
+
   /// @notice Operators' fees of fulfilled requests not yet distributed.
   /// @return The amount in the payment token.
   function operatorFeesAccrued() external view returns (uint256) {
@@ -648,9 +728,9 @@ contract AlgorithmComputation is ChainlinkClient {
   }
 
   /// @notice The contract's type and version.
-  /// @return "AlgorithmComputation 4.0.0".
+  /// @return "AlgorithmComputation 4.1.0".
   function typeAndVersion() external pure returns (string memory) {
-    return "AlgorithmComputation 4.0.0";
+    return "AlgorithmComputation 4.1.0";
   }
 
   /// @dev Checks every dataset of a request against its seller's policy, with one registry
@@ -684,6 +764,17 @@ contract AlgorithmComputation is ChainlinkClient {
       payouts[i] = (uint128(dataset.datasetIndex()) << PRICE_BITS) | dataset.price();
       price += dataset.price();
     }
+  }
+
+  /// @dev Uses one of the caller's fee credits if it holds any: true when one paid the fee.
+  function _useFeeCredit() private returns (bool) {
+    uint256 credits = s_feeCredits[msg.sender];
+    if (credits == 0) return false;
+    // Cannot underflow: checked just above.
+    unchecked {
+      s_feeCredits[msg.sender] = credits - 1;
+    }
+    return true;
   }
 
   /// @dev Builds and sends the Chainlink request; its string fields are what the bridge reads.

@@ -17,7 +17,9 @@
  *   npm run gas -w contracts              # human table on stdout
  *   npm run --silent gas -w contracts -- --json    # one JSON object on stdout (--silent: no npm banner):
  *                                                  # { request, fulfill } by dataset count (ε 1), and the same under `exact`,
- *                                                  # and `market`: subscribe, subscribedRequest, trialRequest,
+ *                                                  # and `market`: subscribe, subscribedRequest (fee paid by a
+ *                                                  # prepaid credit), subscribedFulfill, subscribedRequestByTransfer
+ *                                                  # (the same without credit), prepayFees, trialRequest,
  *                                                  # refresh, refreshAgain, punish
  *   npm run gas -w contracts -- --breakdown  # also the opcode gas of the 20-dataset transactions
  *
@@ -42,13 +44,17 @@ interface ModeFigures {
 interface GasFigures extends ModeFigures {
   exact: ModeFigures;
   /**
-   * Over one dataset, ε 1: a first subscription, a request it covers, a trial request, the
+   * Over one dataset, ε 1: a first subscription, a request it covers with its fee paid by a
+   * prepaid credit and that request's fulfilment, the same covered request with its fee paid
+   * by transfer (no credit), the buyer's first `prepayFees` (2 credits), a trial request, the
    * dataset's first refresh and a second one, a punishment on two attestations.
    */
   market: {
     subscribe: number;
     subscribedRequest: number;
     subscribedFulfill: number;
+    subscribedRequestByTransfer: number;
+    prepayFees: number;
     trialRequest: number;
     refresh: number;
     refreshAgain: number;
@@ -175,7 +181,7 @@ async function fulfilRequest(request: TransactionReceipt, seed: string): Promise
 // Warm-up: credit every seller once, put fees in the pot, spend some of every budget.
 await requestAndFulfil(SELLERS, EPSILON);
 
-const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} }, market: { subscribe: 0, subscribedRequest: 0, subscribedFulfill: 0, trialRequest: 0, refresh: 0, refreshAgain: 0, punish: 0 } };
+const figures: GasFigures = { request: {}, fulfill: {}, exact: { request: {}, fulfill: {} }, market: { subscribe: 0, subscribedRequest: 0, subscribedFulfill: 0, subscribedRequestByTransfer: 0, prepayFees: 0, trialRequest: 0, refresh: 0, refreshAgain: 0, punish: 0 } };
 const receipts: Record<number, { request: TransactionReceipt; fulfill: TransactionReceipt }> = {};
 for (const count of DATASET_COUNTS) {
   const measured = await requestAndFulfil(count, EPSILON);
@@ -190,8 +196,10 @@ for (const count of DATASET_COUNTS) {
 }
 
 // The market's other transactions, over the first dataset. Its seller offers a subscription
-// (quota 2 per 30 days) and trials (1 per buyer); the buyer subscribes, buys once covered,
-// and a second buyer takes a trial; the seller refreshes the dataset twice (new shares as
+// (quota 2 per 30 days) and trials (1 per buyer); the buyer subscribes and buys once covered
+// paying the operators' fee by transfer, then prepays two fees and buys covered again, the
+// fee paid by a credit (no token call: what a covered request costs a buyer who prepays);
+// a second buyer takes a trial; the seller refreshes the dataset twice (new shares as
 // versions 2 and 3); then two hosts attest that a pending request's dataset was missing and
 // a stranger has it punished.
 {
@@ -201,7 +209,16 @@ for (const count of DATASET_COUNTS) {
   await mined(registry.connect(seller).setTrialTerms(id, 1, EPSILON, 10));
   await mined(paymentToken.connect(buyer).approve(addresses.registry, ethers.MaxUint256));
   figures.market.subscribe = Number((await mined(registry.connect(buyer).subscribe(id, 1))).gasUsed);
+  if ((await computation.feeCreditsOf(buyer.address)) !== 0n) throw new Error("the buyer already holds fee credits");
+  const byTransfer = await mined(computation.connect(buyer).requestComputation([id], PARAMS, ethers.id("covered by transfer"), operatorFee, EPSILON));
+  figures.market.subscribedRequestByTransfer = Number(byTransfer.gasUsed);
+  // Two credits: the covered request below leaves one, so it measures the steady state (a
+  // last credit's write to zero earns a refund the steady state would not see).
+  figures.market.prepayFees = Number((await mined(computation.connect(buyer).prepayFees(2))).gasUsed);
   const covered = await mined(computation.connect(buyer).requestComputation([id], PARAMS, ethers.id("covered"), operatorFee, EPSILON));
+  // Refuse to measure a covered request that did not use a credit (or moved a token after all).
+  if ((await computation.feeCreditsOf(buyer.address)) !== 1n) throw new Error("the covered request did not use a fee credit");
+  if (covered.logs.some((log) => log.address === addresses.paymentToken)) throw new Error("the covered request moved payment tokens");
   figures.market.subscribedRequest = Number(covered.gasUsed);
   figures.market.subscribedFulfill = Number((await fulfilRequest(covered, "covered")).gasUsed);
   const trialBuyer = await fundedAccount("trial buyer");
@@ -221,7 +238,7 @@ for (const count of DATASET_COUNTS) {
   const digest = await court.offenceDigest(computationAddress, requestId, id, 1);
   const attestations = await Promise.all([0, 1].map(async (host) => ({ host, offence: 1, signature: await hostSigners[host].signMessage(ethers.getBytes(digest)) })));
   const stranger = await fundedAccount("stranger");
-  figures.market.punish = Number((await mined(court.connect(stranger).punish(computationAddress, requestId, id, attestations))).gasUsed);
+  figures.market.punish = Number((await mined(court.connect(stranger).punish(computationAddress, requestId, id, [attestations[0], attestations[1]]))).gasUsed);
 }
 
 /** One step of EDR's struct-log trace. */
@@ -303,8 +320,10 @@ if (flags.json) {
   const fmt = (gas: number): string => gas.toLocaleString("en-US").padStart(9);
   console.log("\nMarket mechanics, one dataset, ε 1:");
   console.log(`  subscribe (first period)                 ${fmt(market.subscribe)}`);
-  console.log(`  requestComputation covered by it         ${fmt(market.subscribedRequest)}  (plain request ${figures.request[1].toLocaleString("en-US")})`);
+  console.log(`  requestComputation covered by it         ${fmt(market.subscribedRequest)}  (plain request ${figures.request[1].toLocaleString("en-US")}; fee paid by a prepaid credit)`);
   console.log(`  its fulfilment (nothing to credit)       ${fmt(market.subscribedFulfill)}  (plain fulfilment ${figures.fulfill[1].toLocaleString("en-US")})`);
+  console.log(`  covered, fee paid by transfer            ${fmt(market.subscribedRequestByTransfer)}  (no fee credit)`);
+  console.log(`  prepayFees (2 credits, the buyer's first)${fmt(market.prepayFees)}`);
   console.log(`  requestTrialComputation                  ${fmt(market.trialRequest)}`);
   console.log(`  refreshDataset (first refresh)           ${fmt(market.refresh)}`);
   console.log(`  refreshDataset (a second one)            ${fmt(market.refreshAgain)}`);

@@ -196,7 +196,7 @@ describe("AlgorithmComputation", function () {
       expect(await sum.MAX_DATASETS()).to.equal(20n);
       expect(await sum.operatorFeesAccrued()).to.equal(0n);
       expect(await sum.MAX_EPSILON()).to.equal(65_535n);
-      expect(await sum.typeAndVersion()).to.equal("AlgorithmComputation 4.0.0");
+      expect(await sum.typeAndVersion()).to.equal("AlgorithmComputation 4.1.0");
     });
 
     it("rejects a zero address, an empty algorithm or a zero or too long timeout in the constructor", async function () {

@@ -27,7 +27,13 @@
  *   that credited to the buyer, the rest burned; the dataset deregistered), a
  *   forged attestation and a repeat (both refused, changing nothing);
  * - payouts: sellers naming payees, who share every fulfilment and every
- *   subscription release by basis points (rounding stays with the seller).
+ *   subscription release by basis points (rounding stays with the seller);
+ * - prepaid operators' fees: buyers prepaying fee credits (a count of 0
+ *   refused) and reclaiming them all into their withdrawable balance (none
+ *   left: refused); a request that escrows no price (covered by a subscription
+ *   on every dataset, or a trial) uses one of its buyer's credits and moves no
+ *   token, any other request moves price + fee from its buyer (each request's
+ *   `Transfer` events are checked against the model).
  *
  * Every kind of step may come in every run, but a few dozen steps spread evenly
  * over twenty-odd kinds would seldom build the chains that matter (offer,
@@ -44,7 +50,8 @@
  * the chain must agree with it and with these invariants:
  *
  * - the AlgorithmComputation contract holds exactly Σ escrow of Pending
- *   requests + Σ withdrawable balances + accrued operators' fees;
+ *   requests + Σ withdrawable balances + accrued operators' fees + Σ fee
+ *   credits × the operators' fee, and each buyer's credits are the model's;
  * - the DatasetRegistry holds exactly Σ stakes not yet withdrawn (less what
  *   punishments slashed) + Σ subscription payments held (paid − released −
  *   refunded or reclaimed) + Σ registry income not yet withdrawn;
@@ -237,6 +244,8 @@ interface RequestModel {
   datasets: DatasetModel[];
   epsilon: bigint;
   trial: boolean;
+  /** Its fee was paid by one of its buyer's fee credits (no token moved). */
+  prepaid: boolean;
   /** After this time (unix seconds) the request may be refunded, and an answer is late. */
   deadline: bigint;
   status: Status;
@@ -259,6 +268,8 @@ interface Model {
   incomeCredited: Map<string, bigint>;
   incomeWithdrawn: Map<string, bigint>;
   accrued: bigint;
+  /** Each buyer's prepaid operators' fees, counted in requests. */
+  feeCredits: Map<string, bigint>;
   /** Sent to the burn address by punishments. */
   burned: bigint;
   /** `${requestId}/${datasetId}` of every punishment. */
@@ -299,7 +310,9 @@ type Step =
   | { kind: "setTrialTerms"; pick: number; perBuyer: number; epsilon: number; allowance: number; bad: boolean }
   | { kind: "trialRequest"; buyer: number; picks: number[]; slack: number; epsilon: number; offered: boolean }
   | { kind: "punish"; pick: number; state: PunishTarget; datasetPick: number; hosts: number; offences: [number, number]; forged: number }
-  | { kind: "setPayouts"; pick: number; payees: { who: number; share: number }[] };
+  | { kind: "setPayouts"; pick: number; payees: { who: number; share: number }[] }
+  | { kind: "prepayFees"; buyer: number; count: number }
+  | { kind: "reclaimFeeCredits"; buyer: number };
 
 /**
  * A registration. Mostly the default total budget; some of only a few requests or none, so
@@ -349,6 +362,13 @@ function trialTermsArbitraryOf(valid: boolean): fc.Arbitrary<Step> {
   });
 }
 const trialTermsArbitrary = trialTermsArbitraryOf(false);
+
+/** A prepayment of operators' fees; a count of 0 is refused. */
+const prepayArbitrary: fc.Arbitrary<Step> = fc.record({
+  kind: fc.constant("prepayFees" as const),
+  buyer: fc.nat(2),
+  count: fc.constantFrom(0, 1, 2, 2, 3),
+});
 
 const payoutsArbitrary: fc.Arbitrary<Step> = fc.record({
   kind: fc.constant("setPayouts" as const),
@@ -440,6 +460,8 @@ function stepArbitraries(friendly: boolean): Record<Step["kind"], fc.Arbitrary<S
       forged: fc.constantFrom(-1, -1, -1, 0, 1),
     }),
     setPayouts: payoutsArbitrary,
+    prepayFees: prepayArbitrary,
+    reclaimFeeCredits: fc.record({ kind: fc.constant("reclaimFeeCredits" as const), buyer: fc.nat(2) }),
   };
 }
 
@@ -481,11 +503,27 @@ const MONEY: Theme = {
   name: "requests, their settlement and withdrawals",
   runs: NUM_RUNS.money,
   seed: 1,
-  exercises: ["fulfilled", "failed", "late", "refunded", "overBound", "gave back", "exhausted", "exactRefused", "exact sold", "policies", "withdrawals"],
+  exercises: [
+    "fulfilled",
+    "failed",
+    "late",
+    "refunded",
+    "overBound",
+    "gave back",
+    "exhausted",
+    "exactRefused",
+    "exact sold",
+    "policies",
+    "withdrawals",
+    "fees prepaid",
+    "zero prepayments refused",
+    "fee credits reclaimed",
+    "no fee credits refused",
+  ],
   weights: {
     register: 2, reprice: 1, setPolicy: 1, request: 5, fulfil: 6, warp: 1, refund: 2, distribute: 1, withdraw: 3, deregister: 1, withdrawStake: 1,
     offerSubscription: 1, subscribe: 1, unsubscribe: 1, releaseSubscription: 1, reclaimSubscription: 1, withdrawIncome: 1,
-    setTrialTerms: 1, trialRequest: 1, punish: 1, setPayouts: 1,
+    setTrialTerms: 1, trialRequest: 1, punish: 1, setPayouts: 1, prepayFees: 2, reclaimFeeCredits: 1,
   },
   friendly: false,
   setup: fc.array(fc.oneof(payoutsArbitrary, offerArbitraryOf(true), trialTermsArbitraryOf(true)), { maxLength: 2 }),
@@ -508,26 +546,32 @@ const SUBSCRIPTIONS: Theme = {
     "reclaims",
     "payee credited",
     "income withdrawals",
+    "fee paid by a credit",
+    "no price, fee paid by transfer",
+    "credit-paid requests refunded",
   ],
   weights: {
     register: 1, reprice: 1, setPolicy: 0, request: 8, fulfil: 3, warp: 3, refund: 1, distribute: 0, withdraw: 1, deregister: 3, withdrawStake: 1,
     offerSubscription: 4, subscribe: 6, unsubscribe: 3, releaseSubscription: 2, reclaimSubscription: 4, withdrawIncome: 2,
-    setTrialTerms: 0, trialRequest: 1, punish: 2, setPayouts: 1,
+    setTrialTerms: 0, trialRequest: 1, punish: 2, setPayouts: 1, prepayFees: 2, reclaimFeeCredits: 1,
   },
   friendly: true,
-  // An offer, payees, one or two subscriptions, the subscribers' first requests, and maybe a new offer under them.
+  // An offer, payees, one or two subscriptions (maybe with fee credits prepaid by the
+  // subscriber), the subscribers' first requests, and maybe a new offer under them.
   setup: fc
     .tuple(
       offerArbitraryOf(true),
       payoutsArbitrary,
-      fc.array(subscribeArbitrary, { minLength: 1, maxLength: 2 }),
+      fc.array(fc.tuple(subscribeArbitrary, fc.constantFrom(0, 1, 2)), { minLength: 1, maxLength: 2 }),
       fc.array(FRIENDLY.request, { maxLength: 2 }),
       fc.array(offerArbitraryOf(true), { maxLength: 1 }),
     )
     .map(([offer, payouts, subscriptions, requests, changes]) => [
       offer,
       payouts,
-      ...subscriptions,
+      ...subscriptions.flatMap(([subscribe, credits]): Step[] =>
+        credits === 0 || subscribe.kind !== "subscribe" ? [subscribe] : [subscribe, { kind: "prepayFees", buyer: subscribe.buyer, count: credits }],
+      ),
       ...requests.map((r) => ({ ...r, asSubscriber: true })),
       ...changes.map((c) => ({ ...c, subscribed: true })),
     ]),
@@ -549,22 +593,31 @@ const TRIALS_AND_PENALTIES: Theme = {
     "forged attestations refused",
     "repeat punishments refused",
     "income withdrawals",
+    "trial fee paid by a credit",
   ],
   weights: {
     register: 1, reprice: 0, setPolicy: 1, request: 5, fulfil: 8, warp: 1, refund: 2, distribute: 1, withdraw: 1, deregister: 1, withdrawStake: 1,
     offerSubscription: 0, subscribe: 1, unsubscribe: 0, releaseSubscription: 0, reclaimSubscription: 1, withdrawIncome: 2,
-    setTrialTerms: 2, trialRequest: 6, punish: 6, setPayouts: 2,
+    setTrialTerms: 2, trialRequest: 6, punish: 6, setPayouts: 2, prepayFees: 2, reclaimFeeCredits: 1,
   },
   friendly: true,
-  // One or two trial offers, maybe payees, a request and a trial request (something to answer and to punish).
+  // One or two trial offers, maybe payees, a request and a trial request (something to answer
+  // and to punish), maybe with a fee credit its buyer prepaid.
   setup: fc
     .tuple(
       fc.array(trialTermsArbitraryOf(true), { minLength: 1, maxLength: 2 }),
       fc.array(payoutsArbitrary, { maxLength: 1 }),
       FRIENDLY.request,
       FRIENDLY.trialRequest,
+      fc.boolean(),
     )
-    .map(([trials, payouts, request, trialRequest]) => [...trials, ...payouts, request, trialRequest]),
+    .map(([trials, payouts, request, trialRequest, prepay]): Step[] => [
+      ...trials,
+      ...payouts,
+      request,
+      ...(prepay && trialRequest.kind === "trialRequest" ? [{ kind: "prepayFees" as const, buyer: trialRequest.buyer, count: 1 }] : []),
+      trialRequest,
+    ]),
 };
 
 /** Each theme is a property of its own, with a fixed number of runs. */
@@ -682,6 +735,20 @@ function eventsOf(contract: { target: unknown; interface: Interface }, logs: rea
     .filter((parsed) => parsed !== null);
 }
 
+/** The payment token's `Transfer` events in a receipt, as [from, to, value]. */
+function tokenTransfers(market: Market, receipt: ContractTransactionReceipt): unknown[][] {
+  return eventsOf(market.paymentToken, receipt.logs)
+    .filter((parsed) => parsed.name === "Transfer")
+    .map((parsed) => [...parsed.args]);
+}
+
+/** The computation's events of one name in a receipt, as arrays of their arguments. */
+function computationEvents(computation: Market["computation"], logs: readonly Log[], name: string): unknown[][] {
+  return eventsOf(computation, logs)
+    .filter((parsed) => parsed.name === name)
+    .map((parsed) => [...parsed.args]);
+}
+
 /** The registry's events of one name in a receipt, as arrays of their arguments. */
 function registryEvents(registry: Market["registry"], logs: readonly Log[], name: string): unknown[][] {
   return eventsOf(registry, logs)
@@ -779,10 +846,21 @@ async function recordRequest(
   expect(requested.args.fee).to.equal(OPERATOR_FEE);
   const deadline = (await timestampOf(receipt)) + BigInt(REQUEST_TIMEOUT);
   expect(requested.args.deadline).to.equal(deadline);
+  // A request with no price to move pays its fee with one of its buyer's credits, if any, and
+  // moves no token; any other moves price + fee from its buyer.
+  const credits = model.feeCredits.get(request.buyer) ?? 0n;
+  const prepaid = request.price === 0n && credits > 0n;
+  if (prepaid) model.feeCredits.set(request.buyer, credits - 1n);
+  expect(tokenTransfers(market, receipt), "tokens the request moved").to.deep.equal(
+    prepaid ? [] : [[request.buyer, market.scope.consumer, request.price + OPERATOR_FEE]],
+  );
+  if (prepaid) tally(model, request.trial ? "trial fee paid by a credit" : "fee paid by a credit");
+  else if (request.price === 0n) tally(model, "no price, fee paid by transfer");
   for (const dataset of request.datasets) dataset.spent += request.epsilon;
   const model_: RequestModel = {
     requestId,
     ...request,
+    prepaid,
     deadline,
     status: Status.Pending,
     answered: false,
@@ -1127,6 +1205,42 @@ async function runStep(market: Market, model: Model, step: Step): Promise<void> 
       // Record what actually arrived, not what the model expected: the invariant compares them.
       add(model.withdrawn, account.address, received);
       tally(model, "withdrawals");
+      return;
+    }
+    case "prepayFees": {
+      const buyer = market.buyers[step.buyer];
+      const count = BigInt(step.count);
+      const send = () => computation.connect(buyer).prepayFees(count);
+      if (count === 0n) {
+        await expect(send()).to.be.revertedWithCustomError(computation, "AlgorithmComputation__ZeroCount");
+        tally(model, "zero prepayments refused");
+        return;
+      }
+      const receipt = await mined(send());
+      const amount = count * OPERATOR_FEE;
+      expect(computationEvents(computation, receipt.logs, "FeesPrepaid")).to.deep.equal([[buyer.address, count, amount]]);
+      expect(tokenTransfers(market, receipt), "tokens a prepayment moved").to.deep.equal([[buyer.address, market.scope.consumer, amount]]);
+      add(model.feeCredits, buyer.address, count);
+      tally(model, "fees prepaid");
+      return;
+    }
+    case "reclaimFeeCredits": {
+      const buyer = market.buyers[step.buyer];
+      const count = model.feeCredits.get(buyer.address) ?? 0n;
+      const send = () => computation.connect(buyer).reclaimFeeCredits();
+      if (count === 0n) {
+        await expect(send()).to.be.revertedWithCustomError(computation, "AlgorithmComputation__NoFeeCredits").withArgs(buyer.address);
+        tally(model, "no fee credits refused");
+        return;
+      }
+      const receipt = await mined(send());
+      const amount = count * OPERATOR_FEE;
+      expect(computationEvents(computation, receipt.logs, "FeeCreditsReclaimed")).to.deep.equal([[buyer.address, count, amount]]);
+      // Into the withdrawable balance: no token moves until `withdraw`.
+      expect(tokenTransfers(market, receipt), "tokens a reclaim moved").to.deep.equal([]);
+      model.feeCredits.set(buyer.address, 0n);
+      credit(model, buyer.address, amount);
+      tally(model, "fee credits reclaimed");
       return;
     }
     case "withdrawIncome": {
@@ -1504,7 +1618,7 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
   const registryAddress = market.addresses.registry;
   const algorithm = algorithmId(ALGORITHM);
   // Every read at once (they do not depend on each other), then every comparison.
-  const [requests, accounts, datasets, subscriptions, punished, accrued, computationTokens, registryTokens, burnTokens] = await Promise.all([
+  const [requests, accounts, datasets, subscriptions, punished, accrued, computationTokens, registryTokens, burnTokens, feeCredits] = await Promise.all([
     Promise.all(model.requests.map((r) => view1(computation, "getRequest", r.requestId))),
     Promise.all(market.accounts.map((a) => Promise.all([view1(computation, "withdrawable", a.address), view1(registry, "incomeOf", a.address)]))),
     Promise.all(
@@ -1525,6 +1639,7 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
     view1(paymentToken, "balanceOf", computationAddress),
     view1(paymentToken, "balanceOf", registryAddress),
     view1(paymentToken, "balanceOf", BURN_ADDRESS),
+    Promise.all(market.buyers.map((b) => view1(computation, "feeCreditsOf", b.address))),
   ]);
 
   let escrow = 0n;
@@ -1555,7 +1670,16 @@ async function checkInvariants(market: Market, model: Model, where: string): Pro
     income += owedIncome(model, account.address);
   }
   expect(accrued, `${where}: accrued operators' fees`).to.equal(model.accrued);
-  expect(computationTokens, `${where}: computation contract's tokens`).to.equal(escrow + balances + accrued);
+  // Prepaid fees not yet used or reclaimed (only buyers prepay), each credit one operators' fee.
+  let credits = 0n;
+  for (const [i, buyer] of market.buyers.entries()) {
+    const onChain = feeCredits[i] as bigint;
+    expect(onChain, `${where}: fee credits of ${buyer.address}`).to.equal(model.feeCredits.get(buyer.address) ?? 0n);
+    credits += onChain;
+  }
+  expect(computationTokens, `${where}: computation contract's tokens = escrow + withdrawable + accrued fees + fee credits`).to.equal(
+    escrow + balances + accrued + credits * OPERATOR_FEE,
+  );
 
   let locked = 0n;
   let lockedOnChain = 0n;
@@ -1603,7 +1727,7 @@ describe("market invariants (property-based)", function () {
   this.timeout(180_000);
 
   for (const theme of THEMES) {
-    it(`${theme.name}: keeps escrow, balances, stakes, subscriptions and income backed by tokens, burns exactly what punishments do not compensate, settles each request once, pays nobody twice, prices subscribers' and trial requests right, and keeps every budget's spent + remaining = total (${theme.runs} runs of ≤ ${MAX_STEPS} steps)`, async function () {
+    it(`${theme.name}: keeps escrow, balances, fee credits, stakes, subscriptions and income backed by tokens, burns exactly what punishments do not compensate, settles each request once, pays nobody twice, prices subscribers' and trial requests right, and keeps every budget's spent + remaining = total (${theme.runs} runs of ≤ ${MAX_STEPS} steps)`, async function () {
       const seen = new Map<string, number>();
       const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
       await fc.assert(
@@ -1618,6 +1742,7 @@ describe("market invariants (property-based)", function () {
             incomeCredited: new Map(),
             incomeWithdrawn: new Map(),
             accrued: 0n,
+            feeCredits: new Map(),
             burned: 0n,
             punished: new Set(),
             registered: 0,
@@ -1636,12 +1761,16 @@ describe("market invariants (property-based)", function () {
             if (r.status === Status.Refunded) count("refunded");
             if ((r.status === Status.Failed || r.status === Status.Refunded) && r.epsilon > 0n) count("gave back");
             if ((r.status === Status.Failed || r.status === Status.Refunded) && r.trial) count("trials gave ε back");
+            if ((r.status === Status.Failed || r.status === Status.Refunded) && r.prepaid) count("credit-paid requests refunded");
             if (r.epsilon === 0n) count("exact sold");
           }
-          // Drain: everyone withdraws what is left; then only escrow of Pending requests,
-          // undistributed fees, stakes and subscriptions not yet released may remain.
+          // Drain: every buyer reclaims its fee credits and everyone withdraws what is left;
+          // then only escrow of Pending requests, undistributed fees, stakes and subscriptions
+          // not yet released may remain.
           for (const account of market.accounts) {
             const who = market.accounts.indexOf(account);
+            const buyer = market.buyers.indexOf(account);
+            if (buyer >= 0 && (model.feeCredits.get(account.address) ?? 0n) > 0n) await runStep(market, model, { kind: "reclaimFeeCredits", buyer });
             if (owed(model, account.address) > 0n) await runStep(market, model, { kind: "withdraw", who });
             if (owedIncome(model, account.address) > 0n) await runStep(market, model, { kind: "withdrawIncome", who });
           }

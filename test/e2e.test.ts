@@ -343,11 +343,28 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     assert.equal(sub.autoRenew, true);
     assert.equal(sub.quotaLeft, 2);
     const buy = async () => JSON.parse(await scmpc("buyer", "request", "sum", "--dataset", ds.datasetId, "--column", "salary", "--exact", "--account", "buyer2", "--json"));
-    for (let i = 0; i < 2; i++) {
-      const covered = await buy();
-      assert.equal(covered.result, "623900");
-      assert.equal(covered.price, "0");
+    // One operators' fee paid in advance: the first covered computation moves no token at all.
+    const prepaid = JSON.parse(await scmpc("buyer", "prepay", "sum", "--count", "1", "--account", "buyer2", "--json"));
+    assert.deepEqual([prepaid.algorithm, prepaid.credits, prepaid.paid], ["sum@1", 1, prepaid.fee]);
+    const state = JSON.parse(await readFile(path.join(home, "state.json"), "utf8"));
+    const provider = new JsonRpcProvider(state.rpcUrl, state.chainId, { staticNetwork: true });
+    const token = new Contract(state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, provider);
+    const buyer2 = new Wallet(devPrivateKey(DEV_ROLES.buyer2)).address;
+    try {
+      for (const paidBy of ["credit", "transfer"]) {
+        const held = (await token.balanceOf(buyer2)) as bigint;
+        const covered = await buy();
+        assert.equal(covered.result, "623900");
+        assert.equal(covered.price, "0");
+        assert.equal(covered.feePaidBy, paidBy);
+        const spent = held - ((await token.balanceOf(buyer2)) as bigint);
+        assert.equal(spent, paidBy === "credit" ? 0n : BigInt(covered.fee), `a covered computation paid by ${paidBy} moved ${spent} token units`);
+      }
+    } finally {
+      provider.destroy();
     }
+    assert.deepEqual(JSON.parse(await scmpc("buyer", "fee-credits", "--account", "buyer2", "--json")), []);
+    assert.match(await scmpcFails("buyer", "reclaim-fees", "sum", "--account", "buyer2"), /holds no fee credits on sum@1/);
     // The quota of the period is used up: the next computation pays the price.
     assert.equal((await buy()).price, parseUnits("2", 18).toString());
     const [mine] = JSON.parse(await scmpc("buyer", "subscriptions", "--account", "buyer2", "--json"));

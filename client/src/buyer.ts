@@ -76,6 +76,8 @@ export interface PurchasedResult {
   price: string;
   /** Paid to the host operators. */
   fee: string;
+  /** How the fee was paid: with a prepaid credit (`buyer prepay`; no token moved), or in the request's transfer. */
+  feePaidBy: "credit" | "transfer";
   txHash: string;
   /** The hosts whose release keys opened the result (at least two of 0, 1, 2). */
   keysReleasedBy: number[];
@@ -312,10 +314,14 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
   const fee: bigint = await market.operatorFee();
   const total = price + fee;
   const buyerAddress = await buyer.getAddress();
-  const balance: bigint = await token.balanceOf(buyerAddress);
-  if (balance < total) throw new Error(`the price with the operators' fee is ${total} token units but ${buyerAddress} holds ${balance}`);
-  const allowance: bigint = await token.allowance(buyerAddress, marketAddress);
-  if (allowance < total) await (await token.approve(marketAddress, total)).wait();
+  // A request with no dataset price to escrow (covered by subscriptions, or a trial) pays its fee with a prepaid credit if it has one: no token moves.
+  const byCredit = price === 0n && ((await market.feeCreditsOf(buyerAddress)) as bigint) > 0n;
+  if (!byCredit) {
+    const balance: bigint = await token.balanceOf(buyerAddress);
+    if (balance < total) throw new Error(`the price with the operators' fee is ${total} token units but ${buyerAddress} holds ${balance}`);
+    const allowance: bigint = await token.allowance(buyerAddress, marketAddress);
+    if (allowance < total) await (await token.approve(marketAddress, total)).wait();
+  }
 
   const keys = generateBuyerKeyPair();
   // The price seen here is the most this purchase pays: a seller raising it in between makes the request revert.
@@ -385,6 +391,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
         job: decoded,
         price: (requested.args.price as bigint).toString(),
         fee: fee.toString(),
+        feePaidBy: byCredit ? "credit" : "transfer",
         txHash: tx.hash,
         keysReleasedBy: released.from,
         ...(dp && { dp }),

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { formatUnits } from "ethers";
 import { buyComputation, buyQuery, DEFAULT_REQUEST_EPSILON, refundRequest, resolveAlgorithm } from "../buyer.ts";
 import type { PurchasedQuery, PurchasedResult } from "../buyer.ts";
+import { listFeeCredits, prepayFees, reclaimFeeCredits } from "../fee-credits.ts";
 import { PAYMENT_DECIMALS } from "../seller.ts";
 import { punishRequest } from "../penalties.ts";
 import { DEFAULT_RENEW_WITHIN, dueRenewals, forgetRenewal, rememberRenewal, renewDue } from "../renewals.ts";
@@ -368,6 +369,73 @@ function addSubscriptions(ctx: CliContext, group: Command): void {
     );
 }
 
+function addFeeCredits(ctx: CliContext, group: Command): void {
+  const { out } = ctx;
+  group
+    .command("prepay")
+    .summary("pay operators' fees in advance: covered and trial requests then move no token")
+    .description(
+      "Pay the operators' fee of --count requests of one algorithm in advance. A request that escrows no dataset price — " +
+        "every dataset covered by your subscription, or a trial — then pays its fee with one credit and moves no token " +
+        "(cheaper in gas, no approval); a priced request pays by transfer as usual and keeps the credits. buyer fee-credits " +
+        "lists them; buyer reclaim-fees turns unused ones back into withdrawable tokens.",
+    )
+    .argument("<algorithm>", "the algorithm whose contract keeps the credits: sum, mean, ..., or query")
+    .requiredOption("--count <n>", "how many requests' fees to pay")
+    .option("--json", "print one JSON object: algorithm, credits (now held), fee, paid (mUSD), txHash")
+    .addHelpText("after", examples("scmpc buyer prepay mean --count 10", "scmpc buyer prepay sum --count 2 --json"))
+    .action(
+      act(ctx, async (command) => {
+        const [algorithm] = command.args;
+        const o = command.opts<{ count: string; json?: boolean }>();
+        const count = Number(o.count);
+        if (!Number.isSafeInteger(count) || count <= 0) throw new UsageError(`--count must be a positive whole number of requests; got "${o.count}"`);
+        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+          const done = await prepayFees({ state, buyer: signer, algorithm, count });
+          if (o.json) out.log(JSON.stringify(done));
+          else out.log(`paid ${done.paid} mUSD for ${count} operators' fee(s) of ${done.algorithm}: ${done.credits} credit(s) held, used by requests that escrow no dataset price`);
+        });
+      }),
+    );
+
+  group
+    .command("fee-credits")
+    .summary("your prepaid operators' fees, per algorithm")
+    .description("Your operators' fees paid in advance (buyer prepay), per algorithm, with the fee each credit stands for.")
+    .option("--json", "print one JSON array: algorithm, credits, fee (mUSD)")
+    .addHelpText("after", examples("scmpc buyer fee-credits", "scmpc buyer fee-credits --json"))
+    .action(
+      act(ctx, async (command) => {
+        const { json } = command.opts<{ json?: boolean }>();
+        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+          const credits = await listFeeCredits({ state, buyer: signer });
+          if (json) out.log(JSON.stringify(credits));
+          else if (credits.length === 0) out.log("no fee credits");
+          else for (const c of credits) out.log(`${c.algorithm}  ${c.credits} credit(s) of ${c.fee} mUSD`);
+        });
+      }),
+    );
+
+  group
+    .command("reclaim-fees")
+    .summary("turn unused fee credits back into withdrawable tokens")
+    .description("Turn every unused fee credit of one algorithm back into your withdrawable balance (collected with buyer withdraw).")
+    .argument("<algorithm>", "the algorithm whose credits to take back")
+    .option("--json", "print one JSON object: algorithm, credits, reclaimed (mUSD), txHash")
+    .addHelpText("after", examples("scmpc buyer reclaim-fees mean"))
+    .action(
+      act(ctx, async (command) => {
+        const [algorithm] = command.args;
+        const { json } = command.opts<{ json?: boolean }>();
+        await connected(ctx, command, "buyer", async ({ state, signer }) => {
+          const done = await reclaimFeeCredits({ state, buyer: signer, algorithm });
+          if (json) out.log(JSON.stringify(done));
+          else out.log(`${done.credits} fee credit(s) of ${done.algorithm} turned into ${done.reclaimed} mUSD withdrawable (buyer withdraw)`);
+        });
+      }),
+    );
+}
+
 function addRefund(ctx: CliContext, group: Command): void {
   const { out } = ctx;
   group
@@ -440,6 +508,7 @@ export function addBuyerCommands(ctx: CliContext, program: Command): void {
   addRequest(ctx, group);
   addQuery(ctx, group);
   addSubscriptions(ctx, group);
+  addFeeCredits(ctx, group);
   addRefund(ctx, group);
   addPunish(ctx, group);
   addBalanceCommands(ctx, group, "buyer", { balance: "refunds credited and not yet withdrawn", withdraw: "withdraw the refunds credited" });

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Contract, type Log, type Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import { schemaText, type SchemaColumn } from "@scmpc/mpc-engine";
+import { TableInputError } from "@scmpc/tables";
 import { datasetSchema, ownDataset } from "./dataset-policy.ts";
 import { shareAndUpload, type UploadProgress } from "./seller.ts";
 import { readSellerTable } from "./seller-table.ts";
@@ -109,8 +110,7 @@ export async function refreshDataset(options: {
     });
   } catch (err) {
     // A registered column the file lacks is a change of schema, named as such.
-    const missing = /column "([^"]+)"/.exec((err as Error).message)?.[1];
-    if (missing !== undefined && /not found|no column|missing/i.test((err as Error).message)) throw new SchemaChangedError(id, [`column "${missing}" is missing from ${file}`]);
+    if (err instanceof TableInputError && err.details?.absentColumn) throw new SchemaChangedError(id, [`column "${err.details.column}" is missing from ${file}`]);
     throw err;
   }
   const found = table.columns.map((c) => c.schema);

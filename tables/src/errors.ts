@@ -9,6 +9,8 @@ export interface TableInputDetails {
   value?: string;
   /** The cell is a missing value where none is accepted (`missing: "reject"`). */
   missingValue?: boolean;
+  /** The source has no column of that name at all. */
+  absentColumn?: boolean;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface RawTable {
 
 /** The error for a column the source lacks, listing those it has. */
 export function noColumn(file: string, column: string, names: readonly string[]): TableInputError {
-  return new TableInputError(`${file} has no column "${column}"; its columns are: ${names.join(", ")}`, { details: { file, column } });
+  return new TableInputError(`${file} has no column "${column}"; its columns are: ${names.join(", ")}`, { details: { file, column, absentColumn: true } });
 }
 
 /**

@@ -173,5 +173,8 @@ describe("bounds", () => {
     await rejects(parseTable(csv, { types: { z: { kind: "int" } } }), /^types are given for column "z", which is not among the columns read \(x, y\)$/);
     await rejects(parseTable(csv, { columns: ["x", "x"] }), /^column "x" is named twice$/);
     await rejects(parseTable(csv, { columns: ["z"] }), /^o\.csv has no column "z"; its columns are: x, y$/);
+    // A column the source lacks is told apart from a bad cell (a dataset's refresh names it as a change of schema).
+    await assert.rejects(parseTable(csv, { columns: ["z"] }), (err: TableInputError) => err.details?.absentColumn === true && err.details.column === "z");
+    await assert.rejects(parseTable(text("p.csv", "x\nabc\n"), { types: { x: { kind: "int" } } }), (err: TableInputError) => err.details?.absentColumn === undefined);
   });
 });

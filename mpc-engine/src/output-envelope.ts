@@ -1,25 +1,19 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  randomBytes,
-  type KeyObject,
-} from "node:crypto";
+import { gcm } from "@noble/ciphers/aes.js";
+import { x25519 } from "@noble/curves/ed25519";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
 import { MpcError } from "./errors.ts";
+import { randomBytes } from "./random-bytes.ts";
 import { unwrapEnvelope, WRAPPED_HEADER_BYTES } from "./release-key.ts";
 
 /** Envelope format version. */
 export const ENVELOPE_VERSION = 1;
-const HKDF_INFO = "scmpc-output-v1";
-const HEADER_BYTES = 1 + 1 + 32 + 12 + 16;
-// DER prefixes that turn 32 raw X25519 bytes into SPKI / PKCS#8 (RFC 8410).
-const SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
-const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+const HKDF_INFO = new TextEncoder().encode("scmpc-output-v1");
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + 1 + KEY_BYTES + IV_BYTES + TAG_BYTES;
 
 /** A buyer's X25519 key pair as raw 32-byte keys. */
 export interface BuyerKeyPair {
@@ -39,11 +33,8 @@ export type OutputSharePair = readonly [bigint, bigint];
  * const buyerKey = "0x" + publicKey.toString("hex");
  */
 export function generateBuyerKeyPair(): BuyerKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync("x25519");
-  return {
-    publicKey: publicKey.export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length),
-    privateKey: privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_PREFIX.length),
-  };
+  const privateKey = randomBytes(KEY_BYTES);
+  return { publicKey: asBuffer(x25519.getPublicKey(privateKey)), privateKey: asBuffer(privateKey) };
 }
 
 /**
@@ -64,25 +55,24 @@ export function encryptOutputShare(input: {
 }): Buffer {
   const requestId = toBytes32(input.requestId, "requestId");
   assertHostIndex(input.hostIndex);
-  const buyer = publicKeyFromRaw(toBytes32(input.buyerPublicKey, "buyerPublicKey"));
-  const ephemeral = generateKeyPairSync("x25519");
-  const key = deriveKey(ephemeral.privateKey, buyer, requestId, input.hostIndex);
-  const plaintext = Buffer.alloc(input.values.length * 16);
+  const buyer = toBytes32(input.buyerPublicKey, "buyerPublicKey");
+  const ephemeral = randomBytes(KEY_BYTES);
+  const key = deriveKey(ephemeral, buyer, requestId, input.hostIndex);
+  const plaintext = new Uint8Array(input.values.length * 16);
+  const view = new DataView(plaintext.buffer);
   input.values.forEach(([a, b], k) => {
-    plaintext.writeBigUInt64LE(BigInt.asUintN(64, a), k * 16);
-    plaintext.writeBigUInt64LE(BigInt.asUintN(64, b), k * 16 + 8);
+    view.setBigUint64(k * 16, BigInt.asUintN(64, a), true);
+    view.setBigUint64(k * 16 + 8, BigInt.asUintN(64, b), true);
   });
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(aad(requestId, input.hostIndex));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const ephemeralPub = ephemeral.publicKey.export({ format: "der", type: "spki" }).subarray(SPKI_PREFIX.length);
+  const iv = randomBytes(IV_BYTES);
+  // GCM's output is ciphertext || tag; the envelope puts the tag first.
+  const sealed = gcm(key, iv, aad(requestId, input.hostIndex)).encrypt(plaintext);
   return Buffer.concat([
     Uint8Array.of(ENVELOPE_VERSION, input.hostIndex),
-    ephemeralPub,
+    x25519.getPublicKey(ephemeral),
     iv,
-    cipher.getAuthTag(),
-    ciphertext,
+    sealed.subarray(sealed.length - TAG_BYTES),
+    sealed.subarray(0, sealed.length - TAG_BYTES),
   ]);
 }
 
@@ -102,7 +92,7 @@ export function decryptOutputShare(input: {
   const { hostIndex } = input;
   assertHostIndex(hostIndex);
   const requestId = toBytes32(input.requestId, "requestId");
-  const env = Buffer.from(input.envelope);
+  const env = input.envelope;
   const malformed = (why: string): MpcError =>
     new MpcError("ENVELOPE_MALFORMED", `output envelope of host ${hostIndex} is malformed: ${why}`, {
       details: { host: hostIndex },
@@ -111,17 +101,17 @@ export function decryptOutputShare(input: {
   if (env[0] !== ENVELOPE_VERSION) throw malformed(`unknown version ${env[0]}`);
   if (env[1] !== hostIndex) throw malformed(`it claims host index ${env[1]}`);
   if ((env.length - HEADER_BYTES) % 16 !== 0) throw malformed("ciphertext is not a whole number of values");
-  const ephemeralPub = env.subarray(2, 34);
-  const iv = env.subarray(34, 46);
-  const tag = env.subarray(46, 62);
-  const ciphertext = env.subarray(62);
-  let plaintext: Buffer;
+  const ephemeralPub = env.subarray(2, 2 + KEY_BYTES);
+  const iv = env.subarray(2 + KEY_BYTES, 2 + KEY_BYTES + IV_BYTES);
+  const tag = env.subarray(2 + KEY_BYTES + IV_BYTES, HEADER_BYTES);
+  const ciphertext = env.subarray(HEADER_BYTES);
+  let plaintext: Uint8Array;
   try {
-    const key = deriveKey(privateKeyFromRaw(input.buyerPrivateKey), publicKeyFromRaw(ephemeralPub), requestId, hostIndex);
-    const decipher = createDecipheriv("aes-256-gcm", key, iv);
-    decipher.setAAD(aad(requestId, hostIndex));
-    decipher.setAuthTag(tag);
-    plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    if (input.buyerPrivateKey.length !== KEY_BYTES) {
+      throw new MpcError("KEY_INVALID", `X25519 private key must be ${KEY_BYTES} bytes, got ${input.buyerPrivateKey.length}`);
+    }
+    const key = deriveKey(input.buyerPrivateKey, ephemeralPub, requestId, hostIndex);
+    plaintext = gcm(key, iv, aad(requestId, hostIndex)).decrypt(concatBytes(ciphertext, tag));
   } catch (cause) {
     throw new MpcError(
       "ENVELOPE_DECRYPT_FAILED",
@@ -129,9 +119,10 @@ export function decryptOutputShare(input: {
       { cause, details: { host: hostIndex } },
     );
   }
+  const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
   const pairs: OutputSharePair[] = [];
   for (let off = 0; off < plaintext.length; off += 16) {
-    pairs.push([plaintext.readBigUInt64LE(off), plaintext.readBigUInt64LE(off + 8)]);
+    pairs.push([view.getBigUint64(off, true), view.getBigUint64(off + 8, true)]);
   }
   return pairs;
 }
@@ -273,42 +264,40 @@ export function openResult(input: {
   return combineOutputShares(shares);
 }
 
-function deriveKey(privateKey: KeyObject, publicKey: KeyObject, requestId: Buffer, hostIndex: number): Buffer {
-  const shared = diffieHellman({ privateKey, publicKey });
-  // An all-zero secret means a low-order public key: refuse rather than encrypt under a known key.
-  if (shared.every((byte) => byte === 0)) throw new MpcError("KEY_INVALID", "X25519 public key is of low order");
-  const info = Buffer.concat([Buffer.from(HKDF_INFO, "utf8"), Uint8Array.of(hostIndex)]);
-  return Buffer.from(hkdfSync("sha256", shared, requestId, info, 32));
-}
-
-function aad(requestId: Buffer, hostIndex: number): Buffer {
-  return Buffer.concat([requestId, Uint8Array.of(hostIndex)]);
-}
-
-function publicKeyFromRaw(raw: Uint8Array): KeyObject {
+function deriveKey(privateKey: Uint8Array, publicKey: Uint8Array, requestId: Uint8Array, hostIndex: number): Uint8Array {
+  let shared: Uint8Array;
   try {
-    return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" });
+    shared = x25519.getSharedSecret(privateKey, publicKey);
   } catch (cause) {
-    throw new MpcError("KEY_INVALID", "not a valid raw X25519 public key", { cause });
+    // An all-zero secret means a low-order public key: refuse rather than encrypt under a known key.
+    throw new MpcError("KEY_INVALID", "X25519 public key is of low order", { cause });
   }
+  return hkdf(sha256, shared, requestId, concatBytes(HKDF_INFO, Uint8Array.of(hostIndex)), KEY_BYTES);
 }
 
-function privateKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new MpcError("KEY_INVALID", `X25519 private key must be 32 bytes, got ${raw.length}`);
-  try {
-    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
-  } catch (cause) {
-    throw new MpcError("KEY_INVALID", "not a valid raw X25519 private key", { cause });
-  }
+function aad(requestId: Uint8Array, hostIndex: number): Uint8Array {
+  return concatBytes(requestId, Uint8Array.of(hostIndex));
 }
 
-function toBytes32(value: string | Uint8Array, field: string): Buffer {
+function toBytes32(value: string | Uint8Array, field: string): Uint8Array {
   if (typeof value === "string") {
     if (!isHexString(value, 32)) throw new MpcError("KEY_INVALID", `${field} must be a 0x-prefixed 32-byte hex string`);
-    return Buffer.from(getBytes(value));
+    return getBytes(value);
   }
   if (value.length !== 32) throw new MpcError("KEY_INVALID", `${field} must be 32 bytes, got ${value.length}`);
-  return Buffer.from(value);
+  return value;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The bytes as the Buffer the API has always returned (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function assertHostIndex(hostIndex: number): void {

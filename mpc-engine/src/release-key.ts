@@ -1,12 +1,15 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { gcm } from "@noble/ciphers/aes.js";
 import { getBytes, isHexString, keccak256 } from "ethers";
 import { MpcError } from "./errors.ts";
+import { randomBytes } from "./random-bytes.ts";
 
 /** Version byte of a wrapped envelope (the buyer's envelope is version 1). */
 export const WRAPPED_VERSION = 2;
 /** version(1) || hostIndex(1) || keccak256(key)(32) || iv(12) || tag(16). */
 export const WRAPPED_HEADER_BYTES = 1 + 1 + 32 + 12 + 16;
 const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /**
  * A fresh 32-byte release key for one host's envelope of one job.
@@ -15,7 +18,7 @@ const KEY_BYTES = 32;
  * const key = newReleaseKey();
  */
 export function newReleaseKey(): Buffer {
-  return randomBytes(KEY_BYTES);
+  return asBuffer(randomBytes(KEY_BYTES));
 }
 
 /**
@@ -46,11 +49,12 @@ export function releaseKeyHash(key: Uint8Array): string {
 export function wrapEnvelope(input: { jobId: string; hostIndex: number; key: Uint8Array; envelope: Uint8Array }): Buffer {
   const { hostIndex, key } = input;
   const keyHash = releaseKeyHash(key);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(aad(input.jobId, hostIndex));
-  const ciphertext = Buffer.concat([cipher.update(input.envelope), cipher.final()]);
-  return Buffer.concat([Uint8Array.of(WRAPPED_VERSION, hostIndex), getBytes(keyHash), iv, cipher.getAuthTag(), ciphertext]);
+  const iv = randomBytes(IV_BYTES);
+  // GCM's output is ciphertext || tag; the layout puts the tag first.
+  const sealed = gcm(key, iv, aad(input.jobId, hostIndex)).encrypt(input.envelope);
+  const ciphertext = sealed.subarray(0, sealed.length - TAG_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  return Buffer.concat([Uint8Array.of(WRAPPED_VERSION, hostIndex), getBytes(keyHash), iv, tag, ciphertext]);
 }
 
 /**
@@ -82,12 +86,11 @@ export function unwrapEnvelope(input: { jobId: string; hostIndex: number; key: U
       details: { host: hostIndex },
     });
   }
-  const bytes = Buffer.from(wrapped);
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(34, 46));
-    decipher.setAAD(aad(input.jobId, hostIndex));
-    decipher.setAuthTag(bytes.subarray(46, 62));
-    return Buffer.concat([decipher.update(bytes.subarray(WRAPPED_HEADER_BYTES)), decipher.final()]);
+    const iv = wrapped.subarray(34, 34 + IV_BYTES);
+    const tag = wrapped.subarray(34 + IV_BYTES, WRAPPED_HEADER_BYTES);
+    const sealed = concatBytes(wrapped.subarray(WRAPPED_HEADER_BYTES), tag);
+    return asBuffer(gcm(key, iv, aad(input.jobId, hostIndex)).decrypt(sealed));
   } catch (cause) {
     throw new MpcError("ENVELOPE_DECRYPT_FAILED", `cannot unwrap the envelope of host ${hostIndex} (another job's, or tampered)`, {
       cause,
@@ -104,7 +107,19 @@ function checkHeader(wrapped: Uint8Array, hostIndex: number): void {
   if (wrapped[1] !== hostIndex) throw malformed(`it claims host index ${wrapped[1]}`);
 }
 
-function aad(jobId: string, hostIndex: number): Buffer {
+function aad(jobId: string, hostIndex: number): Uint8Array {
   if (!isHexString(jobId, 32)) throw new MpcError("INVALID_ARGUMENT", "jobId must be a 0x-prefixed bytes32 hex string");
-  return Buffer.concat([getBytes(jobId), Uint8Array.of(hostIndex)]);
+  return concatBytes(getBytes(jobId), Uint8Array.of(hostIndex));
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The bytes as the Buffer the API has always returned (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

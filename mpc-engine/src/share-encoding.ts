@@ -1,4 +1,3 @@
-import { endianness } from "node:os";
 import { AbiCoder, getBytes, isHexString, keccak256, solidityPackedKeccak256 } from "ethers";
 import { createKeccak } from "hash-wasm";
 import type { SchemaType } from "./algorithms/plan.ts";
@@ -18,7 +17,9 @@ export const SHARE_DOMAIN = "scmpc-share-v3";
 /** Domain tag of the upload digest the seller signs. */
 export const UPLOAD_DOMAIN = "scmpc-upload-v1";
 
-const LITTLE_ENDIAN = endianness() === "LE";
+// Typed arrays use the platform's byte order: where it is little-endian a
+// ring vector's bytes are already the wire format.
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** One column of a host's share as it travels and is committed to. */
 export interface ColumnShareBytes {

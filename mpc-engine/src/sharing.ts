@@ -1,5 +1,5 @@
-import { randomFillSync } from "node:crypto";
 import { MpcError } from "./errors.ts";
+import { fillRandom } from "./random-bytes.ts";
 
 /**
  * One host's replicated share of a column: host i holds `a` = x_i and
@@ -12,12 +12,6 @@ export interface HostShare {
 
 /** Fills a byte array with uniform random bytes (injectable for tests). */
 export type RandomFill = (bytes: Uint8Array) => void;
-
-const defaultFill: RandomFill = (bytes) => {
-  // randomFillSync accepts at most 2^31-1 bytes per call.
-  const max = 0x7fff0000;
-  for (let off = 0; off < bytes.length; off += max) randomFillSync(bytes, off, Math.min(max, bytes.length - off));
-};
 
 /**
  * Splits a column into 2-out-of-3 replicated shares: x0 and x1 uniform,
@@ -33,7 +27,7 @@ const defaultFill: RandomFill = (bytes) => {
  */
 export function shareColumn(
   values: BigUint64Array,
-  rng: RandomFill = defaultFill,
+  rng: RandomFill = fillRandom,
 ): [HostShare, HostShare, HostShare] {
   const n = values.length;
   // One random fill for both x0 and x1: the bulk of the cost at 1M rows.

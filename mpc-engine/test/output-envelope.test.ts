@@ -1,6 +1,18 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { getBytes } from "ethers";
 import {
   combineOutputShares,
   decryptOutputShare,
@@ -159,12 +171,101 @@ describe("output envelope", () => {
     );
   });
 
+  it("refuses a low-order buyer key rather than encrypt under a known key", () => {
+    assert.throws(
+      () => encryptOutputShare({ requestId, hostIndex: 0, buyerPublicKey: new Uint8Array(32), values: [[1n, 2n]] }),
+      (err: unknown) => isMpcError(err, "KEY_INVALID") && /low order/.test(err.message),
+    );
+  });
+
   it("refuses envelopes in the wrong order", () => {
     const { result, keys } = seal(buyer.publicKey, outputShares([1n]));
     const { envelopes: [w0, w1, w2] } = unpackResult(result);
     assert.throws(
       () => openResult({ requestId, buyerPrivateKey: buyer.privateKey, result: packResult(jobId, [w1, w0, w2]), releaseKeys: [keys[1], keys[0], keys[2]] }),
       (err: unknown) => isMpcError(err, "ENVELOPE_MALFORMED") && err.details.host === 0,
+    );
+  });
+});
+
+// The envelope formats as node:crypto writes them (X25519 keys as DER,
+// HKDF-SHA256, AES-256-GCM with a separate tag): the reference the engine's
+// portable implementation must stay byte-compatible with, both ways.
+const SPKI_X25519 = Buffer.from("302a300506032b656e032100", "hex");
+const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex");
+const rawPublic = (key: KeyObject): Buffer => key.export({ format: "der", type: "spki" }).subarray(SPKI_X25519.length);
+const publicFromRaw = (raw: Uint8Array): KeyObject => createPublicKey({ key: Buffer.concat([SPKI_X25519, raw]), format: "der", type: "spki" });
+const privateFromRaw = (raw: Uint8Array): KeyObject => createPrivateKey({ key: Buffer.concat([PKCS8_X25519, raw]), format: "der", type: "pkcs8" });
+
+function nodeOutputKey(privateKey: KeyObject, publicKey: KeyObject, hostIndex: number): Buffer {
+  const shared = diffieHellman({ privateKey, publicKey });
+  const info = Buffer.concat([Buffer.from("scmpc-output-v1"), Uint8Array.of(hostIndex)]);
+  return Buffer.from(hkdfSync("sha256", shared, getBytes(requestId), info, 32));
+}
+
+function nodeEncrypt(buyerPublicKey: Uint8Array, hostIndex: number, values: OutputSharePair[]): Buffer {
+  const ephemeral = generateKeyPairSync("x25519");
+  const plaintext = Buffer.alloc(16 * values.length);
+  values.forEach(([a, b], k) => {
+    plaintext.writeBigUInt64LE(a, 16 * k);
+    plaintext.writeBigUInt64LE(b, 16 * k + 8);
+  });
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", nodeOutputKey(ephemeral.privateKey, publicFromRaw(buyerPublicKey), hostIndex), iv);
+  cipher.setAAD(Buffer.concat([getBytes(requestId), Uint8Array.of(hostIndex)]));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Uint8Array.of(1, hostIndex), rawPublic(ephemeral.publicKey), iv, cipher.getAuthTag(), ciphertext]);
+}
+
+function nodeDecrypt(buyerPrivateKey: Uint8Array, hostIndex: number, envelope: Buffer): OutputSharePair[] {
+  assert.deepEqual([envelope[0], envelope[1]], [1, hostIndex]);
+  const key = nodeOutputKey(privateFromRaw(buyerPrivateKey), publicFromRaw(envelope.subarray(2, 34)), hostIndex);
+  const decipher = createDecipheriv("aes-256-gcm", key, envelope.subarray(34, 46));
+  decipher.setAAD(Buffer.concat([getBytes(requestId), Uint8Array.of(hostIndex)]));
+  decipher.setAuthTag(envelope.subarray(46, 62));
+  const plaintext = Buffer.concat([decipher.update(envelope.subarray(62)), decipher.final()]);
+  return Array.from({ length: plaintext.length / 16 }, (_, k) => [plaintext.readBigUInt64LE(16 * k), plaintext.readBigUInt64LE(16 * k + 8)] as const);
+}
+
+function nodeWrap(key: Buffer, hostIndex: number, envelope: Buffer): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.concat([getBytes(jobId), Uint8Array.of(hostIndex)]));
+  const ciphertext = Buffer.concat([cipher.update(envelope), cipher.final()]);
+  return Buffer.concat([Uint8Array.of(2, hostIndex), getBytes(releaseKeyHash(key)), iv, cipher.getAuthTag(), ciphertext]);
+}
+
+function nodeUnwrap(key: Buffer, hostIndex: number, wrapped: Buffer): Buffer {
+  assert.deepEqual([wrapped[0], wrapped[1]], [2, hostIndex]);
+  const decipher = createDecipheriv("aes-256-gcm", key, wrapped.subarray(34, 46));
+  decipher.setAAD(Buffer.concat([getBytes(jobId), Uint8Array.of(hostIndex)]));
+  decipher.setAuthTag(wrapped.subarray(46, 62));
+  return Buffer.concat([decipher.update(wrapped.subarray(WRAPPED_HEADER_BYTES)), decipher.final()]);
+}
+
+describe("output envelope format, against a node:crypto implementation", () => {
+  it("node:crypto opens what the engine seals and the engine opens what node:crypto seals: buyer envelopes, wrapping and buyer keys", () => {
+    const nodeBuyer = generateKeyPairSync("x25519");
+    const nodeBuyerKeys = { publicKey: rawPublic(nodeBuyer.publicKey), privateKey: nodeBuyer.privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_X25519.length) };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(0, 1, 2),
+        fc.boolean(),
+        (values, hostIndex, engineKeys) => {
+          // The buyer's key pair from either side: the raw 32-byte keys mean the same to both.
+          const buyer = engineKeys ? generateBuyerKeyPair() : nodeBuyerKeys;
+          const sealed = encryptOutputShare({ requestId, hostIndex, buyerPublicKey: buyer.publicKey, values });
+          assert.deepEqual(nodeDecrypt(buyer.privateKey, hostIndex, sealed), values);
+          const fromNode = nodeEncrypt(buyer.publicKey, hostIndex, values);
+          assert.deepEqual(decryptOutputShare({ requestId, hostIndex, buyerPrivateKey: buyer.privateKey, envelope: fromNode }), values);
+
+          const key = newReleaseKey();
+          assert.deepEqual(nodeUnwrap(key, hostIndex, wrapEnvelope({ jobId, hostIndex, key, envelope: sealed })), sealed);
+          assert.deepEqual(unwrapEnvelope({ jobId, hostIndex, key, wrapped: nodeWrap(key, hostIndex, fromNode) }), fromNode);
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

@@ -1,5 +1,5 @@
 import type { QueryPlan } from "../plan/query-plan.ts";
-import { queryOpenedCount } from "../plan/run-query.ts";
+import { queryOpenedCount } from "../plan/opened-count.ts";
 import type { DpPlan } from "./privacy-plan.ts";
 
 // The plan a named algorithm's computation runs from: the algorithm as a

@@ -8,7 +8,7 @@ import { noiseBound } from "../algorithms/privacy-plan.ts";
 import { decodeSum, openedWidth } from "../algorithms/sum-plan.ts";
 import { leastSquares } from "./least-squares.ts";
 import { linearRegressionCells, type LinearRegressionItem, type OutputItem, type PlanColumn, type QueryPlan } from "./query-plan.ts";
-import { queryOpenedCount } from "./run-query.ts";
+import { queryOpenedCount } from "./opened-count.ts";
 
 // The buyer's side of a query: the opened statistics turned into the answer
 // table, exactly (BigInt and Rational), one row per group. Exact plans refuse

@@ -1,10 +1,11 @@
-import { createCipheriv, createHash } from "node:crypto";
+import { ctr } from "@noble/ciphers/aes.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { INTERVAL_TAIL, noiseQuantile } from "../algorithms/noise-tail.ts";
 import { Rational } from "../algorithms/rational.ts";
 import { sampleDiscreteLaplace, type Ratio } from "../protocol/discrete-laplace.ts";
-import { wordsOf } from "../protocol/party.ts";
 import { createStreamReader, type RandomSource } from "../protocol/stream-reader.ts";
 import { compareDecimals } from "../query/decimal-text.ts";
+import { decodeRingVector } from "../share-encoding.ts";
 import { openStatistics, queryTable, type OpenedStatistic } from "./decode-query.ts";
 import { formatIsoDate, parseIsoDate } from "@scmpc/tables/values";
 import { boundText } from "../algorithms/column-bounds.ts";
@@ -51,9 +52,29 @@ export interface QueryNoise {
   spread: (string | null)[][];
 }
 
+/**
+ * The bootstrap's draws: the AES-256-CTR keystream (from counter block 0)
+ * under SHA-256 of the plan and the values, read as u64 LE words. The reader
+ * asks for ever longer prefixes of the stream; each is extended from where
+ * the last one stopped rather than generated again (the AES is software,
+ * portable to browsers, and the bulk of a description's time).
+ */
 function bootstrapSource(plan: QueryPlan, values: readonly bigint[]): RandomSource {
-  const key = createHash("sha256").update(`scmpc-describe-query-v1|${plan.text}|${plan.rowCount}|${values.join(",")}`).digest();
-  return createStreamReader((n) => wordsOf(createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(8 * n))));
+  const key = sha256(new TextEncoder().encode(`scmpc-describe-query-v1|${plan.text}|${plan.rowCount}|${values.join(",")}`));
+  let stream = new Uint8Array(0);
+  return createStreamReader((n) => {
+    // Whole 16-byte blocks, so that the next extension starts on a block's counter.
+    const wanted = 16 * Math.ceil((8 * n) / 16);
+    if (wanted > stream.length) {
+      const counter = new Uint8Array(16);
+      new DataView(counter.buffer).setBigUint64(8, BigInt(stream.length / 16));
+      const longer = new Uint8Array(wanted);
+      longer.set(stream);
+      longer.set(ctr(key, counter).encrypt(new Uint8Array(wanted - stream.length)), stream.length);
+      stream = longer;
+    }
+    return decodeRingVector(stream.subarray(0, 8 * n));
+  });
 }
 
 function draw(scale: Ratio, random: RandomSource): bigint {

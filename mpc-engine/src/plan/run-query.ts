@@ -1,6 +1,5 @@
 import { MpcError } from "../errors.ts";
 import { noiseScales } from "../algorithms/privacy-plan.ts";
-import { openedWidth } from "../algorithms/sum-plan.ts";
 import { addShares } from "../protocol/linear.ts";
 import { drawPairwiseNoise } from "../protocol/noise.ts";
 import type { Party } from "../protocol/party.ts";
@@ -12,6 +11,7 @@ import { filterRows } from "./filter.ts";
 import { groupRows } from "./group.ts";
 import { selectRanks, type Selection } from "./order-statistic.ts";
 import { bitWidth, decompose, lessThanPublic, type Planes } from "./public-tests.ts";
+import { queryOpenedCount } from "./opened-count.ts";
 import type { FilterNode, PlanColumn, QueryPlan, RowTest, Statistic } from "./query-plan.ts";
 
 // Operators `scan`, `noise` and `open`, and the loop that runs the others
@@ -34,31 +34,6 @@ export const QUERY_BLOCK_WORDS = 1 << 20;
 
 /** Words of a block's packed row bits, summed over the planes it holds at once. */
 export const QUERY_BLOCK_PLANE_WORDS = 1 << 22;
-
-/**
- * Number of ring values a query plan opens: per statistic and group, 1 for a
- * count, 1 or 2 for a sum (ring or widened), a count per bucket, 2 for an
- * order statistic (value, count).
- *
- * @example
- * queryOpenedCount(plan) // 3
- */
-export function queryOpenedCount(plan: QueryPlan): number {
-  return plan.statistics.reduce((n, s) => n + plan.groups * perGroup(s), 0);
-}
-
-function perGroup(s: Statistic): number {
-  switch (s.kind) {
-    case "count":
-      return 1;
-    case "sum":
-      return openedWidth(s.sums[0]);
-    case "buckets":
-      return s.edges.length + 1;
-    case "select":
-      return 2;
-  }
-}
 
 /** The public constants each column is tested against, within its bounds (others are decided publicly). */
 export function testConstants(plan: QueryPlan): Map<string, bigint[]> {

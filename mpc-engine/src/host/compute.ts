@@ -52,6 +52,12 @@ export interface ComputeService {
    * becomes readable.
    */
   releaseKey(request: ReleaseKeyRequest): Promise<ReleaseKeyResponse>;
+  /**
+   * Where this host is with a job (for a buyer's progress display): unknown
+   * to it, computing, or answered (its signed output kept). Job ids derive
+   * from public chain data, and the answer says nothing of the output.
+   */
+  jobState(jobId: string): Promise<"unknown" | "computing" | "answered">;
   /** A peer host restarted (lost its mailbox): the jobs and replays that exchanged messages with its previous process are aborted, to be run again. */
   peerRestarted(host: number, jobs: readonly string[]): void;
   /** Aborts running jobs. */
@@ -478,6 +484,11 @@ export function createComputeService(deps: {
       return { requestId, hostIndex: config.hostIndex, signature: await signer.signMessage(getBytes(digest)), signer: signer.address };
     },
 
+    async jobState(jobId) {
+      const id = jobId.toLowerCase();
+      if (running.has(id)) return "computing";
+      return (await finished(id)) === undefined ? "unknown" : "answered";
+    },
     async releaseKey(request) {
       if (!isHexString(request.requestId, 32)) throw new MpcError("INVALID_ARGUMENT", "request_id must be a 0x-prefixed bytes32 hex string");
       const requestId = request.requestId.toLowerCase();

@@ -20,6 +20,12 @@ export interface HostConfig {
   listen: string;
   /** Whether the Host API is served over TLS with this host's certificate (default true). */
   apiTls: boolean;
+  /**
+   * `host:port` of the web API for browsers (HTTPS with the Host API's
+   * certificate, plaintext HTTP when `apiTls` is false; see web-api.ts);
+   * absent: no web API.
+   */
+  webListen?: string;
   /** `host:port` the Peer service (mutual TLS, the other hosts only) binds. */
   peerListen: string;
   /** `host:port` of the Peer service of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
@@ -85,6 +91,7 @@ export interface PeerTlsFiles {
  * | SCMPC_HOST_INDEX | 0, 1 or 2 |
  * | SCMPC_HOST_LISTEN | host:port of the Host API (default 127.0.0.1:0) |
  * | SCMPC_HOST_API_TLS | serve the Host API over TLS with the host's certificate: true (default) or false |
+ * | SCMPC_HOST_WEB_LISTEN | host:port of the web API for browsers, over the Host API's TLS (default: none) |
  * | SCMPC_HOST_PEER_LISTEN | host:port of the Peer service (mutual TLS) |
  * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2's Peer service, comma-separated |
  * | SCMPC_HOST_TLS_CA | PEM file of the CA of the hosts' certificates |
@@ -135,12 +142,21 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   const apiTlsText = (get("SCMPC_HOST_API_TLS") ?? "true").toLowerCase();
   if (apiTlsText !== "true" && apiTlsText !== "false") problems.push(`SCMPC_HOST_API_TLS must be true or false, got ${JSON.stringify(apiTlsText)}`);
 
+  const webListen = get("SCMPC_HOST_WEB_LISTEN");
+  if (webListen !== undefined && !isHostPort(webListen)) problems.push(`SCMPC_HOST_WEB_LISTEN must be host:port, got ${JSON.stringify(webListen)}`);
+  if (webListen !== undefined && webListen === listen && !webListen.endsWith(":0")) {
+    problems.push("SCMPC_HOST_WEB_LISTEN must differ from SCMPC_HOST_LISTEN: the web API has its own port");
+  }
+
   const peerListen = required("SCMPC_HOST_PEER_LISTEN");
   if (peerListen !== "" && !isHostPort(peerListen)) {
     problems.push(`SCMPC_HOST_PEER_LISTEN must be host:port, got ${JSON.stringify(peerListen)}`);
   }
   if (peerListen !== "" && peerListen === listen && !peerListen.endsWith(":0")) {
     problems.push("SCMPC_HOST_PEER_LISTEN must differ from SCMPC_HOST_LISTEN: the Peer service has its own (mutual TLS) port");
+  }
+  if (peerListen !== "" && peerListen === webListen && !peerListen.endsWith(":0")) {
+    problems.push("SCMPC_HOST_WEB_LISTEN must differ from SCMPC_HOST_PEER_LISTEN: the web API has its own port");
   }
 
   const peersText = required("SCMPC_HOST_PEERS");
@@ -248,6 +264,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     hostIndex: hostIndex as HostIndex,
     listen,
     apiTls: apiTlsText !== "false",
+    ...(webListen === undefined ? {} : { webListen }),
     peerListen,
     peers: peers as unknown as [string, string, string],
     tls,

@@ -27,6 +27,7 @@ import { createPeerMailbox } from "./peer-mailbox.ts";
 import { createShareStore } from "./share-store.ts";
 import { createUnregisteredSweeper, supersededRetention } from "./unregistered-sweeper.ts";
 import { handleUpload } from "./upload.ts";
+import { createWebApi, webApiTls } from "./web-api.ts";
 
 /** Version reported by Health. */
 export const HOST_VERSION: string = packageJson.version;
@@ -41,8 +42,12 @@ export interface HostDeps {
 
 /** A running-or-startable MPC host. */
 export interface MpcHost {
-  /** Binds `config.listen` (Host API) and `config.peerListen` (Peer service); resolves with the bound ports. */
-  start(): Promise<{ port: number; peerPort: number }>;
+  /**
+   * Binds `config.listen` (Host API), `config.peerListen` (Peer service) and,
+   * when configured, `config.webListen` (web API); resolves with the bound
+   * ports (`webPort` undefined without a web API).
+   */
+  start(): Promise<{ port: number; peerPort: number; webPort: number | undefined }>;
   /** Stops accepting calls, aborts running jobs and releases resources. */
   close(): Promise<void>;
 }
@@ -52,12 +57,14 @@ export interface MpcHost {
  * UploadShares for sellers (bounded in size), Compute and SignResult for the
  * bridge only (each call signed by the bridge's key), ReleaseKey and Health
  * for anyone — and the Peer service (Exchange) on `config.peerListen` over
- * mutual TLS for the other two hosts. Reads and checks the TLS material at once.
+ * mutual TLS for the other two hosts; with `config.webListen`, also the web
+ * API for browsers (web-api.ts: upload, release key and health over HTTPS,
+ * through the same handlers). Reads and checks the TLS material at once.
  *
  * @throws MpcError `CONFIG_INVALID` when the TLS material is unusable
  * @example
  * const host = createHost(loadHostConfig(process.env));
- * const { port, peerPort } = await host.start();
+ * const { port, peerPort, webPort } = await host.start();
  */
 export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   // First, so a configuration error leaves nothing (timers, providers) behind.
@@ -94,6 +101,9 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     logger,
   });
   const uploadLimits = { sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
+  // The one upload path of both APIs (gRPC and web): same checks, same store.
+  const upload = (request: UploadSharesRequest) => handleUpload(request, { hostIndex: config.hostIndex, store, chain, limits: uploadLimits });
+  const health = (): HealthResponse => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION });
 
   const server = new grpc.Server({
     // The largest message is an upload: one host's share of the largest dataset this host takes.
@@ -109,7 +119,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   // The bridge's signature is checked before anything else: a stranger's call never reaches a job.
   const bridgeOnly = { hostIndex: config.hostIndex, bridgeAddress: config.bridgeAddress };
   server.addService(Host.service, {
-    uploadShares: unary(logger, "UploadShares", (req: UploadSharesRequest) => handleUpload(req, { hostIndex: config.hostIndex, store, chain, limits: uploadLimits })),
+    uploadShares: unary(logger, "UploadShares", upload),
     compute: unary(logger, "Compute", (req: ComputeRequest, metadata) => {
       verifyBridgeCall({ method: "Compute", request: req }, metadata, bridgeOnly);
       return compute.compute(req);
@@ -119,15 +129,24 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       return compute.signResult(req);
     }),
     releaseKey: unary(logger, "ReleaseKey", (req: ReleaseKeyRequest) => compute.releaseKey(req)),
-    health: unary(
-      logger,
-      "Health",
-      async (): Promise<HealthResponse> => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION }),
-    ),
+    health: unary(logger, "Health", health),
   });
   peerServer.addService(Peer.service, {
     exchange: createExchangeHandler({ hostIndex: config.hostIndex, fingerprints: tls.fingerprints, mailbox, boots, logger }),
   });
+
+  const webApi =
+    config.webListen === undefined
+      ? undefined
+      : createWebApi({
+          maxUploadBytes: config.maxUploadBytes,
+          upload,
+          releaseKey: (request) => compute.releaseKey(request),
+          jobState: (jobId) => compute.jobState(jobId),
+          health,
+          tls: webApiTls(config, tls),
+          logger,
+        });
 
   let started = false;
   return {
@@ -138,10 +157,11 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       started = true;
       const peerPort = await bind(peerServer, config.peerListen, peerServerCredentials(tls));
       const port = await bind(server, config.listen, hostServerCredentials(config, tls));
+      const webPort = webApi === undefined || config.webListen === undefined ? undefined : await webApi.listen(config.webListen);
       // Peers that were running jobs with a previous process of this host learn at once that it restarted.
       void peers.hello(Date.now() + 10_000);
       sweeper.start();
-      return { port, peerPort };
+      return { port, peerPort, webPort };
     },
     async close() {
       sweeper.stop();
@@ -149,6 +169,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       // Peer streams are long-lived and senders resend on a new stream, so
       // the Peer service need not drain; waiting would only delay close.
       peerServer.forceShutdown();
+      await webApi?.close();
       await new Promise<void>((resolve) => {
         if (!started) return resolve();
         const force = setTimeout(() => server.forceShutdown(), 2000);

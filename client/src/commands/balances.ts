@@ -1,20 +1,16 @@
 import type { Command } from "commander";
-import { Contract, formatUnits } from "ethers";
-import type { Signer } from "ethers";
-import { loadArtifact } from "@scmpc/contracts";
+import { formatUnits } from "ethers";
+import { marketBalance, withdrawAll } from "../balances.ts";
 import { PAYMENT_DECIMALS } from "../seller.ts";
-import type { StackState } from "../state.ts";
-import { releaseEarnings } from "../subscriptions.ts";
 import { act, connected, examples, type CliContext } from "./context.ts";
 
 // `seller balance|withdraw` and `buyer balance|withdraw`: one account's money
 // held by the market, credited per algorithm contract (a seller's payments, a
 // buyer's refunds) and by the registry (subscription income and refunds).
 
-/** Every algorithm contract of the market: payments and refunds are credited per contract. */
-function markets(state: StackState, signer: Signer) {
-  const abi = loadArtifact("AlgorithmComputation").abi;
-  return Object.entries(state.contracts.algorithms).map(([name, address]) => ({ name, contract: new Contract(address, abi, signer) }));
+/** Token amounts as decimal strings, for JSON. */
+function decimals(amounts: Record<string, bigint>): Record<string, string> {
+  return Object.fromEntries(Object.entries(amounts).map(([name, amount]) => [name, amount.toString()]));
 }
 
 /**
@@ -43,19 +39,8 @@ export function addBalanceCommands(
       act(ctx, async (command) => {
         const { json } = command.opts<{ json?: boolean }>();
         await connected(ctx, command, role, async ({ state, signer }) => {
-          const address = await signer.getAddress();
-          const perAlgorithm: Record<string, string> = {};
-          let total = 0n;
-          for (const { name, contract } of markets(state, signer)) {
-            const amount: bigint = await contract.withdrawable(address);
-            if (amount > 0n) perAlgorithm[name] = amount.toString();
-            total += amount;
-          }
-          const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
-          // A seller's subscription earnings count once released; a balance releases nothing, so it reads them as owed.
-          const income: bigint = await registry.incomeOf(address);
-          if (income > 0n) perAlgorithm.subscriptions = income.toString();
-          total += income;
+          const { account: address, total, byAlgorithm } = await marketBalance(state, signer);
+          const perAlgorithm = decimals(byAlgorithm);
           if (json) out.log(JSON.stringify({ account: address, withdrawable: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
           else out.log(`${address} can withdraw ${formatUnits(total, PAYMENT_DECIMALS)} mUSD`);
         });
@@ -75,25 +60,9 @@ export function addBalanceCommands(
       act(ctx, async (command) => {
         const { json } = command.opts<{ json?: boolean }>();
         await connected(ctx, command, role, async ({ state, signer }) => {
-          const address = await signer.getAddress();
-          const perAlgorithm: Record<string, string> = {};
-          let total = 0n;
-          for (const { name, contract } of markets(state, signer)) {
-            const amount: bigint = await contract.withdrawable(address);
-            if (amount === 0n) continue;
-            await (await contract.withdraw()).wait();
-            perAlgorithm[name] = amount.toString();
-            total += amount;
-          }
           // Subscription income (a seller's earnings, released first) and refunds (a subscriber's).
-          const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, signer);
-          if (role === "seller") await releaseEarnings(registry, address);
-          const income: bigint = await registry.incomeOf(address);
-          if (income > 0n) {
-            await (await registry.withdrawIncome()).wait();
-            perAlgorithm.subscriptions = income.toString();
-            total += income;
-          }
+          const { account: address, total, byAlgorithm } = await withdrawAll(state, signer, { releaseEarnings: role === "seller" });
+          const perAlgorithm = decimals(byAlgorithm);
           if (json) out.log(JSON.stringify({ account: address, withdrawn: total.toString(), formatted: formatUnits(total, PAYMENT_DECIMALS), byAlgorithm: perAlgorithm }));
           else out.log(total === 0n ? `${address} has nothing to withdraw` : `withdrew ${formatUnits(total, PAYMENT_DECIMALS)} mUSD to ${address}`);
         });

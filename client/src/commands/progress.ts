@@ -118,7 +118,8 @@ export function purchaseProgressBar(stream: NodeJS.WriteStream, label: string): 
   progressBar.start(PURCHASE_STAGES.length, 0);
   return {
     report(event) {
-      done = Math.max(done, PURCHASE_STAGES.indexOf(event.stage) + 1);
+      // The bar shows the stages every buyer sees; the hosts' stages (relayed, computing) need their web API.
+      done = Math.max(done, (PURCHASE_STAGES as readonly string[]).indexOf(event.stage) + 1);
       request = `  request ${event.requestId.slice(0, 10)}…`;
       progressBar.update(done);
     },

@@ -391,6 +391,16 @@ describe("host web API", () => {
     refused(await releaseKey(JSON.stringify({ requestId, consumer: CONSUMER, pad: "x".repeat(20_000) })), 413, "BODY_TOO_LARGE");
   });
 
+  it("says where a job stands (unknown to it here) and refuses malformed job ids", async () => {
+    const jobId = `0x${"cd".repeat(32)}`;
+    const answer = await call(web.webPort!, "GET", `/v1/jobs/${jobId.toUpperCase().replace("0X", "0x")}`);
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.headers["access-control-allow-origin"], "*");
+    assert.deepEqual(answer.json(), { jobId, state: "unknown" });
+    refused(await call(web.webPort!, "GET", "/v1/jobs/0x12"), 404, "ROUTE_NOT_FOUND");
+    refused(await call(web.webPort!, "POST", `/v1/jobs/${jobId}`), 405, "METHOD_NOT_ALLOWED");
+  });
+
   it("serves plain HTTP when the Host API is plaintext", async () => {
     const plain = await startHost({ apiTls: false });
     const answer = await call(plain.webPort!, "GET", "/v1/health", { plaintext: true });

@@ -10,6 +10,7 @@ import { decodeQuery, type QueryResult } from "./decode-query.ts";
 import { planQuery } from "./plan-query.ts";
 import type { QueryPlan } from "./query-plan.ts";
 import { queryOpenedCount } from "./opened-count.ts";
+import { QUERY_ALGORITHM } from "./query-policy.ts";
 
 // A job's plan, whatever was bought: a named algorithm (`mean@1`, ...) or a
 // query (`query@1`, its SQL text in the request's params). Buyer and hosts
@@ -18,28 +19,7 @@ import { queryOpenedCount } from "./opened-count.ts";
 // (job-plan.ts adds running), so a buyer's client — in a browser too — plans
 // and decodes with exactly the hosts' code.
 
-/** The algorithm name under which queries are sold. */
-export const QUERY_ALGORITHM = "query@1";
-
-/**
- * The policy entry that restricts `query@1` to some aggregate functions: a
- * dataset whose allowed algorithms list it (with `query@1`) sells a query
- * only when every aggregate function the query uses is listed as well, as
- * {@link queryAggregateEntry}. Policy ids are keccak256 of these names, as
- * of algorithm names. The contract checks `query@1`; the hosts and the
- * buyer's client check the functions.
- */
-export const QUERY_RESTRICTED_ENTRY = "query@1:restricted";
-
-/**
- * The policy entry allowing one aggregate function under a restricted `query@1`.
- *
- * @example
- * queryAggregateEntry("avg") // "query@1:avg"
- */
-export function queryAggregateEntry(fn: string): string {
-  return `${QUERY_ALGORITHM}:${fn}`;
-}
+export { QUERY_ALGORITHM, QUERY_RESTRICTED_ENTRY, queryAggregateEntry } from "./query-policy.ts";
 
 /** A planned job. */
 export type JobPlan = { kind: "algorithm"; algorithm: string; plan: Plan } | { kind: "query"; algorithm: typeof QUERY_ALGORITHM; plan: QueryPlan; query: Query };

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
+import { get as httpsGet } from "node:https";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,7 @@ import { deployDevMarket } from "./dev-market.ts";
 import { freePort, startProcess, stopProcess, waitUntil } from "./processes.ts";
 import type { ManagedProcess } from "./processes.ts";
 import { writeState } from "./state.ts";
+import { serveWebMarket, spkiHash, WEB_DIST, type WebServer } from "./web-server.ts";
 import type { StackState } from "./state.ts";
 
 const REPO_ROOT = path.resolve(fileURLToPath(import.meta.url), "../../..");
@@ -34,7 +36,13 @@ export interface LocalStack {
   bridgeAccessKey: string;
   /** Where the relay answers `GET /health` (its counts of requests by state); empty without the oracle. */
   relayHealthUrl: string;
-  /** Stops every process the stack started (and only those). */
+  /**
+   * The SHA-256 hashes (base64) of the three hosts' public keys, for
+   * Chromium's `--ignore-certificate-errors-spki-list`: a browser started
+   * with them trusts exactly the local hosts' web endpoints.
+   */
+  webTrust: string[];
+  /** Stops every process the stack started (and only those), and the web market's server. */
   stop(): Promise<void>;
   /**
    * Starts a stopped or killed service again ("host-0".."host-2", "bridge",
@@ -60,6 +68,20 @@ async function ensureContractsBuilt(say: (line: string) => void): Promise<void> 
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`compiling the contracts failed: ${(e.stderr || e.message).trim().split("\n").slice(-5).join("\n")}`, { cause: err });
+  }
+}
+
+/** The web market's build, made when missing (as the contracts are) so that `scmpc up` serves it on a fresh clone. */
+async function ensureWebBuilt(say: (line: string) => void): Promise<void> {
+  if (existsSync(path.join(WEB_DIST, "index.html"))) return;
+  say("web        not built yet: building it (vite build) ...");
+  const require = createRequire(path.join(REPO_ROOT, "web", "package.json"));
+  const vite = path.join(path.dirname(require.resolve("vite/package.json")), "bin", "vite.js");
+  try {
+    await promisify(execFile)(process.execPath, [vite, "build", "--logLevel", "error"], { cwd: path.join(REPO_ROOT, "web"), maxBuffer: 16 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`building the web market failed: ${(e.stderr || e.message).trim().split("\n").slice(-5).join("\n")}`, { cause: err });
   }
 }
 
@@ -90,6 +112,8 @@ export async function startLocalStack(options: {
   logLevel?: string;
   /** Start the bridge and the relay (default true); without them requests stay pending on-chain. */
   oracle?: boolean;
+  /** Serve the web market (default true). */
+  web?: boolean;
   /**
    * Keep the hosts' share stores and finished jobs from the previous start
    * (default false: the chain starts empty, so they are wiped). For drills of
@@ -138,7 +162,9 @@ export async function startLocalStack(options: {
     return proc;
   };
 
+  let web: WebServer | undefined;
   const stop = async () => {
+    await web?.close();
     // Reverse order: the relay and the bridge go before what they depend on.
     for (const proc of [...processes].reverse()) await stopProcess(proc);
   };
@@ -179,6 +205,9 @@ export async function startLocalStack(options: {
     const hosts = hostPorts.map((port) => `127.0.0.1:${port}`);
     const peerPorts = [await freePort(), await freePort(), await freePort()];
     const peerEndpoints = peerPorts.map((port) => `127.0.0.1:${port}`);
+    // Each host's web API for browsers, over HTTPS with its Host API certificate (which names 127.0.0.1).
+    const webPorts = [await freePort(), await freePort(), await freePort()];
+    const hostWebUrls = webPorts.map((port) => `https://127.0.0.1:${port}`);
     // Each host's operator and result signer: development accounts 6, 7, 8.
     const hostKeys = [DEV_ROLES.host0, DEV_ROLES.host1, DEV_ROLES.host2].map((i) => devPrivateKey(i));
     const relayKey = devPrivateKey(DEV_ROLES.relay);
@@ -196,6 +225,7 @@ export async function startLocalStack(options: {
         SCMPC_HOST_INDEX: String(index),
         SCMPC_HOST_LISTEN: endpoint,
         SCMPC_HOST_PEER_LISTEN: peerEndpoints[index],
+        SCMPC_HOST_WEB_LISTEN: `127.0.0.1:${webPorts[index]}`,
         SCMPC_HOST_PEERS: peerEndpoints.join(","),
         SCMPC_HOST_TLS_CA: tls.caFile,
         SCMPC_HOST_TLS_CERT: tls.hosts[index].certFile,
@@ -213,11 +243,16 @@ export async function startLocalStack(options: {
     // Sellers, the bridge and this readiness check reach the Host API over TLS,
     // pinning the same certificates the hosts present to each other.
     const hostTls: HostApiTls = { ca: await readFile(tls.caFile, "utf8"), fingerprints: tls.hosts.map((h) => h.fingerprint) };
+    // A host is up once both its Host API and its web API answer health.
     const hostsClient = createGrpcHostsClient(hosts, { tls: hostTls });
     try {
       await Promise.all(
         hostProcs.map((proc, index) =>
-          waitUntil(proc, async () => (await hostsClient.health(1_000))[index].reachable, START_TIMEOUT_MS),
+          waitUntil(
+            proc,
+            async () => (await hostsClient.health(1_000))[index].reachable && (await webHealthy(hostWebUrls[index], hostTls.ca, index)),
+            START_TIMEOUT_MS,
+          ),
         ),
       );
     } finally {
@@ -227,13 +262,13 @@ export async function startLocalStack(options: {
       readiness.set(`host-${index}`, async () => {
         const client = createGrpcHostsClient(hosts, { tls: hostTls });
         try {
-          return (await client.health(1_000))[index].reachable;
+          return (await client.health(1_000))[index].reachable && (await webHealthy(hostWebUrls[index], hostTls.ca, index));
         } finally {
           client.close();
         }
       }),
     );
-    say(`hosts      ${hosts.join(", ")} (peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
+    say(`hosts      ${hosts.join(", ")} (web ${hostWebUrls.join(", ")}; peer mTLS ${peerEndpoints.join(", ")}, certificates in ${tlsDir})`);
 
     let bridgeUrl = "";
     let bridgeAccessKey = "";
@@ -285,20 +320,60 @@ export async function startLocalStack(options: {
       say(`relay      ${new Wallet(relayKey).address} (authorized sender of the Operator)`);
     }
 
+    // The web market: the static build and its config.json, with the local chain's development accounts to act as.
+    const webTrust = await Promise.all(tls.hosts.map(async (h) => spkiHash(await readFile(h.certFile, "utf8"))));
+    let webUrl: string | undefined;
+    if (options.web ?? true) {
+      await ensureWebBuilt(say);
+      const devAccounts = (["seller", "buyer", "seller2", "buyer2"] as const).map((label) => {
+        const privateKey = devPrivateKey(DEV_ROLES[label]);
+        return { label, address: new Wallet(privateKey).address, privateKey };
+      });
+      web = await serveWebMarket({ port: await freePort(), config: { rpcUrl, chainId, contracts, hostWebUrls, devAccounts } });
+      webUrl = web.url;
+      say(`web        ${webUrl} (the hosts' web endpoints use the stack's own certificates: see the README's "Web market")`);
+    }
+
     const state: StackState = {
       rpcUrl,
       chainId,
       contracts,
       hosts,
       hostTls,
+      hostWebUrls,
+      ...(webUrl === undefined ? {} : { webUrl }),
       bridgeUrl,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.child.pid ?? -1])),
       startedAt: new Date().toISOString(),
     };
     await writeState(dir, state);
-    return { state, dir, processes, stop, restart, bridgeSigningKey: bridgeWallet.privateKey, bridgeAccessKey, relayHealthUrl };
+    return { state, dir, processes, stop, restart, webTrust, bridgeSigningKey: bridgeWallet.privateKey, bridgeAccessKey, relayHealthUrl };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * Whether the web API at `url` answers `GET /v1/health` as host `hostIndex`,
+ * over HTTPS trusting only the deployment CA `ca`.
+ */
+function webHealthy(url: string, ca: string, hostIndex: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(`${url}/v1/health`, { ca, timeout: 1_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { hostIndex?: number; status?: string };
+          resolve(res.statusCode === 200 && body.hostIndex === hostIndex && body.status === "SERVING");
+        } catch {
+          resolve(false);
+        }
+      });
+      res.on("error", () => resolve(false));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", () => resolve(false));
+  });
 }

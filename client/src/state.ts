@@ -12,6 +12,17 @@ export interface StackState {
   hosts: string[];
   /** How their Host API is trusted over TLS: the deployment CA and the hosts' fingerprints (absent: plaintext). */
   hostTls?: HostApiTls;
+  /**
+   * Base URLs of the three hosts' web API for browsers (`SCMPC_HOST_WEB_LISTEN`:
+   * `POST /v1/upload`, `POST /v1/release-key`, `GET /v1/health`), in host-index
+   * order, e.g. `https://127.0.0.1:PORT`: HTTPS with the same certificates as
+   * the Host API (trust `hostTls.ca`; they name 127.0.0.1). `scmpc up`
+   * always writes it; absent where the hosts serve no web API (the compose
+   * deployer's state, state files of earlier stacks).
+   */
+  hostWebUrls?: string[];
+  /** The web market `scmpc up` serves (`http://127.0.0.1:PORT/`); absent when it serves none. */
+  webUrl?: string;
   bridgeUrl: string;
   /** Process ids of the stack's processes, for operators. */
   pids: Record<string, number>;

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startLocalStack, type LocalStack } from "../client/src/stack.ts";
+
+// The web market in a real browser: Debian's Chromium driven by
+// playwright-core against the real local stack (chain, three host processes,
+// bridge, relay, and the stack's web server). A seller lists a CSV through
+// the page (read, typed and secret-shared in the browser, each share sent to
+// its host's web endpoint), a buyer buys a mean and a histogram through the
+// page and reads the decrypted values, the seller sees the credit and
+// withdraws it. Screenshots of each page go to test-results/web/ (not in git).
+const ROOT = path.resolve(fileURLToPath(import.meta.url), "../..");
+const SHOTS = path.join(ROOT, "test-results", "web");
+
+/** Chromium: SCMPC_CHROMIUM, else Debian's package. A machine without one fails this test: it does not skip. */
+function chromiumPath(): string {
+  const candidates = [process.env.SCMPC_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter((p): p is string => !!p);
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) {
+    assert.fail(`no Chromium found (looked at ${candidates.join(", ")}): install Debian's chromium (apt-get install -y chromium) or set SCMPC_CHROMIUM`);
+  }
+  return found;
+}
+
+// A table whose plaintext answers the test knows: 40 salaries in 4 departments
+// (none a round number, so none can coincide with the public bounds the preview shows).
+const DEPARTMENTS = ["engineering", "sales", "support", "finance"];
+const ROWS = Array.from({ length: 40 }, (_, i) => ({ dept: DEPARTMENTS[i % 4], salary: 30_017 + ((i * 7919) % 90_000) }));
+const CSV = ["department,salary", ...ROWS.map((r) => `${r.dept},${r.salary}`)].join("\n") + "\n";
+const EDGES = [50_000, 80_000];
+// A 64-character name: the layout must hold it on a phone's width.
+const NAME = "quarterly-salaries-of-the-northern-region-offices-2026-edition-x";
+
+describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_000 }, () => {
+  let dir: string;
+  let stack: LocalStack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    const executablePath = chromiumPath();
+    dir = await mkdtemp(path.join(os.tmpdir(), "scmpc-web-"));
+    await mkdir(SHOTS, { recursive: true });
+    stack = await startLocalStack({ dir });
+    assert.ok(stack.state.webUrl, "the stack serves the web market");
+    // The browser trusts exactly the three hosts' certificates (by their public keys), as a person would after accepting them.
+    browser = await chromium.launch({ executablePath, args: [`--ignore-certificate-errors-spki-list=${stack.webTrust.join(",")}`] });
+    console.log(`Chromium ${browser.version()} launched (${executablePath})`);
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("pageerror", (err) => console.error(`page error: ${err.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const actAs = async (label: string) => {
+    await page.getByLabel("Acting as").selectOption(`dev:${label}`);
+  };
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  let datasetId = "";
+
+  it("a seller lists a CSV through the page: typed and shared in the browser, only the schema shown", async () => {
+    await page.goto(`${stack.state.webUrl}#/sell`);
+    await actAs("seller");
+    const csv = path.join(dir, "salaries.csv");
+    await writeFile(csv, CSV);
+    await page.getByLabel("CSV or JSON file").setInputFiles(csv);
+    const preview = page.getByTestId("schema-preview");
+    await preview.waitFor();
+    const text = await preview.innerText();
+    assert.match(text, /40 rows/);
+    assert.match(text, /department\s+category/);
+    // The preview is of the schema only: no salary of the file appears on the page.
+    const body = await page.locator("body").innerText();
+    assert.ok(!ROWS.some((r) => body.includes(String(r.salary))), "no value of the table is shown");
+    await page.getByLabel("Name (unique among your datasets)").fill(NAME);
+    await page.getByLabel("Price per computation (mUSD)").fill("7");
+    // Exact answers for the two algorithms bought below, so the decrypted values can equal the plaintext.
+    await page.getByLabel("allow exact mean@1").check();
+    await page.getByLabel("allow exact histogram@1").check();
+    await shot("sell");
+    await page.getByRole("button", { name: "Share and list" }).click();
+    const listed = page.getByTestId("listed");
+    await listed.waitFor({ timeout: 120_000 });
+    const link = await listed.getByRole("link").getAttribute("href");
+    datasetId = link!.replace("#/dataset/", "");
+    assert.match(datasetId, /^0x[0-9a-f]{64}$/);
+  });
+
+  it("the market lists it, with a 64-character name that does not break the layout on a phone", async () => {
+    await page.goto(`${stack.state.webUrl}#/`);
+    await page.getByRole("link", { name: NAME }).waitFor();
+    await shot("market");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.getByRole("link", { name: NAME }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone's screen`);
+    await shot("market-phone");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("a buyer buys an exact mean and histogram through the page; the browser decrypts the plaintext's values", async () => {
+    await page.goto(`${stack.state.webUrl}#/dataset/${datasetId}`);
+    await actAs("buyer");
+    await page.getByTestId("total").waitFor();
+    assert.match(await page.getByTestId("total").innerText(), /^8(\.0)? mUSD$/, "price 7 and the operators' fee 1");
+    await shot("dataset");
+
+    await page.locator('select[name="algorithm"]').selectOption("mean@1");
+    await page.locator('select[name="column"]').selectOption("salary");
+    await page.getByLabel(/exact answer/).check();
+    await page.getByRole("button", { name: "Buy" }).click();
+    await page.getByTestId("answer").waitFor({ timeout: 180_000 });
+    const mean = await page.getByTestId("answer").innerText();
+    const sum = ROWS.reduce((s, r) => s + r.salary, 0);
+    assert.equal(Number(mean), sum / ROWS.length, `decrypted mean ${mean}`);
+    for (const stage of ["requested", "fulfilled", "keys released", "decrypted"]) {
+      assert.match((await page.locator(`[data-stage="${stage}"]`).getAttribute("class")) ?? "", /done/, `stage ${stage} shown done`);
+    }
+    await shot("bought-mean");
+
+    await page.locator('select[name="algorithm"]').selectOption("histogram@1");
+    await page.locator('select[name="column"]').selectOption("salary");
+    await page.getByLabel(/Bucket edges/).fill(EDGES.join(", "));
+    await page.getByLabel(/exact answer/).check();
+    await page.getByRole("button", { name: "Buy" }).click();
+    const histogram = page.getByTestId("histogram");
+    await histogram.waitFor({ timeout: 180_000 });
+    const counts = await histogram.locator("td").allInnerTexts();
+    const expected = [
+      ROWS.filter((r) => r.salary < EDGES[0]).length,
+      ROWS.filter((r) => r.salary >= EDGES[0] && r.salary < EDGES[1]).length,
+      ROWS.filter((r) => r.salary >= EDGES[1]).length,
+    ];
+    assert.deepEqual(counts.map(Number), expected);
+    assert.equal(await page.locator("figure.chart svg rect.bar").count(), 3, "a bar per bucket");
+    await shot("bought-histogram");
+  });
+
+  it("a request past the budget is refused on the page, in words, before paying", async () => {
+    await page.locator('select[name="algorithm"]').selectOption("mean@1");
+    await page.getByLabel(/exact answer/).uncheck();
+    await page.getByLabel(/ε to spend/).fill("60");
+    await page.getByRole("button", { name: "Buy" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /privacy budget/);
+  });
+
+  it("the buyer's history shows both purchases; the seller sees the credit and withdraws it", async () => {
+    await page.goto(`${stack.state.webUrl}#/account`);
+    const purchases = page.getByTestId("purchases");
+    await purchases.waitFor();
+    assert.equal(await purchases.locator("tbody tr").count(), 2);
+    assert.equal((await purchases.innerText()).match(/Fulfilled/g)?.length, 2);
+    await shot("account-buyer");
+
+    await actAs("seller");
+    const withdrawable = page.getByTestId("withdrawable");
+    await withdrawable.waitFor();
+    assert.equal(await withdrawable.innerText(), "14.0 mUSD", "two sales at 7 mUSD");
+    const before = parseFloat(await page.getByTestId("token-balance").innerText());
+    await shot("account-seller");
+    await page.getByRole("button", { name: "Withdraw all" }).click();
+    await page.getByText("Withdrew 14.0 mUSD to your account.").waitFor({ timeout: 60_000 });
+    // The page reads the balances again once the withdrawal is mined.
+    await page.waitForFunction(() => document.querySelector('[data-testid="withdrawable"]')?.textContent === "0.0 mUSD");
+    const afterBalance = parseFloat(await page.getByTestId("token-balance").innerText());
+    assert.equal(afterBalance - before, 14);
+    await shot("account-withdrawn");
+  });
+});

@@ -1,0 +1,247 @@
+import { Contract, formatUnits } from "ethers";
+import { useState } from "preact/hooks";
+import { loadArtifact } from "@scmpc/contracts";
+import { marketBalance, withdrawAll } from "../../../client/src/balances.ts";
+import { PAYMENT_DECIMALS, showDataset, type DatasetListing } from "../../../client/src/dataset-policy.ts";
+import { manageDataset } from "../../../client/src/sale.ts";
+import { salesOf } from "../lib/sales.ts";
+import type { Session } from "./app.tsx";
+import { ErrorMessage, Short, useLoad } from "./common.tsx";
+
+/** What the acting account holds, sold and bought: balances and withdrawal, the seller's datasets, the buyer's history. */
+export function AccountPage(props: { session: Session }) {
+  const { session } = props;
+  const account = session.account;
+  if (!account) {
+    return (
+      <section>
+        <h1>My account</h1>
+        <p>Choose an account to act as (top right): a development account on the local chain, or your browser's wallet.</p>
+      </section>
+    );
+  }
+  return (
+    <section aria-labelledby="account-title">
+      <h1 id="account-title">My account</h1>
+      <p class="mono seller">{account.address}</p>
+      <Balances session={session} />
+      <MyDatasets session={session} />
+      <History session={session} />
+    </section>
+  );
+}
+
+function Balances(props: { session: Session }) {
+  const { session } = props;
+  const signer = session.account!.signer;
+  const balances = useLoad(async () => {
+    const token = new Contract(session.state.contracts.paymentToken, loadArtifact("DevPaymentToken").abi, session.provider);
+    const [held, market] = await Promise.all([token.balanceOf(session.account!.address) as Promise<bigint>, marketBalance(session.state, signer)]);
+    return { held, market };
+  }, [session.account!.address]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  const withdraw = async () => {
+    setBusy(true);
+    setError(undefined);
+    setDone(undefined);
+    try {
+      const { total } = await withdrawAll(session.state, signer, { releaseEarnings: true });
+      setDone(total === 0n ? "Nothing to withdraw." : `Withdrew ${formatUnits(total, PAYMENT_DECIMALS)} mUSD to your account.`);
+      balances.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const b = balances.value;
+  return (
+    <section aria-labelledby="balances-title">
+      <h2 id="balances-title">Balances</h2>
+      <ErrorMessage error={balances.error} title="Balances cannot be read." />
+      {b && (
+        <dl class="terms">
+          <div>
+            <dt>In your account</dt>
+            <dd data-testid="token-balance">{formatUnits(b.held, PAYMENT_DECIMALS)} mUSD</dd>
+          </div>
+          <div>
+            <dt>Held for you by the market</dt>
+            <dd data-testid="withdrawable">{formatUnits(b.market.total, PAYMENT_DECIMALS)} mUSD</dd>
+          </div>
+          {Object.entries(b.market.byAlgorithm).map(([name, amount]) => (
+            <div>
+              <dt>· {name === "subscriptions" ? "subscriptions" : name.replace(/@\d+$/, "")}</dt>
+              <dd>{formatUnits(amount, PAYMENT_DECIMALS)} mUSD</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <button type="button" onClick={withdraw} disabled={busy || !b || b.market.total === 0n}>
+        {busy ? "Withdrawing…" : "Withdraw all"}
+      </button>
+      {done && (
+        <p role="status" class="success">
+          {done}
+        </p>
+      )}
+      <ErrorMessage error={error} title="The withdrawal failed." />
+    </section>
+  );
+}
+
+function MyDatasets(props: { session: Session }) {
+  const { session } = props;
+  const me = session.account!.address;
+  const mine = useLoad(async () => {
+    const registry = new Contract(session.state.contracts.registry, loadArtifact("DatasetRegistry").abi, session.provider);
+    const events = await registry.queryFilter(registry.filters.DatasetRegistered(null, me));
+    const ids = [...new Set(events.map((e) => ((e as unknown as { args: { datasetId: string } }).args.datasetId as string).toLowerCase()))];
+    const listings: DatasetListing[] = [];
+    for (const id of ids) {
+      const d = await registry.getDataset(id);
+      if ((d.stakeReleaseTime as bigint) !== 0n) continue;
+      listings.push(await showDataset({ state: session.state, runner: session.provider, dataset: id }));
+    }
+    return listings;
+  }, [me]);
+  return (
+    <section aria-labelledby="mine-title">
+      <h2 id="mine-title">Datasets you sell</h2>
+      <ErrorMessage error={mine.error} title="Your datasets cannot be read." />
+      {mine.value && mine.value.length === 0 && (
+        <p>
+          None. <a href="#/sell">Sell a table</a>.
+        </p>
+      )}
+      <ul class="cards">
+        {(mine.value ?? []).map((d) => (
+          <MyDataset session={session} listing={d} onChange={mine.reload} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function MyDataset(props: { session: Session; listing: DatasetListing; onChange: () => void }) {
+  const { session, listing: d } = props;
+  const [price, setPrice] = useState(d.price);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  const act = async (action: Parameters<typeof manageDataset>[0]["action"]) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { message } = await manageDataset({ state: session.state, seller: session.account!.signer, datasetId: d.id, action });
+      setDone(message);
+      props.onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <li class="card">
+      <h3 class="name">
+        <a href={`#/dataset/${d.id}`}>{d.name}</a> {!d.active && <span class="badge">paused</span>}
+      </h3>
+      <p class="hint">
+        {d.rowCount} rows · ε {d.policy.budget.remaining} of {d.policy.budget.total} left · {d.price} mUSD
+      </p>
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void act({ kind: "price", price });
+        }}
+      >
+        <label>
+          Price (mUSD)
+          <input type="number" min="0" step="any" value={price} onInput={(e) => setPrice((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" disabled={busy}>
+          Set price
+        </button>
+        <button type="button" disabled={busy} onClick={() => void act({ kind: "active", active: !d.active })}>
+          {d.active ? "Pause sales" : "Resume sales"}
+        </button>
+      </form>
+      {done && (
+        <p role="status" class="success">
+          {done}
+        </p>
+      )}
+      <ErrorMessage error={error} title="That change failed." />
+    </li>
+  );
+}
+
+function History(props: { session: Session }) {
+  const { session } = props;
+  const me = session.account!.address;
+  const bought = useLoad(() => salesOf({ state: session.state, provider: session.provider, buyer: me }), [me]);
+  const withdrawals = useLoad(async () => {
+    const abi = loadArtifact("AlgorithmComputation").abi;
+    const rows: { block: number; amount: bigint; algorithm: string }[] = [];
+    for (const [algorithm, address] of Object.entries(session.state.contracts.algorithms)) {
+      const market = new Contract(address, abi, session.provider);
+      for (const e of await market.queryFilter(market.filters.PaymentWithdrawn(me))) {
+        rows.push({ block: e.blockNumber, amount: (e as unknown as { args: { amount: bigint } }).args.amount, algorithm });
+      }
+    }
+    return rows.sort((a, b) => b.block - a.block);
+  }, [me]);
+  return (
+    <section aria-labelledby="history-title">
+      <h2 id="history-title">Your purchases</h2>
+      <ErrorMessage error={bought.error} title="Your purchases cannot be read." />
+      {bought.value && bought.value.length === 0 && <p>None yet.</p>}
+      {bought.value && bought.value.length > 0 && (
+        <table class="sales" data-testid="purchases">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Request</th>
+              <th scope="col">Algorithm</th>
+              <th scope="col">ε</th>
+              <th scope="col">Paid</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {bought.value.map((s) => (
+              <tr>
+                <td>{new Date(s.at).toLocaleString()}</td>
+                <td>
+                  <Short value={s.requestId} />
+                </td>
+                <td>{s.algorithm.replace(/@\d+$/, "")}</td>
+                <td>{s.epsilon === "0" ? "exact" : s.epsilon}</td>
+                <td>
+                  {s.price} + {s.fee} mUSD
+                </td>
+                <td>{s.status === "Failed" || s.status === "Refunded" ? `${s.status} (price and fee refunded)` : s.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Your withdrawals</h2>
+      <ErrorMessage error={withdrawals.error} title="Your withdrawals cannot be read." />
+      {withdrawals.value && withdrawals.value.length === 0 && <p>None yet.</p>}
+      {withdrawals.value && withdrawals.value.length > 0 && (
+        <ul>
+          {withdrawals.value.map((w) => (
+            <li>
+              {formatUnits(w.amount, PAYMENT_DECIMALS)} mUSD from {w.algorithm.replace(/@\d+$/, "")} (block {w.block})
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -34,6 +34,7 @@ const DEPARTMENTS = ["engineering", "sales", "support", "finance"];
 const ROWS = Array.from({ length: 40 }, (_, i) => ({ dept: DEPARTMENTS[i % 4], salary: 30_017 + ((i * 7919) % 90_000) }));
 const CSV = ["department,salary", ...ROWS.map((r) => `${r.dept},${r.salary}`)].join("\n") + "\n";
 const EDGES = [50_000, 80_000];
+const MEAN = ROWS.reduce((s, r) => s + r.salary, 0) / ROWS.length;
 // A 64-character name: the layout must hold it on a phone's width.
 const NAME = "quarterly-salaries-of-the-northern-region-offices-2026-edition-x";
 
@@ -123,8 +124,7 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     await page.getByRole("button", { name: "Buy" }).click();
     await page.getByTestId("answer").waitFor({ timeout: 180_000 });
     const mean = await page.getByTestId("answer").innerText();
-    const sum = ROWS.reduce((s, r) => s + r.salary, 0);
-    assert.equal(Number(mean), sum / ROWS.length, `decrypted mean ${mean}`);
+    assert.equal(Number(mean), MEAN, `decrypted mean ${mean}`);
     for (const stage of ["requested", "fulfilled", "keys released", "decrypted"]) {
       assert.match((await page.locator(`[data-stage="${stage}"]`).getAttribute("class")) ?? "", /done/, `stage ${stage} shown done`);
     }
@@ -164,6 +164,13 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     await purchases.waitFor();
     assert.equal(await purchases.locator("tbody tr").count(), 2);
     assert.equal((await purchases.innerText()).match(/Fulfilled/g)?.length, 2);
+    // After a reload the page still decrypts a past purchase: its key stayed in this browser's IndexedDB.
+    await page.reload();
+    const meanRow = page.getByTestId("purchases").locator("tbody tr", { hasText: "mean" });
+    await meanRow.getByRole("button", { name: "Decrypt" }).click();
+    const reopened = meanRow.getByTestId("reopened");
+    await reopened.waitFor({ timeout: 60_000 });
+    assert.equal(Number(await reopened.getByTestId("answer").innerText()), MEAN);
     await shot("account-buyer");
 
     await actAs("seller");
@@ -179,5 +186,40 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     const afterBalance = parseFloat(await page.getByTestId("token-balance").innerText());
     assert.equal(afterBalance - before, 14);
     await shot("account-withdrawn");
+  });
+
+  it("a wallet on another chain, or a refusal in the wallet, is a message on the page", async () => {
+    // An injected EIP-1193 wallet on chain 1 that cannot switch, then one whose user refuses.
+    const context = await browser.newContext();
+    // A script, not a function: the page runs it as written.
+    await context.addInitScript(`
+      window.ethereum = {
+        async request({ method }) {
+          if (localStorage.getItem("test.refuse") === "yes") throw Object.assign(new Error("User rejected the request."), { code: 4001 });
+          if (method === "eth_requestAccounts" || method === "eth_accounts") return ["0x000000000000000000000000000000000000dEaD"];
+          if (method === "eth_chainId") return "0x1";
+          if (method === "wallet_switchEthereumChain") throw Object.assign(new Error("Unrecognized chain."), { code: 4902 });
+          throw Object.assign(new Error("unsupported " + method), { code: 4200 });
+        },
+        on() {},
+        removeListener() {},
+      };
+    `);
+    const walletPage = await context.newPage();
+    try {
+      await walletPage.goto(`${stack.state.webUrl}#/`);
+      await walletPage.getByLabel("Acting as").selectOption("wallet");
+      const alert = walletPage.getByRole("alert");
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /Your wallet is on chain 1, but this market runs on chain \d+/);
+      await walletPage.screenshot({ path: path.join(SHOTS, "wrong-network.png") });
+
+      await walletPage.evaluate(() => localStorage.setItem("test.refuse", "yes"));
+      await walletPage.reload();
+      await walletPage.getByRole("alert").waitFor();
+      assert.match(await walletPage.getByRole("alert").innerText(), /You rejected the request in your wallet/);
+    } finally {
+      await context.close();
+    }
   });
 });

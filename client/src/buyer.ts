@@ -10,7 +10,7 @@ export * from "./purchase.ts";
 
 /**
  * The Node buyer's transport: each request's private key in
- * `<keyDir>/<requestId>.key` (0600, so `buyer result` can decrypt again), the
+ * `<keyDir>/<requestId>.key` (0600, so the result can be decrypted again), the
  * hosts' release keys over gRPC with the stack's TLS trust.
  *
  * @example

@@ -76,6 +76,7 @@ try {
   const match = bought.result === plaintextSum;
   console.log(match ? "OK: the decrypted sum equals the plaintext sum" : "MISMATCH: the decrypted sum differs from the plaintext sum");
   exitCode = match ? 0 : 1;
+  console.log(`web market: ${stack.state.webUrl} served the same market during the demo; \`npx scmpc up\` keeps one running to browse, buy and sell in a browser`);
 } catch (err) {
   console.error(`demo failed: ${(err as Error).message}`);
 } finally {

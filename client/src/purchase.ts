@@ -3,7 +3,7 @@
 // buyer's key is kept and how the hosts are asked for release keys is the
 // caller's transport (files and gRPC in Node, IndexedDB and HTTPS in a browser).
 import { Contract, hexlify, keccak256 } from "ethers";
-import type { Log, LogDescription, Signer } from "ethers";
+import type { Log, LogDescription, Provider, Signer } from "ethers";
 import { algorithmId as policyId, formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
 import {
   datasetRefId,
@@ -388,39 +388,26 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     const status = STATUS[Number(request.status)];
     if (status === "Pending") await atHosts.look();
     if (status === "Fulfilled") {
-      // The contract keeps only the result's hash; the bytes are in the event.
-      const [event] = await market.queryFilter(market.filters.ComputationFulfilled(requestId));
-      const result = (event as unknown as { args: { result: string } } | undefined)?.args.result;
-      if (result === undefined || keccak256(result) !== request.resultHash) {
-        throw new Error(`the ComputationFulfilled event of ${requestId} is missing or does not match the stored result hash`);
-      }
-      options.progress?.({ stage: "fulfilled", requestId });
-      // The envelopes on-chain are wrapped: each host releases its key now that the chain shows the sellers paid.
-      const released = await collectReleaseKeys({
-        ask: (hostIndex) => options.transport.releaseKey(hostIndex, { requestId, consumer: marketAddress }),
-        jobId,
+      const opened = await openFulfilled({
+        market,
+        registry,
+        request: { requestId, consumer: marketAddress, resultHash: request.resultHash },
+        job: { plan, jobId, datasetIds, epsilonMilli },
+        privateKey: keys.privateKey,
+        transport: options.transport,
         timeoutMs: Math.max(10_000, waitUntil - Date.now()),
+        progress: options.progress,
       });
-      if (released.from.length < 2) {
-        const why = Object.entries(released.refusals).map(([host, reason]) => `host ${host}: ${reason}`).join("; ");
-        throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
-      }
-      options.progress?.({ stage: "keys released", requestId, hosts: released.from });
-      const values = openResult({ requestId, buyerPrivateKey: keys.privateKey, result, releaseKeys: released.keys, jobId });
-      const decoded = decodeJob(plan, values);
-      const dp = await privacyOf(registry, datasetIds, epsilonMilli, plan, values);
       return {
         requestId,
         algorithm,
         datasetIds,
         params,
-        job: decoded,
+        ...opened,
         price: (requested.args.price as bigint).toString(),
         fee: fee.toString(),
         feePaidBy: byCredit ? "credit" : "transfer",
         txHash: tx.hash,
-        keysReleasedBy: released.from,
-        ...(dp && { dp }),
       };
     }
     if (status === "Failed") {
@@ -438,6 +425,102 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Opens a fulfilled request: the result from its ComputationFulfilled event
+ * (checked against the stored hash), the hosts' release keys for the job the
+ * buyer derived, the envelopes decrypted and added up, the answer decoded,
+ * and its privacy report.
+ */
+async function openFulfilled(args: {
+  market: Contract;
+  registry: Contract;
+  request: { requestId: string; consumer: string; resultHash: string };
+  job: { plan: JobPlan; jobId: string; datasetIds: string[]; epsilonMilli: number };
+  privateKey: Uint8Array;
+  transport: BuyerTransport;
+  timeoutMs: number;
+  progress?: (event: PurchaseProgress) => void;
+}): Promise<{ job: JobResult; dp?: PrivacyReport | QueryPrivacyReport; keysReleasedBy: number[] }> {
+  const { requestId, consumer } = args.request;
+  const { plan, jobId } = args.job;
+  // The contract keeps only the result's hash; the bytes are in the event.
+  const [event] = await args.market.queryFilter(args.market.filters.ComputationFulfilled(requestId));
+  const result = (event as unknown as { args: { result: string } } | undefined)?.args.result;
+  if (result === undefined || keccak256(result) !== args.request.resultHash) {
+    throw new Error(`the ComputationFulfilled event of ${requestId} is missing or does not match the stored result hash`);
+  }
+  args.progress?.({ stage: "fulfilled", requestId });
+  // The envelopes on-chain are wrapped: each host releases its key now that the chain shows the sellers paid.
+  const released = await collectReleaseKeys({ ask: (hostIndex) => args.transport.releaseKey(hostIndex, { requestId, consumer }), jobId, timeoutMs: args.timeoutMs });
+  if (released.from.length < 2) {
+    const why = Object.entries(released.refusals).map(([host, reason]) => `host ${host}: ${reason}`).join("; ");
+    throw new Error(`request ${requestId} is fulfilled but fewer than two hosts released their keys (${why}); run the command again later`);
+  }
+  args.progress?.({ stage: "keys released", requestId, hosts: released.from });
+  const values = openResult({ requestId, buyerPrivateKey: args.privateKey, result, releaseKeys: released.keys, jobId });
+  const dp = await privacyOf(args.registry, args.job.datasetIds, args.job.epsilonMilli, plan, values);
+  return { job: decodeJob(plan, values), keysReleasedBy: released.from, ...(dp && { dp }) };
+}
+
+/** A purchase opened again: see {@link reopenPurchase}. */
+export type ReopenedPurchase = Omit<Purchase, "feePaidBy">;
+
+/**
+ * Opens again a request the buyer made and still holds the key of (after a
+ * reload, on another day): derives its job from the chain as the hosts do —
+ * the request's datasets, parameters, ε and key from its ComputationRequested
+ * event, the dataset versions it bought — asks the hosts for their release
+ * keys and decrypts. The request must be fulfilled.
+ *
+ * @throws Error when the request is unknown to the algorithm's contract, or not fulfilled
+ * @example
+ * const { job } = await reopenPurchase({ state, runner: provider, algorithm: "mean@1", requestId, privateKey, transport });
+ */
+export async function reopenPurchase(options: {
+  state: StackState;
+  runner: Signer | Provider;
+  algorithm: string;
+  requestId: string;
+  privateKey: Uint8Array;
+  transport: BuyerTransport;
+  timeoutMs?: number;
+}): Promise<ReopenedPurchase> {
+  const { state, runner, requestId } = options;
+  const algorithm = resolveAlgorithm(options.algorithm);
+  const consumer = state.contracts.algorithms[algorithm];
+  if (!consumer) throw new Error(`this market has no contract for ${algorithm}`);
+  const market = new Contract(consumer, loadArtifact("AlgorithmComputation").abi, runner);
+  const registry = new Contract(state.contracts.registry, loadArtifact("DatasetRegistry").abi, runner);
+  const [requested] = await market.queryFilter(market.filters.ComputationRequested(requestId));
+  if (requested === undefined) throw new Error(`the ${algorithm} contract knows no request ${requestId}`);
+  const args = (requested as unknown as { args: { datasetIds: string[]; params: string; buyerKey: string; epsilon: bigint; price: bigint; fee: bigint } }).args;
+  const request = await market.getRequest(requestId);
+  const status = STATUS[Number(request.status)];
+  if (status !== "Fulfilled") throw new Error(`request ${requestId} is ${status}, not fulfilled: there is no result to open`);
+  const datasetIds = [...args.datasetIds].map((d) => d.toLowerCase());
+  const epsilonMilli = Number(args.epsilon);
+  const bought = await datasetsAtRequest(registry, datasetIds, { block: BigInt(requested.blockNumber), logIndex: requested.index });
+  const current = await registry.getDataset(datasetIds[0]);
+  const schema = await datasetSchema(registry, datasetIds[0], current.schemaHash);
+  const plan = planJob(algorithm, args.params, schema, { rowCount: bought.reduce((n, d) => n + d.rowCount, 0n), epsilonMilli, datasetIds });
+  // A signer's provider, or the provider itself (an ethers Provider is its own).
+  const provider = runner.provider!;
+  const jobId = jobIdOf(
+    { chainId: (await provider.getNetwork()).chainId, consumer, requestId },
+    jobInputsHash({ algorithm, datasetIds, params: args.params, buyerKey: args.buyerKey.toLowerCase(), epsilonMilli, commitments: bought.map((d) => d.commitments) }),
+  );
+  const opened = await openFulfilled({
+    market,
+    registry,
+    request: { requestId, consumer, resultHash: request.resultHash },
+    job: { plan, jobId, datasetIds, epsilonMilli },
+    privateKey: options.privateKey,
+    transport: options.transport,
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
+  return { requestId, algorithm, datasetIds, params: args.params, ...opened, price: args.price.toString(), fee: args.fee.toString(), txHash: requested.transactionHash };
 }
 
 /**

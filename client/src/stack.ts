@@ -331,7 +331,8 @@ export async function startLocalStack(options: {
       });
       web = await serveWebMarket({ port: await freePort(), config: { rpcUrl, chainId, contracts, hostWebUrls, devAccounts } });
       webUrl = web.url;
-      say(`web        ${webUrl} (the hosts' web endpoints use the stack's own certificates: see the README's "Web market")`);
+      // The hosts' web endpoints present the stack's own certificates: a browser must be told to trust them.
+      say(`web        ${webUrl} (hosts' certificates for Chromium: --ignore-certificate-errors-spki-list=${webTrust.join(",")})`);
     }
 
     const state: StackState = {

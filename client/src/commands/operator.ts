@@ -61,10 +61,10 @@ export function addOperatorCommands(ctx: CliContext, program: Command): void {
   program
     .command("up")
     .helpGroup("Operators:")
-    .summary("start the local stack (chain, contracts, 3 MPC hosts, bridge, relay)")
+    .summary("start the local stack (chain, contracts, 3 MPC hosts, bridge, relay, web market)")
     .description(
       "Start the local stack: a Hardhat node with the market deployed, three MPC hosts, the bridge and the relay, on free " +
-        "loopback ports. Writes the state file the other commands read (state.json in SCMPC_HOME, default ./.scmpc) and " +
+        "loopback ports, and the web market (its URL on the line starting with web). Writes the state file the other commands read (state.json in SCMPC_HOME, default ./.scmpc) and " +
         'the logs (logs/), creates the hosts\' TLS material (tls/) on first run, prints "ready" once every process ' +
         "answers, and runs until Ctrl-C, which stops every process it started.",
     )

@@ -4,7 +4,11 @@ import { loadArtifact } from "@scmpc/contracts";
 import { marketBalance, withdrawAll } from "../../../client/src/balances.ts";
 import { PAYMENT_DECIMALS, showDataset, type DatasetListing } from "../../../client/src/dataset-policy.ts";
 import { manageDataset } from "../../../client/src/sale.ts";
-import { salesOf } from "../lib/sales.ts";
+import { reopenPurchase } from "../../../client/src/purchase.ts";
+import { buyerKey, keyName } from "../lib/key-store.ts";
+import { webBuyerTransport } from "../lib/hosts.ts";
+import { salesOf, type Sale } from "../lib/sales.ts";
+import { AlgorithmResultView, QueryResultView } from "./result.tsx";
 import type { Session } from "./app.tsx";
 import { ErrorMessage, Short, useLoad } from "./common.tsx";
 
@@ -183,7 +187,12 @@ function MyDataset(props: { session: Session; listing: DatasetListing; onChange:
 function History(props: { session: Session }) {
   const { session } = props;
   const me = session.account!.address;
-  const bought = useLoad(() => salesOf({ state: session.state, provider: session.provider, buyer: me }), [me]);
+  const bought = useLoad(async () => {
+    const sales = await salesOf({ state: session.state, provider: session.provider, buyer: me });
+    // Which results this browser can still open: it holds their keys.
+    const held = await Promise.all(sales.map(async (s) => (await buyerKey(keyName(session.config.chainId, s.requestId))) !== undefined));
+    return sales.map((s, k) => ({ ...s, keyHeld: held[k] }));
+  }, [me]);
   const withdrawals = useLoad(async () => {
     const abi = loadArtifact("AlgorithmComputation").abi;
     const rows: { block: number; amount: bigint; algorithm: string }[] = [];
@@ -210,6 +219,7 @@ function History(props: { session: Session }) {
               <th scope="col">ε</th>
               <th scope="col">Paid</th>
               <th scope="col">Status</th>
+              <th scope="col">Result</th>
             </tr>
           </thead>
           <tbody>
@@ -225,6 +235,9 @@ function History(props: { session: Session }) {
                   {s.price} + {s.fee} mUSD
                 </td>
                 <td>{s.status === "Failed" || s.status === "Refunded" ? `${s.status} (price and fee refunded)` : s.status}</td>
+                <td>
+                  <Reopen session={session} sale={s} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -243,5 +256,52 @@ function History(props: { session: Session }) {
         </ul>
       )}
     </section>
+  );
+}
+
+/** Decrypts a past purchase again, with the key this browser kept for it. */
+function Reopen(props: { session: Session; sale: Sale & { keyHeld: boolean } }) {
+  const { session, sale } = props;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [opened, setOpened] = useState<Awaited<ReturnType<typeof reopenPurchase>>>();
+  if (sale.status !== "Fulfilled") return <span class="hint">—</span>;
+  if (!sale.keyHeld) return <span class="hint">key not in this browser</span>;
+  const open = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const privateKey = await buyerKey(keyName(session.config.chainId, sale.requestId));
+      if (privateKey === undefined) throw new Error("this browser no longer holds the request's key");
+      setOpened(
+        await reopenPurchase({
+          state: session.state,
+          runner: session.provider,
+          algorithm: sale.algorithm,
+          requestId: sale.requestId,
+          privateKey,
+          transport: webBuyerTransport(session.config.hostWebUrls, session.config.chainId),
+        }),
+      );
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (opened) {
+    return (
+      <div data-testid="reopened">
+        {opened.job.kind === "algorithm" ? <AlgorithmResultView result={opened.job.result} /> : <QueryResultView result={opened.job.result} />}
+      </div>
+    );
+  }
+  return (
+    <>
+      <button type="button" onClick={open} disabled={busy}>
+        {busy ? "Decrypting…" : "Decrypt"}
+      </button>
+      <ErrorMessage error={error} title="It cannot be opened." />
+    </>
   );
 }

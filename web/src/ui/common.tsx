@@ -14,20 +14,24 @@ export function ErrorMessage(props: { error: unknown; title?: string }) {
 
 /** Loads something for a page: its value, its error, and a way to load it again. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { value?: T; error?: unknown; loading: boolean; reload: () => void } {
-  const [state, setState] = useState<{ value?: T; error?: unknown; loading: boolean }>({ loading: true });
+  const [state, setState] = useState<{ value?: T; error?: unknown; loading: boolean; deps?: string }>({ loading: true });
   const [round, setRound] = useState(0);
+  const key = JSON.stringify(deps);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true, error: undefined }));
+    // A reload keeps what is shown; new inputs (another account, another dataset) never show the old answer.
+    setState((s) => (s.deps === key ? { ...s, loading: true, error: undefined } : { loading: true, deps: key }));
     load().then(
-      (value) => live && setState({ value, loading: false }),
-      (error: unknown) => live && setState({ error, loading: false }),
+      (value) => live && setState({ value, loading: false, deps: key }),
+      (error: unknown) => live && setState({ error, loading: false, deps: key }),
     );
     return () => {
       live = false;
     };
   }, [...deps, round]);
-  return { ...state, reload: () => setRound((r) => r + 1) };
+  // Until the effect has run for new inputs, nothing is shown rather than the old answer.
+  const shown = state.deps === key || state.deps === undefined ? state : { loading: true };
+  return { ...shown, reload: () => setRound((r) => r + 1) };
 }
 
 /** Catches a page that fails while drawing, so the rest of the app stays. */

@@ -201,17 +201,7 @@ export function resolveAlgorithm(name: string): string {
  * @example
  * const { result } = await purchaseQuery({ state, buyer, sql: 'SELECT dept, avg(salary) FROM "0x…" GROUP BY dept', transport, epsilon: "1" });
  */
-export async function purchaseQuery(options: {
-  state: StackState;
-  buyer: Signer;
-  sql: string;
-  transport: BuyerTransport;
-  epsilon?: string;
-  exact?: boolean;
-  trial?: boolean;
-  timeoutMs?: number;
-  progress?: (event: PurchaseProgress) => void;
-}): Promise<PurchasedQuery> {
+export async function purchaseQuery(options: Omit<PurchaseOptions, "algorithm" | "datasetIds" | "params"> & { sql: string }): Promise<PurchasedQuery> {
   const query = parseQuery(options.sql);
   const datasetIds = query.from.map(datasetRefId);
   const { job, dp, ...rest } = await purchase({ ...options, algorithm: QUERY_ALGORITHM, datasetIds, params: queryParams(options.sql) });

@@ -4,7 +4,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
 import { MpcError } from "./errors.ts";
-import { randomBytes } from "./random-bytes.ts";
+import { asBuffer, concatBytes, randomBytes } from "./random-bytes.ts";
 import { unwrapEnvelope, WRAPPED_HEADER_BYTES } from "./release-key.ts";
 
 /** Envelope format version. */
@@ -286,18 +286,6 @@ function toBytes32(value: string | Uint8Array, field: string): Uint8Array {
   }
   if (value.length !== 32) throw new MpcError("KEY_INVALID", `${field} must be 32 bytes, got ${value.length}`);
   return value;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** The bytes as the Buffer the API has always returned (no copy). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function assertHostIndex(hostIndex: number): void {

@@ -1,7 +1,7 @@
 import { gcm } from "@noble/ciphers/aes.js";
 import { getBytes, isHexString, keccak256 } from "ethers";
 import { MpcError } from "./errors.ts";
-import { randomBytes } from "./random-bytes.ts";
+import { asBuffer, concatBytes, randomBytes } from "./random-bytes.ts";
 
 /** Version byte of a wrapped envelope (the buyer's envelope is version 1). */
 export const WRAPPED_VERSION = 2;
@@ -110,16 +110,4 @@ function checkHeader(wrapped: Uint8Array, hostIndex: number): void {
 function aad(jobId: string, hostIndex: number): Uint8Array {
   if (!isHexString(jobId, 32)) throw new MpcError("INVALID_ARGUMENT", "jobId must be a 0x-prefixed bytes32 hex string");
   return concatBytes(getBytes(jobId), Uint8Array.of(hostIndex));
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** The bytes as the Buffer the API has always returned (no copy). */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -89,6 +89,7 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     // Exact answers for the two algorithms bought below, so the decrypted values can equal the plaintext.
     await page.getByLabel("allow exact mean@1").check();
     await page.getByLabel("allow exact histogram@1").check();
+    await page.getByLabel("allow exact query@1").check();
     await shot("sell");
     await page.getByRole("button", { name: "Share and list" }).click();
     const listed = page.getByTestId("listed");
@@ -111,7 +112,7 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  it("a buyer buys an exact mean and histogram through the page; the browser decrypts the plaintext's values", async () => {
+  it("a buyer buys an exact mean, a histogram and a grouped query through the page; the browser decrypts the plaintext's values", async () => {
     await page.goto(`${stack.state.webUrl}#/dataset/${datasetId}`);
     await actAs("buyer");
     await page.getByTestId("total").waitFor();
@@ -146,6 +147,25 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     assert.deepEqual(counts.map(Number), expected);
     assert.equal(await page.locator("figure.chart svg rect.bar").count(), 3, "a bar per bucket");
     await shot("bought-histogram");
+
+    // A query, grouped: its answer table and a bar per group.
+    await page.getByRole("radio", { name: "a query (SQL)" }).check();
+    await page.locator('textarea[name="sql"]').fill(`SELECT department, count(*), sum(salary) FROM "${datasetId}" GROUP BY department`);
+    await page.getByLabel(/exact answer/).check();
+    await page.getByRole("button", { name: "Buy" }).click();
+    const table = page.getByTestId("query-result");
+    await table.waitFor({ timeout: 180_000 });
+    const rows = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    const expectedRows = [...DEPARTMENTS].sort().map((dept) => {
+      const mine = ROWS.filter((r) => r.dept === dept);
+      return [dept, String(mine.length), String(mine.reduce((n, r) => n + r.salary, 0))];
+    });
+    // The group of rows whose department is missing comes last, as every grouped answer has it: none here.
+    expectedRows.push(["—", "0", "—"]);
+    assert.deepEqual(rows, expectedRows);
+    assert.equal(await page.locator("figure.chart svg rect.bar").count(), expectedRows.length, "a bar per group");
+    await shot("bought-query");
+    await page.getByRole("radio", { name: "a named algorithm" }).check();
   });
 
   it("a request past the budget is refused on the page, in words, before paying", async () => {
@@ -158,12 +178,12 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     assert.match(await alert.innerText(), /privacy budget/);
   });
 
-  it("the buyer's history shows both purchases; the seller sees the credit and withdraws it", async () => {
+  it("the buyer's history shows its purchases and decrypts one again after a reload; the seller withdraws the credit and changes the policy", async () => {
     await page.goto(`${stack.state.webUrl}#/account`);
     const purchases = page.getByTestId("purchases");
     await purchases.waitFor();
-    assert.equal(await purchases.locator("tbody tr").count(), 2);
-    assert.equal((await purchases.innerText()).match(/Fulfilled/g)?.length, 2);
+    assert.equal(await purchases.locator("tbody tr").count(), 3);
+    assert.equal((await purchases.innerText()).match(/Fulfilled/g)?.length, 3);
     // After a reload the page still decrypts a past purchase: its key stayed in this browser's IndexedDB.
     await page.reload();
     const meanRow = page.getByTestId("purchases").locator("tbody tr", { hasText: "mean" });
@@ -176,16 +196,56 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     await actAs("seller");
     const withdrawable = page.getByTestId("withdrawable");
     await withdrawable.waitFor();
-    assert.equal(await withdrawable.innerText(), "14.0 mUSD", "two sales at 7 mUSD");
+    assert.equal(await withdrawable.innerText(), "21.0 mUSD", "three sales at 7 mUSD");
     const before = parseFloat(await page.getByTestId("token-balance").innerText());
     await shot("account-seller");
     await page.getByRole("button", { name: "Withdraw all" }).click();
-    await page.getByText("Withdrew 14.0 mUSD to your account.").waitFor({ timeout: 60_000 });
+    await page.getByText("Withdrew 21.0 mUSD to your account.").waitFor({ timeout: 60_000 });
     // The page reads the balances again once the withdrawal is mined.
     await page.waitForFunction(() => document.querySelector('[data-testid="withdrawable"]')?.textContent === "0.0 mUSD");
     const afterBalance = parseFloat(await page.getByTestId("token-balance").innerText());
-    assert.equal(afterBalance - before, 14);
+    assert.equal(afterBalance - before, 21);
     await shot("account-withdrawn");
+
+    // A policy change from the same page: a larger budget, read back from the chain.
+    await page.getByLabel("Privacy budget (total ε)").fill("12");
+    await page.getByRole("button", { name: "Set policy" }).click();
+    await page.getByText(/privacy budget ε 12 \(ε 12 left\)/).waitFor({ timeout: 60_000 });
+  });
+
+  it("a buyer signs with an injected EIP-1193 wallet", async () => {
+    // A wallet whose accounts are the chain node's own (unlocked development accounts): it forwards every call to the node.
+    const context = await browser.newContext();
+    const buyer2 = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    await context.addInitScript(`
+      window.ethereum = {
+        async request({ method, params }) {
+          if (method === "eth_requestAccounts" || method === "eth_accounts") return ["${buyer2}"];
+          const answer = await (await fetch(${JSON.stringify(stack.state.rpcUrl)}, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params ?? [] }),
+          })).json();
+          if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, data: answer.error.data });
+          return answer.result;
+        },
+        on() {},
+        removeListener() {},
+      };
+    `);
+    const walletPage = await context.newPage();
+    try {
+      await walletPage.goto(`${stack.state.webUrl}#/dataset/${datasetId}`);
+      await walletPage.getByLabel("Acting as").selectOption("wallet");
+      await walletPage.getByTestId("total").waitFor();
+      await walletPage.locator('select[name="algorithm"]').selectOption("mean@1");
+      await walletPage.getByLabel(/exact answer/).check();
+      await walletPage.getByRole("button", { name: "Buy" }).click();
+      await walletPage.getByTestId("answer").waitFor({ timeout: 180_000 });
+      assert.equal(Number(await walletPage.getByTestId("answer").innerText()), MEAN);
+    } finally {
+      await context.close();
+    }
   });
 
   it("a wallet on another chain, or a refusal in the wallet, is a message on the page", async () => {

@@ -2,7 +2,7 @@
 // the chain calls, planning, decryption and decoding are here; how the
 // buyer's key is kept and how the hosts are asked for release keys is the
 // caller's transport (files and gRPC in Node, IndexedDB and HTTPS in a browser).
-import { Contract, hexlify, keccak256 } from "ethers";
+import { Contract, formatUnits, hexlify, keccak256 } from "ethers";
 import type { Log, LogDescription, Provider, Signer } from "ethers";
 import { algorithmId as policyId, formatEpsilon, loadArtifact, MAX_REQUEST_EPSILON, toMilliEpsilon } from "@scmpc/contracts";
 import {
@@ -23,7 +23,7 @@ import {
 import type { AlgorithmResult, JobPlan, JobResult, NoiseDescription, QueryResult, StatisticNoise } from "@scmpc/mpc-engine";
 import { parseQuery } from "@scmpc/mpc-engine/query";
 import { jobIdOf, jobInputsHash, versionAtRequest, type ChainPosition } from "@scmpc/mpc-engine/host";
-import { datasetSchema, resolveDatasetId } from "./dataset-policy.ts";
+import { datasetSchema, PAYMENT_DECIMALS, resolveDatasetId } from "./dataset-policy.ts";
 import { collectReleaseKeys, type ReleaseKeyAnswer } from "./key-collection.ts";
 import { fetchOffence } from "./penalties.ts";
 import type { StackState } from "./state.ts";
@@ -329,7 +329,9 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
   const byCredit = price === 0n && ((await market.feeCreditsOf(buyerAddress)) as bigint) > 0n;
   if (!byCredit) {
     const balance: bigint = await token.balanceOf(buyerAddress);
-    if (balance < total) throw new Error(`the price with the operators' fee is ${total} token units but ${buyerAddress} holds ${balance}`);
+    if (balance < total) {
+      throw new Error(`the price with the operators' fee is ${formatUnits(total, PAYMENT_DECIMALS)} mUSD but ${buyerAddress} holds ${formatUnits(balance, PAYMENT_DECIMALS)} mUSD`);
+    }
     const allowance: bigint = await token.allowance(buyerAddress, marketAddress);
     if (allowance < total) await (await token.approve(marketAddress, total)).wait();
   }

@@ -2,7 +2,7 @@ import { Contract, formatUnits } from "ethers";
 import { useState } from "preact/hooks";
 import { loadArtifact } from "@scmpc/contracts";
 import { marketBalance, withdrawAll } from "../../../client/src/balances.ts";
-import { PAYMENT_DECIMALS, showDataset, type DatasetListing } from "../../../client/src/dataset-policy.ts";
+import { PAYMENT_DECIMALS, setDatasetPolicy, showDataset, type DatasetListing } from "../../../client/src/dataset-policy.ts";
 import { manageDataset } from "../../../client/src/sale.ts";
 import { reopenPurchase } from "../../../client/src/purchase.ts";
 import { buyerKey, keyName } from "../lib/key-store.ts";
@@ -132,15 +132,16 @@ function MyDatasets(props: { session: Session }) {
 function MyDataset(props: { session: Session; listing: DatasetListing; onChange: () => void }) {
   const { session, listing: d } = props;
   const [price, setPrice] = useState(d.price);
+  const [budget, setBudget] = useState(d.policy.budget.total);
+  const [minRows, setMinRows] = useState(String(d.policy.minRows));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [done, setDone] = useState<string>();
-  const act = async (action: Parameters<typeof manageDataset>[0]["action"]) => {
+  const run = async (change: () => Promise<string>) => {
     setBusy(true);
     setError(undefined);
     try {
-      const { message } = await manageDataset({ state: session.state, seller: session.account!.signer, datasetId: d.id, action });
-      setDone(message);
+      setDone(await change());
       props.onChange();
     } catch (err) {
       setError(err);
@@ -148,6 +149,14 @@ function MyDataset(props: { session: Session; listing: DatasetListing; onChange:
       setBusy(false);
     }
   };
+  const seller = session.account!.signer;
+  const act = (action: Parameters<typeof manageDataset>[0]["action"]) =>
+    run(async () => (await manageDataset({ state: session.state, seller, datasetId: d.id, action })).message);
+  const setPolicy = () =>
+    run(async () => {
+      const policy = await setDatasetPolicy({ state: session.state, seller, dataset: d.id, budget, minRows: Number(minRows) });
+      return `policy of ${d.name} set: privacy budget ε ${policy.budget.total} (ε ${policy.budget.remaining} left), at least ${policy.minRows} rows in a result`;
+    });
   return (
     <li class="card">
       <h3 class="name">
@@ -172,6 +181,25 @@ function MyDataset(props: { session: Session; listing: DatasetListing; onChange:
         </button>
         <button type="button" disabled={busy} onClick={() => void act({ kind: "active", active: !d.active })}>
           {d.active ? "Pause sales" : "Resume sales"}
+        </button>
+      </form>
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void setPolicy();
+        }}
+      >
+        <label>
+          Privacy budget (total ε)
+          <input type="number" min="0.001" step="0.001" required value={budget} onInput={(e) => setBudget((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Fewest rows in a result
+          <input type="number" min="0" step="1" required value={minRows} onInput={(e) => setMinRows((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" disabled={busy}>
+          Set policy
         </button>
       </form>
       {done && (

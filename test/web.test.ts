@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { stopProcess } from "../client/src/processes.ts";
 import { startLocalStack, type LocalStack } from "../client/src/stack.ts";
 
 // The web market in a real browser: Debian's Chromium driven by
@@ -281,5 +282,23 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     } finally {
       await context.close();
     }
+  });
+
+  it("a host that cannot be reached is named on the page, and nothing is registered", async () => {
+    const host = stack.processes.find((p) => p.name === "host-2")!;
+    await stopProcess(host);
+    await page.goto(`${stack.state.webUrl}#/sell`);
+    await actAs("seller2");
+    await page.getByLabel("CSV or JSON file").setInputFiles(path.join(dir, "salaries.csv"));
+    await page.getByTestId("schema-preview").waitFor();
+    await page.getByLabel("Name (unique among your datasets)").fill("while-a-host-is-down");
+    await page.getByRole("button", { name: "Share and list" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ timeout: 60_000 });
+    assert.match(await alert.innerText(), /MPC host 2 at https:\/\/127\.0\.0\.1:\d+ cannot be reached/);
+    await shot("host-unreachable");
+    await page.goto(`${stack.state.webUrl}#/`);
+    await page.getByRole("link", { name: NAME }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "while-a-host-is-down" }).count(), 0, "not listed");
   });
 });

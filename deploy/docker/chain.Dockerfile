@@ -16,10 +16,13 @@ COPY mpc-engine/package.json mpc-engine/
 COPY contracts/package.json contracts/
 COPY bridge/package.json bridge/
 COPY client/package.json client/
+COPY tables/package.json tables/
+COPY web/package.json web/
 # The deployer runs the client's code, which imports every workspace.
 RUN npm ci --no-audit --no-fund
 COPY protos protos
 COPY mpc-engine mpc-engine
+COPY tables tables
 COPY contracts contracts
 COPY bridge bridge
 COPY client client

@@ -18,10 +18,13 @@ COPY mpc-engine/package.json mpc-engine/
 COPY contracts/package.json contracts/
 COPY bridge/package.json bridge/
 COPY client/package.json client/
+COPY tables/package.json tables/
+COPY web/package.json web/
 # Only the host's workspaces (and the root's tsx, which runs the TypeScript).
-RUN npm ci --workspace protos --workspace mpc-engine --include-workspace-root --no-audit --no-fund
+RUN npm ci --workspace protos --workspace mpc-engine --workspace tables --include-workspace-root --no-audit --no-fund
 COPY protos protos
 COPY mpc-engine mpc-engine
+COPY tables tables
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \

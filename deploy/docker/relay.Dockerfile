@@ -17,9 +17,12 @@ COPY mpc-engine/package.json mpc-engine/
 COPY contracts/package.json contracts/
 COPY bridge/package.json bridge/
 COPY client/package.json client/
-RUN npm ci --workspace protos --workspace mpc-engine --workspace contracts --workspace bridge --include-workspace-root --no-audit --no-fund
+COPY tables/package.json tables/
+COPY web/package.json web/
+RUN npm ci --workspace protos --workspace mpc-engine --workspace tables --workspace contracts --workspace bridge --include-workspace-root --no-audit --no-fund
 COPY protos protos
 COPY mpc-engine mpc-engine
+COPY tables tables
 COPY contracts contracts
 COPY bridge bridge
 # The Operator's and the consumers' ABIs (solc comes from the npm package).

@@ -284,6 +284,31 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     }
   });
 
+  it("a request nobody answers is refunded from the account page after its deadline", async () => {
+    // The relay stops: the request stays pending on-chain.
+    await stopProcess(stack.processes.find((p) => p.name === "relay")!);
+    await page.goto(`${stack.state.webUrl}#/dataset/${datasetId}`);
+    await actAs("buyer");
+    await page.locator('select[name="algorithm"]').selectOption("mean@1");
+    await page.getByLabel(/exact answer/).check();
+    await page.getByRole("button", { name: "Buy" }).click();
+    await page.locator('[data-stage="requested"].done').waitFor({ timeout: 60_000 });
+    const rpc = (method: string, params: unknown[]) =>
+      fetch(stack.state.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    await rpc("evm_increaseTime", [stack.state.contracts.requestTimeout + 5]);
+    await rpc("evm_mine", []);
+    await page.goto(`${stack.state.webUrl}#/account`);
+    const withdrawable = page.getByTestId("withdrawable");
+    await withdrawable.waitFor();
+    const before = parseFloat(await withdrawable.innerText());
+    await page.getByRole("button", { name: "Refund (past its deadline)" }).click();
+    await page.getByTestId("purchases").getByText("Refunded (price and fee refunded)").waitFor({ timeout: 60_000 });
+    await shot("refunded");
+    await page.reload();
+    await page.getByTestId("withdrawable").waitFor();
+    assert.equal(parseFloat(await page.getByTestId("withdrawable").innerText()) - before, 8, "price 7 and fee 1 back");
+  });
+
   it("a host that cannot be reached is named on the page, and nothing is registered", async () => {
     const host = stack.processes.find((p) => p.name === "host-2")!;
     await stopProcess(host);

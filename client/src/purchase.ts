@@ -412,7 +412,7 @@ async function purchase(options: PurchaseOptions): Promise<Purchase> {
       const deadline = new Date(Number(request.deadline) * 1000).toISOString();
       throw new Error(
         `request ${requestId} was not fulfilled within ${timeoutMs / 1000} s; is the relay running? ` +
-          `After its deadline (${deadline}) \`scmpc buyer refund --request ${requestId}\` returns the price.`,
+          `After its deadline (${deadline}) \`scmpc buyer refund --request ${requestId}\` (or "Refund" in the web market's account page) returns the price.`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));

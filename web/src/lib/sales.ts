@@ -16,6 +16,8 @@ export interface Sale {
   price: string;
   fee: string;
   status: "Pending" | "Fulfilled" | "Failed" | "Refunded";
+  /** After this time (unix seconds, chain time) a pending request may be refunded. */
+  deadline: number;
   block: number;
   /** When it was requested (block time, ISO 8601). */
   at: string;
@@ -39,7 +41,7 @@ export async function salesOf(options: { state: StackState; provider: Provider; 
       const market = new Contract(address, abi, options.provider);
       const events = await market.queryFilter(market.filters.ComputationRequested(null, options.buyer ?? null));
       for (const event of events) {
-        const args = (event as unknown as { args: { requestId: string; buyer: string; datasetIds: string[]; params: string; price: bigint; fee: bigint; epsilon: bigint } }).args;
+        const args = (event as unknown as { args: { requestId: string; buyer: string; datasetIds: string[]; params: string; price: bigint; fee: bigint; epsilon: bigint; deadline: bigint } }).args;
         const datasetIds = [...args.datasetIds].map((d) => d.toLowerCase());
         if (options.datasetId !== undefined && !datasetIds.includes(options.datasetId.toLowerCase())) continue;
         const request = await market.getRequest(args.requestId);
@@ -54,6 +56,7 @@ export async function salesOf(options: { state: StackState; provider: Provider; 
           price: formatUnits(args.price, PAYMENT_DECIMALS),
           fee: formatUnits(args.fee, PAYMENT_DECIMALS),
           status: STATUS[Number(request.status)] as Sale["status"],
+          deadline: Number(args.deadline),
           block: event.blockNumber,
           at: new Date(times.get(event.blockNumber)! * 1000).toISOString(),
         });

@@ -4,7 +4,7 @@ import { loadArtifact } from "@scmpc/contracts";
 import { marketBalance, withdrawAll } from "../../../client/src/balances.ts";
 import { PAYMENT_DECIMALS, setDatasetPolicy, showDataset, type DatasetListing } from "../../../client/src/dataset-policy.ts";
 import { manageDataset } from "../../../client/src/sale.ts";
-import { reopenPurchase } from "../../../client/src/purchase.ts";
+import { refundRequest, reopenPurchase } from "../../../client/src/purchase.ts";
 import { buyerKey, keyName } from "../lib/key-store.ts";
 import { webBuyerTransport } from "../lib/hosts.ts";
 import { salesOf, type Sale } from "../lib/sales.ts";
@@ -219,7 +219,9 @@ function History(props: { session: Session }) {
     const sales = await salesOf({ state: session.state, provider: session.provider, buyer: me });
     // Which results this browser can still open: it holds their keys.
     const held = await Promise.all(sales.map(async (s) => (await buyerKey(keyName(session.config.chainId, s.requestId))) !== undefined));
-    return sales.map((s, k) => ({ ...s, keyHeld: held[k] }));
+    // Deadlines are in chain time, which a test chain may have moved ahead of the clock.
+    const now = (await session.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
+    return sales.map((s, k) => ({ ...s, keyHeld: held[k], refundable: s.status === "Pending" && now > s.deadline }));
   }, [me]);
   const withdrawals = useLoad(async () => {
     const abi = loadArtifact("AlgorithmComputation").abi;
@@ -264,7 +266,7 @@ function History(props: { session: Session }) {
                 </td>
                 <td>{s.status === "Failed" || s.status === "Refunded" ? `${s.status} (price and fee refunded)` : s.status}</td>
                 <td>
-                  <Reopen session={session} sale={s} />
+                  {s.refundable ? <Refund session={session} requestId={s.requestId} onDone={bought.reload} /> : <Reopen session={session} sale={s} />}
                 </td>
               </tr>
             ))}
@@ -330,6 +332,32 @@ function Reopen(props: { session: Session; sale: Sale & { keyHeld: boolean } }) 
         {busy ? "Decrypting…" : "Decrypt"}
       </button>
       <ErrorMessage error={error} title="It cannot be opened." />
+    </>
+  );
+}
+
+/** Takes back the price and fee of a request not fulfilled by its deadline (they become withdrawable). */
+function Refund(props: { session: Session; requestId: string; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const refund = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await refundRequest({ state: props.session.state, buyer: props.session.account!.signer, requestId: props.requestId });
+      props.onDone();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={refund} disabled={busy}>
+        {busy ? "Refunding…" : "Refund (past its deadline)"}
+      </button>
+      <ErrorMessage error={error} title="The refund failed." />
     </>
   );
 }

@@ -6,7 +6,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { JsonRpcProvider } from "ethers";
+import { resolveSigner } from "../client/src/accounts.ts";
 import { stopProcess } from "../client/src/processes.ts";
+import { uploadDataset } from "../client/src/seller.ts";
 import { startLocalStack, type LocalStack } from "../client/src/stack.ts";
 
 // The web market in a real browser: Debian's Chromium driven by
@@ -111,6 +114,26 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone's screen`);
     await shot("market-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("a seller's name and columns made of markup are shown as text, never run", async () => {
+    // A hostile seller lists a dataset whose name and column are HTML that would run script if inserted as markup.
+    const hostile = "<img src=x onerror=window.pwned=1>";
+    const csv = path.join(dir, "hostile.csv");
+    await writeFile(csv, [`"<b onmouseover=window.pwned=2>x</b>"`, ...ROWS.map((r) => String(r.salary))].join("\n") + "\n");
+    const provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
+    try {
+      const listed = await uploadDataset({ state: stack.state, seller: resolveSigner({ defaultRole: "seller2" }, provider), file: csv, name: hostile, price: "1" });
+      await page.goto(`${stack.state.webUrl}#/`);
+      await page.getByRole("link", { name: hostile }).waitFor();
+      await page.goto(`${stack.state.webUrl}#/dataset/${listed.datasetId}`);
+      await page.getByText("<b onmouseover=window.pwned=2>x</b>").first().waitFor();
+      await page.getByText(hostile).first().hover();
+      assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, "no markup of the seller's ran");
+      assert.equal(await page.locator("img[src=x], b[onmouseover]").count(), 0, "no element made from the seller's text");
+    } finally {
+      provider.destroy();
+    }
   });
 
   it("a buyer buys an exact mean, a histogram and a grouped query through the page; the browser decrypts the plaintext's values", async () => {

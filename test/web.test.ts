@@ -70,7 +70,16 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
   const actAs = async (label: string) => {
     await page.getByLabel("Acting as").selectOption(`dev:${label}`);
   };
-  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string) => {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+    // Every page shot is also checked for form controls a screen reader could not name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select, textarea, button")]
+        .filter((el) => ((el as HTMLInputElement).labels?.length ?? 0) === 0 && !el.getAttribute("aria-label") && (el.tagName !== "BUTTON" || el.textContent!.trim() === ""))
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(unnamed, [], `controls without a label on the ${name} page`);
+  };
 
   let datasetId = "";
 
@@ -124,7 +133,9 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     const provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
     try {
       const listed = await uploadDataset({ state: stack.state, seller: resolveSigner({ defaultRole: "seller2" }, provider), file: csv, name: hostile, price: "1" });
+      // Read the listing afresh (the page may already show it, from before this dataset).
       await page.goto(`${stack.state.webUrl}#/`);
+      await page.reload();
       await page.getByRole("link", { name: hostile }).waitFor();
       await page.goto(`${stack.state.webUrl}#/dataset/${listed.datasetId}`);
       await page.getByText("<b onmouseover=window.pwned=2>x</b>").first().waitFor();

@@ -4,7 +4,8 @@ import { randomFillSync } from "node:crypto";
 import fc from "fast-check";
 import { bigintKernels } from "../src/kernels/index.ts";
 import { unpackBits, unpackShare, wordsFor } from "../src/plan/bits.ts";
-import { isNegativeBit, lessThanBit } from "../src/protocol/compare.ts";
+import { a2b } from "../src/protocol/a2b.ts";
+import { shiftRight } from "../src/protocol/linear.ts";
 import {
   createLocalNetwork,
   reconstructBoolForTesting,
@@ -13,7 +14,7 @@ import {
   type LocalNetwork,
 } from "../src/protocol/local-harness.ts";
 import { lessThanPacked, MSB_ROUNDS, msbBit, msbBitsSentPerElement, msbPacked } from "../src/protocol/msb.ts";
-import type { PartyIndex } from "../src/protocol/party.ts";
+import type { Party, PartyIndex } from "../src/protocol/party.ts";
 import type { ArithShare } from "../src/protocol/shares.ts";
 import { toRing } from "../src/ring.ts";
 
@@ -165,7 +166,9 @@ describe("sign bit by the L + R split (msbPacked)", () => {
     }
   });
 
-  it("equals today's isNegativeBit and lessThanBit bit for bit (both kernel sets)", async () => {
+  it("equals the sign bit of the full adder (a2b) bit for bit (both kernel sets)", async () => {
+    // The adder path compare.ts used before: a2b, then bit 63.
+    const adderSign = async (p: Party, x: ArithShare) => shiftRight(p, await a2b(p, x), 63);
     const n = 300;
     const d = randomWords(n);
     d.set(BigUint64Array.from(EDGE));
@@ -178,9 +181,9 @@ describe("sign bit by the L + R split (msbPacked)", () => {
     for (const kernels of [undefined, bigintKernels]) {
       const [ours, theirs, oursLt, theirsLt] = await Promise.all([
         runThreeParties((p) => msbBit(p, X[p.index]), { kernels }),
-        runThreeParties((p) => isNegativeBit(p, X[p.index]), { kernels }),
+        runThreeParties((p) => adderSign(p, X[p.index]), { kernels }),
         runThreeParties(async (p) => unpackShare(await lessThanPacked(p, XL[p.index], YL[p.index]), n), { kernels }),
-        runThreeParties((p) => lessThanBit(p, XL[p.index], YL[p.index]), { kernels }),
+        runThreeParties((p) => adderSign(p, { a: p.kernels.sub(XL[p.index].a, YL[p.index].a), b: p.kernels.sub(XL[p.index].b, YL[p.index].b) }), { kernels }),
       ]);
       assert.deepEqual(reconstructBoolForTesting(ours), reconstructBoolForTesting(theirs));
       assert.deepEqual(reconstructBoolForTesting(ours), BigUint64Array.from(d, signOf));

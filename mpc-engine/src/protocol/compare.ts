@@ -1,29 +1,30 @@
-import { a2b } from "./a2b.ts";
 import { andMany } from "./and.ts";
 import { b2a } from "./b2a.ts";
 import { shiftRight, xorPublic, xorShares } from "./linear.ts";
 import type { Party } from "./party.ts";
+import { msbBit } from "./msb.ts";
 import { reshareXor } from "./reshare.ts";
 import { shareLength, type ArithShare, type BoolShare } from "./shares.ts";
 
 const ALL_ONES = (1n << 64n) - 1n;
 
 /**
- * [x < 0] for x read as signed 64-bit: the sign bit of x via {@link a2b},
- * returned as a boolean share in bit 0 (other bits 0). 8 rounds.
+ * [x < 0] for x read as signed 64-bit: the sign bit of x by splitting the
+ * sum on packed bit planes ({@link msbBit}, msb.ts), returned as a boolean
+ * share in bit 0 (other bits 0). 7 rounds, about 76 bytes per element in all.
  *
  * @example
  * const negative = await isNegativeBit(party, x);
  */
 export async function isNegativeBit(party: Party, x: ArithShare): Promise<BoolShare> {
-  return shiftRight(party, await a2b(party, x), 63);
+  return msbBit(party, x);
 }
 
 /**
  * [x < y] on two's-complement values, as a boolean share in bit 0: the most
  * significant bit of x − y. **Range assumption:** |x − y| < 2^63 (e.g. both
  * inputs in [−2^62, 2^62)); outside it x − y wraps and the answer is wrong.
- * 8 rounds, 13 words per element per party.
+ * 7 rounds, about 76 bytes per element in all (see msb.ts).
  *
  * @example
  * const lt = await lessThanBit(party, x, y);
@@ -35,8 +36,7 @@ export async function lessThanBit(party: Party, x: ArithShare, y: ArithShare): P
 
 /**
  * [x < y] as an arithmetic share of 0 or 1 (ready to sum, e.g. count-if):
- * {@link lessThanBit} then {@link b2a}. Same range assumption. 10 rounds,
- * 15 words (120 bytes) per element per party.
+ * {@link lessThanBit} then {@link b2a}. Same range assumption. 9 rounds.
  *
  * @example
  * const lt = await lessThan(party, x, y);

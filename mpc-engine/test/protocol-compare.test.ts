@@ -79,12 +79,12 @@ describe("boolean → arithmetic (B2A)", () => {
     );
   });
 
-  it("2 rounds, one message per party each", async () => {
+  it("1 round: two messages from party 0, one from each other party", async () => {
     const network = createLocalNetwork();
     const W = shareBoolForTesting(BigUint64Array.of(0n, 1n, 1n, 0n));
     const out = await runThreeParties((p) => b2a(p, W[p.index]), { network });
     assert.deepEqual(reconstruct(out), BigUint64Array.of(0n, 1n, 1n, 0n));
-    assert.equal(network.messages.length, 3 + 2 * 3);
+    assert.equal(network.messages.length, 3 + 4);
   });
 });
 

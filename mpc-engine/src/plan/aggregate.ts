@@ -25,8 +25,8 @@ import type { PlanColumn, Statistic } from "./query-plan.ts";
 // about 2w bits per row and group). Any other sum Σ m·s of its summand s —
 // a product of two (centred) columns computed once for all groups (one
 // round, one word per row), or a widened sum — converts the masks it needs
-// to 0/1 ring elements (b2a: 2 rounds, 2 words per row and mask) and takes
-// the inner product with s (one round, one element per group:
+// to 0/1 ring elements (b2a: 1 round, 4 words per row and mask in all) and
+// takes the inner product with s (one round, one element per group:
 // dot-product.ts), per global chunk for a widened sum (see sum-plan.ts).
 // With neither WHERE nor GROUP BY the masks need no bits: a statistic's mask
 // is the product of its columns' arithmetic validity shares (none for one

@@ -18,7 +18,7 @@ import { rows, xorBits } from "./bits.ts";
 // per fold, every vector in the same rounds. Bits beyond a vector's rows
 // must be 0 (bits.ts clearTail). Opens nothing.
 
-/** Lanes left to convert below which folding stops (b2a costs 2 words per lane). */
+/** Lanes left to convert below which folding stops (b2a costs 4 words per lane in all, 1 round). */
 const FOLD_BELOW = 8192;
 
 type Share = { a: BigUint64Array; b: BigUint64Array };

@@ -22,7 +22,7 @@ import type { Rank } from "./query-plan.ts";
 // group. Then below += bit·Σz and eq ← z ⊕ (bit ∧ eq), the bit copied to
 // every row locally. Row bits are packed (bits.ts) and Σz is the carry-save
 // count (count-bits.ts).
-// Cost per bit: about 1 + ⌈log_1.5(rows / 64)⌉ + 2 + 8 + 2 + 1 + 1 rounds
+// Cost per bit: about 1 + ⌈log_1.5(rows / 64)⌉ + 2 + 8 + 1 + 1 + 1 rounds
 // (AND, count, sign, b2a, product, AND); about 3 bits per row per group.
 // w bits, w the width of hi − lo.
 // Opens: the selected value and c (the group's count of present values, so

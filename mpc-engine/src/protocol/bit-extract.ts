@@ -9,8 +9,8 @@ import { shareLength, type ArithShare, type BoolShare } from "./shares.ts";
  * Every bit of every element goes through ONE batched {@link b2a} (the bits
  * are shifted into place locally), then the weighted sum is local.
  *
- * 2 rounds, 2·count words per element sent per party; count·n words of
- * working memory per component.
+ * 1 round; per element 2·count words sent by party 0 and count by each other
+ * party; count·n words of working memory per component.
  *
  * @example
  * const high = await extractBits(party, await a2b(party, x), 32, 32); // ⌊x / 2^32⌋ for x < 2^64

@@ -36,7 +36,7 @@ export async function lessThanBit(party: Party, x: ArithShare, y: ArithShare): P
 
 /**
  * [x < y] as an arithmetic share of 0 or 1 (ready to sum, e.g. count-if):
- * {@link lessThanBit} then {@link b2a}. Same range assumption. 9 rounds.
+ * {@link lessThanBit} then {@link b2a}. Same range assumption. 8 rounds.
  *
  * @example
  * const lt = await lessThan(party, x, y);
@@ -89,7 +89,8 @@ export async function equalBit(party: Party, x: ArithShare, y: ArithShare): Prom
 
 /**
  * [x = y] as an arithmetic share of 0 or 1: {@link equalBit} then
- * {@link b2a}. 9 rounds, 9 words per element per party.
+ * {@link b2a}. 8 rounds; per element 9 words sent by party 0 and 8 by each
+ * other party.
  *
  * @example
  * const eq = await equal(party, x, bucketEdge);

@@ -37,9 +37,10 @@ function slice(x: ArithShare, start: number, end: number): ArithShare {
  * - normalise: the carry c = ⌊L' / 2^32⌋ from bits 32..63 of L' (one more
  *   a2b and extractBits over one element per sum); H = H' + c, L = L' − 2^32·c.
  *
- * All sums go through each step together. Cost: 10 rounds per block of
- * 2^15 chunks (a2b 8, b2a 2) plus 10 rounds to normalise; per party
- * 13 + 62 = 75 words per chunk and 13 + 64 = 77 words per sum.
+ * All sums go through each step together. Cost: 9 rounds per block of
+ * 2^15 chunks (a2b 8, b2a 1) plus 9 rounds to normalise; party 0 sends
+ * 13 + 62 = 75 words per chunk and 13 + 64 = 77 words per sum, parties 1
+ * and 2 13 + 31 = 44 and 13 + 32 = 45.
  *
  * @example
  * const [limbs] = await wideSums(party, [chunkSums]); // limbs.a = [H_i, L_i] components

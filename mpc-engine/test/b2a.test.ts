@@ -9,6 +9,7 @@ import { multiply } from "../src/protocol/multiply.ts";
 import type { Party, PartyIndex } from "../src/protocol/party.ts";
 import { reshareArith } from "../src/protocol/reshare.ts";
 import type { ArithShare, BoolShare } from "../src/protocol/shares.ts";
+import { assertBalanced, recordingNetwork } from "./support/masking.ts";
 
 const SEED_BYTES = 32;
 const PARTIES: PartyIndex[] = [0, 1, 2];
@@ -143,35 +144,11 @@ describe("b2a (one-round helper product)", () => {
     const n = 4096;
     const zero = new BigUint64Array(n);
     const shares = boolWith(zero, zero, zero);
-    const payloads: { from: number; to: number; ones: number; bits: number }[] = [];
-    const network = createLocalNetwork();
-    const recording: LocalNetwork = {
-      messages: network.messages,
-      bytesSentBy: (i) => network.bytesSentBy(i),
-      abort: (r) => network.abort(r),
-      exchangeFor(index) {
-        const inner = network.exchangeFor(index);
-        return {
-          send(to, step, payload) {
-            if (step > 0) {
-              let ones = 0;
-              for (const byte of payload) for (let v = byte; v !== 0; v &= v - 1) ones++;
-              payloads.push({ from: index, to, ones, bits: payload.length * 8 });
-            }
-            return inner.send(to, step, payload);
-          },
-          receive: (from, step) => inner.receive(from, step),
-        };
-      },
-    };
-    const out = await runThreeParties((p) => b2a(p, shares[p.index]), { network: recording });
+    const { network, payloads } = recordingNetwork();
+    const out = await runThreeParties((p) => b2a(p, shares[p.index]), { network });
     assert.deepEqual(reconstructArith(out), new BigUint64Array(n));
     assert.equal(payloads.length, 4);
-    for (const m of payloads) {
-      // Within 6 standard deviations of half (a Binomial(bits, 1/2) count).
-      const deviation = Math.abs(m.ones - m.bits / 2) / (Math.sqrt(m.bits) / 2);
-      assert.ok(deviation < 6, `${m.from} → ${m.to}: ${m.ones}/${m.bits} bits set`);
-    }
+    assertBalanced(payloads);
   });
 
   it("gives fresh output components: the same input converted twice shares differently", async () => {

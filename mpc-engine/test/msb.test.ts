@@ -16,6 +16,7 @@ import {
 import { lessThanPacked, MSB_ROUNDS, msbBit, msbBitsSentPerElement, msbPacked } from "../src/protocol/msb.ts";
 import type { Party, PartyIndex } from "../src/protocol/party.ts";
 import type { ArithShare } from "../src/protocol/shares.ts";
+import { assertBalanced, recordingNetwork } from "./support/masking.ts";
 import { toRing } from "../src/ring.ts";
 
 const M64 = (1n << 64n) - 1n;
@@ -135,35 +136,11 @@ describe("sign bit by the L + R split (msbPacked)", () => {
       { a: zero, b: zero },
       { a: zero, b: zero },
     ];
-    const payloads: { step: number; ones: number; bits: number }[] = [];
-    const network = createLocalNetwork();
-    const recording: LocalNetwork = {
-      ...network,
-      messages: network.messages,
-      bytesSentBy: (i) => network.bytesSentBy(i),
-      abort: (r) => network.abort(r),
-      exchangeFor(index) {
-        const inner = network.exchangeFor(index);
-        return {
-          send(to, step, payload) {
-            let ones = 0;
-            for (const byte of payload) for (let v = byte; v !== 0; v &= v - 1) ones++;
-            payloads.push({ step, ones, bits: payload.length * 8 });
-            return inner.send(to, step, payload);
-          },
-          receive: (from, step) => inner.receive(from, step),
-        };
-      },
-    };
-    const out = await runThreeParties((p) => msbPacked(p, shares[p.index]), { network: recording });
+    const { network, payloads } = recordingNetwork();
+    const out = await runThreeParties((p) => msbPacked(p, shares[p.index]), { network });
     assert.deepEqual(unpackBits(reconstructBoolForTesting(out), n), new BigUint64Array(n));
-    const protocolMessages = payloads.filter((m) => m.step > 0);
-    assert.equal(protocolMessages.length, 4 + 3 * 6);
-    for (const m of protocolMessages) {
-      // Within 6 standard deviations of half (a Binomial(bits, 1/2) count).
-      const deviation = Math.abs(m.ones - m.bits / 2) / (Math.sqrt(m.bits) / 2);
-      assert.ok(deviation < 6, `step ${m.step}: ${m.ones}/${m.bits} bits set`);
-    }
+    assert.equal(payloads.length, 4 + 3 * 6);
+    assertBalanced(payloads);
   });
 
   it("equals the sign bit of the full adder (a2b) bit for bit (both kernel sets)", async () => {

@@ -41,7 +41,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MULT_BATCH = 1_000_000;
 const CMP_BATCH = 100_000;
 const ROWS = 1_000_000;
-const REPEATS = 3;
+const REPEATS = 5;
+/** Full-size batches run before the timed ones. */
+const WARM_UP = 2;
 const HISTOGRAM_ROWS = 1_000_000;
 const HISTOGRAM_EDGES = 64;
 const DP_MEAN_ROWS = 1_000_000;
@@ -167,6 +169,18 @@ async function dpMeanRun(
   return { exactMs, dpMs, exactMessages: messages.exact, dpMessages: messages.dp };
 }
 
+/** A party process's answer to a command (bench/party-worker.ts). */
+interface PartyReply {
+  ok: boolean;
+  ms: number;
+  /** CPU time (user + system) the party spent on the command. */
+  cpuMs: number;
+  bytes: number;
+  messages: number;
+  error?: string;
+  output?: string[][];
+}
+
 async function primitives(dir: string): Promise<{
   multPerS?: number;
   cmpPerS?: number;
@@ -193,8 +207,8 @@ async function primitives(dir: string): Promise<{
       Promise.all(
         workers.map(
           (w) =>
-            new Promise<{ ok: boolean; ms: number; bytes: number; messages: number; error?: string; output?: string[][] }>((resolve) => {
-              w.once("message", (m) => resolve(m as { ok: boolean; ms: number; bytes: number; messages: number; output?: string[][] }));
+            new Promise<PartyReply>((resolve) => {
+              w.once("message", (m) => resolve(m as PartyReply));
               w.send(message);
             }),
         ),
@@ -203,26 +217,36 @@ async function primitives(dir: string): Promise<{
         if (failed) throw new Error(`party failed: ${failed.error}`);
         return replies;
       });
-    const op = async (kind: "mult" | "cmp", n: number): Promise<{ ms: number; bytes: number }> => {
+    const op = async (kind: "mult" | "cmp", n: number): Promise<{ ms: number; cpuMs: number[]; bytes: number }> => {
       // Inputs and the job's pairwise keys first; then the primitive alone is timed, from
       // the coordinator's "go" to the last party's answer (all three run it together).
       await ask({ op: kind, n, requestId: hexlify(randomBytes(32)) });
       const started = performance.now();
       const replies = await ask({ op: "go" });
-      return { ms: performance.now() - started, bytes: replies.reduce((s, r) => s + r.bytes, 0) };
+      return { ms: performance.now() - started, cpuMs: replies.map((r) => r.cpuMs), bytes: replies.reduce((s, r) => s + r.bytes, 0) };
     };
     const out: Awaited<ReturnType<typeof primitives>> = {};
     if (only.has("primitives")) {
-      await op("mult", 10_000);
-      await op("cmp", 1_000);
+      // Warm-up at full size (compiled code, connections, windows), as in a host that has run jobs before; not counted.
+      for (let i = 0; i < WARM_UP; i++) {
+        await op("mult", MULT_BATCH);
+        await op("cmp", CMP_BATCH);
+      }
       const mult = [];
       for (let i = 0; i < REPEATS; i++) mult.push(await op("mult", MULT_BATCH));
       const cmp = [];
       for (let i = 0; i < REPEATS; i++) cmp.push(await op("cmp", CMP_BATCH));
       const multMs = median(mult.map((r) => r.ms));
       const cmpMs = median(cmp.map((r) => r.ms));
-      say(`multiplications      ${Math.round(MULT_BATCH / (multMs / 1000)).toLocaleString("en")} /s   (batch ${MULT_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${multMs.toFixed(0)} ms)`);
-      say(`64-bit less-than     ${Math.round(CMP_BATCH / (cmpMs / 1000)).toLocaleString("en")} /s   (batch ${CMP_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${cmpMs.toFixed(0)} ms)`);
+      const cpu = (runs: { cpuMs: number[] }[]): string => [0, 1, 2].map((p) => median(runs.map((r) => r.cpuMs[p])).toFixed(0)).join("/");
+      say(
+        `multiplications      ${Math.round(MULT_BATCH / (multMs / 1000)).toLocaleString("en")} /s   (batch ${MULT_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${multMs.toFixed(0)} ms; ` +
+          `CPU per party ${cpu(mult)} ms)`,
+      );
+      say(
+        `64-bit less-than     ${Math.round(CMP_BATCH / (cmpMs / 1000)).toLocaleString("en")} /s   (batch ${CMP_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${cmpMs.toFixed(0)} ms; ` +
+          `CPU per party ${cpu(cmp)} ms)`,
+      );
       const bytesPerMult = mult[0].bytes / MULT_BATCH;
       const bytesPerCmp = cmp[0].bytes / CMP_BATCH;
       say(`bytes sent           ${bytesPerMult.toFixed(1)} per multiplication, ${bytesPerCmp.toFixed(1)} per comparison (payload, all three hosts)`);

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { loadMpcV1 } from "@scmpc/protos";
-import { MAX_FRAME_BYTES } from "../src/channel/frames.ts";
+import { createPeerServer } from "../src/channel/peer-server.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
 import type { HostConfig } from "../src/host/config.ts";
@@ -45,7 +45,7 @@ const mailbox = createPeerMailbox({ retentionMs: 60_000 });
 const config = { hostIndex: setup.index, peers: setup.peers } as unknown as HostConfig;
 const boots = createPeerBoots();
 const peers = createPeerClients(config, tls, { boots });
-const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES, "grpc.max_send_message_length": MAX_FRAME_BYTES });
+const server = createPeerServer();
 server.addService(loadMpcV1().Peer.service, {
   exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, boots, logger }),
 });
@@ -116,15 +116,23 @@ async function prepare(command: Command): Promise<void> {
   };
 }
 
-async function go(): Promise<{ ms: number; bytes: number; messages: number; output?: string[][] }> {
+async function go(): Promise<{ ms: number; cpuMs: number; bytes: number; messages: number; output?: string[][] }> {
   if (!prepared) throw new Error("nothing prepared");
   const job = prepared;
   prepared = undefined;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const output = await job.run();
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   mailbox.finish(job.requestId);
-  return { ms, bytes: job.bytesNow() - job.bytesBefore(), messages: job.messagesNow() - job.messagesBefore, ...(output ? { output } : {}) };
+  return {
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    bytes: job.bytesNow() - job.bytesBefore(),
+    messages: job.messagesNow() - job.messagesBefore,
+    ...(output ? { output } : {}),
+  };
 }
 
 process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {

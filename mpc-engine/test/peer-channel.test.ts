@@ -1,7 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { connect } from "node:http2";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,8 @@ import { isMpcError } from "../src/index.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createPeerLink, type PeerLink } from "../src/channel/peer-link.ts";
 import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
-import { MAX_FRAME_BYTES, toFrames } from "../src/channel/frames.ts";
+import { DEFAULT_CHUNK_BYTES, toFrames } from "../src/channel/frames.ts";
+import { createPeerServer, PEER_WINDOW_BYTES } from "../src/channel/peer-server.ts";
 import { createJobExchange, createPeerMailbox, mpcErrorCodeOf, peerChannelCredentials, peerServerCredentials, type PeerMailbox } from "../src/host/index.ts";
 import { createTlsMaterial, loadPeerTls, type PeerTls, type TlsMaterial } from "../src/tls/index.ts";
 
@@ -48,7 +50,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
 
   const startReceiver = async (hostIndex: number, handler?: grpc.handleBidiStreamingCall<PeerFrame, PeerAck>): Promise<Receiver> => {
     const mailbox = createPeerMailbox({ retentionMs: 60_000 });
-    const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES });
+    const server = createPeerServer();
     const { Peer } = loadMpcV1();
     server.addService(Peer.service, {
       exchange: handler ?? createExchangeHandler({ hostIndex, fingerprints: pins, mailbox, boots: createPeerBoots(), logger: silent }),
@@ -130,6 +132,13 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     assert.equal((await got(0)).toString(), "seed");
     assert.equal((await got(1)).length, 0);
     assert.ok((await got(2)).equals(big), "8 MB payload reassembled byte for byte");
+    // The same payload cut into 1 MiB frames (the default carries it whole).
+    assert.ok(big.length < DEFAULT_CHUNK_BYTES);
+    const chunked = link(0, 1, host1.address, undefined, 1 << 20);
+    const chunkedJob = jobIdOf();
+    await chunked.send({ jobId: chunkedJob, step: 0, payload: big }, Date.now() + 10_000);
+    const reassembled = await host1.mailbox.receive({ jobId: chunkedJob, step: 0, fromHost: 0 }, { deadline: Date.now() + 1000 });
+    assert.ok(reassembled.equals(big), "9 frames reassembled byte for byte");
 
     // Throughput of sequential 8 MiB messages (diagnostic only: machines differ).
     const payload = randomBytes(8 << 20);
@@ -138,6 +147,30 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     for (let step = 0; step < 8; step++) await toHost1.send({ jobId: id, step, payload }, Date.now() + 30_000);
     const mibPerSecond = 64 / ((performance.now() - started) / 1000);
     console.log(`# channel loopback throughput: ${mibPerSecond.toFixed(0)} MiB/s (8 × 8 MiB, default chunk size)`);
+  });
+
+  it("opens the receive windows of an accepted connection to a round's size, not HTTP/2's 64 KiB", async () => {
+    const host1 = await startReceiver(1);
+    const own = material.hosts[0];
+    const session = connect(`https://${host1.address}`, {
+      ca: await readFile(material.caFile),
+      cert: await readFile(own.certFile),
+      key: await readFile(own.keyFile),
+      servername: "scmpc-host-1",
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once("remoteSettings", () => resolve());
+        session.once("error", reject);
+      });
+      // The server's first SETTINGS are HTTP/2's defaults; its own follow at once, with a WINDOW_UPDATE for the connection.
+      const widened = (): boolean => session.remoteSettings.initialWindowSize === PEER_WINDOW_BYTES && session.state.remoteWindowSize === PEER_WINDOW_BYTES;
+      for (let i = 0; i < 100 && !widened(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(session.remoteSettings.initialWindowSize, PEER_WINDOW_BYTES, "each stream's window");
+      assert.equal(session.state.remoteWindowSize, PEER_WINDOW_BYTES, "the connection's window");
+    } finally {
+      session.destroy();
+    }
   });
 
   it("refuses a replayed message and a reordered one, and the link reports the refusal", async () => {

@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createCipheriv } from "node:crypto";
 import { isMpcError } from "../src/errors.ts";
 import { createLocalNetwork, runThreeParties } from "../src/protocol/local-harness.ts";
 import { PRF_TAG } from "../src/protocol/party.ts";
@@ -55,6 +56,22 @@ describe("party set-up and correlated randomness", () => {
     const c = await runThreeParties(async (p) => p.prf.withNext(1, 1, 2));
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
+  });
+
+  it("a draw is AES-256-CTR under the pair's seed from the block (step, tag, 0), byte for byte however long", async () => {
+    const seeds = [new Uint8Array(32).fill(7), new Uint8Array(32).fill(8), new Uint8Array(32).fill(9)] as const;
+    // Lengths around the keystream's 32 KiB (4096-word) chunks.
+    const lengths = [1, 4095, 4096, 4097, 3 * 4096 + 5, 100_000];
+    const draws = await runThreeParties(async (p) => lengths.map((n) => p.prf.withNext(12, PRF_TAG.NOISE, n)), { seeds });
+    for (const [k, n] of lengths.entries()) {
+      const iv = Buffer.alloc(16);
+      iv.writeBigUInt64BE(12n, 0);
+      iv.writeUInt32BE(PRF_TAG.NOISE, 8);
+      const expected = createCipheriv("aes-256-ctr", seeds[0], iv).update(Buffer.alloc(n * 8));
+      const got = draws[0][k];
+      assert.equal(got.length, n);
+      assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(expected), `${n} words`);
+    }
   });
 
   it("the seed round is one 32-byte message per party, to the next party", async () => {

@@ -17,14 +17,17 @@ export interface ChannelMessage {
 export const HELLO_JOB_ID = `0x${"00".repeat(32)}`;
 
 /**
- * Default chunk size. On loopback, 64 KiB to 4 MiB chunks moved 8 MiB
- * vectors equally fast (≈ 190 MiB/s between processes, CPU-bound on TLS and
- * protobuf copies; see README "Host-to-host channel"); 1 MiB keeps the
- * buffers per frame small without paying per-frame costs.
+ * Default chunk size: a round's vector in one frame up to 16 MiB (a million
+ * 8-byte elements and then some). Every frame costs grpc-js a serialization,
+ * a framing copy and a reassembly on the other side, and a message of many
+ * frames one more copy to join them; with the peer windows opened (see
+ * peer-server.ts), 1M multiplications between three host processes took
+ * 120 ms with 16 MiB frames against 210 ms with 1 MiB ones (README "Host-to-host
+ * channel").
  */
-export const DEFAULT_CHUNK_BYTES = 1 << 20;
+export const DEFAULT_CHUNK_BYTES = 16 << 20;
 /** Largest chunk a sender may use. */
-export const MAX_CHUNK_BYTES = 4 << 20;
+export const MAX_CHUNK_BYTES = 16 << 20;
 /** Largest frame the Peer service accepts: a maximal chunk plus its header fields. */
 export const MAX_FRAME_BYTES = MAX_CHUNK_BYTES + (64 << 10);
 /** Largest message (sum of its chunks) a host accepts: a few 8-byte vectors of millions of rows. */

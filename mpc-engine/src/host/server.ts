@@ -9,7 +9,7 @@ import {
   type UploadSharesRequest,
 } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
-import { MAX_FRAME_BYTES } from "../channel/frames.ts";
+import { createPeerServer } from "../channel/peer-server.ts";
 import { createPeerBoots } from "../channel/peer-boots.ts";
 import { createExchangeHandler } from "../channel/peer-receiver.ts";
 import { MpcError } from "../errors.ts";
@@ -110,10 +110,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     "grpc.max_receive_message_length": config.maxUploadBytes,
     "grpc.max_send_message_length": 4 << 20,
   });
-  const peerServer = new grpc.Server({
-    "grpc.max_receive_message_length": MAX_FRAME_BYTES,
-    "grpc.max_send_message_length": MAX_FRAME_BYTES,
-  });
+  const peerServer = createPeerServer();
   const { Host, Peer } = loadMpcV1();
 
   // The bridge's signature is checked before anything else: a stranger's call never reaches a job.

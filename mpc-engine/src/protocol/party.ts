@@ -73,8 +73,15 @@ const LITTLE_ENDIAN = endianness() === "LE";
 const SEED_BYTES = 32;
 const MAX_DRAW_WORDS = 2 ** 33; // 2^32 AES blocks of 16 bytes
 
-// One shared zero buffer as the CTR plaintext, grown on demand.
-let zeros = Buffer.alloc(0);
+/**
+ * Keystream bytes per cipher call. OpenSSL's CTR is fastest on blocks that
+ * stay in cache, and a small output per call spares the allocator: on the
+ * reference machine 32 KiB calls copied into the result ran at 1.3 GB/s,
+ * one 8 MiB call at 0.57 GB/s. The stream is the same bytes either way.
+ */
+const KEYSTREAM_CHUNK_BYTES = 32 << 10;
+/** The CTR plaintext: zeros, one chunk long. */
+const zeros = Buffer.alloc(KEYSTREAM_CHUNK_BYTES);
 
 function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigUint64Array {
   if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`PRF step out of range: ${step}`);
@@ -85,9 +92,15 @@ function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigU
   iv.writeBigUInt64BE(BigInt(step), 0);
   iv.writeUInt32BE(tag, 8);
   const bytes = n * 8;
-  if (zeros.length < bytes) zeros = Buffer.alloc(Math.max(bytes, 2 * zeros.length));
-  const stream = createCipheriv("aes-256-ctr", key, iv).update(zeros.subarray(0, bytes));
-  return wordsOf(stream);
+  const cipher = createCipheriv("aes-256-ctr", key, iv);
+  if (bytes <= KEYSTREAM_CHUNK_BYTES) return wordsOf(cipher.update(zeros.subarray(0, bytes)));
+  const out = new BigUint64Array(n);
+  const view = new Uint8Array(out.buffer);
+  for (let at = 0; at < bytes; at += KEYSTREAM_CHUNK_BYTES) {
+    view.set(cipher.update(zeros.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, bytes - at))), at);
+  }
+  // Little-endian words of the stream, as wordsOf reads them.
+  return LITTLE_ENDIAN ? out : wordsOf(view);
 }
 
 /**

@@ -1,0 +1,52 @@
+import type { Http2Session } from "node:http2";
+import * as grpc from "@grpc/grpc-js";
+import { MAX_FRAME_BYTES } from "./frames.ts";
+
+/**
+ * Receive window of a peer connection and of each of its streams. A round's
+ * vector is megabytes; with HTTP/2's default 64 KiB windows the sender
+ * stops every 64 KiB until the receiver's WINDOW_UPDATE comes back, so the
+ * channel's speed is the window over the round trip of two busy event loops.
+ */
+export const PEER_WINDOW_BYTES = 32 << 20;
+
+/**
+ * The server of the Peer service, with receive windows sized for a round.
+ * grpc-js sizes the windows of the connections it dials
+ * (`grpc-node.flow_control_window`) but not of those it accepts, so each
+ * accepted session is widened here when it opens.
+ *
+ * @example
+ * const peerServer = createPeerServer();
+ * peerServer.addService(Peer.service, { exchange });
+ */
+export function createPeerServer(): grpc.Server {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_FRAME_BYTES,
+    "grpc.max_send_message_length": MAX_FRAME_BYTES,
+  });
+  const bindAsync = server.bindAsync.bind(server);
+  server.bindAsync = (address, credentials, callback) =>
+    bindAsync(address, credentials, (err, port) => {
+      if (!err) for (const http2Server of http2ServersOf(server)) http2Server.on("session", widenWindows);
+      callback(err, port);
+    });
+  return server;
+}
+
+/** The HTTP/2 servers grpc-js made for a bound server (a field it does not export). */
+function http2ServersOf(server: grpc.Server): { on(event: "session", listener: (session: Http2Session) => void): void }[] {
+  const servers = (server as unknown as { http2Servers?: Map<{ on(event: "session", listener: (session: Http2Session) => void): void }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) throw new Error("grpc-js no longer keeps its HTTP/2 servers in http2Servers: the peer windows cannot be sized");
+  return [...servers.keys()];
+}
+
+function widenWindows(session: Http2Session): void {
+  const apply = (): void => {
+    session.setLocalWindowSize(PEER_WINDOW_BYTES);
+    session.settings({ initialWindowSize: PEER_WINDOW_BYTES });
+  };
+  // Settings can be changed once the session is connected.
+  if (session.connecting) session.once("connect", apply);
+  else apply();
+}

@@ -14,6 +14,7 @@ export {
   UPLOAD_DOMAIN,
   encodeRingVector,
   decodeRingVector,
+  ringVectorView,
   datasetIdOf,
   encodeShare,
   shareCommitment,

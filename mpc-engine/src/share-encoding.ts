@@ -70,6 +70,20 @@ export function encodeRingVector(values: BigUint64Array): Buffer {
 }
 
 /**
+ * Little-endian u64 bytes as a ring vector: a view of the same memory when
+ * it is word-aligned on a little-endian platform (a share file read whole),
+ * else a copy ({@link decodeRingVector}). A view must not be written to.
+ *
+ * @throws MpcError `ENCODING_INVALID` if the length is not a multiple of 8
+ * @example
+ * ringVectorView(Buffer.alloc(16)) // BigUint64Array [0n, 0n], sharing the buffer's memory
+ */
+export function ringVectorView(bytes: Uint8Array): BigUint64Array {
+  if (LITTLE_ENDIAN && bytes.byteOffset % 8 === 0 && bytes.length % 8 === 0) return new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+  return decodeRingVector(bytes);
+}
+
+/**
  * Parses little-endian u64 bytes into a (fresh, aligned) ring vector.
  *
  * @throws MpcError `ENCODING_INVALID` if the length is not a multiple of 8

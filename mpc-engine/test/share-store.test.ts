@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeRingVector, isMpcError, schemaText, shareColumn, shareCommitment, type ColumnShareBytes } from "../src/index.ts";
+import { encodeRingVector, isMpcError, ringVectorView, schemaText, shareColumn, shareCommitment, type ColumnShareBytes } from "../src/index.ts";
 import { createShareStore, type StoredShare } from "../src/host/index.ts";
 
 const dirs: string[] = [];
@@ -98,6 +98,37 @@ describe("share store", () => {
     const file = await readFile(fileOf(dataDir, share));
     assert.equal(file.subarray(0, 8).toString("ascii"), "SCMPCSH2");
     assert.deepEqual(await readdir(join(dataDir, "datasets")), [`${share.datasetId}.${share.commitment.slice(2)}.share`]);
+  });
+
+  it("keeps the vectors word-aligned, as stored from an upload and as read back, so a computation uses them without a copy; an unpadded file still reads", async () => {
+    const dataDir = await tempDir();
+    const share = sampleShare(2);
+    // An upload's vectors sit at any offset of the request's buffer.
+    const shifted = { ...share, columns: share.columns.map((c) => ({ ...c, a: Buffer.concat([Buffer.alloc(3), c.a]).subarray(3) })) };
+    assert.notEqual(shifted.columns[0].a.byteOffset % 8, 0);
+    const store = createShareStore({ dataDir, hostIndex: 2 });
+    await store.put(shifted);
+    const file = await readFile(fileOf(dataDir, share));
+    assert.equal((12 + file.readUInt32LE(8)) % 8, 0, "the vectors start at a multiple of 8");
+    for (const loaded of [await store.get(share.datasetId), await createShareStore({ dataDir, hostIndex: 2 }).get(share.datasetId)]) {
+      assert.ok(loaded);
+      for (const column of loaded.columns) {
+        for (const part of ["a", "b", "validA", "validB"] as const) {
+          const bytes = column[part];
+          assert.equal(bytes.byteOffset % 8, 0, `${column.name}.${part} aligned`);
+          assert.equal(ringVectorView(bytes).buffer, bytes.buffer, `${column.name}.${part} used in place`);
+        }
+      }
+    }
+    // A file from before the padding: the same JSON without the trailing spaces.
+    const header = file.subarray(12, 12 + file.readUInt32LE(8)).toString("utf8").trimEnd();
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(Buffer.byteLength(header));
+    await writeFile(fileOf(dataDir, share), Buffer.concat([file.subarray(0, 8), length, Buffer.from(header), file.subarray(12 + file.readUInt32LE(8))]));
+    const old = await createShareStore({ dataDir, hostIndex: 2 }).get(share.datasetId);
+    assert.ok(old);
+    assert.notEqual(old.columns[0].a.byteOffset % 8, 0);
+    assert.deepEqual(ringVectorView(old.columns[0].a), ringVectorView(share.columns[0].a), "copied where unaligned, same values");
   });
 
   it("reports a share stored in the earlier layout (no validity shares) as corrupt, saying why, and still counts its bytes", async () => {

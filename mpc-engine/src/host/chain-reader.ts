@@ -226,7 +226,9 @@ const UNKNOWN_DATASET: OnChainDataset = {
  */
 export function createEthersChainReader(options: { rpcUrl: string; registryAddress: string }): ChainReader {
   let provider: JsonRpcProvider | undefined;
-  const getProvider = (): JsonRpcProvider => (provider ??= new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true }));
+  // No batching delay: ethers waits 10 ms by default to batch calls, and a job's reads are a few round trips in a row.
+  // Calls made in the same tick still go as one batch.
+  const getProvider = (): JsonRpcProvider => (provider ??= new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true, batchStallTime: 0 }));
   const registry = (): Contract => new Contract(options.registryAddress, REGISTRY_ABI, getProvider());
   const algorithms = new Map<string, string>();
   let chainId: Promise<bigint> | undefined;
@@ -256,9 +258,18 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
     },
     getDataset(datasetId) {
       return read(`registry.getDataset(${datasetId})`, async () => {
-        // getDataset reverts for an unknown id; ask first so that "unknown" is an answer, not an error.
-        if (!(await registry().getFunction("isRegistered").staticCall(datasetId))) return UNKNOWN_DATASET;
-        const d = await registry().getFunction("getDataset").staticCall(datasetId);
+        // getDataset reverts for an unknown id: asked together with isRegistered, whose "no" makes
+        // "unknown" an answer, not an error (a revert then is expected; another failure still is one).
+        const [registered, found] = await Promise.all([
+          registry().getFunction("isRegistered").staticCall(datasetId),
+          registry()
+            .getFunction("getDataset")
+            .staticCall(datasetId)
+            .then((d) => ({ d }), (err: unknown) => ({ err })),
+        ]);
+        if (!registered) return UNKNOWN_DATASET;
+        if ("err" in found) throw found.err;
+        const { d } = found;
         return {
           seller: d.seller as string,
           name: d.name as string,
@@ -272,9 +283,11 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       });
     },
     async datasetAtRequest(datasetId, at) {
-      const current = await this.getDataset(datasetId);
+      const [current, pinned] = await Promise.all([
+        this.getDataset(datasetId),
+        read(`registry DatasetRefreshed(${datasetId}) since block ${at.block}`, () => versionAtRequest(registry(), datasetId, at)),
+      ]);
       if (current.seller === ZeroAddress) return current;
-      const pinned = await read(`registry DatasetRefreshed(${datasetId}) since block ${at.block}`, () => versionAtRequest(registry(), datasetId, at));
       return pinned === undefined ? { ...current, superseded: false } : { ...current, rowCount: pinned.rowCount, commitments: pinned.commitments, superseded: true };
     },
     wasReplaced(datasetId, hostIndex, commitment) {

@@ -16,7 +16,7 @@ import { encryptOutputShare, unpackResult, type OutputSharePair } from "../outpu
 import { setupParty } from "../protocol/party.ts";
 import { concatShares, type ArithShare } from "../protocol/shares.ts";
 import { newReleaseKey, wrapEnvelope } from "../release-key.ts";
-import { decodeRingVector } from "../share-encoding.ts";
+import { ringVectorView } from "../share-encoding.ts";
 import { REQUEST_STATUS_FULFILLED, REQUEST_STATUS_PENDING, type ChainReader, type OnChainDataset, type OnChainRequest } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
 import { jobIdOf, jobInputsHash } from "./job-identity.ts";
@@ -249,10 +249,15 @@ export function createComputeService(deps: {
       // Seller policy, enforced here as well as by the contract. The minimum
       // is the dataset's own: rows of other datasets in the request (a
       // buyer's own zeros, say) do not count towards it.
-      if (!(await chain.isAlgorithmAllowed(id, algorithmId))) {
+      // Both asked at once: each is a round trip to the node.
+      const [allowed, exactAllowed] = await Promise.all([
+        chain.isAlgorithmAllowed(id, algorithmId),
+        job.epsilonMilli === 0 ? chain.isExactAllowed(id, algorithmId) : true,
+      ]);
+      if (!allowed) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${job.algorithm}`);
       }
-      if (job.epsilonMilli === 0 && !(await chain.isExactAllowed(id, algorithmId))) {
+      if (!exactAllowed) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow exact answers to ${job.algorithm} (the request spends no ε)`);
       }
       if (dataset.rowCount < dataset.minRows) {
@@ -581,8 +586,9 @@ function columnInputs(names: readonly string[], shares: readonly StoredShare[]):
       if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${share.datasetId} has no column ${JSON.stringify(name)}`);
       return column;
     });
-    columns.set(name, joined(parts.map((c) => ({ a: decodeRingVector(c.a), b: decodeRingVector(c.b) }))));
-    valid.set(name, joined(parts.map((c) => ({ a: decodeRingVector(c.validA), b: decodeRingVector(c.validB) }))));
+    // Views of the stored share where it is word-aligned: the protocols never write to their inputs.
+    columns.set(name, joined(parts.map((c) => ({ a: ringVectorView(c.a), b: ringVectorView(c.b) }))));
+    valid.set(name, joined(parts.map((c) => ({ a: ringVectorView(c.validA), b: ringVectorView(c.validB) }))));
   }
   return { columns, valid };
 }

@@ -1,4 +1,3 @@
-import { ringSum } from "../ring.ts";
 import type { Party } from "./party.ts";
 import { reshareArith } from "./reshare.ts";
 import { shareLength, type ArithShare } from "./shares.ts";
@@ -16,21 +15,31 @@ import { shareLength, type ArithShare } from "./shares.ts";
  * const [maskedSum] = await dotProducts(party, [[mask, values]], [values.a.length]);
  */
 export async function dotProducts(party: Party, pairs: readonly (readonly [ArithShare, ArithShare])[], ends: readonly number[]): Promise<ArithShare[]> {
-  const k = party.kernels;
   const segments = ends.length;
   const local = new BigUint64Array(pairs.length * segments);
-  let zeros = new BigUint64Array(0);
   pairs.forEach(([x, y], p) => {
     const n = shareLength(x);
     if (shareLength(y) !== n || ends[segments - 1] !== n) throw new RangeError(`inner product of vectors of lengths ${n} and ${shareLength(y)} over segments ending at ${ends[segments - 1]}`);
-    if (zeros.length < n) zeros = new BigUint64Array(n);
-    const cross = k.mulCross(x.a, x.b, y.a, y.b, zeros.subarray(0, n), zeros.subarray(0, n));
     let from = 0;
     ends.forEach((end, s) => {
-      local[p * segments + s] = ringSum(cross.subarray(from, end));
+      local[p * segments + s] = crossSum(x.a, x.b, y.a, y.b, from, end);
       from = end;
     });
   });
   const summed = await reshareArith(party, local);
   return pairs.map((_, p) => ({ a: summed.a.subarray(p * segments, (p + 1) * segments), b: summed.b.subarray(p * segments, (p + 1) * segments) }));
+}
+
+/**
+ * Σ_{from ≤ r < end} x_i·y_i + x_i·y_(i+1) + x_(i+1)·y_i mod 2^64, summed as
+ * it goes: no vector of cross terms is made (V8 lowers BigInt.asUintN(64, …)
+ * products and sums to machine arithmetic).
+ */
+function crossSum(xa: BigUint64Array, xb: BigUint64Array, ya: BigUint64Array, yb: BigUint64Array, from: number, end: number): bigint {
+  let acc = 0n;
+  for (let r = from; r < end; r++) {
+    const y = ya[r];
+    acc = BigInt.asUintN(64, acc + xa[r] * (y + yb[r]) + xb[r] * y);
+  }
+  return acc;
 }

@@ -5,6 +5,7 @@ import { decodeResult, type AlgorithmResult, type Plan } from "../../src/index.t
 import { rerandomize, runPlan } from "../../src/algorithms/run.ts";
 import { runThreeParties, shareArithForTesting } from "../../src/protocol/local-harness.ts";
 import type { ArithShare } from "../../src/protocol/shares.ts";
+import { snapshotInputs } from "./inputs-untouched.ts";
 
 const ring = (v: bigint) => BigInt.asUintN(64, v);
 
@@ -34,11 +35,13 @@ export async function openPlanOnShares(
   const sharedValid = Object.fromEntries(
     Object.entries(columns).map(([name, v]) => [name, shareOf(Object.hasOwn(valid, name) ? valid[name].map(BigInt) : v.map(() => 1n))]),
   );
+  const untouched = [snapshotInputs(shared), snapshotInputs(sharedValid)];
   const outputs = await runThreeParties(async (party) => {
     const mine = new Map<string, ArithShare>(Object.entries(shared).map(([name, shares]) => [name, shares[party.index]]));
     const mineValid = new Map<string, ArithShare>(Object.entries(sharedValid).map(([name, shares]) => [name, shares[party.index]]));
     return rerandomize(party, await runPlan(party, plan, { columns: mine, valid: mineValid, rowCount }));
   });
+  for (const check of untouched) check();
   const values = Array.from(outputs[0].a, (_, k) => {
     for (let i = 0; i < 3; i++) assert.equal(outputs[i].b[k], outputs[(i + 1) % 3].a[k], "replicated components agree");
     return ring(outputs[0].a[k] + outputs[1].a[k] + outputs[2].a[k]);

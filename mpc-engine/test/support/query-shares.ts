@@ -7,6 +7,7 @@ import type { QueryPlan } from "../../src/plan/query-plan.ts";
 import { runQuery } from "../../src/plan/run-query.ts";
 import { runThreeParties, shareArithForTesting } from "../../src/protocol/local-harness.ts";
 import type { ArithShare } from "../../src/protocol/shares.ts";
+import { snapshotInputs } from "./inputs-untouched.ts";
 import type { PlainRow } from "./plain-sql.ts";
 
 const ring = (v: bigint) => BigInt.asUintN(64, v);
@@ -28,10 +29,12 @@ export async function runQueryOnShares(
   const shareOf = (v: readonly bigint[]) => shareArithForTesting(BigUint64Array.from(v, ring));
   const values = Object.fromEntries(names.map((name) => [name, shareOf(rows.map((r) => r[name] ?? fill[name] ?? 0n))]));
   const valid = Object.fromEntries(names.map((name) => [name, shareOf(rows.map((r) => (r[name] === null ? 0n : 1n)))]));
+  const untouched = [snapshotInputs(values), snapshotInputs(valid)];
   const outputs = await runThreeParties(async (party) => {
     const mine = (shares: Record<string, ArithShare[]>) => new Map<string, ArithShare>(Object.entries(shares).map(([name, s]) => [name, s[party.index]]));
     return rerandomize(party, await runQuery(party, plan, { values: mine(values), valid: mine(valid), rowCount: rows.length }, { blockRows: options.blockRows }));
   }, options.seeds ? { seeds: options.seeds } : {});
+  for (const check of untouched) check();
   const opened = Array.from(outputs[0].a, (_, k) => {
     for (let i = 0; i < 3; i++) assert.equal(outputs[i].b[k], outputs[(i + 1) % 3].a[k], "replicated components agree");
     return ring(outputs[0].a[k] + outputs[1].a[k] + outputs[2].a[k]);

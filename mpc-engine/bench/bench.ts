@@ -9,8 +9,12 @@
 //    processes, with each process's peak resident memory;
 //  - mean@1 over 1,000,000 rows between the three party processes, exact
 //    and differentially private (ε = 1, noise drawn inside the MPC), to
-//    show what the noise costs: time and messages.
-// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts.
+//    show what the noise costs: time and messages;
+//  - the cost curve: share + upload, mean@1 and count-if@1 on three real host
+//    processes at 10^4 … 10^7 rows (`--max-rows N` caps them), with the hosts'
+//    peak memory at the largest size, a linear fit past 10^5 rows and, with
+//    `--chart <file>`, the chart as SVG.
+// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve.
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,16 +23,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AbiCoder, Contract, hexlify, JsonRpcProvider, MaxUint256, NonceManager, Wallet } from "ethers";
-import { createGrpcHostsClient } from "@scmpc/bridge";
-import { devPrivateKey, DEV_ROLES, freePort, openFulfilledResult, sendFulfilment, shareAndUpload, startLocalStack } from "@scmpc/client";
-import { algorithmId, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
-import { decodeResult, describeNoise, generateBuyerKeyPair, packResult, planComputation, Rational, schemaText } from "../src/index.ts";
+import { hexlify } from "ethers";
+import { freePort } from "@scmpc/client";
+import { decodeResult, describeNoise, planComputation, Rational } from "../src/index.ts";
+import { costChartSvg, linearFit } from "./cost-chart.ts";
+import { openBenchMarket } from "./host-market.ts";
 import { createTlsMaterial } from "../src/tls/index.ts";
 import { encodeRingVector, shareColumn } from "../src/index.ts";
 
 const json = process.argv.includes("--json");
-const PARTS = ["primitives", "histogram", "dp-mean", "hosts"] as const;
+const PARTS = ["primitives", "histogram", "dp-mean", "hosts", "curve"] as const;
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? new Set(process.argv[onlyAt + 1]?.split(",")) : new Set<string>(PARTS);
 for (const part of only) {
@@ -52,6 +56,9 @@ const DP_EPSILON_MILLI = 1000;
 /** The benchmark's column: values in [0, 200000), as its public bounds say. */
 const COLUMN = { name: "v", scale: 0, lo: "0", hi: "200000" };
 
+/** Rows of the cost curve (`--max-rows` caps them). */
+const maxRowsAt = process.argv.indexOf("--max-rows");
+const CURVE_ROWS = [10_000, 100_000, 1_000_000, 10_000_000].filter((n) => maxRowsAt < 0 || n <= Number(process.argv[maxRowsAt + 1]));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Multiplications and comparisons between three party processes over the mutual-TLS Peer channel. */
@@ -267,72 +274,111 @@ async function primitives(dir: string): Promise<{
   }
 }
 
+/** Uniform values in the benchmark column's bounds, and their plaintext sum. */
+function columnValues(rows: number): { values: BigUint64Array; sum: bigint } {
+  const values = new BigUint64Array(rows);
+  let sum = 0n;
+  for (let i = 0; i < rows; i++) {
+    const v = Math.floor(Math.random() * 200_000);
+    values[i] = BigInt(v);
+    sum += BigInt(v);
+  }
+  return { values, sum };
+}
+
 /** Share-and-upload of 1M rows and mean@1 over them on three real host processes. */
 async function hostJobs(dir: string): Promise<{ uploadMs: number; meanMs: number }> {
-  const stack = await startLocalStack({ dir: path.join(dir, "stack"), oracle: false, logLevel: "warn" });
-  const provider = new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true });
-  // The benchmark drives the hosts as the bridge does, with this stack's bridge key.
-  const hosts = createGrpcHostsClient(stack.state.hosts, { tls: stack.state.hostTls, signer: new Wallet(stack.bridgeSigningKey) });
+  const market = await openBenchMarket(dir, COLUMN);
   try {
-    const seller = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.seller), provider));
-    const buyer = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.buyer), provider));
-    const relay = new NonceManager(new Wallet(devPrivateKey(DEV_ROLES.relay), provider));
-    const values = new BigUint64Array(ROWS);
-    let plainSum = 0n;
-    for (let i = 0; i < ROWS; i++) {
-      const v = BigInt(Math.floor(Math.random() * 200_000));
-      values[i] = v;
-      plainSum += v;
-    }
-    const name = "bench-1m";
-    const datasetId = await new Contract(stack.state.contracts.registry, loadArtifact("DatasetRegistry").abi, provider).datasetId(await seller.getAddress(), name);
-    const started = performance.now();
-    const commitments = await shareAndUpload({ state: stack.state, seller, datasetId, name, columns: [{ ...COLUMN, values }] });
-    const uploadMs = performance.now() - started;
+    const { values, sum } = columnValues(ROWS);
+    const { datasetId, uploadMs } = await market.list("bench-1m", values);
     say(`share + upload       ${uploadMs.toFixed(0)} ms for ${ROWS.toLocaleString("en")} rows to 3 hosts (acknowledged durable)`);
-
-    // Registration as the seller's CLI does it: the stake approved, then locked by the registry.
-    const registry = new Contract(stack.state.contracts.registry, loadArtifact("DatasetRegistry").abi, seller);
-    const tokenAbi = loadArtifact("DevPaymentToken").abi;
-    const stake: bigint = await registry.minStake();
-    await (await new Contract(stack.state.contracts.paymentToken, tokenAbi, seller).approve(stack.state.contracts.registry, stake)).wait();
-    const schema = schemaText([COLUMN]);
-    // Exact mode: the seller allows exact means, so the answer is checked against the plaintext.
-    const policy = { allowedAlgorithms: MARKET_ALGORITHMS.map(algorithmId), minRows: 0, budget: 0, exactAlgorithms: [algorithmId("mean@1")] };
-    await (await registry.registerDataset(name, schema, ROWS, 1n, commitments, policy, stake)).wait();
-    const consumer = stack.state.contracts.algorithms["mean@1"];
-    const market = new Contract(consumer, loadArtifact("AlgorithmComputation").abi, buyer);
-    const token = new Contract(stack.state.contracts.paymentToken, tokenAbi, buyer);
-    // Each request escrows the price (1 unit) and the operators' fee.
-    const perRequest = 1n + ((await market.operatorFee()) as bigint);
-    await (await token.approve(consumer, perRequest * BigInt(REPEATS))).wait();
-    const params = JSON.stringify({ column: "v" });
-    const plan = planComputation("mean@1", params, { columns: [COLUMN] }, { rowCount: BigInt(ROWS), epsilonMilli: 0 });
+    const expected = new Rational(sum, BigInt(ROWS)).toDecimal(6);
     const times: number[] = [];
     for (let i = 0; i < REPEATS; i++) {
-      const keys = generateBuyerKeyPair();
-      const receipt = await (await market.requestComputation([datasetId], params, hexlify(keys.publicKey), MaxUint256, 0)).wait();
-      const requestId = receipt.logs.map((l: { topics: string[]; data: string }) => market.interface.parseLog(l)).find((p: { name: string } | null) => p?.name === "ComputationRequested").args.requestId;
-      const t0 = performance.now();
-      const { jobId, envelopes } = await hosts.compute({ requestId, algorithm: "mean@1", datasetIds: [datasetId.toLowerCase()], params, buyerKey: hexlify(keys.publicKey), consumer }, 120_000);
-      times.push(performance.now() - t0);
-      // Checked as a buyer would: fulfilled on-chain (by the relay's account), then opened with the released keys.
-      const result = packResult(jobId, envelopes);
-      const signatures = await hosts.signResult({ requestId, result, consumer }, 30_000);
-      const payload = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[3]"], [result, signatures]);
-      await sendFulfilment({ operatorAddress: stack.state.contracts.operator, sender: relay, requestReceipt: receipt, requestId, payload });
-      const values = await openFulfilledResult({ hosts: stack.state.hosts, tls: stack.state.hostTls, requestId, consumer, result, buyerPrivateKey: keys.privateKey });
-      const mean = decodeResult(plan, values);
-      const expected = new Rational(plainSum, BigInt(ROWS)).toDecimal(6);
-      if (mean !== expected) throw new Error(`mean@1 returned ${mean}, expected ${expected}`);
+      const { ms, result } = await market.compute(datasetId, ROWS, "mean@1", { column: COLUMN.name });
+      if (result !== expected) throw new Error(`mean@1 returned ${result}, expected ${expected}`);
+      times.push(ms);
     }
     const meanMs = median(times);
     say(`mean@1 over 1M rows  ${meanMs.toFixed(0)} ms from Compute request to the 3 output shares (median of ${REPEATS}; result checked)`);
     return { uploadMs, meanMs };
   } finally {
-    hosts.close();
-    provider.destroy();
-    await stack.stop();
+    await market.close();
+  }
+}
+
+interface CurvePoint {
+  rows: number;
+  uploadMs: number;
+  meanMs: number;
+  countIfMs: number;
+}
+
+/**
+ * Time against rows on three real host processes: share + upload, mean@1
+ * (sums only) and count-if@1 (one comparison with a public threshold per
+ * row), each answer checked; the hosts' peak resident memory over the largest
+ * size; the table, a linear fit past 10^5 rows and the chart (SVG).
+ */
+async function costCurve(dir: string): Promise<{ points: CurvePoint[]; peakMiB: number[] }> {
+  const market = await openBenchMarket(dir, COLUMN);
+  const points: CurvePoint[] = [];
+  let peakMiB: number[] = [];
+  try {
+    // Compiled code and connections warm, as in a host that has run jobs before; not counted.
+    const warm = columnValues(10_000);
+    const warmId = (await market.list("curve-warm-up", warm.values)).datasetId;
+    await market.compute(warmId, 10_000, "mean@1", { column: COLUMN.name });
+    await market.compute(warmId, 10_000, "count-if@1", { column: COLUMN.name, op: "lt", threshold: "50000" });
+    for (const rows of CURVE_ROWS) {
+      const { values, sum } = columnValues(rows);
+      const largest = rows === CURVE_ROWS[CURVE_ROWS.length - 1];
+      // Peaks from here on (Linux): this size's upload and jobs, not the earlier ones.
+      if (largest) for (const pid of market.hostPids) resetPeakRss(pid);
+      const { datasetId, uploadMs } = await market.list(`curve-${rows}`, values);
+      const mean = await market.compute(datasetId, rows, "mean@1", { column: COLUMN.name });
+      const expectedMean = new Rational(sum, BigInt(rows)).toDecimal(6);
+      if (mean.result !== expectedMean) throw new Error(`mean@1 over ${rows} rows returned ${mean.result}, expected ${expectedMean}`);
+      const countIf = await market.compute(datasetId, rows, "count-if@1", { column: COLUMN.name, op: "lt", threshold: "50000" });
+      const expectedCount = values.reduce((n, v) => (v < 50_000n ? n + 1 : n), 0);
+      if (countIf.result !== String(expectedCount)) throw new Error(`count-if@1 over ${rows} rows returned ${countIf.result}, expected ${expectedCount}`);
+      if (largest) peakMiB = market.hostPids.map(peakRssMiB);
+      points.push({ rows, uploadMs, meanMs: mean.ms, countIfMs: countIf.ms });
+      say(`  ${rows.toLocaleString("en").padStart(12)} rows   upload ${uploadMs.toFixed(0).padStart(7)} ms   mean@1 ${mean.ms.toFixed(0).padStart(6)} ms   count-if@1 ${countIf.ms.toFixed(0).padStart(7)} ms`);
+    }
+  } finally {
+    await market.close();
+  }
+  const fits = (["uploadMs", "meanMs", "countIfMs"] as const).map((key) => linearFit(points.map((p) => [p.rows, p[key]]), 1e5));
+  say(
+    `  linear fit past 10^5 rows: upload ${(fits[0].perRowMs * 1000).toFixed(2)} µs/row + ${fits[0].fixedMs.toFixed(0)} ms, ` +
+      `mean@1 ${(fits[1].perRowMs * 1000).toFixed(3)} µs/row + ${fits[1].fixedMs.toFixed(0)} ms, ` +
+      `count-if@1 ${(fits[2].perRowMs * 1000).toFixed(2)} µs/row + ${fits[2].fixedMs.toFixed(0)} ms`,
+  );
+  if (peakMiB.length > 0) say(`  peak RSS of the 3 hosts over ${CURVE_ROWS[CURVE_ROWS.length - 1].toLocaleString("en")} rows: ${peakMiB.map((m) => m.toFixed(0)).join(", ")} MiB`);
+  const chartAt = process.argv.indexOf("--chart");
+  if (chartAt >= 0) {
+    const file = process.argv[chartAt + 1];
+    writeFileSync(
+      file,
+      costChartSvg(`sc-mpc on ${os.cpus().length} cores: time against rows (3 host processes, mutual TLS)`, [
+        { label: "share + upload", colour: "#d62728", points: points.map((p) => [p.rows, p.uploadMs]) },
+        { label: "count-if@1", colour: "#ff7f0e", points: points.map((p) => [p.rows, p.countIfMs]) },
+        { label: "mean@1", colour: "#1f77b4", points: points.map((p) => [p.rows, p.meanMs]) },
+      ]),
+    );
+    say(`  chart written to ${file}`);
+  }
+  return { points, peakMiB };
+}
+
+/** Starts a process's peak-RSS count afresh (Linux: a write of "5" to clear_refs); elsewhere the peak since start stays. */
+function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    // not resettable here
   }
 }
 
@@ -341,6 +387,9 @@ try {
   say(`sc-mpc engine benchmark (${os.cpus().length} cores, Node ${process.versions.node}, loopback, mutual TLS between hosts)`);
   const p = only.has("primitives") || only.has("histogram") || only.has("dp-mean") ? await primitives(dir) : {};
   const h = only.has("hosts") ? await hostJobs(dir) : undefined;
+  if (only.has("curve")) say("cost curve (time from the upload's start / the Compute call, each answer checked):");
+  const curve = only.has("curve") ? await costCurve(dir) : undefined;
+  const at = (rows: number) => curve?.points.find((p) => p.rows === rows);
   if (json) {
     const round = (v: number | undefined, digits = 0) => (v === undefined ? undefined : Number(v.toFixed(digits)));
     console.log(
@@ -356,6 +405,10 @@ try {
         mean_1m_exact_party_ms: round(p.dpMean?.exactMs),
         mean_1m_dp_party_ms: round(p.dpMean?.dpMs),
         mean_1m_dp_extra_messages: p.dpMean ? p.dpMean.dpMessages - p.dpMean.exactMessages : undefined,
+        mean_10m_ms: round(at(10_000_000)?.meanMs),
+        upload_10m_ms: round(at(10_000_000)?.uploadMs),
+        count_if_10m_ms: round(at(10_000_000)?.countIfMs),
+        peak_rss_10m_mb: at(10_000_000) && curve?.peakMiB.length ? Math.round(Math.max(...curve.peakMiB)) : undefined,
       }),
     );
   }

@@ -5,7 +5,7 @@ import { loadArtifact } from "@scmpc/contracts";
 import { decryptOutputShare, isMpcError, unpackResult } from "@scmpc/mpc-engine";
 import { devPrivateKey, DEV_ROLES } from "../../client/src/accounts.ts";
 import { sendFulfilment } from "../../client/src/fulfilments.ts";
-import { askForKeys, logOf, relayCounts, request, sellSalaries, startMarket, STATUS, stopService, waitFor, type Market, type Purchase } from "./support.ts";
+import { askForKeys, askForKeysOverWeb, logOf, relayCounts, request, sellSalaries, startMarket, STATUS, stopService, waitFor, type Market, type Purchase } from "./support.ts";
 
 // Fair exchange: no buyer reads a result unless the chain shows the sellers
 // paid for it. The fulfilment's envelopes are public calldata whatever
@@ -40,11 +40,15 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
     return (await registry.budgetOf(datasetId)).remaining as bigint;
   };
 
-  /** Every host refuses its key, naming the request's state; the buyer's own key opens none of the wrapped envelopes. */
+  /**
+   * Every host refuses its key, naming the request's state, through the Host API and through the
+   * web API a browser calls; the buyer's own key opens none of the wrapped envelopes.
+   */
   async function unreadable(p: Purchase, result: string, state: RegExp): Promise<void> {
-    const answers = await askForKeys(market, p.requestId, p.consumer);
-    answers.forEach((answer, host) => {
-      assert.ok("refused" in answer, `host ${host} released its key`);
+    const answers = [...(await askForKeys(market, p.requestId, p.consumer)), ...(await askForKeysOverWeb(market, p.requestId, p.consumer))];
+    assert.equal(answers.length, 6);
+    answers.forEach((answer, k) => {
+      assert.ok("refused" in answer, `host ${k % 3} released its key (${k < 3 ? "gRPC" : "web"})`);
       assert.match(answer.refused, /KEY_NOT_RELEASED/);
       assert.match(answer.refused, state);
     });
@@ -187,5 +191,18 @@ describe("adversarial: a result is readable only once the sellers are paid", { t
     await (await market.computation("sum@1").refund(purchase.requestId)).wait();
     assert.equal(await statusOf(purchase), STATUS.Refunded);
     await unreadable(purchase, await resultInCalldata(tx), /is Refunded on-chain/);
+  });
+
+  it("a paid request's keys come out of both routes alike (the control: the refusals above are not a broken route)", async () => {
+    const purchase = await request(market, "sum@1", [datasetId], PARAMS, { epsilonMilli: EPSILON_MILLI });
+    await waitFor("the relay's fulfilment", async () => (await statusOf(purchase)) === STATUS.Fulfilled, 120_000);
+    const overGrpc = await askForKeys(market, purchase.requestId, purchase.consumer);
+    const overWeb = await askForKeysOverWeb(market, purchase.requestId, purchase.consumer);
+    overWeb.forEach((answer, host) => {
+      assert.ok("key" in answer, `host ${host} refused its key over the web: ${"refused" in answer ? answer.refused : ""}`);
+      const grpcAnswer = overGrpc[host];
+      assert.ok("key" in grpcAnswer);
+      assert.ok(answer.key.equals(grpcAnswer.key), `host ${host} released one key`);
+    });
   });
 });

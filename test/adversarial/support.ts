@@ -2,6 +2,7 @@
 // Chainlink Operator, three host processes, bridge, relay), a seller's
 // dataset, a buyer that pays, and the views an attacker or a judge needs.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,6 +139,36 @@ export async function askForKeys(market: Market, requestId: string, consumer: st
             client.close();
             resolve(err ? { refused: err.details } : { key: Buffer.from(res!.key) });
           });
+        }),
+    ),
+  );
+}
+
+/**
+ * Asks each host for its release key through its web API (`POST /v1/release-key`, what a
+ * browser calls), trusting the deployment's CA: the key, or the refusal's code and message.
+ */
+export async function askForKeysOverWeb(market: Market, requestId: string, consumer: string): Promise<({ key: Buffer } | { refused: string })[]> {
+  const { hostTls, hostWebUrls } = market.stack.state;
+  if (!hostTls || !hostWebUrls) throw new Error("the stack's hosts serve no web API over TLS");
+  const ca = hostTls.ca;
+  return Promise.all(
+    hostWebUrls.map(
+      (url) =>
+        new Promise<{ key: Buffer } | { refused: string }>((resolve, reject) => {
+          const body = JSON.stringify({ requestId, consumer });
+          const req = httpsRequest(`${url}/v1/release-key`, { method: "POST", ca, headers: { "content-type": "application/json" }, timeout: 15_000 }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => {
+              const answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { key?: string; error?: { code: string; message: string } };
+              if (res.statusCode === 200 && answer.key) resolve({ key: Buffer.from(answer.key.slice(2), "hex") });
+              else resolve({ refused: `${res.statusCode} ${answer.error?.code}: ${answer.error?.message}` });
+            });
+          });
+          req.on("timeout", () => req.destroy(new Error(`${url} did not answer`)));
+          req.on("error", reject);
+          req.end(body);
         }),
     ),
   );

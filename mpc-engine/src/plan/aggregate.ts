@@ -94,6 +94,23 @@ function centred(party: Party, x: ArithShare, centre: bigint): ArithShare {
 }
 
 /**
+ * Per segment, Σ m·v − c·Σ m: the inner product of a mask and a column less
+ * the centre times the mask's count, both shared alike (a party's components
+ * of Σ m are the sums of its components of m), so the result is the sharing
+ * of Σ m·(v − c).
+ */
+function lessCentre(dot: ArithShare, mask: ArithShare, ends: readonly number[], centre: bigint): ArithShare {
+  const out = { a: new BigUint64Array(ends.length), b: new BigUint64Array(ends.length) };
+  let from = 0;
+  ends.forEach((end, j) => {
+    out.a[j] = dot.a[j] - centre * ringSum(mask.a.subarray(from, end));
+    out.b[j] = dot.b[j] - centre * ringSum(mask.b.subarray(from, end));
+    from = end;
+  });
+  return out;
+}
+
+/**
  * The valid-column sets whose sums are all of one column each, accumulated
  * in the ring, and cheaper from the columns' bit planes than from converted
  * masks: 2 bits per row and bit of each summed column (an AND and a count)
@@ -200,7 +217,10 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
   const products = sums.filter((s) => s.sums[0].factors.length === 2);
   const factor = (f: { column: string; centre: bigint }): ArithShare => centred(party, block.value(f.column), f.centre);
   const productValues = products.length === 0 ? [] : await multiplyMany(party, products.map((s) => [factor(s.sums[0].factors[0]), factor(s.sums[0].factors[1])] as const));
-  const summandOf = (s: Statistic & { kind: "sum" }): ArithShare => (s.sums[0].factors.length === 2 ? productValues[products.indexOf(s)] : factor(s.sums[0].factors[0]));
+  // A one-column sum is taken of the column as it is: Σ m·(v − c) = Σ m·v − c·Σ m in the ring, so the
+  // centre comes off the inner product (below) instead of a centred copy of the column being made.
+  const summandOf = (s: Statistic & { kind: "sum" }): ArithShare =>
+    s.sums[0].factors.length === 2 ? productValues[products.indexOf(s)] : block.value(s.sums[0].factors[0].column);
 
   // Masked sums as inner products, grouped by their segments (the whole block, or global chunks).
   const segmented = new Map<string, { ends: number[]; items: { s: Statistic; g: number }[] }>();
@@ -217,9 +237,11 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
       items.map(({ s, g }) => [maskFor(s, g), summandOf(s as Statistic & { kind: "sum" })] as const),
       ends,
     );
-    items.forEach(({ s }, i) => {
+    items.forEach(({ s, g }, i) => {
       if (!sumOf.has(s)) sumOf.set(s, []);
-      sumOf.get(s)!.push(dots[i]);
+      const sum = s as Statistic & { kind: "sum" };
+      const centre = sum.sums[0].factors.length === 1 ? sum.sums[0].factors[0].centre : 0n;
+      sumOf.get(s)!.push(centre === 0n ? dots[i] : lessCentre(dots[i], maskFor(s, g), ends, centre));
     });
   }
 

@@ -5,7 +5,7 @@
 import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
-import { schemaText, shareColumn, shareCommitment, uploadDigest, type ColumnKind, type ColumnShareBytes, type SchemaColumn } from "@scmpc/mpc-engine";
+import { schemaText, shareColumn, shareCommitments, uploadDigest, type ColumnKind, type ColumnShareBytes, type SchemaColumn } from "@scmpc/mpc-engine";
 import type { UploadSharesRequest } from "@scmpc/protos";
 import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, ownDataset, PAYMENT_DECIMALS } from "./dataset-policy.ts";
 import type { SellerTable } from "./seller-table.ts";
@@ -148,11 +148,11 @@ export async function shareAndUpload(options: {
   );
   const bytes = perHost.map((columnShares) => columnShares.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0));
   options.progress?.({ stage: "shared", rows: rowCount, bytes: [bytes[0], bytes[1], bytes[2]] });
-  const commitments: string[] = [];
+  // Host i's b is host i+1's a: each vector is digested once for the two commitments that hold it.
+  const commitments = shareCommitments(perHost.map((columnShares, hostIndex) => ({ datasetId, hostIndex, rowCount, columns: columnShares })));
   await Promise.all(
     perHost.map(async (columnShares, hostIndex) => {
-      const commitment = shareCommitment({ datasetId, hostIndex, rowCount, columns: columnShares });
-      commitments[hostIndex] = commitment;
+      const commitment = commitments[hostIndex];
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
       await transport.upload(hostIndex, {
         datasetId,

@@ -11,6 +11,8 @@ export { MAX_SCALE, encodeFixedPoint, decodeFixedPoint } from "./fixed-point.ts"
 export { shareColumn, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
 export {
   SHARE_DOMAIN,
+  SHARE_DOMAIN_V3,
+  COMMITMENT_CHUNK_BYTES,
   UPLOAD_DOMAIN,
   encodeRingVector,
   decodeRingVector,
@@ -18,6 +20,9 @@ export {
   datasetIdOf,
   encodeShare,
   shareCommitment,
+  shareCommitments,
+  shareCommitmentV3,
+  chunkDigests,
   uploadDigest,
   type ColumnShareBytes,
   type ShareCommitmentInput,

@@ -67,4 +67,33 @@ describe("the engine's browser entry", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("commits to shares in a runtime without Node's crypto (a browser's) exactly as the hosts do", async () => {
+    bundle ??= await bundleForBrowser(ENTRY);
+    const dir = await mkdtemp(join(tmpdir(), "scmpc-browser-entry-"));
+    const scope = process as { getBuiltinModule?: unknown };
+    const native = scope.getBuiltinModule;
+    try {
+      const file = join(dir, "engine-without-node-crypto.mjs");
+      await writeFile(file, bundle.code);
+      // Loaded while Node's built-ins are out of reach, the bundle takes its WebAssembly SHA-256.
+      scope.getBuiltinModule = undefined;
+      const engine = (await import(pathToFileURL(file).href)) as typeof import("../src/browser.ts");
+      scope.getBuiltinModule = native;
+      const { chunkDigests, shareCommitments } = await import("../src/index.ts");
+      const long = new Uint8Array(2 * engine.COMMITMENT_CHUNK_BYTES + 40).map((_, i) => (i * 31) & 0xff);
+      assert.deepEqual(Buffer.from(engine.chunkDigests(long)), Buffer.from(chunkDigests(long)));
+      const [s0, s1, s2] = engine.shareColumn(BigUint64Array.from({ length: 1000 }, (_, i) => BigInt(i)));
+      const shares = [s0, s1, s2].map((share, hostIndex) => ({
+        datasetId: `0x${"ab".repeat(32)}`,
+        hostIndex,
+        rowCount: 1000n,
+        columns: [{ name: "x", scale: 0, lo: "0", hi: "999", a: engine.encodeRingVector(share.a), b: engine.encodeRingVector(share.b), validA: long.subarray(0, 8000), validB: long.subarray(8, 8008) }],
+      }));
+      assert.deepEqual(engine.shareCommitments(shares), shareCommitments(shares));
+    } finally {
+      scope.getBuiltinModule = native;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

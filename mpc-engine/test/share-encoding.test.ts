@@ -1,14 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { createHash } from "node:crypto";
 import { AbiCoder, getBytes, keccak256, Wallet, verifyMessage } from "ethers";
 import {
+  COMMITMENT_CHUNK_BYTES,
   SHARE_DOMAIN,
+  SHARE_DOMAIN_V3,
+  chunkDigests,
   datasetIdOf,
   decodeRingVector,
   encodeRingVector,
   encodeShare,
   shareCommitment,
+  shareCommitmentV3,
+  shareCommitments,
   uploadDigest,
   type ShareCommitmentInput,
 } from "../src/index.ts";
@@ -64,8 +70,9 @@ describe("share encoding and commitments", () => {
     assert.equal(shareCommitment(base()), shareCommitment(base()));
   });
 
-  it("lays out v3 as documented: after hi, type, the dictionary, then a, b, validA, validB, each length-prefixed", () => {
+  it("lays out v4 as documented: after hi, type, the dictionary, then a, b, validA, validB, each as its length and chunk digests", () => {
     const input = base();
+    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
     const column = (c: ShareCommitmentInput["columns"][number]) =>
       Buffer.concat([
         text(c.name),
@@ -75,10 +82,10 @@ describe("share encoding and commitments", () => {
         text(c.type ?? ""),
         u32(c.categories?.length ?? 0),
         ...(c.categories ?? []).map(text),
-        ...COMPONENTS.flatMap((part) => [u64(c[part].length), Buffer.from(c[part])]),
+        ...COMPONENTS.flatMap((part) => [u64(c[part].length), sha(c[part])]),
       ]);
     const expected = Buffer.concat([
-      text("scmpc-share-v3"),
+      text("scmpc-share-v4"),
       Buffer.from("ab".repeat(32), "hex"),
       Buffer.of(1),
       u64(2),
@@ -86,6 +93,7 @@ describe("share encoding and commitments", () => {
       ...input.columns.map(column),
     ]);
     assert.deepEqual(encodeShare(input), expected);
+    assert.equal(shareCommitment(input), keccak256(expected));
     // The category column's schema part byte for byte, up to the length of its component a.
     assert.equal(
       encodeShare({ ...input, columns: [input.columns[2]] }).subarray(63, 63 + 69).toString("hex"),
@@ -102,7 +110,74 @@ describe("share encoding and commitments", () => {
         "1000000000000000", // a: 16 bytes
       ].join(""),
     );
-    assert.equal(SHARE_DOMAIN, "scmpc-share-v3");
+    assert.equal(SHARE_DOMAIN, "scmpc-share-v4");
+  });
+
+  it("digests a vector by 1 MiB chunks, the last one shorter, so a change in any chunk changes the commitment", () => {
+    const long = new Uint8Array(2 * COMMITMENT_CHUNK_BYTES + 24).map((_, i) => i * 7);
+    const digests = chunkDigests(long);
+    assert.equal(digests.length, 3 * 32);
+    const expected = [0, 1, 2].map((k) => createHash("sha256").update(long.subarray(k * COMMITMENT_CHUNK_BYTES, (k + 1) * COMMITMENT_CHUNK_BYTES)).digest());
+    assert.deepEqual(Buffer.from(digests), Buffer.concat(expected));
+    assert.equal(chunkDigests(new Uint8Array(0)).length, 0);
+    const rows = long.length / 8;
+    const input = (bytes: Uint8Array): ShareCommitmentInput => ({
+      ...base(),
+      rowCount: BigInt(rows),
+      columns: [{ name: "x", scale: 0, lo: "0", hi: "1", a: bytes, b: long, validA: long, validB: long }],
+    });
+    const reference = shareCommitment(input(long));
+    for (const at of [0, COMMITMENT_CHUNK_BYTES - 1, COMMITMENT_CHUNK_BYTES, long.length - 1]) {
+      const changed = long.slice();
+      changed[at] ^= 1;
+      assert.notEqual(shareCommitment(input(changed)), reference, `byte ${at}`);
+    }
+    // Moving the chunk boundary is not possible: the length is in the encoding and fixes the chunks.
+    assert.notEqual(shareCommitment(input(long.subarray(0, long.length - 8))), reference);
+  });
+
+  it("gives the three hosts' commitments of one sharing at once, each vector digested once, as one by one", () => {
+    const x = [0, 1, 2].map((k) => Buffer.alloc(16, k + 20));
+    const v = [0, 1, 2].map((k) => Buffer.alloc(16, k + 30));
+    const shares = [0, 1, 2].map((hostIndex): ShareCommitmentInput => ({
+      ...base(),
+      hostIndex,
+      columns: [{ name: "age", scale: 0, lo: "0", hi: "150", a: x[hostIndex], b: x[(hostIndex + 1) % 3], validA: v[hostIndex], validB: v[(hostIndex + 1) % 3] }],
+    }));
+    assert.deepEqual(
+      shareCommitments(shares),
+      shares.map((share) => shareCommitment(share)),
+    );
+    // Views of one buffer at other offsets are other vectors.
+    const one = Buffer.alloc(32, 1);
+    one[20] = 9;
+    const views = [0, 1, 2].map((hostIndex): ShareCommitmentInput => ({
+      ...base(),
+      hostIndex,
+      columns: [{ name: "age", scale: 0, lo: "0", hi: "150", a: one.subarray(0, 16), b: one.subarray(16, 32), validA: one.subarray(8, 24), validB: one.subarray(0, 16) }],
+    }));
+    assert.deepEqual(
+      shareCommitments(views),
+      views.map((share) => shareCommitment(share)),
+    );
+  });
+
+  it("keeps the v3 commitment, over the vectors' bytes, for shares stored before v4", () => {
+    const input = base();
+    const column = (c: ShareCommitmentInput["columns"][number]) =>
+      Buffer.concat([
+        text(c.name),
+        u32(c.scale),
+        text(c.lo),
+        text(c.hi),
+        text(c.type ?? ""),
+        u32(c.categories?.length ?? 0),
+        ...(c.categories ?? []).map(text),
+        ...COMPONENTS.flatMap((part) => [u64(c[part].length), Buffer.from(c[part])]),
+      ]);
+    const v3 = Buffer.concat([text(SHARE_DOMAIN_V3), Buffer.from("ab".repeat(32), "hex"), Buffer.of(1), u64(2), u32(3), ...input.columns.map(column)]);
+    assert.equal(shareCommitmentV3(input), keccak256(v3));
+    assert.notEqual(shareCommitmentV3(input), shareCommitment(input));
   });
 
   it("changes when any single byte of any component, validity included, changes", () => {
@@ -174,8 +249,8 @@ describe("share encoding and commitments", () => {
     assert.notEqual(shareCommitment(typeThenCategory), shareCommitment(categoryOnly));
   });
 
-  it("is domain-separated as v3 and refuses a column without bounds or without validity shares", () => {
-    assert.equal(encodeShare(base()).subarray(4, 18).toString("utf8"), "scmpc-share-v3");
+  it("is domain-separated as v4 and refuses a column without bounds or without validity shares", () => {
+    assert.equal(encodeShare(base()).subarray(4, 18).toString("utf8"), "scmpc-share-v4");
     const input = base();
     delete (input.columns[0] as { lo?: string }).lo;
     assert.throws(() => shareCommitment(input), (err: Error & { code?: string }) => err.code === "ENCODING_INVALID" && /no bounds/.test(err.message));

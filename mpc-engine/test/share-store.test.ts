@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeRingVector, isMpcError, ringVectorView, schemaText, shareColumn, shareCommitment, type ColumnShareBytes } from "../src/index.ts";
+import { encodeRingVector, isMpcError, ringVectorView, schemaText, shareColumn, shareCommitment, shareCommitmentV3, type ColumnShareBytes } from "../src/index.ts";
 import { createShareStore, type StoredShare } from "../src/host/index.ts";
 
 const dirs: string[] = [];
@@ -281,6 +281,37 @@ describe("share store", () => {
   it("stores only its own host's share", async () => {
     const store = createShareStore({ dataDir: await tempDir(), hostIndex: 0 });
     await assert.rejects(store.put(sampleShare(1)), (err: unknown) => isMpcError(err, "WRONG_HOST"));
+  });
+
+  it("still verifies a share stored under the v3 encoding (no encoding in its header) against its v3 commitment, and detects a changed byte in it", async () => {
+    const dataDir = await tempDir();
+    const current = sampleShare(1);
+    const share = { ...current, commitment: shareCommitmentV3(current) };
+    // Written as a host before v4 wrote it: the same layout, a header without `encoding`, named by the v3 commitment.
+    await createShareStore({ dataDir, hostIndex: 1 }).put(current);
+    const bytes = await readFile(fileOf(dataDir, current));
+    const headerEnd = 12 + bytes.readUInt32LE(8);
+    const header = JSON.parse(bytes.subarray(12, headerEnd).toString("utf8")) as Record<string, unknown>;
+    assert.equal(header.encoding, "scmpc-share-v4");
+    delete header.encoding;
+    header.commitment = share.commitment;
+    const text = Buffer.from(JSON.stringify(header));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(text.length);
+    const v3 = Buffer.concat([bytes.subarray(0, 8), length, text, bytes.subarray(headerEnd)]);
+    await writeFile(fileOf(dataDir, share), v3);
+    const loaded = await createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment);
+    assert.ok(loaded);
+    assert.deepEqual(loaded.columns.map((c) => Buffer.from(c.validB)), share.columns.map((c) => Buffer.from(c.validB)));
+    v3[v3.length - 1] ^= 1;
+    await writeFile(fileOf(dataDir, share), v3);
+    await assert.rejects(createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /does not match its commitment/.test(err.message));
+    // A header naming an encoding this host does not know is refused as such.
+    header.encoding = "scmpc-share-v9";
+    const unknown = Buffer.from(JSON.stringify(header));
+    length.writeUInt32LE(unknown.length);
+    await writeFile(fileOf(dataDir, share), Buffer.concat([bytes.subarray(0, 8), length, unknown, bytes.subarray(headerEnd)]));
+    await assert.rejects(createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /unknown share encoding "scmpc-share-v9"/.test(err.message));
   });
 
   it("detects a corrupted file", async () => {

@@ -3,7 +3,7 @@ import { access, mkdir, open, readFile, readdir, rename, rm, stat } from "node:f
 import { dirname, join } from "node:path";
 import { MpcError } from "../errors.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
-import { shareCommitment, type ColumnShareBytes } from "../share-encoding.ts";
+import { SHARE_DOMAIN, SHARE_DOMAIN_V3, shareCommitment, shareCommitmentV3, type ColumnShareBytes } from "../share-encoding.ts";
 
 /** A host's stored share of one version of a dataset, with the seller's upload authorisation. */
 export interface StoredShare {
@@ -86,9 +86,11 @@ export interface StoredUsage {
 }
 
 // SCMPCSH2: per column a, b, validA, validB, and the column's type and
-// dictionary in the header. SCMPCSH1 (a and b only) files still count in the
-// store's usage while on disk but no longer load: they cannot match a v3
-// commitment.
+// dictionary in the header; the header's `encoding` names the share encoding
+// the commitment is over (absent in files written under v3, which still
+// verify against their v3 commitment). SCMPCSH1 (a and b only) files still
+// count in the store's usage while on disk but no longer load: they cannot
+// match a v3 or v4 commitment.
 const MAGIC = Buffer.from("SCMPCSH2", "ascii");
 const MAGIC_V1 = Buffer.from("SCMPCSH1", "ascii");
 /** Ring vectors stored per column: a, b, validA, validB. */
@@ -110,6 +112,8 @@ interface FileHeader {
   rowCount: string;
   commitment: string;
   signature: string;
+  /** The share encoding its commitment is over: "scmpc-share-v4"; absent in files written under v3. */
+  encoding?: string;
   /** Each column's name, scale, public bounds, type and dictionary (part of the commitment, so of the on-chain schema). */
   columns: Array<{ name: string; scale: number; lo: string; hi: string; type?: SchemaType; categories?: string[] }>;
 }
@@ -318,7 +322,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       const file = encodeFile(share);
       await writeDurably(dir, pathOf(stem, ".share"), file);
       // Kept as views of the file's bytes (word-aligned), not of the upload's buffers.
-      remember(stem, parseFile(file, share.datasetId.toLowerCase(), share.commitment.toLowerCase()));
+      remember(stem, parseFile(file, share.datasetId.toLowerCase(), share.commitment.toLowerCase()).share);
       entries.delete(stem);
       entries.set(stem, {
         datasetId: share.datasetId.toLowerCase(),
@@ -439,6 +443,7 @@ function encodeFile(share: StoredShare): Buffer {
     rowCount: share.rowCount.toString(),
     commitment: share.commitment.toLowerCase(),
     signature: share.signature,
+    encoding: SHARE_DOMAIN,
     columns: share.columns.map((c) => ({
       name: c.name,
       scale: c.scale,
@@ -460,8 +465,11 @@ function encodeFile(share: StoredShare): Buffer {
 
 /** Decodes a version's file and checks it is the version its name says, with the bytes its commitment says. */
 function decodeFile(bytes: Buffer, datasetId: string, commitment: string): StoredShare {
-  const share = parseFile(bytes, datasetId, commitment);
-  const recomputed = shareCommitment({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount: share.rowCount, columns: share.columns });
+  const { share, encoding } = parseFile(bytes, datasetId, commitment);
+  // A file written before v4 names no encoding: its on-chain commitment is over the v3 one.
+  const commit = encoding === undefined || encoding === SHARE_DOMAIN_V3 ? shareCommitmentV3 : encoding === SHARE_DOMAIN ? shareCommitment : undefined;
+  if (commit === undefined) throw corruptShare(datasetId, commitment, `its header names an unknown share encoding ${JSON.stringify(encoding)}`);
+  const recomputed = commit({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount: share.rowCount, columns: share.columns });
   if (recomputed !== share.commitment) throw corruptShare(datasetId, commitment, "content does not match its commitment");
   return share;
 }
@@ -470,11 +478,14 @@ function corruptShare(datasetId: string, commitment: string, why: string, cause?
   return new MpcError("STORE_CORRUPT", `stored share of dataset ${datasetId} version ${commitment} is corrupt: ${why}`, { cause, details: { datasetId, commitment } });
 }
 
-/** A version's file as a share whose columns are views of `bytes` (no copy), without re-checking its commitment. */
-function parseFile(bytes: Buffer, datasetId: string, commitment: string): StoredShare {
+/**
+ * A version's file as a share whose columns are views of `bytes` (no copy),
+ * and the share encoding its header names, without re-checking its commitment.
+ */
+function parseFile(bytes: Buffer, datasetId: string, commitment: string): { share: StoredShare; encoding: string | undefined } {
   const corrupt = (why: string, cause?: unknown): MpcError => corruptShare(datasetId, commitment, why, cause);
   if (bytes.length >= 8 && bytes.subarray(0, 8).equals(MAGIC_V1)) {
-    throw corrupt("stored in the SCMPCSH1 format, without validity shares; it cannot match a scmpc-share-v3 commitment, so its seller must share the table again as a new dataset");
+    throw corrupt("stored in the SCMPCSH1 format, without validity shares; it cannot match a scmpc-share-v3 or v4 commitment, so its seller must share the table again as a new dataset");
   }
   if (bytes.length < 12 || !bytes.subarray(0, 8).equals(MAGIC)) throw corrupt("bad magic");
   const headerLength = bytes.readUInt32LE(8);
@@ -505,9 +516,10 @@ function parseFile(bytes: Buffer, datasetId: string, commitment: string): Stored
       validB,
     };
   });
-  const share: StoredShare = { ...header, rowCount, columns };
+  const { encoding, ...fields } = header;
+  const share: StoredShare = { ...fields, rowCount, columns };
   if (share.datasetId !== datasetId || share.commitment !== commitment) throw corrupt(`it holds dataset ${share.datasetId} version ${share.commitment}`);
-  return share;
+  return { share, encoding };
 }
 
 /**

@@ -5,7 +5,7 @@ import { checkSchemaColumn } from "../algorithms/column-types.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
-import { datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
+import { SHARE_DOMAIN, datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
 import type { ChainReader, OnChainDataset } from "./chain-reader.ts";
 import type { ShareStore } from "./share-store.ts";
 
@@ -114,7 +114,7 @@ export async function handleUpload(
 
   const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
   if (recomputed !== commitment) {
-    throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed})`);
+    throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`);
   }
   await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0) });
 

@@ -5,7 +5,19 @@
 import { Contract, formatUnits, getBytes, parseUnits, solidityPackedKeccak256 } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { algorithmId, formatEpsilon, loadArtifact, MARKET_ALGORITHMS } from "@scmpc/contracts";
-import { schemaText, shareColumn, shareCommitments, uploadDigest, type ColumnKind, type ColumnShareBytes, type SchemaColumn } from "@scmpc/mpc-engine";
+import {
+  SHARE_SEED_BYTES,
+  canExpandShareSeeds,
+  schemaText,
+  shareColumn,
+  shareColumnFromSeeds,
+  shareCommitments,
+  uploadDigest,
+  type ColumnKind,
+  type ColumnShareBytes,
+  type SchemaColumn,
+  type SeededPart,
+} from "@scmpc/mpc-engine";
 import type { UploadSharesRequest } from "@scmpc/protos";
 import { budgetMilli, checkAlgorithms, DEFAULT_BUDGET_EPSILON, ownDataset, PAYMENT_DECIMALS } from "./dataset-policy.ts";
 import type { SellerTable } from "./seller-table.ts";
@@ -93,6 +105,12 @@ function ringBytes(v: BigUint64Array): Buffer {
 /** How a seller's share reaches its host: resolves once the host has stored it durably, else throws naming the host and its answer. */
 export interface SellerTransport {
   upload(hostIndex: number, request: UploadSharesRequest): Promise<void>;
+  /**
+   * Whether requests may carry share seeds (`seedA`/`seedB`, a side's
+   * vectors then empty): a third of the bytes to send. The gRPC transport
+   * does; a transport that cannot say so gets every vector.
+   */
+  readonly sendsSeeds?: boolean;
 }
 
 /**
@@ -118,14 +136,18 @@ export async function shareAndUpload(options: {
   const { transport, seller, datasetId, name, columns } = options;
   const sellerAddress = await seller.getAddress();
   const rowCount = columns[0].values.length;
-  const shared = columns.map((column) => shareColumn(column.values));
+  // Where the runtime can expand them, x0 and x1 of every vector are streams of two seeds: host 0 is sent the
+  // two seeds, host 1 seed 1 and x2, host 2 x2 and seed 0 (share-seeds.ts), instead of 3 × 2 vectors.
+  const seeds = transport.sendsSeeds === true && canExpandShareSeeds() ? ([newSeed(), newSeed()] as const) : undefined;
+  const share = (values: BigUint64Array, c: number, part: SeededPart) => (seeds === undefined ? shareColumn(values) : shareColumnFromSeeds(values, seeds, c, part));
+  const shared = columns.map((column, c) => share(column.values, c, "values"));
   // Validity is as secret as the values: which cells are missing can say as much as what they hold.
-  const sharedValid = columns.map((column) => {
+  const sharedValid = columns.map((column, c) => {
     const valid = column.valid;
     if (valid !== undefined && valid.length !== rowCount) throw new Error(`column "${column.name}" has ${valid.length} validity bits for ${rowCount} rows`);
     const bits = new BigUint64Array(rowCount).fill(1n);
     if (valid !== undefined) for (let row = 0; row < rowCount; row++) if (valid[row] === 0) bits[row] = 0n;
-    return shareColumn(bits);
+    return share(bits, c, "validity");
   });
   // Every host's share is made before any is sent, so a progress display knows the bytes ahead.
   const perHost = [0, 1, 2].map((hostIndex) =>
@@ -154,20 +176,35 @@ export async function shareAndUpload(options: {
     perHost.map(async (columnShares, hostIndex) => {
       const commitment = commitments[hostIndex];
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
+      // Host i's a is x_i and its b x_{i+1}: x0 and x1 go as their seeds.
+      const seedA = seeds !== undefined && hostIndex < 2 ? seeds[hostIndex] : undefined;
+      const seedB = seeds !== undefined && hostIndex !== 1 ? seeds[(hostIndex + 1) % 3] : undefined;
+      const empty = Buffer.alloc(0);
       await transport.upload(hostIndex, {
         datasetId,
         seller: sellerAddress,
         name,
         hostIndex,
         rowCount: String(rowCount),
-        columns: columnShares,
+        columns: columnShares.map((column) => ({
+          ...column,
+          ...(seedA === undefined ? {} : { a: empty, validA: empty }),
+          ...(seedB === undefined ? {} : { b: empty, validB: empty }),
+        })),
         commitment,
         signature,
+        ...(seedA === undefined ? {} : { seedA: Buffer.from(seedA) }),
+        ...(seedB === undefined ? {} : { seedB: Buffer.from(seedB) }),
       });
       options.progress?.({ stage: "stored", host: hostIndex, bytes: bytes[hostIndex] });
     }),
   );
   return commitments;
+}
+
+/** A fresh uniform share seed. */
+function newSeed(): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(SHARE_SEED_BYTES));
 }
 
 /**

@@ -31,6 +31,7 @@ export async function grpcSellerTransport(state: StackState, seller: Signer): Pr
     async upload(hostIndex, request) {
       await uploadShare(state.hosts[hostIndex], request, tls);
     },
+    sendsSeeds: true,
   };
 }
 

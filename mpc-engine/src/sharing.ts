@@ -1,5 +1,7 @@
 import { MpcError } from "./errors.ts";
 import { fillRandom } from "./random-bytes.ts";
+import { ringVectorView } from "./share-encoding.ts";
+import { expandShareSeed, type SeededPart } from "./share-seeds.ts";
 
 /**
  * One host's replicated share of a column: host i holds `a` = x_i and
@@ -35,6 +37,34 @@ export function shareColumn(
   rng(new Uint8Array(random.buffer, random.byteOffset, random.byteLength));
   const x0 = random.subarray(0, n);
   const x1 = random.subarray(n, 2 * n);
+  const x2 = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) x2[i] = values[i] - x0[i] - x1[i];
+  return [
+    { a: x0, b: x1 },
+    { a: x1, b: x2 },
+    { a: x2, b: x0 },
+  ];
+}
+
+/**
+ * Splits a column as {@link shareColumn} does, with x0 and x1 the expansions
+ * of two seeds (`expandShareSeed(seeds[k], column, part, n)`) instead of
+ * fresh random bytes: host 0 can then be sent both seeds, host 1 seed 1 and
+ * x2, host 2 x2 and seed 0 (share-seeds.ts). The seeds must be fresh and
+ * uniform, and used for one sharing only.
+ *
+ * @example
+ * const seeds = [randomBytes(32), randomBytes(32)] as const;
+ * const [s0, s1, s2] = shareColumnFromSeeds(BigUint64Array.of(5n), seeds, 0, "values");
+ */
+export function shareColumnFromSeeds(
+  values: BigUint64Array,
+  seeds: readonly [Uint8Array, Uint8Array],
+  column: number,
+  part: SeededPart,
+): [HostShare, HostShare, HostShare] {
+  const n = values.length;
+  const [x0, x1] = seeds.map((seed) => ringVectorView(expandShareSeed(seed, column, part, n)));
   const x2 = new BigUint64Array(n);
   for (let i = 0; i < n; i++) x2[i] = values[i] - x0[i] - x1[i];
   return [

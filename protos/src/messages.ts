@@ -29,6 +29,10 @@ export interface UploadSharesRequest {
   columns: ColumnShare[];
   commitment: string;
   signature: string;
+  /** 32-byte seed every column's `a` and `validA` are expanded from (then sent empty); empty or absent when they are sent. */
+  seedA?: Buffer;
+  /** Likewise for `b` and `validB`. */
+  seedB?: Buffer;
 }
 
 export interface UploadSharesResponse {

@@ -100,7 +100,8 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     retentionMs: supersededRetention({ chain, consumers: config.algorithmContracts, logger }),
     logger,
   });
-  const uploadLimits = { sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
+  // A share sent whole is bounded by the message size; one expanded from seeds by the same figure.
+  const uploadLimits = { maxShareBytes: config.maxUploadBytes, sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
   // The one upload path of both APIs (gRPC and web): same checks, same store.
   const upload = (request: UploadSharesRequest) => handleUpload(request, { hostIndex: config.hostIndex, store, chain, limits: uploadLimits });
   const health = (): HealthResponse => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION });

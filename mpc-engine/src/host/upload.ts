@@ -6,6 +6,7 @@ import type { SchemaType } from "../algorithms/plan.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
 import { SHARE_DOMAIN, datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
+import { SHARE_SEED_BYTES, expandShareSeed } from "../share-seeds.ts";
 import type { ChainReader, OnChainDataset } from "./chain-reader.ts";
 import type { ShareStore } from "./share-store.ts";
 
@@ -16,11 +17,17 @@ import type { ShareStore } from "./share-store.ts";
  * bytes, the seller's signature and that datasetId = keccak256(seller,
  * name)), stores the share durably, then answers.
  *
+ * A side of the share may come as a seed (`seed_a`: every column's `a` and
+ * `valid_a` empty, expanded here; likewise `seed_b`): the commitment is over
+ * the expanded vectors, as if they had been sent.
+ *
  * Uploads are open to anyone with an Ethereum key, so they are bounded: the
- * message size by the gRPC server, each seller's stored bytes by
+ * message size by the gRPC server, the share's size (expanded from its seeds
+ * included) by `limits.maxShareBytes`, each seller's stored bytes by
  * `limits.sellerQuotaBytes`, and the bytes of uploads not (yet) registered
  * on-chain by `limits.unregisteredMaxBytes` (the sweeper deletes those not
- * registered in time).
+ * registered in time); nothing is expanded before the signature and these
+ * bounds are checked.
  *
  * A share with another commitment for a dataset already stored is a new
  * version of it (a refresh: the seller then calls `refreshDataset`), stored
@@ -32,9 +39,9 @@ import type { ShareStore } from "./share-store.ts";
  *
  * @throws MpcError `INVALID_ARGUMENT`, `WRONG_HOST`, `COMMITMENT_MISMATCH`,
  *   `SIGNATURE_INVALID`, `DATASET_ID_MISMATCH`, `SCHEMA_CHANGED`,
- *   `CHAIN_UNAVAILABLE`, `QUOTA_EXCEEDED`, `STORE_CORRUPT` or `STORE_IO`
+ *   `CHAIN_UNAVAILABLE`, `UPLOAD_TOO_LARGE`, `QUOTA_EXCEEDED`, `STORE_CORRUPT` or `STORE_IO`
  * @example
- * const response = await handleUpload(request, { hostIndex: 0, store, chain, limits: { sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
+ * const response = await handleUpload(request, { hostIndex: 0, store, chain, limits: { maxShareBytes: 2 ** 29, sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
  */
 export async function handleUpload(
   request: UploadSharesRequest,
@@ -43,7 +50,8 @@ export async function handleUpload(
     store: ShareStore;
     /** On-chain reads for the schema of a registered dataset; without it, any schema is taken. */
     chain?: Pick<ChainReader, "getDataset">;
-    limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number };
+    /** `maxShareBytes`: the largest share (values and validity, both sides, expanded) this host takes. */
+    limits: { maxShareBytes: number; sellerQuotaBytes: number; unregisteredMaxBytes: number };
   },
 ): Promise<UploadSharesResponse> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
@@ -58,6 +66,7 @@ export async function handleUpload(
   if (!/^\d+$/.test(request.rowCount) || BigInt(request.rowCount) === 0n) throw invalid("row_count must be a positive integer");
   const rowCount = BigInt(request.rowCount);
   if (request.columns.length === 0) throw invalid("at least one column is required");
+  const seeds = { a: seedOf(request.seedA, "seed_a"), b: seedOf(request.seedB, "seed_b") };
   const names = new Set<string>();
   const columns: ColumnShareBytes[] = [];
   for (const column of request.columns) {
@@ -74,7 +83,10 @@ export async function handleUpload(
     const components = { a: column.a, b: column.b, valid_a: column.validA, valid_b: column.validB };
     for (const [part, bytes] of Object.entries(components)) {
       const length = bytes?.length ?? 0;
-      if (BigInt(length) !== rowCount * 8n) {
+      const side = part.endsWith("a") ? "a" : "b";
+      if (seeds[side] !== undefined) {
+        if (length !== 0) throw invalid(`column ${label} component ${part} has ${length} bytes but seed_${side} is given: a seeded side's components are sent empty`);
+      } else if (BigInt(length) !== rowCount * 8n) {
         throw invalid(`column ${label} component ${part} has ${length} bytes, expected row_count*8 = ${rowCount * 8n}`);
       }
     }
@@ -109,14 +121,35 @@ export async function handleUpload(
     throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
   }
 
+  // After the signature, before anything is expanded or hashed: the share's size as stored, seeds expanded.
+  const bytes = rowCount * 8n * 4n * BigInt(columns.length);
+  if (bytes > BigInt(deps.limits.maxShareBytes)) {
+    throw new MpcError("UPLOAD_TOO_LARGE", `the share is ${bytes} bytes (row_count ${rowCount} × ${columns.length} columns × 4 vectors × 8) and this host takes at most ${deps.limits.maxShareBytes}`, {
+      details: { bytes: bytes.toString(), maxShareBytes: deps.limits.maxShareBytes },
+    });
+  }
+  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
+
   // After the signature, so a stranger cannot make the host read the chain; before the costly commitment hash.
   if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);
 
+  for (const [c, column] of columns.entries()) {
+    if (seeds.a !== undefined) {
+      column.a = expandShareSeed(seeds.a, c, "values", Number(rowCount));
+      column.validA = expandShareSeed(seeds.a, c, "validity", Number(rowCount));
+    }
+    if (seeds.b !== undefined) {
+      column.b = expandShareSeed(seeds.b, c, "values", Number(rowCount));
+      column.validB = expandShareSeed(seeds.b, c, "validity", Number(rowCount));
+    }
+  }
   const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
   if (recomputed !== commitment) {
-    throw new MpcError("COMMITMENT_MISMATCH", `commitment ${commitment} does not match the uploaded bytes (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`);
+    throw new MpcError(
+      "COMMITMENT_MISMATCH",
+      `commitment ${commitment} does not match the uploaded bytes${seeds.a || seeds.b ? " and seeds" : ""} (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`,
+    );
   }
-  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0) });
 
   await deps.store.put({
     datasetId,
@@ -129,6 +162,13 @@ export async function handleUpload(
     columns,
   });
   return { datasetId, commitment, hostIndex: deps.hostIndex };
+}
+
+/** A request's share seed: absent when empty, else exactly {@link SHARE_SEED_BYTES} bytes. */
+function seedOf(seed: Uint8Array | undefined, field: string): Uint8Array | undefined {
+  if (seed === undefined || seed.length === 0) return undefined;
+  if (seed.length !== SHARE_SEED_BYTES) throw new MpcError("INVALID_ARGUMENT", `${field} must be ${SHARE_SEED_BYTES} bytes, got ${seed.length}`);
+  return seed;
 }
 
 /**

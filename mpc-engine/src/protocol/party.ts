@@ -1,6 +1,7 @@
-import { createCipheriv, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { endianness } from "node:os";
 import { MpcError } from "../errors.ts";
+import { aesCtrKeystream } from "../share-seeds.ts";
 import { defaultKernels, type VectorKernels } from "../kernels/index.ts";
 
 /** Host index in the three-party protocol. */
@@ -73,16 +74,6 @@ const LITTLE_ENDIAN = endianness() === "LE";
 const SEED_BYTES = 32;
 const MAX_DRAW_WORDS = 2 ** 33; // 2^32 AES blocks of 16 bytes
 
-/**
- * Keystream bytes per cipher call. OpenSSL's CTR is fastest on blocks that
- * stay in cache, and a small output per call spares the allocator: on the
- * reference machine 32 KiB calls copied into the result ran at 1.3 GB/s,
- * one 8 MiB call at 0.57 GB/s. The stream is the same bytes either way.
- */
-const KEYSTREAM_CHUNK_BYTES = 32 << 10;
-/** The CTR plaintext: zeros, one chunk long. */
-const zeros = Buffer.alloc(KEYSTREAM_CHUNK_BYTES);
-
 function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigUint64Array {
   if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`PRF step out of range: ${step}`);
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffffff) throw new RangeError(`PRF tag out of range: ${tag}`);
@@ -91,14 +82,9 @@ function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigU
   const iv = Buffer.alloc(16);
   iv.writeBigUInt64BE(BigInt(step), 0);
   iv.writeUInt32BE(tag, 8);
-  const bytes = n * 8;
-  const cipher = createCipheriv("aes-256-ctr", key, iv);
-  if (bytes <= KEYSTREAM_CHUNK_BYTES) return wordsOf(cipher.update(zeros.subarray(0, bytes)));
   const out = new BigUint64Array(n);
-  const view = new Uint8Array(out.buffer);
-  for (let at = 0; at < bytes; at += KEYSTREAM_CHUNK_BYTES) {
-    view.set(cipher.update(zeros.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, bytes - at))), at);
-  }
+  // Drawn in 32 KiB cipher calls copied into the result: 1.3 GB/s here, against 0.57 GB/s for one 8 MiB call.
+  const view = aesCtrKeystream(key, iv, n * 8, new Uint8Array(out.buffer));
   // Little-endian words of the stream, as wordsOf reads them.
   return LITTLE_ENDIAN ? out : wordsOf(view);
 }

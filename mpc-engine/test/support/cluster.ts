@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareCommitment, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
+import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
 import { signBridgeCall } from "../../src/host/bridge-auth.ts";
 import type { BridgeMethod } from "../../src/host/bridge-auth.ts";
 import {
@@ -306,17 +306,21 @@ type TestColumn = TestSchemaColumn & { values: BigUint64Array; valid?: ArrayLike
 /**
  * Seller side: shares one column (or several, row-aligned), values and
  * validity, and builds the three signed upload requests (`shares[i]`: host
- * i's columns as a share store holds them).
+ * i's columns as a share store holds them). With `seeds`, x0 and x1 are the
+ * seeds' streams and go as the seeds, as the seller's client sends them.
  */
 export async function buildUploads(
   seller: Signer & { address: string },
   name: string,
   column: TestColumn | TestColumn[],
+  options: { seeds?: readonly [Uint8Array, Uint8Array] } = {},
 ): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[]; shares: ColumnShareBytes[][] }> {
   const columns = (Array.isArray(column) ? column : [column]).map(withBounds);
   const datasetId = datasetIdOf(seller.address, name);
-  const shares = columns.map((c) => shareColumn(c.values));
-  const validShares = columns.map((c) => shareColumn(BigUint64Array.from({ length: c.values.length }, (_, i) => BigInt(c.valid?.[i] ?? 1))));
+  const { seeds } = options;
+  const share = (values: BigUint64Array, k: number, part: "values" | "validity") => (seeds === undefined ? shareColumn(values) : shareColumnFromSeeds(values, seeds, k, part));
+  const shares = columns.map((c, k) => share(c.values, k, "values"));
+  const validShares = columns.map((c, k) => share(BigUint64Array.from({ length: c.values.length }, (_, i) => BigInt(c.valid?.[i] ?? 1)), k, "validity"));
   const rowCount = String(columns[0].values.length);
   const requests: UploadSharesRequest[] = [];
   const hostShares: ColumnShareBytes[][] = [];
@@ -335,8 +339,16 @@ export async function buildUploads(
     }));
     const commitment = shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
     const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
-    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: columnShares, commitment, signature });
     hostShares.push(columnShares);
+    if (seeds === undefined) {
+      requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: columnShares, commitment, signature });
+      continue;
+    }
+    // As the seller's client sends them: x0 and x1 as their seeds, their components empty.
+    const seedA = hostIndex < 2 ? Buffer.from(seeds[hostIndex]) : undefined;
+    const seedB = hostIndex !== 1 ? Buffer.from(seeds[(hostIndex + 1) % 3]) : undefined;
+    const sent = columnShares.map((c) => ({ ...c, ...(seedA ? { a: Buffer.alloc(0), validA: Buffer.alloc(0) } : {}), ...(seedB ? { b: Buffer.alloc(0), validB: Buffer.alloc(0) } : {}) }));
+    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: sent, commitment, signature, ...(seedA ? { seedA } : {}), ...(seedB ? { seedB } : {}) });
   }
   return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests, shares: hostShares };
 }

@@ -1,0 +1,81 @@
+// Share seeds: of a column's x = x0 + x1 + x2, the seller may draw x0 and x1
+// as AES-256-CTR streams of two 32-byte seeds instead of uniform bytes. Host
+// 0, which holds (x0, x1), is then sent the two seeds; host 1 (x1, x2) seed 1
+// and x2; host 2 (x2, x0) x2 and seed 0: a third of the bytes to send, and
+// each host expands its seeds back into the same vectors. The streams are
+// pseudorandom to anyone without the seed, so each host still learns nothing
+// (host 0 holds both seeds but not x2; hosts 1 and 2 hold x2 and one seed).
+//
+// AES comes from Node's native crypto, reached without a `node:` import so
+// that this module also loads in a browser, where seeds are not expanded (a
+// browser seller sends every vector).
+
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("crypto") as
+  | typeof import("node:crypto")
+  | undefined;
+
+/** Bytes of a share seed: an AES-256 key. */
+export const SHARE_SEED_BYTES = 32;
+
+/** Which of a column's two vectors a seed is expanded for. */
+export type SeededPart = "values" | "validity";
+
+/**
+ * Keystream bytes per cipher call: OpenSSL's CTR runs ~2x faster in 32 KiB
+ * calls copied into the result than in one call over megabytes.
+ */
+const KEYSTREAM_CHUNK_BYTES = 32 << 10;
+const zeros = new Uint8Array(KEYSTREAM_CHUNK_BYTES);
+
+/**
+ * Whether this runtime can expand share seeds (Node's native AES); a
+ * browser cannot, and its seller sends every vector.
+ *
+ * @example
+ * if (canExpandShareSeeds()) sendSeeds();
+ */
+export function canExpandShareSeeds(): boolean {
+  return nodeCrypto !== undefined;
+}
+
+/**
+ * `length` bytes of the AES-256-CTR keystream under `key` from the 16-byte
+ * initial counter block `iv`, into `out` (a new array by default).
+ *
+ * @throws Error where the runtime has no native AES ({@link canExpandShareSeeds})
+ * @example
+ * aesCtrKeystream(key, new Uint8Array(16), 64) // 64 keystream bytes
+ */
+export function aesCtrKeystream(key: Uint8Array, iv: Uint8Array, length: number, out: Uint8Array = new Uint8Array(length)): Uint8Array {
+  if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
+  const cipher = nodeCrypto.createCipheriv("aes-256-ctr", key, iv);
+  for (let at = 0; at < length; at += KEYSTREAM_CHUNK_BYTES) {
+    out.set(cipher.update(zeros.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, length - at))), at);
+  }
+  return out;
+}
+
+/**
+ * The ring vector a share seed stands for: `rows` little-endian u64 words of
+ * the AES-256-CTR keystream under the seed from the counter block
+ * `u32 column ‖ u32 part (0 values, 1 validity) ‖ u64 0` (big-endian), so
+ * each column's values and validity get their own stream. Fresh memory,
+ * word-aligned.
+ *
+ * @throws RangeError on a seed that is not {@link SHARE_SEED_BYTES} long, or a bad column or row count
+ * @example
+ * const x0 = expandShareSeed(seed0, 0, "values", 1_000_000); // 8 MB
+ */
+export function expandShareSeed(seed: Uint8Array, column: number, part: SeededPart, rows: number): Buffer {
+  if (seed.length !== SHARE_SEED_BYTES) throw new RangeError(`a share seed is ${SHARE_SEED_BYTES} bytes, got ${seed.length}`);
+  if (!Number.isInteger(column) || column < 0 || column > 0xffffffff) throw new RangeError(`column index out of range: ${column}`);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`row count out of range: ${rows}`);
+  const iv = new Uint8Array(16);
+  const view = new DataView(iv.buffer);
+  view.setUint32(0, column);
+  view.setUint32(4, part === "values" ? 0 : 1);
+  // A fresh ArrayBuffer (not Node's pool): offset 0, so the words are aligned.
+  const out = Buffer.from(new ArrayBuffer(rows * 8));
+  aesCtrKeystream(seed, iv, out.length, out);
+  return out;
+}

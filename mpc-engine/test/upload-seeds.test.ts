@@ -1,0 +1,118 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { getBytes, hexlify, Wallet } from "ethers";
+import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import { expandShareSeed, generateBuyerKeyPair, ringSum, shareCommitment, uploadDigest } from "../src/index.ts";
+import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
+
+// A seller may send x0 and x1 of every vector as two seeds (share-seeds.ts):
+// host 0 gets both seeds, host 1 seed 1 and x2, host 2 x2 and seed 0. The
+// hosts must store and compute on exactly the vectors the seeds stand for,
+// and a seeded upload must not let anyone make a host expand what it would
+// not have accepted whole.
+
+function rejectsWith(status: grpc.status, code: string, pattern: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    const e = err as grpc.ServiceError;
+    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
+    assert.equal(mpcErrorCodeOf(e), code, e.details);
+    assert.match(e.details, pattern);
+    return true;
+  };
+}
+
+/** The request re-signed by `seller` over `commitment` (what an attacker with its own key can always do). */
+async function signedAs(seller: Pick<Wallet, "signMessage">, request: UploadSharesRequest, commitment = request.commitment): Promise<UploadSharesRequest> {
+  return { ...request, commitment, signature: await seller.signMessage(getBytes(uploadDigest(request.datasetId, request.hostIndex, commitment))) };
+}
+
+describe("uploads with share seeds", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const values = BigUint64Array.from({ length: 3000 }, (_, i) => BigInt(i * 37));
+  const valid = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? 0 : 1));
+  const seeds = [randomBytes(32), randomBytes(32)] as const;
+  let upload: Awaited<ReturnType<typeof buildUploads>>;
+
+  before(async () => {
+    cluster = await startCluster({ jobTimeoutMs: 5000 });
+    upload = await buildUploads(seller, "seeded", [{ name: "amount", scale: 0, values, valid }, { name: "other", scale: 0, values: values.map((v) => v + 1n) }], { seeds });
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  it("sends host 0 only seeds, hosts 1 and 2 one seed and x2, a third of the bytes", () => {
+    const sent = upload.requests.map((r) => r.columns.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0));
+    assert.deepEqual(sent, [0, 2 * 2 * 3000 * 8, 2 * 2 * 3000 * 8]);
+    assert.deepEqual(upload.requests.map((r) => [r.seedA?.length ?? 0, r.seedB?.length ?? 0]), [[32, 32], [32, 0], [0, 32]]);
+  });
+
+  it("stores the vectors the seeds stand for, under the commitment of the whole share, and computes on them", async () => {
+    const responses = await Promise.all(upload.requests.map((req, i) => callUnary<UploadSharesResponse>(cluster.clients[i], "uploadShares", req)));
+    assert.deepEqual(responses.map((r) => r.commitment), upload.commitments);
+    for (const hostIndex of [0, 1, 2]) {
+      const stored = await createShareStore({ dataDir: cluster.dataDirOf(hostIndex), hostIndex }).get(upload.datasetId, upload.commitments[hostIndex]);
+      assert.ok(stored);
+      for (const [k, column] of stored.columns.entries()) {
+        const whole = upload.shares[hostIndex][k];
+        for (const part of ["a", "b", "validA", "validB"] as const) assert.deepEqual(Buffer.from(column[part]), Buffer.from(whole[part]), `host ${hostIndex} ${column.name}.${part}`);
+      }
+    }
+    // Host 0's a is the stream of seed 0 for column 0's values: the documented expansion.
+    assert.deepEqual(Buffer.from(upload.shares[0][0].a), expandShareSeed(seeds[0], 0, "values", values.length));
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: seller.address, name: "seeded", schemaHash: schemaHashOf([{ name: "amount", scale: 0 }, { name: "other", scale: 0 }]), rowCount: BigInt(values.length),
+      price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
+    });
+    const buyer = generateBuyerKeyPair();
+    const requestId = hexlify(randomBytes(32));
+    const buyerKey = hexlify(buyer.publicKey);
+    cluster.chain.setRequest(CONSUMER, requestId, { buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, price: 1n, status: 1 });
+    const computed = await Promise.all(
+      [0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER })),
+    );
+    // sum@1 counts the present cells; a missing one counts as the column's lo, which the test columns centre on 0.
+    const present = values.filter((_, i) => valid[i] === 1);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: computed, buyerPrivateKey: buyer.privateKey }), [ringSum(present), BigInt(present.length)]);
+  });
+
+  it("refuses a seed of the wrong length, and a seeded side whose components are sent too, naming the field", async () => {
+    const request = upload.requests[1];
+    await assert.rejects(
+      callUnary(cluster.clients[1], "uploadShares", { ...request, seedA: request.seedA!.subarray(0, 31) }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /seed_a must be 32 bytes, got 31/),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[1], "uploadShares", { ...request, columns: request.columns.map((c, k) => ({ ...c, validA: upload.shares[1][k].validA })) }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /column "amount" component valid_a has 24000 bytes but seed_a is given/),
+    );
+  });
+
+  it("refuses other seeds than the commitment was made over, even signed by the seller", async () => {
+    const other = await buildUploads(seller, "seeded-2", { name: "amount", scale: 0, values }, { seeds });
+    // Seed 1 swapped for a fresh one: host 0 would hold an x1 that is not host 1's.
+    const swapped = await signedAs(seller, { ...other.requests[0], seedB: randomBytes(32) });
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", swapped),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "COMMITMENT_MISMATCH", /does not match the uploaded bytes and seeds/),
+    );
+  });
+
+  it("bounds a seeded share by the size it expands to before expanding anything: a stranger's 2^36-row share is refused at once", async () => {
+    const stranger = Wallet.createRandom();
+    const small = await buildUploads(stranger, "huge", { name: "amount", scale: 0, values: values.subarray(0, 10) }, { seeds });
+    const huge = { ...small.requests[0], rowCount: String(2n ** 36n) };
+    // Signed over the commitment the small share has: the host must refuse on size, never reach the expansion
+    // (2 TiB could not even be allocated: that would be another error).
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", await signedAs(stranger, huge, shareCommitment({ datasetId: huge.datasetId, hostIndex: 0, rowCount: 10n, columns: small.shares[0] }))),
+      rejectsWith(grpc.status.RESOURCE_EXHAUSTED, "UPLOAD_TOO_LARGE", /the share is 2199023255552 bytes .* and this host takes at most \d+/),
+    );
+    const health = await callUnary<HealthResponse>(cluster.clients[0], "health", {});
+    assert.equal(health.status, "SERVING");
+  });
+});

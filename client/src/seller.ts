@@ -2,7 +2,7 @@ import { Contract, type Signer } from "ethers";
 import { loadArtifact } from "@scmpc/contracts";
 import type { HostApiTls } from "@scmpc/mpc-engine/tls";
 import type { DeclaredBounds, TypeSpec } from "@scmpc/tables";
-import { uploadShare } from "./host-upload.ts";
+import { uploadShareStream } from "./host-upload.ts";
 import { listDataset, shareAndUpload as shareAndUploadWith, type SellerTransport, type UploadedDataset } from "./sale.ts";
 import { readSellerTable } from "./seller-table.ts";
 import type { StackState } from "./state.ts";
@@ -11,8 +11,8 @@ import type { StackState } from "./state.ts";
 export * from "./sale.ts";
 
 /**
- * The Node seller's transport: each share over gRPC to the host the state
- * file names, over TLS to the deployment's CA with the host's certificate
+ * The Node seller's transport: each share streamed over gRPC to the host the
+ * state file names (UploadSharesStream: the host writes it as it arrives), over TLS to the deployment's CA with the host's certificate
  * pinned to the fingerprint the market's HostRegistry publishes on-chain (a
  * certificate only the state file names is not trusted); plaintext for hosts
  * serving plaintext.
@@ -29,7 +29,7 @@ export async function grpcSellerTransport(state: StackState, seller: Signer): Pr
   }
   return {
     async upload(hostIndex, request) {
-      await uploadShare(state.hosts[hostIndex], request, tls);
+      await uploadShareStream(state.hosts[hostIndex], request, tls);
     },
     sendsSeeds: true,
   };

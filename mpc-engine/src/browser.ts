@@ -9,7 +9,7 @@ export { MpcError, isMpcError, type MpcErrorCode } from "./errors.ts";
 export { RING_MODULUS, toRing, toSigned, ringAdd, ringSub, ringSum, addVectors, subVectors } from "./ring.ts";
 export { MAX_SCALE, encodeFixedPoint, decodeFixedPoint } from "./fixed-point.ts";
 export { shareColumn, shareColumnFromSeeds, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
-export { SHARE_SEED_BYTES, canExpandShareSeeds, expandShareSeed, type SeededPart } from "./share-seeds.ts";
+export { SHARE_SEED_BYTES, canExpandShareSeeds, expandShareSeed, expandShareSeedInPieces, type SeededPart } from "./share-seeds.ts";
 export {
   SHARE_DOMAIN,
   SHARE_DOMAIN_V3,
@@ -23,7 +23,11 @@ export {
   shareCommitment,
   shareCommitments,
   shareCommitmentV3,
+  shareCommitmentOfDigests,
   chunkDigests,
+  ChunkDigester,
+  type VectorDigests,
+  type ShareDigestInput,
   uploadDigest,
   type ColumnShareBytes,
   type ShareCommitmentInput,

@@ -170,7 +170,7 @@ export function encodeShare(input: ShareCommitmentInput): Buffer {
  * of the v3 one, in order, without copying the columns. `digest` gives a
  * component's chunk digests (v4).
  */
-function shareParts(input: ShareCommitmentInput, version: 3 | 4, digest: (component: Uint8Array) => Uint8Array): Uint8Array[] {
+function shareParts(input: ShareCommitmentInput | ShareDigestInput, version: 3 | 4, digest: (component: Uint8Array) => Uint8Array): Uint8Array[] {
   const datasetId = bytes32(input.datasetId, "datasetId");
   if (!Number.isInteger(input.hostIndex) || input.hostIndex < 0 || input.hostIndex > 2) {
     throw new MpcError("ENCODING_INVALID", `hostIndex must be 0, 1 or 2, got ${input.hostIndex}`);
@@ -194,7 +194,7 @@ function shareParts(input: ShareCommitmentInput, version: 3 | 4, digest: (compon
     if (!Array.isArray(categories) || categories.some((c) => typeof c !== "string")) {
       throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has categories that are not a list of text`);
     }
-    if (!(column.validA instanceof Uint8Array) || !(column.validB instanceof Uint8Array)) {
+    if (!isVector(column.validA) || !isVector(column.validB)) {
       throw new MpcError("ENCODING_INVALID", `column ${JSON.stringify(column.name)} has no validity shares validA and validB`);
     }
     const name = Buffer.from(column.name, "utf8");
@@ -208,10 +208,84 @@ function shareParts(input: ShareCommitmentInput, version: 3 | 4, digest: (compon
       parts.push(u32(text.length), text);
     }
     for (const component of [column.a, column.b, column.validA, column.validB]) {
-      parts.push(u64(BigInt(component.length)), version === 4 ? digest(component) : component);
+      if (component instanceof Uint8Array) {
+        parts.push(u64(BigInt(component.length)), version === 4 ? digest(component) : component);
+      } else {
+        if (version !== 4) throw new MpcError("ENCODING_INVALID", "a v3 commitment hashes the vectors' bytes, not their digests");
+        parts.push(u64(BigInt(component.length)), component.digests);
+      }
     }
   }
   return parts;
+}
+
+function isVector(component: unknown): boolean {
+  return component instanceof Uint8Array || (typeof component === "object" && component !== null && (component as VectorDigests).digests instanceof Uint8Array);
+}
+
+/** A vector as a v4 commitment sees it: its byte length and its chunk digests ({@link chunkDigests}). */
+export interface VectorDigests {
+  length: number;
+  digests: Uint8Array;
+}
+
+/** {@link ShareCommitmentInput} with each vector given as its {@link VectorDigests}: a share hashed as it streamed by. */
+export interface ShareDigestInput extends Omit<ShareCommitmentInput, "columns"> {
+  columns: ReadonlyArray<Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB"> & Record<"a" | "b" | "validA" | "validB", VectorDigests>>;
+}
+
+/**
+ * The v4 commitment ({@link shareCommitment}) of a share whose vectors were
+ * digested as they arrived ({@link ChunkDigester}), none of them held whole.
+ *
+ * @example
+ * const commitment = shareCommitmentOfDigests({ datasetId, hostIndex, rowCount, columns: digestedColumns });
+ */
+export function shareCommitmentOfDigests(input: ShareDigestInput): string {
+  return keccakOf(shareParts(input, 4, chunkDigests));
+}
+
+/**
+ * Digests a vector given in pieces of any size exactly as {@link chunkDigests}
+ * digests it whole. Node only (the hosts): it keeps a native hash open
+ * across pieces.
+ *
+ * @example
+ * const digester = new ChunkDigester();
+ * for (const piece of pieces) digester.update(piece);
+ * const { length, digests } = digester.finish();
+ */
+export class ChunkDigester {
+  #digests: Uint8Array[] = [];
+  #hash: ReturnType<NonNullable<typeof nodeCrypto>["createHash"]> | undefined;
+  #filled = 0;
+  #length = 0;
+
+  update(bytes: Uint8Array): void {
+    if (nodeCrypto === undefined) throw new Error("ChunkDigester needs Node's native SHA-256");
+    for (let at = 0; at < bytes.length; ) {
+      this.#hash ??= nodeCrypto.createHash("sha256");
+      const take = Math.min(COMMITMENT_CHUNK_BYTES - this.#filled, bytes.length - at);
+      this.#hash.update(bytes.subarray(at, at + take));
+      this.#filled += take;
+      at += take;
+      if (this.#filled === COMMITMENT_CHUNK_BYTES) this.#flush();
+    }
+    this.#length += bytes.length;
+  }
+
+  finish(): VectorDigests {
+    if (this.#filled > 0) this.#flush();
+    const digests = new Uint8Array(this.#digests.length * 32);
+    this.#digests.forEach((d, k) => digests.set(d, k * 32));
+    return { length: this.#length, digests };
+  }
+
+  #flush(): void {
+    this.#digests.push(this.#hash!.digest());
+    this.#hash = undefined;
+    this.#filled = 0;
+  }
 }
 
 /**

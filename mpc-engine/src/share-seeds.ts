@@ -47,12 +47,34 @@ export function canExpandShareSeeds(): boolean {
  * aesCtrKeystream(key, new Uint8Array(16), 64) // 64 keystream bytes
  */
 export function aesCtrKeystream(key: Uint8Array, iv: Uint8Array, length: number, out: Uint8Array = new Uint8Array(length)): Uint8Array {
+  keystreamFrom(key, iv)(out.subarray(0, length));
+  return out;
+}
+
+/** A keystream reader: each call fills its argument with the stream's next bytes. */
+function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => void {
   if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
   const cipher = nodeCrypto.createCipheriv("aes-256-ctr", key, iv);
-  for (let at = 0; at < length; at += KEYSTREAM_CHUNK_BYTES) {
-    out.set(cipher.update(zeros.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, length - at))), at);
-  }
-  return out;
+  return (out) => {
+    for (let at = 0; at < out.length; at += KEYSTREAM_CHUNK_BYTES) {
+      out.set(cipher.update(zeros.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, out.length - at))), at);
+    }
+  };
+}
+
+/** The counter block a seed's stream starts from for one column's values or validity. */
+function seedIv(column: number, part: SeededPart): Uint8Array {
+  if (!Number.isInteger(column) || column < 0 || column > 0xffffffff) throw new RangeError(`column index out of range: ${column}`);
+  const iv = new Uint8Array(16);
+  const view = new DataView(iv.buffer);
+  view.setUint32(0, column);
+  view.setUint32(4, part === "values" ? 0 : 1);
+  return iv;
+}
+
+function checkSeed(seed: Uint8Array, rows: number): void {
+  if (seed.length !== SHARE_SEED_BYTES) throw new RangeError(`a share seed is ${SHARE_SEED_BYTES} bytes, got ${seed.length}`);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`row count out of range: ${rows}`);
 }
 
 /**
@@ -67,15 +89,28 @@ export function aesCtrKeystream(key: Uint8Array, iv: Uint8Array, length: number,
  * const x0 = expandShareSeed(seed0, 0, "values", 1_000_000); // 8 MB
  */
 export function expandShareSeed(seed: Uint8Array, column: number, part: SeededPart, rows: number): Buffer {
-  if (seed.length !== SHARE_SEED_BYTES) throw new RangeError(`a share seed is ${SHARE_SEED_BYTES} bytes, got ${seed.length}`);
-  if (!Number.isInteger(column) || column < 0 || column > 0xffffffff) throw new RangeError(`column index out of range: ${column}`);
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`row count out of range: ${rows}`);
-  const iv = new Uint8Array(16);
-  const view = new DataView(iv.buffer);
-  view.setUint32(0, column);
-  view.setUint32(4, part === "values" ? 0 : 1);
+  checkSeed(seed, rows);
   // A fresh ArrayBuffer (not Node's pool): offset 0, so the words are aligned.
   const out = Buffer.from(new ArrayBuffer(rows * 8));
-  aesCtrKeystream(seed, iv, out.length, out);
+  keystreamFrom(seed, seedIv(column, part))(out);
   return out;
+}
+
+/**
+ * The bytes of {@link expandShareSeed} in pieces of at most `pieceBytes`,
+ * one buffer reused for every piece (use each before taking the next): a
+ * host writes a seeded vector to disk without holding it whole.
+ *
+ * @example
+ * for (const piece of expandShareSeedInPieces(seed, 0, "values", rows, 1 << 20)) await write(piece);
+ */
+export function* expandShareSeedInPieces(seed: Uint8Array, column: number, part: SeededPart, rows: number, pieceBytes: number): Generator<Uint8Array> {
+  checkSeed(seed, rows);
+  const next = keystreamFrom(seed, seedIv(column, part));
+  const buffer = new Uint8Array(Math.min(pieceBytes, rows * 8));
+  for (let at = 0; at < rows * 8; at += buffer.length) {
+    const piece = buffer.subarray(0, Math.min(buffer.length, rows * 8 - at));
+    next(piece);
+    yield piece;
+  }
 }

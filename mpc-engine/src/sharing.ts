@@ -35,10 +35,13 @@ export function shareColumn(
   // One random fill for both x0 and x1: the bulk of the cost at 1M rows.
   const random = new BigUint64Array(2 * n);
   rng(new Uint8Array(random.buffer, random.byteOffset, random.byteLength));
-  const x0 = random.subarray(0, n);
-  const x1 = random.subarray(n, 2 * n);
-  const x2 = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) x2[i] = values[i] - x0[i] - x1[i];
+  return replicate(values, random.subarray(0, n), random.subarray(n, 2 * n));
+}
+
+/** The three replicated shares of `values` given x0 and x1: x2 = x - x0 - x1, host i holding (x_i, x_{i+1}). */
+function replicate(values: BigUint64Array, x0: BigUint64Array, x1: BigUint64Array): [HostShare, HostShare, HostShare] {
+  const x2 = new BigUint64Array(values.length);
+  for (let i = 0; i < values.length; i++) x2[i] = values[i] - x0[i] - x1[i];
   return [
     { a: x0, b: x1 },
     { a: x1, b: x2 },
@@ -63,15 +66,8 @@ export function shareColumnFromSeeds(
   column: number,
   part: SeededPart,
 ): [HostShare, HostShare, HostShare] {
-  const n = values.length;
-  const [x0, x1] = seeds.map((seed) => ringVectorView(expandShareSeed(seed, column, part, n)));
-  const x2 = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) x2[i] = values[i] - x0[i] - x1[i];
-  return [
-    { a: x0, b: x1 },
-    { a: x1, b: x2 },
-    { a: x2, b: x0 },
-  ];
+  const [x0, x1] = seeds.map((seed) => ringVectorView(expandShareSeed(seed, column, part, values.length)));
+  return replicate(values, x0, x1);
 }
 
 /**

@@ -16,22 +16,13 @@ import {
   reconstruct,
   type SchemaColumn,
 } from "../src/index.ts";
-import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
+import { createShareStore } from "../src/host/index.ts";
+import { buildUploads, callUnary, CONSUMER, rejectsWith, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
 
 // A seller's typed table on three hosts: category, bool and date columns
 // next to a numeric one, missing cells in several, each cell's validity bit
 // shared and stored next to its value.
 
-function rejectsWith(status: grpc.status, code: string, pattern?: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    const e = err as grpc.ServiceError;
-    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
-    assert.equal(mpcErrorCodeOf(e), code, e.details);
-    if (pattern) assert.match(e.details, pattern);
-    return true;
-  };
-}
 
 const ring = (v: number) => BigInt.asUintN(64, BigInt(v));
 

@@ -8,7 +8,7 @@ import { loadMpcV1 } from "@scmpc/protos";
 import { decodeResult, decodeRingVector, decryptOutputShare, generateBuyerKeyPair, packResult, planComputation, Rational, ringSum, unwrapEnvelope } from "../src/index.ts";
 import { HOST_VERSION, mpcErrorCodeOf, offenceAttestationOf } from "../src/host/index.ts";
 import { hostApiChannelOptions, hostApiCredentials } from "../src/tls/index.ts";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
 /** Random values within the test columns' default bounds ±2^40 (support/cluster.ts). */
 function randomColumn(rows: number): BigUint64Array {
@@ -19,15 +19,6 @@ function randomColumn(rows: number): BigUint64Array {
   return values;
 }
 
-function rejectsWith(status: grpc.status, code: string, pattern?: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    const e = err as grpc.ServiceError;
-    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
-    assert.equal(mpcErrorCodeOf(e), code, e.details);
-    if (pattern) assert.match(e.details, pattern);
-    return true;
-  };
-}
 
 /** What sum@1 opens over a complete column: the sum (the column is centred on 0) and the count of present values. */
 function opened(values: BigUint64Array): bigint[] {

@@ -65,6 +65,19 @@ const u64 = (n: number) => {
 };
 const text = (t: string) => Buffer.concat([u32(Buffer.byteLength(t)), Buffer.from(t, "utf8")]);
 
+/** A column's part of the encoding: its schema fields, then each component as its length and `payload`. */
+const columnEncoding = (c: ShareCommitmentInput["columns"][number], payload: (component: Uint8Array) => Uint8Array) =>
+  Buffer.concat([
+    text(c.name),
+    u32(c.scale),
+    text(c.lo),
+    text(c.hi),
+    text(c.type ?? ""),
+    u32(c.categories?.length ?? 0),
+    ...(c.categories ?? []).map(text),
+    ...COMPONENTS.flatMap((part) => [u64(c[part].length), payload(c[part])]),
+  ]);
+
 describe("share encoding and commitments", () => {
   it("is deterministic", () => {
     assert.equal(shareCommitment(base()), shareCommitment(base()));
@@ -72,18 +85,7 @@ describe("share encoding and commitments", () => {
 
   it("lays out v4 as documented: after hi, type, the dictionary, then a, b, validA, validB, each as its length and chunk digests", () => {
     const input = base();
-    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
-    const column = (c: ShareCommitmentInput["columns"][number]) =>
-      Buffer.concat([
-        text(c.name),
-        u32(c.scale),
-        text(c.lo),
-        text(c.hi),
-        text(c.type ?? ""),
-        u32(c.categories?.length ?? 0),
-        ...(c.categories ?? []).map(text),
-        ...COMPONENTS.flatMap((part) => [u64(c[part].length), sha(c[part])]),
-      ]);
+    const column = (c: ShareCommitmentInput["columns"][number]) => columnEncoding(c, (bytes) => createHash("sha256").update(bytes).digest());
     const expected = Buffer.concat([
       text("scmpc-share-v4"),
       Buffer.from("ab".repeat(32), "hex"),
@@ -164,17 +166,7 @@ describe("share encoding and commitments", () => {
 
   it("keeps the v3 commitment, over the vectors' bytes, for shares stored before v4", () => {
     const input = base();
-    const column = (c: ShareCommitmentInput["columns"][number]) =>
-      Buffer.concat([
-        text(c.name),
-        u32(c.scale),
-        text(c.lo),
-        text(c.hi),
-        text(c.type ?? ""),
-        u32(c.categories?.length ?? 0),
-        ...(c.categories ?? []).map(text),
-        ...COMPONENTS.flatMap((part) => [u64(c[part].length), Buffer.from(c[part])]),
-      ]);
+    const column = (c: ShareCommitmentInput["columns"][number]) => columnEncoding(c, (bytes) => bytes);
     const v3 = Buffer.concat([text(SHARE_DOMAIN_V3), Buffer.from("ab".repeat(32), "hex"), Buffer.of(1), u64(2), u32(3), ...input.columns.map(column)]);
     assert.equal(shareCommitmentV3(input), keccak256(v3));
     assert.notEqual(shareCommitmentV3(input), shareCommitment(input));

@@ -314,6 +314,43 @@ describe("share store", () => {
     await assert.rejects(createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /unknown share encoding "scmpc-share-v9"/.test(err.message));
   });
 
+  it("loads a version asked for by several jobs at once a single time: one read, one check, one copy in memory", async () => {
+    const dataDir = await tempDir();
+    const share = sampleShare(0);
+    await createShareStore({ dataDir, hostIndex: 0 }).put(share);
+    const fresh = createShareStore({ dataDir, hostIndex: 0 });
+    const [one, two, three] = await Promise.all([0, 1, 2].map(() => fresh.get(share.datasetId, share.commitment)));
+    assert.ok(one);
+    assert.equal(two, one);
+    assert.equal(three, one);
+  });
+
+  it("stores a share given as a stream of its vectors' bytes, and keeps nothing when the stream fails or comes short", async () => {
+    const dataDir = await tempDir();
+    const store = createShareStore({ dataDir, hostIndex: 1 });
+    const share = sampleShare(1);
+    const { columns, ...rest } = share;
+    const header = { ...rest, columns: columns.map(({ a: _a, b: _b, validA: _va, validB: _vb, ...schema }) => schema) };
+    const bytes = Buffer.concat(columns.flatMap((c) => [c.a, c.b, c.validA, c.validB]));
+    await assert.rejects(
+      store.putStream(header, async (sink) => {
+        await sink(bytes.subarray(0, 40));
+        throw new Error("the seller went away");
+      }),
+      /the seller went away/,
+    );
+    await assert.rejects(
+      store.putStream(header, (sink) => sink(bytes.subarray(0, bytes.length - 8))),
+      (err: unknown) => isMpcError(err, "INVALID_ARGUMENT") && /came to 184 bytes; 192 expected/.test(err.message),
+    );
+    assert.deepEqual(await readdir(join(dataDir, "datasets")), [], "no file, no temp file");
+    assert.deepEqual(await store.putStream(header, (sink) => sink(bytes)), { created: true });
+    assert.deepEqual(await store.putStream(header, () => assert.fail("not written twice")), { created: false });
+    const loaded = await createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment);
+    assert.ok(loaded);
+    assert.deepEqual(Buffer.concat(loaded.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])), bytes);
+  });
+
   it("detects a corrupted file", async () => {
     const dataDir = await tempDir();
     const store = createShareStore({ dataDir, hostIndex: 0 });

@@ -5,8 +5,8 @@ import * as grpc from "@grpc/grpc-js";
 import { getBytes, hexlify, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { expandShareSeed, generateBuyerKeyPair, ringSum, shareCommitment, uploadDigest } from "../src/index.ts";
-import { createShareStore, mpcErrorCodeOf } from "../src/host/index.ts";
-import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster } from "./support/cluster.ts";
+import { createShareStore } from "../src/host/index.ts";
+import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
 // A seller may send x0 and x1 of every vector as two seeds (share-seeds.ts):
 // host 0 gets both seeds, host 1 seed 1 and x2, host 2 x2 and seed 0. The
@@ -14,15 +14,6 @@ import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCl
 // and a seeded upload must not let anyone make a host expand what it would
 // not have accepted whole.
 
-function rejectsWith(status: grpc.status, code: string, pattern: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    const e = err as grpc.ServiceError;
-    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
-    assert.equal(mpcErrorCodeOf(e), code, e.details);
-    assert.match(e.details, pattern);
-    return true;
-  };
-}
 
 /** The request re-signed by `seller` over `commitment` (what an attacker with its own key can always do). */
 async function signedAs(seller: Pick<Wallet, "signMessage">, request: UploadSharesRequest, commitment = request.commitment): Promise<UploadSharesRequest> {

@@ -35,6 +35,9 @@ export interface UploadSharesRequest {
   seedB?: Buffer;
 }
 
+/** One message of UploadSharesStream: the header (columns without vectors) first, then pieces of the vectors' bytes. */
+export type UploadSharesPiece = { header: UploadSharesRequest; data?: undefined } | { data: Buffer; header?: undefined };
+
 export interface UploadSharesResponse {
   datasetId: string;
   commitment: string;

@@ -6,6 +6,7 @@ import {
   type HealthResponse,
   type ReleaseKeyRequest,
   type SignResultRequest,
+  type UploadSharesPiece,
   type UploadSharesRequest,
 } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
@@ -26,7 +27,7 @@ import { createPeerClients } from "./peer-client.ts";
 import { createPeerMailbox } from "./peer-mailbox.ts";
 import { createShareStore } from "./share-store.ts";
 import { createUnregisteredSweeper, supersededRetention } from "./unregistered-sweeper.ts";
-import { handleUpload } from "./upload.ts";
+import { handleUpload, handleUploadStream } from "./upload.ts";
 import { createWebApi, webApiTls } from "./web-api.ts";
 
 /** Version reported by Health. */
@@ -103,7 +104,8 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   // A share sent whole is bounded by the message size; one expanded from seeds by the same figure.
   const uploadLimits = { maxShareBytes: config.maxUploadBytes, sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
   // The one upload path of both APIs (gRPC and web): same checks, same store.
-  const upload = (request: UploadSharesRequest) => handleUpload(request, { hostIndex: config.hostIndex, store, chain, limits: uploadLimits });
+  const uploadDeps = { hostIndex: config.hostIndex, store, chain, limits: uploadLimits };
+  const upload = (request: UploadSharesRequest) => handleUpload(request, uploadDeps);
   const health = (): HealthResponse => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION });
 
   const server = new grpc.Server({
@@ -118,6 +120,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const bridgeOnly = { hostIndex: config.hostIndex, bridgeAddress: config.bridgeAddress };
   server.addService(Host.service, {
     uploadShares: unary(logger, "UploadShares", upload),
+    uploadSharesStream: clientStream(logger, "UploadSharesStream", (pieces: AsyncIterable<UploadSharesPiece>) => handleUploadStream(pieces, uploadDeps)),
     compute: unary(logger, "Compute", (req: ComputeRequest, metadata) => {
       verifyBridgeCall({ method: "Compute", request: req }, metadata, bridgeOnly);
       return compute.compute(req);
@@ -185,6 +188,27 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
 }
 
 /** Adapts a promise handler to a grpc-js unary handler; every error goes through {@link toServiceError}. */
+/** A client-streaming handler answered once `handler` resolves, its errors as {@link unary}'s. */
+function clientStream<Req, Res>(logger: Logger, method: string, handler: (requests: AsyncIterable<Req>) => Promise<Res>): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    // The client may still be sending when the call is refused: what it sends next is dropped with the call.
+    handler(call).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(logRefusal(logger, method, err)),
+    );
+  };
+}
+
+/** Logs a failed call (an unexpected error as an error, a refusal at debug) and gives the status it is answered with. */
+function logRefusal(logger: Logger, method: string, err: unknown): ReturnType<typeof toServiceError> {
+  if (!(err instanceof MpcError) || err.code === "INTERNAL" || err.code === "STORE_IO") {
+    logger.error({ err, method }, "call failed");
+  } else {
+    logger.debug({ code: err.code, msg: err.message, method }, "call refused");
+  }
+  return toServiceError(err);
+}
+
 function unary<Req, Res>(
   logger: Logger,
   method: string,
@@ -195,14 +219,7 @@ function unary<Req, Res>(
       .then(() => handler(call.request, call.metadata.getMap()))
       .then(
       (response) => callback(null, response),
-      (err: unknown) => {
-        if (!(err instanceof MpcError) || err.code === "INTERNAL" || err.code === "STORE_IO") {
-          logger.error({ err, method }, "call failed");
-        } else {
-          logger.debug({ code: err.code, msg: err.message, method }, "call refused");
-        }
-        callback(toServiceError(err));
-      },
+      (err: unknown) => callback(logRefusal(logger, method, err)),
     );
   };
 }

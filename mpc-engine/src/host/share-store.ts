@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { access, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { access, mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { MpcError } from "../errors.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
@@ -18,6 +18,11 @@ export interface StoredShare {
   /** Seller's EIP-191 signature over the upload digest. */
   signature: string;
   columns: ColumnShareBytes[];
+}
+
+/** A stored share without its vectors: what {@link ShareStore.putStream} is told before they arrive. */
+export interface StoredShareHeader extends Omit<StoredShare, "columns"> {
+  columns: Array<Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB">>;
 }
 
 /** Outcome of {@link ShareStore.put}. */
@@ -42,6 +47,19 @@ export interface ShareStore {
    *   version already stored is damaged) or `STORE_IO`
    */
   put(share: StoredShare): Promise<PutResult>;
+  /**
+   * Stores a share whose vectors arrive as a stream, without holding it:
+   * `header` is the share without its vectors; `write` is given a sink and
+   * must pass it every vector's bytes in the share's order (per column a, b,
+   * validA, validB), then resolve. Durable as {@link put} once it resolves;
+   * if `write` throws, or passes another number of bytes than the share has,
+   * nothing is kept. When the version is already stored, `write` is not
+   * called (`created` false). A share that fits the memory for shares is
+   * kept there once stored, as {@link put} keeps it.
+   *
+   * @throws MpcError `WRONG_HOST`, `INVALID_ARGUMENT`, `STORE_IO`, or what `write` throws
+   */
+  putStream(header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<PutResult>;
   /**
    * Loads a version and re-checks its commitment (detects on-disk corruption).
    * With a commitment: that version, undefined if not held. Without: the most
@@ -173,6 +191,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     cache.delete(stem);
     cached -= hit.bytes;
   };
+  const loading = new Map<string, Promise<StoredShare | undefined>>();
   let ready: Promise<void> | undefined;
 
   const pathOf = (stem: string, suffix: ".share" | ".registered" | ".superseded"): string => join(dir, `${stem}${suffix}`);
@@ -276,17 +295,24 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       cache.set(stem, hit);
       return hit.share;
     }
-    await ensureDir();
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${commitment}`, { cause });
-    }
-    const share = decodeFile(bytes, datasetId.toLowerCase(), commitment.toLowerCase());
-    remember(stem, share);
-    return share;
+    // Jobs asking for one version at once share one read and one check (and one copy in memory).
+    const inFlight = loading.get(stem);
+    if (inFlight !== undefined) return inFlight;
+    const load = (async () => {
+      await ensureDir();
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${commitment}`, { cause });
+      }
+      const share = decodeFile(bytes, datasetId.toLowerCase(), commitment.toLowerCase());
+      remember(stem, share);
+      return share;
+    })().finally(() => loading.delete(stem));
+    loading.set(stem, load);
+    return load;
   };
 
   const get = async (datasetId: string, commitment?: string): Promise<StoredShare | undefined> => {
@@ -301,15 +327,24 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     return latest === undefined ? undefined : getVersion(id, latest.commitment);
   };
 
-  const put = async (share: StoredShare): Promise<PutResult> => {
-    if (share.hostIndex !== options.hostIndex) {
-      throw new MpcError("WRONG_HOST", `this is host ${options.hostIndex}; it stores only its own share, not host ${share.hostIndex}'s`, {
-        details: { hostIndex: options.hostIndex, requested: share.hostIndex },
+  /**
+   * The steps every stored version takes, under its lock: the marks of an
+   * earlier copy cleared, the file written durably by `writeFile`, the index
+   * told. `stored` says whether the version is already held.
+   */
+  const storeVersion = async (
+    header: StoredShareHeader,
+    stored: (stem: string) => Promise<boolean>,
+    writeFile: (stem: string) => Promise<void>,
+  ): Promise<PutResult> => {
+    if (header.hostIndex !== options.hostIndex) {
+      throw new MpcError("WRONG_HOST", `this is host ${options.hostIndex}; it stores only its own share, not host ${header.hostIndex}'s`, {
+        details: { hostIndex: options.hostIndex, requested: header.hostIndex },
       });
     }
-    const stem = versionStem(share.datasetId, share.commitment);
+    const stem = versionStem(header.datasetId, header.commitment);
     return withLock(stem, async () => {
-      if (await getVersion(share.datasetId, share.commitment)) return { created: false };
+      if (await stored(stem)) return { created: false };
       const entries = await readIndex();
       // Whatever marks an earlier copy of this version had (one lost from the
       // disk, or a crash between a removal's steps) are not this upload's.
@@ -317,23 +352,73 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         await rm(pathOf(stem, ".registered"), { force: true });
         await rm(pathOf(stem, ".superseded"), { force: true });
       } catch (cause) {
-        throw new MpcError("STORE_IO", `cannot clear the marks of dataset ${share.datasetId} version ${share.commitment}`, { cause });
+        throw new MpcError("STORE_IO", `cannot clear the marks of dataset ${header.datasetId} version ${header.commitment}`, { cause });
       }
-      const file = encodeFile(share);
-      await writeDurably(dir, pathOf(stem, ".share"), file);
-      // Kept as views of the file's bytes (word-aligned), not of the upload's buffers.
-      remember(stem, parseFile(file, share.datasetId.toLowerCase(), share.commitment.toLowerCase()).share);
+      await writeFile(stem);
       entries.delete(stem);
       entries.set(stem, {
-        datasetId: share.datasetId.toLowerCase(),
-        seller: share.seller,
-        commitment: share.commitment.toLowerCase(),
-        bytes: shareBytes(share),
+        datasetId: header.datasetId.toLowerCase(),
+        seller: header.seller,
+        commitment: header.commitment.toLowerCase(),
+        bytes: header.columns.length * COMPONENTS * Number(header.rowCount) * 8,
         storedAt: Date.now(),
         registered: false,
       });
       return { created: true };
     });
+  };
+
+  const put = (share: StoredShare): Promise<PutResult> =>
+    storeVersion(
+      share,
+      async () => (await getVersion(share.datasetId, share.commitment)) !== undefined,
+      async (stem) => {
+        const file = encodeFile(share);
+        await writeDurably(dir, pathOf(stem, ".share"), file);
+        // Kept as views of the file's bytes (word-aligned), not of the upload's buffers.
+        remember(stem, parseFile(file, share.datasetId.toLowerCase(), share.commitment.toLowerCase()).share);
+      },
+    );
+
+  const putStream = (header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<PutResult> => {
+    const vectorBytes = header.columns.length * COMPONENTS * Number(header.rowCount) * 8;
+    return storeVersion(
+      header,
+      // Held when indexed and on disk (it was checked when stored); not loaded to find out.
+      async (stem) => (await readIndex()).has(stem) && (await exists(pathOf(stem, ".share"))),
+      async (stem) => {
+        const head = encodeFileHeader(header);
+        // A share that fits the memory for shares is also copied, as it is written, into an image of its file:
+        // once stored (and its commitment checked over these very bytes) it is kept as a whole upload's is.
+        const image = head.length + vectorBytes <= cacheBudget ? Buffer.allocUnsafeSlow(head.length + vectorBytes) : undefined;
+        image?.set(head);
+        await writeDurablyWith(dir, pathOf(stem, ".share"), async (handle) => {
+          await handle.write(head, 0, head.length, 0);
+          let position = head.length;
+          try {
+            await write(async (bytes) => {
+              if (position + bytes.length > head.length + vectorBytes) {
+                throw new MpcError("INVALID_ARGUMENT", `the share's vectors come to more than their ${vectorBytes} bytes`);
+              }
+              try {
+                await handle.write(bytes, 0, bytes.length, position);
+              } catch (cause) {
+                throw new MpcError("STORE_IO", `cannot write share of dataset ${header.datasetId} version ${header.commitment}`, { cause });
+              }
+              image?.set(bytes, position);
+              position += bytes.length;
+            });
+          } catch (cause) {
+            // The writer's own failure (a refused or broken upload) is its to report, not the store's.
+            throw new WriterFailed(cause);
+          }
+          if (position !== head.length + vectorBytes) {
+            throw new MpcError("INVALID_ARGUMENT", `the share's vectors came to ${position - head.length} bytes; ${vectorBytes} expected`);
+          }
+        });
+        if (image !== undefined) remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+      },
+    );
   };
 
   const markRegistered = async (datasetId: string, commitment: string): Promise<void> => {
@@ -380,7 +465,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     });
   };
 
-  return { put, get, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
+  return { put, putStream, get, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
 }
 
 /** Reads a `.superseded` marker's unix ms; a marker that says nothing readable counts from its own mtime. */
@@ -416,11 +501,29 @@ async function removeDurably(file: string): Promise<void> {
  * @throws MpcError `STORE_IO`
  */
 export async function writeDurably(dir: string, file: string, bytes: Buffer): Promise<void> {
+  await writeDurablyWith(dir, file, (handle) => handle.writeFile(bytes));
+}
+
+/** What a stream's writer threw, carried through {@link writeDurablyWith} unchanged. */
+class WriterFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the share's writer failed");
+  }
+}
+
+/**
+ * {@link writeDurably} with the content written by `fill` into the open temp
+ * file. An MpcError `fill` throws, or the cause of a {@link WriterFailed}, is
+ * passed on as it is (nothing kept); another error is `STORE_IO`.
+ *
+ * @throws MpcError `STORE_IO`, or the MpcError `fill` throws
+ */
+async function writeDurablyWith(dir: string, file: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
   const temp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
   try {
     const handle = await open(temp, "wx", 0o600);
     try {
-      await handle.writeFile(bytes);
+      await fill(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -430,11 +533,18 @@ export async function writeDurably(dir: string, file: string, bytes: Buffer): Pr
     await syncDir(dir);
   } catch (cause) {
     await rm(temp, { force: true }).catch(() => undefined);
+    if (cause instanceof WriterFailed) throw cause.cause;
+    if (cause instanceof MpcError) throw cause;
     throw new MpcError("STORE_IO", `cannot write ${file}`, { cause });
   }
 }
 
 function encodeFile(share: StoredShare): Buffer {
+  return Buffer.concat([encodeFileHeader(share), ...share.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])]);
+}
+
+/** A share file up to its vectors: magic, header length, header JSON padded so that the vectors start at a multiple of 8. */
+function encodeFileHeader(share: StoredShareHeader): Buffer {
   const header: FileHeader = {
     datasetId: share.datasetId.toLowerCase(),
     seller: share.seller,
@@ -460,7 +570,7 @@ function encodeFile(share: StoredShare): Buffer {
   const json = Buffer.from(text + " ".repeat((8 - (unpadded % 8)) % 8), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
-  return Buffer.concat([MAGIC, length, json, ...share.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])]);
+  return Buffer.concat([MAGIC, length, json]);
 }
 
 /** Decodes a version's file and checks it is the version its name says, with the bytes its commitment says. */

@@ -1,14 +1,23 @@
 import { getAddress, getBytes, isAddress, isHexString, keccak256, toUtf8Bytes, verifyMessage, ZeroAddress } from "ethers";
-import type { UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
+import type { UploadSharesPiece, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { schemaText } from "../algorithms/catalog.ts";
 import { checkSchemaColumn } from "../algorithms/column-types.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
 import { MpcError } from "../errors.ts";
 import { MAX_SCALE } from "../fixed-point.ts";
-import { SHARE_DOMAIN, datasetIdOf, shareCommitment, uploadDigest, type ColumnShareBytes } from "../share-encoding.ts";
-import { SHARE_SEED_BYTES, expandShareSeed } from "../share-seeds.ts";
+import {
+  ChunkDigester,
+  SHARE_DOMAIN,
+  datasetIdOf,
+  shareCommitment,
+  shareCommitmentOfDigests,
+  uploadDigest,
+  type ColumnShareBytes,
+  type VectorDigests,
+} from "../share-encoding.ts";
+import { SHARE_SEED_BYTES, expandShareSeed, expandShareSeedInPieces } from "../share-seeds.ts";
 import type { ChainReader, OnChainDataset } from "./chain-reader.ts";
-import type { ShareStore } from "./share-store.ts";
+import type { ShareStore, StoredShareHeader } from "./share-store.ts";
 
 /**
  * Handles UploadShares: validates the request (shape, this host's index,
@@ -43,17 +52,122 @@ import type { ShareStore } from "./share-store.ts";
  * @example
  * const response = await handleUpload(request, { hostIndex: 0, store, chain, limits: { maxShareBytes: 2 ** 29, sellerQuotaBytes: 2 ** 32, unregisteredMaxBytes: 2 ** 33 } });
  */
-export async function handleUpload(
-  request: UploadSharesRequest,
-  deps: {
-    hostIndex: number;
-    store: ShareStore;
-    /** On-chain reads for the schema of a registered dataset; without it, any schema is taken. */
-    chain?: Pick<ChainReader, "getDataset">;
-    /** `maxShareBytes`: the largest share (values and validity, both sides, expanded) this host takes. */
-    limits: { maxShareBytes: number; sellerQuotaBytes: number; unregisteredMaxBytes: number };
-  },
-): Promise<UploadSharesResponse> {
+export async function handleUpload(request: UploadSharesRequest, deps: UploadDeps): Promise<UploadSharesResponse> {
+  const upload = await checkUpload(request, deps, "whole");
+  const { columns, seeds, rowCount } = upload;
+  for (const [c, column] of columns.entries()) {
+    if (seeds.a !== undefined) {
+      column.a = expandShareSeed(seeds.a, c, "values", rowCount);
+      column.validA = expandShareSeed(seeds.a, c, "validity", rowCount);
+    }
+    if (seeds.b !== undefined) {
+      column.b = expandShareSeed(seeds.b, c, "values", rowCount);
+      column.validB = expandShareSeed(seeds.b, c, "validity", rowCount);
+    }
+  }
+  checkCommitment(upload, shareCommitment({ ...upload.header, columns }));
+  await deps.store.put({ ...upload.header, columns });
+  return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
+}
+
+/** Bytes per piece in which a host writes and digests a seeded vector of a streamed upload. */
+const STREAM_PIECE_BYTES = 1 << 20;
+const PARTS = ["a", "b", "validA", "validB"] as const;
+
+/**
+ * Handles UploadSharesStream: the header (an UploadSharesRequest whose
+ * columns carry no vectors) is checked as {@link handleUpload} checks a
+ * request — shape, this host, signature, dataset id, size, quota, schema —
+ * before any data is read; then the vectors' bytes not given by a seed
+ * arrive in pieces of any size, in the share's order (per column a, b,
+ * validA, validB), and are written to the store and digested as they come,
+ * the seeded ones expanded piece by piece in their place. The commitment is
+ * checked over the digests once the last byte is in; on any refusal nothing
+ * is kept. Memory stays a few pieces, whatever the share's size.
+ *
+ * @throws MpcError as {@link handleUpload}; `INVALID_ARGUMENT` when the stream does not start with a header, or carries fewer or more bytes than the share's vectors
+ * @example
+ * const response = await handleUploadStream(call, { hostIndex: 0, store, chain, limits });
+ */
+export async function handleUploadStream(pieces: AsyncIterable<UploadSharesPiece>, deps: UploadDeps): Promise<UploadSharesResponse> {
+  const source = pieces[Symbol.asyncIterator]();
+  const first = await source.next();
+  if (first.done === true || first.value.header === undefined) throw new MpcError("INVALID_ARGUMENT", "an upload stream must begin with its header");
+  const upload = await checkUpload(first.value.header, deps, "streamed");
+  const { seeds, rowCount } = upload;
+  const vectorBytes = rowCount * 8;
+  let pending: Uint8Array = new Uint8Array(0);
+  let received = 0;
+  /** The next data bytes of the stream, at most `max` of them; throws at its end. */
+  const take = async (max: number): Promise<Uint8Array> => {
+    while (pending.length === 0) {
+      const next = await source.next();
+      if (next.done === true) throw new MpcError("INVALID_ARGUMENT", `the upload stream ended after ${received} bytes of the share's vectors; more were due`);
+      if (next.value.data === undefined) throw new MpcError("INVALID_ARGUMENT", "an upload stream carries one header, then only data");
+      pending = next.value.data;
+    }
+    const piece = pending.subarray(0, max);
+    pending = pending.subarray(piece.length);
+    received += piece.length;
+    return piece;
+  };
+  await deps.store.putStream(upload.header, async (sink) => {
+    const columns = [];
+    for (const [c, column] of upload.columns.entries()) {
+      const digested: Partial<Record<(typeof PARTS)[number], VectorDigests>> = {};
+      for (const part of PARTS) {
+        const digester = new ChunkDigester();
+        const seed = part === "a" || part === "validA" ? seeds.a : seeds.b;
+        if (seed !== undefined) {
+          for (const piece of expandShareSeedInPieces(seed, c, part.startsWith("valid") ? "validity" : "values", rowCount, STREAM_PIECE_BYTES)) {
+            digester.update(piece);
+            await sink(piece);
+          }
+        } else {
+          for (let left = vectorBytes; left > 0; ) {
+            const piece = await take(left);
+            digester.update(piece);
+            await sink(piece);
+            left -= piece.length;
+          }
+        }
+        digested[part] = digester.finish();
+      }
+      columns.push({ ...column, ...(digested as Record<(typeof PARTS)[number], VectorDigests>) });
+    }
+    if (pending.length > 0 || !(await source.next()).done) throw new MpcError("INVALID_ARGUMENT", "the upload stream carries more bytes than the share's vectors");
+    checkCommitment(upload, shareCommitmentOfDigests({ ...upload.header, columns }));
+  });
+  return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
+}
+
+/** What an upload handler needs: this host's index, its store, the chain (for a registered dataset's schema) and its bounds. */
+export interface UploadDeps {
+  hostIndex: number;
+  store: ShareStore;
+  /** On-chain reads for the schema of a registered dataset; without it, any schema is taken. */
+  chain?: Pick<ChainReader, "getDataset">;
+  /** `maxShareBytes`: the largest share (values and validity, both sides, expanded) this host takes. */
+  limits: { maxShareBytes: number; sellerQuotaBytes: number; unregisteredMaxBytes: number };
+}
+
+/** An upload's request checked up to its commitment: the share to store without (all) its vectors, its seeds and size. */
+interface CheckedUpload {
+  header: StoredShareHeader;
+  /** The columns with the vectors the request carried (empty where seeded, or where streamed). */
+  columns: ColumnShareBytes[];
+  seeds: { a?: Uint8Array; b?: Uint8Array };
+  rowCount: number;
+}
+
+/**
+ * Every check an upload passes before its vectors are expanded or hashed:
+ * shape, this host's index, each column's schema and component lengths
+ * (`whole`: each vector rowCount·8 bytes unless its side is seeded;
+ * `streamed`: all empty, the data follows), the seller's signature, the
+ * dataset id, the share's size, the quotas, the on-chain schema.
+ */
+async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form: "whole" | "streamed"): Promise<CheckedUpload> {
   const invalid = (message: string): MpcError => new MpcError("INVALID_ARGUMENT", message);
   if (!isHexString(request.datasetId, 32)) throw invalid("dataset_id must be a 0x-prefixed bytes32 hex string");
   if (!isAddress(request.seller)) throw invalid("seller must be a 0x-prefixed address");
@@ -84,7 +198,9 @@ export async function handleUpload(
     for (const [part, bytes] of Object.entries(components)) {
       const length = bytes?.length ?? 0;
       const side = part.endsWith("a") ? "a" : "b";
-      if (seeds[side] !== undefined) {
+      if (form === "streamed") {
+        if (length !== 0) throw invalid(`column ${label} component ${part} has ${length} bytes in the header of an upload stream: the vectors follow it as data`);
+      } else if (seeds[side] !== undefined) {
         if (length !== 0) throw invalid(`column ${label} component ${part} has ${length} bytes but seed_${side} is given: a seeded side's components are sent empty`);
       } else if (BigInt(length) !== rowCount * 8n) {
         throw invalid(`column ${label} component ${part} has ${length} bytes, expected row_count*8 = ${rowCount * 8n}`);
@@ -121,37 +237,18 @@ export async function handleUpload(
     throw new MpcError("DATASET_ID_MISMATCH", `dataset_id is not keccak256(abi.encodePacked(seller, name)) for name ${JSON.stringify(request.name)}`);
   }
 
-  // After the signature, before anything is expanded or hashed: the share's size as stored, seeds expanded.
+  // After the signature, before anything is expanded, read or hashed: the share's size as stored, seeds expanded.
   const bytes = rowCount * 8n * 4n * BigInt(columns.length);
   if (bytes > BigInt(deps.limits.maxShareBytes)) {
     throw new MpcError("UPLOAD_TOO_LARGE", `the share is ${bytes} bytes (row_count ${rowCount} × ${columns.length} columns × 4 vectors × 8) and this host takes at most ${deps.limits.maxShareBytes}`, {
       details: { bytes: bytes.toString(), maxShareBytes: deps.limits.maxShareBytes },
     });
   }
-  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
-
   // After the signature, so a stranger cannot make the host read the chain; before the costly commitment hash.
   if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);
+  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
 
-  for (const [c, column] of columns.entries()) {
-    if (seeds.a !== undefined) {
-      column.a = expandShareSeed(seeds.a, c, "values", Number(rowCount));
-      column.validA = expandShareSeed(seeds.a, c, "validity", Number(rowCount));
-    }
-    if (seeds.b !== undefined) {
-      column.b = expandShareSeed(seeds.b, c, "values", Number(rowCount));
-      column.validB = expandShareSeed(seeds.b, c, "validity", Number(rowCount));
-    }
-  }
-  const recomputed = shareCommitment({ datasetId, hostIndex: deps.hostIndex, rowCount, columns });
-  if (recomputed !== commitment) {
-    throw new MpcError(
-      "COMMITMENT_MISMATCH",
-      `commitment ${commitment} does not match the uploaded bytes${seeds.a || seeds.b ? " and seeds" : ""} (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`,
-    );
-  }
-
-  await deps.store.put({
+  const header: StoredShareHeader = {
     datasetId,
     seller: recovered,
     name: request.name,
@@ -159,9 +256,20 @@ export async function handleUpload(
     rowCount,
     commitment,
     signature: request.signature,
-    columns,
-  });
-  return { datasetId, commitment, hostIndex: deps.hostIndex };
+    columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema),
+  };
+  return { header, columns, seeds, rowCount: Number(rowCount) };
+}
+
+/** Refuses a share whose recomputed commitment is not the one the seller signed. */
+function checkCommitment(upload: CheckedUpload, recomputed: string): void {
+  const { commitment } = upload.header;
+  if (recomputed !== commitment) {
+    throw new MpcError(
+      "COMMITMENT_MISMATCH",
+      `commitment ${commitment} does not match the uploaded bytes${upload.seeds.a || upload.seeds.b ? " and seeds" : ""} (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`,
+    );
+  }
 }
 
 /** A request's share seed: absent when empty, else exactly {@link SHARE_SEED_BYTES} bytes. */

@@ -1,5 +1,6 @@
 // Test support: three MPC hosts in one process on loopback, a fake chain,
 // and seller-side upload construction.
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -15,6 +16,7 @@ import {
   createHost,
   type ChainReader,
   type HostConfig,
+  mpcErrorCodeOf,
   type HostIndex,
   type MpcHost,
   type OnChainDataset,
@@ -284,6 +286,41 @@ export function callUnary<Res>(client: grpc.Client, method: string, request: unk
     const done = (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res));
     if (metadata) fn(request, metadata, { deadline: new Date(Date.now() + timeoutMs) }, done);
     else fn(request, { deadline: new Date(Date.now() + timeoutMs) }, done);
+  });
+}
+
+/** An `assert.rejects` check: the gRPC status, the engine's error code and, when given, a pattern of the details. */
+export function rejectsWith(status: grpc.status, code: string, pattern?: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    const e = err as grpc.ServiceError;
+    assert.equal(e.code, status, `status ${e.code}: ${e.details}`);
+    assert.equal(mpcErrorCodeOf(e), code, e.details);
+    if (pattern) assert.match(e.details, pattern);
+    return true;
+  };
+}
+
+/**
+ * Calls a client-streaming method: writes `messages` in order, then ends the
+ * stream, and resolves or rejects with the host's answer (which may come
+ * before every message is written: writing then stops).
+ */
+export function callClientStream<Res>(client: grpc.Client, method: string, messages: readonly unknown[], timeoutMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (...args: unknown[]) => grpc.ClientWritableStream<unknown>>)[method].bind(client);
+    let over = false;
+    const call = fn({ deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res: Res) => {
+      over = true;
+      if (err) reject(err);
+      else resolve(res);
+    });
+    void (async () => {
+      for (const message of messages) {
+        if (over) return;
+        if (!call.write(message)) await new Promise((done) => call.once("drain", done));
+      }
+      if (!over) call.end();
+    })();
   });
 }
 

@@ -397,6 +397,14 @@ describe("end to end: seller shares → contract → relay → bridge → 3 MPC 
     // The scale shown is the spread of the answer as published, clamped: a noisy sum that lands within a couple of
     // scales of 0 or 2000000 (a few runs in a hundred) has most of its spread clamped away, so the lower bound is
     // checked only where clamping cannot trim it.
+    // The release's own noise, before the answer is clamped, is exactly the plan's.
+    assert.deepEqual(
+      bought.dp.statistics.map((s: { epsilon: string; sensitivity: string; noiseScale: string }) => [s.epsilon, s.sensitivity, s.noiseScale]),
+      [
+        ["1.000000", "200000", "200000.000000"],
+        ["1.000000", "1", "1.000000"],
+      ],
+    );
     const scale = Number(bought.dp.noiseScale);
     assert.ok(scale > 0 && scale < 300_000, `noise scale ${scale}`);
     const noisySum = Number(bought.result);

@@ -46,6 +46,13 @@ export interface PrivacyReport {
   interval95: NoiseDescription["interval95"];
   /** Whether the interval is the noise's own quantiles ("exact") or a bootstrap ("approximate"). */
   interval: NoiseDescription["interval"];
+  /**
+   * Every noisy statistic the hosts opened, in its own units: its ε share,
+   * sensitivity and the scale of each of its three noise terms, before any
+   * clamping of the answer (`noiseScale` above is the spread of the answer
+   * as published).
+   */
+  statistics: NoiseDescription["statistics"];
   /** ε left in each dataset's budget after this request, by dataset id. */
   budgetLeft: Record<string, string>;
 }
@@ -585,6 +592,7 @@ async function privacyReport(registry: Contract, datasetIds: string[], epsilonMi
     noiseScale: noise.noiseScale,
     interval95: noise.interval95,
     interval: noise.interval,
+    statistics: noise.statistics,
     budgetLeft,
   };
 }

@@ -69,6 +69,33 @@ describe("bounded uploads", () => {
     });
   });
 
+  it("counts uploads in progress against the quotas: uploads sent at once cannot each pass a check the others would fail", async () => {
+    const rows = 20_000;
+    const cluster = await startCluster({ jobTimeoutMs: 2000, config: { sellerQuotaBytes: 2 * shareBytes(rows), unregisteredMaxBytes: 3 * shareBytes(rows) } });
+    clusters.push(cluster);
+    const settled = async (uploads: Awaited<ReturnType<typeof buildUploads>>[]) =>
+      Promise.allSettled(uploads.map((u) => callUnary<UploadSharesResponse>(cluster.clients[1], "uploadShares", u.requests[1])));
+    const refusals = (results: PromiseSettledResult<unknown>[]): [string | undefined, string][] =>
+      results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => [mpcErrorCodeOf(r.reason), (r.reason as grpc.ServiceError).details]);
+    // One seller, room for two shares: one version sent three times at once takes the room of one.
+    const seller = Wallet.createRandom();
+    const once = await buildUploads(seller, "one", column(rows));
+    const repeated = await settled([once, once, once]);
+    assert.deepEqual(refusals(repeated), []);
+    // Two more versions at once, room for one.
+    const own = await Promise.all(["two", "three"].map((name) => buildUploads(seller, name, column(rows))));
+    const first = await settled(own);
+    assert.equal(first.filter((r) => r.status === "fulfilled").length, 1, JSON.stringify(refusals(first)));
+    assert.deepEqual(refusals(first).map(([code]) => code), ["QUOTA_EXCEEDED"]);
+    assert.match(refusals(first)[0][1], new RegExp(`seller ${seller.address} stores \\d+ bytes on this host( and is uploading \\d+ more)?; this ${shareBytes(rows)}-byte share would pass its quota`));
+    // Sybils at once: room for one more unregistered share on the host.
+    const sybils = await Promise.all([1, 2, 3].map((k) => buildUploads(Wallet.createRandom(), `sybil-${k}`, column(rows))));
+    const second = await settled(sybils);
+    assert.equal(second.filter((r) => r.status === "fulfilled").length, 1, JSON.stringify(refusals(second)));
+    assert.ok(refusals(second).every(([code, details]) => code === "QUOTA_EXCEEDED" && /not yet registered on-chain/.test(details)));
+    assert.equal((await createShareStore({ dataDir: cluster.dataDirOf(1), hostIndex: 1 }).usage()).length, 3);
+  });
+
   it("deletes shares not registered on-chain in time and keeps the registered ones", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "scmpc-sweep-"));
     dirs.push(dataDir);

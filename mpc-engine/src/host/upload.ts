@@ -55,18 +55,22 @@ import type { ShareStore, StoredShareHeader } from "./share-store.ts";
 export async function handleUpload(request: UploadSharesRequest, deps: UploadDeps): Promise<UploadSharesResponse> {
   const upload = await checkUpload(request, deps, "whole");
   const { columns, seeds, rowCount } = upload;
-  for (const [c, column] of columns.entries()) {
-    if (seeds.a !== undefined) {
-      column.a = expandShareSeed(seeds.a, c, "values", rowCount);
-      column.validA = expandShareSeed(seeds.a, c, "validity", rowCount);
+  try {
+    for (const [c, column] of columns.entries()) {
+      if (seeds.a !== undefined) {
+        column.a = expandShareSeed(seeds.a, c, "values", rowCount);
+        column.validA = expandShareSeed(seeds.a, c, "validity", rowCount);
+      }
+      if (seeds.b !== undefined) {
+        column.b = expandShareSeed(seeds.b, c, "values", rowCount);
+        column.validB = expandShareSeed(seeds.b, c, "validity", rowCount);
+      }
     }
-    if (seeds.b !== undefined) {
-      column.b = expandShareSeed(seeds.b, c, "values", rowCount);
-      column.validB = expandShareSeed(seeds.b, c, "validity", rowCount);
-    }
+    checkCommitment(upload, shareCommitment({ ...upload.header, columns }));
+    await deps.store.put({ ...upload.header, columns });
+  } finally {
+    upload.release();
   }
-  checkCommitment(upload, shareCommitment({ ...upload.header, columns }));
-  await deps.store.put({ ...upload.header, columns });
   return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
 }
 
@@ -94,6 +98,16 @@ export async function handleUploadStream(pieces: AsyncIterable<UploadSharesPiece
   const first = await source.next();
   if (first.done === true || first.value.header === undefined) throw new MpcError("INVALID_ARGUMENT", "an upload stream must begin with its header");
   const upload = await checkUpload(first.value.header, deps, "streamed");
+  try {
+    await storeStream(upload, source, deps);
+  } finally {
+    upload.release();
+  }
+  return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
+}
+
+/** Writes a checked stream's vectors to the store as they arrive, then checks its commitment (see {@link handleUploadStream}). */
+async function storeStream(upload: CheckedUpload, source: AsyncIterator<UploadSharesPiece>, deps: UploadDeps): Promise<void> {
   const { seeds, rowCount } = upload;
   const vectorBytes = rowCount * 8;
   let pending: Uint8Array = new Uint8Array(0);
@@ -138,7 +152,6 @@ export async function handleUploadStream(pieces: AsyncIterable<UploadSharesPiece
     if (pending.length > 0 || !(await source.next()).done) throw new MpcError("INVALID_ARGUMENT", "the upload stream carries more bytes than the share's vectors");
     checkCommitment(upload, shareCommitmentOfDigests({ ...upload.header, columns }));
   });
-  return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
 }
 
 /** What an upload handler needs: this host's index, its store, the chain (for a registered dataset's schema) and its bounds. */
@@ -158,6 +171,8 @@ interface CheckedUpload {
   columns: ColumnShareBytes[];
   seeds: { a?: Uint8Array; b?: Uint8Array };
   rowCount: number;
+  /** Gives back the room the upload reserved against the quotas: call once it is stored or refused. */
+  release: () => void;
 }
 
 /**
@@ -246,7 +261,7 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
   }
   // After the signature, so a stranger cannot make the host read the chain; before the costly commitment hash.
   if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);
-  await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
+  const release = await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
 
   const header: StoredShareHeader = {
     datasetId,
@@ -258,7 +273,7 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
     signature: request.signature,
     columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema),
   };
-  return { header, columns, seeds, rowCount: Number(rowCount) };
+  return { header, columns, seeds, rowCount: Number(rowCount), release };
 }
 
 /** Refuses a share whose recomputed commitment is not the one the seller signed. */
@@ -302,23 +317,44 @@ async function checkSchemaKept(chain: Pick<ChainReader, "getDataset">, datasetId
   }
 }
 
-/** Refuses an upload that would take its seller past its quota, or the host past its room for unregistered uploads. */
+/**
+ * Uploads checked and not yet stored, per store (the gRPC and web APIs share
+ * one): they count against the quotas like stored shares, so that uploads
+ * sent at once cannot each pass a check the others would fail.
+ */
+const uploading = new WeakMap<ShareStore, Set<{ key: string; seller: string; bytes: number }>>();
+
+/**
+ * Refuses an upload that would take its seller past its quota, or the host
+ * past its room for unregistered uploads, counting the uploads in progress;
+ * else reserves its room until the returned release is called (once it is
+ * stored or refused).
+ */
 async function checkQuota(
   deps: { store: ShareStore; limits: { sellerQuotaBytes: number; unregisteredMaxBytes: number } },
   upload: { datasetId: string; commitment: string; seller: string; bytes: number },
-): Promise<void> {
+): Promise<() => void> {
   const usage = await deps.store.usage();
-  // The same version again is idempotent: it takes no new room. Another version of a dataset does.
-  if (usage.some((u) => u.datasetId === upload.datasetId && u.commitment === upload.commitment)) return;
+  // From here to the reservation nothing awaits: no other upload's check runs in between.
+  const key = `${upload.datasetId}/${upload.commitment}`;
+  const stored = new Set(usage.map((u) => `${u.datasetId}/${u.commitment}`));
+  let pending = uploading.get(deps.store);
+  if (pending === undefined) uploading.set(deps.store, (pending = new Set()));
+  // The same version again (stored, or being stored) is idempotent: it takes no new room. Another version of a dataset does.
+  if (stored.has(key) || [...pending].some((p) => p.key === key)) return () => undefined;
+  // An upload stored after the usage was read is in the store and still reserved; count it once.
+  const inProgress = [...pending].filter((p) => !stored.has(p.key));
+  const sellerPending = inProgress.filter((p) => p.seller === upload.seller).reduce((n, p) => n + p.bytes, 0);
+  const allPending = inProgress.reduce((n, p) => n + p.bytes, 0);
   const sellers = usage.filter((u) => u.seller === upload.seller).reduce((n, u) => n + u.bytes, 0);
-  if (sellers + upload.bytes > deps.limits.sellerQuotaBytes) {
+  if (sellers + sellerPending + upload.bytes > deps.limits.sellerQuotaBytes) {
     throw new MpcError(
       "QUOTA_EXCEEDED",
-      `seller ${upload.seller} stores ${sellers} bytes on this host; this ${upload.bytes}-byte share would pass its quota of ${deps.limits.sellerQuotaBytes} bytes`,
-      { details: { seller: upload.seller, stored: sellers, quota: deps.limits.sellerQuotaBytes } },
+      `seller ${upload.seller} stores ${sellers} bytes on this host${sellerPending > 0 ? ` and is uploading ${sellerPending} more` : ""}; this ${upload.bytes}-byte share would pass its quota of ${deps.limits.sellerQuotaBytes} bytes`,
+      { details: { seller: upload.seller, stored: sellers, uploading: sellerPending, quota: deps.limits.sellerQuotaBytes } },
     );
   }
-  const unregistered = usage.filter((u) => !u.registered).reduce((n, u) => n + u.bytes, 0);
+  const unregistered = usage.filter((u) => !u.registered).reduce((n, u) => n + u.bytes, 0) + allPending;
   if (unregistered + upload.bytes > deps.limits.unregisteredMaxBytes) {
     throw new MpcError(
       "QUOTA_EXCEEDED",
@@ -326,4 +362,10 @@ async function checkQuota(
       { details: { unregistered, limit: deps.limits.unregisteredMaxBytes } },
     );
   }
+  const entry = { key, seller: upload.seller, bytes: upload.bytes };
+  pending.add(entry);
+  // Dropped a turn of the event loop later: a check that read the usage just
+  // before this share was stored finishes in microtasks, so it still sees the
+  // reservation.
+  return () => void setImmediate(() => pending.delete(entry));
 }

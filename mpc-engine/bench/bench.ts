@@ -13,8 +13,12 @@
 //  - the cost curve: share + upload, mean@1 and count-if@1 on three real host
 //    processes at 10^4 … 10^7 rows (`--max-rows N` caps them), with the hosts'
 //    peak memory at the largest size, a linear fit past 10^5 rows and, with
-//    `--chart <file>`, the chart as SVG.
-// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve.
+//    `--chart <file>`, the chart as SVG;
+//  - a wide table: 10,000,000 rows × 4 columns (`--max-rows` caps them)
+//    shared, uploaded, and mean@1, regression@1 and a filtered group avg
+//    (query@1) computed on three real host processes, each answer checked,
+//    with the hosts' peak memory.
+// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve, wide.
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -32,7 +36,7 @@ import { createTlsMaterial } from "../src/tls/index.ts";
 import { encodeRingVector, shareColumn } from "../src/index.ts";
 
 const json = process.argv.includes("--json");
-const PARTS = ["primitives", "histogram", "dp-mean", "hosts", "curve"] as const;
+const PARTS = ["primitives", "histogram", "dp-mean", "hosts", "curve", "wide"] as const;
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? new Set(process.argv[onlyAt + 1]?.split(",")) : new Set<string>(PARTS);
 for (const part of only) {
@@ -373,6 +377,97 @@ async function costCurve(dir: string): Promise<{ points: CurvePoint[]; peakMiB: 
   return { points, peakMiB };
 }
 
+/** Rows of the wide table (`--max-rows` caps them). */
+const WIDE_ROWS = Math.min(10_000_000, maxRowsAt < 0 ? Infinity : Number(process.argv[maxRowsAt + 1]));
+/** The wide table: x, y ≈ 3x + noise, a filter column f and a group column g. */
+const WIDE = [
+  { name: "x", scale: 0, lo: "0", hi: "200000" },
+  { name: "y", scale: 0, lo: "0", hi: "1000000" },
+  { name: "f", scale: 0, lo: "0", hi: "100" },
+  { name: "g", scale: 0, lo: "0", hi: "3", type: "category" as const, categories: ["a", "b", "c", "d"] },
+];
+
+interface WideRun {
+  rows: number;
+  uploadMs: number;
+  meanMs: number;
+  regressionMs: number;
+  groupAvgMs: number;
+  peakMiB: number[];
+}
+
+/**
+ * A wide table on three real host processes: shared and uploaded, then
+ * mean@1 over x, regression@1 of y on x and `SELECT g, avg(y) ... WHERE
+ * f < 50 GROUP BY g`, each answer checked against the plaintext; the hosts'
+ * peak resident memory over all of it (the share is larger than a host's
+ * memory for shares: jobs read it from disk a block of rows at a time).
+ */
+async function wideTable(dir: string): Promise<WideRun> {
+  const rows = WIDE_ROWS;
+  const market = await openBenchMarket(dir, ...WIDE);
+  try {
+    const x = new BigUint64Array(rows);
+    const y = new BigUint64Array(rows);
+    const f = new BigUint64Array(rows);
+    const g = new BigUint64Array(rows);
+    let sx = 0n, sy = 0n, sxx = 0n, sxy = 0n, syy = 0n;
+    const groupSum = [0n, 0n, 0n, 0n];
+    const groupCount = [0, 0, 0, 0];
+    for (let i = 0; i < rows; i++) {
+      const xi = Math.floor(Math.random() * 200_000);
+      const yi = 3 * xi + Math.floor(Math.random() * 400_000);
+      const fi = Math.floor(Math.random() * 101);
+      const gi = Math.floor(Math.random() * 4);
+      x[i] = BigInt(xi);
+      y[i] = BigInt(yi);
+      f[i] = BigInt(fi);
+      g[i] = BigInt(gi);
+      sx += x[i];
+      sy += y[i];
+      sxx += x[i] * x[i];
+      sxy += x[i] * y[i];
+      syy += y[i] * y[i];
+      if (fi < 50) {
+        groupSum[gi] += y[i];
+        groupCount[gi]++;
+      }
+    }
+    // Warm: compiled code and connections, on a small table of the same columns; not counted.
+    const warm = (await market.list("wide-warm-up", x.subarray(0, 10_000), y.subarray(0, 10_000), f.subarray(0, 10_000), g.subarray(0, 10_000))).datasetId;
+    await market.compute(warm, 10_000, "mean@1", { column: "x" });
+    for (const pid of market.hostPids) resetPeakRss(pid);
+    const { datasetId, uploadMs } = await market.list(`wide-${rows}`, x, y, f, g);
+    say(`  share + upload   ${uploadMs.toFixed(0).padStart(6)} ms   (${(rows * WIDE.length * 32 / 1e9).toFixed(2)} GB share per host)`);
+    const n = BigInt(rows);
+    const mean = await market.compute(datasetId, rows, "mean@1", { column: "x" });
+    const expectedMean = new Rational(sx, n).toDecimal(6);
+    if (mean.result !== expectedMean) throw new Error(`mean@1 returned ${JSON.stringify(mean.result)}, expected ${expectedMean}`);
+    say(`  mean@1 (x)       ${mean.ms.toFixed(0).padStart(6)} ms   ${expectedMean}`);
+    const regression = await market.compute(datasetId, rows, "regression@1", { x: "x", y: "y" });
+    const mx = new Rational(sx, n);
+    const my = new Rational(sy, n);
+    const cxy = new Rational(sxy, n).sub(mx.mul(my));
+    const cxx = new Rational(sxx, n).sub(mx.mul(mx));
+    const cyy = new Rational(syy, n).sub(my.mul(my));
+    const slope = cxy.div(cxx);
+    const expectedFit = { slope: slope.toDecimal(6), intercept: my.sub(slope.mul(mx)).toDecimal(6), r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6) };
+    if (JSON.stringify(regression.result) !== JSON.stringify(expectedFit)) throw new Error(`regression@1 returned ${JSON.stringify(regression.result)}, expected ${JSON.stringify(expectedFit)}`);
+    say(`  regression@1     ${regression.ms.toFixed(0).padStart(6)} ms   slope ${expectedFit.slope}`);
+    const sql = `SELECT g, avg(y) FROM "${datasetId}" WHERE f < 50 GROUP BY g`;
+    const groups = await market.compute(datasetId, rows, "query@1", { sql });
+    const got = (groups.result as { rows: (string | null)[][] }).rows.filter((r) => r[0] !== null);
+    const expectedGroups = ["a", "b", "c", "d"].map((label, k) => [label, new Rational(groupSum[k], BigInt(groupCount[k])).toDecimal(6)]);
+    if (JSON.stringify(got) !== JSON.stringify(expectedGroups)) throw new Error(`${sql} returned ${JSON.stringify(got)}, expected ${JSON.stringify(expectedGroups)}`);
+    say(`  group avg (query) ${groups.ms.toFixed(0).padStart(5)} ms   ${sql.replace(datasetId, "<dataset>")}`);
+    const peakMiB = market.hostPids.map(peakRssMiB);
+    say(`  peak RSS of the 3 hosts over upload and jobs: ${peakMiB.map((m) => m.toFixed(0)).join(", ")} MiB`);
+    return { rows, uploadMs, meanMs: mean.ms, regressionMs: regression.ms, groupAvgMs: groups.ms, peakMiB };
+  } finally {
+    await market.close();
+  }
+}
+
 /** Starts a process's peak-RSS count afresh (Linux: a write of "5" to clear_refs); elsewhere the peak since start stays. */
 function resetPeakRss(pid: number): void {
   try {
@@ -389,6 +484,9 @@ try {
   const h = only.has("hosts") ? await hostJobs(dir) : undefined;
   if (only.has("curve")) say("cost curve (time from the upload's start / the Compute call, each answer checked):");
   const curve = only.has("curve") ? await costCurve(dir) : undefined;
+  if (only.has("wide")) say(`wide table: ${WIDE_ROWS.toLocaleString("en")} rows × ${WIDE.length} columns on 3 host processes (each answer checked):`);
+  const wide = only.has("wide") ? await wideTable(dir) : undefined;
+  const wide10m = wide?.rows === 10_000_000 ? wide : undefined;
   const at = (rows: number) => curve?.points.find((p) => p.rows === rows);
   if (json) {
     const round = (v: number | undefined, digits = 0) => (v === undefined ? undefined : Number(v.toFixed(digits)));
@@ -409,6 +507,11 @@ try {
         upload_10m_ms: round(at(10_000_000)?.uploadMs),
         count_if_10m_ms: round(at(10_000_000)?.countIfMs),
         peak_rss_10m_mb: at(10_000_000) && curve?.peakMiB.length ? Math.round(Math.max(...curve.peakMiB)) : undefined,
+        wide_upload_10m_ms: round(wide10m?.uploadMs),
+        wide_mean_10m_ms: round(wide10m?.meanMs),
+        wide_regression_10m_ms: round(wide10m?.regressionMs),
+        wide_group_avg_10m_ms: round(wide10m?.groupAvgMs),
+        wide_peak_rss_10m_mb: wide10m ? Math.round(Math.max(...wide10m.peakMiB)) : undefined,
       }),
     );
   }

@@ -43,6 +43,8 @@ describe("host config", () => {
     assert.equal(config.releaseConfirmations, 0);
     assert.equal(config.deadlineMarginS, 60);
     assert.equal(config.maxUploadBytes, 512 * 1024 * 1024);
+    assert.equal(config.maxShareBytes, 4 * 1024 ** 3);
+    assert.equal(config.shareMemoryBytes, 512 * 1024 ** 2);
     assert.equal(config.sellerQuotaBytes, 4 * 1024 ** 3);
     assert.equal(config.unregisteredTtlMs, 3_600_000);
     assert.equal(config.unregisteredMaxBytes, 8 * 1024 ** 3);

@@ -67,6 +67,8 @@ describe("host web API", () => {
       releaseConfirmations: 0,
       deadlineMarginS: 60,
       maxUploadBytes: MAX_UPLOAD,
+      maxShareBytes: 1 << 30,
+      shareMemoryBytes: 1 << 29,
       sellerQuotaBytes: 1 << 30,
       unregisteredTtlMs: 3_600_000,
       unregisteredMaxBytes: 1 << 30,

@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeRingVector, isMpcError, ringVectorView, schemaText, shareColumn, shareCommitment, shareCommitmentV3, type ColumnShareBytes } from "../src/index.ts";
-import { createShareStore, type StoredShare } from "../src/host/index.ts";
+import { chunkDigests, COMMITMENT_CHUNK_BYTES } from "../src/share-encoding.ts";
+import { createShareStore, type ShareDigests, type StoredShare } from "../src/host/index.ts";
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -361,5 +362,71 @@ describe("share store", () => {
     bytes[bytes.length - 1] ^= 1;
     await writeFile(file, bytes);
     await assert.rejects(createShareStore({ dataDir, hostIndex: 0 }).get(share.datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT"));
+  });
+
+  it("opens a share larger than its memory on disk: rows read by blocks are the stored vectors, every chunk read checked against the commitment", async () => {
+    const rows = 300_000; // 2.4 MB per vector: three 1 MiB chunks
+    const chunkRows = COMMITMENT_CHUNK_BYTES / 8;
+    const random = (seed: bigint): BigUint64Array => BigUint64Array.from({ length: rows }, (_, k) => (BigInt(k) * 0x9e3779b97f4a7c15n + seed) & 0xffffffffffffffffn);
+    const datasetId = "0x" + "33".repeat(32);
+    const columns: ColumnShareBytes[] = ["x", "y"].map((name, c) => {
+      const values = shareColumn(random(BigInt(c)))[2];
+      const valid = shareColumn(BigUint64Array.from({ length: rows }, (_, k) => BigInt(k % 3 === 0 ? 0 : 1)))[2];
+      return { name, scale: 0, lo: "0", hi: "1000", a: encodeRingVector(values.a), b: encodeRingVector(values.b), validA: encodeRingVector(valid.a), validB: encodeRingVector(valid.b) };
+    });
+    const share: StoredShare = { datasetId, seller: "0x" + "22".repeat(20), name: "wide", hostIndex: 2, rowCount: BigInt(rows), commitment: shareCommitment({ datasetId, hostIndex: 2, rowCount: BigInt(rows), columns }), signature: "0x", columns };
+    const dataDir = await tempDir();
+    await createShareStore({ dataDir, hostIndex: 2 }).put(share);
+    const small = createShareStore({ dataDir, hostIndex: 2, cacheBytes: 1 << 20 });
+    const reader = await small.open(datasetId, share.commitment);
+    assert.ok(reader);
+    assert.equal(reader.inMemory, false);
+    assert.deepEqual(reader.header.columns.map((c) => c.name), ["x", "y"]);
+    const expect = (c: number, start: number, end: number) => {
+      const col = columns[c];
+      return { a: ringVectorView(col.a).subarray(start, end), b: ringVectorView(col.b).subarray(start, end), validA: ringVectorView(col.validA).subarray(start, end), validB: ringVectorView(col.validB).subarray(start, end) };
+    };
+    for (const [c, start, end] of [[0, 0, rows], [1, chunkRows - 3, chunkRows + 5], [1, 2 * chunkRows, rows], [0, 17, 17], [1, 1000, 70_000]] as const) {
+      assert.deepEqual(await reader.rows(c, start, end), expect(c, start, end), `column ${c} rows ${start}..${end}`);
+    }
+    await assert.rejects(reader.rows(2, 0, 1), (err: unknown) => isMpcError(err, "INVALID_ARGUMENT") && /no column at index 2/.test(err.message));
+    await assert.rejects(reader.rows(0, 10, rows + 1), (err: unknown) => isMpcError(err, "INVALID_ARGUMENT") && /not within the 300000 rows/.test(err.message));
+    // The same share within the memory for shares is loaded whole, rows being views of it.
+    const inMemory = await createShareStore({ dataDir, hostIndex: 2 }).open(datasetId);
+    assert.equal(inMemory?.inMemory, true);
+    assert.deepEqual(await inMemory.rows(1, 5, 9), expect(1, 5, 9));
+
+    // A changed byte in chunk 2 of x's b: opened with the digests its upload checked, only reads touching that chunk fail.
+    const digestsOf = (col: ColumnShareBytes) => ({ length: col.a.length, digests: chunkDigests(col.a) });
+    const digests: ShareDigests = columns.map((col) => ({ ...col, a: digestsOf(col), b: { length: col.b.length, digests: chunkDigests(col.b) }, validA: { length: col.validA.length, digests: chunkDigests(col.validA) }, validB: { length: col.validB.length, digests: chunkDigests(col.validB) } }));
+    const streamedDir = await tempDir();
+    const streamed = createShareStore({ dataDir: streamedDir, hostIndex: 2, cacheBytes: 1 << 20 });
+    const { columns: _columns, ...fields } = share;
+    const header = { ...fields, columns: columns.map(({ a: _a, b: _b, validA: _va, validB: _vb, ...schema }) => schema) };
+    await streamed.putStream(header, async (sink) => {
+      for (const col of columns) for (const v of [col.a, col.b, col.validA, col.validB]) await sink(v);
+      return digests;
+    });
+    const file = fileOf(streamedDir, share);
+    const bytes = await readFile(file);
+    const vectorsAt = 12 + bytes.readUInt32LE(8);
+    bytes[vectorsAt + rows * 8 + (2 * chunkRows + 10) * 8] ^= 1;
+    await writeFile(file, bytes);
+    const trusting = await streamed.open(datasetId, share.commitment);
+    assert.ok(trusting);
+    assert.deepEqual(await trusting.rows(0, 0, 2 * chunkRows), expect(0, 0, 2 * chunkRows));
+    await assert.rejects(trusting.rows(0, 2 * chunkRows + 100, 2 * chunkRows + 200), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /chunk 2 of column "x" b does not match its commitment/.test(err.message));
+    assert.deepEqual((await trusting.rows(1, 2 * chunkRows, rows)).b, expect(1, 2 * chunkRows, rows).b);
+    // A store that never saw the upload digests the file when it opens it, and finds the change there.
+    await assert.rejects(createShareStore({ dataDir: streamedDir, hostIndex: 2, cacheBytes: 1 << 20 }).open(datasetId, share.commitment), (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /does not match its commitment/.test(err.message));
+
+    // Digests an upload reported wrongly are not trusted: the file is digested anew, and read as it is.
+    const wrongDir = await tempDir();
+    const wrong = createShareStore({ dataDir: wrongDir, hostIndex: 2, cacheBytes: 1 << 20 });
+    await wrong.putStream(header, async (sink) => {
+      for (const col of columns) for (const v of [col.a, col.b, col.validA, col.validB]) await sink(v);
+      return digests.map((d) => ({ ...d, a: d.b }));
+    });
+    assert.deepEqual(await (await wrong.open(datasetId, share.commitment))!.rows(0, 0, rows), expect(0, 0, rows));
   });
 });

@@ -8,7 +8,7 @@ import { getBytes, Wallet } from "ethers";
 import type { UploadSharesPiece, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
 import { uploadDigest } from "../src/index.ts";
 import { createShareStore } from "../src/host/index.ts";
-import { buildUploads, callClientStream, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
+import { buildUploads, callClientStream, callUnary, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
 // UploadSharesStream: the header is checked before any data is read, the
 // data is written and digested as it arrives, and a stream that is short,
@@ -107,5 +107,21 @@ describe("uploads as a stream", () => {
       rejectsWith(grpc.status.RESOURCE_EXHAUSTED, "UPLOAD_TOO_LARGE", /the share is 4398046511104 bytes/),
     );
     assert.deepEqual(await leftOf(0, small.datasetId), []);
+  });
+
+  it("takes a streamed share larger than the largest message (SCMPC_HOST_MAX_SHARE_BYTES bounds it), which sent whole is refused naming the limit", async () => {
+    const small = await startCluster({ jobTimeoutMs: 5000, config: { maxUploadBytes: 256 * 1024, maxShareBytes: 1 << 30 } });
+    try {
+      // 40,000 rows × 2 columns: a 2.56 MB share, ten times the largest message; host 0 is sent only seeds.
+      const upload = await buildUploads(seller, "larger-than-a-message", columns, { seeds: [randomBytes(32), randomBytes(32)] as const });
+      await assert.rejects(
+        callUnary(small.clients[0], "uploadShares", upload.requests[0]),
+        rejectsWith(grpc.status.RESOURCE_EXHAUSTED, "UPLOAD_TOO_LARGE", /the share is 2560000 bytes .* at most 262144 sent whole \(a streamed upload takes more\)/),
+      );
+      const responses = await Promise.all(upload.requests.map((r, i) => callClientStream<UploadSharesResponse>(small.clients[i], "uploadSharesStream", piecesOf(r, 1 << 16))));
+      assert.deepEqual(responses.map((r) => r.commitment), upload.commitments);
+    } finally {
+      await small.close();
+    }
   });
 });

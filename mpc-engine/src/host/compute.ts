@@ -14,9 +14,7 @@ import { jobAlgorithms, jobColumns, planJob, queryAggregateEntry, queryFunctions
 import { MpcError } from "../errors.ts";
 import { encryptOutputShare, unpackResult, type OutputSharePair } from "../output-envelope.ts";
 import { setupParty } from "../protocol/party.ts";
-import { concatShares, type ArithShare } from "../protocol/shares.ts";
 import { newReleaseKey, wrapEnvelope } from "../release-key.ts";
-import { ringVectorView } from "../share-encoding.ts";
 import { REQUEST_STATUS_FULFILLED, REQUEST_STATUS_PENDING, type ChainReader, type OnChainDataset, type OnChainRequest } from "./chain-reader.ts";
 import type { HostConfig } from "./config.ts";
 import { jobIdOf, jobInputsHash } from "./job-identity.ts";
@@ -24,8 +22,9 @@ import type { FinishedJob, JobResults } from "./job-results.ts";
 import { createJobExchange } from "./job-exchange.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
-import type { ShareStore, StoredShare } from "./share-store.ts";
+import type { ShareReader, ShareStore } from "./share-store.ts";
 import { requestSeed } from "./request-seed.ts";
+import { shareRowSource } from "./share-rows.ts";
 import { courtAddress, offenceDigest, OFFENCE_COMMITMENT_MISMATCH, OFFENCE_SHARE_MISSING, type Offence, type OffenceAttestation } from "./offence.ts";
 
 /** Runs Compute requests: validation, on-chain authorisation, protocol, encryption, caching, key release. */
@@ -209,13 +208,13 @@ export function createComputeService(deps: {
    * algorithm, holds at least its own minimum rows, and has the schema and
    * commitment of the share held here. Returns the shares and the plan.
    */
-  const prepare = async (located: LocatedJob): Promise<{ shares: StoredShare[]; plan: JobPlan }> => {
+  const prepare = async (located: LocatedJob): Promise<{ shares: ShareReader[]; plan: JobPlan }> => {
     const { job, datasets } = located;
-    const shares: StoredShare[] = [];
+    const shares: ShareReader[] = [];
     for (const [k, datasetId] of job.datasetIds.entries()) {
       const dataset = datasets[k];
       const commitment = dataset.commitments[config.hostIndex].toLowerCase();
-      const share = (await deps.store.get(datasetId, commitment)) ?? (await deps.store.get(datasetId));
+      const share = (await deps.store.open(datasetId, commitment)) ?? (await deps.store.open(datasetId));
       if (!share) {
         // The dataset is registered on-chain (located) and this host was never given its share:
         // the seller's offence, which this host signs for the penalty court.
@@ -229,7 +228,7 @@ export function createComputeService(deps: {
     const totalRows = datasets.reduce((n, d) => n + d.rowCount, 0n);
     for (const [k, dataset] of datasets.entries()) {
       const id = job.datasetIds[k];
-      const share = shares[k];
+      const share = shares[k].header;
       if (!dataset.active) throw new MpcError("DATASET_INACTIVE", `dataset ${id} is not active on-chain`);
       const onChain = dataset.commitments[config.hostIndex].toLowerCase();
       if (onChain !== share.commitment) {
@@ -270,7 +269,7 @@ export function createComputeService(deps: {
     // Planned from on-chain facts (the schema's bounds, the rows of every dataset, the ε the
     // contract charged to every dataset's budget), as the buyer did before paying; ε 0 only
     // where every seller allows exact answers (checked above, as the contract did).
-    const columns = shares[0].columns.map(({ name, scale, lo, hi, type, categories }) => ({
+    const columns = shares[0].header.columns.map(({ name, scale, lo, hi, type, categories }) => ({
       name,
       scale,
       lo,
@@ -314,9 +313,7 @@ export function createComputeService(deps: {
       exchange,
       randomSeed: requestSeed(deps.hostSecret(), getBytes(located.jobId)),
     });
-    const rowCount = shares.reduce((n, s) => n + Number(s.rowCount), 0);
-    const { columns, valid } = columnInputs(jobColumns(plan), shares);
-    const opened = await rerandomize(party, await runJob(party, plan, { values: columns, valid, rowCount }));
+    const opened = await rerandomize(party, await runJob(party, plan, shareRowSource(jobColumns(plan), shares)));
     return Array.from(opened.a, (a, k) => [a, opened.b[k]] as const);
   };
 
@@ -570,27 +567,6 @@ function parse(request: ComputeRequest): Omit<ParsedCompute, "epsilonMilli"> {
     buyerKey: request.buyerKey.toLowerCase(),
     consumer: getAddress(request.consumer),
   };
-}
-
-/**
- * This host's share of each column the plan reads, and of the same columns'
- * validity vectors, the datasets' rows concatenated in request order.
- */
-function columnInputs(names: readonly string[], shares: readonly StoredShare[]): { columns: Map<string, ArithShare>; valid: Map<string, ArithShare> } {
-  const columns = new Map<string, ArithShare>();
-  const valid = new Map<string, ArithShare>();
-  const joined = (parts: ArithShare[]): ArithShare => (parts.length === 1 ? parts[0] : concatShares(parts));
-  for (const name of names) {
-    const parts = shares.map((share) => {
-      const column = share.columns.find((c) => c.name === name);
-      if (!column) throw new MpcError("COLUMN_NOT_FOUND", `dataset ${share.datasetId} has no column ${JSON.stringify(name)}`);
-      return column;
-    });
-    // Views of the stored share where it is word-aligned: the protocols never write to their inputs.
-    columns.set(name, joined(parts.map((c) => ({ a: ringVectorView(c.a), b: ringVectorView(c.b) }))));
-    valid.set(name, joined(parts.map((c) => ({ a: ringVectorView(c.validA), b: ringVectorView(c.validB) }))));
-  }
-  return { columns, valid };
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {

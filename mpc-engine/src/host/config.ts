@@ -54,8 +54,12 @@ export interface HostConfig {
   releaseConfirmations: number;
   /** A job starts, and a result is signed, only while at least this many seconds remain before the request's deadline. */
   deadlineMarginS: number;
-  /** Largest UploadShares message accepted (bytes): the largest dataset share this host takes. */
+  /** Largest UploadShares message accepted (bytes): the largest share sent whole (or expanded from a whole message's seeds). */
   maxUploadBytes: number;
+  /** Largest share (bytes, values and validity, both sides) taken by a streamed upload. */
+  maxShareBytes: number;
+  /** Memory for shares held between jobs (bytes); a larger share is read from disk a block of rows at a time. */
+  shareMemoryBytes: number;
   /** Share bytes one seller may store on this host. */
   sellerQuotaBytes: number;
   /** Shares not registered on-chain (with this host's commitment) this long after upload are deleted. */
@@ -107,7 +111,9 @@ export interface PeerTlsFiles {
  * | SCMPC_HOST_BRIDGE_ADDRESS | address of the bridge's signing key: the only caller of Compute and SignResult |
  * | SCMPC_HOST_RELEASE_CONFIRMATIONS | blocks on top of a fulfilment before the release key is given out (default 0) |
  * | SCMPC_HOST_DEADLINE_MARGIN_S | seconds that must remain before a request's deadline to start or sign its job (default 60) |
- * | SCMPC_HOST_MAX_UPLOAD_BYTES | largest upload message (default 536870912) |
+ * | SCMPC_HOST_MAX_UPLOAD_BYTES | largest upload message, and largest share sent whole (default 536870912) |
+ * | SCMPC_HOST_MAX_SHARE_BYTES | largest share sent as a stream (default 4294967296) |
+ * | SCMPC_HOST_SHARE_MEMORY_BYTES | memory for shares kept between jobs; larger shares are read from disk by blocks of rows (default 536870912) |
  * | SCMPC_HOST_SELLER_QUOTA_BYTES | share bytes per seller (default 4294967296) |
  * | SCMPC_HOST_UNREGISTERED_TTL_S | seconds an upload may wait for its on-chain registration (default 3600) |
  * | SCMPC_HOST_UNREGISTERED_MAX_BYTES | share bytes of unregistered uploads in all (default 8589934592) |
@@ -242,6 +248,8 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   const releaseConfirmations = integer("SCMPC_HOST_RELEASE_CONFIRMATIONS", "0", 0);
   const deadlineMarginS = integer("SCMPC_HOST_DEADLINE_MARGIN_S", "60", 0);
   const maxUploadBytes = integer("SCMPC_HOST_MAX_UPLOAD_BYTES", String(MAX_MESSAGE_BYTES), 1024);
+  const maxShareBytes = integer("SCMPC_HOST_MAX_SHARE_BYTES", String(4 * 1024 ** 3), 1024);
+  const shareMemoryBytes = integer("SCMPC_HOST_SHARE_MEMORY_BYTES", String(512 * 1024 ** 2), 0);
   const sellerQuotaBytes = integer("SCMPC_HOST_SELLER_QUOTA_BYTES", String(4 * 1024 ** 3), 1);
   const unregisteredTtlS = integer("SCMPC_HOST_UNREGISTERED_TTL_S", "3600", 1);
   const unregisteredMaxBytes = integer("SCMPC_HOST_UNREGISTERED_MAX_BYTES", String(8 * 1024 ** 3), 1);
@@ -278,6 +286,8 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     releaseConfirmations,
     deadlineMarginS,
     maxUploadBytes,
+    maxShareBytes,
+    shareMemoryBytes,
     sellerQuotaBytes,
     unregisteredTtlMs: unregisteredTtlS * 1000,
     unregisteredMaxBytes,

@@ -15,7 +15,7 @@ export {
   type OnChainRequest,
   type ChainPosition,
 } from "./chain-reader.ts";
-export { createShareStore, type ShareStore, type StoredShare, type StoredShareHeader, type PutResult } from "./share-store.ts";
+export { createShareStore, type ColumnRows, type PutResult, type ShareDigests, type ShareReader, type ShareStore, type StoredShare, type StoredShareHeader } from "./share-store.ts";
 export { createPeerMailbox, type PeerMailbox, type MailboxMessage } from "./peer-mailbox.ts";
 export { ERROR_CODE_METADATA, toServiceError, mpcErrorCodeOf, offenceAttestationOf } from "./grpc-status.ts";
 export {

@@ -72,7 +72,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const tls = loadPeerTls(config);
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { hostIndex: config.hostIndex } });
   const chain = deps.chainReader ?? createEthersChainReader({ rpcUrl: config.rpcUrl, registryAddress: config.registryAddress });
-  const store = createShareStore({ dataDir: config.dataDir, hostIndex: config.hostIndex });
+  const store = createShareStore({ dataDir: config.dataDir, hostIndex: config.hostIndex, cacheBytes: config.shareMemoryBytes });
   const mailbox = createPeerMailbox({ retentionMs: Math.max(60_000, 10 * config.jobTimeoutMs) });
   const boots = createPeerBoots();
   const peers = createPeerClients(config, tls, { boots });
@@ -102,7 +102,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     logger,
   });
   // A share sent whole is bounded by the message size; one expanded from seeds by the same figure.
-  const uploadLimits = { maxShareBytes: config.maxUploadBytes, sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
+  const uploadLimits = { maxShareBytes: config.maxShareBytes, maxWholeShareBytes: config.maxUploadBytes, sellerQuotaBytes: config.sellerQuotaBytes, unregisteredMaxBytes: config.unregisteredMaxBytes };
   // The one upload path of both APIs (gRPC and web): same checks, same store.
   const uploadDeps = { hostIndex: config.hostIndex, store, chain, limits: uploadLimits };
   const upload = (request: UploadSharesRequest) => handleUpload(request, uploadDeps);

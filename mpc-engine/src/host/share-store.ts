@@ -1,9 +1,20 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { access, mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { MpcError } from "../errors.ts";
 import type { SchemaType } from "../algorithms/plan.ts";
-import { SHARE_DOMAIN, SHARE_DOMAIN_V3, shareCommitment, shareCommitmentV3, type ColumnShareBytes } from "../share-encoding.ts";
+import {
+  COMMITMENT_CHUNK_BYTES,
+  ChunkDigester,
+  SHARE_DOMAIN,
+  SHARE_DOMAIN_V3,
+  ringVectorView,
+  shareCommitment,
+  shareCommitmentOfDigests,
+  shareCommitmentV3,
+  type ColumnShareBytes,
+  type ShareDigestInput,
+} from "../share-encoding.ts";
 
 /** A host's stored share of one version of a dataset, with the seller's upload authorisation. */
 export interface StoredShare {
@@ -24,6 +35,37 @@ export interface StoredShare {
 export interface StoredShareHeader extends Omit<StoredShare, "columns"> {
   columns: Array<Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB">>;
 }
+
+/** Rows of one column of a stored share: its four ring vectors over those rows. */
+export interface ColumnRows {
+  a: BigUint64Array;
+  b: BigUint64Array;
+  validA: BigUint64Array;
+  validB: BigUint64Array;
+}
+
+/**
+ * A stored version opened for a job ({@link ShareStore.open}): its header,
+ * and rows of its columns on demand. A share that fits the memory for shares
+ * is loaded and checked whole, and rows are views of it; a larger one stays
+ * on disk, its commitment checked over its chunk digests when opened, and
+ * each read checks every chunk it reads against them, so a job holds only
+ * the rows it works on.
+ */
+export interface ShareReader {
+  header: StoredShareHeader;
+  /** Whether the vectors are held in memory (rows are views) or read from disk on each call. */
+  inMemory: boolean;
+  /**
+   * Rows [start, end) of the column at `column` (its index in the header).
+   *
+   * @throws MpcError `INVALID_ARGUMENT` for rows or a column the share has not; `STORE_CORRUPT` when a chunk read is not the one committed to; `STORE_IO`
+   */
+  rows(column: number, start: number, end: number): Promise<ColumnRows>;
+}
+
+/** A share's vectors as a v4 commitment sees them: per column, the chunk digests of a, b, validA and validB. */
+export type ShareDigests = ShareDigestInput["columns"];
 
 /** Outcome of {@link ShareStore.put}. */
 export interface PutResult {
@@ -57,9 +99,13 @@ export interface ShareStore {
    * called (`created` false). A share that fits the memory for shares is
    * kept there once stored, as {@link put} keeps it.
    *
+   * `write` may resolve with the share's chunk digests it checked the
+   * commitment over: a share too large for memory is then opened for jobs
+   * without digesting its file first.
+   *
    * @throws MpcError `WRONG_HOST`, `INVALID_ARGUMENT`, `STORE_IO`, or what `write` throws
    */
-  putStream(header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<PutResult>;
+  putStream(header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<ShareDigests | void>): Promise<PutResult>;
   /**
    * Loads a version and re-checks its commitment (detects on-disk corruption).
    * With a commitment: that version, undefined if not held. Without: the most
@@ -69,6 +115,13 @@ export interface ShareStore {
    * @throws MpcError `INVALID_ARGUMENT`, `STORE_CORRUPT` or `STORE_IO`
    */
   get(datasetId: string, commitment?: string): Promise<StoredShare | undefined>;
+  /**
+   * Opens a version for a job, as {@link get} finds it, without loading more
+   * than fits the memory for shares (see {@link ShareReader}).
+   *
+   * @throws MpcError `INVALID_ARGUMENT`, `STORE_CORRUPT` or `STORE_IO`
+   */
+  open(datasetId: string, commitment?: string): Promise<ShareReader | undefined>;
   /** What the store holds, one entry per version: who uploaded it, its size, when, and what the chain was seen to say of it. */
   usage(): Promise<StoredUsage[]>;
   /**
@@ -113,8 +166,8 @@ const MAGIC = Buffer.from("SCMPCSH2", "ascii");
 const MAGIC_V1 = Buffer.from("SCMPCSH1", "ascii");
 /** Ring vectors stored per column: a, b, validA, validB. */
 const COMPONENTS = 4;
-/** Default memory for verified shares kept between jobs: 1 GiB (about 64M rows of one column). */
-const DEFAULT_CACHE_BYTES = 1 << 30;
+/** Default memory for verified shares kept between jobs: 512 MiB (16M rows of one column: values and validity, both components). */
+const DEFAULT_CACHE_BYTES = 1 << 29;
 const DATASET_ID = /^0x[0-9a-f]{64}$/;
 const COMMITMENT = /^0x[0-9a-f]{64}$/;
 /** `<datasetId>.<commitment hex>.share`: one version. */
@@ -186,12 +239,18 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     }
   };
   const forget = (stem: string): void => {
+    readers.delete(stem);
+    digestsOf.delete(stem);
     const hit = cache.get(stem);
     if (hit === undefined) return;
     cache.delete(stem);
     cached -= hit.bytes;
   };
   const loading = new Map<string, Promise<StoredShare | undefined>>();
+  // Shares too large for memory, opened on disk: their header and checked chunk digests.
+  const readers = new Map<string, Promise<ShareReader | undefined>>();
+  // Chunk digests a streamed upload checked its commitment over, for its first opening.
+  const digestsOf = new Map<string, ShareDigests>();
   let ready: Promise<void> | undefined;
 
   const pathOf = (stem: string, suffix: ".share" | ".registered" | ".superseded"): string => join(dir, `${stem}${suffix}`);
@@ -315,8 +374,8 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     return load;
   };
 
-  const get = async (datasetId: string, commitment?: string): Promise<StoredShare | undefined> => {
-    if (commitment !== undefined) return getVersion(datasetId, commitment);
+  /** The commitment a lookup without one means: the most recently stored version's. */
+  const latestCommitment = async (datasetId: string): Promise<string | undefined> => {
     const id = datasetId.toLowerCase();
     if (!DATASET_ID.test(id)) throw new MpcError("INVALID_ARGUMENT", "datasetId must be a 0x-prefixed bytes32 hex string");
     let latest: StoredUsage | undefined;
@@ -324,7 +383,42 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     for (const entry of (await readIndex()).values()) {
       if (entry.datasetId === id && (latest === undefined || entry.storedAt >= latest.storedAt)) latest = entry;
     }
-    return latest === undefined ? undefined : getVersion(id, latest.commitment);
+    return latest?.commitment;
+  };
+
+  const get = async (datasetId: string, commitment?: string): Promise<StoredShare | undefined> => {
+    const version = commitment ?? (await latestCommitment(datasetId));
+    return version === undefined ? undefined : getVersion(datasetId, version);
+  };
+
+  const open = async (datasetId: string, commitment?: string): Promise<ShareReader | undefined> => {
+    const version = commitment ?? (await latestCommitment(datasetId));
+    if (version === undefined) return undefined;
+    const stem = versionStem(datasetId, version);
+    const file = pathOf(stem, ".share");
+    if (!cache.has(stem)) {
+      await ensureDir();
+      let size: number;
+      try {
+        size = (await stat(file)).size;
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${version}`, { cause });
+      }
+      if (size > cacheBudget) {
+        let reader = readers.get(stem);
+        if (reader === undefined) {
+          reader = openOnDisk(file, datasetId.toLowerCase(), version.toLowerCase(), digestsOf.get(stem));
+          readers.set(stem, reader);
+          reader.catch(() => readers.delete(stem));
+        }
+        const opened = await reader;
+        if (opened !== undefined) return opened;
+        // A file of the v3 encoding has no chunk digests to check rows by: it is loaded whole.
+      }
+    }
+    const share = await getVersion(datasetId, version);
+    return share === undefined ? undefined : readerOfMemory(share);
   };
 
   /**
@@ -380,7 +474,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       },
     );
 
-  const putStream = (header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<PutResult> => {
+  const putStream = (header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<ShareDigests | void>): Promise<PutResult> => {
     const vectorBytes = header.columns.length * COMPONENTS * Number(header.rowCount) * 8;
     return storeVersion(
       header,
@@ -391,12 +485,13 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         // A share that fits the memory for shares is also copied, as it is written, into an image of its file:
         // once stored (and its commitment checked over these very bytes) it is kept as a whole upload's is.
         const image = head.length + vectorBytes <= cacheBudget ? Buffer.allocUnsafeSlow(head.length + vectorBytes) : undefined;
+        let digests: ShareDigests | undefined;
         image?.set(head);
         await writeDurablyWith(dir, pathOf(stem, ".share"), async (handle) => {
           await handle.write(head, 0, head.length, 0);
           let position = head.length;
           try {
-            await write(async (bytes) => {
+            digests = (await write(async (bytes) => {
               if (position + bytes.length > head.length + vectorBytes) {
                 throw new MpcError("INVALID_ARGUMENT", `the share's vectors come to more than their ${vectorBytes} bytes`);
               }
@@ -407,7 +502,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
               }
               image?.set(bytes, position);
               position += bytes.length;
-            });
+            })) ?? undefined;
           } catch (cause) {
             // The writer's own failure (a refused or broken upload) is its to report, not the store's.
             throw new WriterFailed(cause);
@@ -417,6 +512,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
           }
         });
         if (image !== undefined) remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+        else if (digests !== undefined) digestsOf.set(stem, digests);
       },
     );
   };
@@ -465,7 +561,140 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     });
   };
 
-  return { put, putStream, get, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
+  return { put, putStream, get, open, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
+}
+
+/** A share held in memory as a {@link ShareReader}: rows are views of its vectors. */
+function readerOfMemory(share: StoredShare): ShareReader {
+  const { columns, ...fields } = share;
+  const header: StoredShareHeader = { ...fields, columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema) };
+  const views: ColumnRows[] = [];
+  return {
+    header,
+    inMemory: true,
+    rows: async (column, start, end) => {
+      checkRows(header, column, start, end);
+      // Views once per column (a word-aligned file image gives them without a copy).
+      const c = columns[column];
+      const whole = (views[column] ??= { a: ringVectorView(c.a), b: ringVectorView(c.b), validA: ringVectorView(c.validA), validB: ringVectorView(c.validB) });
+      return { a: whole.a.subarray(start, end), b: whole.b.subarray(start, end), validA: whole.validA.subarray(start, end), validB: whole.validB.subarray(start, end) };
+    },
+  };
+}
+
+function checkRows(header: StoredShareHeader, column: number, start: number, end: number): void {
+  if (!Number.isInteger(column) || column < 0 || column >= header.columns.length) {
+    throw new MpcError("INVALID_ARGUMENT", `dataset ${header.datasetId} has no column at index ${column}`);
+  }
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > Number(header.rowCount)) {
+    throw new MpcError("INVALID_ARGUMENT", `rows ${start}..${end} are not within the ${header.rowCount} rows of dataset ${header.datasetId}`);
+  }
+}
+
+/** Bytes read from a share file at once while digesting it. */
+const DIGEST_READ_BYTES = 8 * COMMITMENT_CHUNK_BYTES;
+
+/**
+ * Opens a v4 share file too large for memory: its header is read, its chunk
+ * digests taken from `known` (what its upload checked) or computed by reading
+ * it once, and the commitment its name gives checked over them. Reads then
+ * check each chunk they touch against its digest. Undefined for a file of
+ * the v3 encoding (its commitment is over the bytes, not chunk digests).
+ */
+async function openOnDisk(file: string, datasetId: string, commitment: string, known: ShareDigests | undefined): Promise<ShareReader | undefined> {
+  const corrupt = (why: string, cause?: unknown): MpcError => corruptShare(datasetId, commitment, why, cause);
+  const { header: fileHeader, components, vectorsAt: start } = await readHeader(file).catch((cause: unknown) => {
+    throw (cause as NodeJS.ErrnoException).code === undefined ? corrupt("unreadable header", cause) : new MpcError("STORE_IO", `cannot read ${file}`, { cause });
+  });
+  if (components !== COMPONENTS) throw corrupt("stored in the SCMPCSH1 format, without validity shares; its seller must share the table again as a new dataset");
+  if (fileHeader.encoding !== SHARE_DOMAIN) return undefined;
+  const { encoding: _encoding, ...fields } = fileHeader;
+  const header: StoredShareHeader = { ...fields, rowCount: BigInt(fileHeader.rowCount) };
+  if (header.datasetId !== datasetId || header.commitment !== commitment) throw corrupt(`it holds dataset ${header.datasetId} version ${header.commitment}`);
+  const vectorBytes = Number(header.rowCount) * 8;
+  const fileBytes = start + header.columns.length * COMPONENTS * vectorBytes;
+  const size = (await stat(file)).size;
+  if (size !== fileBytes) throw corrupt("wrong length");
+  const offsetOf = (column: number, component: number): number => start + (column * COMPONENTS + component) * vectorBytes;
+
+  const handle = await open(file, "r");
+  let digests: ShareDigests;
+  try {
+    digests = known ?? (await digestFile(handle, header.columns.length, offsetOf, vectorBytes, header));
+  } finally {
+    await handle.close();
+  }
+  if (shareCommitmentOfDigests({ ...header, columns: digests }) !== commitment) {
+    if (known === undefined) throw corrupt("content does not match its commitment");
+    // What the upload saw no longer describes the file: digest the file itself.
+    return openOnDisk(file, datasetId, commitment, undefined);
+  }
+  const parts = ["a", "b", "validA", "validB"] as const;
+  return {
+    header,
+    inMemory: false,
+    rows: async (column, first, end) => {
+      checkRows(header, column, first, end);
+      const read = await open(file, "r").catch((cause: unknown) => {
+        throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${commitment}`, { cause });
+      });
+      try {
+        const out = await Promise.all(
+          parts.map(async (part, k) => {
+            // Whole chunks around the rows, each checked against its digest.
+            const from = Math.floor((first * 8) / COMMITMENT_CHUNK_BYTES) * COMMITMENT_CHUNK_BYTES;
+            const to = Math.min(vectorBytes, Math.ceil((end * 8) / COMMITMENT_CHUNK_BYTES) * COMMITMENT_CHUNK_BYTES);
+            const bytes = Buffer.allocUnsafeSlow(to - from);
+            const { bytesRead } = await read.read(bytes, 0, bytes.length, offsetOf(column, k) + from);
+            if (bytesRead !== bytes.length) throw corrupt(`column ${column} ${part} ends early`);
+            const expected = digests[column][part].digests;
+            for (let at = 0; at < bytes.length; at += COMMITMENT_CHUNK_BYTES) {
+              const chunk = (from + at) / COMMITMENT_CHUNK_BYTES;
+              const digest = createHash("sha256").update(bytes.subarray(at, at + COMMITMENT_CHUNK_BYTES)).digest();
+              if (!digest.equals(expected.subarray(chunk * 32, chunk * 32 + 32))) {
+                throw corrupt(`chunk ${chunk} of column ${JSON.stringify(header.columns[column].name)} ${part} does not match its commitment`);
+              }
+            }
+            return new BigUint64Array(bytes.buffer, first * 8 - from, end - first);
+          }),
+        );
+        return { a: out[0], b: out[1], validA: out[2], validB: out[3] };
+      } catch (cause) {
+        if (cause instanceof MpcError) throw cause;
+        throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${commitment}`, { cause });
+      } finally {
+        await read.close();
+      }
+    },
+  };
+}
+
+/** The chunk digests of every vector of a share file, read in pieces (never held whole). */
+async function digestFile(
+  handle: FileHandle,
+  columnCount: number,
+  offsetOf: (column: number, component: number) => number,
+  vectorBytes: number,
+  header: StoredShareHeader,
+): Promise<ShareDigests> {
+  const buffer = Buffer.allocUnsafeSlow(DIGEST_READ_BYTES);
+  const columns: ShareDigests[number][] = [];
+  for (let c = 0; c < columnCount; c++) {
+    const vectors = [];
+    for (let k = 0; k < COMPONENTS; k++) {
+      const digester = new ChunkDigester();
+      for (let at = 0; at < vectorBytes; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, vectorBytes - at), offsetOf(c, k) + at);
+        if (bytesRead === 0) throw new MpcError("STORE_CORRUPT", `stored share of dataset ${header.datasetId} version ${header.commitment} is corrupt: it ends early`);
+        digester.update(buffer.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      vectors.push(digester.finish());
+    }
+    const [a, b, validA, validB] = vectors;
+    columns.push({ ...header.columns[c], a, b, validA, validB });
+  }
+  return columns;
 }
 
 /** Reads a `.superseded` marker's unix ms; a marker that says nothing readable counts from its own mtime. */
@@ -637,7 +866,7 @@ function parseFile(bytes: Buffer, datasetId: string, commitment: string): { shar
  * many ring vectors it stores per column (an SCMPCSH1 file two, a current one
  * four): an old file counts against its seller's quota while it is on disk.
  */
-async function readHeader(file: string): Promise<{ header: FileHeader; components: number }> {
+async function readHeader(file: string): Promise<{ header: FileHeader; components: number; vectorsAt: number }> {
   const handle = await open(file, "r");
   try {
     const prefix = Buffer.alloc(12);
@@ -647,7 +876,7 @@ async function readHeader(file: string): Promise<{ header: FileHeader; component
     if (components === undefined) throw new Error(`${file} is not a share file`);
     const header = Buffer.alloc(prefix.readUInt32LE(8));
     await handle.read(header, 0, header.length, 12);
-    return { header: JSON.parse(header.toString("utf8")) as FileHeader, components };
+    return { header: JSON.parse(header.toString("utf8")) as FileHeader, components, vectorsAt: 12 + header.length };
   } finally {
     await handle.close();
   }

@@ -151,6 +151,8 @@ async function storeStream(upload: CheckedUpload, source: AsyncIterator<UploadSh
     }
     if (pending.length > 0 || !(await source.next()).done) throw new MpcError("INVALID_ARGUMENT", "the upload stream carries more bytes than the share's vectors");
     checkCommitment(upload, shareCommitmentOfDigests({ ...upload.header, columns }));
+    // Kept by the store for a share too large for memory: its jobs check rows against these.
+    return columns;
   });
 }
 
@@ -160,8 +162,13 @@ export interface UploadDeps {
   store: ShareStore;
   /** On-chain reads for the schema of a registered dataset; without it, any schema is taken. */
   chain?: Pick<ChainReader, "getDataset">;
-  /** `maxShareBytes`: the largest share (values and validity, both sides, expanded) this host takes. */
-  limits: { maxShareBytes: number; sellerQuotaBytes: number; unregisteredMaxBytes: number };
+  /**
+   * `maxShareBytes`: the largest share (values and validity, both sides,
+   * expanded) this host takes; `maxWholeShareBytes`, if set, the largest one
+   * sent whole (held in memory while it is checked), a streamed one being
+   * written as it arrives.
+   */
+  limits: { maxShareBytes: number; maxWholeShareBytes?: number; sellerQuotaBytes: number; unregisteredMaxBytes: number };
 }
 
 /** An upload's request checked up to its commitment: the share to store without (all) its vectors, its seeds and size. */
@@ -254,10 +261,14 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
 
   // After the signature, before anything is expanded, read or hashed: the share's size as stored, seeds expanded.
   const bytes = rowCount * 8n * 4n * BigInt(columns.length);
-  if (bytes > BigInt(deps.limits.maxShareBytes)) {
-    throw new MpcError("UPLOAD_TOO_LARGE", `the share is ${bytes} bytes (row_count ${rowCount} × ${columns.length} columns × 4 vectors × 8) and this host takes at most ${deps.limits.maxShareBytes}`, {
-      details: { bytes: bytes.toString(), maxShareBytes: deps.limits.maxShareBytes },
-    });
+  const whole = form === "whole" && deps.limits.maxWholeShareBytes !== undefined && deps.limits.maxWholeShareBytes < deps.limits.maxShareBytes;
+  const maxShareBytes = whole ? deps.limits.maxWholeShareBytes! : deps.limits.maxShareBytes;
+  if (bytes > BigInt(maxShareBytes)) {
+    throw new MpcError(
+      "UPLOAD_TOO_LARGE",
+      `the share is ${bytes} bytes (row_count ${rowCount} × ${columns.length} columns × 4 vectors × 8) and this host takes at most ${maxShareBytes}${whole ? " sent whole (a streamed upload takes more)" : ""}`,
+      { details: { bytes: bytes.toString(), maxShareBytes } },
+    );
   }
   // After the signature, so a stranger cannot make the host read the chain; before the costly commitment hash.
   if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);

@@ -1,8 +1,7 @@
-import { runPlan } from "../algorithms/run.ts";
 import type { Party } from "../protocol/party.ts";
 import type { ArithShare } from "../protocol/shares.ts";
 import type { JobPlan } from "./plan-job.ts";
-import { runQuery } from "./run-query.ts";
+import { runQuery, type QueryInputs } from "./run-query.ts";
 
 // A job's plan, run and decoded: the hosts' entry point. Planning and
 // decoding live in plan-job.ts, free of the protocols (the buyer's client
@@ -28,13 +27,10 @@ export {
 
 /**
  * Runs a job on this party's shares: values and validity per column, rows of
- * all datasets concatenated. Returns the shares of the values to open.
+ * all datasets concatenated, in memory or read a block at a time. A named
+ * algorithm runs its query, as `runPlan` does. Returns the shares of the
+ * values to open.
  */
-export async function runJob(
-  party: Party,
-  job: JobPlan,
-  inputs: { values: ReadonlyMap<string, ArithShare>; valid: ReadonlyMap<string, ArithShare>; rowCount: number },
-): Promise<ArithShare> {
-  if (job.kind === "query") return runQuery(party, job.plan, inputs);
-  return runPlan(party, job.plan, { columns: inputs.values, valid: inputs.valid, rowCount: inputs.rowCount });
+export async function runJob(party: Party, job: JobPlan, inputs: QueryInputs): Promise<ArithShare> {
+  return runQuery(party, job.kind === "query" ? job.plan : job.plan.query, inputs);
 }

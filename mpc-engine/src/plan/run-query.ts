@@ -22,11 +22,50 @@ import type { FilterNode, PlanColumn, QueryPlan, RowTest, Statistic } from "./qu
 // message). Open: the statistics, in plan order, go to the re-randomisation
 // and the buyer — nothing else leaves the MPC.
 
-/** One party's inputs to a query: value and validity (0/1) shares of every column the plan reads, rows of all datasets concatenated. */
-export interface QueryInputs {
+/** Value and validity (0/1) shares of every column a plan reads, over some rows. */
+export interface QueryRows {
   values: ReadonlyMap<string, ArithShare>;
   valid: ReadonlyMap<string, ArithShare>;
+}
+
+/**
+ * One party's inputs read a block of rows at a time (a host's shares too
+ * large to hold, read from disk): `read` gives rows [start, end), rows of
+ * all datasets concatenated.
+ */
+export interface QueryRowSource {
   rowCount: number;
+  read(start: number, end: number): Promise<QueryRows>;
+}
+
+/** One party's inputs to a query: all rows in memory, or a {@link QueryRowSource}. */
+export type QueryInputs = (QueryRows & { rowCount: number }) | QueryRowSource;
+
+/** Views of rows [start, end) of inputs held in memory. */
+function rowsInMemory(inputs: QueryRows & { rowCount: number }, plan: QueryPlan): QueryRowSource {
+  const n = inputs.rowCount;
+  for (const c of plan.columns) {
+    for (const [what, map] of [["value", inputs.values], ["validity", inputs.valid]] as const) {
+      const share = map.get(c.name);
+      if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
+      if (share.a.length !== n || share.b.length !== n) throw new MpcError("ROW_COUNT_MISMATCH", `the ${what} share of column "${c.name}" has ${share.a.length} rows, expected ${n}`);
+    }
+  }
+  const slice = (map: ReadonlyMap<string, ArithShare>, start: number, end: number): Map<string, ArithShare> =>
+    new Map(plan.columns.map((c) => [c.name, rows(map.get(c.name)!, start, end)]));
+  return { rowCount: n, read: async (start, end) => ({ values: slice(inputs.values, start, end), valid: slice(inputs.valid, start, end) }) };
+}
+
+/** Checks that a block read has every column the plan reads, over the block's rows. */
+function checkBlock(block: QueryRows, plan: QueryPlan, size: number): QueryRows {
+  for (const c of plan.columns) {
+    for (const [what, map] of [["value", block.values], ["validity", block.valid]] as const) {
+      const share = map.get(c.name);
+      if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
+      if (share.a.length !== size || share.b.length !== size) throw new MpcError("ROW_COUNT_MISMATCH", `a block of ${size} rows has ${share.a.length} of the ${what} share of column "${c.name}"`);
+    }
+  }
+  return block;
 }
 
 /**
@@ -84,13 +123,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
   const n = inputs.rowCount;
   if (BigInt(n) !== plan.rowCount) throw new MpcError("ROW_COUNT_MISMATCH", `the query was planned for ${plan.rowCount} rows; the inputs have ${n}`);
   const columns = new Map<string, PlanColumn>(plan.columns.map((c) => [c.name, c]));
-  for (const c of plan.columns) {
-    for (const [what, map] of [["value", inputs.values], ["validity", inputs.valid]] as const) {
-      const share = map.get(c.name);
-      if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
-      if (share.a.length !== n || share.b.length !== n) throw new MpcError("ROW_COUNT_MISMATCH", `the ${what} share of column "${c.name}" has ${share.a.length} rows, expected ${n}`);
-    }
-  }
+  const source = "read" in inputs ? inputs : rowsInMemory(inputs, plan);
   // Drawn before any other step, at the same point on every party.
   const noise = plan.dp === undefined ? undefined : drawPairwiseNoise(party, noiseScales(plan.dp));
 
@@ -119,15 +152,25 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
   );
   const selectionParts = selects.map(() => Array.from({ length: plan.groups }, () => ({ planes: [] as Planes[], masks: [] as BoolShare[] })));
 
+  // The next block's rows are read while this one computes.
+  const readBlock = (start: number): Promise<QueryRows> | undefined => {
+    if (start >= n) return undefined;
+    const read = source.read(start, Math.min(n, start + blockRows));
+    read.catch(() => undefined);
+    return read;
+  };
+  let next = readBlock(0);
   for (let start = 0; start < n; start += blockRows) {
     const end = Math.min(n, start + blockRows);
     const size = end - start;
     const words = wordsFor(size);
-    const value = (name: string): ArithShare => rows(inputs.values.get(name)!, start, end);
+    const inputRows = checkBlock(await next!, plan, size);
+    next = readBlock(end);
+    const value = (name: string): ArithShare => inputRows.values.get(name)!;
     const validCache = new Map<string, BoolShare>();
     const valid = (name: string): BoolShare => {
       let v = validCache.get(name);
-      if (v === undefined) validCache.set(name, (v = validityBits(rows(inputs.valid.get(name)!, start, end))));
+      if (v === undefined) validCache.set(name, (v = validityBits(inputRows.valid.get(name)!)));
       return v;
     };
     const planesList = await decompose(party, decomposed.map((name) => ({ x: value(name), lo: columns.get(name)!.lo, width: widthOf(name) })));
@@ -151,7 +194,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
       if (p === undefined) throw new MpcError("INTERNAL", `column "${name}" was not decomposed`);
       return p;
     };
-    const validArith = allRows ? (name: string): ArithShare => rows(inputs.valid.get(name)!, start, end) : undefined;
+    const validArith = allRows ? (name: string): ArithShare => inputRows.valid.get(name)! : undefined;
     const block: AggregateBlock = { start, n: size, groups, value, valid, lt, planes, validArith, columns };
     // Over all rows, counts and sums take arithmetic masks: only buckets and order statistics need these bits.
     const bitMasked = plan.statistics.filter((s) => !allRows || s.kind === "buckets" || s.kind === "select");

@@ -219,6 +219,8 @@ export async function startCluster(options: {
       releaseConfirmations: 0,
       deadlineMarginS: 60,
       maxUploadBytes: MAX_MESSAGE_BYTES,
+      maxShareBytes: 1 << 30,
+      shareMemoryBytes: 1 << 29,
       sellerQuotaBytes: 1 << 30,
       unregisteredTtlMs: 3_600_000,
       unregisteredMaxBytes: 1 << 30,

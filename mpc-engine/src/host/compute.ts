@@ -85,6 +85,8 @@ interface LocatedJob {
   chainId: bigint;
   /** The chain's time now: the later of the latest block's timestamp and this host's clock (unix seconds). */
   chainTime: number;
+  /** Per dataset, whether its seller allows the algorithm, and an exact answer to it (true when ε is spent): read with the datasets for a job about to run. */
+  policy?: Promise<Array<readonly [boolean, boolean]>>;
 }
 
 /** Most datasets one request may combine (as the per-algorithm contract). */
@@ -139,7 +141,7 @@ export function createComputeService(deps: {
    * says what was asked, every dataset is registered. Nothing the bridge says
    * goes into the identity.
    */
-  const locate = async (requestId: string, consumer: string): Promise<LocatedJob> => {
+  const locate = async (requestId: string, consumer: string, options: { policy?: boolean } = {}): Promise<LocatedJob> => {
     const [algorithm, request, chainId, head] = await Promise.all([
       chain.algorithmOf(consumer),
       chain.getRequest(consumer, requestId),
@@ -150,6 +152,17 @@ export function createComputeService(deps: {
       throw new MpcError("REQUEST_NOT_FOUND", `request ${requestId} is unknown to consumer ${consumer}`);
     }
     const { datasetIds, params, buyerKey, epsilonMilli, at } = request.requested;
+    // For a job about to run, the sellers' policies are read beside the datasets rather than after them (a round trip less).
+    const algorithmId = keccak256(toUtf8Bytes(algorithm));
+    const policy = options.policy
+      ? Promise.all(
+          datasetIds.map((id) =>
+            Promise.all([chain.isAlgorithmAllowed(id, algorithmId), epsilonMilli === 0 ? chain.isExactAllowed(id, algorithmId) : true] as const),
+          ),
+        )
+      : undefined;
+    // Awaited in prepare(), or never if the job stops before: not an unhandled rejection.
+    policy?.catch(() => undefined);
     // The version of each dataset the buyer paid for: a refresh after the request does not change its answer.
     const datasets = await Promise.all(
       datasetIds.map((id) => (at !== undefined && chain.datasetAtRequest ? chain.datasetAtRequest(id, at) : chain.getDataset(id))),
@@ -166,6 +179,7 @@ export function createComputeService(deps: {
       datasets,
       chainId,
       chainTime: Math.max(head.timestamp, Math.floor(Date.now() / 1000)),
+      ...(policy === undefined ? {} : { policy }),
     };
   };
 
@@ -248,11 +262,10 @@ export function createComputeService(deps: {
       // Seller policy, enforced here as well as by the contract. The minimum
       // is the dataset's own: rows of other datasets in the request (a
       // buyer's own zeros, say) do not count towards it.
-      // Both asked at once: each is a round trip to the node.
-      const [allowed, exactAllowed] = await Promise.all([
-        chain.isAlgorithmAllowed(id, algorithmId),
-        job.epsilonMilli === 0 ? chain.isExactAllowed(id, algorithmId) : true,
-      ]);
+      // Both asked at once (with the datasets, for a job located to run): each is a round trip to the node.
+      const [allowed, exactAllowed] = located.policy
+        ? (await located.policy)[k]
+        : await Promise.all([chain.isAlgorithmAllowed(id, algorithmId), job.epsilonMilli === 0 ? chain.isExactAllowed(id, algorithmId) : true]);
       if (!allowed) {
         throw new MpcError("POLICY_REFUSED", `dataset ${id}: its seller does not allow ${job.algorithm}`);
       }
@@ -422,7 +435,7 @@ export function createComputeService(deps: {
       if (closed) throw new MpcError("HOST_CLOSING", "host is shutting down");
       const asked = parse(request);
       allowedConsumer(asked.consumer);
-      const located = await withDeadline(locate(asked.requestId, asked.consumer), Date.now() + config.jobTimeoutMs);
+      const located = await withDeadline(locate(asked.requestId, asked.consumer, { policy: true }), Date.now() + config.jobTimeoutMs);
       const differences = (["algorithm", "datasetIds", "params", "buyerKey"] as const).filter(
         (k) => JSON.stringify(asked[k]) !== JSON.stringify(located.job[k]),
       );

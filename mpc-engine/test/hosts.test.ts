@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { AbiCoder, getBytes, hexlify, keccak256, toUtf8Bytes, verifyMessage, Wallet, ZeroAddress } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
@@ -394,6 +396,26 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
       rejectsWith(grpc.status.PERMISSION_DENIED, "POLICY_REFUSED", /requires at least 3 rows of its own in a result; it holds 2/),
     );
     register(uploads[1], seller2, b.x.length);
+  });
+
+  it("refuses a job over a share changed on disk after it was checked: the chunk read is not the one committed to, and no answer comes out", async () => {
+    const owner = Wallet.createRandom();
+    const upload = await buildUploads(owner, "tampered", [
+      { ...schema[0], values: signed(a.x) },
+      { ...schema[1], values: signed(a.y) },
+    ]);
+    for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
+    register(upload, owner, a.x.length);
+    // A first job opens the share and checks its commitment; then a byte of host 1's copy changes under it.
+    assert.equal(await run("sum@1", { column: "x" }, [upload.datasetId]), "3.5");
+    const file = join(cluster.dataDirOf(1), "datasets", `${upload.datasetId}.${upload.commitments[1].slice(2)}.share`);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(file, bytes);
+    await assert.rejects(
+      run("sum@1", { column: "y" }, [upload.datasetId]),
+      rejectsWith(grpc.status.DATA_LOSS, "STORE_CORRUPT", /chunk 0 of column "y" validB does not match its commitment/),
+    );
   });
 
   it("refuses a request the contract does not sell, bad params, and a schema that is not the shares'", async () => {

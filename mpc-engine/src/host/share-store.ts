@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { access, mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { MpcError } from "../errors.ts";
@@ -6,6 +6,7 @@ import type { SchemaType } from "../algorithms/plan.ts";
 import {
   COMMITMENT_CHUNK_BYTES,
   ChunkDigester,
+  chunkDigests,
   SHARE_DOMAIN,
   SHARE_DOMAIN_V3,
   ringVectorView,
@@ -34,6 +35,12 @@ export interface StoredShare {
 /** A stored share without its vectors: what {@link ShareStore.putStream} is told before they arrive. */
 export interface StoredShareHeader extends Omit<StoredShare, "columns"> {
   columns: Array<Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB">>;
+}
+
+/** A share's header: the share without its vectors. */
+export function shareHeaderOf<S extends Omit<StoredShare, "columns"> & { columns: readonly ColumnShareBytes[] }>(share: S): Omit<S, "columns"> & Pick<StoredShareHeader, "columns"> {
+  const { columns, ...fields } = share;
+  return { ...fields, columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema) };
 }
 
 /** Rows of one column of a stored share: its four ring vectors over those rows. */
@@ -566,8 +573,8 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
 
 /** A share held in memory as a {@link ShareReader}: rows are views of its vectors. */
 function readerOfMemory(share: StoredShare): ShareReader {
-  const { columns, ...fields } = share;
-  const header: StoredShareHeader = { ...fields, columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema) };
+  const { columns } = share;
+  const header: StoredShareHeader = shareHeaderOf(share);
   const views: ColumnRows[] = [];
   return {
     header,
@@ -647,12 +654,13 @@ async function openOnDisk(file: string, datasetId: string, commitment: string, k
             const bytes = Buffer.allocUnsafeSlow(to - from);
             const { bytesRead } = await read.read(bytes, 0, bytes.length, offsetOf(column, k) + from);
             if (bytesRead !== bytes.length) throw corrupt(`column ${column} ${part} ends early`);
-            const expected = digests[column][part].digests;
-            for (let at = 0; at < bytes.length; at += COMMITMENT_CHUNK_BYTES) {
-              const chunk = (from + at) / COMMITMENT_CHUNK_BYTES;
-              const digest = createHash("sha256").update(bytes.subarray(at, at + COMMITMENT_CHUNK_BYTES)).digest();
-              if (!digest.equals(expected.subarray(chunk * 32, chunk * 32 + 32))) {
-                throw corrupt(`chunk ${chunk} of column ${JSON.stringify(header.columns[column].name)} ${part} does not match its commitment`);
+            // The chunks read start at a chunk boundary: their digests are a run of the committed ones.
+            const got = chunkDigests(bytes);
+            const committed = digests[column][part].digests;
+            const at = from / COMMITMENT_CHUNK_BYTES;
+            for (let c = 0; c < got.length / 32; c++) {
+              if (Buffer.compare(got.subarray(c * 32, c * 32 + 32), committed.subarray((at + c) * 32, (at + c) * 32 + 32)) !== 0) {
+                throw corrupt(`chunk ${at + c} of column ${JSON.stringify(header.columns[column].name)} ${part} does not match its commitment`);
               }
             }
             return new BigUint64Array(bytes.buffer, first * 8 - from, end - first);
@@ -685,7 +693,7 @@ async function digestFile(
       const digester = new ChunkDigester();
       for (let at = 0; at < vectorBytes; ) {
         const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, vectorBytes - at), offsetOf(c, k) + at);
-        if (bytesRead === 0) throw new MpcError("STORE_CORRUPT", `stored share of dataset ${header.datasetId} version ${header.commitment} is corrupt: it ends early`);
+        if (bytesRead === 0) throw corruptShare(header.datasetId, header.commitment, "it ends early");
         digester.update(buffer.subarray(0, bytesRead));
         at += bytesRead;
       }

@@ -17,7 +17,7 @@ import {
 } from "../share-encoding.ts";
 import { SHARE_SEED_BYTES, expandShareSeed, expandShareSeedInPieces } from "../share-seeds.ts";
 import type { ChainReader, OnChainDataset } from "./chain-reader.ts";
-import type { ShareStore, StoredShareHeader } from "./share-store.ts";
+import { shareHeaderOf, type ShareStore, type StoredShareHeader } from "./share-store.ts";
 
 /**
  * Handles UploadShares: validates the request (shape, this host's index,
@@ -274,7 +274,7 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
   if (deps.chain) await checkSchemaKept(deps.chain, datasetId, columns);
   const release = await checkQuota(deps, { datasetId, commitment, seller: recovered, bytes: Number(bytes) });
 
-  const header: StoredShareHeader = {
+  const header: StoredShareHeader = shareHeaderOf({
     datasetId,
     seller: recovered,
     name: request.name,
@@ -282,8 +282,8 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
     rowCount,
     commitment,
     signature: request.signature,
-    columns: columns.map(({ a: _a, b: _b, validA: _validA, validB: _validB, ...schema }) => schema),
-  };
+    columns,
+  });
   return { header, columns, seeds, rowCount: Number(rowCount), release };
 }
 

@@ -44,28 +44,22 @@ export type QueryInputs = (QueryRows & { rowCount: number }) | QueryRowSource;
 /** Views of rows [start, end) of inputs held in memory. */
 function rowsInMemory(inputs: QueryRows & { rowCount: number }, plan: QueryPlan): QueryRowSource {
   const n = inputs.rowCount;
-  for (const c of plan.columns) {
-    for (const [what, map] of [["value", inputs.values], ["validity", inputs.valid]] as const) {
-      const share = map.get(c.name);
-      if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
-      if (share.a.length !== n || share.b.length !== n) throw new MpcError("ROW_COUNT_MISMATCH", `the ${what} share of column "${c.name}" has ${share.a.length} rows, expected ${n}`);
-    }
-  }
+  checkRows(inputs, plan, n);
   const slice = (map: ReadonlyMap<string, ArithShare>, start: number, end: number): Map<string, ArithShare> =>
     new Map(plan.columns.map((c) => [c.name, rows(map.get(c.name)!, start, end)]));
   return { rowCount: n, read: async (start, end) => ({ values: slice(inputs.values, start, end), valid: slice(inputs.valid, start, end) }) };
 }
 
-/** Checks that a block read has every column the plan reads, over the block's rows. */
-function checkBlock(block: QueryRows, plan: QueryPlan, size: number): QueryRows {
+/** Checks that `rows` (all of them, or a block read) has every column the plan reads, over `n` rows. */
+function checkRows(rows: QueryRows, plan: QueryPlan, n: number): QueryRows {
   for (const c of plan.columns) {
-    for (const [what, map] of [["value", block.values], ["validity", block.valid]] as const) {
+    for (const [what, map] of [["value", rows.values], ["validity", rows.valid]] as const) {
       const share = map.get(c.name);
       if (share === undefined) throw new MpcError("COLUMN_NOT_FOUND", `no ${what} share of column ${JSON.stringify(c.name)}`);
-      if (share.a.length !== size || share.b.length !== size) throw new MpcError("ROW_COUNT_MISMATCH", `a block of ${size} rows has ${share.a.length} of the ${what} share of column "${c.name}"`);
+      if (share.a.length !== n || share.b.length !== n) throw new MpcError("ROW_COUNT_MISMATCH", `the ${what} share of column "${c.name}" has ${share.a.length} rows, expected ${n}`);
     }
   }
-  return block;
+  return rows;
 }
 
 /**
@@ -164,7 +158,7 @@ export async function runQuery(party: Party, plan: QueryPlan, inputs: QueryInput
     const end = Math.min(n, start + blockRows);
     const size = end - start;
     const words = wordsFor(size);
-    const inputRows = checkBlock(await next!, plan, size);
+    const inputRows = checkRows(await next!, plan, size);
     next = readBlock(end);
     const value = (name: string): ArithShare => inputRows.values.get(name)!;
     const validCache = new Map<string, BoolShare>();

@@ -17,8 +17,13 @@
 //  - a wide table: 10,000,000 rows × 4 columns (`--max-rows` caps them)
 //    shared, uploaded, and mean@1, regression@1 and a filtered group avg
 //    (query@1) computed on three real host processes, each answer checked,
-//    with the hosts' peak memory.
-// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve, wide.
+//    with the hosts' peak memory;
+//  - workers: the hosts' SCMPC_HOST_WORKERS at 1 and 2 (the event loop alone,
+//    and with a thread drawing the PRF streams), alternated: one party's local
+//    work of a 1M-product round in this process, then multiplications and
+//    comparisons between the three party processes.
+// `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve, wide, workers.
+// `--workers N` sets the party processes' threads for the other parts (default: the cores, as a host's default).
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -36,7 +41,7 @@ import { createTlsMaterial } from "../src/tls/index.ts";
 import { encodeRingVector, shareColumn } from "../src/index.ts";
 
 const json = process.argv.includes("--json");
-const PARTS = ["primitives", "histogram", "dp-mean", "hosts", "curve", "wide"] as const;
+const PARTS = ["primitives", "histogram", "dp-mean", "hosts", "curve", "wide", "workers"] as const;
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? new Set(process.argv[onlyAt + 1]?.split(",")) : new Set<string>(PARTS);
 for (const part of only) {
@@ -63,6 +68,10 @@ const COLUMN = { name: "v", scale: 0, lo: "0", hi: "200000" };
 /** Rows of the cost curve (`--max-rows` caps them). */
 const maxRowsAt = process.argv.indexOf("--max-rows");
 const CURVE_ROWS = [10_000, 100_000, 1_000_000, 10_000_000].filter((n) => maxRowsAt < 0 || n <= Number(process.argv[maxRowsAt + 1]));
+const workersAt = process.argv.indexOf("--workers");
+/** Threads of the party processes (a host's SCMPC_HOST_WORKERS), for every part but `workers`. */
+const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : os.availableParallelism();
+if (!Number.isSafeInteger(WORKERS) || WORKERS < 1) throw new Error(`--workers: an integer of at least 1, got ${process.argv[workersAt + 1]}`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Multiplications and comparisons between three party processes over the mutual-TLS Peer channel. */
@@ -192,6 +201,91 @@ interface PartyReply {
   output?: string[][];
 }
 
+/** The three party processes over the hosts' Peer channel, each with `workers` threads for a round's local work. */
+async function openParties(dir: string, workers: number): Promise<{
+  processes: ChildProcess[];
+  ask: (message: object) => Promise<PartyReply[]>;
+  /** One batch of a primitive, timed from the coordinator's "go" to the last party's answer. */
+  op: (kind: "mult" | "cmp", n: number) => Promise<{ ms: number; cpuMs: number[]; bytes: number }>;
+  close: () => Promise<void>;
+}> {
+  const tls = await createTlsMaterial({ hosts: 3, dir: await mkdtemp(path.join(dir, "tls-")) });
+  const peers = [await freePort(), await freePort(), await freePort()].map((p) => `127.0.0.1:${p}`);
+  const processes: ChildProcess[] = [0, 1, 2].map((index) =>
+    fork(path.join(HERE, "party-worker.ts"), [
+      JSON.stringify({
+        index,
+        peers,
+        tls: { caFile: tls.caFile, certFile: tls.hosts[index].certFile, keyFile: tls.hosts[index].keyFile },
+        fingerprints: tls.hosts.map((h) => h.fingerprint),
+        workers,
+      }),
+    ], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  const close = async (): Promise<void> => {
+    for (const w of processes) if (w.connected) w.send({ op: "exit" });
+    await Promise.all(processes.map((w) => (w.exitCode === null ? new Promise((r) => w.once("exit", r)) : undefined)));
+  };
+  try {
+    await Promise.all(processes.map((w) => new Promise((resolve) => w.once("message", resolve))));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const ask = (message: object) =>
+    Promise.all(
+      processes.map(
+        (w) =>
+          new Promise<PartyReply>((resolve) => {
+            w.once("message", (m) => resolve(m as PartyReply));
+            w.send(message);
+          }),
+      ),
+    ).then((replies) => {
+      const failed = replies.find((r) => !r.ok);
+      if (failed) throw new Error(`party failed: ${failed.error}`);
+      return replies;
+    });
+  const op = async (kind: "mult" | "cmp", n: number): Promise<{ ms: number; cpuMs: number[]; bytes: number }> => {
+    // Inputs and the job's pairwise keys first; then the primitive alone is timed, from
+    // the coordinator's "go" to the last party's answer (all three run it together).
+    await ask({ op: kind, n, requestId: hexlify(randomBytes(32)) });
+    const started = performance.now();
+    const replies = await ask({ op: "go" });
+    return { ms: performance.now() - started, cpuMs: replies.map((r) => r.cpuMs), bytes: replies.reduce((s, r) => s + r.bytes, 0) };
+  };
+  return { processes, ask, op, close };
+}
+
+/** Multiplications and comparisons between the party processes: warm-up batches, then the median of REPEATS of each. */
+async function timePrimitives(op: Awaited<ReturnType<typeof openParties>>["op"]): Promise<{
+  multMs: number;
+  cmpMs: number;
+  multCpu: string;
+  cmpCpu: string;
+  bytesPerMult: number;
+  bytesPerCmp: number;
+}> {
+  // Warm-up at full size (compiled code, connections, windows), as in a host that has run jobs before; not counted.
+  for (let i = 0; i < WARM_UP; i++) {
+    await op("mult", MULT_BATCH);
+    await op("cmp", CMP_BATCH);
+  }
+  const mult = [];
+  for (let i = 0; i < REPEATS; i++) mult.push(await op("mult", MULT_BATCH));
+  const cmp = [];
+  for (let i = 0; i < REPEATS; i++) cmp.push(await op("cmp", CMP_BATCH));
+  const cpu = (runs: { cpuMs: number[] }[]): string => [0, 1, 2].map((p) => median(runs.map((r) => r.cpuMs[p])).toFixed(0)).join("/");
+  return {
+    multMs: median(mult.map((r) => r.ms)),
+    cmpMs: median(cmp.map((r) => r.ms)),
+    multCpu: cpu(mult),
+    cmpCpu: cpu(cmp),
+    bytesPerMult: mult[0].bytes / MULT_BATCH,
+    bytesPerCmp: cmp[0].bytes / CMP_BATCH,
+  };
+}
+
 async function primitives(dir: string): Promise<{
   multPerS?: number;
   cmpPerS?: number;
@@ -200,82 +294,84 @@ async function primitives(dir: string): Promise<{
   histogram?: { ms: number; peakMiB: number[] };
   dpMean?: DpMean;
 }> {
-  const tls = await createTlsMaterial({ hosts: 3, dir: path.join(dir, "tls") });
-  const peers = [await freePort(), await freePort(), await freePort()].map((p) => `127.0.0.1:${p}`);
-  const workers: ChildProcess[] = [0, 1, 2].map((index) =>
-    fork(path.join(HERE, "party-worker.ts"), [
-      JSON.stringify({
-        index,
-        peers,
-        tls: { caFile: tls.caFile, certFile: tls.hosts[index].certFile, keyFile: tls.hosts[index].keyFile },
-        fingerprints: tls.hosts.map((h) => h.fingerprint),
-      }),
-    ], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] }),
-  );
+  const parties = await openParties(dir, WORKERS);
   try {
-    await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))));
-    const ask = (message: object) =>
-      Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<PartyReply>((resolve) => {
-              w.once("message", (m) => resolve(m as PartyReply));
-              w.send(message);
-            }),
-        ),
-      ).then((replies) => {
-        const failed = replies.find((r) => !r.ok);
-        if (failed) throw new Error(`party failed: ${failed.error}`);
-        return replies;
-      });
-    const op = async (kind: "mult" | "cmp", n: number): Promise<{ ms: number; cpuMs: number[]; bytes: number }> => {
-      // Inputs and the job's pairwise keys first; then the primitive alone is timed, from
-      // the coordinator's "go" to the last party's answer (all three run it together).
-      await ask({ op: kind, n, requestId: hexlify(randomBytes(32)) });
-      const started = performance.now();
-      const replies = await ask({ op: "go" });
-      return { ms: performance.now() - started, cpuMs: replies.map((r) => r.cpuMs), bytes: replies.reduce((s, r) => s + r.bytes, 0) };
-    };
     const out: Awaited<ReturnType<typeof primitives>> = {};
     if (only.has("primitives")) {
-      // Warm-up at full size (compiled code, connections, windows), as in a host that has run jobs before; not counted.
-      for (let i = 0; i < WARM_UP; i++) {
-        await op("mult", MULT_BATCH);
-        await op("cmp", CMP_BATCH);
-      }
-      const mult = [];
-      for (let i = 0; i < REPEATS; i++) mult.push(await op("mult", MULT_BATCH));
-      const cmp = [];
-      for (let i = 0; i < REPEATS; i++) cmp.push(await op("cmp", CMP_BATCH));
-      const multMs = median(mult.map((r) => r.ms));
-      const cmpMs = median(cmp.map((r) => r.ms));
-      const cpu = (runs: { cpuMs: number[] }[]): string => [0, 1, 2].map((p) => median(runs.map((r) => r.cpuMs[p])).toFixed(0)).join("/");
+      const t = await timePrimitives(parties.op);
       say(
-        `multiplications      ${Math.round(MULT_BATCH / (multMs / 1000)).toLocaleString("en")} /s   (batch ${MULT_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${multMs.toFixed(0)} ms; ` +
-          `CPU per party ${cpu(mult)} ms)`,
+        `multiplications      ${Math.round(MULT_BATCH / (t.multMs / 1000)).toLocaleString("en")} /s   (batch ${MULT_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${t.multMs.toFixed(0)} ms; ` +
+          `CPU per party ${t.multCpu} ms; ${WORKERS} workers)`,
       );
       say(
-        `64-bit less-than     ${Math.round(CMP_BATCH / (cmpMs / 1000)).toLocaleString("en")} /s   (batch ${CMP_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${cmpMs.toFixed(0)} ms; ` +
-          `CPU per party ${cpu(cmp)} ms)`,
+        `64-bit less-than     ${Math.round(CMP_BATCH / (t.cmpMs / 1000)).toLocaleString("en")} /s   (batch ${CMP_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${t.cmpMs.toFixed(0)} ms; ` +
+          `CPU per party ${t.cmpCpu} ms)`,
       );
-      const bytesPerMult = mult[0].bytes / MULT_BATCH;
-      const bytesPerCmp = cmp[0].bytes / CMP_BATCH;
-      say(`bytes sent           ${bytesPerMult.toFixed(1)} per multiplication, ${bytesPerCmp.toFixed(1)} per comparison (payload, all three hosts)`);
-      Object.assign(out, { multPerS: MULT_BATCH / (multMs / 1000), cmpPerS: CMP_BATCH / (cmpMs / 1000), bytesPerMult, bytesPerCmp });
+      say(`bytes sent           ${t.bytesPerMult.toFixed(1)} per multiplication, ${t.bytesPerCmp.toFixed(1)} per comparison (payload, all three hosts)`);
+      Object.assign(out, { multPerS: MULT_BATCH / (t.multMs / 1000), cmpPerS: CMP_BATCH / (t.cmpMs / 1000), bytesPerMult: t.bytesPerMult, bytesPerCmp: t.bytesPerCmp });
     }
     if (only.has("histogram")) {
-      out.histogram = await histogramRun(dir, workers, ask);
+      out.histogram = await histogramRun(dir, parties.processes, parties.ask);
       say(
         `histogram@1          ${(out.histogram.ms / 1000).toFixed(1)} s for ${HISTOGRAM_ROWS.toLocaleString("en")} rows × ${HISTOGRAM_EDGES} edges (result checked); ` +
           `peak RSS of the 3 party processes ${out.histogram.peakMiB.map((m) => m.toFixed(0)).join(", ")} MiB`,
       );
     }
-    if (only.has("dp-mean")) out.dpMean = await dpMeanRun(dir, ask);
+    if (only.has("dp-mean")) out.dpMean = await dpMeanRun(dir, parties.ask);
     return out;
   } finally {
-    for (const w of workers) w.send({ op: "exit" });
-    await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once("exit", r)) : undefined)));
+    await parties.close();
   }
+}
+
+/**
+ * One party's local work of a round of MULT_BATCH products with `workers`
+ * threads, in its own process with the hosts' garbage-collector setting
+ * (bench/local-round.ts): ms per round and CPU per round (all threads).
+ */
+async function localRound(workers: number): Promise<{ ms: number; cpuMs: number; rounds: number }> {
+  const child = fork(path.join(HERE, "local-round.ts"), [String(workers), String(MULT_BATCH)], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const [reply] = await Promise.all([
+    new Promise<{ ms: number; cpuMs: number; rounds: number }>((resolve, reject) => {
+      child.once("message", (m) => resolve(m as { ms: number; cpuMs: number; rounds: number }));
+      child.once("exit", (code) => reject(new Error(`local-round.ts exited with code ${code} before answering`)));
+    }),
+    new Promise((resolve) => child.once("exit", resolve)),
+  ]);
+  return reply;
+}
+
+/** The hosts' workers setting at 1 and 2, alternated: one party's local round, then the three party processes. */
+async function workersRun(dir: string): Promise<Record<1 | 2, { localMs: number; multPerS: number; cmpPerS: number }>> {
+  const settings = [1, 2, 1, 2] as const;
+  const local: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  for (const w of settings) {
+    const r = await localRound(w);
+    local[w].push(r.ms);
+    say(`  local round, ${w} worker${w === 1 ? " " : "s"}  ${r.ms.toFixed(1).padStart(6)} ms per ${MULT_BATCH.toLocaleString("en")} products (median of ${r.rounds}; CPU ${r.cpuMs.toFixed(1)} ms, all threads)`);
+  }
+  const mult: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  const cmp: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  for (const w of settings) {
+    const parties = await openParties(dir, w);
+    try {
+      const t = await timePrimitives(parties.op);
+      mult[w].push(MULT_BATCH / (t.multMs / 1000));
+      cmp[w].push(CMP_BATCH / (t.cmpMs / 1000));
+      say(
+        `  3 parties, ${w} worker${w === 1 ? " " : "s"}  ${Math.round(MULT_BATCH / (t.multMs / 1000)).toLocaleString("en").padStart(10)} mult/s (CPU per party ${t.multCpu} ms)  ` +
+          `${Math.round(CMP_BATCH / (t.cmpMs / 1000)).toLocaleString("en").padStart(9)} less-than/s (CPU ${t.cmpCpu} ms)`,
+      );
+    } finally {
+      await parties.close();
+    }
+  }
+  const best = (xs: number[], pick: (a: number, b: number) => number) => xs.reduce(pick);
+  const of = (w: 1 | 2) => ({ localMs: best(local[w], Math.min), multPerS: best(mult[w], Math.max), cmpPerS: best(cmp[w], Math.max) });
+  return { 1: of(1), 2: of(2) };
 }
 
 /** Uniform values in the benchmark column's bounds, and their plaintext sum. */
@@ -487,6 +583,8 @@ try {
   if (only.has("wide")) say(`wide table: ${WIDE_ROWS.toLocaleString("en")} rows × ${WIDE.length} columns on 3 host processes (each answer checked):`);
   const wide = only.has("wide") ? await wideTable(dir) : undefined;
   const wide10m = wide?.rows === 10_000_000 ? wide : undefined;
+  if (only.has("workers")) say(`workers (SCMPC_HOST_WORKERS; 1: the event loop alone, 2: and a thread drawing the PRF streams), alternated:`);
+  const threads = only.has("workers") ? await workersRun(dir) : undefined;
   const at = (rows: number) => curve?.points.find((p) => p.rows === rows);
   if (json) {
     const round = (v: number | undefined, digits = 0) => (v === undefined ? undefined : Number(v.toFixed(digits)));
@@ -512,6 +610,12 @@ try {
         wide_regression_10m_ms: round(wide10m?.regressionMs),
         wide_group_avg_10m_ms: round(wide10m?.groupAvgMs),
         wide_peak_rss_10m_mb: wide10m ? Math.round(Math.max(...wide10m.peakMiB)) : undefined,
+        local_round_1m_ms_workers_1: round(threads?.[1].localMs, 1),
+        local_round_1m_ms_workers_2: round(threads?.[2].localMs, 1),
+        mult_per_s_workers_1: round(threads?.[1].multPerS),
+        mult_per_s_workers_2: round(threads?.[2].multPerS),
+        cmp_per_s_workers_1: round(threads?.[1].cmpPerS),
+        cmp_per_s_workers_2: round(threads?.[2].cmpPerS),
       }),
     );
   }

@@ -22,6 +22,7 @@ import { lessThanBit } from "../src/protocol/compare.ts";
 import { allPresentForTesting } from "../src/protocol/local-harness.ts";
 import { multiply } from "../src/protocol/multiply.ts";
 import { setupParty } from "../src/protocol/party.ts";
+import { createPrfPool } from "../src/protocol/prf-pool.ts";
 import { loadPeerTls } from "../src/tls/peer-tls.ts";
 
 interface Setup {
@@ -29,6 +30,8 @@ interface Setup {
   peers: [string, string, string];
   tls: { caFile: string; certFile: string; keyFile: string };
   fingerprints: [string, string, string];
+  /** The hosts' SCMPC_HOST_WORKERS: threads a round's local work runs on. */
+  workers: number;
 }
 type Command =
   | { op: "mult" | "cmp"; n: number; requestId: string }
@@ -43,6 +46,7 @@ const logger = pino({ level: "silent" });
 const tls = loadPeerTls({ hostIndex: setup.index, tls: setup.tls, peerFingerprints: setup.fingerprints });
 const mailbox = createPeerMailbox({ retentionMs: 60_000 });
 const config = { hostIndex: setup.index, peers: setup.peers } as unknown as HostConfig;
+const prfPool = createPrfPool({ workers: setup.workers });
 const boots = createPeerBoots();
 const peers = createPeerClients(config, tls, { boots });
 const server = createPeerServer();
@@ -75,7 +79,7 @@ async function prepare(command: Command): Promise<void> {
     deadline: Date.now() + (command.op === "plan" ? 900_000 : 120_000),
     signal: new AbortController().signal,
   });
-  const party = await setupParty({ index: setup.index, exchange });
+  const party = await setupParty({ index: setup.index, exchange, prfPool });
   if (command.op === "plan") {
     const bytes = await readFile(command.shareFiles[setup.index]);
     const words = new BigUint64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -140,7 +144,8 @@ process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {
     peers.close();
     mailbox.close();
     server.forceShutdown();
-    process.exit(0);
+    void prfPool.close().finally(() => process.exit(0));
+    return;
   }
   const work = message.op === "go" ? go() : prepare(message as Command).then(() => ({ ms: 0, bytes: 0 }));
   work.then(

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +46,7 @@ describe("host config", () => {
     assert.equal(config.maxUploadBytes, 512 * 1024 * 1024);
     assert.equal(config.maxShareBytes, 4 * 1024 ** 3);
     assert.equal(config.shareMemoryBytes, 512 * 1024 ** 2);
+    assert.equal(config.workers, availableParallelism());
     assert.equal(config.sellerQuotaBytes, 4 * 1024 ** 3);
     assert.equal(config.unregisteredTtlMs, 3_600_000);
     assert.equal(config.unregisteredMaxBytes, 8 * 1024 ** 3);
@@ -54,15 +56,16 @@ describe("host config", () => {
     const { SCMPC_HOST_BRIDGE_ADDRESS: _, ...withoutBridge } = valid;
     assert.throws(() => loadHostConfig(withoutBridge), (err: unknown) => isMpcError(err, "CONFIG_INVALID") && /SCMPC_HOST_BRIDGE_ADDRESS is required/.test(err.message));
     assert.throws(
-      () => loadHostConfig({ ...valid, SCMPC_HOST_BRIDGE_ADDRESS: "bridge", SCMPC_HOST_RELEASE_CONFIRMATIONS: "-1", SCMPC_HOST_UNREGISTERED_TTL_S: "0" }),
+      () => loadHostConfig({ ...valid, SCMPC_HOST_BRIDGE_ADDRESS: "bridge", SCMPC_HOST_RELEASE_CONFIRMATIONS: "-1", SCMPC_HOST_UNREGISTERED_TTL_S: "0", SCMPC_HOST_WORKERS: "0" }),
       (err: unknown) =>
         isMpcError(err, "CONFIG_INVALID") &&
         /SCMPC_HOST_BRIDGE_ADDRESS is not an address/.test(err.message) &&
         /SCMPC_HOST_RELEASE_CONFIRMATIONS must be an integer of at least 0/.test(err.message) &&
-        /SCMPC_HOST_UNREGISTERED_TTL_S must be an integer of at least 1/.test(err.message),
+        /SCMPC_HOST_UNREGISTERED_TTL_S must be an integer of at least 1/.test(err.message) &&
+        /SCMPC_HOST_WORKERS must be an integer of at least 1, got "0"/.test(err.message),
     );
-    const tuned = loadHostConfig({ ...valid, SCMPC_HOST_RELEASE_CONFIRMATIONS: "12", SCMPC_HOST_DEADLINE_MARGIN_S: "300", SCMPC_HOST_SELLER_QUOTA_BYTES: "1048576" });
-    assert.deepEqual([tuned.releaseConfirmations, tuned.deadlineMarginS, tuned.sellerQuotaBytes], [12, 300, 1048576]);
+    const tuned = loadHostConfig({ ...valid, SCMPC_HOST_RELEASE_CONFIRMATIONS: "12", SCMPC_HOST_DEADLINE_MARGIN_S: "300", SCMPC_HOST_SELLER_QUOTA_BYTES: "1048576", SCMPC_HOST_WORKERS: "1" });
+    assert.deepEqual([tuned.releaseConfirmations, tuned.deadlineMarginS, tuned.sellerQuotaBytes, tuned.workers], [12, 300, 1048576, 1]);
   });
 
   it("requires a well-formed signing key and never repeats it in the error", () => {

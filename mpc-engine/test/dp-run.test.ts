@@ -106,6 +106,8 @@ function withOtherNoise(party: Party, side: "next" | "prev"): Party {
   const prf = {
     withNext: (step: number, tag: number, n: number) => (side === "next" && tag === PRF_TAG.NOISE ? flip(party.prf.withNext(step, tag, n)) : party.prf.withNext(step, tag, n)),
     withPrev: (step: number, tag: number, n: number) => (side === "prev" && tag === PRF_TAG.NOISE ? flip(party.prf.withPrev(step, tag, n)) : party.prf.withPrev(step, tag, n)),
+    // Noise is never drawn in the background: only the rounds' zero sharings are.
+    inBackground: (step: number, tag: number, n: number) => (tag === PRF_TAG.NOISE ? undefined : party.prf.inBackground(step, tag, n)),
   };
   return new Proxy(party, {
     get(target, key) {

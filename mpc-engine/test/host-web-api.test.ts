@@ -69,6 +69,7 @@ describe("host web API", () => {
       maxUploadBytes: MAX_UPLOAD,
       maxShareBytes: 1 << 30,
       shareMemoryBytes: 1 << 29,
+      workers: 1,
       sellerQuotaBytes: 1 << 30,
       unregisteredTtlMs: 3_600_000,
       unregisteredMaxBytes: 1 << 30,

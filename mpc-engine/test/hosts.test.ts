@@ -330,7 +330,8 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
 
   before(async () => {
     // No memory for shares: these hosts read every share from disk, a block of rows at a time, as they read one too large to hold.
-    cluster = await startCluster({ jobTimeoutMs: 10_000, config: { shareMemoryBytes: 0 } });
+    // And each host with a worker thread for the PRF streams of large rounds.
+    cluster = await startCluster({ jobTimeoutMs: 10_000, config: { shareMemoryBytes: 0, workers: 2 } });
     for (const [owner, data] of [[seller, a], [seller2, b]] as const) {
       const upload = await buildUploads(owner, "d", [
         { ...schema[0], values: signed(data.x) },
@@ -376,6 +377,34 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
       r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6),
     });
     assert.equal(await run("covariance@1", { x: "x", y: "y" }, both()), cxy.toDecimal(7));
+  });
+
+  it("fits a regression over 70,000 rows with a worker thread drawing the rounds' PRF streams (workers = 2), exactly as in the clear", async () => {
+    // Rounds of 65,536 words or more go to the thread: the regression's products over the rows do.
+    const rows = 70_000;
+    const xs = Array.from({ length: rows }, (_, i) => ((i * 37) % 2001) - 1000);
+    const ys = Array.from({ length: rows }, (_, i) => ((i * 11) % 201) - 100);
+    const upload = await buildUploads(seller, "d", [
+      { ...schema[0], values: signed(xs) },
+      { ...schema[1], values: signed(ys) },
+    ]);
+    for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
+    register(upload, seller, rows);
+    const X = xs.map(BigInt);
+    const Y = ys.map(BigInt);
+    const n = BigInt(rows);
+    const sum = (v: bigint[]) => v.reduce((t, u) => t + u, 0n);
+    const mx = new Rational(sum(X), n * 10n);
+    const my = new Rational(sum(Y), n);
+    const cxy = new Rational(sum(X.map((x, i) => x * Y[i])), n * 10n).sub(mx.mul(my));
+    const cxx = new Rational(sum(X.map((x) => x * x)), n * 100n).sub(mx.mul(mx));
+    const cyy = new Rational(sum(Y.map((y) => y * y)), n).sub(my.mul(my));
+    const slope = cxy.div(cxx);
+    assert.deepEqual(await run("regression@1", { x: "x", y: "y" }, [upload.datasetId]), {
+      slope: slope.toDecimal(7),
+      intercept: my.sub(slope.mul(mx)).toDecimal(7),
+      r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6),
+    });
   });
 
   it("enforces the seller's policy: a disallowed algorithm, an exact answer not allowed, a dataset below its own minimum rows", async () => {

@@ -13,6 +13,7 @@ import { rerandomize } from "../algorithms/run.ts";
 import { jobAlgorithms, jobColumns, planJob, queryAggregateEntry, queryFunctions, QUERY_RESTRICTED_ENTRY, runJob, type JobPlan } from "../plan/job-plan.ts";
 import { MpcError } from "../errors.ts";
 import { encryptOutputShare, unpackResult, type OutputSharePair } from "../output-envelope.ts";
+import type { PrfPool } from "../protocol/prf-pool.ts";
 import { setupParty } from "../protocol/party.ts";
 import { newReleaseKey, wrapEnvelope } from "../release-key.ts";
 import { REQUEST_STATUS_FULFILLED, REQUEST_STATUS_PENDING, type ChainReader, type OnChainDataset, type OnChainRequest } from "./chain-reader.ts";
@@ -112,6 +113,8 @@ export function createComputeService(deps: {
   /** Finished jobs on disk: a restarted host answers a resumed job as it did before. */
   results: JobResults;
   logger: Logger;
+  /** Worker threads for the rounds' PRF streams (config.workers); none: all on the event loop. */
+  prfPool?: PrfPool;
   /** Called when a protocol run of a job ends (success or not), to forget what it exchanged. */
   onRunEnded?: (jobId: string) => void;
 }): ComputeService {
@@ -325,6 +328,7 @@ export function createComputeService(deps: {
       index: config.hostIndex as 0 | 1 | 2,
       exchange,
       randomSeed: requestSeed(deps.hostSecret(), getBytes(located.jobId)),
+      prfPool: deps.prfPool,
     });
     const opened = await rerandomize(party, await runJob(party, plan, shareRowSource(jobColumns(plan), shares)));
     return Array.from(opened.a, (a, k) => [a, opened.b[k]] as const);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { getAddress, isAddress } from "ethers";
 import { MAX_MESSAGE_BYTES } from "@scmpc/protos";
 import { MpcError } from "../errors.ts";
@@ -60,6 +61,12 @@ export interface HostConfig {
   maxShareBytes: number;
   /** Memory for shares held between jobs (bytes); a larger share is read from disk a block of rows at a time. */
   shareMemoryBytes: number;
+  /**
+   * Threads a job's rounds compute on: the event loop (cross terms, the
+   * channel) and `workers − 1` worker threads drawing the rounds' PRF
+   * streams; 1 keeps everything on the event loop.
+   */
+  workers: number;
   /** Share bytes one seller may store on this host. */
   sellerQuotaBytes: number;
   /** Shares not registered on-chain (with this host's commitment) this long after upload are deleted. */
@@ -114,6 +121,7 @@ export interface PeerTlsFiles {
  * | SCMPC_HOST_MAX_UPLOAD_BYTES | largest upload message, and largest share sent whole (default 536870912) |
  * | SCMPC_HOST_MAX_SHARE_BYTES | largest share sent as a stream (default 4294967296) |
  * | SCMPC_HOST_SHARE_MEMORY_BYTES | memory for shares kept between jobs; larger shares are read from disk by blocks of rows (default 536870912) |
+ * | SCMPC_HOST_WORKERS | threads a job's rounds compute on, the event loop and workers − 1 threads drawing PRF streams; 1 for the event loop alone (default: the machine's cores, os.availableParallelism()) |
  * | SCMPC_HOST_SELLER_QUOTA_BYTES | share bytes per seller (default 4294967296) |
  * | SCMPC_HOST_UNREGISTERED_TTL_S | seconds an upload may wait for its on-chain registration (default 3600) |
  * | SCMPC_HOST_UNREGISTERED_MAX_BYTES | share bytes of unregistered uploads in all (default 8589934592) |
@@ -250,6 +258,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
   const maxUploadBytes = integer("SCMPC_HOST_MAX_UPLOAD_BYTES", String(MAX_MESSAGE_BYTES), 1024);
   const maxShareBytes = integer("SCMPC_HOST_MAX_SHARE_BYTES", String(4 * 1024 ** 3), 1024);
   const shareMemoryBytes = integer("SCMPC_HOST_SHARE_MEMORY_BYTES", String(512 * 1024 ** 2), 0);
+  const workers = integer("SCMPC_HOST_WORKERS", String(availableParallelism()), 1);
   const sellerQuotaBytes = integer("SCMPC_HOST_SELLER_QUOTA_BYTES", String(4 * 1024 ** 3), 1);
   const unregisteredTtlS = integer("SCMPC_HOST_UNREGISTERED_TTL_S", "3600", 1);
   const unregisteredMaxBytes = integer("SCMPC_HOST_UNREGISTERED_MAX_BYTES", String(8 * 1024 ** 3), 1);
@@ -288,6 +297,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     maxUploadBytes,
     maxShareBytes,
     shareMemoryBytes,
+    workers,
     sellerQuotaBytes,
     unregisteredTtlMs: unregisteredTtlS * 1000,
     unregisteredMaxBytes,

@@ -25,6 +25,7 @@ import { toServiceError } from "./grpc-status.ts";
 import { loadHostSecret } from "./host-secret.ts";
 import { createPeerClients } from "./peer-client.ts";
 import { createPeerMailbox } from "./peer-mailbox.ts";
+import { createPrfPool } from "../protocol/prf-pool.ts";
 import { createShareStore } from "./share-store.ts";
 import { createUnregisteredSweeper, supersededRetention } from "./unregistered-sweeper.ts";
 import { handleUpload, handleUploadStream } from "./upload.ts";
@@ -77,6 +78,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const boots = createPeerBoots();
   const peers = createPeerClients(config, tls, { boots });
   let hostSecret: Buffer | undefined;
+  const prfPool = createPrfPool({ workers: config.workers });
   const compute = createComputeService({
     results: createJobResults(config.dataDir),
     config,
@@ -85,6 +87,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     mailbox,
     peers,
     logger,
+    prfPool,
     onRunEnded: (jobId) => boots.forgetJob(jobId),
     hostSecret: () => {
       if (!hostSecret) throw new MpcError("INTERNAL", "host secret not loaded (host not started)");
@@ -183,6 +186,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       peers.close();
       mailbox.close();
       chain.close();
+      await prfPool.close();
     },
   };
 }

@@ -13,6 +13,10 @@ type CrossKernel = VectorKernels["mulCross"];
  * z_{i+1} from the next, finalize (z_i, z_{i+1}) per pair. `cross` is the
  * kernel (ring or boolean) and `tag` the zero sharing's PRF tag.
  *
+ * When the party has PRF worker threads and the round is large, they draw
+ * the zero sharing's streams a piece at a time while this thread computes
+ * the cross terms of the pieces drawn: the same z, on two or more cores.
+ *
  * The results are views into one buffer per component; they are not to be
  * mutated in place.
  *
@@ -35,24 +39,73 @@ export async function crossRound(
   const step = party.nextStep();
 
   // prepare
-  const fNext = party.prf.withNext(step, tag, total);
-  const fPrev = party.prf.withPrev(step, tag, total);
-  const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
-  let offset = 0;
-  pairs.forEach(([x, y], j) => {
-    const end = offset + lengths[j];
-    cross(x.a, x.b, y.a, y.b, fNext.subarray(offset, end), fPrev.subarray(offset, end), z.subarray(offset, end));
-    offset = end;
-  });
+  const z = await prepare(party, pairs, lengths, total, step, cross, tag);
 
   // exchange
   const joined = await exchangeMasked(party, step, z);
 
   // finalize
-  offset = 0;
+  let offset = 0;
   return lengths.map((n) => {
     const share = { a: joined.a.subarray(offset, offset + n), b: joined.b.subarray(offset, offset + n) };
     offset += n;
     return share;
+  });
+}
+
+/** This party's masked cross terms z of a round, over all pairs in one vector. */
+async function prepare(
+  party: Party,
+  pairs: readonly (readonly [Share, Share])[],
+  lengths: readonly number[],
+  total: number,
+  step: number,
+  cross: CrossKernel,
+  tag: number,
+): Promise<BigUint64Array> {
+  const draw = party.prf.inBackground(step, tag, total);
+  if (draw === undefined) {
+    const fNext = party.prf.withNext(step, tag, total);
+    const fPrev = party.prf.withPrev(step, tag, total);
+    const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
+    crossSpan(pairs, lengths, 0, total, cross, fNext, fPrev, z);
+    return z;
+  }
+  // Worker threads draw the streams a piece at a time; each piece's cross
+  // terms are computed here as soon as it is drawn, while they draw the next.
+  try {
+    const z = new BigUint64Array(total);
+    for (let j = 0; j < draw.pieces; j++) {
+      await draw.ready(j);
+      const from = j * draw.pieceWords;
+      crossSpan(pairs, lengths, from, Math.min(total, from + draw.pieceWords), cross, draw.next, draw.prev, z);
+    }
+    return z;
+  } finally {
+    draw.release();
+  }
+}
+
+/** The masked cross terms of words [from, to) of the round (pairs laid end to end) into z. */
+function crossSpan(
+  pairs: readonly (readonly [Share, Share])[],
+  lengths: readonly number[],
+  from: number,
+  to: number,
+  cross: CrossKernel,
+  fNext: BigUint64Array,
+  fPrev: BigUint64Array,
+  z: BigUint64Array,
+): void {
+  let start = 0;
+  pairs.forEach(([x, y], j) => {
+    const end = start + lengths[j];
+    const lo = Math.max(from, start);
+    const hi = Math.min(to, end);
+    if (lo < hi) {
+      const [a, b] = [lo - start, hi - start];
+      cross(x.a.subarray(a, b), x.b.subarray(a, b), y.a.subarray(a, b), y.b.subarray(a, b), fNext.subarray(lo, hi), fPrev.subarray(lo, hi), z.subarray(lo, hi));
+    }
+    start = end;
   });
 }

@@ -2,6 +2,7 @@ import { randomFillSync } from "node:crypto";
 import { MpcError } from "../errors.ts";
 import type { VectorKernels } from "../kernels/index.ts";
 import { shareColumn } from "../sharing.ts";
+import type { PrfPool } from "./prf-pool.ts";
 import { setupParty, type Party, type PartyExchange, type PartyIndex } from "./party.ts";
 import type { ArithShare, BoolShare } from "./shares.ts";
 
@@ -134,7 +135,7 @@ export function createLocalNetwork(): LocalNetwork {
  */
 export async function runThreeParties<T>(
   fn: (party: Party) => Promise<T>,
-  options: { network?: LocalNetwork; kernels?: VectorKernels; seeds?: readonly [Uint8Array, Uint8Array, Uint8Array] } = {},
+  options: { network?: LocalNetwork; kernels?: VectorKernels; seeds?: readonly [Uint8Array, Uint8Array, Uint8Array]; prfPool?: PrfPool } = {},
 ): Promise<[T, T, T]> {
   const network = options.network ?? createLocalNetwork();
   const run = async (index: PartyIndex): Promise<T> => {
@@ -144,6 +145,7 @@ export async function runThreeParties<T>(
         exchange: network.exchangeFor(index),
         randomSeed: options.seeds?.[index],
         kernels: options.kernels,
+        prfPool: options.prfPool,
       });
       return await fn(party);
     } catch (err) {

@@ -221,6 +221,8 @@ export async function startCluster(options: {
       maxUploadBytes: MAX_MESSAGE_BYTES,
       maxShareBytes: 1 << 30,
       shareMemoryBytes: 1 << 29,
+      // The event loop and a worker thread: a round of 65,536 words or more draws its PRF streams on the thread.
+      workers: 2,
       sellerQuotaBytes: 1 << 30,
       unregisteredTtlMs: 3_600_000,
       unregisteredMaxBytes: 1 << 30,

@@ -1,0 +1,31 @@
+import { aesCtrKeystream } from "../share-seeds.ts";
+
+/** Words a pairwise PRF draw may hold: 2^32 AES blocks of 16 bytes. */
+export const MAX_DRAW_WORDS = 2 ** 33;
+
+/**
+ * Fills `out` with the words [fromWord, fromWord + out.length / 8) of the
+ * pairwise PRF stream under `key` for (step, tag): AES-256-CTR from the
+ * counter block (step: u64 BE, tag: u32 BE, block: u32 BE) with block =
+ * fromWord / 2. A stream is position-addressed, so a draw split into ranges
+ * (each starting at an even word) and filled by different threads equals
+ * the draw filled whole, byte for byte.
+ *
+ * @throws RangeError on a step, tag or range the counter block cannot name
+ * @example
+ * fillPrfRange(key, step, tag, 0, new Uint8Array(out.buffer)); // the whole draw
+ */
+export function fillPrfRange(key: Uint8Array, step: number, tag: number, fromWord: number, out: Uint8Array): void {
+  if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`PRF step out of range: ${step}`);
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffffff) throw new RangeError(`PRF tag out of range: ${tag}`);
+  if (!Number.isSafeInteger(fromWord) || fromWord < 0 || fromWord % 2 !== 0) throw new RangeError(`PRF range must start at an even word, got ${fromWord}`);
+  if (out.length % 8 !== 0) throw new RangeError(`PRF range of ${out.length} bytes is not whole words`);
+  if (fromWord + out.length / 8 > MAX_DRAW_WORDS) throw new RangeError(`PRF draw too long: ${fromWord + out.length / 8} words`);
+  if (out.length === 0) return;
+  const iv = new Uint8Array(16);
+  const view = new DataView(iv.buffer);
+  view.setBigUint64(0, BigInt(step));
+  view.setUint32(8, tag);
+  view.setUint32(12, fromWord / 2);
+  aesCtrKeystream(key, iv, out.length, out);
+}

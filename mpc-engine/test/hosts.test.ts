@@ -359,24 +359,28 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     assert.equal(await run("count@1", {}, both()), "6");
   });
 
-  it("fits a regression across the datasets, exactly as in the clear", async () => {
-    const xs = [...a.x, ...b.x].map(BigInt);
-    const ys = [...a.y, ...b.y].map(BigInt);
-    const n = BigInt(xs.length);
+  /** regression@1 of y on x (x in tenths: scale 1, y in units) and their covariance, computed in the clear. */
+  const fitInTheClear = (xs: number[], ys: number[]) => {
+    const X = xs.map(BigInt);
+    const Y = ys.map(BigInt);
+    const n = BigInt(X.length);
     const sum = (v: bigint[]) => v.reduce((s, t) => s + t, 0n);
-    // x is in tenths (scale 1), y in units.
-    const mx = new Rational(sum(xs), n * 10n);
-    const my = new Rational(sum(ys), n);
-    const cxy = new Rational(sum(xs.map((x, i) => x * ys[i])), n * 10n).sub(mx.mul(my));
-    const cxx = new Rational(sum(xs.map((x) => x * x)), n * 100n).sub(mx.mul(mx));
-    const cyy = new Rational(sum(ys.map((y) => y * y)), n).sub(my.mul(my));
+    const mx = new Rational(sum(X), n * 10n);
+    const my = new Rational(sum(Y), n);
+    const cxy = new Rational(sum(X.map((x, i) => x * Y[i])), n * 10n).sub(mx.mul(my));
+    const cxx = new Rational(sum(X.map((x) => x * x)), n * 100n).sub(mx.mul(mx));
+    const cyy = new Rational(sum(Y.map((y) => y * y)), n).sub(my.mul(my));
     const slope = cxy.div(cxx);
-    assert.deepEqual(await run("regression@1", { x: "x", y: "y" }, both()), {
-      slope: slope.toDecimal(7),
-      intercept: my.sub(slope.mul(mx)).toDecimal(7),
-      r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6),
-    });
-    assert.equal(await run("covariance@1", { x: "x", y: "y" }, both()), cxy.toDecimal(7));
+    return {
+      fit: { slope: slope.toDecimal(7), intercept: my.sub(slope.mul(mx)).toDecimal(7), r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6) },
+      covariance: cxy.toDecimal(7),
+    };
+  };
+
+  it("fits a regression across the datasets, exactly as in the clear", async () => {
+    const clear = fitInTheClear([...a.x, ...b.x], [...a.y, ...b.y]);
+    assert.deepEqual(await run("regression@1", { x: "x", y: "y" }, both()), clear.fit);
+    assert.equal(await run("covariance@1", { x: "x", y: "y" }, both()), clear.covariance);
   });
 
   it("fits a regression over 70,000 rows with a worker thread drawing the rounds' PRF streams (workers = 2), exactly as in the clear", async () => {
@@ -390,21 +394,7 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     ]);
     for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
     register(upload, seller, rows);
-    const X = xs.map(BigInt);
-    const Y = ys.map(BigInt);
-    const n = BigInt(rows);
-    const sum = (v: bigint[]) => v.reduce((t, u) => t + u, 0n);
-    const mx = new Rational(sum(X), n * 10n);
-    const my = new Rational(sum(Y), n);
-    const cxy = new Rational(sum(X.map((x, i) => x * Y[i])), n * 10n).sub(mx.mul(my));
-    const cxx = new Rational(sum(X.map((x) => x * x)), n * 100n).sub(mx.mul(mx));
-    const cyy = new Rational(sum(Y.map((y) => y * y)), n).sub(my.mul(my));
-    const slope = cxy.div(cxx);
-    assert.deepEqual(await run("regression@1", { x: "x", y: "y" }, [upload.datasetId]), {
-      slope: slope.toDecimal(7),
-      intercept: my.sub(slope.mul(mx)).toDecimal(7),
-      r2: cxy.mul(cxy).div(cxx.mul(cyy)).toDecimal(6),
-    });
+    assert.deepEqual(await run("regression@1", { x: "x", y: "y" }, [upload.datasetId]), fitInTheClear(xs, ys).fit);
   });
 
   it("enforces the seller's policy: a disallowed algorithm, an exact answer not allowed, a dataset below its own minimum rows", async () => {

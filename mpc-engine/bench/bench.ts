@@ -23,7 +23,8 @@
 //    work of a 1M-product round in this process, then multiplications and
 //    comparisons between the three party processes.
 // `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve, wide, workers.
-// `--workers N` sets the party processes' threads for the other parts (default: the cores, as a host's default).
+// `--workers N` sets the party processes' threads for the other parts (default: a third of the cores, at least 1,
+// as the local stack gives each of its three hosts on one machine).
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -70,7 +71,8 @@ const maxRowsAt = process.argv.indexOf("--max-rows");
 const CURVE_ROWS = [10_000, 100_000, 1_000_000, 10_000_000].filter((n) => maxRowsAt < 0 || n <= Number(process.argv[maxRowsAt + 1]));
 const workersAt = process.argv.indexOf("--workers");
 /** Threads of the party processes (a host's SCMPC_HOST_WORKERS), for every part but `workers`. */
-const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : os.availableParallelism();
+// Default as the local stack sets its hosts': the three parties share this machine's cores.
+const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : Math.max(1, Math.floor(os.availableParallelism() / 3));
 if (!Number.isSafeInteger(WORKERS) || WORKERS < 1) throw new Error(`--workers: an integer of at least 1, got ${process.argv[workersAt + 1]}`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -301,7 +303,7 @@ async function primitives(dir: string): Promise<{
       const t = await timePrimitives(parties.op);
       say(
         `multiplications      ${Math.round(MULT_BATCH / (t.multMs / 1000)).toLocaleString("en")} /s   (batch ${MULT_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${t.multMs.toFixed(0)} ms; ` +
-          `CPU per party ${t.multCpu} ms; ${WORKERS} workers)`,
+          `CPU per party ${t.multCpu} ms; ${WORKERS} worker${WORKERS === 1 ? "" : "s"})`,
       );
       say(
         `64-bit less-than     ${Math.round(CMP_BATCH / (t.cmpMs / 1000)).toLocaleString("en")} /s   (batch ${CMP_BATCH.toLocaleString("en")}, median of ${REPEATS}: ${t.cmpMs.toFixed(0)} ms; ` +

@@ -3,7 +3,7 @@ export type { ColumnToShare, ManagedDataset, UploadedColumn, UploadedDataset, Up
 export { buyComputation, buyQuery, ComputationFailedError, refundRequest, resolveAlgorithm, type PurchasedQuery, type QueryPrivacyReport } from "./buyer.ts";
 export { datasetSchema } from "./dataset-policy.ts";
 export type { PurchasedResult, PurchaseProgress } from "./buyer.ts";
-export { startLocalStack } from "./stack.ts";
+export { stackHostWorkers, startLocalStack } from "./stack.ts";
 export type { LocalStack } from "./stack.ts";
 export { readState, writeState, stateDir } from "./state.ts";
 export type { StackState } from "./state.ts";

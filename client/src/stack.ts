@@ -95,6 +95,19 @@ function hardhatCli(): string {
 }
 
 /**
+ * SCMPC_HOST_WORKERS for each of three hosts sharing this machine: a third
+ * of its cores, at least 1. A host's own default (all the cores) would put
+ * three threads' PRF draws beside three event loops, measured slower on two
+ * cores (mpc-engine/README.md, Cores).
+ *
+ * @example
+ * stackHostWorkers() // 1 on a 2-core machine
+ */
+export function stackHostWorkers(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 3));
+}
+
+/**
  * Starts the whole market on 127.0.0.1: a Hardhat (EDR) node, the market
  * contracts with Chainlink's Operator and LinkToken, three MPC host
  * processes, the bridge and the relay, each on a free port. Writes the state
@@ -238,9 +251,7 @@ export async function startLocalStack(options: {
         SCMPC_ALGORITHM_CONTRACTS: Object.values(contracts.algorithms).join(","),
         SCMPC_HOST_SIGNING_KEY: hostKeys[index],
         SCMPC_HOST_BRIDGE_ADDRESS: bridgeWallet.address,
-        // The three hosts share this machine's cores: a host's default (all of them) would put
-        // three threads' PRF draws beside three event loops (measured slower on 2 cores).
-        SCMPC_HOST_WORKERS: process.env.SCMPC_HOST_WORKERS ?? String(Math.max(1, Math.floor(availableParallelism() / 3))),
+        SCMPC_HOST_WORKERS: process.env.SCMPC_HOST_WORKERS ?? String(stackHostWorkers()),
       }),
     );
     // The bridge's own client asks each host for its health (and its index).

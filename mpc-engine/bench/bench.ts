@@ -34,7 +34,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hexlify } from "ethers";
-import { freePort } from "@scmpc/client";
+import { freePort, stackHostWorkers } from "@scmpc/client";
 import { decodeResult, describeNoise, planComputation, Rational } from "../src/index.ts";
 import { costChartSvg, linearFit } from "./cost-chart.ts";
 import { openBenchMarket } from "./host-market.ts";
@@ -72,7 +72,7 @@ const CURVE_ROWS = [10_000, 100_000, 1_000_000, 10_000_000].filter((n) => maxRow
 const workersAt = process.argv.indexOf("--workers");
 /** Threads of the party processes (a host's SCMPC_HOST_WORKERS), for every part but `workers`. */
 // Default as the local stack sets its hosts': the three parties share this machine's cores.
-const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : Math.max(1, Math.floor(os.availableParallelism() / 3));
+const WORKERS = workersAt >= 0 ? Number(process.argv[workersAt + 1]) : stackHostWorkers();
 if (!Number.isSafeInteger(WORKERS) || WORKERS < 1) throw new Error(`--workers: an integer of at least 1, got ${process.argv[workersAt + 1]}`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

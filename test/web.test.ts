@@ -229,6 +229,9 @@ describe("web market in Chromium: sell, buy, decrypt, withdraw", { timeout: 600_
     await shot("account-buyer");
 
     await actAs("seller");
+    // The buyer's balances stay on the page until it has drawn the seller's: wait for the seller's address first.
+    const seller = await resolveSigner({ defaultRole: "seller" }, new JsonRpcProvider(stack.state.rpcUrl, stack.state.chainId, { staticNetwork: true })).getAddress();
+    await page.locator("p.mono", { hasText: seller }).waitFor();
     const withdrawable = page.getByTestId("withdrawable");
     await withdrawable.waitFor();
     assert.equal(await withdrawable.innerText(), "21.0 mUSD", "three sales at 7 mUSD");

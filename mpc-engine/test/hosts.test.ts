@@ -180,6 +180,13 @@ describe("three hosts computing sum@1", () => {
       cluster.asBridge(0, "Compute", computeRequest(requestId)),
       rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /in params: not what the buyer paid for/),
     );
+    // The datasets a Compute names are read beside the request, but the request's own event decides what is computed.
+    const reads = cluster.chain.locateCalls;
+    await assert.rejects(
+      cluster.asBridge(0, "Compute", { ...computeRequest(requestId), params: '{"column":"other-column"}', datasetIds: [hexlify(randomBytes(32))] }),
+      rejectsWith(grpc.status.PERMISSION_DENIED, "REQUEST_MISMATCH", /in datasetIds: not what the buyer paid for/),
+    );
+    assert.equal(cluster.chain.locateCalls, reads + 1, "the Compute's datasets were read beside the request");
     await assert.rejects(
       cluster.asBridge(0, "Compute", { ...computeRequest(requestId), algorithm: "median@9" }),
       rejectsWith(grpc.status.INVALID_ARGUMENT, "ALGORITHM_UNSUPPORTED"),

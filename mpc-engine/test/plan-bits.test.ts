@@ -105,12 +105,16 @@ describe("packed row bits", () => {
     const Y = shareArithForTesting(y);
     const ends = [10, 64, 100];
     const out = await runThreeParties((party) => dotProducts(party, [[X[party.index], Y[party.index]]], ends));
-    const sums = reconstruct(out.map((o) => o[0]));
+    const sums = reconstruct(out.map((o) => o.dots[0]));
     let from = 0;
     ends.forEach((end, s) => {
       let expected = 0n;
       for (let r = from; r < end; r++) expected += (BigInt(r) - 50n) * y[r];
       assert.equal(sums[s], toRing(expected));
+      // The first factor's segment sums, from each party's components (the a of parties 0, 1, 2 are its three parts).
+      const parts = out.map((o) => o.firstSums[0]);
+      assert.equal(toRing(parts.reduce((t, p) => t + p.a[s], 0n)), toRing(x.slice(from, end).reduce((t, v) => t + v, 0n)));
+      parts.forEach((p, i) => assert.equal(p.b[s], parts[(i + 1) % 3].a[s], `party ${i}'s second component is party ${(i + 1) % 3}'s first`));
       from = end;
     });
   });

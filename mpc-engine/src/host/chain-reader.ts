@@ -1,5 +1,5 @@
 import { Contract, JsonRpcProvider, ZeroAddress } from "ethers";
-import type { EventLog } from "ethers";
+import type { EventLog, Log } from "ethers";
 import { MpcError } from "../errors.ts";
 
 /** A dataset as the on-chain registry records it, with the seller's policy. */
@@ -89,6 +89,16 @@ export interface ChainReader {
   algorithmOf(consumer: string): Promise<string>;
   /** Request record held by `consumer`, with what was asked; buyer is the zero address if unknown. */
   getRequest(consumer: string, requestId: string): Promise<OnChainRequest>;
+  /**
+   * The request as {@link getRequest} gives it and, when its event names
+   * exactly `datasetIds` (the ones a Compute says it asked), those datasets as
+   * the request bought them ({@link datasetAtRequest}) — in two round trips
+   * to the node rather than three: the datasets' records are read beside the
+   * request's, their refreshes beside its event. `datasets` is undefined when
+   * the request is unknown or names other datasets (the caller reads them
+   * itself). Absent in readers that know no versions.
+   */
+  locateRequest?(consumer: string, requestId: string, datasetIds: readonly string[]): Promise<{ request: OnChainRequest; datasets?: OnChainDataset[] }>;
   /** The block of the request's `ComputationFulfilled` event and the result hash it carries, searched from `fromBlock`; undefined if none. */
   fulfilment(consumer: string, requestId: string, fromBlock: bigint): Promise<{ blockNumber: number; resultHash: string } | undefined>;
   /** The registry's penalty court (the zero address while none is named); absent in readers that know none. */
@@ -145,8 +155,15 @@ export async function readRequest(
   contract: Contract,
   requestId: string,
 ): Promise<{ record: Omit<OnChainRequest, "requested">; requested: RequestedComputation | undefined }> {
+  const record = await readRequestRecord(contract, requestId);
+  if (record.buyer === ZeroAddress) return { record, requested: undefined };
+  return { record, requested: await readRequested(contract, requestId, record.requestBlock) };
+}
+
+/** The request's record alone (one call); the buyer is the zero address for an unknown request. */
+async function readRequestRecord(contract: Contract, requestId: string): Promise<Omit<OnChainRequest, "requested">> {
   const r = await contract.getFunction("getRequest").staticCall(requestId);
-  const record = {
+  return {
     buyer: r.buyer as string,
     status: Number(r.status),
     deadline: r.deadline as bigint,
@@ -155,20 +172,20 @@ export async function readRequest(
     requestBlock: r.requestBlock as bigint,
     resultHash: r.resultHash as string,
   };
-  if (record.buyer === ZeroAddress) return { record, requested: undefined };
-  const block = Number(r.requestBlock);
+}
+
+/** What the request's `ComputationRequested` event, in the block its record names, says was asked; undefined without the event. */
+async function readRequested(contract: Contract, requestId: string, requestBlock: bigint): Promise<RequestedComputation | undefined> {
+  const block = Number(requestBlock);
   const events = await contract.queryFilter(contract.filters.ComputationRequested(requestId), block, block);
   const event = events.find((e): e is EventLog => "args" in e);
-  if (event === undefined) return { record, requested: undefined };
+  if (event === undefined) return undefined;
   return {
-    record,
-    requested: {
-      datasetIds: (event.args.datasetIds as string[]).map((id) => id.toLowerCase()),
-      params: String(event.args.params),
-      buyerKey: String(event.args.buyerKey).toLowerCase(),
-      epsilonMilli: Number(event.args.epsilon),
-      at: { block: BigInt(event.blockNumber), logIndex: event.index },
-    },
+    datasetIds: (event.args.datasetIds as string[]).map((id) => id.toLowerCase()),
+    params: String(event.args.params),
+    buyerKey: String(event.args.buyerKey).toLowerCase(),
+    epsilonMilli: Number(event.args.epsilon),
+    at: { block: BigInt(event.blockNumber), logIndex: event.index },
   };
 }
 
@@ -189,7 +206,11 @@ export async function versionAtRequest(
   datasetId: string,
   at: ChainPosition,
 ): Promise<{ version: number; rowCount: bigint; commitments: [string, string, string] } | undefined> {
-  const logs = await registry.queryFilter(registry.filters.DatasetRefreshed(datasetId), Number(at.block));
+  return versionBefore(await registry.queryFilter(registry.filters.DatasetRefreshed(datasetId), Number(at.block)), at);
+}
+
+/** Of a dataset's `DatasetRefreshed` logs from `at`'s block on, the version the first one after `at` replaced; undefined if none. */
+function versionBefore(logs: ReadonlyArray<Log | EventLog>, at: ChainPosition): { version: number; rowCount: bigint; commitments: [string, string, string] } | undefined {
   const after = logs
     .filter((e): e is EventLog => "args" in e && !e.removed)
     .filter((e) => BigInt(e.blockNumber) > at.block || e.index > at.logIndex)
@@ -202,6 +223,12 @@ export async function versionAtRequest(
     rowCount: first.args.previousRowCount as bigint,
     commitments: [previous[0], previous[1], previous[2]].map((c) => c.toLowerCase()) as [string, string, string],
   };
+}
+
+/** A dataset's current record with the row count and commitments of the version a request bought, where a refresh has replaced it since. */
+function asBought(current: OnChainDataset, pinned: { rowCount: bigint; commitments: [string, string, string] } | undefined): OnChainDataset {
+  if (current.seller === ZeroAddress) return current;
+  return pinned === undefined ? { ...current, superseded: false } : { ...current, rowCount: pinned.rowCount, commitments: pinned.commitments, superseded: true };
 }
 
 const UNKNOWN_DATASET: OnChainDataset = {
@@ -229,7 +256,18 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
   // No batching delay: ethers waits 10 ms by default to batch calls, and a job's reads are a few round trips in a row.
   // Calls made in the same tick still go as one batch.
   const getProvider = (): JsonRpcProvider => (provider ??= new JsonRpcProvider(options.rpcUrl, undefined, { staticNetwork: true, batchStallTime: 0 }));
-  const registry = (): Contract => new Contract(options.registryAddress, REGISTRY_ABI, getProvider());
+  // Contracts are made once per address: each one parses its ABI.
+  let registryContract: Contract | undefined;
+  const registry = (): Contract => (registryContract ??= new Contract(options.registryAddress, REGISTRY_ABI, getProvider()));
+  const consumers = new Map<string, Contract>();
+  const consumerContract = (address: string): Contract => {
+    let contract = consumers.get(address);
+    if (contract === undefined) {
+      contract = new Contract(address, CONSUMER_ABI, getProvider());
+      consumers.set(address, contract);
+    }
+    return contract;
+  };
   const algorithms = new Map<string, string>();
   let chainId: Promise<bigint> | undefined;
 
@@ -287,8 +325,30 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
         this.getDataset(datasetId),
         read(`registry DatasetRefreshed(${datasetId}) since block ${at.block}`, () => versionAtRequest(registry(), datasetId, at)),
       ]);
-      if (current.seller === ZeroAddress) return current;
-      return pinned === undefined ? { ...current, superseded: false } : { ...current, rowCount: pinned.rowCount, commitments: pinned.commitments, superseded: true };
+      return asBought(current, pinned);
+    },
+    async locateRequest(consumer, requestId, datasetIds) {
+      const contract = consumerContract(consumer);
+      const [record, current] = await Promise.all([
+        read(`${consumer}.getRequest(${requestId})`, () => readRequestRecord(contract, requestId)),
+        Promise.all(datasetIds.map((id) => this.getDataset(id))),
+      ]);
+      if (record.buyer === ZeroAddress) return { request: { ...record, requested: undefined } };
+      const [requested, refreshes] = await Promise.all([
+        read(`${consumer} ComputationRequested(${requestId})`, () => readRequested(contract, requestId, record.requestBlock)),
+        Promise.all(
+          datasetIds.map((id) =>
+            read(`registry DatasetRefreshed(${id}) since block ${record.requestBlock}`, () =>
+              registry().queryFilter(registry().filters.DatasetRefreshed(id), Number(record.requestBlock)),
+            ),
+          ),
+        ),
+      ]);
+      if (requested === undefined) throw new MpcError("CHAIN_UNAVAILABLE", `on-chain read failed: no ComputationRequested event for ${requestId}`);
+      const request = { ...record, requested };
+      if (requested.at === undefined || requested.datasetIds.join() !== datasetIds.map((id) => id.toLowerCase()).join()) return { request };
+      const at = requested.at;
+      return { request, datasets: current.map((dataset, k) => asBought(dataset, versionBefore(refreshes[k], at))) };
     },
     wasReplaced(datasetId, hostIndex, commitment) {
       return read(`registry DatasetRefreshed(${datasetId})`, async () => {
@@ -297,7 +357,7 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       });
     },
     requestTimeout(consumer) {
-      return read(`${consumer}.requestTimeout()`, async () => BigInt(await new Contract(consumer, CONSUMER_ABI, getProvider()).getFunction("requestTimeout").staticCall()));
+      return read(`${consumer}.requestTimeout()`, async () => BigInt(await consumerContract(consumer).getFunction("requestTimeout").staticCall()));
     },
     isAlgorithmAllowed(datasetId, algorithmId) {
       return read(`registry.isAlgorithmAllowed(${datasetId})`, async () =>
@@ -316,7 +376,7 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
       return read(`${consumer}.algorithm()`, async () => {
         let name = algorithms.get(consumer);
         if (name === undefined) {
-          name = String(await new Contract(consumer, CONSUMER_ABI, getProvider()).getFunction("algorithm").staticCall());
+          name = String(await consumerContract(consumer).getFunction("algorithm").staticCall());
           algorithms.set(consumer, name);
         }
         return name;
@@ -324,14 +384,14 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
     },
     getRequest(consumer, requestId) {
       return read(`${consumer}.getRequest(${requestId})`, async () => {
-        const { record, requested } = await readRequest(new Contract(consumer, CONSUMER_ABI, getProvider()), requestId);
+        const { record, requested } = await readRequest(consumerContract(consumer), requestId);
         if (record.buyer !== ZeroAddress && requested === undefined) throw new Error(`no ComputationRequested event for ${requestId}`);
         return { ...record, requested };
       });
     },
     fulfilment(consumer, requestId, fromBlock) {
       return read(`${consumer} ComputationFulfilled(${requestId})`, async () => {
-        const contract = new Contract(consumer, CONSUMER_ABI, getProvider());
+        const contract = consumerContract(consumer);
         const events = await contract.queryFilter(contract.filters.ComputationFulfilled(requestId), Number(fromBlock));
         const event = events.find((e): e is EventLog => "args" in e && !e.removed);
         return event === undefined ? undefined : { blockNumber: event.blockNumber, resultHash: String(event.args.resultHash).toLowerCase() };

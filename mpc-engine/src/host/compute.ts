@@ -144,32 +144,43 @@ export function createComputeService(deps: {
    * says what was asked, every dataset is registered. Nothing the bridge says
    * goes into the identity.
    */
-  const locate = async (requestId: string, consumer: string, options: { policy?: boolean } = {}): Promise<LocatedJob> => {
-    const [algorithm, request, chainId, head] = await Promise.all([
+  const locate = async (requestId: string, consumer: string, options: { policy?: boolean; datasetIds?: readonly string[] } = {}): Promise<LocatedJob> => {
+    /** Per dataset, whether its seller allows the algorithm, and an exact answer to it (true unless `askExact`). */
+    const policyOf = (ids: readonly string[], askExact: boolean) =>
+      chain.algorithmOf(consumer).then((algorithm) => {
+        const algorithmId = keccak256(toUtf8Bytes(algorithm));
+        return Promise.all(ids.map((id) => Promise.all([chain.isAlgorithmAllowed(id, algorithmId), askExact ? chain.isExactAllowed(id, algorithmId) : true] as const)));
+      });
+    // Given the datasets a Compute names, the reader reads them beside the request (two round trips to the node, not three), and a
+    // job about to run reads their policies at once too: whether exact answers are allowed is asked before the request's ε is known.
+    const expected = options.datasetIds !== undefined && chain.locateRequest ? options.datasetIds : undefined;
+    const early = expected !== undefined && options.policy ? policyOf(expected, true) : undefined;
+    early?.catch(() => undefined);
+    const [algorithm, located, chainId, head] = await Promise.all([
       chain.algorithmOf(consumer),
-      chain.getRequest(consumer, requestId),
+      expected === undefined
+        ? chain.getRequest(consumer, requestId).then((request) => ({ request, datasets: undefined }))
+        : chain.locateRequest!(consumer, requestId, expected),
       chain.chainId(),
       chain.head(),
     ]);
+    const { request } = located;
     if (request.buyer === ZeroAddress || request.requested === undefined) {
       throw new MpcError("REQUEST_NOT_FOUND", `request ${requestId} is unknown to consumer ${consumer}`);
     }
     const { datasetIds, params, buyerKey, epsilonMilli, at } = request.requested;
     // For a job about to run, the sellers' policies are read beside the datasets rather than after them (a round trip less).
-    const algorithmId = keccak256(toUtf8Bytes(algorithm));
-    const policy = options.policy
-      ? Promise.all(
-          datasetIds.map((id) =>
-            Promise.all([chain.isAlgorithmAllowed(id, algorithmId), epsilonMilli === 0 ? chain.isExactAllowed(id, algorithmId) : true] as const),
-          ),
-        )
-      : undefined;
+    const policy = !options.policy
+      ? undefined
+      : early !== undefined && located.datasets !== undefined
+        ? early.then((read) => read.map(([allowed, exactAllowed]) => [allowed, epsilonMilli === 0 ? exactAllowed : true] as const))
+        : policyOf(datasetIds, epsilonMilli === 0);
     // Awaited in prepare(), or never if the job stops before: not an unhandled rejection.
     policy?.catch(() => undefined);
     // The version of each dataset the buyer paid for: a refresh after the request does not change its answer.
-    const datasets = await Promise.all(
-      datasetIds.map((id) => (at !== undefined && chain.datasetAtRequest ? chain.datasetAtRequest(id, at) : chain.getDataset(id))),
-    );
+    const datasets =
+      located.datasets ??
+      (await Promise.all(datasetIds.map((id) => (at !== undefined && chain.datasetAtRequest ? chain.datasetAtRequest(id, at) : chain.getDataset(id)))));
     datasets.forEach((dataset, k) => {
       if (dataset.seller === ZeroAddress) throw new MpcError("DATASET_NOT_FOUND", `dataset ${datasetIds[k]} is not registered on-chain`);
     });
@@ -439,7 +450,7 @@ export function createComputeService(deps: {
       if (closed) throw new MpcError("HOST_CLOSING", "host is shutting down");
       const asked = parse(request);
       allowedConsumer(asked.consumer);
-      const located = await withDeadline(locate(asked.requestId, asked.consumer, { policy: true }), Date.now() + config.jobTimeoutMs);
+      const located = await withDeadline(locate(asked.requestId, asked.consumer, { policy: true, datasetIds: asked.datasetIds }), Date.now() + config.jobTimeoutMs);
       const differences = (["algorithm", "datasetIds", "params", "buyerKey"] as const).filter(
         (k) => JSON.stringify(asked[k]) !== JSON.stringify(located.job[k]),
       );

@@ -119,8 +119,18 @@ interface SegmentSums {
  * sum that takes a centre off and the count of the same rows read it (at
  * 10^7 rows a pass of ~30 ms per party each).
  */
-function maskSumsMemo(): { of(mask: ArithShare, ends: readonly number[]): SegmentSums; total(mask: ArithShare, n: number): { a: bigint; b: bigint } } {
+function maskSumsMemo(): {
+  of(mask: ArithShare, ends: readonly number[]): SegmentSums;
+  /** Records sums already taken (by the pass of an inner product over the mask). */
+  keep(mask: ArithShare, ends: readonly number[], sums: SegmentSums): void;
+  total(mask: ArithShare, n: number): { a: bigint; b: bigint };
+} {
   const memo = new Map<ArithShare, Map<string, SegmentSums>>();
+  const keep = (mask: ArithShare, ends: readonly number[], sums: SegmentSums): void => {
+    let byEnds = memo.get(mask);
+    if (byEnds === undefined) memo.set(mask, (byEnds = new Map()));
+    if (!byEnds.has(ends.join(","))) byEnds.set(ends.join(","), sums);
+  };
   const of = (mask: ArithShare, ends: readonly number[]): SegmentSums => {
     let byEnds = memo.get(mask);
     if (byEnds === undefined) memo.set(mask, (byEnds = new Map()));
@@ -140,6 +150,7 @@ function maskSumsMemo(): { of(mask: ArithShare, ends: readonly number[]): Segmen
   };
   return {
     of,
+    keep,
     // The whole mask's sum: the sum of any segmentation's sums already taken, else one pass.
     total(mask, n) {
       const sums = memo.get(mask)?.values().next().value ?? of(mask, [n]);
@@ -272,11 +283,13 @@ export async function aggregateBlock(party: Party, statistics: readonly Statisti
     for (let g = 0; g < G; g++) segmented.get(key)!.items.push({ s, g });
   }
   for (const { ends, items } of segmented.values()) {
-    const dots = await dotProducts(
+    const { dots, firstSums } = await dotProducts(
       party,
       items.map(({ s, g }) => [maskFor(s, g), summandOf(s as Statistic & { kind: "sum" })] as const),
       ends,
     );
+    // The masks' own sums (counts, centres) come from the inner products' pass over them.
+    items.forEach(({ s, g }, i) => maskSums.keep(maskFor(s, g), ends, firstSums[i]));
     items.forEach(({ s, g }, i) => {
       if (!sumOf.has(s)) sumOf.set(s, []);
       const sum = s as Statistic & { kind: "sum" };

@@ -96,6 +96,15 @@ export class FakeChain implements ChainReader {
       }
     );
   }
+  /** Reads served by {@link locateRequest}, for tests that check the datasets a Compute names are not trusted. */
+  locateCalls = 0;
+  async locateRequest(consumer: string, requestId: string, datasetIds: readonly string[]): Promise<{ request: OnChainRequest; datasets?: OnChainDataset[] }> {
+    this.locateCalls++;
+    const request = await this.getRequest(consumer, requestId);
+    const asked = datasetIds.map((id) => id.toLowerCase());
+    if (request.requested === undefined || request.requested.datasetIds.join() !== asked.join()) return { request };
+    return { request, datasets: await Promise.all(asked.map((id) => this.datasetAtRequest(id))) };
+  }
   async fulfilment(consumer: string, requestId: string): Promise<{ blockNumber: number; resultHash: string } | undefined> {
     return this.fulfilments.get(`${consumer.toLowerCase()}/${requestId.toLowerCase()}`);
   }

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import http2 from "node:http2";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -191,6 +193,20 @@ describe("three hosts computing sum@1", () => {
       cluster.asBridge(0, "Compute", { ...computeRequest(requestId), algorithm: "median@9" }),
       rejectsWith(grpc.status.INVALID_ARGUMENT, "ALGORITHM_UNSUPPORTED"),
     );
+  });
+
+  it("lets an upload stream megabytes without waiting every 64 KiB: the Host API advertises a 4 MiB receive window", async () => {
+    const session = http2.connect(`https://127.0.0.1:${cluster.ports[0]}`, { ca: cluster.hostTls.ca, servername: "scmpc-host-0", ALPNProtocols: ["h2"] });
+    try {
+      let window: number | undefined;
+      session.on("remoteSettings", (settings: http2.Settings) => (window = settings.initialWindowSize));
+      await once(session, "remoteSettings");
+      // The widened window comes in a second SETTINGS frame, once the host sees the connection.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(window, 4 << 20);
+    } finally {
+      session.destroy();
+    }
   });
 
   it("refuses bad uploads with a clear status", async () => {

@@ -10,7 +10,7 @@ import {
   type UploadSharesRequest,
 } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
-import { createPeerServer } from "../channel/peer-server.ts";
+import { createPeerServer, serverWithWindows } from "../channel/peer-server.ts";
 import { createPeerBoots } from "../channel/peer-boots.ts";
 import { createExchangeHandler } from "../channel/peer-receiver.ts";
 import { MpcError } from "../errors.ts";
@@ -30,6 +30,9 @@ import { createShareStore } from "./share-store.ts";
 import { createUnregisteredSweeper, supersededRetention } from "./unregistered-sweeper.ts";
 import { handleUpload, handleUploadStream } from "./upload.ts";
 import { createWebApi, webApiTls } from "./web-api.ts";
+
+/** Receive window of each Host API connection and stream: a 1 MiB upload piece and the next in flight. */
+const HOST_API_WINDOW_BYTES = 4 << 20;
 
 /** Version reported by Health. */
 export const HOST_VERSION: string = packageJson.version;
@@ -111,11 +114,15 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
   const upload = (request: UploadSharesRequest) => handleUpload(request, uploadDeps);
   const health = (): HealthResponse => ({ hostIndex: config.hostIndex, status: "SERVING", version: HOST_VERSION });
 
-  const server = new grpc.Server({
-    // The largest message is an upload: one host's share of the largest dataset this host takes.
-    "grpc.max_receive_message_length": config.maxUploadBytes,
-    "grpc.max_send_message_length": 4 << 20,
-  });
+  const server = serverWithWindows(
+    {
+      // The largest message is an upload: one host's share of the largest dataset this host takes.
+      "grpc.max_receive_message_length": config.maxUploadBytes,
+      "grpc.max_send_message_length": 4 << 20,
+    },
+    // An upload streams megabytes: without a wider window the seller waits for this host every 64 KiB.
+    HOST_API_WINDOW_BYTES,
+  );
   const peerServer = createPeerServer();
   const { Host, Peer } = loadMpcV1();
 
@@ -164,6 +171,12 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       const webPort = webApi === undefined || config.webListen === undefined ? undefined : await webApi.listen(config.webListen);
       // Peers that were running jobs with a previous process of this host learn at once that it restarted.
       void peers.hello(Date.now() + 10_000);
+      // The chain connection is opened now rather than by the first upload or job (which would wait for it), and an
+      // operator learns at start whether the node answers; the host serves either way and reads the chain again per request.
+      chain.chainId().then(
+        (id) => logger.info({ chainId: id.toString() }, "chain node reachable"),
+        (err: unknown) => logger.warn({ err }, "chain node not reachable yet; uploads and jobs need it"),
+      );
       sweeper.start();
       return { port, peerPort, webPort };
     },

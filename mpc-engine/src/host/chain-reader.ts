@@ -400,6 +400,9 @@ export function createEthersChainReader(options: { rpcUrl: string; registryAddre
     close() {
       provider?.destroy();
       provider = undefined;
+      // Made again over a new provider if the reader is used after closing.
+      registryContract = undefined;
+      consumers.clear();
     },
   };
 }

@@ -126,14 +126,17 @@ function maskSumsMemo(): {
   total(mask: ArithShare, n: number): { a: bigint; b: bigint };
 } {
   const memo = new Map<ArithShare, Map<string, SegmentSums>>();
-  const keep = (mask: ArithShare, ends: readonly number[], sums: SegmentSums): void => {
+  const byEndsOf = (mask: ArithShare): Map<string, SegmentSums> => {
     let byEnds = memo.get(mask);
     if (byEnds === undefined) memo.set(mask, (byEnds = new Map()));
+    return byEnds;
+  };
+  const keep = (mask: ArithShare, ends: readonly number[], sums: SegmentSums): void => {
+    const byEnds = byEndsOf(mask);
     if (!byEnds.has(ends.join(","))) byEnds.set(ends.join(","), sums);
   };
   const of = (mask: ArithShare, ends: readonly number[]): SegmentSums => {
-    let byEnds = memo.get(mask);
-    if (byEnds === undefined) memo.set(mask, (byEnds = new Map()));
+    const byEnds = byEndsOf(mask);
     const key = ends.join(",");
     let sums = byEnds.get(key);
     if (sums === undefined) {

@@ -101,6 +101,8 @@ export interface PeerFrame {
   totalLength: number;
   data: Buffer;
   bootId: string;
+  /** Padding before `data` on the wire (see host_peer.proto); ignored. */
+  align?: Buffer;
 }
 
 export interface PeerAck {

@@ -60,6 +60,87 @@ export function toFrames(input: { messageId: number; fromHost: number; message: 
   }));
 }
 
+/** Bytes gRPC puts before each message on the wire: a compression flag and a 4-byte length. */
+const GRPC_PREFIX_BYTES = 5;
+/** Field numbers of PeerFrame (host_peer.proto). */
+const FIELD = { messageId: 1, jobId: 2, step: 3, fromHost: 4, chunkIndex: 5, chunkCount: 6, totalLength: 7, data: 8, bootId: 9, align: 10 } as const;
+
+/** Bytes of a protobuf varint of an unsigned 32-bit value. */
+function varintBytes(n: number): number {
+  return n < 1 << 7 ? 1 : n < 1 << 14 ? 2 : n < 1 << 21 ? 3 : n < 1 << 28 ? 4 : 5;
+}
+
+/**
+ * A PeerFrame in protobuf bytes, as the generic encoder writes it except
+ * that `align` comes just before `data` with as many bytes (0 to 7) as put
+ * `data` at a multiple of 8 bytes into the gRPC message the receiver
+ * assembles (its 5-byte prefix included). The receiver decodes `data` as a
+ * view of that message, so it can read the payload's 64-bit words where they
+ * arrived rather than copy them to an aligned buffer: one copy of every
+ * round's vector fewer. Any protobuf decoder reads the same frame (fields
+ * may come in any order; `align` is ignored).
+ *
+ * @example
+ * const bytes = encodePeerFrame(toFrames({ messageId: 1, fromHost: 0, message, chunkBytes, bootId })[0]);
+ */
+export function encodePeerFrame(frame: PeerFrame): Buffer {
+  const jobId = Buffer.from(frame.jobId, "utf8");
+  const bootId = Buffer.from(frame.bootId, "utf8");
+  const data = frame.data;
+  // proto3: fields at their default (0, empty) are not written.
+  const numbers = (["messageId", "step", "fromHost", "chunkIndex", "chunkCount", "totalLength"] as const).filter((f) => frame[f] !== 0);
+  const head =
+    numbers.reduce((n, f) => n + 1 + varintBytes(frame[f]), 0) + (jobId.length > 0 ? 1 + varintBytes(jobId.length) + jobId.length : 0);
+  let pad = 0;
+  if (data.length > 0) {
+    // Where data's bytes start with an empty align field (tag, length 0), data's tag and length.
+    const start = GRPC_PREFIX_BYTES + head + 2 + 1 + varintBytes(data.length);
+    pad = (8 - (start % 8)) % 8;
+  }
+  const size =
+    head +
+    (data.length > 0 ? 2 + pad + 1 + varintBytes(data.length) + data.length : 0) +
+    (bootId.length > 0 ? 1 + varintBytes(bootId.length) + bootId.length : 0);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  const varint = (n: number): void => {
+    while (n >= 0x80) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+  };
+  const number = (field: number, n: number): void => {
+    if (n === 0) return;
+    out[at++] = field << 3;
+    varint(n);
+  };
+  const bytes = (field: number, b: Uint8Array): void => {
+    out[at++] = (field << 3) | 2;
+    varint(b.length);
+    out.set(b, at);
+    at += b.length;
+  };
+  // Field order as the generic encoder's (by number), then align, data and boot_id.
+  number(FIELD.messageId, frame.messageId);
+  if (jobId.length > 0) bytes(FIELD.jobId, jobId);
+  number(FIELD.step, frame.step);
+  number(FIELD.fromHost, frame.fromHost);
+  number(FIELD.chunkIndex, frame.chunkIndex);
+  number(FIELD.chunkCount, frame.chunkCount);
+  number(FIELD.totalLength, frame.totalLength);
+  if (data.length > 0) {
+    out[at++] = (FIELD.align << 3) | 2;
+    out[at++] = pad;
+    out.fill(0, at, at + pad);
+    at += pad;
+    bytes(FIELD.data, data);
+  }
+  if (bootId.length > 0) bytes(FIELD.bootId, bootId);
+  if (at !== size) throw new Error(`PeerFrame encoded to ${at} bytes, ${size} expected`);
+  return out;
+}
+
 /** Reassembles the frames of one stream into messages. */
 export interface FrameAssembler {
   /**

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
 import { MpcError, type MpcErrorCode } from "../errors.ts";
-import { DEFAULT_CHUNK_BYTES, HELLO_JOB_ID, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
+import { DEFAULT_CHUNK_BYTES, encodePeerFrame, HELLO_JOB_ID, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
 import type { PeerBoots } from "./peer-boots.ts";
 
 /** The sending half of the channel to one peer host. */
@@ -88,8 +88,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
   const { fromHost, toHost } = options;
   const chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES);
   const idleMs = options.idleMs ?? 15_000;
-  const { Peer } = loadMpcV1();
-  const client = new Peer(options.address, options.credentials, {
+  const client = new (peerClient())(options.address, options.credentials, {
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 1000,
     "grpc.ssl_target_name_override": options.serverName ?? `scmpc-host-${toHost}`,
@@ -283,6 +282,18 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
       client.close();
     },
   };
+}
+
+let peerClientConstructor: grpc.ServiceClientConstructor | undefined;
+
+/** The Peer service's client, its frames encoded with their data word-aligned for the receiver ({@link encodePeerFrame}). */
+function peerClient(): grpc.ServiceClientConstructor {
+  if (peerClientConstructor === undefined) {
+    const { service } = loadMpcV1().Peer;
+    const Exchange = { ...service.Exchange, requestSerialize: encodePeerFrame as (frame: unknown) => Buffer };
+    peerClientConstructor = grpc.makeGenericClientConstructor({ ...service, Exchange }, "Peer");
+  }
+  return peerClientConstructor;
 }
 
 class DeadlineReached extends Error {}

@@ -78,6 +78,35 @@ describe("multiplication", () => {
   });
 });
 
+describe("rounds longer than a piece of the PRF stream (drawn 65,536 words at a time)", () => {
+  it("products and ANDs of pairs laid across the pieces' edges", async () => {
+    const lengths = [70_000, 3, 65_536, 100_001];
+    const random = (n: number) => {
+      const v = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) v[i] = BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 53)) * 0x9e3779b97f4a7c15n);
+      return v;
+    };
+    const xs = lengths.map(random);
+    const ys = lengths.map(random);
+    const X = xs.map((x) => shareArithForTesting(x));
+    const Y = ys.map((y) => shareArithForTesting(y));
+    const products = await runThreeParties((p) => multiplyMany(p, lengths.map((_, j) => [X[j][p.index], Y[j][p.index]] as const)));
+    lengths.forEach((n, j) => {
+      const got = reconstruct(products.map((party) => party[j]));
+      const wrong = got.findIndex((v, i) => v !== BigInt.asUintN(64, xs[j][i] * ys[j][i]));
+      assert.equal(wrong, -1, `pair ${j} (${n} words): first wrong product at ${wrong}`);
+    });
+    const A = xs.map((x) => shareBoolForTesting(x));
+    const B = ys.map((y) => shareBoolForTesting(y));
+    const ands = await runThreeParties((p) => andMany(p, lengths.map((_, j) => [A[j][p.index], B[j][p.index]] as const)));
+    lengths.forEach((n, j) => {
+      const got = reconstructBoolForTesting(ands.map((party) => party[j]));
+      const wrong = got.findIndex((v, i) => v !== (xs[j][i] & ys[j][i]));
+      assert.equal(wrong, -1, `pair ${j} (${n} words): first wrong AND at ${wrong}`);
+    });
+  });
+});
+
 describe("AND on XOR shares", () => {
   it("matches plaintext bitwise AND", async () => {
     await fc.assert(

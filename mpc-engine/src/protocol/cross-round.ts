@@ -65,10 +65,17 @@ async function prepare(
 ): Promise<BigUint64Array> {
   const draw = party.prf.inBackground(step, tag, total);
   if (draw === undefined) {
+    // The stream shared with the next party becomes z (for one pair); the
+    // other is read once, so it is drawn a piece at a time into one buffer
+    // (no vector of the round's length to allocate, and to collect).
     const fNext = party.prf.withNext(step, tag, total);
-    const fPrev = party.prf.withPrev(step, tag, total);
     const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
-    crossSpan(pairs, lengths, 0, total, cross, fNext, fPrev, z);
+    const piece = prevPiece.subarray(0, Math.min(PREV_PIECE_WORDS, total));
+    for (let from = 0; from < total; from += PREV_PIECE_WORDS) {
+      const to = Math.min(total, from + PREV_PIECE_WORDS);
+      const fPrev = party.prf.prevRange(step, tag, from, piece.subarray(0, to - from));
+      crossSpan(pairs, lengths, from, to, cross, fNext, fPrev, z, from);
+    }
     return z;
   }
   // Worker threads draw the streams a piece at a time; each piece's cross
@@ -86,7 +93,20 @@ async function prepare(
   }
 }
 
-/** The masked cross terms of words [from, to) of the round (pairs laid end to end) into z. */
+/**
+ * Words of the stream shared with the previous party drawn at a time when a
+ * round runs on the event loop alone: 64 Ki words (512 KiB), one buffer for
+ * every round of the process (a round's pieces are drawn and used without
+ * yielding in between).
+ */
+const PREV_PIECE_WORDS = 1 << 16;
+const prevPiece = new BigUint64Array(PREV_PIECE_WORDS);
+
+/**
+ * The masked cross terms of words [from, to) of the round (pairs laid end to
+ * end) into z; fPrev holds the previous party's stream from word `prevFrom`
+ * (0: the whole stream).
+ */
 function crossSpan(
   pairs: readonly (readonly [Share, Share])[],
   lengths: readonly number[],
@@ -96,6 +116,7 @@ function crossSpan(
   fNext: BigUint64Array,
   fPrev: BigUint64Array,
   z: BigUint64Array,
+  prevFrom = 0,
 ): void {
   let start = 0;
   pairs.forEach(([x, y], j) => {
@@ -104,7 +125,7 @@ function crossSpan(
     const hi = Math.min(to, end);
     if (lo < hi) {
       const [a, b] = [lo - start, hi - start];
-      cross(x.a.subarray(a, b), x.b.subarray(a, b), y.a.subarray(a, b), y.b.subarray(a, b), fNext.subarray(lo, hi), fPrev.subarray(lo, hi), z.subarray(lo, hi));
+      cross(x.a.subarray(a, b), x.b.subarray(a, b), y.a.subarray(a, b), y.b.subarray(a, b), fNext.subarray(lo, hi), fPrev.subarray(lo - prevFrom, hi - prevFrom), z.subarray(lo, hi));
     }
     start = end;
   });

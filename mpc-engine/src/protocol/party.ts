@@ -31,6 +31,13 @@ export interface PairwisePrf {
   /** n words of the stream shared with the previous party, for (step, tag). */
   withPrev(step: number, tag: number, n: number): BigUint64Array;
   /**
+   * Words [from, from + out.length) of withPrev(step, tag, ·), into `out`
+   * (`from` even: a draw starts on an AES block): a round that uses the
+   * stream once, a piece at a time, draws it into one small buffer instead
+   * of a vector of its length.
+   */
+  prevRange(step: number, tag: number, from: number, out: BigUint64Array): BigUint64Array;
+  /**
    * Both streams for (step, tag), n words each, drawn piece by piece by
    * worker threads while the caller goes on; undefined when the party has no
    * PRF pool or n is too small to hand over (then draw with withNext and
@@ -88,6 +95,13 @@ function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigU
   fillPrfRange(key, step, tag, 0, new Uint8Array(out.buffer));
   // Little-endian words of the stream, as wordsOf reads them.
   return LITTLE_ENDIAN ? out : wordsOf(new Uint8Array(out.buffer));
+}
+
+function keystreamRange(key: Buffer, step: number, tag: number, from: number, out: BigUint64Array): BigUint64Array {
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  fillPrfRange(key, step, tag, from, bytes);
+  if (!LITTLE_ENDIAN) out.set(wordsOf(bytes.slice()));
+  return out;
 }
 
 /**
@@ -152,6 +166,7 @@ class ProtocolParty implements Party {
     this.prf = {
       withNext: (step, tag, n) => keystreamWords(keyNext, step, tag, n),
       withPrev: (step, tag, n) => keystreamWords(keyPrev, step, tag, n),
+      prevRange: (step, tag, from, out) => keystreamRange(keyPrev, step, tag, from, out),
       // The pool's words are host-endian, as the stream's are on the little-endian hosts it runs on.
       inBackground: (step, tag, n) =>
         prfPool?.takes(n) && LITTLE_ENDIAN ? prfPool.draw({ next: keyNext, prev: keyPrev }, step, tag, n) : undefined,

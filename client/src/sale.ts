@@ -12,6 +12,8 @@ import {
   shareColumn,
   shareColumnFromSeeds,
   shareCommitments,
+  shareCommitmentsV5,
+  SHARE_DOMAIN_V5,
   uploadDigest,
   type ColumnKind,
   type ColumnShareBytes,
@@ -170,15 +172,30 @@ export async function shareAndUpload(options: {
   );
   const bytes = perHost.map((columnShares) => columnShares.reduce((n, c) => n + c.a.length + c.b.length + c.validA.length + c.validB.length, 0));
   options.progress?.({ stage: "shared", rows: rowCount, bytes: [bytes[0], bytes[1], bytes[2]] });
-  // Host i's b is host i+1's a: each vector is digested once for the two commitments that hold it.
-  const commitments = shareCommitments(perHost.map((columnShares, hostIndex) => ({ datasetId, hostIndex, rowCount, columns: columnShares })));
+  // Host i's b is host i+1's a: each vector is digested once for the two commitments that hold it. With seeds,
+  // the v5 encoding binds x0 and x1 by their seeds: only x2 is hashed, and no host draws or hashes the others.
+  const seedOf = (hostIndex: number, side: "a" | "b"): Uint8Array | undefined =>
+    seeds === undefined ? undefined : side === "a" ? (hostIndex < 2 ? seeds[hostIndex] : undefined) : hostIndex !== 1 ? seeds[(hostIndex + 1) % 3] : undefined;
+  const commitments =
+    seeds === undefined
+      ? shareCommitments(perHost.map((columnShares, hostIndex) => ({ datasetId, hostIndex, rowCount, columns: columnShares })))
+      : shareCommitmentsV5(
+          perHost.map((columnShares, hostIndex) => {
+            const bySeed = (side: "a" | "b", bytes: Buffer) => {
+              const seed = seedOf(hostIndex, side);
+              return seed === undefined ? bytes : { length: bytes.length, seed };
+            };
+            const columns = columnShares.map((c) => ({ ...c, a: bySeed("a", c.a), b: bySeed("b", c.b), validA: bySeed("a", c.validA), validB: bySeed("b", c.validB) }));
+            return { datasetId, hostIndex, rowCount, columns };
+          }),
+        );
   await Promise.all(
     perHost.map(async (columnShares, hostIndex) => {
       const commitment = commitments[hostIndex];
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
       // Host i's a is x_i and its b x_{i+1}: x0 and x1 go as their seeds.
-      const seedA = seeds !== undefined && hostIndex < 2 ? seeds[hostIndex] : undefined;
-      const seedB = seeds !== undefined && hostIndex !== 1 ? seeds[(hostIndex + 1) % 3] : undefined;
+      const seedA = seedOf(hostIndex, "a");
+      const seedB = seedOf(hostIndex, "b");
       const empty = Buffer.alloc(0);
       await transport.upload(hostIndex, {
         datasetId,
@@ -195,6 +212,7 @@ export async function shareAndUpload(options: {
         signature,
         ...(seedA === undefined ? {} : { seedA: Buffer.from(seedA) }),
         ...(seedB === undefined ? {} : { seedB: Buffer.from(seedB) }),
+        ...(seeds === undefined ? {} : { shareEncoding: SHARE_DOMAIN_V5 }),
       });
       options.progress?.({ stage: "stored", host: hostIndex, bytes: bytes[hostIndex] });
     }),

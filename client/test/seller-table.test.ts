@@ -13,7 +13,7 @@ import {
   planComputation,
   reconstruct,
   schemaText,
-  shareCommitment,
+  shareCommitmentV5,
 } from "@scmpc/mpc-engine";
 import type { ComputeResponse } from "@scmpc/protos";
 import { createShareStore } from "@scmpc/mpc-engine/host";
@@ -156,7 +156,12 @@ describe("a seller's typed table with missing values", () => {
       for (const [i, share] of stored.entries()) {
         assert.ok(share);
         assert.equal(share.commitment, commitments[i]);
-        assert.equal(shareCommitment({ datasetId, hostIndex: i, rowCount: 6n, columns: share.columns }), commitments[i]);
+        // x0 and x1 went as seeds (host 0 both, host 1 seed 1, host 2 seed 0), bound by them under the v5 encoding.
+        assert.equal(share.encoding, "scmpc-share-v5");
+        assert.deepEqual([share.seeds?.a !== undefined, share.seeds?.b !== undefined], [[true, true], [true, false], [false, true]][i]);
+        const bySeed = (seed: Uint8Array | undefined, bytes: Uint8Array) => (seed === undefined ? bytes : { length: bytes.length, seed });
+        const committed = share.columns.map((c) => ({ ...c, a: bySeed(share.seeds?.a, c.a), b: bySeed(share.seeds?.b, c.b), validA: bySeed(share.seeds?.a, c.validA), validB: bySeed(share.seeds?.b, c.validB) }));
+        assert.equal(shareCommitmentV5({ datasetId, hostIndex: i, rowCount: 6n, columns: committed }), commitments[i]);
         assert.equal(schemaText(share.columns), schemaText(table.columns.map((c) => c.schema)));
       }
       for (const [k, column] of table.columns.entries()) {

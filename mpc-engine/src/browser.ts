@@ -9,10 +9,11 @@ export { MpcError, isMpcError, type MpcErrorCode } from "./errors.ts";
 export { RING_MODULUS, toRing, toSigned, ringAdd, ringSub, ringSum, addVectors, subVectors } from "./ring.ts";
 export { MAX_SCALE, encodeFixedPoint, decodeFixedPoint } from "./fixed-point.ts";
 export { shareColumn, shareColumnFromSeeds, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
-export { SHARE_SEED_BYTES, canExpandShareSeeds, expandShareSeed, expandShareSeedInPieces, type SeededPart } from "./share-seeds.ts";
+export { SHARE_SEED_BYTES, canExpandShareSeeds, expandShareSeed, expandShareSeedInPieces, expandShareSeedRows, type SeededPart } from "./share-seeds.ts";
 export {
   SHARE_DOMAIN,
   SHARE_DOMAIN_V3,
+  SHARE_DOMAIN_V5,
   COMMITMENT_CHUNK_BYTES,
   UPLOAD_DOMAIN,
   encodeRingVector,
@@ -24,10 +25,14 @@ export {
   shareCommitments,
   shareCommitmentV3,
   shareCommitmentOfDigests,
+  shareCommitmentV5,
+  shareCommitmentsV5,
   chunkDigests,
   ChunkDigester,
   type VectorDigests,
   type ShareDigestInput,
+  type SeededVector,
+  type ShareV5Input,
   uploadDigest,
   type ColumnShareBytes,
   type ShareCommitmentInput,

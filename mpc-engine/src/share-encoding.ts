@@ -24,6 +24,14 @@ const wasmSha256: IHasher | undefined = nodeCrypto === undefined ? await createS
  * its {@link COMMITMENT_CHUNK_BYTES} chunks instead of its bytes).
  */
 export const SHARE_DOMAIN = "scmpc-share-v4";
+/**
+ * Domain tag of the v5 encoding: the v4 one with each ring vector either
+ * sent (its chunk digests, as in v4) or drawn from a share seed (the seed's
+ * SHA-256), a kind byte saying which. A seller whose x0 and x1 travel as
+ * seeds commits to them by their seeds, so neither it nor any host hashes,
+ * writes or sends the vectors the seeds stand for.
+ */
+export const SHARE_DOMAIN_V5 = "scmpc-share-v5";
 /** Domain tag of the v3 encoding, in which the vectors' bytes themselves are hashed: shares stored under it still verify. */
 export const SHARE_DOMAIN_V3 = "scmpc-share-v3";
 /**
@@ -148,6 +156,12 @@ export function datasetIdOf(seller: string, name: string): string {
  *                                 u64 len | SHA-256 of each COMMITMENT_CHUNK_BYTES chunk of it, in order
  * ```
  *
+ * The v5 encoding (`"scmpc-share-v5"`, {@link shareCommitmentV5}) is the
+ * same but for each component: `u64 len | u8 0 | chunk digests` for a vector
+ * sent, `u64 len | u8 1 | SHA-256(seed)` for one drawn from a share seed
+ * (share-seeds.ts: the column's index and the component's part fix the
+ * stream), so a seeded vector is bound by its seed.
+ *
  * The vectors enter through their chunk digests (32 bytes per MiB), so the
  * encoding is a few KiB even for millions of rows; SHA-256's collision
  * resistance makes it bind every byte as the v3 encoding did, which held
@@ -166,11 +180,11 @@ export function encodeShare(input: ShareCommitmentInput): Buffer {
 }
 
 /**
- * The pieces of the v4 encoding ({@link encodeShare}) or, with `version` 3,
- * of the v3 one, in order, without copying the columns. `digest` gives a
- * component's chunk digests (v4).
+ * The pieces of the v4 encoding ({@link encodeShare}) or, with `version` 3
+ * or 5, of the v3 or v5 one, in order, without copying the columns. `digest`
+ * gives a component's chunk digests (v4, v5).
  */
-function shareParts(input: ShareCommitmentInput | ShareDigestInput, version: 3 | 4, digest: (component: Uint8Array) => Uint8Array): Uint8Array[] {
+function shareParts(input: ShareCommitmentInput | ShareDigestInput | ShareV5Input, version: 3 | 4 | 5, digest: (component: Uint8Array) => Uint8Array): Uint8Array[] {
   const datasetId = bytes32(input.datasetId, "datasetId");
   if (!Number.isInteger(input.hostIndex) || input.hostIndex < 0 || input.hostIndex > 2) {
     throw new MpcError("ENCODING_INVALID", `hostIndex must be 0, 1 or 2, got ${input.hostIndex}`);
@@ -178,7 +192,7 @@ function shareParts(input: ShareCommitmentInput | ShareDigestInput, version: 3 |
   const rowCount = BigInt(input.rowCount);
   if (rowCount < 0n || rowCount >= 1n << 64n) throw new MpcError("ENCODING_INVALID", `rowCount out of range: ${rowCount}`);
   const parts: Uint8Array[] = [];
-  const tag = Buffer.from(version === 4 ? SHARE_DOMAIN : SHARE_DOMAIN_V3, "utf8");
+  const tag = Buffer.from(version === 5 ? SHARE_DOMAIN_V5 : version === 4 ? SHARE_DOMAIN : SHARE_DOMAIN_V3, "utf8");
   parts.push(u32(tag.length), tag, datasetId, Uint8Array.of(input.hostIndex), u64(rowCount), u32(input.columns.length));
   for (const column of input.columns) {
     if (!Number.isInteger(column.scale) || column.scale < 0 || column.scale > 0xffffffff) {
@@ -208,7 +222,12 @@ function shareParts(input: ShareCommitmentInput | ShareDigestInput, version: 3 |
       parts.push(u32(text.length), text);
     }
     for (const component of [column.a, column.b, column.validA, column.validB]) {
-      if (component instanceof Uint8Array) {
+      if (version === 5) {
+        if (isSeeded(component)) parts.push(u64(BigInt(component.length)), KIND_SEEDED, chunkDigests(component.seed));
+        else parts.push(u64(BigInt(component.length)), KIND_SENT, component instanceof Uint8Array ? digest(component) : component.digests);
+      } else if (isSeeded(component)) {
+        throw new MpcError("ENCODING_INVALID", `a v${version} commitment has no seeded vectors; the v5 one binds them by their seeds`);
+      } else if (component instanceof Uint8Array) {
         parts.push(u64(BigInt(component.length)), version === 4 ? digest(component) : component);
       } else {
         if (version !== 4) throw new MpcError("ENCODING_INVALID", "a v3 commitment hashes the vectors' bytes, not their digests");
@@ -219,8 +238,41 @@ function shareParts(input: ShareCommitmentInput | ShareDigestInput, version: 3 |
   return parts;
 }
 
+/** v5 component kinds: a vector sent (its chunk digests follow), one drawn from a share seed (the seed's SHA-256 follows). */
+const KIND_SENT = Uint8Array.of(0);
+const KIND_SEEDED = Uint8Array.of(1);
+
 function isVector(component: unknown): boolean {
-  return component instanceof Uint8Array || (typeof component === "object" && component !== null && (component as VectorDigests).digests instanceof Uint8Array);
+  return (
+    component instanceof Uint8Array ||
+    (typeof component === "object" && component !== null && ((component as VectorDigests).digests instanceof Uint8Array || isSeeded(component)))
+  );
+}
+
+function isSeeded(component: unknown): component is SeededVector {
+  return typeof component === "object" && component !== null && !(component instanceof Uint8Array) && (component as SeededVector).seed instanceof Uint8Array;
+}
+
+/** A vector a v5 commitment binds by the share seed it is drawn from (share-seeds.ts): its byte length and the seed. */
+export interface SeededVector {
+  length: number;
+  seed: Uint8Array;
+}
+
+/** {@link ShareCommitmentInput} for the v5 encoding: each vector as its bytes, its {@link VectorDigests} or its {@link SeededVector}. */
+export interface ShareV5Input extends Omit<ShareCommitmentInput, "columns"> {
+  columns: ReadonlyArray<Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB"> & Record<"a" | "b" | "validA" | "validB", Uint8Array | VectorDigests | SeededVector>>;
+}
+
+/**
+ * The v5 commitment: keccak256 of the v5 encoding (see {@link encodeShare}),
+ * the vectors given as bytes, digests or seeds.
+ *
+ * @example
+ * const c = shareCommitmentV5({ datasetId, hostIndex: 0, rowCount: 2n, columns: [{ ...schema, a: { length: 16, seed: seed0 }, b: { length: 16, seed: seed1 }, validA: { length: 16, seed: seed0 }, validB: { length: 16, seed: seed1 } }] });
+ */
+export function shareCommitmentV5(input: ShareV5Input): string {
+  return keccakOf(shareParts(input, 5, chunkDigests));
 }
 
 /** A vector as a v4 commitment sees it: its byte length and its chunk digests ({@link chunkDigests}). */
@@ -332,6 +384,25 @@ export function shareCommitment(input: ShareCommitmentInput): string {
  * const [c0, c1, c2] = shareCommitments([share0, share1, share2]);
  */
 export function shareCommitments(inputs: readonly ShareCommitmentInput[]): string[] {
+  const digest = memoDigests();
+  return inputs.map((input) => keccakOf(shareParts(input, 4, digest)));
+}
+
+/**
+ * {@link shareCommitments} under the v5 encoding: each vector sent is
+ * digested once for the two commitments that hold it, and each seeded one is
+ * bound by its seed, never drawn.
+ *
+ * @example
+ * const [c0, c1, c2] = shareCommitmentsV5(perHost.map((columns, hostIndex) => ({ datasetId, hostIndex, rowCount, columns })));
+ */
+export function shareCommitmentsV5(inputs: readonly ShareV5Input[]): string[] {
+  const digest = memoDigests();
+  return inputs.map((input) => keccakOf(shareParts(input, 5, digest)));
+}
+
+/** {@link chunkDigests} remembered per view (buffer, offset, length): a vector two hosts hold is digested once. */
+function memoDigests(): (component: Uint8Array) => Uint8Array {
   const seen = new Map<ArrayBufferLike, Map<string, Uint8Array>>();
   const digest = (component: Uint8Array): Uint8Array => {
     const key = `${component.byteOffset}:${component.byteLength}`;
@@ -341,7 +412,7 @@ export function shareCommitments(inputs: readonly ShareCommitmentInput[]): strin
     if (digests === undefined) views.set(key, (digests = chunkDigests(component)));
     return digests;
   };
-  return inputs.map((input) => keccakOf(shareParts(input, 4, digest)));
+  return digest;
 }
 
 /**

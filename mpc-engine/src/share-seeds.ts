@@ -97,6 +97,36 @@ export function expandShareSeed(seed: Uint8Array, column: number, part: SeededPa
 }
 
 /**
+ * Rows [first, end) of the vector {@link expandShareSeed} gives, drawn alone:
+ * AES-CTR is addressed by position, so the stream starts at counter block
+ * `first / 2` (two words per block) and no earlier row is drawn. A host reads
+ * the rows of a seeded vector this way without storing it. Fresh memory,
+ * word-aligned.
+ *
+ * @throws RangeError on a bad seed, column or rows
+ * @example
+ * expandShareSeedRows(seed, 0, "values", 5, 7) // the bytes of words 5 and 6 of expandShareSeed(seed, 0, "values", n)
+ */
+export function expandShareSeedRows(seed: Uint8Array, column: number, part: SeededPart, first: number, end: number): Buffer {
+  checkSeed(seed, end);
+  if (!Number.isSafeInteger(first) || first < 0 || first > end) throw new RangeError(`rows ${first}..${end} out of range`);
+  const iv = seedIv(column, part);
+  // The counter's low 64 bits start at 0, and a vector has fewer than 2^64 blocks: no carry into the column's half.
+  new DataView(iv.buffer).setBigUint64(8, BigInt(Math.floor(first / 2)));
+  const skip = (first % 2) * 8;
+  const out = Buffer.from(new ArrayBuffer((end - first) * 8));
+  if (skip === 0) {
+    keystreamFrom(seed, iv)(out);
+    return out;
+  }
+  // An odd first row is the second word of its block: the block is drawn whole and its first word dropped.
+  const drawn = new Uint8Array(out.length + skip);
+  keystreamFrom(seed, iv)(drawn);
+  out.set(drawn.subarray(skip));
+  return out;
+}
+
+/**
  * The bytes of {@link expandShareSeed} in pieces of at most `pieceBytes`,
  * one buffer reused for every piece (use each before taking the next): a
  * host writes a seeded vector to disk without holding it whole.

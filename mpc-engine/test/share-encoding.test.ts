@@ -7,6 +7,7 @@ import {
   COMMITMENT_CHUNK_BYTES,
   SHARE_DOMAIN,
   SHARE_DOMAIN_V3,
+  SHARE_DOMAIN_V5,
   chunkDigests,
   datasetIdOf,
   decodeRingVector,
@@ -15,6 +16,8 @@ import {
   shareCommitment,
   shareCommitmentV3,
   shareCommitments,
+  shareCommitmentV5,
+  shareCommitmentsV5,
   uploadDigest,
   type ShareCommitmentInput,
 } from "../src/index.ts";
@@ -113,6 +116,41 @@ describe("share encoding and commitments", () => {
       ].join(""),
     );
     assert.equal(SHARE_DOMAIN, "scmpc-share-v4");
+  });
+
+  it("lays out v5 as v4 but each component as its length, a kind byte, then its chunk digests (sent, 0) or its seed's SHA-256 (seeded, 1)", () => {
+    const input = base();
+    const seedA = Buffer.alloc(32, 0xa1);
+    const seedB = Buffer.alloc(32, 0xb2);
+    const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
+    // Side a from seedA, b sent: host 1's share as the seller's client sends it (x1 a seed, x2 the vector).
+    const seeded = { ...input, columns: input.columns.map((c) => ({ ...c, a: { length: 16, seed: seedA }, validA: { length: 16, seed: seedA } })) };
+    const column = (c: ShareCommitmentInput["columns"][number]) =>
+      Buffer.concat([
+        text(c.name),
+        u32(c.scale),
+        text(c.lo),
+        text(c.hi),
+        text(c.type ?? ""),
+        u32(c.categories?.length ?? 0),
+        ...(c.categories ?? []).map(text),
+        ...COMPONENTS.flatMap((part) => [u64(16), ...(part === "a" || part === "validA" ? [Buffer.of(1), sha(seedA)] : [Buffer.of(0), sha(c[part])])]),
+      ]);
+    const expected = Buffer.concat([text("scmpc-share-v5"), Buffer.from("ab".repeat(32), "hex"), Buffer.of(1), u64(2), u32(3), ...input.columns.map(column)]);
+    assert.equal(shareCommitmentV5(seeded), keccak256(expected));
+    assert.equal(SHARE_DOMAIN_V5, "scmpc-share-v5");
+    // The vectors sent under v5 are not the v4 commitment (the kind bytes and tag differ); given as digests, the same.
+    assert.notEqual(shareCommitmentV5(input), shareCommitment(input));
+    const digested = { ...input, columns: input.columns.map((c) => ({ ...c, b: { length: 16, digests: sha(c.b) } })) };
+    assert.equal(shareCommitmentV5(digested), shareCommitmentV5(input));
+    // A seed binds its vector: another seed, or the side sent instead, is another commitment.
+    const otherSeed = { ...seeded, columns: seeded.columns.map((c, k) => (k === 2 ? { ...c, validA: { length: 16, seed: seedB } } : c)) };
+    assert.notEqual(shareCommitmentV5(otherSeed), shareCommitmentV5(seeded));
+    assert.notEqual(shareCommitmentV5(seeded), shareCommitmentV5(input));
+    // The three at once (x1 digested once for hosts 0 and 1) equal one by one; v4 has no seeded vectors.
+    const three = [0, 1, 2].map((hostIndex) => ({ ...seeded, hostIndex, columns: seeded.columns.map((c) => ({ ...c, b: hostIndex === 1 ? c.b : { length: 16, seed: seedB } })) }));
+    assert.deepEqual(shareCommitmentsV5(three), three.map(shareCommitmentV5));
+    assert.throws(() => shareCommitments([seeded as unknown as ShareCommitmentInput]), /a v4 commitment has no seeded vectors/);
   });
 
   it("digests a vector by 1 MiB chunks, the last one shorter, so a change in any chunk changes the commitment", () => {

@@ -1,10 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, hexlify, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { expandShareSeed, generateBuyerKeyPair, ringSum, shareCommitment, uploadDigest } from "../src/index.ts";
+import { expandShareSeed, expandShareSeedRows, generateBuyerKeyPair, isMpcError, ringSum, ringVectorView, shareCommitment, uploadDigest } from "../src/index.ts";
 import { createShareStore } from "../src/host/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
@@ -105,5 +107,107 @@ describe("uploads with share seeds", () => {
     );
     const health = await callUnary<HealthResponse>(cluster.clients[0], "health", {});
     assert.equal(health.status, "SERVING");
+  });
+});
+
+describe("share seeds drawn by rows", () => {
+  it("draws rows [first, end) of a seeded vector alone, equal to that part of the whole stream, from odd and even rows, across blocks and keystream pieces", () => {
+    const seed = randomBytes(32);
+    const rows = 20_000; // 160 KB: five 32 KiB keystream pieces
+    const whole = ringVectorView(expandShareSeed(seed, 3, "validity", rows));
+    for (const [first, end] of [[0, rows], [1, 2], [1, rows], [4095, 4097], [4096, 12_289], [19_999, 20_000], [7, 7]]) {
+      assert.deepEqual(ringVectorView(expandShareSeedRows(seed, 3, "validity", first, end)), whole.subarray(first, end), `rows ${first}..${end}`);
+    }
+    assert.notDeepEqual(ringVectorView(expandShareSeedRows(seed, 3, "values", 0, 4)), whole.subarray(0, 4));
+    assert.throws(() => expandShareSeedRows(seed, 3, "values", 5, 4), /rows 5..4 out of range/);
+  });
+});
+
+describe("uploads under the v5 encoding: seeded vectors bound by their seeds", () => {
+  let cluster: Cluster;
+  const seller = Wallet.createRandom();
+  const rows = 3001;
+  const values = BigUint64Array.from({ length: rows }, (_, i) => BigInt(i * 11));
+  const valid = Array.from({ length: rows }, (_, i) => (i % 5 === 0 ? 0 : 1));
+  const seeds = [randomBytes(32), randomBytes(32)] as const;
+  let upload: Awaited<ReturnType<typeof buildUploads>>;
+  const fileOf = (hostIndex: number, commitment = upload.commitments[hostIndex]) => join(cluster.dataDirOf(hostIndex), "datasets", `${upload.datasetId}.${commitment.slice(2)}.share`);
+
+  before(async () => {
+    cluster = await startCluster({ jobTimeoutMs: 5000 });
+    upload = await buildUploads(seller, "seeded-v5", [{ name: "amount", scale: 0, values, valid }, { name: "other", scale: 0, values: values.map((v) => v + 1n) }], { seeds, encoding: "v5" });
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  it("stores the seeds in place of the vectors they stand for, gives jobs those vectors (loaded whole or read by rows from disk), and computes on them", async () => {
+    assert.deepEqual(upload.requests.map((r) => r.shareEncoding), ["scmpc-share-v5", "scmpc-share-v5", "scmpc-share-v5"]);
+    const responses = await Promise.all(upload.requests.map((req, i) => callUnary<UploadSharesResponse>(cluster.clients[i], "uploadShares", req)));
+    assert.deepEqual(responses.map((r) => r.commitment), upload.commitments);
+    // Host 0 holds both seeds and no vector; hosts 1 and 2 hold x2 of both columns, values and validity.
+    const sizes = await Promise.all([0, 1, 2].map(async (i) => (await stat(fileOf(i))).size));
+    assert.ok(sizes[0] < 4096, `host 0's file is its header: ${sizes[0]} bytes`);
+    for (const i of [1, 2]) assert.ok(sizes[i] >= 2 * 2 * rows * 8 && sizes[i] < 2 * 2 * rows * 8 + 4096, `host ${i}'s file holds x2 only: ${sizes[i]} bytes`);
+    for (const hostIndex of [0, 1, 2]) {
+      for (const cacheBytes of [undefined, 0]) {
+        const reader = await createShareStore({ dataDir: cluster.dataDirOf(hostIndex), hostIndex, ...(cacheBytes === undefined ? {} : { cacheBytes }) }).open(upload.datasetId, upload.commitments[hostIndex]);
+        assert.ok(reader);
+        assert.equal(reader.inMemory, cacheBytes === undefined);
+        for (const [k, whole] of upload.shares[hostIndex].entries()) {
+          for (const [first, end] of [[0, rows], [1, 2], [1499, 3001]]) {
+            const got = await reader.rows(k, first, end);
+            for (const part of ["a", "b", "validA", "validB"] as const) {
+              assert.deepEqual(got[part], ringVectorView(whole[part]).subarray(first, end), `host ${hostIndex} column ${k} ${part} rows ${first}..${end} (${cacheBytes === 0 ? "disk" : "memory"})`);
+            }
+          }
+        }
+      }
+    }
+    cluster.chain.datasets.set(upload.datasetId, {
+      seller: seller.address, name: "seeded-v5", schemaHash: schemaHashOf([{ name: "amount", scale: 0 }, { name: "other", scale: 0 }]), rowCount: BigInt(rows),
+      price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
+    });
+    const buyer = generateBuyerKeyPair();
+    const requestId = hexlify(randomBytes(32));
+    const buyerKey = hexlify(buyer.publicKey);
+    cluster.chain.setRequest(CONSUMER, requestId, { buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, price: 1n, status: 1 });
+    const computed = await Promise.all(
+      [0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER })),
+    );
+    const present = values.filter((_, i) => valid[i] === 1);
+    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: computed, buyerPrivateKey: buyer.privateKey }), [ringSum(present), BigInt(present.length)]);
+  });
+
+  it("refuses another seed than the commitment binds, even signed by the seller, and an encoding it does not know", async () => {
+    const other = await buildUploads(seller, "seeded-v5-2", { name: "amount", scale: 0, values }, { seeds, encoding: "v5" });
+    // Host 0 drawing x1 from another seed would hold an x1 that is not host 1's: the v5 commitment binds the seed.
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", await signedAs(seller, { ...other.requests[0], seedB: randomBytes(32) })),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "COMMITMENT_MISMATCH", /does not match the uploaded bytes and seeds .* under the scmpc-share-v5 encoding/),
+    );
+    // A v5 commitment presented as v4: the host draws and hashes the seeded vectors, and they are not what it binds.
+    await assert.rejects(
+      callUnary(cluster.clients[1], "uploadShares", { ...other.requests[1], shareEncoding: "" }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "COMMITMENT_MISMATCH", /under the scmpc-share-v4 encoding/),
+    );
+    await assert.rejects(
+      callUnary(cluster.clients[1], "uploadShares", { ...other.requests[1], shareEncoding: "scmpc-share-v9" }),
+      rejectsWith(grpc.status.INVALID_ARGUMENT, "INVALID_ARGUMENT", /share_encoding "scmpc-share-v9" is not one this host takes/),
+    );
+  });
+
+  it("finds a seed changed on disk: the share no longer loads, nor opens for reading by rows", async () => {
+    const file = fileOf(0);
+    const bytes = await readFile(file);
+    const text = bytes.toString("latin1");
+    const seedHex = Buffer.from(seeds[0]).toString("hex");
+    const at = text.indexOf(seedHex);
+    assert.ok(at > 0, "host 0's header holds seed 0");
+    bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30; // one hex digit changed
+    await writeFile(file, bytes);
+    const corrupt = (err: unknown) => isMpcError(err, "STORE_CORRUPT") && /content does not match its commitment/.test(err.message);
+    await assert.rejects(createShareStore({ dataDir: cluster.dataDirOf(0), hostIndex: 0 }).get(upload.datasetId, upload.commitments[0]), corrupt);
+    await assert.rejects(createShareStore({ dataDir: cluster.dataDirOf(0), hostIndex: 0, cacheBytes: 0 }).open(upload.datasetId, upload.commitments[0]), corrupt);
   });
 });

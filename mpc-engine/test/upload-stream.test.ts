@@ -45,8 +45,9 @@ describe("uploads as a stream", () => {
     return (await readdir(join(cluster.dataDirOf(index), "datasets")).catch(() => [] as string[])).filter((f) => f.startsWith(datasetId) || f.includes(".tmp-"));
   }
 
-  it("stores whole and seeded shares sent in pieces of any size as the shares themselves, under their commitments; the same version again is answered at once", async () => {
-    for (const [name, options] of [["streamed", {}], ["streamed-seeded", { seeds: [randomBytes(32), randomBytes(32)] as const }]] as const) {
+  it("stores whole and seeded shares (v4 and v5) sent in pieces of any size as the shares themselves, under their commitments; the same version again is answered at once", async () => {
+    const seeds = [randomBytes(32), randomBytes(32)] as const;
+    for (const [name, options] of [["streamed", {}], ["streamed-seeded", { seeds }], ["streamed-v5", { seeds, encoding: "v5" }]] as const) {
       const upload = await buildUploads(seller, name, columns, options);
       const responses = await Promise.all(upload.requests.map((r, i) => callClientStream<UploadSharesResponse>(cluster.clients[i], "uploadSharesStream", piecesOf(r, 7777))));
       assert.deepEqual(responses.map((r) => r.commitment), upload.commitments);

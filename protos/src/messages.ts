@@ -33,6 +33,8 @@ export interface UploadSharesRequest {
   seedA?: Buffer;
   /** Likewise for `b` and `validB`. */
   seedB?: Buffer;
+  /** The share encoding the commitment is over: "scmpc-share-v5", or empty or absent for "scmpc-share-v4". */
+  shareEncoding?: string;
 }
 
 /** One message of UploadSharesStream: the header (columns without vectors) first, then pieces of the vectors' bytes. */

@@ -9,13 +9,18 @@ import {
   chunkDigests,
   SHARE_DOMAIN,
   SHARE_DOMAIN_V3,
+  SHARE_DOMAIN_V5,
   ringVectorView,
   shareCommitment,
   shareCommitmentOfDigests,
   shareCommitmentV3,
+  shareCommitmentV5,
   type ColumnShareBytes,
+  type SeededVector,
   type ShareDigestInput,
+  type VectorDigests,
 } from "../share-encoding.ts";
+import { SHARE_SEED_BYTES, expandShareSeed, expandShareSeedRows } from "../share-seeds.ts";
 
 /** A host's stored share of one version of a dataset, with the seller's upload authorisation. */
 export interface StoredShare {
@@ -29,6 +34,16 @@ export interface StoredShare {
   commitment: string;
   /** Seller's EIP-191 signature over the upload digest. */
   signature: string;
+  /**
+   * The share encoding the commitment is over when it is v5 (absent: v4, or
+   * v3 for a file that names none). Under v5 the sides in `seeds` are drawn
+   * from them: the file holds the seeds, not those vectors, and they are
+   * drawn when the share is loaded or its rows read.
+   */
+  encoding?: typeof SHARE_DOMAIN_V5;
+  /** v5: the seed every column's `a` and `validA` are drawn from, and likewise `b` and `validB`; a side sent has none. */
+  seeds?: { a?: Uint8Array; b?: Uint8Array };
+  /** Every column's four vectors, whole (a seeded side drawn; {@link ShareStore.put} does not read a seeded side's bytes). */
   columns: ColumnShareBytes[];
 }
 
@@ -71,8 +86,22 @@ export interface ShareReader {
   rows(column: number, start: number, end: number): Promise<ColumnRows>;
 }
 
-/** A share's vectors as a v4 commitment sees them: per column, the chunk digests of a, b, validA and validB. */
-export type ShareDigests = ShareDigestInput["columns"];
+/** A share's vectors as its commitment sees them: per column, the chunk digests of a, b, validA and validB (under v5, a seeded one as its seed). */
+export type ShareDigests = ReadonlyArray<Omit<ShareDigestInput["columns"][number], Part> & Record<Part, VectorDigests | SeededVector>>;
+
+type Part = "a" | "b" | "validA" | "validB";
+const PARTS = ["a", "b", "validA", "validB"] as const;
+
+/** The seed a component of a stored share is drawn from (v5), if it is. */
+function seedOfPart(header: Pick<StoredShareHeader, "encoding" | "seeds">, part: Part): Uint8Array | undefined {
+  if (header.encoding !== SHARE_DOMAIN_V5) return undefined;
+  return part === "a" || part === "validA" ? header.seeds?.a : header.seeds?.b;
+}
+
+/** The components of each column a share file holds, in order: all four, but for the seeded ones of a v5 share. */
+function storedParts(header: Pick<StoredShareHeader, "encoding" | "seeds">): Part[] {
+  return PARTS.filter((part) => seedOfPart(header, part) === undefined);
+}
 
 /** Outcome of {@link ShareStore.put}. */
 export interface PutResult {
@@ -190,8 +219,10 @@ interface FileHeader {
   rowCount: string;
   commitment: string;
   signature: string;
-  /** The share encoding its commitment is over: "scmpc-share-v4"; absent in files written under v3. */
+  /** The share encoding its commitment is over: "scmpc-share-v4" or "-v5"; absent in files written under v3. */
   encoding?: string;
+  /** v5: the sides drawn from seeds, each seed in hex; their vectors are not in the file. */
+  seeds?: { a?: string; b?: string };
   /** Each column's name, scale, public bounds, type and dictionary (part of the commitment, so of the on-chain schema). */
   columns: Array<{ name: string; scale: number; lo: string; hi: string; type?: SchemaType; categories?: string[] }>;
 }
@@ -412,6 +443,8 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
         throw new MpcError("STORE_IO", `cannot read share of dataset ${datasetId} version ${version}`, { cause });
       }
+      // A v5 file holds seeds in place of vectors: the share in memory is its size with them drawn.
+      size = Math.max(size, (await readIndex()).get(stem)?.bytes ?? 0);
       if (size > cacheBudget) {
         let reader = readers.get(stem);
         if (reader === undefined) {
@@ -482,7 +515,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     );
 
   const putStream = (header: StoredShareHeader, write: (sink: (bytes: Uint8Array) => Promise<void>) => Promise<ShareDigests | void>): Promise<PutResult> => {
-    const vectorBytes = header.columns.length * COMPONENTS * Number(header.rowCount) * 8;
+    const vectorBytes = header.columns.length * storedParts(header).length * Number(header.rowCount) * 8;
     return storeVersion(
       header,
       // Held when indexed and on disk (it was checked when stored); not loaded to find out.
@@ -491,7 +524,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
         const head = encodeFileHeader(header);
         // A share that fits the memory for shares is also copied, as it is written, into an image of its file:
         // once stored (and its commitment checked over these very bytes) it is kept as a whole upload's is.
-        const image = head.length + vectorBytes <= cacheBudget ? Buffer.allocUnsafeSlow(head.length + vectorBytes) : undefined;
+        const image = head.length + header.columns.length * COMPONENTS * Number(header.rowCount) * 8 <= cacheBudget ? Buffer.allocUnsafeSlow(head.length + vectorBytes) : undefined;
         let digests: ShareDigests | undefined;
         image?.set(head);
         await writeDurablyWith(dir, pathOf(stem, ".share"), async (handle) => {
@@ -602,11 +635,13 @@ function checkRows(header: StoredShareHeader, column: number, start: number, end
 const DIGEST_READ_BYTES = 8 * COMMITMENT_CHUNK_BYTES;
 
 /**
- * Opens a v4 share file too large for memory: its header is read, its chunk
- * digests taken from `known` (what its upload checked) or computed by reading
- * it once, and the commitment its name gives checked over them. Reads then
- * check each chunk they touch against its digest. Undefined for a file of
- * the v3 encoding (its commitment is over the bytes, not chunk digests).
+ * Opens a v4 or v5 share file too large for memory: its header is read, its
+ * chunk digests taken from `known` (what its upload checked) or computed by
+ * reading it once, and the commitment its name gives checked over them.
+ * Reads then check each chunk they touch against its digest; a v5 share's
+ * seeded vectors are drawn from their seeds for the rows read. Undefined for
+ * a file of the v3 encoding (its commitment is over the bytes, not chunk
+ * digests).
  */
 async function openOnDisk(file: string, datasetId: string, commitment: string, known: ShareDigests | undefined): Promise<ShareReader | undefined> {
   const corrupt = (why: string, cause?: unknown): MpcError => corruptShare(datasetId, commitment, why, cause);
@@ -614,29 +649,30 @@ async function openOnDisk(file: string, datasetId: string, commitment: string, k
     throw (cause as NodeJS.ErrnoException).code === undefined ? corrupt("unreadable header", cause) : new MpcError("STORE_IO", `cannot read ${file}`, { cause });
   });
   if (components !== COMPONENTS) throw corrupt("stored in the SCMPCSH1 format, without validity shares; its seller must share the table again as a new dataset");
-  if (fileHeader.encoding !== SHARE_DOMAIN) return undefined;
-  const { encoding: _encoding, ...fields } = fileHeader;
-  const header: StoredShareHeader = { ...fields, rowCount: BigInt(fileHeader.rowCount) };
+  if (fileHeader.encoding !== SHARE_DOMAIN && fileHeader.encoding !== SHARE_DOMAIN_V5) return undefined;
+  const header = headerOfFile(fileHeader, corrupt);
   if (header.datasetId !== datasetId || header.commitment !== commitment) throw corrupt(`it holds dataset ${header.datasetId} version ${header.commitment}`);
   const vectorBytes = Number(header.rowCount) * 8;
-  const fileBytes = start + header.columns.length * COMPONENTS * vectorBytes;
+  const stored = storedParts(header);
+  const fileBytes = start + header.columns.length * stored.length * vectorBytes;
   const size = (await stat(file)).size;
   if (size !== fileBytes) throw corrupt("wrong length");
-  const offsetOf = (column: number, component: number): number => start + (column * COMPONENTS + component) * vectorBytes;
+  const offsetOf = (column: number, part: Part): number => start + (column * stored.length + stored.indexOf(part)) * vectorBytes;
 
   const handle = await open(file, "r");
   let digests: ShareDigests;
   try {
-    digests = known ?? (await digestFile(handle, header.columns.length, offsetOf, vectorBytes, header));
+    digests = known ?? (await digestFile(handle, offsetOf, vectorBytes, header));
   } finally {
     await handle.close();
   }
-  if (shareCommitmentOfDigests({ ...header, columns: digests }) !== commitment) {
+  const recomputed =
+    header.encoding === SHARE_DOMAIN_V5 ? shareCommitmentV5({ ...header, columns: digests }) : shareCommitmentOfDigests({ ...header, columns: digests as ShareDigestInput["columns"] });
+  if (recomputed !== commitment) {
     if (known === undefined) throw corrupt("content does not match its commitment");
     // What the upload saw no longer describes the file: digest the file itself.
     return openOnDisk(file, datasetId, commitment, undefined);
   }
-  const parts = ["a", "b", "validA", "validB"] as const;
   return {
     header,
     inMemory: false,
@@ -647,16 +683,19 @@ async function openOnDisk(file: string, datasetId: string, commitment: string, k
       });
       try {
         const out = await Promise.all(
-          parts.map(async (part, k) => {
+          PARTS.map(async (part) => {
+            const seed = seedOfPart(header, part);
+            // A seeded vector's rows are drawn (its seed is bound by the commitment checked at opening).
+            if (seed !== undefined) return ringVectorView(expandShareSeedRows(seed, column, part.startsWith("valid") ? "validity" : "values", first, end));
             // Whole chunks around the rows, each checked against its digest.
             const from = Math.floor((first * 8) / COMMITMENT_CHUNK_BYTES) * COMMITMENT_CHUNK_BYTES;
             const to = Math.min(vectorBytes, Math.ceil((end * 8) / COMMITMENT_CHUNK_BYTES) * COMMITMENT_CHUNK_BYTES);
             const bytes = Buffer.allocUnsafeSlow(to - from);
-            const { bytesRead } = await read.read(bytes, 0, bytes.length, offsetOf(column, k) + from);
+            const { bytesRead } = await read.read(bytes, 0, bytes.length, offsetOf(column, part) + from);
             if (bytesRead !== bytes.length) throw corrupt(`column ${column} ${part} ends early`);
             // The chunks read start at a chunk boundary: their digests are a run of the committed ones.
             const got = chunkDigests(bytes);
-            const committed = digests[column][part].digests;
+            const committed = (digests[column][part] as VectorDigests).digests;
             const at = from / COMMITMENT_CHUNK_BYTES;
             for (let c = 0; c < got.length / 32; c++) {
               if (Buffer.compare(got.subarray(c * 32, c * 32 + 32), committed.subarray((at + c) * 32, (at + c) * 32 + 32)) !== 0) {
@@ -677,30 +716,28 @@ async function openOnDisk(file: string, datasetId: string, commitment: string, k
   };
 }
 
-/** The chunk digests of every vector of a share file, read in pieces (never held whole). */
-async function digestFile(
-  handle: FileHandle,
-  columnCount: number,
-  offsetOf: (column: number, component: number) => number,
-  vectorBytes: number,
-  header: StoredShareHeader,
-): Promise<ShareDigests> {
+/** The chunk digests of every vector of a share file, read in pieces (never held whole); a seeded vector (v5) as its seed. */
+async function digestFile(handle: FileHandle, offsetOf: (column: number, part: Part) => number, vectorBytes: number, header: StoredShareHeader): Promise<ShareDigests> {
   const buffer = Buffer.allocUnsafeSlow(DIGEST_READ_BYTES);
   const columns: ShareDigests[number][] = [];
-  for (let c = 0; c < columnCount; c++) {
-    const vectors = [];
-    for (let k = 0; k < COMPONENTS; k++) {
+  for (const [c, column] of header.columns.entries()) {
+    const vectors: Partial<Record<Part, VectorDigests | SeededVector>> = {};
+    for (const part of PARTS) {
+      const seed = seedOfPart(header, part);
+      if (seed !== undefined) {
+        vectors[part] = { length: vectorBytes, seed };
+        continue;
+      }
       const digester = new ChunkDigester();
       for (let at = 0; at < vectorBytes; ) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, vectorBytes - at), offsetOf(c, k) + at);
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, vectorBytes - at), offsetOf(c, part) + at);
         if (bytesRead === 0) throw corruptShare(header.datasetId, header.commitment, "it ends early");
         digester.update(buffer.subarray(0, bytesRead));
         at += bytesRead;
       }
-      vectors.push(digester.finish());
+      vectors[part] = digester.finish();
     }
-    const [a, b, validA, validB] = vectors;
-    columns.push({ ...header.columns[c], a, b, validA, validB });
+    columns.push({ ...column, ...(vectors as Record<Part, VectorDigests | SeededVector>) });
   }
   return columns;
 }
@@ -777,7 +814,8 @@ async function writeDurablyWith(dir: string, file: string, fill: (handle: FileHa
 }
 
 function encodeFile(share: StoredShare): Buffer {
-  return Buffer.concat([encodeFileHeader(share), ...share.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])]);
+  const parts = storedParts(share);
+  return Buffer.concat([encodeFileHeader(share), ...share.columns.flatMap((c) => parts.map((part) => c[part]))]);
 }
 
 /** A share file up to its vectors: magic, header length, header JSON padded so that the vectors start at a multiple of 8. */
@@ -790,7 +828,8 @@ function encodeFileHeader(share: StoredShareHeader): Buffer {
     rowCount: share.rowCount.toString(),
     commitment: share.commitment.toLowerCase(),
     signature: share.signature,
-    encoding: SHARE_DOMAIN,
+    encoding: share.encoding ?? SHARE_DOMAIN,
+    ...(share.encoding === SHARE_DOMAIN_V5 && share.seeds !== undefined ? { seeds: hexSeeds(share.seeds) } : {}),
     columns: share.columns.map((c) => ({
       name: c.name,
       scale: c.scale,
@@ -813,10 +852,22 @@ function encodeFileHeader(share: StoredShareHeader): Buffer {
 /** Decodes a version's file and checks it is the version its name says, with the bytes its commitment says. */
 function decodeFile(bytes: Buffer, datasetId: string, commitment: string): StoredShare {
   const { share, encoding } = parseFile(bytes, datasetId, commitment);
+  const input = { datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount: share.rowCount, columns: share.columns };
+  let recomputed: string;
   // A file written before v4 names no encoding: its on-chain commitment is over the v3 one.
-  const commit = encoding === undefined || encoding === SHARE_DOMAIN_V3 ? shareCommitmentV3 : encoding === SHARE_DOMAIN ? shareCommitment : undefined;
-  if (commit === undefined) throw corruptShare(datasetId, commitment, `its header names an unknown share encoding ${JSON.stringify(encoding)}`);
-  const recomputed = commit({ datasetId: share.datasetId, hostIndex: share.hostIndex, rowCount: share.rowCount, columns: share.columns });
+  if (encoding === undefined || encoding === SHARE_DOMAIN_V3) recomputed = shareCommitmentV3(input);
+  else if (encoding === SHARE_DOMAIN) recomputed = shareCommitment(input);
+  else if (encoding === SHARE_DOMAIN_V5) {
+    // A seeded vector is bound by its seed: the drawn one is not hashed.
+    const bySeed = (part: Part, bytes: Uint8Array): Uint8Array | SeededVector => {
+      const seed = seedOfPart(share, part);
+      return seed === undefined ? bytes : { length: bytes.length, seed };
+    };
+    recomputed = shareCommitmentV5({
+      ...input,
+      columns: share.columns.map((c) => ({ ...c, a: bySeed("a", c.a), b: bySeed("b", c.b), validA: bySeed("validA", c.validA), validB: bySeed("validB", c.validB) })),
+    });
+  } else throw corruptShare(datasetId, commitment, `its header names an unknown share encoding ${JSON.stringify(encoding)}`);
   if (recomputed !== share.commitment) throw corruptShare(datasetId, commitment, "content does not match its commitment");
   return share;
 }
@@ -842,14 +893,20 @@ function parseFile(bytes: Buffer, datasetId: string, commitment: string): { shar
   } catch (cause) {
     throw corrupt("unreadable header", cause);
   }
-  const rowCount = BigInt(header.rowCount);
+  const fields = headerOfFile(header, corrupt);
+  const rowCount = fields.rowCount;
   const columnBytes = Number(rowCount) * 8;
   let offset = 12 + headerLength;
-  if (bytes.length !== offset + header.columns.length * COMPONENTS * columnBytes) throw corrupt("wrong length");
-  const columns: ColumnShareBytes[] = header.columns.map((c) => {
+  if (bytes.length !== offset + header.columns.length * storedParts(fields).length * columnBytes) throw corrupt("wrong length");
+  const columns: ColumnShareBytes[] = header.columns.map((c, k) => {
     if (typeof c.lo !== "string" || typeof c.hi !== "string") throw corrupt(`column ${JSON.stringify(c.name)} has no bounds`);
-    const [a, b, validA, validB] = Array.from({ length: COMPONENTS }, (_, k) => bytes.subarray(offset + k * columnBytes, offset + (k + 1) * columnBytes));
-    offset += COMPONENTS * columnBytes;
+    // In the file's order; a v5 share's seeded vectors drawn from their seeds.
+    const [a, b, validA, validB] = PARTS.map((part) => {
+      const seed = seedOfPart(fields, part);
+      if (seed !== undefined) return expandShareSeed(seed, k, part.startsWith("valid") ? "validity" : "values", Number(rowCount));
+      offset += columnBytes;
+      return bytes.subarray(offset - columnBytes, offset);
+    });
     return {
       name: c.name,
       scale: c.scale,
@@ -863,10 +920,35 @@ function parseFile(bytes: Buffer, datasetId: string, commitment: string): { shar
       validB,
     };
   });
-  const { encoding, ...fields } = header;
-  const share: StoredShare = { ...fields, rowCount, columns };
+  const share: StoredShare = { ...fields, columns };
   if (share.datasetId !== datasetId || share.commitment !== commitment) throw corrupt(`it holds dataset ${share.datasetId} version ${share.commitment}`);
-  return { share, encoding };
+  return { share, encoding: header.encoding };
+}
+
+/** A file's header as the store's: the row count a bigint; under v5 the encoding and the seeds (checked, as bytes). */
+function headerOfFile(file: FileHeader, corrupt: (why: string) => MpcError): StoredShareHeader {
+  const { encoding, seeds, ...fields } = file;
+  const header: StoredShareHeader = { ...fields, rowCount: BigInt(file.rowCount) };
+  if (encoding !== SHARE_DOMAIN_V5) return header;
+  header.encoding = SHARE_DOMAIN_V5;
+  if (seeds === undefined) return header;
+  const seedOf = (hex: unknown, side: string): Uint8Array | undefined => {
+    if (hex === undefined) return undefined;
+    if (typeof hex !== "string" || !new RegExp(`^[0-9a-f]{${2 * SHARE_SEED_BYTES}}$`).test(hex)) throw corrupt(`its header's seed ${side} is not ${SHARE_SEED_BYTES} bytes of hex`);
+    return Buffer.from(hex, "hex");
+  };
+  const a = seedOf(seeds.a, "a");
+  const b = seedOf(seeds.b, "b");
+  header.seeds = { ...(a === undefined ? {} : { a }), ...(b === undefined ? {} : { b }) };
+  return header;
+}
+
+/** A v5 share's seeds as its file's header holds them. */
+function hexSeeds(seeds: { a?: Uint8Array; b?: Uint8Array }): { a?: string; b?: string } {
+  return {
+    ...(seeds.a === undefined ? {} : { a: Buffer.from(seeds.a).toString("hex") }),
+    ...(seeds.b === undefined ? {} : { b: Buffer.from(seeds.b).toString("hex") }),
+  };
 }
 
 /**

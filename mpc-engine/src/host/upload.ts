@@ -8,11 +8,14 @@ import { MAX_SCALE } from "../fixed-point.ts";
 import {
   ChunkDigester,
   SHARE_DOMAIN,
+  SHARE_DOMAIN_V5,
   datasetIdOf,
   shareCommitment,
   shareCommitmentOfDigests,
+  shareCommitmentV5,
   uploadDigest,
   type ColumnShareBytes,
+  type SeededVector,
   type VectorDigests,
 } from "../share-encoding.ts";
 import { SHARE_SEED_BYTES, expandShareSeed, expandShareSeedInPieces } from "../share-seeds.ts";
@@ -27,8 +30,11 @@ import { shareHeaderOf, type ShareStore, type StoredShareHeader } from "./share-
  * name)), stores the share durably, then answers.
  *
  * A side of the share may come as a seed (`seed_a`: every column's `a` and
- * `valid_a` empty, expanded here; likewise `seed_b`): the commitment is over
- * the expanded vectors, as if they had been sent.
+ * `valid_a` empty; likewise `seed_b`). Under the v4 encoding the commitment
+ * is over the expanded vectors, as if they had been sent, so the host draws
+ * and hashes them; under v5 (`share_encoding`) it binds each seeded vector
+ * by its seed, and the host stores the seed, drawing the vectors only into
+ * memory (or, for a share too large for memory, the rows a job reads).
  *
  * Uploads are open to anyone with an Ethereum key, so they are bounded: the
  * message size by the gRPC server, the share's size (expanded from its seeds
@@ -56,6 +62,20 @@ export async function handleUpload(request: UploadSharesRequest, deps: UploadDep
   const upload = await checkUpload(request, deps, "whole");
   const { columns, seeds, rowCount } = upload;
   try {
+    if (upload.header.encoding === SHARE_DOMAIN_V5) {
+      const vectorBytes = rowCount * 8;
+      const bySeed = (seed: Uint8Array | undefined, bytes: Uint8Array): Uint8Array | SeededVector => (seed === undefined ? bytes : { length: vectorBytes, seed });
+      checkCommitment(
+        upload,
+        shareCommitmentV5({
+          ...upload.header,
+          columns: columns.map((c) => ({ ...c, a: bySeed(seeds.a, c.a), b: bySeed(seeds.b, c.b), validA: bySeed(seeds.a, c.validA), validB: bySeed(seeds.b, c.validB) })),
+        }),
+      );
+      // The store keeps the seeds in place of the seeded sides (their empty components are not read).
+      await deps.store.put({ ...upload.header, columns });
+      return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };
+    }
     for (const [c, column] of columns.entries()) {
       if (seeds.a !== undefined) {
         column.a = expandShareSeed(seeds.a, c, "values", rowCount);
@@ -109,6 +129,7 @@ export async function handleUploadStream(pieces: AsyncIterable<UploadSharesPiece
 /** Writes a checked stream's vectors to the store as they arrive, then checks its commitment (see {@link handleUploadStream}). */
 async function storeStream(upload: CheckedUpload, source: AsyncIterator<UploadSharesPiece>, deps: UploadDeps): Promise<void> {
   const { seeds, rowCount } = upload;
+  const v5 = upload.header.encoding === SHARE_DOMAIN_V5;
   const vectorBytes = rowCount * 8;
   let pending: Uint8Array = new Uint8Array(0);
   let received = 0;
@@ -128,10 +149,15 @@ async function storeStream(upload: CheckedUpload, source: AsyncIterator<UploadSh
   await deps.store.putStream(upload.header, async (sink) => {
     const columns = [];
     for (const [c, column] of upload.columns.entries()) {
-      const digested: Partial<Record<(typeof PARTS)[number], VectorDigests>> = {};
+      const digested: Partial<Record<(typeof PARTS)[number], VectorDigests | SeededVector>> = {};
       for (const part of PARTS) {
         const digester = new ChunkDigester();
         const seed = part === "a" || part === "validA" ? seeds.a : seeds.b;
+        if (seed !== undefined && v5) {
+          // Bound by its seed, which the store keeps: nothing to draw, hash or write.
+          digested[part] = { length: vectorBytes, seed };
+          continue;
+        }
         if (seed !== undefined) {
           for (const piece of expandShareSeedInPieces(seed, c, part.startsWith("valid") ? "validity" : "values", rowCount, STREAM_PIECE_BYTES)) {
             digester.update(piece);
@@ -147,10 +173,15 @@ async function storeStream(upload: CheckedUpload, source: AsyncIterator<UploadSh
         }
         digested[part] = digester.finish();
       }
-      columns.push({ ...column, ...(digested as Record<(typeof PARTS)[number], VectorDigests>) });
+      columns.push({ ...column, ...(digested as Record<(typeof PARTS)[number], VectorDigests | SeededVector>) });
     }
     if (pending.length > 0 || !(await source.next()).done) throw new MpcError("INVALID_ARGUMENT", "the upload stream carries more bytes than the share's vectors");
-    checkCommitment(upload, shareCommitmentOfDigests({ ...upload.header, columns }));
+    checkCommitment(
+      upload,
+      v5
+        ? shareCommitmentV5({ ...upload.header, columns })
+        : shareCommitmentOfDigests({ ...upload.header, columns: columns as Array<(typeof columns)[number] & Record<(typeof PARTS)[number], VectorDigests>> }),
+    );
     // Kept by the store for a share too large for memory: its jobs check rows against these.
     return columns;
   });
@@ -203,6 +234,10 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
   const rowCount = BigInt(request.rowCount);
   if (request.columns.length === 0) throw invalid("at least one column is required");
   const seeds = { a: seedOf(request.seedA, "seed_a"), b: seedOf(request.seedB, "seed_b") };
+  const encoding = request.shareEncoding === undefined || request.shareEncoding === "" ? SHARE_DOMAIN : request.shareEncoding;
+  if (encoding !== SHARE_DOMAIN && encoding !== SHARE_DOMAIN_V5) {
+    throw invalid(`share_encoding ${JSON.stringify(request.shareEncoding)} is not one this host takes: "${SHARE_DOMAIN_V5}", or "${SHARE_DOMAIN}" (the default)`);
+  }
   const names = new Set<string>();
   const columns: ColumnShareBytes[] = [];
   for (const column of request.columns) {
@@ -282,9 +317,16 @@ async function checkUpload(request: UploadSharesRequest, deps: UploadDeps, form:
     rowCount,
     commitment,
     signature: request.signature,
+    // Under v5 the store keeps the seeds in place of the vectors they stand for.
+    ...(encoding === SHARE_DOMAIN_V5 ? { encoding, ...(seeds.a === undefined && seeds.b === undefined ? {} : { seeds: definedSeeds(seeds) }) } : {}),
     columns,
   });
   return { header, columns, seeds, rowCount: Number(rowCount), release };
+}
+
+/** A request's seeds without the sides it has none for. */
+function definedSeeds(seeds: { a?: Uint8Array; b?: Uint8Array }): { a?: Uint8Array; b?: Uint8Array } {
+  return { ...(seeds.a === undefined ? {} : { a: seeds.a }), ...(seeds.b === undefined ? {} : { b: seeds.b }) };
 }
 
 /** Refuses a share whose recomputed commitment is not the one the seller signed. */
@@ -293,7 +335,7 @@ function checkCommitment(upload: CheckedUpload, recomputed: string): void {
   if (recomputed !== commitment) {
     throw new MpcError(
       "COMMITMENT_MISMATCH",
-      `commitment ${commitment} does not match the uploaded bytes${upload.seeds.a || upload.seeds.b ? " and seeds" : ""} (recomputed ${recomputed} under the ${SHARE_DOMAIN} encoding)`,
+      `commitment ${commitment} does not match the uploaded bytes${upload.seeds.a || upload.seeds.b ? " and seeds" : ""} (recomputed ${recomputed} under the ${upload.header.encoding ?? SHARE_DOMAIN} encoding)`,
     );
   }
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
+import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, shareCommitmentV5, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
 import { signBridgeCall } from "../../src/host/bridge-auth.ts";
 import type { BridgeMethod } from "../../src/host/bridge-auth.ts";
 import {
@@ -357,13 +357,14 @@ type TestColumn = TestSchemaColumn & { values: BigUint64Array; valid?: ArrayLike
  * Seller side: shares one column (or several, row-aligned), values and
  * validity, and builds the three signed upload requests (`shares[i]`: host
  * i's columns as a share store holds them). With `seeds`, x0 and x1 are the
- * seeds' streams and go as the seeds, as the seller's client sends them.
+ * seeds' streams and go as the seeds; with `encoding: "v5"` too, the
+ * commitments bind them by their seeds, as the seller's client sends them.
  */
 export async function buildUploads(
   seller: Signer & { address: string },
   name: string,
   column: TestColumn | TestColumn[],
-  options: { seeds?: readonly [Uint8Array, Uint8Array] } = {},
+  options: { seeds?: readonly [Uint8Array, Uint8Array]; encoding?: "v5" } = {},
 ): Promise<{ datasetId: string; commitments: [string, string, string]; requests: UploadSharesRequest[]; shares: ColumnShareBytes[][] }> {
   const columns = (Array.isArray(column) ? column : [column]).map(withBounds);
   const datasetId = datasetIdOf(seller.address, name);
@@ -387,7 +388,18 @@ export async function buildUploads(
       validA: encodeRingVector(validShares[k][hostIndex].a),
       validB: encodeRingVector(validShares[k][hostIndex].b),
     }));
-    const commitment = shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
+    const seedA = seeds !== undefined && hostIndex < 2 ? Buffer.from(seeds[hostIndex]) : undefined;
+    const seedB = seeds !== undefined && hostIndex !== 1 ? Buffer.from(seeds[(hostIndex + 1) % 3]) : undefined;
+    const v5 = seeds !== undefined && options.encoding === "v5";
+    const bySeed = (seed: Uint8Array | undefined, bytes: Buffer) => (seed === undefined ? bytes : { length: bytes.length, seed });
+    const commitment = v5
+      ? shareCommitmentV5({
+          datasetId,
+          hostIndex,
+          rowCount: BigInt(rowCount),
+          columns: columnShares.map((c) => ({ ...c, a: bySeed(seedA, c.a), b: bySeed(seedB, c.b), validA: bySeed(seedA, c.validA), validB: bySeed(seedB, c.validB) })),
+        })
+      : shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
     const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
     hostShares.push(columnShares);
     if (seeds === undefined) {
@@ -395,10 +407,8 @@ export async function buildUploads(
       continue;
     }
     // As the seller's client sends them: x0 and x1 as their seeds, their components empty.
-    const seedA = hostIndex < 2 ? Buffer.from(seeds[hostIndex]) : undefined;
-    const seedB = hostIndex !== 1 ? Buffer.from(seeds[(hostIndex + 1) % 3]) : undefined;
     const sent = columnShares.map((c) => ({ ...c, ...(seedA ? { a: Buffer.alloc(0), validA: Buffer.alloc(0) } : {}), ...(seedB ? { b: Buffer.alloc(0), validB: Buffer.alloc(0) } : {}) }));
-    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: sent, commitment, signature, ...(seedA ? { seedA } : {}), ...(seedB ? { seedB } : {}) });
+    requests.push({ datasetId, seller: seller.address, name, hostIndex, rowCount, columns: sent, commitment, signature, ...(seedA ? { seedA } : {}), ...(seedB ? { seedB } : {}), ...(v5 ? { shareEncoding: "scmpc-share-v5" } : {}) });
   }
   return { datasetId, commitments: requests.map((r) => r.commitment) as [string, string, string], requests, shares: hostShares };
 }

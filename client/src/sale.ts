@@ -10,13 +10,14 @@ import {
   canExpandShareSeeds,
   schemaText,
   shareColumn,
-  shareColumnFromSeeds,
+  shareRemainderFromSeeds,
   shareCommitments,
   shareCommitmentsV5,
   SHARE_DOMAIN_V5,
   uploadDigest,
   type ColumnKind,
   type ColumnShareBytes,
+  type HostShare,
   type SchemaColumn,
   type SeededPart,
 } from "@scmpc/mpc-engine";
@@ -141,7 +142,13 @@ export async function shareAndUpload(options: {
   // Where the runtime can expand them, x0 and x1 of every vector are streams of two seeds: host 0 is sent the
   // two seeds, host 1 seed 1 and x2, host 2 x2 and seed 0 (share-seeds.ts), instead of 3 × 2 vectors.
   const seeds = transport.sendsSeeds === true && canExpandShareSeeds() ? ([newSeed(), newSeed()] as const) : undefined;
-  const share = (values: BigUint64Array, c: number, part: SeededPart) => (seeds === undefined ? shareColumn(values) : shareColumnFromSeeds(values, seeds, c, part));
+  const none = new BigUint64Array(0);
+  const share = (values: BigUint64Array, c: number, part: SeededPart): HostShare[] => {
+    if (seeds === undefined) return shareColumn(values);
+    // Only x2 is sent (host 1's b, host 2's a); x0 and x1 go as their seeds and are drawn only to make it.
+    const x2 = shareRemainderFromSeeds(values, seeds, c, part);
+    return [{ a: none, b: none }, { a: none, b: x2 }, { a: x2, b: none }];
+  };
   const shared = columns.map((column, c) => share(column.values, c, "values"));
   // Validity is as secret as the values: which cells are missing can say as much as what they hold.
   const sharedValid = columns.map((column, c) => {
@@ -183,7 +190,7 @@ export async function shareAndUpload(options: {
           perHost.map((columnShares, hostIndex) => {
             const bySeed = (side: "a" | "b", bytes: Buffer) => {
               const seed = seedOf(hostIndex, side);
-              return seed === undefined ? bytes : { length: bytes.length, seed };
+              return seed === undefined ? bytes : { length: rowCount * 8, seed };
             };
             const columns = columnShares.map((c) => ({ ...c, a: bySeed("a", c.a), b: bySeed("b", c.b), validA: bySeed("a", c.validA), validB: bySeed("b", c.validB) }));
             return { datasetId, hostIndex, rowCount, columns };

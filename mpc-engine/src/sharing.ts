@@ -1,7 +1,7 @@
 import { MpcError } from "./errors.ts";
 import { fillRandom } from "./random-bytes.ts";
 import { ringVectorView } from "./share-encoding.ts";
-import { expandShareSeed, type SeededPart } from "./share-seeds.ts";
+import { expandShareSeed, expandShareSeedInPieces, type SeededPart } from "./share-seeds.ts";
 
 /**
  * One host's replicated share of a column: host i holds `a` = x_i and
@@ -41,7 +41,8 @@ export function shareColumn(
 /** The three replicated shares of `values` given x0 and x1: x2 = x - x0 - x1, host i holding (x_i, x_{i+1}). */
 function replicate(values: BigUint64Array, x0: BigUint64Array, x1: BigUint64Array): [HostShare, HostShare, HostShare] {
   const x2 = new BigUint64Array(values.length);
-  for (let i = 0; i < values.length; i++) x2[i] = values[i] - x0[i] - x1[i];
+  // asUintN: V8 then lowers the arithmetic to 64-bit machine operations (no BigInt per element).
+  for (let i = 0; i < values.length; i++) x2[i] = BigInt.asUintN(64, values[i] - x0[i] - x1[i]);
   return [
     { a: x0, b: x1 },
     { a: x1, b: x2 },
@@ -68,6 +69,36 @@ export function shareColumnFromSeeds(
 ): [HostShare, HostShare, HostShare] {
   const [x0, x1] = seeds.map((seed) => ringVectorView(expandShareSeed(seed, column, part, values.length)));
   return replicate(values, x0, x1);
+}
+
+/** Words of each piece in which {@link shareRemainderFromSeeds} draws the two streams: 512 KiB each, reused. */
+const REMAINDER_PIECE_WORDS = 1 << 16;
+
+/**
+ * x2 = x − x0 − x1 of {@link shareColumnFromSeeds}, the one vector of the
+ * sharing that is sent: x0 and x1 are drawn a piece at a time into two
+ * reused buffers, never held whole (a seller that sends them as seeds has
+ * no other use for them).
+ *
+ * @example
+ * const x2 = shareRemainderFromSeeds(values, seeds, 0, "values"); // equal to shareColumnFromSeeds(values, seeds, 0, "values")[1].b
+ */
+export function shareRemainderFromSeeds(values: BigUint64Array, seeds: readonly [Uint8Array, Uint8Array], column: number, part: SeededPart): BigUint64Array {
+  const n = values.length;
+  const x2 = new BigUint64Array(n);
+  const [x0, x1] = seeds.map((seed) => expandShareSeedInPieces(seed, column, part, n, REMAINDER_PIECE_WORDS * 8));
+  for (let at = 0; at < n; ) {
+    const p0 = ringVectorView(x0.next().value as Uint8Array);
+    const p1 = ringVectorView(x1.next().value as Uint8Array);
+    remainderPiece(x2, values, p0, p1, at);
+    at += p0.length;
+  }
+  return x2;
+}
+
+/** x2[at + k] = values[at + k] − p0[k] − p1[k] mod 2^64, over the piece. */
+function remainderPiece(x2: BigUint64Array, values: BigUint64Array, p0: BigUint64Array, p1: BigUint64Array, at: number): void {
+  for (let k = 0; k < p0.length; k++) x2[at + k] = BigInt.asUintN(64, values[at + k] - p0[k] - p1[k]);
 }
 
 /**
@@ -101,6 +132,6 @@ export function reconstruct(shares: readonly HostShare[]): BigUint64Array {
   }
   const out = new BigUint64Array(n);
   const [s0, s1, s2] = shares;
-  for (let k = 0; k < n; k++) out[k] = s0.a[k] + s1.a[k] + s2.a[k];
+  for (let k = 0; k < n; k++) out[k] = BigInt.asUintN(64, s0.a[k] + s1.a[k] + s2.a[k]);
   return out;
 }

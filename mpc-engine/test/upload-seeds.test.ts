@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, hexlify, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { expandShareSeed, expandShareSeedRows, generateBuyerKeyPair, isMpcError, ringSum, ringVectorView, shareCommitment, uploadDigest } from "../src/index.ts";
+import { expandShareSeed, expandShareSeedRows, shareColumnFromSeeds, shareRemainderFromSeeds, generateBuyerKeyPair, isMpcError, ringSum, ringVectorView, shareCommitment, uploadDigest } from "../src/index.ts";
 import { createShareStore } from "../src/host/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
@@ -110,7 +110,16 @@ describe("uploads with share seeds", () => {
   });
 });
 
-describe("share seeds drawn by rows", () => {
+describe("share seeds drawn in parts", () => {
+  it("makes x2 alone, drawing x0 and x1 a piece at a time, equal to the whole sharing's across the pieces' edges", () => {
+    const seeds = [randomBytes(32), randomBytes(32)] as const;
+    for (const n of [0, 1, 65_535, 65_536, 150_001]) {
+      const values = BigUint64Array.from({ length: n }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn);
+      const whole = shareColumnFromSeeds(values, seeds, 2, "values");
+      assert.deepEqual(shareRemainderFromSeeds(values, seeds, 2, "values"), whole[1].b, `${n} rows`);
+    }
+  });
+
   it("draws rows [first, end) of a seeded vector alone, equal to that part of the whole stream, from odd and even rows, across blocks and keystream pieces", () => {
     const seed = randomBytes(32);
     const rows = 20_000; // 160 KB: five 32 KiB keystream pieces

@@ -2,7 +2,8 @@
 // Everything runs on 127.0.0.1 with mutual TLS between the hosts:
 //  - multiplications and 64-bit less-than comparisons between three party
 //    processes over the hosts' own Peer channel (bench/party-worker.ts);
-//  - share-and-upload of 1,000,000 rows to three real host processes and
+//  - share-and-upload of 1,000,000 rows to three real host processes (the
+//    median of five uploads, the first one's time beside it) and
 //    `mean@1` over them, from Compute request to output shares, on a local
 //    chain holding the dataset and the request (the hosts check both);
 //  - histogram@1 over 1,000,000 rows × 64 edges between the three party
@@ -393,8 +394,19 @@ async function hostJobs(dir: string): Promise<{ uploadMs: number; meanMs: number
   const market = await openBenchMarket(dir, COLUMN);
   try {
     const { values, sum } = columnValues(ROWS);
-    const { datasetId, uploadMs } = await market.list("bench-1m", values);
-    say(`share + upload       ${uploadMs.toFixed(0)} ms for ${ROWS.toLocaleString("en")} rows to 3 hosts (acknowledged durable)`);
+    // Each upload a new dataset: the first one in the process pays its start-up (compilation, first connections), shown beside the median.
+    const uploads: number[] = [];
+    let datasetId = "";
+    for (let i = 0; i < REPEATS; i++) {
+      const listed = await market.list(`bench-1m-${i}`, values);
+      uploads.push(listed.uploadMs);
+      if (i === 0) datasetId = listed.datasetId;
+    }
+    const uploadMs = median(uploads);
+    say(
+      `share + upload       ${uploadMs.toFixed(0)} ms for ${ROWS.toLocaleString("en")} rows to 3 hosts (acknowledged durable; median of ${REPEATS}, ` +
+        `the first in the process ${uploads[0].toFixed(0)} ms)`,
+    );
     const expected = new Rational(sum, BigInt(ROWS)).toDecimal(6);
     const times: number[] = [];
     for (let i = 0; i < REPEATS; i++) {

@@ -276,7 +276,11 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       cached -= entry.bytes;
     }
   };
+  // v5 shares being drawn into memory after their upload was answered.
+  const warming = new Map<string, NodeJS.Immediate>();
   const forget = (stem: string): void => {
+    clearImmediate(warming.get(stem));
+    warming.delete(stem);
     readers.delete(stem);
     digestsOf.delete(stem);
     const hit = cache.get(stem);
@@ -551,7 +555,19 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
             throw new MpcError("INVALID_ARGUMENT", `the share's vectors came to ${position - head.length} bytes; ${vectorBytes} expected`);
           }
         });
-        if (image !== undefined) remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+        if (image !== undefined) {
+          const keep = () => remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+          if (header.seeds === undefined) keep();
+          else {
+            // A v5 share's seeded vectors are drawn into memory once the upload is answered: the seller need not
+            // wait for a copy jobs may read later (a job that comes first loads the file itself).
+            const timer = setImmediate(() => {
+              warming.delete(stem);
+              keep();
+            });
+            warming.set(stem, timer);
+          }
+        }
         else if (digests !== undefined) digestsOf.set(stem, digests);
       },
     );

@@ -355,11 +355,19 @@ describe("three hosts running the algorithm library over the mutual-TLS channel"
     // No memory for shares: these hosts read every share from disk, a block of rows at a time, as they read one too large to hold.
     // And each host with a worker thread for the PRF streams of large rounds.
     cluster = await startCluster({ jobTimeoutMs: 10_000, config: { shareMemoryBytes: 0, workers: 2 } });
-    for (const [owner, data] of [[seller, a], [seller2, b]] as const) {
-      const upload = await buildUploads(owner, "d", [
-        { ...schema[0], values: signed(data.x) },
-        { ...schema[1], values: signed(data.y) },
-      ]);
+    // The second seller's share goes as the Node client sends it (v5): x0 and x1 as seeds the hosts keep,
+    // drawn for the rows each block reads, beside the first seller's four stored vectors.
+    const seeded = { seeds: [randomBytes(32), randomBytes(32)], encoding: "v5" } as const;
+    for (const [owner, data, options] of [[seller, a, {}], [seller2, b, seeded]] as const) {
+      const upload = await buildUploads(
+        owner,
+        "d",
+        [
+          { ...schema[0], values: signed(data.x) },
+          { ...schema[1], values: signed(data.y) },
+        ],
+        options,
+      );
       for (const i of [0, 1, 2]) await callUnary(cluster.clients[i], "uploadShares", upload.requests[i]);
       register(upload, owner, data.x.length);
       uploads.push(upload);

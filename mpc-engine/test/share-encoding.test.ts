@@ -69,7 +69,7 @@ const u64 = (n: number) => {
 const text = (t: string) => Buffer.concat([u32(Buffer.byteLength(t)), Buffer.from(t, "utf8")]);
 
 /** A column's part of the encoding: its schema fields, then each component as its length and `payload`. */
-const columnEncoding = (c: ShareCommitmentInput["columns"][number], payload: (component: Uint8Array) => Uint8Array) =>
+const columnEncoding = (c: ShareCommitmentInput["columns"][number], payload: (component: Uint8Array, part: (typeof COMPONENTS)[number]) => Uint8Array) =>
   Buffer.concat([
     text(c.name),
     u32(c.scale),
@@ -78,7 +78,7 @@ const columnEncoding = (c: ShareCommitmentInput["columns"][number], payload: (co
     text(c.type ?? ""),
     u32(c.categories?.length ?? 0),
     ...(c.categories ?? []).map(text),
-    ...COMPONENTS.flatMap((part) => [u64(c[part].length), payload(c[part])]),
+    ...COMPONENTS.flatMap((part) => [u64(c[part].length), payload(c[part], part)]),
   ]);
 
 describe("share encoding and commitments", () => {
@@ -126,16 +126,7 @@ describe("share encoding and commitments", () => {
     // Side a from seedA, b sent: host 1's share as the seller's client sends it (x1 a seed, x2 the vector).
     const seeded = { ...input, columns: input.columns.map((c) => ({ ...c, a: { length: 16, seed: seedA }, validA: { length: 16, seed: seedA } })) };
     const column = (c: ShareCommitmentInput["columns"][number]) =>
-      Buffer.concat([
-        text(c.name),
-        u32(c.scale),
-        text(c.lo),
-        text(c.hi),
-        text(c.type ?? ""),
-        u32(c.categories?.length ?? 0),
-        ...(c.categories ?? []).map(text),
-        ...COMPONENTS.flatMap((part) => [u64(16), ...(part === "a" || part === "validA" ? [Buffer.of(1), sha(seedA)] : [Buffer.of(0), sha(c[part])])]),
-      ]);
+      columnEncoding(c, (bytes, part) => (part === "a" || part === "validA" ? Buffer.concat([Buffer.of(1), sha(seedA)]) : Buffer.concat([Buffer.of(0), sha(bytes)])));
     const expected = Buffer.concat([text("scmpc-share-v5"), Buffer.from("ab".repeat(32), "hex"), Buffer.of(1), u64(2), u32(3), ...input.columns.map(column)]);
     assert.equal(shareCommitmentV5(seeded), keccak256(expected));
     assert.equal(SHARE_DOMAIN_V5, "scmpc-share-v5");

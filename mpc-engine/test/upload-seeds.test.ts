@@ -22,6 +22,35 @@ async function signedAs(seller: Pick<Wallet, "signMessage">, request: UploadShar
   return { ...request, commitment, signature: await seller.signMessage(getBytes(uploadDigest(request.datasetId, request.hostIndex, commitment))) };
 }
 
+/**
+ * Registers an uploaded two-column dataset ("amount", "other") and checks that
+ * the hosts' sum@1 of "amount" is the plaintext's: the sum of its present
+ * cells (a missing one counts as the column's lo, which the test columns
+ * centre on 0) and their count.
+ */
+async function assertSumOfAmount(
+  cluster: Cluster,
+  seller: { address: string },
+  name: string,
+  upload: Awaited<ReturnType<typeof buildUploads>>,
+  values: BigUint64Array,
+  valid: number[],
+): Promise<void> {
+  cluster.chain.datasets.set(upload.datasetId, {
+    seller: seller.address, name, schemaHash: schemaHashOf([{ name: "amount", scale: 0 }, { name: "other", scale: 0 }]), rowCount: BigInt(values.length),
+    price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
+  });
+  const buyer = generateBuyerKeyPair();
+  const requestId = hexlify(randomBytes(32));
+  const buyerKey = hexlify(buyer.publicKey);
+  cluster.chain.setRequest(CONSUMER, requestId, { buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, price: 1n, status: 1 });
+  const computed = await Promise.all(
+    [0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER })),
+  );
+  const present = values.filter((_, i) => valid[i] === 1);
+  assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: computed, buyerPrivateKey: buyer.privateKey }), [ringSum(present), BigInt(present.length)]);
+}
+
 describe("uploads with share seeds", () => {
   let cluster: Cluster;
   const seller = Wallet.createRandom();
@@ -57,20 +86,7 @@ describe("uploads with share seeds", () => {
     }
     // Host 0's a is the stream of seed 0 for column 0's values: the documented expansion.
     assert.deepEqual(Buffer.from(upload.shares[0][0].a), expandShareSeed(seeds[0], 0, "values", values.length));
-    cluster.chain.datasets.set(upload.datasetId, {
-      seller: seller.address, name: "seeded", schemaHash: schemaHashOf([{ name: "amount", scale: 0 }, { name: "other", scale: 0 }]), rowCount: BigInt(values.length),
-      price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
-    });
-    const buyer = generateBuyerKeyPair();
-    const requestId = hexlify(randomBytes(32));
-    const buyerKey = hexlify(buyer.publicKey);
-    cluster.chain.setRequest(CONSUMER, requestId, { buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, price: 1n, status: 1 });
-    const computed = await Promise.all(
-      [0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER })),
-    );
-    // sum@1 counts the present cells; a missing one counts as the column's lo, which the test columns centre on 0.
-    const present = values.filter((_, i) => valid[i] === 1);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: computed, buyerPrivateKey: buyer.privateKey }), [ringSum(present), BigInt(present.length)]);
+    await assertSumOfAmount(cluster, seller, "seeded", upload, values, valid);
   });
 
   it("refuses a seed of the wrong length, and a seeded side whose components are sent too, naming the field", async () => {
@@ -173,19 +189,7 @@ describe("uploads under the v5 encoding: seeded vectors bound by their seeds", (
         }
       }
     }
-    cluster.chain.datasets.set(upload.datasetId, {
-      seller: seller.address, name: "seeded-v5", schemaHash: schemaHashOf([{ name: "amount", scale: 0 }, { name: "other", scale: 0 }]), rowCount: BigInt(rows),
-      price: 1n, commitments: upload.commitments, active: true, minRows: 0n,
-    });
-    const buyer = generateBuyerKeyPair();
-    const requestId = hexlify(randomBytes(32));
-    const buyerKey = hexlify(buyer.publicKey);
-    cluster.chain.setRequest(CONSUMER, requestId, { buyer: Wallet.createRandom().address, datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, price: 1n, status: 1 });
-    const computed = await Promise.all(
-      [0, 1, 2].map((i) => cluster.asBridge<ComputeResponse>(i, "Compute", { requestId, algorithm: "sum@1", datasetIds: [upload.datasetId], params: '{"column":"amount"}', buyerKey, consumer: CONSUMER })),
-    );
-    const present = values.filter((_, i) => valid[i] === 1);
-    assert.deepEqual(await settleAndOpen(cluster, { requestId, responses: computed, buyerPrivateKey: buyer.privateKey }), [ringSum(present), BigInt(present.length)]);
+    await assertSumOfAmount(cluster, seller, "seeded-v5", upload, values, valid);
   });
 
   it("refuses another seed than the commitment binds, even signed by the seller, and an encoding it does not know", async () => {

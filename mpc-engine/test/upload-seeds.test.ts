@@ -127,6 +127,19 @@ describe("uploads with share seeds", () => {
 });
 
 describe("share seeds drawn in parts", () => {
+  it("expands a seed to the documented stream: AES-256-CTR from u32 column ‖ u32 part ‖ u64 0, checked against WebCrypto across the keystream pieces", async () => {
+    const seed = randomBytes(32);
+    const rows = 100_000;
+    const key = await crypto.subtle.importKey("raw", seed, "AES-CTR", false, ["encrypt"]);
+    for (const [column, part, partIndex] of [[0, "values", 0], [5, "validity", 1]] as const) {
+      const counter = new Uint8Array(16);
+      new DataView(counter.buffer).setUint32(0, column);
+      new DataView(counter.buffer).setUint32(4, partIndex);
+      const expected = Buffer.from(await crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 64 }, key, new Uint8Array(rows * 8)));
+      assert.deepEqual(expandShareSeed(seed, column, part, rows), expected, `column ${column} ${part}`);
+    }
+  });
+
   it("makes x2 alone, drawing x0 and x1 a piece at a time, equal to the whole sharing's across the pieces' edges", () => {
     const seeds = [randomBytes(32), randomBytes(32)] as const;
     for (const n of [0, 1, 65_535, 65_536, 150_001]) {
@@ -138,9 +151,9 @@ describe("share seeds drawn in parts", () => {
 
   it("draws rows [first, end) of a seeded vector alone, equal to that part of the whole stream, from odd and even rows, across blocks and keystream pieces", () => {
     const seed = randomBytes(32);
-    const rows = 20_000; // 160 KB: five 32 KiB keystream pieces
+    const rows = 100_000; // 800 KB: four 256 KiB keystream pieces (32,768 words each)
     const whole = ringVectorView(expandShareSeed(seed, 3, "validity", rows));
-    for (const [first, end] of [[0, rows], [1, 2], [1, rows], [4095, 4097], [4096, 12_289], [19_999, 20_000], [7, 7]]) {
+    for (const [first, end] of [[0, rows], [1, 2], [1, rows], [32_767, 32_769], [32_768, 98_305], [65_535, 99_999], [99_999, 100_000], [7, 7]]) {
       assert.deepEqual(ringVectorView(expandShareSeedRows(seed, 3, "validity", first, end)), whole.subarray(first, end), `rows ${first}..${end}`);
     }
     assert.notDeepEqual(ringVectorView(expandShareSeedRows(seed, 3, "values", 0, 4)), whole.subarray(0, 4));

@@ -13,6 +13,8 @@ import {
   shareRemainderFromSeeds,
   shareCommitments,
   shareCommitmentsV5,
+  seededColumns,
+  hostSeeds,
   SHARE_DOMAIN_V5,
   uploadDigest,
   type ColumnKind,
@@ -181,28 +183,18 @@ export async function shareAndUpload(options: {
   options.progress?.({ stage: "shared", rows: rowCount, bytes: [bytes[0], bytes[1], bytes[2]] });
   // Host i's b is host i+1's a: each vector is digested once for the two commitments that hold it. With seeds,
   // the v5 encoding binds x0 and x1 by their seeds: only x2 is hashed, and no host draws or hashes the others.
-  const seedOf = (hostIndex: number, side: "a" | "b"): Uint8Array | undefined =>
-    seeds === undefined ? undefined : side === "a" ? (hostIndex < 2 ? seeds[hostIndex] : undefined) : hostIndex !== 1 ? seeds[(hostIndex + 1) % 3] : undefined;
   const commitments =
     seeds === undefined
       ? shareCommitments(perHost.map((columnShares, hostIndex) => ({ datasetId, hostIndex, rowCount, columns: columnShares })))
       : shareCommitmentsV5(
-          perHost.map((columnShares, hostIndex) => {
-            const bySeed = (side: "a" | "b", bytes: Buffer) => {
-              const seed = seedOf(hostIndex, side);
-              return seed === undefined ? bytes : { length: rowCount * 8, seed };
-            };
-            const columns = columnShares.map((c) => ({ ...c, a: bySeed("a", c.a), b: bySeed("b", c.b), validA: bySeed("a", c.validA), validB: bySeed("b", c.validB) }));
-            return { datasetId, hostIndex, rowCount, columns };
-          }),
+          perHost.map((columnShares, hostIndex) => ({ datasetId, hostIndex, rowCount, columns: seededColumns(columnShares, hostSeeds(seeds, hostIndex), rowCount) })),
         );
   await Promise.all(
     perHost.map(async (columnShares, hostIndex) => {
       const commitment = commitments[hostIndex];
       const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
       // Host i's a is x_i and its b x_{i+1}: x0 and x1 go as their seeds.
-      const seedA = seedOf(hostIndex, "a");
-      const seedB = seedOf(hostIndex, "b");
+      const { a: seedA, b: seedB } = seeds === undefined ? {} : hostSeeds(seeds, hostIndex);
       const empty = Buffer.alloc(0);
       await transport.upload(hostIndex, {
         datasetId,

@@ -265,6 +265,24 @@ export interface ShareV5Input extends Omit<ShareCommitmentInput, "columns"> {
 }
 
 /**
+ * A share's columns as the v5 encoding sees them: the side with a seed (`a`
+ * and `validA` for `seeds.a`, `b` and `validB` for `seeds.b`) as that seed,
+ * standing for `rowCount` words; the other side as given.
+ *
+ * @example
+ * shareCommitmentV5({ datasetId, hostIndex: 1, rowCount, columns: seededColumns(columns, { a: seed1 }, rowCount) })
+ */
+export function seededColumns<C extends Omit<ColumnShareBytes, "a" | "b" | "validA" | "validB"> & Record<"a" | "b" | "validA" | "validB", Uint8Array | VectorDigests>>(
+  columns: readonly C[],
+  seeds: { a?: Uint8Array; b?: Uint8Array } | undefined,
+  rowCount: number | bigint,
+): ShareV5Input["columns"] {
+  const length = Number(rowCount) * 8;
+  const side = (seed: Uint8Array | undefined, vector: Uint8Array | VectorDigests) => (seed === undefined ? vector : { length, seed });
+  return columns.map((c) => ({ ...c, a: side(seeds?.a, c.a), b: side(seeds?.b, c.b), validA: side(seeds?.a, c.validA), validB: side(seeds?.b, c.validB) }));
+}
+
+/**
  * The v5 commitment: keccak256 of the v5 encoding (see {@link encodeShare}),
  * the vectors given as bytes, digests or seeds.
  *

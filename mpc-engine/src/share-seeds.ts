@@ -67,6 +67,20 @@ function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => vo
   };
 }
 
+/**
+ * The seeds host `hostIndex` is given of x0's and x1's (x_i is its `a`,
+ * x_{i+1} its `b`): host 0 both, host 1 seed 1 as its `a`, host 2 seed 0 as
+ * its `b`; x2 has no seed.
+ *
+ * @example
+ * hostSeeds([seed0, seed1], 2) // { b: seed0 }
+ */
+export function hostSeeds(seeds: readonly [Uint8Array, Uint8Array], hostIndex: number): { a?: Uint8Array; b?: Uint8Array } {
+  const a = hostIndex < 2 ? seeds[hostIndex] : undefined;
+  const b = hostIndex !== 1 ? seeds[(hostIndex + 1) % 3] : undefined;
+  return { ...(a === undefined ? {} : { a }), ...(b === undefined ? {} : { b }) };
+}
+
 /** The counter block a seed's stream starts from for one column's values or validity. */
 function seedIv(column: number, part: SeededPart): Uint8Array {
   if (!Number.isInteger(column) || column < 0 || column > 0xffffffff) throw new RangeError(`column index out of range: ${column}`);

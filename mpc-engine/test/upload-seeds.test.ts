@@ -121,6 +121,11 @@ describe("uploads with share seeds", () => {
       callUnary(cluster.clients[0], "uploadShares", await signedAs(stranger, huge, shareCommitment({ datasetId: huge.datasetId, hostIndex: 0, rowCount: 10n, columns: small.shares[0] }))),
       rejectsWith(grpc.status.RESOURCE_EXHAUSTED, "UPLOAD_TOO_LARGE", /the share is 2199023255552 bytes .* and this host takes at most \d+/),
     );
+    // Under v5 host 0 would store only the seeds, yet the share counts as what it expands to: refused the same.
+    await assert.rejects(
+      callUnary(cluster.clients[0], "uploadShares", await signedAs(stranger, { ...huge, shareEncoding: "scmpc-share-v5" })),
+      rejectsWith(grpc.status.RESOURCE_EXHAUSTED, "UPLOAD_TOO_LARGE", /the share is 2199023255552 bytes .* and this host takes at most \d+/),
+    );
     const health = await callUnary<HealthResponse>(cluster.clients[0], "health", {});
     assert.equal(health.status, "SERVING");
   });

@@ -15,6 +15,7 @@ import {
   shareCommitmentOfDigests,
   shareCommitmentV3,
   shareCommitmentV5,
+  seededColumns,
   type ColumnShareBytes,
   type SeededVector,
   type ShareDigestInput,
@@ -555,20 +556,24 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
             throw new MpcError("INVALID_ARGUMENT", `the share's vectors came to ${position - head.length} bytes; ${vectorBytes} expected`);
           }
         });
-        if (image !== undefined) {
-          const keep = () => remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
-          if (header.seeds === undefined) keep();
-          else {
-            // A v5 share's seeded vectors are drawn into memory once the upload is answered: the seller need not
-            // wait for a copy jobs may read later (a job that comes first loads the file itself).
-            const timer = setImmediate(() => {
-              warming.delete(stem);
-              keep();
-            });
-            warming.set(stem, timer);
-          }
+        if (image === undefined) {
+          if (digests !== undefined) digestsOf.set(stem, digests);
+        } else if (header.seeds === undefined) {
+          remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+        } else {
+          // A v5 share's seeded vectors are drawn into memory once the upload is answered: the seller need not
+          // wait for a copy jobs may read later. Should the drawing fail, no copy is kept: a job loads (and
+          // checks) the file itself, as one that comes first does.
+          const timer = setImmediate(() => {
+            warming.delete(stem);
+            try {
+              remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+            } catch {
+              // Nothing kept in memory; the durable file is unaffected.
+            }
+          });
+          warming.set(stem, timer);
         }
-        else if (digests !== undefined) digestsOf.set(stem, digests);
       },
     );
   };
@@ -873,17 +878,9 @@ function decodeFile(bytes: Buffer, datasetId: string, commitment: string): Store
   // A file written before v4 names no encoding: its on-chain commitment is over the v3 one.
   if (encoding === undefined || encoding === SHARE_DOMAIN_V3) recomputed = shareCommitmentV3(input);
   else if (encoding === SHARE_DOMAIN) recomputed = shareCommitment(input);
-  else if (encoding === SHARE_DOMAIN_V5) {
-    // A seeded vector is bound by its seed: the drawn one is not hashed.
-    const bySeed = (part: Part, bytes: Uint8Array): Uint8Array | SeededVector => {
-      const seed = seedOfPart(share, part);
-      return seed === undefined ? bytes : { length: bytes.length, seed };
-    };
-    recomputed = shareCommitmentV5({
-      ...input,
-      columns: share.columns.map((c) => ({ ...c, a: bySeed("a", c.a), b: bySeed("b", c.b), validA: bySeed("validA", c.validA), validB: bySeed("validB", c.validB) })),
-    });
-  } else throw corruptShare(datasetId, commitment, `its header names an unknown share encoding ${JSON.stringify(encoding)}`);
+  // A seeded vector is bound by its seed: the drawn one is not hashed.
+  else if (encoding === SHARE_DOMAIN_V5) recomputed = shareCommitmentV5({ ...input, columns: seededColumns(share.columns, share.seeds, share.rowCount) });
+  else throw corruptShare(datasetId, commitment, `its header names an unknown share encoding ${JSON.stringify(encoding)}`);
   if (recomputed !== share.commitment) throw corruptShare(datasetId, commitment, "content does not match its commitment");
   return share;
 }

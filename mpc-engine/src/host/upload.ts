@@ -13,6 +13,7 @@ import {
   shareCommitment,
   shareCommitmentOfDigests,
   shareCommitmentV5,
+  seededColumns,
   uploadDigest,
   type ColumnShareBytes,
   type SeededVector,
@@ -63,15 +64,7 @@ export async function handleUpload(request: UploadSharesRequest, deps: UploadDep
   const { columns, seeds, rowCount } = upload;
   try {
     if (upload.header.encoding === SHARE_DOMAIN_V5) {
-      const vectorBytes = rowCount * 8;
-      const bySeed = (seed: Uint8Array | undefined, bytes: Uint8Array): Uint8Array | SeededVector => (seed === undefined ? bytes : { length: vectorBytes, seed });
-      checkCommitment(
-        upload,
-        shareCommitmentV5({
-          ...upload.header,
-          columns: columns.map((c) => ({ ...c, a: bySeed(seeds.a, c.a), b: bySeed(seeds.b, c.b), validA: bySeed(seeds.a, c.validA), validB: bySeed(seeds.b, c.validB) })),
-        }),
-      );
+      checkCommitment(upload, shareCommitmentV5({ ...upload.header, columns: seededColumns(columns, seeds, rowCount) }));
       // The store keeps the seeds in place of the seeded sides (their empty components are not read).
       await deps.store.put({ ...upload.header, columns });
       return { datasetId: upload.header.datasetId, commitment: upload.header.commitment, hostIndex: deps.hostIndex };

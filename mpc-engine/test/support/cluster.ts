@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
-import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, shareCommitmentV5, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
+import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, shareCommitmentV5, seededColumns, hostSeeds, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
 import { signBridgeCall } from "../../src/host/bridge-auth.ts";
 import type { BridgeMethod } from "../../src/host/bridge-auth.ts";
 import {
@@ -388,17 +388,11 @@ export async function buildUploads(
       validA: encodeRingVector(validShares[k][hostIndex].a),
       validB: encodeRingVector(validShares[k][hostIndex].b),
     }));
-    const seedA = seeds !== undefined && hostIndex < 2 ? Buffer.from(seeds[hostIndex]) : undefined;
-    const seedB = seeds !== undefined && hostIndex !== 1 ? Buffer.from(seeds[(hostIndex + 1) % 3]) : undefined;
+    const held = seeds === undefined ? {} : hostSeeds(seeds, hostIndex);
+    const [seedA, seedB] = [held.a, held.b].map((seed) => (seed === undefined ? undefined : Buffer.from(seed)));
     const v5 = seeds !== undefined && options.encoding === "v5";
-    const bySeed = (seed: Uint8Array | undefined, bytes: Buffer) => (seed === undefined ? bytes : { length: bytes.length, seed });
     const commitment = v5
-      ? shareCommitmentV5({
-          datasetId,
-          hostIndex,
-          rowCount: BigInt(rowCount),
-          columns: columnShares.map((c) => ({ ...c, a: bySeed(seedA, c.a), b: bySeed(seedB, c.b), validA: bySeed(seedA, c.validA), validB: bySeed(seedB, c.validB) })),
-        })
+      ? shareCommitmentV5({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: seededColumns(columnShares, held, BigInt(rowCount)) })
       : shareCommitment({ datasetId, hostIndex, rowCount: BigInt(rowCount), columns: columnShares });
     const signature = await seller.signMessage(getBytes(uploadDigest(datasetId, hostIndex, commitment)));
     hostShares.push(columnShares);

@@ -57,15 +57,35 @@ export function aesCtrKeystream(key: Uint8Array, iv: Uint8Array, length: number,
 
 /** A keystream reader: each call fills its argument with the stream's next bytes. */
 function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => void {
+  const next = keystreamPieces(key, iv);
+  return (out) => {
+    for (let at = 0; at < out.length; at += KEYSTREAM_CHUNK_BYTES) out.set(next(Math.min(KEYSTREAM_CHUNK_BYTES, out.length - at)), at);
+  };
+}
+
+/**
+ * The AES-256-CTR keystream under `key` from the counter block `iv`, a piece
+ * at a time: each call returns the stream's next `bytes` bytes (at most
+ * {@link KEYSTREAM_PIECE_BYTES}) as the cipher's own fresh output, not
+ * copied anywhere (a new buffer at offset 0 of its memory).
+ *
+ * @throws Error where the runtime has no native AES ({@link canExpandShareSeeds})
+ * @example
+ * const next = keystreamPieces(key, iv);
+ * const first = next(KEYSTREAM_PIECE_BYTES), second = next(64);
+ */
+export function keystreamPieces(key: Uint8Array, iv: Uint8Array): (bytes: number) => Uint8Array {
   if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
   const cipher = nodeCrypto.createCipheriv("aes-256-ctr", key, iv);
   const input = (zeros ??= new Uint8Array(KEYSTREAM_CHUNK_BYTES));
-  return (out) => {
-    for (let at = 0; at < out.length; at += KEYSTREAM_CHUNK_BYTES) {
-      out.set(cipher.update(input.subarray(0, Math.min(KEYSTREAM_CHUNK_BYTES, out.length - at))), at);
-    }
+  return (bytes) => {
+    if (bytes > KEYSTREAM_CHUNK_BYTES) throw new RangeError(`a keystream piece of ${bytes} bytes exceeds ${KEYSTREAM_CHUNK_BYTES}`);
+    return cipher.update(input.subarray(0, bytes));
   };
 }
+
+/** Largest piece {@link keystreamPieces} returns at once. */
+export const KEYSTREAM_PIECE_BYTES = KEYSTREAM_CHUNK_BYTES;
 
 /**
  * The seeds host `hostIndex` is given of x0's and x1's (x_i is its `a`,

@@ -13,7 +13,8 @@ import { isMpcError } from "../src/index.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createPeerLink, type PeerLink } from "../src/channel/peer-link.ts";
 import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
-import { DEFAULT_CHUNK_BYTES, encodePeerFrame, toFrames } from "../src/channel/frames.ts";
+import { allocatePayload, DEFAULT_CHUNK_BYTES, encodePeerFrame, toFrames } from "../src/channel/frames.ts";
+import { prefixInPlace } from "../src/channel/grpc-framing.ts";
 import { createPeerServer, PEER_WINDOW_BYTES } from "../src/channel/peer-server.ts";
 import { createJobExchange, createPeerMailbox, mpcErrorCodeOf, peerChannelCredentials, peerServerCredentials, type PeerMailbox } from "../src/host/index.ts";
 import { createTlsMaterial, loadPeerTls, type PeerTls, type TlsMaterial } from "../src/tls/index.ts";
@@ -184,6 +185,60 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
       assert.equal(got.byteOffset % 8, 0, `${words} words at step ${step} start at byte ${got.byteOffset} of the message`);
       assert.ok(got.buffer.byteLength > got.length, "a view of the received message");
     }
+  });
+
+  it("sends a payload made for sending as it lies: the frame's header and gRPC's prefix written in the room before it, the payload not copied", async () => {
+    assert.ok(prefixInPlace, "gRPC's framing in place is installed on the project's grpc-js");
+    const host1 = await startReceiver(1);
+    const host2 = await startReceiver(2);
+    const toHost1 = link(0, 1, host1.address);
+    const toHost2 = link(0, 2, host2.address);
+    const { requestDeserialize } = loadMpcV1().Peer.service.Exchange;
+    for (const words of [1, 3, 1000, 1 << 20]) {
+      const jobId = jobIdOf();
+      const payload = allocatePayload(words * 8);
+      randomBytes(payload.length).copy(payload);
+      const sent = Buffer.from(payload);
+      await toHost1.send({ jobId, step: 7, payload }, Date.now() + 10_000);
+      const got = await host1.mailbox.receive({ jobId, step: 7, fromHost: 0 }, { deadline: Date.now() + 1000 });
+      assert.ok(got.equals(sent), `${words} words delivered intact`);
+      // The message gRPC sent lies in the payload's own memory: its 5-byte prefix (uncompressed, length), then the frame ending with the payload.
+      const memory = Buffer.from(payload.buffer, 0, payload.byteOffset + payload.length);
+      const start = [...Array(payload.byteOffset - 4).keys()].find(
+        (at) => memory[at] === 0 && memory.readUInt32BE(at + 1) === memory.length - at - 5,
+      );
+      assert.ok(start !== undefined, `${words} words: gRPC's prefix written before the frame in the payload's memory`);
+      const frame = requestDeserialize(memory.subarray(start + 5)) as PeerFrame;
+      assert.equal(frame.jobId, jobId);
+      assert.ok(frame.data.equals(sent), "the frame around the payload decodes to it");
+      const room = Buffer.from(memory.subarray(0, payload.byteOffset));
+      // Sent again (another peer): the room is taken, so this frame is a copy, and the first frame's bytes stay as they were.
+      await toHost2.send({ jobId, step: 7, payload }, Date.now() + 10_000);
+      const again = await host2.mailbox.receive({ jobId, step: 7, fromHost: 0 }, { deadline: Date.now() + 1000 });
+      assert.ok(again.equals(sent), `${words} words delivered intact a second time`);
+      assert.ok(Buffer.from(memory.subarray(0, payload.byteOffset)).equals(room), "the second send wrote nothing into the room");
+      assert.ok(payload.equals(sent), "the payload itself never written");
+    }
+  });
+
+  it("writes a frame in place byte for byte as it writes a copy, and only where the room is its own and large enough", () => {
+    const jobId = jobIdOf();
+    const payload = allocatePayload(4096);
+    randomBytes(payload.length).copy(payload);
+    const frameOf = (data: Buffer, bootId = "b".repeat(36)): PeerFrame =>
+      toFrames({ messageId: 300, fromHost: 2, message: { jobId, step: 70_000, payload: data }, chunkBytes: DEFAULT_CHUNK_BYTES, bootId })[0];
+    const copied = encodePeerFrame(frameOf(Buffer.from(payload)));
+    // A view of another buffer at the same offset, or a part of the payload past its start: copies.
+    const other = Buffer.alloc(payload.byteOffset + payload.length).subarray(payload.byteOffset);
+    payload.copy(other);
+    assert.notEqual(encodePeerFrame(frameOf(other)).buffer, other.buffer, "a plain buffer's frame is a copy");
+    assert.notEqual(encodePeerFrame(frameOf(payload.subarray(8))).buffer, payload.buffer, "a part past the payload's start is copied");
+    // A header longer than the room (a boot id of 300 bytes): copied, the room left unused.
+    assert.notEqual(encodePeerFrame(frameOf(payload, "x".repeat(300))).buffer, payload.buffer, "a header the room cannot hold is copied");
+    const inPlace = encodePeerFrame(frameOf(payload));
+    assert.equal(inPlace.buffer, payload.buffer, "the payload's frame is a view of its memory");
+    assert.ok(inPlace.equals(copied), "the same bytes either way");
+    assert.notEqual(encodePeerFrame(frameOf(payload)).buffer, payload.buffer, "the room serves one frame");
   });
 
   it("opens the receive windows of an accepted connection to a round's size, not HTTP/2's 64 KiB", async () => {

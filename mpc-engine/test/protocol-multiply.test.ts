@@ -11,6 +11,8 @@ import {
   shareBoolForTesting,
 } from "../src/protocol/local-harness.ts";
 import { multiply, multiplyMany } from "../src/protocol/multiply.ts";
+import type { PartyExchange } from "../src/protocol/party.ts";
+import { createPrfPool } from "../src/protocol/prf-pool.ts";
 import { openArithToAllForTesting, openBoolToAllForTesting } from "../src/protocol/open.ts";
 import { reconstruct } from "../src/sharing.ts";
 
@@ -78,7 +80,7 @@ describe("multiplication", () => {
   });
 });
 
-describe("rounds longer than a piece of the PRF stream (drawn 65,536 words at a time)", () => {
+describe("rounds longer than a piece of the PRF streams (drawn 32,768 words at a time)", () => {
   it("products and ANDs of pairs laid across the pieces' edges", async () => {
     const lengths = [70_000, 3, 65_536, 100_001];
     const random = (n: number) => {
@@ -133,5 +135,52 @@ describe("AND on XOR shares", () => {
       assert.deepEqual(xx, BigUint64Array.of(0b1100n, M64));
     }
     assert.deepEqual(network.messages.filter((m) => m.step === 1).map((m) => m.bytes), [32, 32, 32]);
+  });
+
+  it("sends each round's vector in the buffer the exchange handed out for sending (no copy on a host), with and without PRF worker threads", async () => {
+    const pool = createPrfPool({ workers: 2, minWords: 1 });
+    try {
+      for (const prfPool of [undefined, pool]) {
+        const network = createLocalNetwork();
+        const handedOut = new Set<ArrayBufferLike>();
+        const sentFrom = new Map<number, ArrayBufferLike[]>();
+        const exchangeFor = network.exchangeFor.bind(network);
+        network.exchangeFor = (index): PartyExchange => {
+          const inner = exchangeFor(index);
+          return {
+            receive: inner.receive,
+            send(toHost, step, payload) {
+              // Step 0 is the seed round of the party's setup.
+              if (step > 0) sentFrom.set(step, [...(sentFrom.get(step) ?? []), payload.buffer]);
+              return inner.send(toHost, step, payload);
+            },
+            outgoing(bytes) {
+              const buffer = Buffer.alloc(bytes);
+              handedOut.add(buffer.buffer);
+              return buffer;
+            },
+          };
+        };
+        const n = 5000;
+        const xs = BigUint64Array.from({ length: n }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n & M64);
+        const X = shareArithForTesting(xs);
+        const B = shareBoolForTesting(xs);
+        const products = await runThreeParties(
+          async (p) => {
+            const squares = await multiply(p, X[p.index], X[p.index]);
+            await multiplyMany(p, [[X[p.index], X[p.index]], [X[p.index], X[p.index]]]);
+            await and(p, B[p.index], B[p.index]);
+            return squares;
+          },
+          { network, prfPool },
+        );
+        assert.deepEqual(reconstruct(products), BigUint64Array.from(xs, (x) => BigInt.asUintN(64, x * x)));
+        const rounds = [...sentFrom.values()].flat();
+        assert.equal(rounds.length, 9, "three rounds of three parties");
+        for (const buffer of rounds) assert.ok(handedOut.has(buffer), `a round sent a vector in a buffer of its own (${prfPool ? "worker threads" : "event loop"})`);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });

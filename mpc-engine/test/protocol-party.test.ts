@@ -74,6 +74,29 @@ describe("party set-up and correlated randomness", () => {
     }
   });
 
+  it("a draw read in pieces is the same two streams, whatever the pieces' lengths, and cannot be read past its end", async () => {
+    const n = 3 * 32_768 + 1001;
+    // Odd lengths, a piece of exactly 32 Ki words (the largest), and one ending at the draw's last word.
+    const pieceLengths = [1, 7, 32_768, 4096, 32_767, 2, n - (1 + 7 + 32_768 + 4096 + 32_767 + 2)];
+    const [read] = await runThreeParties(async (p) => {
+      const next = p.prf.withNext(9, PRF_TAG.ZERO_ARITH, n);
+      const prev = p.prf.withPrev(9, PRF_TAG.ZERO_ARITH, n);
+      const pieces = p.prf.pieces(9, PRF_TAG.ZERO_ARITH, n);
+      let from = 0;
+      for (const k of pieceLengths) {
+        const piece = pieces(k);
+        assert.deepEqual(piece.next, next.subarray(from, from + k), `next stream, words ${from}..${from + k}`);
+        assert.deepEqual(piece.prev, prev.subarray(from, from + k), `prev stream, words ${from}..${from + k}`);
+        from += k;
+      }
+      assert.equal(from, n);
+      assert.throws(() => pieces(1), /read past its end/);
+      assert.throws(() => p.prf.pieces(9, PRF_TAG.ZERO_ARITH, n)(32_769), /exceeds/);
+      return from;
+    });
+    assert.equal(read, n);
+  });
+
   it("the seed round is one 32-byte message per party, to the next party", async () => {
     const network = createLocalNetwork();
     const counts = await runThreeParties(async (p) => [p.bytesSent, p.messagesSent], { network });

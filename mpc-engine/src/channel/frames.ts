@@ -1,5 +1,6 @@
 import type { PeerFrame } from "@scmpc/protos";
 import { MpcError } from "../errors.ts";
+import { GRPC_PREFIX_BYTES, markPrefixRoom } from "./grpc-framing.ts";
 
 /** One protocol message between hosts, as the channel carries it. */
 export interface ChannelMessage {
@@ -60,10 +61,45 @@ export function toFrames(input: { messageId: number; fromHost: number; message: 
   }));
 }
 
-/** Bytes gRPC puts before each message on the wire: a compression flag and a 4-byte length. */
-const GRPC_PREFIX_BYTES = 5;
 /** Field numbers of PeerFrame (host_peer.proto). */
 const FIELD = { messageId: 1, jobId: 2, step: 3, fromHost: 4, chunkIndex: 5, chunkCount: 6, totalLength: 7, data: 8, bootId: 9, align: 10 } as const;
+
+/**
+ * Bytes kept free before a payload made by {@link allocatePayload}: room for
+ * gRPC's prefix and every field of a frame that comes before its data (a
+ * frame's header is about 170 bytes: numbers, a 66-character job id, a boot
+ * id). A multiple of 8, so the payload's words are aligned.
+ */
+const PAYLOAD_ROOM_BYTES = 256;
+/** Payload buffers whose room before the payload no frame has used yet: the buffer, and where its payload starts. */
+const unusedRoom = new WeakMap<ArrayBufferLike, number>();
+
+/**
+ * A buffer for an outgoing payload of `bytes` bytes, with room before it for
+ * the frame's header: {@link encodePeerFrame} writes the header there and
+ * sends the frame as a view of this memory instead of copying the payload
+ * into a new buffer. A protocol round fills it with what it sends (its
+ * masked cross terms) and keeps it as its share; the payload must not change
+ * until the send is acknowledged. The room serves one frame: a resend, or a
+ * second send of the same payload, copies.
+ *
+ * @example
+ * const payload = allocatePayload(8 * n); // then fill, and send it as one message
+ */
+export function allocatePayload(bytes: number): Buffer {
+  // Not zero-filled: the caller writes every byte.
+  const whole = Buffer.allocUnsafeSlow(PAYLOAD_ROOM_BYTES + bytes);
+  unusedRoom.set(whole.buffer, PAYLOAD_ROOM_BYTES);
+  return whole.subarray(PAYLOAD_ROOM_BYTES);
+}
+
+/** Takes the unused room before `data` for `headerBytes` of a frame (true), or says there is none (false). */
+function takeRoom(data: Uint8Array, headerBytes: number): boolean {
+  const start = unusedRoom.get(data.buffer);
+  if (start === undefined || data.byteOffset !== start || headerBytes + GRPC_PREFIX_BYTES > start) return false;
+  unusedRoom.delete(data.buffer);
+  return true;
+}
 
 /** Bytes of a protobuf varint of an unsigned 32-bit value. */
 function varintBytes(n: number): number {
@@ -71,14 +107,20 @@ function varintBytes(n: number): number {
 }
 
 /**
- * A PeerFrame in protobuf bytes, as the generic encoder writes it except
- * that `align` comes just before `data` with as many bytes (0 to 7) as put
- * `data` at a multiple of 8 bytes into the gRPC message the receiver
- * assembles (its 5-byte prefix included). The receiver decodes `data` as a
- * view of that message, so it can read the payload's 64-bit words where they
- * arrived rather than copy them to an aligned buffer: one copy of every
- * round's vector fewer. Any protobuf decoder reads the same frame (fields
- * may come in any order; `align` is ignored).
+ * A PeerFrame in protobuf bytes: its numbers, job id and boot id, then
+ * `align` with as many bytes (0 to 7) as put `data`, which comes last, at a
+ * multiple of 8 bytes into the gRPC message the receiver assembles (its
+ * 5-byte prefix included). The receiver decodes `data` as a view of that
+ * message, so it can read the payload's 64-bit words where they arrived
+ * rather than copy them to an aligned buffer: one copy of every round's
+ * vector fewer. Any protobuf decoder reads the same frame (fields may come
+ * in any order; `align` is ignored).
+ *
+ * When `data` was made by {@link allocatePayload} and its room is unused,
+ * the header is written into that room and the frame is a view of the
+ * payload's memory, with room left before it for gRPC's prefix
+ * (grpc-framing.ts): the payload goes from the round that computed it to
+ * TLS without a copy.
  *
  * @example
  * const bytes = encodePeerFrame(toFrames({ messageId: 1, fromHost: 0, message, chunkBytes, bootId })[0]);
@@ -89,19 +131,18 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
   const data = frame.data;
   // proto3: fields at their default (0, empty) are not written.
   const numbers = (["messageId", "step", "fromHost", "chunkIndex", "chunkCount", "totalLength"] as const).filter((f) => frame[f] !== 0);
-  const head =
-    numbers.reduce((n, f) => n + 1 + varintBytes(frame[f]), 0) + (jobId.length > 0 ? 1 + varintBytes(jobId.length) + jobId.length : 0);
+  const stringField = (b: Buffer): number => (b.length > 0 ? 1 + varintBytes(b.length) + b.length : 0);
+  const head = numbers.reduce((n, f) => n + 1 + varintBytes(frame[f]), 0) + stringField(jobId) + stringField(bootId);
+  let header = head;
   let pad = 0;
   if (data.length > 0) {
-    // Where data's bytes start with an empty align field (tag, length 0), data's tag and length.
-    const start = GRPC_PREFIX_BYTES + head + 2 + 1 + varintBytes(data.length);
-    pad = (8 - (start % 8)) % 8;
+    // align's tag and length, then data's tag and length.
+    const dataTag = 1 + varintBytes(data.length);
+    pad = (8 - ((GRPC_PREFIX_BYTES + head + 2 + dataTag) % 8)) % 8;
+    header = head + 2 + pad + dataTag;
   }
-  const size =
-    head +
-    (data.length > 0 ? 2 + pad + 1 + varintBytes(data.length) + data.length : 0) +
-    (bootId.length > 0 ? 1 + varintBytes(bootId.length) + bootId.length : 0);
-  const out = Buffer.allocUnsafe(size);
+  const inPlace = data.length > 0 && takeRoom(data, header);
+  const out = inPlace ? Buffer.from(data.buffer, data.byteOffset - header, header + data.length) : Buffer.allocUnsafe(header + data.length);
   let at = 0;
   const varint = (n: number): void => {
     while (n >= 0x80) {
@@ -116,29 +157,33 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
     varint(n);
   };
   const bytes = (field: number, b: Uint8Array): void => {
+    if (b.length === 0) return;
     out[at++] = (field << 3) | 2;
     varint(b.length);
     out.set(b, at);
     at += b.length;
   };
-  // Field order as the generic encoder's (by number), then align, data and boot_id.
   number(FIELD.messageId, frame.messageId);
-  if (jobId.length > 0) bytes(FIELD.jobId, jobId);
+  bytes(FIELD.jobId, jobId);
   number(FIELD.step, frame.step);
   number(FIELD.fromHost, frame.fromHost);
   number(FIELD.chunkIndex, frame.chunkIndex);
   number(FIELD.chunkCount, frame.chunkCount);
   number(FIELD.totalLength, frame.totalLength);
+  bytes(FIELD.bootId, bootId);
   if (data.length > 0) {
     out[at++] = (FIELD.align << 3) | 2;
     out[at++] = pad;
     out.fill(0, at, at + pad);
     at += pad;
-    bytes(FIELD.data, data);
+    out[at++] = (FIELD.data << 3) | 2;
+    varint(data.length);
+    if (at !== header) throw new Error(`PeerFrame header encoded to ${at} bytes, ${header} expected`);
+    if (!inPlace) out.set(data, at);
+    at += data.length;
   }
-  if (bootId.length > 0) bytes(FIELD.bootId, bootId);
-  if (at !== size) throw new Error(`PeerFrame encoded to ${at} bytes, ${size} expected`);
-  return out;
+  if (at !== out.length) throw new Error(`PeerFrame encoded to ${at} bytes, ${out.length} expected`);
+  return inPlace ? markPrefixRoom(out) : out;
 }
 
 /** Reassembles the frames of one stream into messages. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { allocatePayload } from "../channel/frames.ts";
 import { MpcError } from "../errors.ts";
 import type { PeerClients } from "./peer-client.ts";
 import type { PeerMailbox } from "./peer-mailbox.ts";
@@ -13,6 +14,8 @@ export interface JobExchange {
   send(toHost: number, step: number, payload: Buffer): Promise<void>;
   /** @throws MpcError `PEER_TIMEOUT` naming the host that did not send */
   receive(fromHost: number, step: number): Promise<Buffer>;
+  /** A buffer for a payload that the channel sends without copying it ({@link allocatePayload}). */
+  outgoing(bytes: number): Buffer;
 }
 
 /**
@@ -42,5 +45,6 @@ export function createJobExchange(input: {
     receive(fromHost, step) {
       return mailbox.receive({ jobId, step, fromHost }, { deadline, signal });
     },
+    outgoing: allocatePayload,
   };
 }

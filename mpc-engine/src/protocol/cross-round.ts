@@ -1,5 +1,6 @@
 import type { VectorKernels } from "../kernels/index.ts";
 import type { Party } from "./party.ts";
+import { PRF_PIECE_WORDS } from "./prf-stream.ts";
 import { exchangeMasked } from "./reshare.ts";
 import { shareLength } from "./shares.ts";
 
@@ -63,29 +64,28 @@ async function prepare(
   cross: CrossKernel,
   tag: number,
 ): Promise<BigUint64Array> {
+  // z is the message the round sends, in a buffer the channel sends as it is.
+  const z = party.outgoingWords(total);
   const draw = party.prf.inBackground(step, tag, total);
   if (draw === undefined) {
-    // The stream shared with the next party becomes z (for one pair); the
-    // other is read once, so it is drawn a piece at a time into one buffer
-    // (no vector of the round's length to allocate, and to collect).
-    const fNext = party.prf.withNext(step, tag, total);
-    const z = pairs.length === 1 ? fNext : new BigUint64Array(total);
-    const piece = prevPiece.subarray(0, Math.min(PREV_PIECE_WORDS, total));
-    for (let from = 0; from < total; from += PREV_PIECE_WORDS) {
-      const to = Math.min(total, from + PREV_PIECE_WORDS);
-      const fPrev = party.prf.prevRange(step, tag, from, piece.subarray(0, to - from));
-      crossSpan(pairs, lengths, from, to, cross, fNext, fPrev, z, from);
+    // The two streams a piece at a time, each piece's cross terms computed
+    // while it is in the cache: no stream is written to memory whole, or copied.
+    const pieces = party.prf.pieces(step, tag, total);
+    for (let from = 0; from < total; from += PRF_PIECE_WORDS) {
+      const to = Math.min(total, from + PRF_PIECE_WORDS);
+      const { next, prev } = pieces(to - from);
+      crossSpan(pairs, lengths, from, to, cross, next, prev, z);
     }
     return z;
   }
   // Worker threads draw the streams a piece at a time; each piece's cross
   // terms are computed here as soon as it is drawn, while they draw the next.
   try {
-    const z = new BigUint64Array(total);
     for (let j = 0; j < draw.pieces; j++) {
       await draw.ready(j);
       const from = j * draw.pieceWords;
-      crossSpan(pairs, lengths, from, Math.min(total, from + draw.pieceWords), cross, draw.next, draw.prev, z);
+      const to = Math.min(total, from + draw.pieceWords);
+      crossSpan(pairs, lengths, from, to, cross, draw.next.subarray(from, to), draw.prev.subarray(from, to), z);
     }
     return z;
   } finally {
@@ -94,18 +94,8 @@ async function prepare(
 }
 
 /**
- * Words of the stream shared with the previous party drawn at a time when a
- * round runs on the event loop alone: 64 Ki words (512 KiB), one buffer for
- * every round of the process (a round's pieces are drawn and used without
- * yielding in between).
- */
-const PREV_PIECE_WORDS = 1 << 16;
-const prevPiece = new BigUint64Array(PREV_PIECE_WORDS);
-
-/**
  * The masked cross terms of words [from, to) of the round (pairs laid end to
- * end) into z; fPrev holds the previous party's stream from word `prevFrom`
- * (0: the whole stream).
+ * end) into z; fNext and fPrev hold the streams' words [from, to).
  */
 function crossSpan(
   pairs: readonly (readonly [Share, Share])[],
@@ -116,7 +106,6 @@ function crossSpan(
   fNext: BigUint64Array,
   fPrev: BigUint64Array,
   z: BigUint64Array,
-  prevFrom = 0,
 ): void {
   let start = 0;
   pairs.forEach(([x, y], j) => {
@@ -125,7 +114,7 @@ function crossSpan(
     const hi = Math.min(to, end);
     if (lo < hi) {
       const [a, b] = [lo - start, hi - start];
-      cross(x.a.subarray(a, b), x.b.subarray(a, b), y.a.subarray(a, b), y.b.subarray(a, b), fNext.subarray(lo, hi), fPrev.subarray(lo - prevFrom, hi - prevFrom), z.subarray(lo, hi));
+      cross(x.a.subarray(a, b), x.b.subarray(a, b), y.a.subarray(a, b), y.b.subarray(a, b), fNext.subarray(lo - from, hi - from), fPrev.subarray(lo - from, hi - from), z.subarray(lo, hi));
     }
     start = end;
   });

@@ -3,7 +3,7 @@ import { endianness } from "node:os";
 import { MpcError } from "../errors.ts";
 import { defaultKernels, type VectorKernels } from "../kernels/index.ts";
 import type { PrfDraw, PrfPool } from "./prf-pool.ts";
-import { fillPrfRange, MAX_DRAW_WORDS } from "./prf-stream.ts";
+import { fillPrfRange, MAX_DRAW_WORDS, prfPieces } from "./prf-stream.ts";
 
 /** Host index in the three-party protocol. */
 export type PartyIndex = 0 | 1 | 2;
@@ -16,6 +16,11 @@ export interface PartyExchange {
   send(toHost: number, step: number, payload: Buffer): Promise<void>;
   /** @throws MpcError `PEER_TIMEOUT` naming the host that did not send */
   receive(fromHost: number, step: number): Promise<Buffer>;
+  /**
+   * A buffer of `bytes` for a payload to send, which the channel can send
+   * without copying it (see the host's `allocatePayload`); absent, a plain buffer serves.
+   */
+  outgoing?(bytes: number): Buffer;
 }
 
 /**
@@ -31,12 +36,13 @@ export interface PairwisePrf {
   /** n words of the stream shared with the previous party, for (step, tag). */
   withPrev(step: number, tag: number, n: number): BigUint64Array;
   /**
-   * Words [from, from + out.length) of withPrev(step, tag, ·), into `out`
-   * (`from` even: a draw starts on an AES block): a round that uses the
-   * stream once, a piece at a time, draws it into one small buffer instead
-   * of a vector of its length.
+   * Both streams for (step, tag), n words each, a piece at a time: each call
+   * returns the next `words` words (at most `PRF_PIECE_WORDS`) of
+   * withNext and of withPrev, as the cipher's own output (no copy, no
+   * vector of the round's length): a round that uses the streams once uses
+   * each piece while it is in the cache.
    */
-  prevRange(step: number, tag: number, from: number, out: BigUint64Array): BigUint64Array;
+  pieces(step: number, tag: number, n: number): (words: number) => { next: BigUint64Array; prev: BigUint64Array };
   /**
    * Both streams for (step, tag), n words each, drawn piece by piece by
    * worker threads while the caller goes on; undefined when the party has no
@@ -76,6 +82,12 @@ export interface Party {
   readonly messagesSent: number;
   /** The next unused step number; every party calls it in the same order. */
   nextStep(): number;
+  /**
+   * n words for a vector to send in one message, which the exchange can then
+   * send without a copy; not zero-filled, so write every word. Sending it
+   * twice, or a part of it, works and copies.
+   */
+  outgoingWords(n: number): BigUint64Array;
   /** Sends a word vector (as little-endian u64 bytes) and counts it. */
   sendWords(toHost: PartyIndex, step: number, words: BigUint64Array): Promise<void>;
   /**
@@ -95,13 +107,6 @@ function keystreamWords(key: Buffer, step: number, tag: number, n: number): BigU
   fillPrfRange(key, step, tag, 0, new Uint8Array(out.buffer));
   // Little-endian words of the stream, as wordsOf reads them.
   return LITTLE_ENDIAN ? out : wordsOf(new Uint8Array(out.buffer));
-}
-
-function keystreamRange(key: Buffer, step: number, tag: number, from: number, out: BigUint64Array): BigUint64Array {
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  fillPrfRange(key, step, tag, from, bytes);
-  if (!LITTLE_ENDIAN) out.set(wordsOf(bytes.slice()));
-  return out;
 }
 
 /**
@@ -166,7 +171,11 @@ class ProtocolParty implements Party {
     this.prf = {
       withNext: (step, tag, n) => keystreamWords(keyNext, step, tag, n),
       withPrev: (step, tag, n) => keystreamWords(keyPrev, step, tag, n),
-      prevRange: (step, tag, from, out) => keystreamRange(keyPrev, step, tag, from, out),
+      pieces: (step, tag, n) => {
+        const next = prfPieces(keyNext, step, tag, n);
+        const prev = prfPieces(keyPrev, step, tag, n);
+        return (words) => ({ next: wordsOf(next(words)), prev: wordsOf(prev(words)) });
+      },
       // The pool's words are host-endian, as the stream's are on the little-endian hosts it runs on.
       inBackground: (step, tag, n) =>
         prfPool?.takes(n) && LITTLE_ENDIAN ? prfPool.draw({ next: keyNext, prev: keyPrev }, step, tag, n) : undefined,
@@ -183,6 +192,11 @@ class ProtocolParty implements Party {
 
   nextStep(): number {
     return this.#step++;
+  }
+
+  outgoingWords(n: number): BigUint64Array {
+    const bytes = this.exchange.outgoing?.(n * 8);
+    return bytes === undefined ? new BigUint64Array(n) : new BigUint64Array(bytes.buffer, bytes.byteOffset, n);
   }
 
   sendWords(toHost: PartyIndex, step: number, words: BigUint64Array): Promise<void> {

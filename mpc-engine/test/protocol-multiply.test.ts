@@ -13,6 +13,7 @@ import {
 import { multiply, multiplyMany } from "../src/protocol/multiply.ts";
 import type { PartyExchange } from "../src/protocol/party.ts";
 import { createPrfPool } from "../src/protocol/prf-pool.ts";
+import { reshareArith, reshareXor } from "../src/protocol/reshare.ts";
 import { openArithToAllForTesting, openBoolToAllForTesting } from "../src/protocol/open.ts";
 import { reconstruct } from "../src/sharing.ts";
 
@@ -137,7 +138,7 @@ describe("AND on XOR shares", () => {
     assert.deepEqual(network.messages.filter((m) => m.step === 1).map((m) => m.bytes), [32, 32, 32]);
   });
 
-  it("sends each round's vector in the buffer the exchange handed out for sending (no copy on a host), with and without PRF worker threads", async () => {
+  it("sends each round's vector (products, ANDs, reshares) in the buffer the exchange handed out for sending (no copy on a host), with and without PRF worker threads", async () => {
     const pool = createPrfPool({ workers: 2, minWords: 1 });
     try {
       for (const prfPool of [undefined, pool]) {
@@ -170,13 +171,15 @@ describe("AND on XOR shares", () => {
             const squares = await multiply(p, X[p.index], X[p.index]);
             await multiplyMany(p, [[X[p.index], X[p.index]], [X[p.index], X[p.index]]]);
             await and(p, B[p.index], B[p.index]);
+            await reshareArith(p, X[p.index].a);
+            await reshareXor(p, B[p.index].a);
             return squares;
           },
           { network, prfPool },
         );
         assert.deepEqual(reconstruct(products), BigUint64Array.from(xs, (x) => BigInt.asUintN(64, x * x)));
         const rounds = [...sentFrom.values()].flat();
-        assert.equal(rounds.length, 9, "three rounds of three parties");
+        assert.equal(rounds.length, 15, "five rounds of three parties");
         for (const buffer of rounds) assert.ok(handedOut.has(buffer), `a round sent a vector in a buffer of its own (${prfPool ? "worker threads" : "event loop"})`);
       }
     } finally {

@@ -1,4 +1,6 @@
+import type { VectorKernels } from "../kernels/index.ts";
 import { PRF_TAG, type Party } from "./party.ts";
+import { PRF_PIECE_WORDS } from "./prf-stream.ts";
 import type { ArithShare, BoolShare } from "./shares.ts";
 
 /**
@@ -25,13 +27,7 @@ export async function exchangeMasked(party: Party, step: number, z: BigUint64Arr
  */
 export async function reshareArith(party: Party, z: BigUint64Array): Promise<ArithShare> {
   const step = party.nextStep();
-  const n = z.length;
-  const masked = party.kernels.maskAdd(
-    z,
-    party.prf.withNext(step, PRF_TAG.ZERO_ARITH, n),
-    party.prf.withPrev(step, PRF_TAG.ZERO_ARITH, n),
-  );
-  return exchangeMasked(party, step, masked);
+  return exchangeMasked(party, step, masked(party, z, step, PRF_TAG.ZERO_ARITH, party.kernels.maskAdd));
 }
 
 /**
@@ -43,11 +39,21 @@ export async function reshareArith(party: Party, z: BigUint64Array): Promise<Ari
  */
 export async function reshareXor(party: Party, z: BigUint64Array): Promise<BoolShare> {
   const step = party.nextStep();
+  return exchangeMasked(party, step, masked(party, z, step, PRF_TAG.ZERO_XOR, party.kernels.maskXor));
+}
+
+/**
+ * z with the zero sharing of (step, tag) applied by `mask`, into a buffer
+ * the exchange sends as it is; the two PRF streams read a piece at a time.
+ */
+function masked(party: Party, z: BigUint64Array, step: number, tag: number, mask: VectorKernels["maskAdd"]): BigUint64Array {
   const n = z.length;
-  const masked = party.kernels.maskXor(
-    z,
-    party.prf.withNext(step, PRF_TAG.ZERO_XOR, n),
-    party.prf.withPrev(step, PRF_TAG.ZERO_XOR, n),
-  );
-  return exchangeMasked(party, step, masked);
+  const out = party.outgoingWords(n);
+  const pieces = party.prf.pieces(step, tag, n);
+  for (let from = 0; from < n; from += PRF_PIECE_WORDS) {
+    const to = Math.min(n, from + PRF_PIECE_WORDS);
+    const { next, prev } = pieces(to - from);
+    mask(z.subarray(from, to), next, prev, out.subarray(from, to));
+  }
+  return out;
 }

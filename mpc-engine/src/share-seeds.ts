@@ -27,7 +27,7 @@ export type SeededPart = "values" | "validity";
  * faster in 256 KiB calls than in 32 KiB ones (alternated benchmark runs:
  * median 11.2 against 9.3 million multiplications/s).
  */
-const KEYSTREAM_CHUNK_BYTES = 256 << 10;
+export const KEYSTREAM_PIECE_BYTES = 256 << 10;
 /** The cipher's input, all zeros; made on first use (a browser draws no keystream). */
 let zeros: Uint8Array | undefined;
 
@@ -59,7 +59,7 @@ export function aesCtrKeystream(key: Uint8Array, iv: Uint8Array, length: number,
 function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => void {
   const next = keystreamPieces(key, iv);
   return (out) => {
-    for (let at = 0; at < out.length; at += KEYSTREAM_CHUNK_BYTES) out.set(next(Math.min(KEYSTREAM_CHUNK_BYTES, out.length - at)), at);
+    for (let at = 0; at < out.length; at += KEYSTREAM_PIECE_BYTES) out.set(next(Math.min(KEYSTREAM_PIECE_BYTES, out.length - at)), at);
   };
 }
 
@@ -77,15 +77,13 @@ function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => vo
 export function keystreamPieces(key: Uint8Array, iv: Uint8Array): (bytes: number) => Uint8Array {
   if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
   const cipher = nodeCrypto.createCipheriv("aes-256-ctr", key, iv);
-  const input = (zeros ??= new Uint8Array(KEYSTREAM_CHUNK_BYTES));
+  const input = (zeros ??= new Uint8Array(KEYSTREAM_PIECE_BYTES));
   return (bytes) => {
-    if (bytes > KEYSTREAM_CHUNK_BYTES) throw new RangeError(`a keystream piece of ${bytes} bytes exceeds ${KEYSTREAM_CHUNK_BYTES}`);
+    if (bytes > KEYSTREAM_PIECE_BYTES) throw new RangeError(`a keystream piece of ${bytes} bytes exceeds ${KEYSTREAM_PIECE_BYTES}`);
     return cipher.update(input.subarray(0, bytes));
   };
 }
 
-/** Largest piece {@link keystreamPieces} returns at once. */
-export const KEYSTREAM_PIECE_BYTES = KEYSTREAM_CHUNK_BYTES;
 
 /**
  * The seeds host `hostIndex` is given of x0's and x1's (x_i is its `a`,

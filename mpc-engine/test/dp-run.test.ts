@@ -107,7 +107,7 @@ function withOtherNoise(party: Party, side: "next" | "prev"): Party {
     withNext: (step: number, tag: number, n: number) => (side === "next" && tag === PRF_TAG.NOISE ? flip(party.prf.withNext(step, tag, n)) : party.prf.withNext(step, tag, n)),
     withPrev: (step: number, tag: number, n: number) => (side === "prev" && tag === PRF_TAG.NOISE ? flip(party.prf.withPrev(step, tag, n)) : party.prf.withPrev(step, tag, n)),
     // Pieces are drawn only for the rounds' zero sharings, never for noise.
-    pieces: (step: number, tag: number, n: number) => party.prf.pieces(step, tag, n),
+    eachPiece: (...args: Parameters<Party["prf"]["eachPiece"]>) => party.prf.eachPiece(...args),
     // Noise is never drawn in the background: only the rounds' zero sharings are.
     inBackground: (step: number, tag: number, n: number) => (tag === PRF_TAG.NOISE ? undefined : party.prf.inBackground(step, tag, n)),
   };

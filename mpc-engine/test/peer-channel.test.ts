@@ -224,6 +224,8 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   it("writes a frame in place byte for byte as it writes a copy, and only where the room is its own and large enough", () => {
     const jobId = jobIdOf();
     const payload = allocatePayload(4096);
+    // Fresh zeros: a word a round leaves unwritten sends no earlier memory of the process.
+    assert.ok(Buffer.from(payload.buffer).equals(Buffer.alloc(payload.byteOffset + payload.length)), "the payload and its room start zeroed");
     randomBytes(payload.length).copy(payload);
     const frameOf = (data: Buffer, bootId = "b".repeat(36)): PeerFrame =>
       toFrames({ messageId: 300, fromHost: 2, message: { jobId, step: 70_000, payload: data }, chunkBytes: DEFAULT_CHUNK_BYTES, bootId })[0];

@@ -4,6 +4,7 @@ import { createCipheriv } from "node:crypto";
 import { isMpcError } from "../src/errors.ts";
 import { createLocalNetwork, runThreeParties } from "../src/protocol/local-harness.ts";
 import { PRF_TAG } from "../src/protocol/party.ts";
+import { fillPrfRange, prfPieces } from "../src/protocol/prf-stream.ts";
 import { reshareArith } from "../src/protocol/reshare.ts";
 import { truncationMask, zeroShareArith, zeroShareXor } from "../src/protocol/zero-sharing.ts";
 import { openArithToAllForTesting } from "../src/protocol/open.ts";
@@ -74,27 +75,39 @@ describe("party set-up and correlated randomness", () => {
     }
   });
 
-  it("a draw read in pieces is the same two streams, whatever the pieces' lengths, and cannot be read past its end", async () => {
+  it("a draw read in pieces is the same two streams, in pieces of at most 32 Ki words covering the draw in order", async () => {
     const n = 3 * 32_768 + 1001;
-    // Odd lengths, a piece of exactly 32 Ki words (the largest), and one ending at the draw's last word.
-    const pieceLengths = [1, 7, 32_768, 4096, 32_767, 2, n - (1 + 7 + 32_768 + 4096 + 32_767 + 2)];
     const [read] = await runThreeParties(async (p) => {
       const next = p.prf.withNext(9, PRF_TAG.ZERO_ARITH, n);
       const prev = p.prf.withPrev(9, PRF_TAG.ZERO_ARITH, n);
-      const pieces = p.prf.pieces(9, PRF_TAG.ZERO_ARITH, n);
-      let from = 0;
-      for (const k of pieceLengths) {
-        const piece = pieces(k);
-        assert.deepEqual(piece.next, next.subarray(from, from + k), `next stream, words ${from}..${from + k}`);
-        assert.deepEqual(piece.prev, prev.subarray(from, from + k), `prev stream, words ${from}..${from + k}`);
-        from += k;
-      }
-      assert.equal(from, n);
-      assert.throws(() => pieces(1), /read past its end/);
-      assert.throws(() => p.prf.pieces(9, PRF_TAG.ZERO_ARITH, n)(32_769), /exceeds/);
-      return from;
+      let covered = 0;
+      p.prf.eachPiece(9, PRF_TAG.ZERO_ARITH, n, (from, to, pieceNext, piecePrev) => {
+        assert.equal(from, covered, "pieces in order, no gap");
+        assert.ok(to > from && to - from <= 32_768, `piece ${from}..${to}`);
+        assert.deepEqual(pieceNext, next.subarray(from, to), `next stream, words ${from}..${to}`);
+        assert.deepEqual(piecePrev, prev.subarray(from, to), `prev stream, words ${from}..${to}`);
+        covered = to;
+      });
+      return covered;
     });
     assert.equal(read, n);
+  });
+
+  it("a PRF stream read in pieces of any length equals the draw filled whole, and cannot be read past its end", () => {
+    const key = new Uint8Array(32).fill(3);
+    const n = 3 * 32_768 + 1001;
+    const whole = new Uint8Array(n * 8);
+    fillPrfRange(key, 4, PRF_TAG.ZERO_XOR, 0, whole);
+    // Odd lengths, a piece of exactly 32 Ki words (the largest), and one ending at the draw's last word.
+    const lengths = [1, 7, 32_768, 4096, 32_767, 2, n - (1 + 7 + 32_768 + 4096 + 32_767 + 2)];
+    const next = prfPieces(key, 4, PRF_TAG.ZERO_XOR, n);
+    let from = 0;
+    for (const k of lengths) {
+      assert.ok(Buffer.from(next(k)).equals(whole.subarray(from * 8, (from + k) * 8)), `words ${from}..${from + k}`);
+      from += k;
+    }
+    assert.throws(() => next(1), /read past its end/);
+    assert.throws(() => prfPieces(key, 4, PRF_TAG.ZERO_XOR, n)(32_769), /exceeds/);
   });
 
   it("the seed round is one 32-byte message per party, to the next party", async () => {

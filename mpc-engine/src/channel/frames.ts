@@ -87,8 +87,9 @@ const unusedRoom = new WeakMap<ArrayBufferLike, number>();
  * const payload = allocatePayload(8 * n); // then fill, and send it as one message
  */
 export function allocatePayload(bytes: number): Buffer {
-  // Not zero-filled: the caller writes every byte.
-  const whole = Buffer.allocUnsafeSlow(PAYLOAD_ROOM_BYTES + bytes);
+  // Zero-filled, fresh memory: a round that left a word unwritten would send a zero, never bytes of
+  // memory this process used before (another job's shares). For megabytes it is mapped zero pages, no memset.
+  const whole = Buffer.from(new ArrayBuffer(PAYLOAD_ROOM_BYTES + bytes));
   unusedRoom.set(whole.buffer, PAYLOAD_ROOM_BYTES);
   return whole.subarray(PAYLOAD_ROOM_BYTES);
 }

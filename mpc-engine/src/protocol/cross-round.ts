@@ -1,6 +1,5 @@
 import type { VectorKernels } from "../kernels/index.ts";
 import type { Party } from "./party.ts";
-import { PRF_PIECE_WORDS } from "./prf-stream.ts";
 import { exchangeMasked } from "./reshare.ts";
 import { shareLength } from "./shares.ts";
 
@@ -70,12 +69,7 @@ async function prepare(
   if (draw === undefined) {
     // The two streams a piece at a time, each piece's cross terms computed
     // while it is in the cache: no stream is written to memory whole, or copied.
-    const pieces = party.prf.pieces(step, tag, total);
-    for (let from = 0; from < total; from += PRF_PIECE_WORDS) {
-      const to = Math.min(total, from + PRF_PIECE_WORDS);
-      const { next, prev } = pieces(to - from);
-      crossSpan(pairs, lengths, from, to, cross, next, prev, z);
-    }
+    party.prf.eachPiece(step, tag, total, (from, to, next, prev) => crossSpan(pairs, lengths, from, to, cross, next, prev, z));
     return z;
   }
   // Worker threads draw the streams a piece at a time; each piece's cross

@@ -3,7 +3,7 @@ import { endianness } from "node:os";
 import { MpcError } from "../errors.ts";
 import { defaultKernels, type VectorKernels } from "../kernels/index.ts";
 import type { PrfDraw, PrfPool } from "./prf-pool.ts";
-import { fillPrfRange, MAX_DRAW_WORDS, prfPieces } from "./prf-stream.ts";
+import { fillPrfRange, MAX_DRAW_WORDS, PRF_PIECE_WORDS, prfPieces } from "./prf-stream.ts";
 
 /** Host index in the three-party protocol. */
 export type PartyIndex = 0 | 1 | 2;
@@ -36,13 +36,13 @@ export interface PairwisePrf {
   /** n words of the stream shared with the previous party, for (step, tag). */
   withPrev(step: number, tag: number, n: number): BigUint64Array;
   /**
-   * Both streams for (step, tag), n words each, a piece at a time: each call
-   * returns the next `words` words (at most `PRF_PIECE_WORDS`) of
-   * withNext and of withPrev, as the cipher's own output (no copy, no
-   * vector of the round's length): a round that uses the streams once uses
-   * each piece while it is in the cache.
+   * Both streams for (step, tag), n words each, a piece at a time: `use` is
+   * called for words [from, to) of the draw, in order, pieces of up to
+   * 32 Ki words, with those words of withNext and of withPrev as the
+   * cipher's own output (no copy, no vector of the round's length): a round
+   * that uses the streams once uses each piece while it is in the cache.
    */
-  pieces(step: number, tag: number, n: number): (words: number) => { next: BigUint64Array; prev: BigUint64Array };
+  eachPiece(step: number, tag: number, n: number, use: (from: number, to: number, next: BigUint64Array, prev: BigUint64Array) => void): void;
   /**
    * Both streams for (step, tag), n words each, drawn piece by piece by
    * worker threads while the caller goes on; undefined when the party has no
@@ -83,9 +83,9 @@ export interface Party {
   /** The next unused step number; every party calls it in the same order. */
   nextStep(): number;
   /**
-   * n words for a vector to send in one message, which the exchange can then
-   * send without a copy; not zero-filled, so write every word. Sending it
-   * twice, or a part of it, works and copies.
+   * n words (zeros) for a vector to send in one message, which the exchange
+   * can then send without a copy. Sending it twice, or a part of it, works
+   * and copies.
    */
   outgoingWords(n: number): BigUint64Array;
   /** Sends a word vector (as little-endian u64 bytes) and counts it. */
@@ -171,10 +171,13 @@ class ProtocolParty implements Party {
     this.prf = {
       withNext: (step, tag, n) => keystreamWords(keyNext, step, tag, n),
       withPrev: (step, tag, n) => keystreamWords(keyPrev, step, tag, n),
-      pieces: (step, tag, n) => {
+      eachPiece: (step, tag, n, use) => {
         const next = prfPieces(keyNext, step, tag, n);
         const prev = prfPieces(keyPrev, step, tag, n);
-        return (words) => ({ next: wordsOf(next(words)), prev: wordsOf(prev(words)) });
+        for (let from = 0; from < n; from += PRF_PIECE_WORDS) {
+          const to = Math.min(n, from + PRF_PIECE_WORDS);
+          use(from, to, wordsOf(next(to - from)), wordsOf(prev(to - from)));
+        }
       },
       // The pool's words are host-endian, as the stream's are on the little-endian hosts it runs on.
       inBackground: (step, tag, n) =>

@@ -1,6 +1,5 @@
 import type { VectorKernels } from "../kernels/index.ts";
 import { PRF_TAG, type Party } from "./party.ts";
-import { PRF_PIECE_WORDS } from "./prf-stream.ts";
 import type { ArithShare, BoolShare } from "./shares.ts";
 
 /**
@@ -49,11 +48,6 @@ export async function reshareXor(party: Party, z: BigUint64Array): Promise<BoolS
 function masked(party: Party, z: BigUint64Array, step: number, tag: number, mask: VectorKernels["maskAdd"]): BigUint64Array {
   const n = z.length;
   const out = party.outgoingWords(n);
-  const pieces = party.prf.pieces(step, tag, n);
-  for (let from = 0; from < n; from += PRF_PIECE_WORDS) {
-    const to = Math.min(n, from + PRF_PIECE_WORDS);
-    const { next, prev } = pieces(to - from);
-    mask(z.subarray(from, to), next, prev, out.subarray(from, to));
-  }
+  party.prf.eachPiece(step, tag, n, (from, to, next, prev) => mask(z.subarray(from, to), next, prev, out.subarray(from, to)));
   return out;
 }

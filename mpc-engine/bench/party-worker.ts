@@ -1,18 +1,14 @@
 // One party of the primitives benchmark, as its own process: the Peer
-// service (mutual TLS, pinned certificates) and the channel to the two other
+// port (mutual TLS, pinned certificates) and the channel to the two other
 // parties, exactly as a host runs them, driven over IPC by bench.ts.
 // First: the hosts' garbage-collector setting, so the figures are theirs.
 import "../src/gc-tuning.ts";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
-import { loadMpcV1 } from "@scmpc/protos";
-import { createPeerServer } from "../src/channel/peer-server.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
-import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
+import { createPeerReceiver } from "../src/channel/peer-receiver.ts";
 import type { HostConfig } from "../src/host/config.ts";
-import { peerServerCredentials } from "../src/host/credentials.ts";
 import { createJobExchange } from "../src/host/job-exchange.ts";
 import { createPeerClients } from "../src/host/peer-client.ts";
 import { createPeerMailbox } from "../src/host/peer-mailbox.ts";
@@ -49,13 +45,8 @@ const config = { hostIndex: setup.index, peers: setup.peers } as unknown as Host
 const prfPool = createPrfPool({ workers: setup.workers });
 const boots = createPeerBoots();
 const peers = createPeerClients(config, tls, { boots });
-const server = createPeerServer();
-server.addService(loadMpcV1().Peer.service, {
-  exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, boots, logger }),
-});
-await new Promise<number>((resolve, reject) =>
-  server.bindAsync(setup.peers[setup.index], peerServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
-);
+const receiver = createPeerReceiver({ hostIndex: setup.index, tls, mailbox, boots, logger });
+await receiver.listen(setup.peers[setup.index]);
 
 function randomVector(n: number): BigUint64Array {
   const v = new BigUint64Array(n);
@@ -149,7 +140,7 @@ process.on("message", (message: Command | { op: "go" } | { op: "exit" }) => {
   if (message.op === "exit") {
     peers.close();
     mailbox.close();
-    server.forceShutdown();
+    receiver.close();
     void prfPool.close().finally(() => process.exit(0));
     return;
   }

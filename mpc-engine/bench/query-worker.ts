@@ -1,4 +1,4 @@
-// One party of the query benchmark, as its own process: the Peer service
+// One party of the query benchmark, as its own process: the Peer port
 // (mutual TLS, pinned certificates) and the channel to the two other
 // parties, set up exactly as bench/party-worker.ts does (as a host runs
 // them), driven over IPC by bench/queries.ts. It derives its share of the
@@ -7,15 +7,11 @@
 // First: the hosts' garbage-collector setting, so the figures are theirs.
 import "../src/gc-tuning.ts";
 import { Session } from "node:inspector/promises";
-import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
-import { loadMpcV1 } from "@scmpc/protos";
 import { rerandomize } from "../src/algorithms/run.ts";
-import { MAX_FRAME_BYTES } from "../src/channel/frames.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
-import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
+import { createPeerReceiver } from "../src/channel/peer-receiver.ts";
 import type { HostConfig } from "../src/host/config.ts";
-import { peerServerCredentials } from "../src/host/credentials.ts";
 import { createJobExchange } from "../src/host/job-exchange.ts";
 import { createPeerClients } from "../src/host/peer-client.ts";
 import { createPeerMailbox } from "../src/host/peer-mailbox.ts";
@@ -77,13 +73,8 @@ const mailbox = createPeerMailbox({ retentionMs: 60_000 });
 const config = { hostIndex: setup.index, peers: setup.peers } as unknown as HostConfig;
 const boots = createPeerBoots();
 const peers = createPeerClients(config, tls, { boots });
-const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_FRAME_BYTES, "grpc.max_send_message_length": MAX_FRAME_BYTES });
-server.addService(loadMpcV1().Peer.service, {
-  exchange: createExchangeHandler({ hostIndex: setup.index, fingerprints: tls.fingerprints, mailbox, boots, logger }),
-});
-await new Promise<number>((resolve, reject) =>
-  server.bindAsync(setup.peers[setup.index], peerServerCredentials(tls), (err, port) => (err ? reject(err) : resolve(port))),
-);
+const receiver = createPeerReceiver({ hostIndex: setup.index, tls, mailbox, boots, logger });
+await receiver.listen(setup.peers[setup.index]);
 
 let table: { values: Map<string, ArithShare>; valid: Map<string, ArithShare>; rows: number } | undefined;
 let prepared: { run: () => Promise<ArithShare>; requestId: string; bytes: () => number; messages: () => number } | undefined;
@@ -253,7 +244,7 @@ process.on("message", (command: QueryWorkerCommand) => {
   if (command.op === "exit") {
     peers.close();
     mailbox.close();
-    server.forceShutdown();
+    receiver.close();
     process.exit(0);
   }
   handle(command).then(

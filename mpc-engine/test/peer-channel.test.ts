@@ -1,36 +1,34 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect } from "node:http2";
-import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect as netConnect, createServer, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
+import { connect, createServer as createTlsServer } from "node:tls";
 import { pino } from "pino";
 import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
 import { isMpcError } from "../src/index.ts";
 import { createPeerBoots } from "../src/channel/peer-boots.ts";
 import { createPeerLink, type PeerLink } from "../src/channel/peer-link.ts";
-import { createExchangeHandler } from "../src/channel/peer-receiver.ts";
-import { allocatePayload, DEFAULT_CHUNK_BYTES, encodePeerFrame, toFrames } from "../src/channel/frames.ts";
-import { prefixInPlace } from "../src/channel/grpc-framing.ts";
-import { createPeerServer, PEER_WINDOW_BYTES } from "../src/channel/peer-server.ts";
-import { createJobExchange, createPeerMailbox, mpcErrorCodeOf, peerChannelCredentials, peerServerCredentials, type PeerMailbox } from "../src/host/index.ts";
+import { createPeerReceiver, type PeerReceiver } from "../src/channel/peer-receiver.ts";
+import { allocatePayload, DEFAULT_CHUNK_BYTES, encodePeerFrame, MAX_FRAME_BYTES, toFrames } from "../src/channel/frames.ts";
+import { createRecordReader, hostAndPort, markPrefixRoom, MAX_ACK_BYTES, peerCodec, writeRecord } from "../src/channel/peer-wire.ts";
+import { createJobExchange, createPeerMailbox, peerClientTlsOptions, peerServerTlsOptions, type PeerMailbox } from "../src/host/index.ts";
 import { createTlsMaterial, loadPeerTls, type PeerTls, type TlsMaterial } from "../src/tls/index.ts";
 
 const silent = pino({ level: "silent" });
 const jobIdOf = (): string => "0x" + randomBytes(32).toString("hex");
 
-/** A Peer service of host `hostIndex` on 127.0.0.1 port 0, as createHost builds it. */
+/** The Peer port of host `hostIndex` on 127.0.0.1 port 0, as createHost builds it. */
 interface Receiver {
   port: number;
   address: string;
   mailbox: PeerMailbox;
-  server: grpc.Server;
+  receiver: PeerReceiver;
 }
 
-describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
+describe("host-to-host channel (records over mutual TLS)", () => {
   let dir: string;
   // Four certificates from one CA; only the first three are pinned, so host-3's is valid but unknown.
   let material: TlsMaterial;
@@ -40,7 +38,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   const links: PeerLink[] = [];
   const netServers: NetServer[] = [];
   const sockets = new Set<Socket>();
-  const clients: grpc.Client[] = [];
+  const tlsServers: NetServer[] = [];
 
   const tlsOf = (m: TlsMaterial, index: number, pinned = pins): PeerTls =>
     loadPeerTls({
@@ -49,49 +47,45 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
       peerFingerprints: index < 3 ? pinned : [...pinned, m.hosts[index].fingerprint],
     });
 
-  const startReceiver = async (hostIndex: number, handler?: grpc.handleBidiStreamingCall<PeerFrame, PeerAck>): Promise<Receiver> => {
+  const startReceiver = async (hostIndex: number): Promise<Receiver> => {
     const mailbox = createPeerMailbox({ retentionMs: 60_000 });
-    const server = createPeerServer();
-    const { Peer } = loadMpcV1();
-    server.addService(Peer.service, {
-      exchange: handler ?? createExchangeHandler({ hostIndex, fingerprints: pins, mailbox, boots: createPeerBoots(), logger: silent }),
-    });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", peerServerCredentials(tlsOf(material, hostIndex)), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const receiver = { port, address: `127.0.0.1:${port}`, mailbox, server };
-    receivers.push(receiver);
-    return receiver;
+    const receiver = createPeerReceiver({ hostIndex, tls: tlsOf(material, hostIndex), mailbox, boots: createPeerBoots(), logger: silent });
+    const port = await receiver.listen("127.0.0.1:0");
+    const started = { port, address: `127.0.0.1:${port}`, mailbox, receiver };
+    receivers.push(started);
+    return started;
   };
 
   const link = (fromHost: number, toHost: number, address: string, tls: PeerTls = tlsOf(material, fromHost), chunkBytes?: number): PeerLink => {
-    const l = createPeerLink({ fromHost, toHost, address, credentials: peerChannelCredentials(tls, toHost), chunkBytes, boots: createPeerBoots() });
+    const l = createPeerLink({ fromHost, toHost, address, tls: peerClientTlsOptions(tls, toHost), chunkBytes, boots: createPeerBoots() });
     links.push(l);
     return l;
   };
 
-  /** A raw Exchange stream: writes frames as given, collects acks and the final status. */
-  const rawStream = (address: string, tls: PeerTls, toHost: number) => {
-    const { Peer } = loadMpcV1();
-    const client = new Peer(address, peerChannelCredentials(tls, toHost), { "grpc.ssl_target_name_override": `scmpc-host-${toHost}` });
-    clients.push(client);
-    const call = (client as unknown as { exchange(o: grpc.CallOptions): grpc.ClientDuplexStream<PeerFrame, PeerAck> }).exchange({
-      deadline: new Date(Date.now() + 10_000),
-    });
+  /** A raw connection to a Peer port: writes frames (or any bytes) as given, collects the acks, the greeting and a refusal. */
+  const rawConnection = (address: string, tls: PeerTls, toHost: number) => {
+    const socket = connect({ ...hostAndPort(address), ...peerClientTlsOptions(tls, toHost) });
+    const { decodeAck } = peerCodec();
     const acks: PeerAck[] = [];
+    const connection: { greeting?: PeerAck; refusal?: PeerAck } = {};
     const waiters: (() => void)[] = [];
-    call.on("data", (ack: PeerAck) => {
-      acks.push(ack);
+    const read = createRecordReader(MAX_ACK_BYTES, (bytes) => {
+      const ack = decodeAck(bytes);
+      if (ack.messageId !== 0) acks.push(ack);
+      else if (ack.accepted) connection.greeting = ack;
+      else connection.refusal = ack;
       waiters.splice(0).forEach((w) => w());
     });
-    const status = new Promise<grpc.StatusObject | grpc.ServiceError>((resolve) => {
-      call.on("error", resolve);
-      call.on("status", (s: grpc.StatusObject) => s.code === grpc.status.OK && resolve(s));
-    });
+    socket.on("data", read);
+    socket.on("error", () => {});
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
     return {
-      call,
+      connection,
       acks,
-      status,
+      closed,
+      write: (frame: PeerFrame) => writeRecord(socket, encodePeerFrame(frame)),
+      writeBytes: (bytes: Buffer) => socket.write(bytes),
+      end: () => socket.end(),
       async ackCount(n: number): Promise<PeerAck[]> {
         while (acks.length < n) await new Promise<void>((r) => waiters.push(r));
         return acks;
@@ -111,13 +105,12 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
 
   after(async () => {
     for (const l of links) l.close();
-    for (const c of clients) c.close();
     for (const r of receivers) {
-      r.server.forceShutdown();
+      r.receiver.close();
       r.mailbox.close();
     }
     for (const s of sockets) s.destroy();
-    await Promise.all(netServers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await Promise.all([...netServers, ...tlsServers].map((s) => new Promise((resolve) => s.close(resolve))));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -164,7 +157,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
       const generic = requestDeserialize(requestSerialize(frame)) as PeerFrame;
       assert.deepEqual({ ...decoded, align: undefined }, { ...generic, align: undefined }, `frame ${frame.messageId}/${frame.chunkIndex}`);
       if (frame.data.length > 0) {
-        // After gRPC's 5-byte prefix, data starts on an 8-byte boundary of the message.
+        // After the record's 5-byte prefix, data starts on an 8-byte boundary of the record.
         const offset = ours.indexOf(frame.data.subarray(0, 64));
         assert.equal((5 + offset) % 8, 0, `data of frame ${frame.messageId}/${frame.chunkIndex} at offset ${offset}`);
       }
@@ -187,8 +180,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     }
   });
 
-  it("sends a payload made for sending as it lies: the frame's header and gRPC's prefix written in the room before it, the payload not copied", async () => {
-    assert.ok(prefixInPlace, "gRPC's framing in place is installed on the project's grpc-js");
+  it("sends a payload made for sending as it lies: the frame's header and the record's prefix written in the room before it, the payload not copied", async () => {
     const host1 = await startReceiver(1);
     const host2 = await startReceiver(2);
     const toHost1 = link(0, 1, host1.address);
@@ -202,12 +194,12 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
       await toHost1.send({ jobId, step: 7, payload }, Date.now() + 10_000);
       const got = await host1.mailbox.receive({ jobId, step: 7, fromHost: 0 }, { deadline: Date.now() + 1000 });
       assert.ok(got.equals(sent), `${words} words delivered intact`);
-      // The message gRPC sent lies in the payload's own memory: its 5-byte prefix (uncompressed, length), then the frame ending with the payload.
+      // The record sent lies in the payload's own memory: its 5-byte prefix (uncompressed, length), then the frame ending with the payload.
       const memory = Buffer.from(payload.buffer, 0, payload.byteOffset + payload.length);
       const start = [...Array(payload.byteOffset - 4).keys()].find(
         (at) => memory[at] === 0 && memory.readUInt32BE(at + 1) === memory.length - at - 5,
       );
-      assert.ok(start !== undefined, `${words} words: gRPC's prefix written before the frame in the payload's memory`);
+      assert.ok(start !== undefined, `${words} words: the record's prefix written before the frame in the payload's memory`);
       const frame = requestDeserialize(memory.subarray(start + 5)) as PeerFrame;
       assert.equal(frame.jobId, jobId);
       assert.ok(frame.data.equals(sent), "the frame around the payload decodes to it");
@@ -243,40 +235,75 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     assert.notEqual(encodePeerFrame(frameOf(payload)).buffer, payload.buffer, "the room serves one frame");
   });
 
-  it("opens the receive windows of an accepted connection to a round's size, not HTTP/2's 64 KiB", async () => {
-    const host1 = await startReceiver(1);
-    const own = material.hosts[0];
-    const session = connect(`https://${host1.address}`, {
-      ca: await readFile(material.caFile),
-      cert: await readFile(own.certFile),
-      key: await readFile(own.keyFile),
-      servername: "scmpc-host-1",
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        session.once("remoteSettings", () => resolve());
-        session.once("error", reject);
+  it("reads records cut anywhere into word-aligned messages, and writes a prefix in place only into a room marked for it", () => {
+    const messages = [Buffer.alloc(0), randomBytes(1), randomBytes(20_000), randomBytes(3 << 20)];
+    const wire: Buffer[] = [];
+    const sink = { write: (b: Buffer) => wire.push(Buffer.from(b)) > 0, cork() {}, uncork() {} } as unknown as import("node:stream").Writable;
+    for (const m of messages) writeRecord(sink, m);
+    const bytes = Buffer.concat(wire);
+    assert.equal(bytes.length, messages.reduce((n, m) => n + 5 + m.length, 0));
+    for (const cut of [1, 2, 5, 7, 4096, 65_536, bytes.length]) {
+      const got: Buffer[] = [];
+      const read = createRecordReader(4 << 20, (m) => got.push(m));
+      for (let at = 0; at < bytes.length; at += cut) read(bytes.subarray(at, at + cut));
+      assert.deepEqual(got.map((m) => m.length), messages.map((m) => m.length), `cut every ${cut} bytes`);
+      got.forEach((m, k) => {
+        assert.ok(m.equals(messages[k]), `message ${k} intact, cut every ${cut} bytes`);
+        assert.equal(m.byteOffset, 5, "each message 5 bytes into its own aligned record");
       });
-      // The server's first SETTINGS are HTTP/2's defaults; its own follow at once, with a WINDOW_UPDATE for the connection.
-      const widened = (): boolean => session.remoteSettings.initialWindowSize === PEER_WINDOW_BYTES && session.state.remoteWindowSize === PEER_WINDOW_BYTES;
-      for (let i = 0; i < 100 && !widened(); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(session.remoteSettings.initialWindowSize, PEER_WINDOW_BYTES, "each stream's window");
-      assert.equal(session.state.remoteWindowSize, PEER_WINDOW_BYTES, "the connection's window");
-    } finally {
-      session.destroy();
     }
+    // In place: the prefix goes into the marked room, and the record sent is the message's own memory.
+    const memory = Buffer.from(new ArrayBuffer(64));
+    const message = markPrefixRoom(memory.subarray(8, 40).fill(7));
+    const sent: Buffer[] = [];
+    writeRecord({ write: (b: Buffer) => sent.push(b) > 0 } as unknown as import("node:stream").Writable, message);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].buffer, memory.buffer, "sent as it lies");
+    assert.equal(sent[0].byteOffset, 3);
+    assert.deepEqual([...memory.subarray(3, 8)], [0, 0, 0, 0, 32], "flag 0, then the length big-endian");
+    assert.notEqual((writeRecord({ write: (b: Buffer) => sent.push(b) > 0 } as unknown as import("node:stream").Writable, message), sent[1].buffer), memory.buffer, "the room serves one record");
+    assert.throws(() => markPrefixRoom(memory.subarray(4, 8)), /no room/);
+    // A flag other than 0, or a length past the limit, is refused before any memory is taken for it.
+    assert.throws(() => createRecordReader(1024, () => {})(Buffer.from([1, 0, 0, 0, 4])), (err: unknown) => isMpcError(err, "PEER_PROTOCOL") && /flag 1/.test(err.message));
+    assert.throws(() => createRecordReader(1024, () => {})(Buffer.from([0, 0, 0, 4, 1])), (err: unknown) => isMpcError(err, "PEER_PROTOCOL") && /1025 bytes declared/.test(err.message));
+  });
+
+  it("ends the connection of a pinned peer whose records are malformed (oversized, compressed, not a frame), delivering nothing", async () => {
+    const host1 = await startReceiver(1);
+    const jobId = jobIdOf();
+    const prefix = (flag: number, length: number): Buffer => Buffer.from([flag, ...[24, 16, 8, 0].map((shift) => (length >>> shift) & 0xff)]);
+    const cases: [string, Buffer, RegExp][] = [
+      ["a length past the largest frame", prefix(0, MAX_FRAME_BYTES + 1), /bytes declared/],
+      ["a compressed record", prefix(1, 10), /flag 1/],
+      ["bytes that are no PeerFrame", Buffer.concat([prefix(0, 4), Buffer.from([0xff, 0xff, 0xff, 0xff])]), /not a PeerFrame/],
+    ];
+    for (const [what, bytes, reason] of cases) {
+      const raw = rawConnection(host1.address, tlsOf(material, 0), 1);
+      raw.writeBytes(bytes);
+      await raw.closed;
+      assert.equal(raw.connection.greeting?.accepted, true, `${what}: greeted first (host 0 is pinned)`);
+      assert.equal(raw.connection.refusal?.errorCode, "PEER_PROTOCOL", what);
+      assert.match(raw.connection.refusal?.errorMessage ?? "", reason, what);
+    }
+    // A frame after the malformed record on the same connection is never read.
+    const raw = rawConnection(host1.address, tlsOf(material, 0), 1);
+    raw.writeBytes(Buffer.concat([prefix(1, 0)]));
+    raw.write(toFrames({ messageId: 1, fromHost: 0, message: { jobId, step: 0, payload: Buffer.from("after") }, chunkBytes: 1024, bootId: "" })[0]);
+    await raw.closed;
+    assert.equal(raw.acks.length, 0);
+    await noMessage(host1.mailbox, jobId, 0, 0);
   });
 
   it("refuses a replayed message and a reordered one, and the link reports the refusal", async () => {
     const host1 = await startReceiver(1);
     const jobId = jobIdOf();
-    const stream = rawStream(host1.address, tlsOf(material, 0), 1);
+    const stream = rawConnection(host1.address, tlsOf(material, 0), 1);
     const frame = (messageId: number, step: number, payload: string): PeerFrame =>
       toFrames({ messageId, fromHost: 0, message: { jobId, step, payload: Buffer.from(payload) }, chunkBytes: 1024, bootId: "" })[0];
-    stream.call.write(frame(1, 2, "first"));
-    stream.call.write(frame(2, 2, "replayed"));
-    stream.call.write(frame(3, 1, "late"));
-    stream.call.write(frame(4, 3, "next"));
+    stream.write(frame(1, 2, "first"));
+    stream.write(frame(2, 2, "replayed"));
+    stream.write(frame(3, 1, "late"));
+    stream.write(frame(4, 3, "next"));
     const acks = await stream.ackCount(4);
     assert.deepEqual(
       acks.map((a) => [a.messageId, a.accepted, a.errorCode]),
@@ -286,7 +313,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     const kept = await host1.mailbox.receive({ jobId, step: 2, fromHost: 0 }, { deadline: Date.now() + 1000 });
     assert.equal(kept.toString(), "first", "the replay did not overwrite the original");
     await noMessage(host1.mailbox, jobId, 1, 0);
-    stream.call.end();
+    stream.end();
 
     // Through a link: a resend of a delivered message counts as delivered, a lower step is refused.
     const toHost1 = link(0, 1, host1.address);
@@ -320,7 +347,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     // Host 0 believes host 2's address is host 1's: valid CA, wrong pin.
     const misdirected = link(0, 1, host2.address);
     await assert.rejects(misdirected.send({ jobId, step: 0, payload: Buffer.from("x") }, Date.now() + 1500), (err: unknown) =>
-      isMpcError(err, "PEER_UNAVAILABLE") && /pinned/.test(String((err.cause as grpc.ServiceError)?.details)),
+      isMpcError(err, "PEER_UNAVAILABLE") && /not the pinned/.test(err.message),
     );
     await noMessage(host2.mailbox, jobId, 0, 0);
   });
@@ -328,12 +355,12 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
   it("takes the sender's identity from its certificate: host 2 claiming to be host 0 is refused", async () => {
     const host1 = await startReceiver(1);
     const jobId = jobIdOf();
-    const stream = rawStream(host1.address, tlsOf(material, 2), 1);
-    stream.call.write(toFrames({ messageId: 1, fromHost: 0, message: { jobId, step: 0, payload: Buffer.from("forged") }, chunkBytes: 1024, bootId: "" })[0]);
-    const status = (await stream.status) as grpc.ServiceError;
-    assert.equal(status.code, grpc.status.PERMISSION_DENIED);
-    assert.equal(mpcErrorCodeOf(status), "PEER_IDENTITY_MISMATCH");
-    assert.match(status.details, /authenticated as host 2 .* claiming to be from host 0/);
+    const stream = rawConnection(host1.address, tlsOf(material, 2), 1);
+    stream.write(toFrames({ messageId: 1, fromHost: 0, message: { jobId, step: 0, payload: Buffer.from("forged") }, chunkBytes: 1024, bootId: "" })[0]);
+    await stream.closed;
+    assert.equal(stream.connection.refusal?.errorCode, "PEER_IDENTITY_MISMATCH");
+    assert.match(stream.connection.refusal?.errorMessage ?? "", /authenticated as host 2 .* claiming to be from host 0/);
+    assert.equal(stream.acks.length, 0, "the forged message is not acknowledged");
     await noMessage(host1.mailbox, jobId, 0, 0);
     await noMessage(host1.mailbox, jobId, 0, 2);
 
@@ -344,11 +371,13 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     );
 
     // A certificate from the right CA that is not pinned for any host is refused too.
-    const stranger = rawStream(host1.address, tlsOf(material, 3), 1);
-    stranger.call.write(toFrames({ messageId: 1, fromHost: 3, message: { jobId, step: 0, payload: Buffer.from("?") }, chunkBytes: 1024, bootId: "" })[0]);
-    const refused = (await stranger.status) as grpc.ServiceError;
-    assert.equal(refused.code, grpc.status.PERMISSION_DENIED);
-    assert.equal(mpcErrorCodeOf(refused), "PEER_UNKNOWN_SENDER");
+    const stranger = rawConnection(host1.address, tlsOf(material, 3), 1);
+    stranger.write(toFrames({ messageId: 1, fromHost: 3, message: { jobId, step: 0, payload: Buffer.from("?") }, chunkBytes: 1024, bootId: "" })[0]);
+    await stranger.closed;
+    assert.equal(stranger.connection.greeting, undefined, "never greeted");
+    assert.equal(stranger.connection.refusal?.errorCode, "PEER_UNKNOWN_SENDER");
+    assert.equal(stranger.acks.length, 0);
+    await noMessage(host1.mailbox, jobId, 0, 3);
   });
 
   it("ends a job's receive() and send() with an error naming a peer that died", async () => {
@@ -356,7 +385,7 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     const toHost1 = link(0, 1, host1.address);
     const jobId = jobIdOf();
     await toHost1.send({ jobId, step: 0, payload: Buffer.from("before") }, Date.now() + 5000);
-    host1.server.forceShutdown();
+    host1.receiver.close();
 
     const mailbox0 = createPeerMailbox({ retentionMs: 60_000 });
     const controller = new AbortController();
@@ -381,6 +410,23 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
   });
 
+  it("closes every connection when it closes, a stranger's handshake still in progress included", async () => {
+    const host1 = await startReceiver(1);
+    const toHost1 = link(0, 1, host1.address);
+    await toHost1.send({ jobId: jobIdOf(), step: 0, payload: Buffer.from("x") }, Date.now() + 5000);
+    // A stranger opens TCP and never starts TLS: without close() it would hold the port's process for the handshake timeout.
+    const stranger = netConnect(host1.port, "127.0.0.1");
+    stranger.on("error", () => {});
+    sockets.add(stranger);
+    await new Promise((resolve) => stranger.once("connect", resolve));
+    const strangerClosed = new Promise((resolve) => stranger.once("close", resolve));
+    host1.receiver.close();
+    const leftOpen = new Promise((_, reject) => setTimeout(() => reject(new Error("the stranger's connection was left open")), 5000).unref());
+    await Promise.race([strangerClosed, leftOpen]);
+    // The link's connection is gone too: its next message finds no port.
+    await assert.rejects(toHost1.send({ jobId: jobIdOf(), step: 0, payload: Buffer.from("y") }, Date.now() + 800), (err: unknown) => isMpcError(err, "PEER_UNAVAILABLE"));
+  });
+
   it("ends send() with an error naming a peer that stalls (accepts TCP, never answers; or never acks)", async () => {
     const silentPeer = createServer((socket) => {
       sockets.add(socket);
@@ -395,12 +441,15 @@ describe("host-to-host channel (gRPC Exchange over mutual TLS)", () => {
     );
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
 
-    // A peer that completes TLS and takes frames but never acknowledges them.
-    const mute = await startReceiver(2, (call) => {
-      call.on("data", () => {});
-      call.on("error", () => {});
+    // A peer that completes TLS, greets, and takes frames but never acknowledges them.
+    const mute = createTlsServer(peerServerTlsOptions(tlsOf(material, 2)), (socket) => {
+      writeRecord(socket, peerCodec().encodeAck({ messageId: 0, accepted: true, errorCode: "", errorMessage: "", bootId: "mute" }));
+      socket.on("data", () => {});
+      socket.on("error", () => {});
     });
-    const toMute = link(0, 2, mute.address);
+    tlsServers.push(mute);
+    const mutePort = await new Promise<number>((resolve) => mute.listen(0, "127.0.0.1", () => resolve((mute.address() as { port: number }).port)));
+    const toMute = link(0, 2, `127.0.0.1:${mutePort}`);
     const begun = Date.now();
     await assert.rejects(toMute.send({ jobId: jobIdOf(), step: 0, payload: randomBytes(3 << 20) }, Date.now() + 1500), (err: unknown) =>
       isMpcError(err, "PEER_TIMEOUT") && /host 2 did not acknowledge/.test(err.message),

@@ -1,6 +1,6 @@
 import type { PeerFrame } from "@scmpc/protos";
 import { MpcError } from "../errors.ts";
-import { GRPC_PREFIX_BYTES, markPrefixRoom } from "./grpc-framing.ts";
+import { markPrefixRoom, RECORD_PREFIX_BYTES } from "./peer-wire.ts";
 
 /** One protocol message between hosts, as the channel carries it. */
 export interface ChannelMessage {
@@ -19,17 +19,14 @@ export const HELLO_JOB_ID = `0x${"00".repeat(32)}`;
 
 /**
  * Default chunk size: a round's vector in one frame up to 16 MiB (a million
- * 8-byte elements and then some). Every frame costs grpc-js a serialization,
- * a framing copy and a reassembly on the other side, and a message of many
- * frames one more copy to join them; with the peer windows opened (see
- * peer-server.ts), 1M multiplications between three host processes took
- * 120 ms with 16 MiB frames against 210 ms with 1 MiB ones (README "Host-to-host
- * channel").
+ * 8-byte elements and then some). A message of many frames costs the
+ * receiver one more copy to join them, and each frame its own record and
+ * header (README "Host-to-host channel").
  */
 export const DEFAULT_CHUNK_BYTES = 16 << 20;
 /** Largest chunk a sender may use. */
 export const MAX_CHUNK_BYTES = 16 << 20;
-/** Largest frame the Peer service accepts: a maximal chunk plus its header fields. */
+/** Largest frame the Peer port accepts: a maximal chunk plus its header fields. */
 export const MAX_FRAME_BYTES = MAX_CHUNK_BYTES + (64 << 10);
 /** Largest message (sum of its chunks) a host accepts: a few 8-byte vectors of millions of rows. */
 export const MAX_MESSAGE_BYTES = 256 << 20;
@@ -66,7 +63,7 @@ const FIELD = { messageId: 1, jobId: 2, step: 3, fromHost: 4, chunkIndex: 5, chu
 
 /**
  * Bytes kept free before a payload made by {@link allocatePayload}: room for
- * gRPC's prefix and every field of a frame that comes before its data (a
+ * a record's prefix and every field of a frame that comes before its data (a
  * frame's header is about 170 bytes: numbers, a 66-character job id, a boot
  * id). A multiple of 8, so the payload's words are aligned.
  */
@@ -97,7 +94,7 @@ export function allocatePayload(bytes: number): Buffer {
 /** Takes the unused room before `data` for `headerBytes` of a frame (true), or says there is none (false). */
 function takeRoom(data: Uint8Array, headerBytes: number): boolean {
   const start = unusedRoom.get(data.buffer);
-  if (start === undefined || data.byteOffset !== start || headerBytes + GRPC_PREFIX_BYTES > start) return false;
+  if (start === undefined || data.byteOffset !== start || headerBytes + RECORD_PREFIX_BYTES > start) return false;
   unusedRoom.delete(data.buffer);
   return true;
 }
@@ -110,8 +107,8 @@ function varintBytes(n: number): number {
 /**
  * A PeerFrame in protobuf bytes: its numbers, job id and boot id, then
  * `align` with as many bytes (0 to 7) as put `data`, which comes last, at a
- * multiple of 8 bytes into the gRPC message the receiver assembles (its
- * 5-byte prefix included). The receiver decodes `data` as a view of that
+ * multiple of 8 bytes into the record the receiver reads (its 5-byte
+ * prefix included, peer-wire.ts). The receiver decodes `data` as a view of that
  * message, so it can read the payload's 64-bit words where they arrived
  * rather than copy them to an aligned buffer: one copy of every round's
  * vector fewer. Any protobuf decoder reads the same frame (fields may come
@@ -119,8 +116,8 @@ function varintBytes(n: number): number {
  *
  * When `data` was made by {@link allocatePayload} and its room is unused,
  * the header is written into that room and the frame is a view of the
- * payload's memory, with room left before it for gRPC's prefix
- * (grpc-framing.ts): the payload goes from the round that computed it to
+ * payload's memory, with room left before it for the record's prefix
+ * (peer-wire.ts): the payload goes from the round that computed it to
  * TLS without a copy.
  *
  * @example
@@ -139,7 +136,7 @@ export function encodePeerFrame(frame: PeerFrame): Buffer {
   if (data.length > 0) {
     // align's tag and length, then data's tag and length.
     const dataTag = 1 + varintBytes(data.length);
-    pad = (8 - ((GRPC_PREFIX_BYTES + head + 2 + dataTag) % 8)) % 8;
+    pad = (8 - ((RECORD_PREFIX_BYTES + head + 2 + dataTag) % 8)) % 8;
     header = head + 2 + pad + dataTag;
   }
   const inPlace = data.length > 0 && takeRoom(data, header);

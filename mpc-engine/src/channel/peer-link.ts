@@ -1,8 +1,9 @@
-import * as grpc from "@grpc/grpc-js";
-import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
+import { connect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import type { PeerAck } from "@scmpc/protos";
 import { MpcError, type MpcErrorCode } from "../errors.ts";
 import { DEFAULT_CHUNK_BYTES, encodePeerFrame, HELLO_JOB_ID, MAX_CHUNK_BYTES, toFrames, type ChannelMessage } from "./frames.ts";
 import type { PeerBoots } from "./peer-boots.ts";
+import { createRecordReader, hostAndPort, KEEPALIVE_MS, MAX_ACK_BYTES, peerCodec, writeRecord } from "./peer-wire.ts";
 
 /** The sending half of the channel to one peer host. */
 export interface PeerLink {
@@ -21,7 +22,7 @@ export interface PeerLink {
    * peer learns this process's boot id; retried until `deadline`, never thrown.
    */
   hello(deadline: number): Promise<void>;
-  /** Ends the stream and the connection; pending sends fail with `HOST_CLOSING`. */
+  /** Ends the connection; pending sends fail with `HOST_CLOSING`. */
   close(): void;
 }
 
@@ -31,15 +32,13 @@ export interface PeerLinkOptions {
   fromHost: number;
   /** The peer's index, for errors. */
   toHost: number;
-  /** `host:port` of the peer's Peer service. */
+  /** `host:port` of the peer's Peer port. */
   address: string;
-  /** Mutual-TLS credentials pinning the peer's certificate. */
-  credentials: grpc.ChannelCredentials;
-  /** TLS server name (SNI) to ask for; the pin, not this name, decides whom we accept. Default `scmpc-host-<toHost>`. */
-  serverName?: string;
+  /** Mutual-TLS options pinning the peer's certificate (`peerClientTlsOptions`). */
+  tls: ConnectionOptions;
   /** Data bytes per frame (default {@link DEFAULT_CHUNK_BYTES}, at most {@link MAX_CHUNK_BYTES}). */
   chunkBytes?: number;
-  /** A stream idle this long is half-closed; the next message opens a new one. */
+  /** A connection idle this long is closed; the next message opens a new one. */
   idleMs?: number;
   /** This process's boot id (sent in every frame) and the registry of the peers' (read from every ack). */
   boots: PeerBoots;
@@ -55,13 +54,15 @@ interface Pending {
 }
 
 interface OpenStream {
-  call: grpc.ClientDuplexStream<PeerFrame, PeerAck>;
-  expiresAt: number;
-  /** Rejects once the stream is over for any reason. */
+  socket: TLSSocket;
+  /** Resolves once the peer greeted this connection (it authenticated this host and is reading). */
+  ready: Promise<void>;
+  greeted: boolean;
+  /** Rejects once the connection is over for any reason. */
   broken: Promise<never>;
   /** Resolves with the ack of a message id. */
   acks: Map<number, (ack: PeerAck) => void>;
-  brokenBy?: grpc.ServiceError | Error;
+  brokenBy?: Error;
 }
 
 /** Refusal by the peer: final, not retried. */
@@ -71,36 +72,35 @@ class Refused extends Error {
   }
 }
 
-const STREAM_LIFETIME_MS = 10 * 60_000;
+/** The peer refused the connection itself (its certificate's host, a malformed frame): final, not retried. */
+class ConnectionRefused extends Refused {}
+
 const RETRY_BACKOFF_MAX_MS = 500;
 
 /**
- * Opens the channel to one peer: a bidirectional `Exchange` stream over
- * mutual TLS, opened on first use, carrying messages in chunks and resent on
- * a fresh stream after a broken one until the message's deadline. Every
- * stream has a deadline; idle streams are closed.
+ * Opens the channel to one peer: a mutual-TLS connection to its Peer port,
+ * opened on first use, carrying messages as records of frames
+ * (peer-wire.ts) and reopened after a broken one, the message resent, until
+ * the message's deadline. Idle connections are closed.
  *
  * @example
- * const link = createPeerLink({ fromHost: 0, toHost: 1, address: "127.0.0.1:7102", credentials: peerChannelCredentials(tls, 1), boots });
+ * const link = createPeerLink({ fromHost: 0, toHost: 1, address: "127.0.0.1:7102", tls: peerClientTlsOptions(peerTls, 1), boots });
  * await link.send({ jobId, step: 0, payload }, Date.now() + 30_000);
  */
 export function createPeerLink(options: PeerLinkOptions): PeerLink {
   const { fromHost, toHost } = options;
   const chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES);
   const idleMs = options.idleMs ?? 15_000;
-  const client = new (peerClient())(options.address, options.credentials, {
-    "grpc.initial_reconnect_backoff_ms": 100,
-    "grpc.max_reconnect_backoff_ms": 1000,
-    "grpc.ssl_target_name_override": options.serverName ?? `scmpc-host-${toHost}`,
-    // Acks are small; this only sizes our receive window.
-    "grpc-node.flow_control_window": 4 << 20,
-  });
+  const { host, port } = hostAndPort(options.address);
+  const { decodeAck } = peerCodec();
   const queue: Pending[] = [];
   let stream: OpenStream | undefined;
   let nextMessageId = 1;
   let pumping = false;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** Whether the last connection opened was greeted by the peer: a stalled peer then times out, one never reached is unavailable. */
+  let lastGreeted = false;
   /** Aborts a hello still being sent: a real message carries the boot id as well, and must not wait behind it. */
   let helloController: AbortController | undefined;
 
@@ -111,32 +111,53 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
     const s = stream;
     stream = undefined;
     if (!s) return;
-    if (how === "end") s.call.end();
-    else s.call.cancel();
+    if (how === "end") s.socket.end();
+    else s.socket.destroy();
   };
 
-  const openStream = (needUntil: number): OpenStream => {
-    if (stream && !stream.brokenBy && stream.expiresAt > needUntil + 1000) return stream;
-    // Only one message is ever in flight, so ending the old stream loses nothing.
-    dropStream("end");
-    const expiresAt = Math.max(Date.now() + STREAM_LIFETIME_MS, needUntil + 2000);
-    const call = (client as unknown as { exchange(opts: grpc.CallOptions): grpc.ClientDuplexStream<PeerFrame, PeerAck> }).exchange({
-      deadline: new Date(expiresAt),
-    });
+  const openStream = (): OpenStream => {
+    if (stream && !stream.brokenBy) return stream;
+    dropStream("cancel");
+    const socket = connect({ host, port, ...options.tls });
     let breakWith!: (err: Error) => void;
     const broken = new Promise<never>((_, reject) => (breakWith = reject));
     broken.catch(() => {});
-    const s: OpenStream = { call, expiresAt, broken, acks: new Map() };
+    let greet!: () => void;
+    const ready = new Promise<void>((resolve) => (greet = resolve));
+    const s: OpenStream = { socket, ready, greeted: false, broken, acks: new Map() };
+    lastGreeted = false;
     const breakStream = (err: Error): void => {
       if (s.brokenBy) return;
       s.brokenBy = err;
       if (stream === s) stream = undefined;
+      socket.destroy();
       breakWith(err);
     };
-    call.on("data", (ack: PeerAck) => s.acks.get(ack.messageId)?.(ack));
-    call.on("error", (err: grpc.ServiceError) => breakStream(err));
-    call.on("end", () => breakStream(new Error("the peer ended the stream")));
-    call.on("close", () => breakStream(new Error("the stream closed")));
+    const read = createRecordReader(MAX_ACK_BYTES, (bytes) => {
+      const ack = decodeAck(bytes);
+      if (ack.messageId !== 0) {
+        s.acks.get(ack.messageId)?.(ack);
+        return;
+      }
+      // Message 0: the peer's greeting, or its refusal of this connection.
+      if (!ack.accepted) throw new ConnectionRefused(ack);
+      options.boots.observe(toHost, ack.bootId);
+      s.greeted = true;
+      lastGreeted = true;
+      greet();
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        read(chunk);
+      } catch (err) {
+        breakStream(err as Error);
+      }
+    });
+    socket.on("error", (err) => breakStream(err));
+    socket.on("end", () => breakStream(new Error("the peer ended the connection")));
+    socket.on("close", () => breakStream(new Error("the connection closed")));
     stream = s;
     return s;
   };
@@ -155,10 +176,11 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
     stop.catch(() => {});
     const acked = new Promise<PeerAck>((resolve) => s.acks.set(messageId, resolve));
     try {
+      if (!s.greeted) await Promise.race([s.ready, s.broken, stop]);
       for (const frame of frames) {
         if (s.brokenBy) throw s.brokenBy;
-        if (!s.call.write(frame)) {
-          await Promise.race([new Promise<void>((resolve) => s.call.once("drain", resolve)), s.broken, stop]);
+        if (!writeRecord(s.socket, encodePeerFrame(frame))) {
+          await Promise.race([new Promise<void>((resolve) => s.socket.once("drain", resolve)), s.broken, stop]);
         }
       }
       const ack = await Promise.race([acked, s.broken, stop]);
@@ -181,20 +203,27 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
       if (p.signal?.aborted) throw p.signal.reason;
       if (Date.now() >= p.deadline) {
         // Connected but silent is a stalled peer; no connection is an unreachable one.
-        const connected = client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
-        throw connected
+        throw lastGreeted
           ? error("PEER_TIMEOUT", `host ${toHost} did not acknowledge ${what} before the job deadline`, lastError, { jobId, step })
           : error("PEER_UNAVAILABLE", `host ${toHost} could not be reached with ${what} before the job deadline: ${describe(lastError)}`, lastError, {
               jobId,
               step,
             });
       }
-      const s = openStream(p.deadline);
+      const s = openStream();
       try {
         const ack = await transmit(s, p);
         if (ack.accepted) return;
         throw new Refused(ack);
       } catch (err) {
+        if (err instanceof ConnectionRefused) {
+          // The peer refused the connection (identity, malformed frames): resending cannot help.
+          throw error("PEER_REJECTED", `host ${toHost} ended the connection carrying ${what}: ${err.ack.errorCode}: ${err.ack.errorMessage}`, undefined, {
+            jobId,
+            step,
+            peerCode: err.ack.errorCode,
+          });
+        }
         if (err instanceof Refused) {
           if (err.ack.errorCode === "PEER_DUPLICATE") return;
           throw error("PEER_REJECTED", `host ${toHost} refused ${what}: ${err.ack.errorCode}: ${err.ack.errorMessage}`, undefined, {
@@ -204,14 +233,9 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
           });
         }
         if (err instanceof DeadlineReached || p.signal?.aborted) {
-          // Part of the message may be on the stream: it cannot carry another.
+          // Part of the message may be on the connection: it cannot carry another.
           if (stream === s) dropStream("cancel");
           continue;
-        }
-        const e = err as grpc.ServiceError;
-        if (typeof e.code === "number" && e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED && e.code !== grpc.status.CANCELLED) {
-          // The peer ended the stream deliberately (identity, malformed frames): resending cannot help.
-          throw error("PEER_REJECTED", `host ${toHost} ended the stream carrying ${what}: ${e.details}`, err, { jobId, step });
         }
         lastError = err;
         if (stream === s) dropStream("cancel");
@@ -279,29 +303,15 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
       closed = true;
       clearTimeout(idleTimer);
       dropStream("cancel");
-      client.close();
     },
   };
-}
-
-let peerClientConstructor: grpc.ServiceClientConstructor | undefined;
-
-/** The Peer service's client, its frames encoded with their data word-aligned for the receiver ({@link encodePeerFrame}). */
-function peerClient(): grpc.ServiceClientConstructor {
-  if (peerClientConstructor === undefined) {
-    const { service } = loadMpcV1().Peer;
-    const Exchange = { ...service.Exchange, requestSerialize: encodePeerFrame as (frame: unknown) => Buffer };
-    peerClientConstructor = grpc.makeGenericClientConstructor({ ...service, Exchange }, "Peer");
-  }
-  return peerClientConstructor;
 }
 
 class DeadlineReached extends Error {}
 
 function describe(err: unknown): string {
   if (err === undefined) return "no connection attempt finished";
-  const e = err as Partial<grpc.ServiceError>;
-  return e.details ?? (err as Error).message ?? String(err);
+  return (err as Error).message ?? String(err);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

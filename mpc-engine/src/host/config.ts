@@ -27,9 +27,9 @@ export interface HostConfig {
    * absent: no web API.
    */
   webListen?: string;
-  /** `host:port` the Peer service (mutual TLS, the other hosts only) binds. */
+  /** `host:port` the Peer port (mutual TLS, the other hosts only) binds. */
   peerListen: string;
-  /** `host:port` of the Peer service of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
+  /** `host:port` of the Peer port of hosts 0, 1 and 2, in index order (own entry unused for dialling). */
   peers: readonly [string, string, string];
   /** PEM files of the host-to-host mutual TLS. */
   tls: PeerTlsFiles;
@@ -81,7 +81,7 @@ export interface HostConfig {
   logLevel: LogLevel;
 }
 
-/** Paths of this host's TLS material for the Peer service. */
+/** Paths of this host's TLS material for the Peer port. */
 export interface PeerTlsFiles {
   /** CA certificate that issued all three hosts' certificates. */
   caFile: string;
@@ -103,8 +103,8 @@ export interface PeerTlsFiles {
  * | SCMPC_HOST_LISTEN | host:port of the Host API (default 127.0.0.1:0) |
  * | SCMPC_HOST_API_TLS | serve the Host API over TLS with the host's certificate: true (default) or false |
  * | SCMPC_HOST_WEB_LISTEN | host:port of the web API for browsers, over the Host API's TLS (default: none) |
- * | SCMPC_HOST_PEER_LISTEN | host:port of the Peer service (mutual TLS) |
- * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2's Peer service, comma-separated |
+ * | SCMPC_HOST_PEER_LISTEN | host:port of the Peer port (mutual TLS) |
+ * | SCMPC_HOST_PEERS | host:port of hosts 0,1,2's Peer port, comma-separated |
  * | SCMPC_HOST_TLS_CA | PEM file of the CA of the hosts' certificates |
  * | SCMPC_HOST_TLS_CERT | PEM file of this host's certificate |
  * | SCMPC_HOST_TLS_KEY | PEM file of this host's private key |
@@ -167,7 +167,7 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
     problems.push(`SCMPC_HOST_PEER_LISTEN must be host:port, got ${JSON.stringify(peerListen)}`);
   }
   if (peerListen !== "" && peerListen === listen && !peerListen.endsWith(":0")) {
-    problems.push("SCMPC_HOST_PEER_LISTEN must differ from SCMPC_HOST_LISTEN: the Peer service has its own (mutual TLS) port");
+    problems.push("SCMPC_HOST_PEER_LISTEN must differ from SCMPC_HOST_LISTEN: the Peer port is a port of its own (mutual TLS)");
   }
   if (peerListen !== "" && peerListen === webListen && !peerListen.endsWith(":0")) {
     problems.push("SCMPC_HOST_WEB_LISTEN must differ from SCMPC_HOST_PEER_LISTEN: the web API has its own port");

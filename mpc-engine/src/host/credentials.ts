@@ -1,42 +1,47 @@
-import type { PeerCertificate } from "node:tls";
+import type { ConnectionOptions, PeerCertificate, TlsOptions } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { HostConfig } from "./config.ts";
 import { certificateFingerprint } from "../tls/fingerprint.ts";
 import type { PeerTls } from "../tls/peer-tls.ts";
 
 /**
- * Channel credentials a host uses to dial peer `toHost`'s Peer service:
- * mutual TLS with this host's certificate as the client certificate, the
- * deployment CA as the only trust anchor, and the server's certificate pinned
- * — its SHA-256 fingerprint must be the one configured for `toHost`. The pin
- * replaces host-name checks: a certificate of another host (same CA) at
- * `toHost`'s address is refused.
+ * TLS options a host dials peer `toHost`'s Peer port with: mutual TLS with
+ * this host's certificate as the client certificate, the deployment CA as
+ * the only trust anchor, and the server's certificate pinned — its SHA-256
+ * fingerprint must be the one configured for `toHost`. The pin replaces
+ * host-name checks: a certificate of another host (same CA) at `toHost`'s
+ * address is refused.
  *
  * @example
- * new Peer("127.0.0.1:7102", peerChannelCredentials(tls, 1));
+ * tls.connect({ host: "127.0.0.1", port: 7102, ...peerClientTlsOptions(peerTls, 1) });
  */
-export function peerChannelCredentials(tls: PeerTls, toHost: number): grpc.ChannelCredentials {
+export function peerClientTlsOptions(tls: PeerTls, toHost: number): ConnectionOptions {
   const expected = tls.fingerprints[toHost];
-  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    // The name asked for (SNI); the pin, not this name, decides whom we accept.
+    servername: `scmpc-host-${toHost}`,
     checkServerIdentity: (_hostname: string, cert: PeerCertificate): Error | undefined => {
       const actual = cert.raw ? certificateFingerprint(cert.raw) : "(none)";
       if (actual === expected) return undefined;
       return new Error(`peer at host ${toHost}'s address presented certificate ${actual}, not the pinned ${expected}`);
     },
-  });
+  };
 }
 
 /**
- * Server credentials of the Peer service: mutual TLS, a client certificate
- * issued by the deployment CA required. Which host the client is comes from
- * the certificate's pinned fingerprint, checked per stream by the Exchange
- * handler.
+ * TLS options of the Peer port: mutual TLS, a client certificate issued by
+ * the deployment CA required (the handshake fails without one). Which host
+ * the client is comes from the certificate's pinned fingerprint, checked
+ * per connection by the receiver (peer-receiver.ts).
  *
  * @example
- * peerServer.bindAsync(config.peerListen, peerServerCredentials(tls), cb);
+ * tls.createServer(peerServerTlsOptions(peerTls), onConnection);
  */
-export function peerServerCredentials(tls: PeerTls): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
+export function peerServerTlsOptions(tls: PeerTls): TlsOptions {
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true };
 }
 
 /**

@@ -27,7 +27,7 @@ export {
   type Offence,
   type OffenceAttestation,
 } from "./offence.ts";
-export { peerChannelCredentials, peerServerCredentials, hostServerCredentials } from "./credentials.ts";
+export { peerClientTlsOptions, peerServerTlsOptions, hostServerCredentials } from "./credentials.ts";
 export { createPeerClients, type PeerClients } from "./peer-client.ts";
 export {
   BRIDGE_CALL_MAX_SKEW_MS,

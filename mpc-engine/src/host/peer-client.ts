@@ -4,7 +4,7 @@ import type { PeerBoots } from "../channel/peer-boots.ts";
 import { MpcError } from "../errors.ts";
 import type { PeerTls } from "../tls/peer-tls.ts";
 import type { HostConfig } from "./config.ts";
-import { peerChannelCredentials } from "./credentials.ts";
+import { peerClientTlsOptions } from "./credentials.ts";
 
 /** The sending side of a host's channels to the two other hosts. */
 export interface PeerClients {
@@ -22,7 +22,7 @@ export interface PeerClients {
 
 /**
  * Creates the channels (mutual TLS, certificates pinned) to the other two
- * hosts' Peer services. Nothing connects until the first message.
+ * hosts' Peer ports. Nothing connects until the first message.
  *
  * @example
  * const peers = createPeerClients(config, loadPeerTls(config), { boots });
@@ -36,7 +36,7 @@ export function createPeerClients(config: HostConfig, tls: PeerTls, options: { b
           fromHost: config.hostIndex,
           toHost,
           address,
-          credentials: peerChannelCredentials(tls, toHost),
+          tls: peerClientTlsOptions(tls, toHost),
           chunkBytes: options.chunkBytes,
           boots: options.boots,
         }),

@@ -10,9 +10,9 @@ import {
   type UploadSharesRequest,
 } from "@scmpc/protos";
 import packageJson from "../../package.json" with { type: "json" };
-import { createPeerServer, serverWithWindows } from "../channel/peer-server.ts";
+import { serverWithWindows } from "./server-windows.ts";
 import { createPeerBoots } from "../channel/peer-boots.ts";
-import { createExchangeHandler } from "../channel/peer-receiver.ts";
+import { createPeerReceiver } from "../channel/peer-receiver.ts";
 import { MpcError } from "../errors.ts";
 import { loadPeerTls } from "../tls/peer-tls.ts";
 import { verifyBridgeCall } from "./bridge-auth.ts";
@@ -20,7 +20,7 @@ import { createEthersChainReader, type ChainReader } from "./chain-reader.ts";
 import { createComputeService } from "./compute.ts";
 import { createJobResults } from "./job-results.ts";
 import type { HostConfig } from "./config.ts";
-import { hostServerCredentials, peerServerCredentials } from "./credentials.ts";
+import { hostServerCredentials } from "./credentials.ts";
 import { toServiceError } from "./grpc-status.ts";
 import { loadHostSecret } from "./host-secret.ts";
 import { createPeerClients } from "./peer-client.ts";
@@ -48,7 +48,7 @@ export interface HostDeps {
 /** A running-or-startable MPC host. */
 export interface MpcHost {
   /**
-   * Binds `config.listen` (Host API), `config.peerListen` (Peer service) and,
+   * Binds `config.listen` (Host API), `config.peerListen` (Peer port) and,
    * when configured, `config.webListen` (web API); resolves with the bound
    * ports (`webPort` undefined without a web API).
    */
@@ -58,11 +58,11 @@ export interface MpcHost {
 }
 
 /**
- * Builds one MPC host: two gRPC servers, the Host API on `config.listen` —
+ * Builds one MPC host: the Host API's gRPC server on `config.listen` —
  * UploadShares for sellers (bounded in size), Compute and SignResult for the
  * bridge only (each call signed by the bridge's key), ReleaseKey and Health
- * for anyone — and the Peer service (Exchange) on `config.peerListen` over
- * mutual TLS for the other two hosts; with `config.webListen`, also the web
+ * for anyone — and the Peer port on `config.peerListen`, mutual TLS for the
+ * other two hosts (peer-receiver.ts); with `config.webListen`, also the web
  * API for browsers (web-api.ts: upload, release key and health over HTTPS,
  * through the same handlers). Reads and checks the TLS material at once.
  *
@@ -123,8 +123,8 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     // An upload streams megabytes: without a wider window the seller waits for this host every 64 KiB.
     HOST_API_WINDOW_BYTES,
   );
-  const peerServer = createPeerServer();
-  const { Host, Peer } = loadMpcV1();
+  const peerReceiver = createPeerReceiver({ hostIndex: config.hostIndex, tls, mailbox, boots, logger });
+  const { Host } = loadMpcV1();
 
   // The bridge's signature is checked before anything else: a stranger's call never reaches a job.
   const bridgeOnly = { hostIndex: config.hostIndex, bridgeAddress: config.bridgeAddress };
@@ -141,9 +141,6 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     }),
     releaseKey: unary(logger, "ReleaseKey", (req: ReleaseKeyRequest) => compute.releaseKey(req)),
     health: unary(logger, "Health", health),
-  });
-  peerServer.addService(Peer.service, {
-    exchange: createExchangeHandler({ hostIndex: config.hostIndex, fingerprints: tls.fingerprints, mailbox, boots, logger }),
   });
 
   const webApi =
@@ -166,7 +163,7 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
       const bind = (target: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> =>
         new Promise((resolve, reject) => target.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
       started = true;
-      const peerPort = await bind(peerServer, config.peerListen, peerServerCredentials(tls));
+      const peerPort = await peerReceiver.listen(config.peerListen);
       const port = await bind(server, config.listen, hostServerCredentials(config, tls));
       const webPort = webApi === undefined || config.webListen === undefined ? undefined : await webApi.listen(config.webListen);
       // Peers that were running jobs with a previous process of this host learn at once that it restarted.
@@ -183,9 +180,9 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
     async close() {
       sweeper.stop();
       compute.close();
-      // Peer streams are long-lived and senders resend on a new stream, so
-      // the Peer service need not drain; waiting would only delay close.
-      peerServer.forceShutdown();
+      // Senders resend what was not acknowledged on a new connection, so the
+      // Peer port need not drain; waiting would only delay close.
+      peerReceiver.close();
       await webApi?.close();
       await new Promise<void>((resolve) => {
         if (!started) return resolve();

@@ -160,7 +160,7 @@ export const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 export interface Cluster {
   /** Host API ports, index order. */
   ports: number[];
-  /** Peer service (mutual TLS) ports, index order. */
+  /** Peer (mutual TLS) ports, index order. */
   peerPorts: number[];
   /** The deployment's CA and host certificates. */
   tls: TlsMaterial;

@@ -1,34 +1,5 @@
 import type { Http2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { MAX_FRAME_BYTES } from "./frames.ts";
-
-/**
- * Receive window of a peer connection and of each of its streams. A round's
- * vector is megabytes; with HTTP/2's default 64 KiB windows the sender
- * stops every 64 KiB until the receiver's WINDOW_UPDATE comes back, so the
- * channel's speed is the window over the round trip of two busy event loops.
- */
-export const PEER_WINDOW_BYTES = 32 << 20;
-
-/**
- * The server of the Peer service, with receive windows sized for a round.
- * grpc-js sizes the windows of the connections it dials
- * (`grpc-node.flow_control_window`) but not of those it accepts, so each
- * accepted session is widened here when it opens.
- *
- * @example
- * const peerServer = createPeerServer();
- * peerServer.addService(Peer.service, { exchange });
- */
-export function createPeerServer(): grpc.Server {
-  return serverWithWindows(
-    {
-      "grpc.max_receive_message_length": MAX_FRAME_BYTES,
-      "grpc.max_send_message_length": MAX_FRAME_BYTES,
-    },
-    PEER_WINDOW_BYTES,
-  );
-}
 
 /**
  * A gRPC server whose accepted connections, and each of their streams, have

@@ -72,14 +72,55 @@ export async function stopProcess(proc: ManagedProcess, graceMs = 5_000): Promis
   clearTimeout(timer);
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Lowest port Linux gives an outgoing connection as its local port (`ip_local_port_range`); 0 where that is not known. */
+function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Lowest port {@link freePort} draws from. */
+const DRAWN_PORTS_FROM = 20_000;
+/** Ports this process has handed out: never twice. */
+const handedOut = new Set<number>();
+
+/** Binds 127.0.0.1:`port` (0: any) and releases it; resolves to the port, or undefined when it is taken. */
+function bindAndRelease(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    server.once("error", () => resolve(undefined));
+    server.listen(port, "127.0.0.1", () => {
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a process started
+ * next to bind. Drawn below the range Linux takes the local ports of
+ * outgoing connections from: a port of that range could be taken, between
+ * this call and the bind, by any connection another process opens (a host
+ * dialling its peers, a client of the chain), and the process would then
+ * fail to start. Where that range is unknown, any free port.
+ *
+ * @example
+ * const port = await freePort(); // then start a server on 127.0.0.1:port
+ */
+export async function freePort(): Promise<number> {
+  const below = ephemeralPortsFrom();
+  for (let attempt = 0; below > DRAWN_PORTS_FROM && attempt < 100; attempt++) {
+    const port = DRAWN_PORTS_FROM + Math.floor(Math.random() * (below - DRAWN_PORTS_FROM));
+    if (handedOut.has(port)) continue;
+    if ((await bindAndRelease(port)) !== undefined) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  const port = await bindAndRelease(0);
+  if (port === undefined) throw new Error("no free TCP port on 127.0.0.1");
+  return port;
 }

@@ -18,10 +18,10 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@scmpc/client/processes";
 import { parseIsoDate } from "@scmpc/tables/values";
 import { Rational } from "../src/algorithms/rational.ts";
 import { decodeQuery } from "../src/plan/decode-query.ts";
@@ -182,16 +182,6 @@ function resetPeak(pid: number): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The three parties: their processes and a way to send all three the same command and collect their replies. */
 interface Parties {

@@ -18,6 +18,8 @@ export const MAX_STEP = 1 << 16;
 
 /** A TLS handshake not finished in this long is dropped: a stranger cannot hold connections open by stalling it. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a refused connection stays open for its refusal to be read before it is cut. */
+const REFUSED_LINGER_MS = 2_000;
 
 /**
  * Identifies the host at the other end of a Peer connection from its TLS
@@ -121,7 +123,9 @@ function serveConnection(socket: TLSSocket, deps: { hostIndex: number; tls: Peer
     ended = true;
     logger.warn({ code: err.code, msg: err.message, peer }, "peer connection refused");
     send({ messageId: 0, accepted: false, errorCode: err.code, errorMessage: err.message, bootId: boots.own });
+    // The refusal is flushed and the connection half-closed; a peer that goes on sending is cut off shortly after.
     socket.end();
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   };
 
   let fromHost: number;

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, keccak256, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type Signer } from "ethers";
+import { freePort } from "@scmpc/client/processes";
 import { loadMpcV1, MAX_MESSAGE_BYTES, type UploadSharesRequest } from "@scmpc/protos";
 import { boundText, datasetIdOf, encodeRingVector, openResult, packResult, schemaText, shareColumn, shareColumnFromSeeds, shareCommitment, shareCommitmentV5, seededColumns, hostSeeds, uploadDigest, type ColumnShareBytes, type SchemaType } from "../../src/index.ts";
 import { signBridgeCall } from "../../src/host/bridge-auth.ts";
@@ -24,16 +24,10 @@ import {
 } from "../../src/host/index.ts";
 import { createTlsMaterial, hostApiChannelOptions, hostApiCredentials, type HostApiTls, type TlsMaterial } from "../../src/tls/index.ts";
 
-/** Reserves `n` free loopback ports (bind port 0, read, release). */
+/** `n` free loopback ports, drawn as the local stack draws its own (`freePort`: below the range of outgoing connections' ports). */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  const ports: number[] = [];
+  for (let k = 0; k < n; k++) ports.push(await freePort());
   return ports;
 }
 

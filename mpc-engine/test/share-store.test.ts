@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { encodeRingVector, isMpcError, ringVectorView, schemaText, shareColumn, shareCommitment, shareCommitmentV3, type ColumnShareBytes } from "../src/index.ts";
 import { chunkDigests, COMMITMENT_CHUNK_BYTES } from "../src/share-encoding.ts";
 import { createShareStore, type ShareDigests, type StoredShare } from "../src/host/index.ts";
+import { writeBehind } from "../src/host/share-store.ts";
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -350,6 +351,36 @@ describe("share store", () => {
     const loaded = await createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment);
     assert.ok(loaded);
     assert.deepEqual(Buffer.concat(loaded.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])), bytes);
+  });
+
+  it("flushes a streamed share while it is written, and fails the write when a background flush failed", async () => {
+    let flushes = 0;
+    let release!: () => void;
+    const handle = {
+      datasync: () => {
+        flushes++;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    };
+    const flusher = writeBehind(handle);
+    flusher.wrote(3 << 20);
+    assert.equal(flushes, 0, "nothing flushed before 4 MiB");
+    flusher.wrote(1 << 20);
+    assert.equal(flushes, 1, "a flush started at 4 MiB, not waited for");
+    flusher.wrote(8 << 20);
+    assert.equal(flushes, 1, "one flush at a time");
+    const settled = flusher.settle();
+    release();
+    await settled;
+    flusher.wrote(4 << 20);
+    assert.equal(flushes, 2, "the next flush once the first is done");
+    release();
+    await flusher.settle();
+
+    // Linux reports a writeback error to one sync only: the one a background flush got must fail the write.
+    const failing = writeBehind({ datasync: () => Promise.reject(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" })) });
+    failing.wrote(4 << 20);
+    await assert.rejects(failing.settle(), /EIO/);
   });
 
   it("detects a corrupted file", async () => {

@@ -84,7 +84,6 @@ export function keystreamPieces(key: Uint8Array, iv: Uint8Array): (bytes: number
   };
 }
 
-
 /**
  * The seeds host `hostIndex` is given of x0's and x1's (x_i is its `a`,
  * x_{i+1} its `b`): host 0 both, host 1 seed 1 as its `a`, host 2 seed 0 as

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect as netConnect, createServer, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { connect, createServer as createTlsServer } from "node:tls";
 import { pino } from "pino";
 import { loadMpcV1, type PeerAck, type PeerFrame } from "@scmpc/protos";
@@ -237,9 +238,10 @@ describe("host-to-host channel (records over mutual TLS)", () => {
 
   it("reads records cut anywhere into word-aligned messages, and writes a prefix in place only into a room marked for it", () => {
     const messages = [Buffer.alloc(0), randomBytes(1), randomBytes(20_000), randomBytes(3 << 20)];
+    /** A socket stand-in keeping what is written to it (copies, or the buffers themselves). */
+    const sinkOf = (into: Buffer[], copy: boolean) => ({ write: (b: Buffer) => into.push(copy ? Buffer.from(b) : b) > 0, cork() {}, uncork() {} }) as unknown as Writable;
     const wire: Buffer[] = [];
-    const sink = { write: (b: Buffer) => wire.push(Buffer.from(b)) > 0, cork() {}, uncork() {} } as unknown as import("node:stream").Writable;
-    for (const m of messages) writeRecord(sink, m);
+    for (const m of messages) writeRecord(sinkOf(wire, true), m);
     const bytes = Buffer.concat(wire);
     assert.equal(bytes.length, messages.reduce((n, m) => n + 5 + m.length, 0));
     for (const cut of [1, 2, 5, 7, 4096, 65_536, bytes.length]) {
@@ -256,12 +258,13 @@ describe("host-to-host channel (records over mutual TLS)", () => {
     const memory = Buffer.from(new ArrayBuffer(64));
     const message = markPrefixRoom(memory.subarray(8, 40).fill(7));
     const sent: Buffer[] = [];
-    writeRecord({ write: (b: Buffer) => sent.push(b) > 0 } as unknown as import("node:stream").Writable, message);
+    writeRecord(sinkOf(sent, false), message);
     assert.equal(sent.length, 1);
     assert.equal(sent[0].buffer, memory.buffer, "sent as it lies");
     assert.equal(sent[0].byteOffset, 3);
     assert.deepEqual([...memory.subarray(3, 8)], [0, 0, 0, 0, 32], "flag 0, then the length big-endian");
-    assert.notEqual((writeRecord({ write: (b: Buffer) => sent.push(b) > 0 } as unknown as import("node:stream").Writable, message), sent[1].buffer), memory.buffer, "the room serves one record");
+    writeRecord(sinkOf(sent, false), message);
+    assert.notEqual(sent[1].buffer, memory.buffer, "the room serves one record");
     assert.throws(() => markPrefixRoom(memory.subarray(4, 8)), /no room/);
     // A flag other than 0, or a length past the limit, is refused before any memory is taken for it.
     assert.throws(() => createRecordReader(1024, () => {})(Buffer.from([1, 0, 0, 0, 4])), (err: unknown) => isMpcError(err, "PEER_PROTOCOL") && /flag 1/.test(err.message));

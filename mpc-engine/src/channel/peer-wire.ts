@@ -147,15 +147,16 @@ export function peerCodec(): PeerCodec {
 }
 
 /**
- * `host:port` split for `net`: a name, an IPv4 address or a bracketed IPv6
- * address, and a port 0–65535.
+ * `host:port` split for `net`: a name (letters, digits, dots, hyphens), an
+ * IPv4 address or a bracketed IPv6 address, and a port 0–65535. The one
+ * parser of the hosts' addresses: the configuration checks its own with it.
  *
  * @throws Error naming the address when it is not of that form
  * @example
  * hostAndPort("127.0.0.1:7102") // { host: "127.0.0.1", port: 7102 }
  */
 export function hostAndPort(address: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(address);
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(address);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) throw new Error(`${JSON.stringify(address)} is not host:port`);
   return { host: match[1] ?? match[2], port };

@@ -3,6 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { getAddress, isAddress } from "ethers";
 import { MAX_MESSAGE_BYTES } from "@scmpc/protos";
+import { hostAndPort } from "../channel/peer-wire.ts";
 import { MpcError } from "../errors.ts";
 import { certificateFingerprint, normaliseFingerprint, type CertificateFingerprint } from "../tls/fingerprint.ts";
 
@@ -307,6 +308,10 @@ export function loadHostConfig(env: Readonly<Record<string, string | undefined>>
 }
 
 function isHostPort(text: string): boolean {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  return m !== null && Number(m[2]) <= 65535;
+  try {
+    hostAndPort(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 /**
  * A gRPC server whose accepted connections, and each of their streams, have
  * receive windows of `windowBytes` instead of HTTP/2's 64 KiB: a sender of
- * megabytes (a round's vector, an upload) is not stopped every 64 KiB to wait
+ * megabytes (a seller's upload) is not stopped every 64 KiB to wait
  * for the receiver's WINDOW_UPDATE.
  *
  * @example

@@ -25,6 +25,10 @@ export const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
  * const client = new Host("127.0.0.1:7001", grpc.credentials.createInsecure());
  */
 export function loadMpcV1(): { Host: grpc.ServiceClientConstructor; Peer: grpc.ServiceClientConstructor } {
+  return (loaded ??= loadMpcV1Fresh());
+}
+let loaded: { Host: grpc.ServiceClientConstructor; Peer: grpc.ServiceClientConstructor } | undefined;
+function loadMpcV1Fresh(): { Host: grpc.ServiceClientConstructor; Peer: grpc.ServiceClientConstructor } {
   const definition = protoLoader.loadSync(["mpc/v1/host.proto", "mpc/v1/host_peer.proto"], LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     mpc: { v1: { Host: grpc.ServiceClientConstructor; Peer: grpc.ServiceClientConstructor } };

@@ -10,6 +10,7 @@ import {
   canExpandShareSeeds,
   schemaText,
   shareColumn,
+  shareConstantRemainderFromSeeds,
   shareRemainderFromSeeds,
   shareCommitments,
   shareCommitmentsV5,
@@ -145,17 +146,17 @@ export async function shareAndUpload(options: {
   // two seeds, host 1 seed 1 and x2, host 2 x2 and seed 0 (share-seeds.ts), instead of 3 × 2 vectors.
   const seeds = transport.sendsSeeds === true && canExpandShareSeeds() ? ([newSeed(), newSeed()] as const) : undefined;
   const none = new BigUint64Array(0);
-  const share = (values: BigUint64Array, c: number, part: SeededPart): HostShare[] => {
-    if (seeds === undefined) return shareColumn(values);
-    // Only x2 is sent (host 1's b, host 2's a); x0 and x1 go as their seeds and are drawn only to make it.
-    const x2 = shareRemainderFromSeeds(values, seeds, c, part);
-    return [{ a: none, b: none }, { a: none, b: x2 }, { a: x2, b: none }];
-  };
+  // Only x2 is sent (host 1's b, host 2's a); x0 and x1 go as their seeds and are drawn only to make it.
+  const seeded = (x2: BigUint64Array): HostShare[] => [{ a: none, b: none }, { a: none, b: x2 }, { a: x2, b: none }];
+  const share = (values: BigUint64Array, c: number, part: SeededPart): HostShare[] =>
+    seeds === undefined ? shareColumn(values) : seeded(shareRemainderFromSeeds(values, seeds, c, part));
   const shared = columns.map((column, c) => share(column.values, c, "values"));
   // Validity is as secret as the values: which cells are missing can say as much as what they hold.
   const sharedValid = columns.map((column, c) => {
     const valid = column.valid;
     if (valid !== undefined && valid.length !== rowCount) throw new Error(`column "${column.name}" has ${valid.length} validity bits for ${rowCount} rows`);
+    // No value missing: x2 of a vector of ones, made without one.
+    if (seeds !== undefined && (valid === undefined || !valid.includes(0))) return seeded(shareConstantRemainderFromSeeds(1n, rowCount, seeds, c, "validity"));
     const bits = new BigUint64Array(rowCount).fill(1n);
     if (valid !== undefined) for (let row = 0; row < rowCount; row++) if (valid[row] === 0) bits[row] = 0n;
     return share(bits, c, "validity");

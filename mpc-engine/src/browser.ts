@@ -8,7 +8,7 @@
 export { MpcError, isMpcError, type MpcErrorCode } from "./errors.ts";
 export { RING_MODULUS, toRing, toSigned, ringAdd, ringSub, ringSum, addVectors, subVectors } from "./ring.ts";
 export { MAX_SCALE, encodeFixedPoint, decodeFixedPoint } from "./fixed-point.ts";
-export { shareColumn, shareColumnFromSeeds, shareRemainderFromSeeds, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
+export { shareColumn, shareColumnFromSeeds, shareConstantRemainderFromSeeds, shareRemainderFromSeeds, reconstruct, type HostShare, type RandomFill } from "./sharing.ts";
 export { SHARE_SEED_BYTES, canExpandShareSeeds, expandShareSeed, expandShareSeedInPieces, expandShareSeedRows, hostSeeds, type SeededPart } from "./share-seeds.ts";
 export {
   SHARE_DOMAIN,

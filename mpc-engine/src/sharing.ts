@@ -84,13 +84,35 @@ const REMAINDER_PIECE_WORDS = 1 << 16;
  * const x2 = shareRemainderFromSeeds(values, seeds, 0, "values"); // equal to shareColumnFromSeeds(values, seeds, 0, "values")[1].b
  */
 export function shareRemainderFromSeeds(values: BigUint64Array, seeds: readonly [Uint8Array, Uint8Array], column: number, part: SeededPart): BigUint64Array {
-  const n = values.length;
+  return remainderFromSeeds(values.length, seeds, column, part, (x2, p0, p1, at) => remainderPiece(x2, values, p0, p1, at));
+}
+
+/**
+ * x2 = c − x0 − x1 of a column whose every row is the constant c (a
+ * validity vector with no value missing), without a vector of c's: see
+ * {@link shareRemainderFromSeeds}.
+ *
+ * @example
+ * const x2 = shareConstantRemainderFromSeeds(1n, rows, seeds, 0, "validity"); // as shareRemainderFromSeeds of rows ones
+ */
+export function shareConstantRemainderFromSeeds(constant: bigint, rows: number, seeds: readonly [Uint8Array, Uint8Array], column: number, part: SeededPart): BigUint64Array {
+  const c = BigInt.asUintN(64, constant);
+  return remainderFromSeeds(rows, seeds, column, part, (x2, p0, p1, at) => constantRemainderPiece(x2, c, p0, p1, at));
+}
+
+function remainderFromSeeds(
+  n: number,
+  seeds: readonly [Uint8Array, Uint8Array],
+  column: number,
+  part: SeededPart,
+  piece: (x2: BigUint64Array, p0: BigUint64Array, p1: BigUint64Array, at: number) => void,
+): BigUint64Array {
   const x2 = new BigUint64Array(n);
   const [x0, x1] = seeds.map((seed) => expandShareSeedInPieces(seed, column, part, n, REMAINDER_PIECE_WORDS * 8));
   for (let at = 0; at < n; ) {
     const p0 = ringVectorView(x0.next().value as Uint8Array);
     const p1 = ringVectorView(x1.next().value as Uint8Array);
-    remainderPiece(x2, values, p0, p1, at);
+    piece(x2, p0, p1, at);
     at += p0.length;
   }
   return x2;
@@ -99,6 +121,11 @@ export function shareRemainderFromSeeds(values: BigUint64Array, seeds: readonly 
 /** x2[at + k] = values[at + k] − p0[k] − p1[k] mod 2^64, over the piece. */
 function remainderPiece(x2: BigUint64Array, values: BigUint64Array, p0: BigUint64Array, p1: BigUint64Array, at: number): void {
   for (let k = 0; k < p0.length; k++) x2[at + k] = BigInt.asUintN(64, values[at + k] - p0[k] - p1[k]);
+}
+
+/** x2[at + k] = c − p0[k] − p1[k] mod 2^64, over the piece. */
+function constantRemainderPiece(x2: BigUint64Array, c: bigint, p0: BigUint64Array, p1: BigUint64Array, at: number): void {
+  for (let k = 0; k < p0.length; k++) x2[at + k] = BigInt.asUintN(64, c - p0[k] - p1[k]);
 }
 
 /**

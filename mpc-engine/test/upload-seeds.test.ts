@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getBytes, hexlify, Wallet } from "ethers";
 import type { ComputeResponse, HealthResponse, UploadSharesRequest, UploadSharesResponse } from "@scmpc/protos";
-import { expandShareSeed, expandShareSeedRows, shareColumnFromSeeds, shareRemainderFromSeeds, generateBuyerKeyPair, isMpcError, ringSum, ringVectorView, shareCommitment, uploadDigest } from "../src/index.ts";
+import { expandShareSeed, expandShareSeedInPieces, expandShareSeedRows, shareColumnFromSeeds, shareConstantRemainderFromSeeds, shareRemainderFromSeeds, generateBuyerKeyPair, isMpcError, ringSum, ringVectorView, shareCommitment, uploadDigest } from "../src/index.ts";
 import { createShareStore } from "../src/host/index.ts";
 import { buildUploads, callUnary, CONSUMER, schemaHashOf, settleAndOpen, startCluster, type Cluster, rejectsWith } from "./support/cluster.ts";
 
@@ -132,16 +132,23 @@ describe("uploads with share seeds", () => {
 });
 
 describe("share seeds drawn in parts", () => {
-  it("expands a seed to the documented stream: AES-256-CTR from u32 column ‖ u32 part ‖ u64 0, checked against WebCrypto across the keystream pieces", async () => {
+  it("expands a seed to the documented stream: AES-256-CTR from u32 column ‖ u32 part ‖ u64 0, checked against WebCrypto, drawn in one call and in pieces", async () => {
     const seed = randomBytes(32);
-    const rows = 100_000;
     const key = await crypto.subtle.importKey("raw", seed, "AES-CTR", false, ["encrypt"]);
-    for (const [column, part, partIndex] of [[0, "values", 0], [5, "validity", 1]] as const) {
+    // 100,000 rows are drawn in one cipher call; 1,100,000 (8.8 MB) are over the 8 MiB of one call and drawn in pieces.
+    for (const [column, part, partIndex, rows] of [[0, "values", 0, 100_000], [5, "validity", 1, 100_000], [2, "values", 0, 1_100_000]] as const) {
       const counter = new Uint8Array(16);
       new DataView(counter.buffer).setUint32(0, column);
       new DataView(counter.buffer).setUint32(4, partIndex);
       const expected = Buffer.from(await crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 64 }, key, new Uint8Array(rows * 8)));
-      assert.deepEqual(expandShareSeed(seed, column, part, rows), expected, `column ${column} ${part}`);
+      const drawn = expandShareSeed(seed, column, part, rows);
+      assert.deepEqual(drawn, expected, `column ${column} ${part}`);
+      assert.equal(drawn.byteOffset % 8, 0, "word-aligned");
+      for (const pieceBytes of [8, 1 << 20, 16 << 20]) {
+        const pieces = [...expandShareSeedInPieces(seed, column, part, rows, pieceBytes)];
+        assert.ok(pieces.every((piece) => piece.byteOffset % 8 === 0 && piece.length <= pieceBytes), `pieces of at most ${pieceBytes} bytes, word-aligned`);
+        assert.deepEqual(Buffer.concat(pieces), expected, `column ${column} ${part} in pieces of ${pieceBytes} bytes`);
+      }
     }
   });
 
@@ -151,6 +158,9 @@ describe("share seeds drawn in parts", () => {
       const values = BigUint64Array.from({ length: n }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn);
       const whole = shareColumnFromSeeds(values, seeds, 2, "values");
       assert.deepEqual(shareRemainderFromSeeds(values, seeds, 2, "values"), whole[1].b, `${n} rows`);
+      // A column with no value missing: x2 of its validity, made without a vector of ones, is that of the ones.
+      const ones = new BigUint64Array(n).fill(1n);
+      assert.deepEqual(shareConstantRemainderFromSeeds(1n, n, seeds, 2, "validity"), shareColumnFromSeeds(ones, seeds, 2, "validity")[1].b, `${n} rows of ones`);
     }
   });
 

@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 require("../../scripts/check-node.cjs");
 const { register } = await import("tsx/esm/api");
 register();
+// The collector's setting of a process that makes and sends shares of whole columns, before anything allocates.
+await import("@scmpc/mpc-engine/gc-tuning");
 // Output piped into a reader that stops early (`scmpc market list | head`) ends the command quietly.
 process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);

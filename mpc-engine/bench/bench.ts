@@ -26,6 +26,8 @@
 // `--only <part>[,<part>]` runs some of: primitives, histogram, dp-mean, hosts, curve, wide, workers.
 // `--workers N` sets the party processes' threads for the other parts (default: a third of the cores, at least 1,
 // as the local stack gives each of its three hosts on one machine).
+// First: this process sells (shares and uploads) as the CLI does, with its collector setting.
+import "../src/gc-tuning.ts";
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -182,7 +182,6 @@ function resetPeak(pid: number): void {
   }
 }
 
-
 /** The three parties: their processes and a way to send all three the same command and collect their replies. */
 interface Parties {
   workers: ChildProcess[];

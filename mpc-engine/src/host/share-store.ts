@@ -811,13 +811,6 @@ class WriterFailed extends Error {
   }
 }
 
-/**
- * {@link writeDurably} with the content written by `fill` into the open temp
- * file. An MpcError `fill` throws, or the cause of a {@link WriterFailed}, is
- * passed on as it is (nothing kept); another error is `STORE_IO`.
- *
- * @throws MpcError `STORE_IO`, or the MpcError `fill` throws
- */
 /** Bytes a streamed share is written in between two flushes started in the background ({@link writeBehind}). */
 const WRITE_BEHIND_BYTES = 4 << 20;
 
@@ -857,6 +850,13 @@ export function writeBehind(handle: Pick<FileHandle, "datasync">): { wrote(bytes
   };
 }
 
+/**
+ * {@link writeDurably} with the content written by `fill` into the open temp
+ * file. An MpcError `fill` throws, or the cause of a {@link WriterFailed}, is
+ * passed on as it is (nothing kept); another error is `STORE_IO`.
+ *
+ * @throws MpcError `STORE_IO`, or the MpcError `fill` throws
+ */
 async function writeDurablyWith(dir: string, file: string, fill: (handle: FileHandle) => Promise<void>): Promise<void> {
   const temp = `${file}.tmp-${randomBytes(6).toString("hex")}`;
   try {

@@ -193,7 +193,6 @@ export function createHost(config: HostConfig, deps: HostDeps = {}): MpcHost {
         });
       });
       if (!started) server.forceShutdown();
-      await store.loaded();
       peers.close();
       mailbox.close();
       chain.close();

@@ -134,8 +134,7 @@ export interface ShareStore {
    * if `write` throws, or passes another number of bytes than the share has,
    * nothing is kept. When the version is already stored, `write` is not
    * called (`created` false). A share that fits the memory for shares is
-   * loaded there once stored, after this resolves: read back and checked as
-   * {@link get} loads it (see {@link loaded}).
+   * kept there once stored, as {@link put} keeps it.
    *
    * `write` may resolve with the share's chunk digests it checked the
    * commitment over: a share too large for memory is then opened for jobs
@@ -175,12 +174,6 @@ export interface ShareStore {
   markSuperseded(datasetId: string, commitment: string, at: number): Promise<void>;
   /** Deletes a version (one never registered on-chain in time, or superseded long enough ago). */
   remove(datasetId: string, commitment: string): Promise<void>;
-  /**
-   * Resolves once the loads into memory that streamed uploads started have
-   * ended, each kept or, when its file failed to load, dropped (a job then
-   * loads the file itself). A host awaits it as it stops.
-   */
-  loaded(): Promise<void>;
 }
 
 /** One stored version, as {@link ShareStore.usage} reports it. */
@@ -284,9 +277,8 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       cached -= entry.bytes;
     }
   };
-  // Streamed uploads about to be loaded into memory, once answered, and the loads under way.
+  // v5 shares being drawn into memory after their upload was answered.
   const warming = new Map<string, NodeJS.Immediate>();
-  const warmLoads = new Set<Promise<unknown>>();
   const forget = (stem: string): void => {
     clearImmediate(warming.get(stem));
     warming.delete(stem);
@@ -535,7 +527,11 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
       async (stem) => (await readIndex()).has(stem) && (await exists(pathOf(stem, ".share"))),
       async (stem) => {
         const head = encodeFileHeader(header);
+        // A share that fits the memory for shares is also copied, as it is written, into an image of its file:
+        // once stored (and its commitment checked over these very bytes) it is kept as a whole upload's is.
+        const image = head.length + header.columns.length * COMPONENTS * Number(header.rowCount) * 8 <= cacheBudget ? Buffer.allocUnsafeSlow(head.length + vectorBytes) : undefined;
         let digests: ShareDigests | undefined;
+        image?.set(head);
         await writeDurablyWith(dir, pathOf(stem, ".share"), async (handle) => {
           await handle.write(head, 0, head.length, 0);
           let position = head.length;
@@ -551,6 +547,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
                 throw new MpcError("STORE_IO", `cannot write share of dataset ${header.datasetId} version ${header.commitment}`, { cause });
               }
               flusher.wrote(bytes.length);
+              image?.set(bytes, position);
               position += bytes.length;
             })) ?? undefined;
           } catch (cause) {
@@ -564,22 +561,24 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
             throw new MpcError("INVALID_ARGUMENT", `the share's vectors came to ${position - head.length} bytes; ${vectorBytes} expected`);
           }
         });
-        if (header.columns.length * COMPONENTS * Number(header.rowCount) * 8 > cacheBudget) {
+        if (image === undefined) {
           if (digests !== undefined) digestsOf.set(stem, digests);
-          return;
+        } else if (header.seeds === undefined) {
+          remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+        } else {
+          // A v5 share's seeded vectors are drawn into memory once the upload is answered: the seller need not
+          // wait for a copy jobs may read later. Should the drawing fail, no copy is kept: a job loads (and
+          // checks) the file itself, as one that comes first does.
+          const timer = setImmediate(() => {
+            warming.delete(stem);
+            try {
+              remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
+            } catch {
+              // Nothing kept in memory; the durable file is unaffected.
+            }
+          });
+          warming.set(stem, timer);
         }
-        // A share that fits the memory for shares is loaded into it once the upload is answered, as a job
-        // would load it (read back, commitment checked, a v5 share's seeded vectors drawn): the seller does
-        // not wait for a copy jobs may read later, and the host does not fill fresh memory while it receives.
-        // A job that comes first joins that load; should it fail, nothing is kept and a job loads the file itself.
-        const timer = setImmediate(() => {
-          warming.delete(stem);
-          const load = getVersion(header.datasetId, header.commitment)
-            .catch(() => undefined)
-            .finally(() => warmLoads.delete(load));
-          warmLoads.add(load);
-        });
-        warming.set(stem, timer);
       },
     );
   };
@@ -628,15 +627,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     });
   };
 
-  const loaded = async (): Promise<void> => {
-    while (warming.size > 0 || warmLoads.size > 0) {
-      // Loads about to start start first: immediates run in the order they were set.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await Promise.all(warmLoads);
-    }
-  };
-
-  return { put, putStream, get, open, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove, loaded };
+  return { put, putStream, get, open, usage: async () => [...(await readIndex()).values()], markRegistered, markSuperseded, remove };
 }
 
 /** A share held in memory as a {@link ShareReader}: rows are views of its vectors. */

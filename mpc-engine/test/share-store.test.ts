@@ -1,4 +1,5 @@
 import { after, describe, it } from "node:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -351,6 +352,39 @@ describe("share store", () => {
     const loaded = await createShareStore({ dataDir, hostIndex: 1 }).get(share.datasetId, share.commitment);
     assert.ok(loaded);
     assert.deepEqual(Buffer.concat(loaded.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])), bytes);
+  });
+
+  it("keeps each streamed share's own copy in memory when uploads of one size follow each other (the next one's memory prepared in advance)", async () => {
+    const dataDir = await tempDir();
+    const store = createShareStore({ dataDir, hostIndex: 1 });
+    const shares = [1n, 2n, 3n, 4n].map((k) => {
+      const share = sampleShare(1, BigUint64Array.of(k, 2n * k, 3n * k));
+      return { ...share, datasetId: "0x" + k.toString(16).padStart(2, "0").repeat(32) };
+    });
+    const fixed = shares.map((share) => {
+      const { columns, ...rest } = share;
+      const commitment = shareCommitment({ datasetId: share.datasetId, hostIndex: 1, rowCount: share.rowCount, columns });
+      return {
+        share: { ...share, commitment },
+        header: { ...rest, commitment, columns: columns.map(({ a: _a, b: _b, validA: _va, validB: _vb, ...schema }) => schema) },
+        bytes: Buffer.concat(columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])),
+      };
+    });
+    for (const { header, bytes } of fixed) {
+      assert.deepEqual(await store.putStream(header, (sink) => sink(bytes)), { created: true });
+      // The prepared memory is made between uploads, as a host's are.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const { share, bytes } of fixed) {
+      // Damaged on disk: what a job is given is the copy in memory.
+      const file = fileOf(dataDir, share);
+      const damaged = readFileSync(file);
+      damaged[damaged.length - 1] ^= 1;
+      writeFileSync(file, damaged);
+      const held = await store.get(share.datasetId, share.commitment);
+      assert.ok(held, `dataset ${share.datasetId} in memory`);
+      assert.deepEqual(Buffer.concat(held.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])), bytes, `dataset ${share.datasetId} holds its own vectors`);
+    }
   });
 
   it("flushes a streamed share while it is written, and fails the write when a background flush failed", async () => {

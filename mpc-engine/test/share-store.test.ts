@@ -1,5 +1,4 @@
 import { after, describe, it } from "node:test";
-import { readFileSync, writeFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -378,9 +377,9 @@ describe("share store", () => {
     for (const { share, bytes } of fixed) {
       // Damaged on disk: what a job is given is the copy in memory.
       const file = fileOf(dataDir, share);
-      const damaged = readFileSync(file);
+      const damaged = await readFile(file);
       damaged[damaged.length - 1] ^= 1;
-      writeFileSync(file, damaged);
+      await writeFile(file, damaged);
       const held = await store.get(share.datasetId, share.commitment);
       assert.ok(held, `dataset ${share.datasetId} in memory`);
       assert.deepEqual(Buffer.concat(held.columns.flatMap((c) => [c.a, c.b, c.validA, c.validB])), bytes, `dataset ${share.datasetId} holds its own vectors`);

@@ -284,9 +284,10 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
   // v5 shares being drawn into memory after their upload was answered.
   const warming = new Map<string, NodeJS.Immediate>();
   // Memory for the next streamed upload's image, written through once so that its pages are mapped: memory a
-  // process touches for the first time can cost more than the copy into it (about 2.3 ms of system time per MiB
-  // on the benchmark's 2-core virtual machine), and an upload would pay that while it receives. It is prepared after an upload
-  // is stored, the size of that upload's image with room for a longer header, up to IMAGE_RESERVE_MAX_BYTES.
+  // process touches for the first time can cost more than the copy into it (about 2.3 ms of system time per
+  // MiB on the benchmark's 2-core virtual machine), and an upload would pay that while it receives. It is
+  // prepared after an upload is stored, the size of that upload's image with room for a longer header, up to
+  // IMAGE_RESERVE_MAX_BYTES, and serves one upload.
   let reserve: Buffer | undefined;
   let reserving: NodeJS.Immediate | undefined;
   const imageOf = (bytes: number): Buffer => {
@@ -301,6 +302,7 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
     clearImmediate(reserving);
     reserving = setImmediate(() => {
       reserving = undefined;
+      // The one it replaces may be collected while this one is made.
       reserve = undefined;
       reserve = Buffer.allocUnsafeSlow(size).fill(0);
     });

@@ -89,11 +89,21 @@ function keystreamFrom(key: Uint8Array, iv: Uint8Array): (out: Uint8Array) => vo
  * const first = next(KEYSTREAM_PIECE_BYTES), second = next(64);
  */
 export function keystreamPieces(key: Uint8Array, iv: Uint8Array): (bytes: number) => Uint8Array {
+  return cipherOutputs(key, iv, KEYSTREAM_PIECE_BYTES);
+}
+
+/**
+ * The AES-256-CTR keystream under `key` from `iv`, at most `maxBytes` a
+ * call, each call's bytes the cipher's own fresh output (word-aligned: it
+ * starts a buffer of its own; copied should it ever not).
+ */
+function cipherOutputs(key: Uint8Array, iv: Uint8Array, maxBytes: number): (bytes: number) => Buffer {
   if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
   const cipher = nodeCrypto.createCipheriv("aes-256-ctr", key, iv);
   return (bytes) => {
-    if (bytes > KEYSTREAM_PIECE_BYTES) throw new RangeError(`a keystream piece of ${bytes} bytes exceeds ${KEYSTREAM_PIECE_BYTES}`);
-    return cipher.update(zerosOf(bytes));
+    if (bytes > maxBytes) throw new RangeError(`a keystream piece of ${bytes} bytes exceeds ${maxBytes}`);
+    const drawn = cipher.update(zerosOf(bytes));
+    return drawn.byteOffset % 8 === 0 ? drawn : Buffer.from(new Uint8Array(drawn).buffer);
   };
 }
 
@@ -109,10 +119,7 @@ function wholeKeystream(key: Uint8Array, iv: Uint8Array, bytes: number): Buffer 
     keystreamFrom(key, iv)(out);
     return out;
   }
-  if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
-  const drawn = nodeCrypto.createCipheriv("aes-256-ctr", key, iv).update(zerosOf(bytes));
-  // The cipher's output is a buffer of its own at offset 0; should it ever not be word-aligned, it is copied.
-  return drawn.byteOffset % 8 === 0 ? drawn : Buffer.from(new Uint8Array(drawn).buffer);
+  return cipherOutputs(key, iv, WHOLE_KEYSTREAM_BYTES)(bytes);
 }
 
 /**
@@ -197,11 +204,7 @@ export function expandShareSeedRows(seed: Uint8Array, column: number, part: Seed
  */
 export function* expandShareSeedInPieces(seed: Uint8Array, column: number, part: SeededPart, rows: number, pieceBytes: number): Generator<Uint8Array> {
   checkSeed(seed, rows);
-  if (nodeCrypto === undefined) throw new Error("this runtime has no native AES-256-CTR");
-  const cipher = nodeCrypto.createCipheriv("aes-256-ctr", seed, seedIv(column, part));
+  const next = cipherOutputs(seed, seedIv(column, part), WHOLE_KEYSTREAM_BYTES);
   const size = Math.max(1, Math.min(pieceBytes, WHOLE_KEYSTREAM_BYTES));
-  for (let at = 0; at < rows * 8; at += size) {
-    const drawn = cipher.update(zerosOf(Math.min(size, rows * 8 - at)));
-    yield drawn.byteOffset % 8 === 0 ? drawn : new Uint8Array(new Uint8Array(drawn).buffer);
-  }
+  for (let at = 0; at < rows * 8; at += size) yield next(Math.min(size, rows * 8 - at));
 }

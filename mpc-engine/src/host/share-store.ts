@@ -589,10 +589,12 @@ export function createShareStore(options: { dataDir: string; hostIndex: number; 
             throw new MpcError("INVALID_ARGUMENT", `the share's vectors came to ${position - head.length} bytes; ${vectorBytes} expected`);
           }
         });
-        if (image !== undefined) reserveImage(image.length);
         if (image === undefined) {
           if (digests !== undefined) digestsOf.set(stem, digests);
-        } else if (header.seeds === undefined) {
+          return;
+        }
+        reserveImage(image.length);
+        if (header.seeds === undefined) {
           remember(stem, parseFile(image, header.datasetId.toLowerCase(), header.commitment.toLowerCase()).share);
         } else {
           // A v5 share's seeded vectors are drawn into memory once the upload is answered: the seller need not
